@@ -1,0 +1,23 @@
+//! The one integration-test binary of wharf-dockerfile.
+
+mod conformance;
+mod expand;
+mod graph;
+mod heredoc;
+mod ignore;
+mod lint;
+mod shell;
+
+use std::path::PathBuf;
+
+/// BuildKit's conformance data, beside the repository: `<repo>/../shared/conformance/buildkit`.
+pub fn buildkit_data() -> PathBuf {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/buildkit");
+    assert!(
+        dir.is_dir(),
+        "conformance data missing: {} (CI puts shared/ beside the repository)",
+        dir.display()
+    );
+    dir
+}
