@@ -1,4 +1,5 @@
 //! The one integration-test binary of wharf-dockerfile.
+#![allow(clippy::unwrap_used)] // helpers shared by tests may unwrap, like the tests themselves
 
 mod conformance;
 mod expand;
