@@ -1,0 +1,167 @@
+//! The crate's error type.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while entering the sandbox, mounting layers, or writing a spec.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot find the current executable (/proc/self/exe)")]
+    CurrentExe(#[source] io::Error),
+
+    #[error("argument or environment for {what} contains a NUL byte")]
+    NulByte { what: String },
+
+    #[error("command {program:?} not found in PATH")]
+    CommandNotFound { program: String },
+
+    #[error("cannot create a child process")]
+    Fork(#[source] io::Error),
+
+    #[error(
+        "cannot create a user namespace; hint: check that unprivileged user namespaces are allowed \
+         (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)"
+    )]
+    Unshare(#[source] io::Error),
+
+    #[error("{tool} {pid} failed ({status}): {stderr}")]
+    IdMapTool {
+        tool: &'static str,
+        pid: i32,
+        status: String,
+        stderr: String,
+    },
+
+    #[error("cannot run {tool}; hint: install the Debian package uidmap")]
+    IdMapToolSpawn {
+        tool: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot write the ID map {path}")]
+    IdMapWrite {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{path}:{line}: {reason}")]
+    SubIdFile {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("the namespace child stopped before it was ready")]
+    ChildLost(#[source] io::Error),
+
+    #[error("waiting for process {pid} failed")]
+    Wait {
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{operation} failed on {target}")]
+    Mount {
+        operation: &'static str,
+        target: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("unknown storage driver {name:?} (known: overlay, fuse-overlayfs, copy)")]
+    UnknownDriver { name: String },
+
+    #[error("storage driver {driver} is not usable here: {reason}")]
+    DriverUnavailable {
+        driver: &'static str,
+        reason: String,
+    },
+
+    #[error("{tool} failed on {target} ({status}): {stderr}")]
+    Tool {
+        tool: &'static str,
+        target: PathBuf,
+        status: String,
+        stderr: String,
+    },
+
+    #[error("cannot run {tool}; hint: install the Debian package {package}")]
+    ToolSpawn {
+        tool: &'static str,
+        package: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("copying {from} to {to}")]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("no lower layer given for the mount at {target}")]
+    NoLayers { target: PathBuf },
+
+    #[error(
+        "the overlay option string for {target} is {len} bytes, over the {limit}-byte limit of mount(2); this kernel lacks fsconfig lowerdir+ (Linux 6.8)"
+    )]
+    OverlayOptionsTooLong {
+        target: PathBuf,
+        len: usize,
+        limit: usize,
+    },
+
+    #[error(
+        "layer path {path} contains a character overlayfs cannot take in a legacy option string (',' ':' or '\\\\')"
+    )]
+    OverlayPathChars { path: PathBuf },
+
+    #[error("building the runtime spec: {what}")]
+    Spec {
+        what: String,
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+
+    #[error("user {user:?} not found in the image's /etc/passwd")]
+    UnknownUser { user: String },
+
+    #[error("group {group:?} not found in the image's /etc/group")]
+    UnknownGroup { group: String },
+
+    #[error("unknown capability {name:?}")]
+    UnknownCapability { name: String },
+
+    #[error("invalid seccomp profile {what}")]
+    SeccompProfile {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidInput {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
+}

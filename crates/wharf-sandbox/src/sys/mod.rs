@@ -1,0 +1,6 @@
+//! The only place in the crate with `unsafe` code and raw syscalls: one file per kernel facility.
+//! Every other module reaches the kernel through [`crate::syscall::Syscall`] or the safe
+//! functions here, so that the sandbox logic can be tested with a recording fake.
+
+pub(crate) mod mount;
+pub(crate) mod process;

@@ -1,0 +1,251 @@
+//! Process creation for namespace entry: a forked child that unshares namespaces, waits for its
+//! parent to write its ID maps, then executes a program.
+//!
+//! The child runs between `fork` and `execve` in a copy of a possibly multi-threaded parent, so
+//! it only makes async-signal-safe calls (raw syscalls on prepared buffers, no allocation).
+
+use std::ffi::{CString, c_char, c_int};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+/// A program and its argument and environment vectors, prepared before `fork` so the child
+/// does not allocate.
+pub(crate) struct PreparedExec {
+    path: CString,
+    // The pointer arrays below point into these; they must live as long as the struct.
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    envp_ptrs: Vec<*const c_char>,
+}
+
+impl PreparedExec {
+    pub(crate) fn new(path: CString, argv: Vec<CString>, envp: Vec<CString>) -> Self {
+        let mut argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        argv_ptrs.push(std::ptr::null());
+        let mut envp_ptrs: Vec<*const c_char> = envp.iter().map(|a| a.as_ptr()).collect();
+        envp_ptrs.push(std::ptr::null());
+        Self {
+            path,
+            _argv: argv,
+            _envp: envp,
+            argv_ptrs,
+            envp_ptrs,
+        }
+    }
+}
+
+/// A child that has been forked and is (or will shortly be) waiting for [`NsChild::release`].
+pub(crate) struct NsChild {
+    pub(crate) pid: i32,
+    ready_r: OwnedFd,
+    go_w: Option<OwnedFd>,
+}
+
+/// What the child reports on the ready pipe: 0 after `unshare` succeeded, else the errno.
+fn write_all_raw(fd: c_int, buf: &[u8]) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: `buf[done..]` is a valid readable region of `buf.len() - done` bytes, and
+        // `write` is async-signal-safe.
+        let n = unsafe { libc::write(fd, buf[done..].as_ptr().cast(), buf.len() - done) };
+        if n < 0 {
+            // SAFETY: reading errno through libc's thread-local pointer is async-signal-safe.
+            if unsafe { *libc::__errno_location() } == libc::EINTR {
+                continue;
+            }
+            return false;
+        }
+        done += n as usize;
+    }
+    true
+}
+
+/// Forks a child that unshares `flags` (a `CLONE_NEW*` set), makes its mount tree private when
+/// `CLONE_NEWNS` is among them, reports to the parent, waits for [`NsChild::release`], and then
+/// executes `exec`. Exit codes of the child on its own failures: 125 (setup), 126 (exec failed),
+/// 127 (program not found).
+pub(crate) fn fork_into_namespaces(exec: &PreparedExec, flags: c_int) -> io::Result<NsChild> {
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let (go_r, go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: fork has no memory-safety preconditions; in the child we only call
+    // async-signal-safe functions on data prepared before the fork (see `child_main`).
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        child_main(
+            exec,
+            flags,
+            parent,
+            ready_w.as_raw_fd(),
+            go_r.as_raw_fd(),
+            go_w.as_raw_fd(),
+        );
+    }
+    drop(ready_w);
+    drop(go_r);
+    Ok(NsChild {
+        pid,
+        ready_r,
+        go_w: Some(go_w),
+    })
+}
+
+fn child_main(
+    exec: &PreparedExec,
+    flags: c_int,
+    parent: c_int,
+    ready_w: c_int,
+    go_r: c_int,
+    go_w: c_int,
+) -> ! {
+    // SAFETY: every call below is a plain syscall wrapper from the async-signal-safe list (or
+    // prctl/unshare/mount, raw syscalls without locks); all pointers come from `exec` or static
+    // C string literals, which outlive the calls; `_exit` never returns.
+    unsafe {
+        libc::close(go_w);
+        // Die with the parent: nobody would wait for us, nor write our maps.
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        if libc::getppid() != parent {
+            libc::_exit(125);
+        }
+        let mut status: i32 = 0;
+        if libc::unshare(flags) != 0 {
+            status = *libc::__errno_location();
+        } else if flags & libc::CLONE_NEWNS != 0 {
+            // Mounts made inside must not propagate back to the host, nor host mounts in.
+            let root = c"/";
+            if libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                status = *libc::__errno_location();
+            }
+        }
+        if !write_all_raw(ready_w, &status.to_ne_bytes()) || status != 0 {
+            libc::_exit(125);
+        }
+        let mut go = [1u8; 1];
+        let n = loop {
+            let n = libc::read(go_r, go.as_mut_ptr().cast(), 1);
+            if n < 0 && *libc::__errno_location() == libc::EINTR {
+                continue;
+            }
+            break n;
+        };
+        if n != 1 || go[0] != 0 {
+            libc::_exit(125);
+        }
+        libc::execve(
+            exec.path.as_ptr(),
+            exec.argv_ptrs.as_ptr(),
+            exec.envp_ptrs.as_ptr(),
+        );
+        let code = if *libc::__errno_location() == libc::ENOENT {
+            127
+        } else {
+            126
+        };
+        libc::_exit(code);
+    }
+}
+
+impl NsChild {
+    /// Waits until the child has unshared its namespaces; returns the child's error otherwise.
+    pub(crate) fn wait_ready(&self) -> io::Result<()> {
+        let mut buf = [0u8; 4];
+        let mut got = 0;
+        while got < buf.len() {
+            match nix::unistd::read(self.ready_r.as_raw_fd(), &mut buf[got..]) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "child exited before reporting",
+                    ));
+                }
+                Ok(n) => got += n,
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match i32::from_ne_bytes(buf) {
+            0 => Ok(()),
+            errno => Err(io::Error::from_raw_os_error(errno)),
+        }
+    }
+
+    /// Lets the child go on to `execve` (`ok`) or makes it exit 125 (`!ok`).
+    pub(crate) fn release(&mut self, ok: bool) -> io::Result<()> {
+        if let Some(w) = self.go_w.take() {
+            let byte = [u8::from(!ok)];
+            nix::unistd::write(&w, &byte)?;
+        }
+        Ok(())
+    }
+
+    /// Kills the child (used when the parent cannot finish its part).
+    pub(crate) fn kill(&self) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(self.pid), nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+/// Waits for `pid` and returns its exit code the way a shell reports it (128+N for signal N).
+pub(crate) fn wait_exit_code(pid: i32) -> io::Result<u8> {
+    loop {
+        match waitpid(Pid::from_raw(pid), None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code as u8),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128u8.wrapping_add(sig as u8)),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Ignores SIGINT and SIGQUIT in the calling process while a foreground child runs, as
+/// `system(3)` does: the terminal delivers them to the whole process group, the child decides.
+/// Returns a guard that restores the previous dispositions.
+pub(crate) fn ignore_terminal_signals() -> SignalGuard {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: installing SIG_IGN runs no handler code, so no async-signal-safety concern.
+    let int = unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) }.ok();
+    // SAFETY: as above.
+    let quit = unsafe { signal(Signal::SIGQUIT, SigHandler::SigIgn) }.ok();
+    SignalGuard { int, quit }
+}
+
+pub(crate) struct SignalGuard {
+    int: Option<nix::sys::signal::SigHandler>,
+    quit: Option<nix::sys::signal::SigHandler>,
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        use nix::sys::signal::{Signal, signal};
+        if let Some(h) = self.int {
+            // SAFETY: restores the disposition that was installed before; a handler that was
+            // valid then is still valid.
+            let _ = unsafe { signal(Signal::SIGINT, h) };
+        }
+        if let Some(h) = self.quit {
+            // SAFETY: as above.
+            let _ = unsafe { signal(Signal::SIGQUIT, h) };
+        }
+    }
+}
