@@ -3,6 +3,7 @@
 //! - [`userns`]: an unprivileged binary re-executes itself once inside a user + mount namespace
 //!   ([`maybe_reexec_in_userns`]) or runs a command there ([`run_in_userns`], `berth unshare`).
 //! - [`idmap`]: the subordinate ID ranges and maps behind it.
+//! - [`overlay`]: storage drivers (kernel overlay, fuse-overlayfs, copy) for root filesystems.
 //! - [`syscall`]: the trait through which the logic reaches the kernel, so that tests can fake it.
 //!
 //! ```no_run
@@ -18,6 +19,7 @@
 
 pub mod error;
 pub mod idmap;
+pub mod overlay;
 #[allow(unsafe_code)]
 mod sys;
 pub mod syscall;

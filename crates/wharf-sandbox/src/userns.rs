@@ -284,7 +284,7 @@ fn spawn_mapped(
 }
 
 /// Finds `program` like `execvp` does: as a path when it contains a slash, else in `PATH`.
-fn find_in_path(program: &OsStr) -> Option<PathBuf> {
+pub(crate) fn find_in_path(program: &OsStr) -> Option<PathBuf> {
     if program.as_bytes().contains(&b'/') {
         return Some(PathBuf::from(program));
     }

@@ -1,4 +1,5 @@
 //! Integration tests of wharf-sandbox. Rootless parts run as the unprivileged test user
 //! (`wharf_testkit::user`), re-running this binary as that user.
 
+mod overlay;
 mod userns;
