@@ -55,7 +55,7 @@ fn check_merged(merged: &Path, what: &str) {
         );
     }
     assert_eq!(
-        fs::read_to_string(merged.join("common")).unwrap(),
+        fs::read_to_string(merged.join("common")).expect("common"),
         (LAYERS - 1).to_string(),
         "{what}: top-most wins"
     );
@@ -69,7 +69,7 @@ fn check_merged(merged: &Path, what: &str) {
         "{what}: opaque dir shows lower content"
     );
     // Writable: changes land in the merged view.
-    fs::write(merged.join("written"), "y").unwrap();
+    fs::write(merged.join("written"), "y").expect("write through merged");
 }
 
 fn request(root: &Path, layers: &[PathBuf], name: &str) -> MountRequest {
@@ -80,7 +80,7 @@ fn request(root: &Path, layers: &[PathBuf], name: &str) -> MountRequest {
         target: root.join(format!("{name}/merged")),
     };
     for d in [&req.upper, &req.work, &req.target] {
-        fs::create_dir_all(d).unwrap();
+        fs::create_dir_all(d).expect("mount dirs");
     }
     req
 }
