@@ -1,0 +1,89 @@
+//! The store's error type: one enum, variants carrying what and where.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use wharf_oci::Digest;
+use wharf_oci::digest::DigestError;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{op} {}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("blob refused: expected digest {expected}, content has {actual}")]
+    DigestMismatch { expected: Digest, actual: Digest },
+    #[error("blob {digest} refused: expected {expected} bytes, content has {actual}")]
+    SizeMismatch {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("blob {digest} is not in the store ({})", path.display())]
+    BlobNotFound { digest: Digest, path: PathBuf },
+    #[error("cannot verify blob")]
+    Digest(#[from] DigestError),
+    #[error("invalid JSON in {what}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "blob {digest} is {size} bytes, more than the {limit} bytes accepted for JSON documents"
+    )]
+    JsonTooLarge {
+        digest: Digest,
+        size: u64,
+        limit: u64,
+    },
+    #[error("image {input:?} not found in the store")]
+    ImageNotFound { input: String },
+    #[error("{input:?} matches several images: {}", candidates.join(", "))]
+    Ambiguous {
+        input: String,
+        candidates: Vec<String>,
+    },
+    #[error("invalid image name {name:?}: {reason}")]
+    InvalidName { name: String, reason: &'static str },
+    #[error("unsupported manifest media type {media_type:?}")]
+    UnsupportedMediaType { media_type: String },
+    #[error("manifest says its media type is {found:?} but it was committed as {given:?}")]
+    MediaTypeMismatch { given: String, found: String },
+    #[error("manifest {manifest} names {role} {digest}, which is not in the store")]
+    MissingBlob {
+        manifest: Box<Digest>,
+        role: String,
+        digest: Digest,
+    },
+    #[error(
+        "manifest {manifest} names {role} {digest} with size {expected}, but the stored blob has {actual} bytes"
+    )]
+    ReferencedSizeMismatch {
+        manifest: Box<Digest>,
+        role: String,
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+    #[error(
+        "no place for the store: neither WHARF_ROOT, XDG_DATA_HOME nor HOME is set (pass --root)"
+    )]
+    NoRoot,
+}
+
+impl StoreError {
+    /// A closure mapping an I/O error to [`StoreError::Io`] with the operation and path.
+    pub(crate) fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Self + 'a {
+        move |source| Self::Io {
+            op,
+            path: path.to_owned(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Small filesystem helpers: advisory locks, durable renames and tree removal.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use rustix::fs::FlockOperation;
+
+use crate::StoreError;
+
+/// Takes an advisory `flock` on `file`, retrying when a signal interrupts the wait.
+pub(crate) fn flock(file: &File, op: FlockOperation) -> io::Result<()> {
+    loop {
+        match rustix::fs::flock(file, op) {
+            Err(rustix::io::Errno::INTR) => {}
+            other => return other.map_err(io::Error::from),
+        }
+    }
+}
+
+/// Tries an exclusive lock without waiting: `Ok(false)` when another process holds it.
+pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Syncs a directory so that a rename into it survives a crash.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StoreError::io("syncing directory", dir))
+}
+
+/// Writes `bytes` to `temp`, syncs it and renames it over `dest` (same filesystem), then syncs
+/// the destination directory. Readers see the old or the new file, never a torn one.
+pub(crate) fn write_atomic(temp: &Path, dest: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let result = (|| {
+        let mut f = File::create(temp).map_err(StoreError::io("creating", temp))?;
+        f.write_all(bytes)
+            .map_err(StoreError::io("writing", temp))?;
+        f.sync_all().map_err(StoreError::io("syncing", temp))?;
+        fs::rename(temp, dest).map_err(StoreError::io("renaming into place", dest))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(temp);
+    }
+    result?;
+    if let Some(parent) = dest.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Creates a directory and its parents.
+pub(crate) fn mkdir_p(dir: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(dir).map_err(StoreError::io("creating directory", dir))
+}
+
+/// Removes a file or a whole tree. Directories without write permission (read-only layer
+/// directories such as `/usr/share/doc` with mode 0555) are made writable first, so an unpacked
+/// layer can always be removed by its owner. A path that is already gone is not an error.
+pub(crate) fn remove_all(path: &Path) -> Result<(), StoreError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::io("inspecting", path)(e)),
+    };
+    if !meta.is_dir() {
+        return match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(StoreError::io("removing", path)(e))
+            }
+            _ => Ok(()),
+        };
+    }
+    match fs::remove_dir_all(path) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() != io::ErrorKind::PermissionDenied => {
+            return Err(StoreError::io("removing", path)(e));
+        }
+        Err(_) => {}
+    }
+    make_dirs_writable(path)?;
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::io("removing", path)(e)),
+        _ => Ok(()),
+    }
+}
+
+fn make_dirs_writable(dir: &Path) -> Result<(), StoreError> {
+    let meta = fs::symlink_metadata(dir).map_err(StoreError::io("inspecting", dir))?;
+    if !meta.is_dir() {
+        return Ok(());
+    }
+    let mode = meta.permissions().mode();
+    if mode & 0o700 != 0o700 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(mode | 0o700))
+            .map_err(StoreError::io("making writable", dir))?;
+    }
+    for entry in fs::read_dir(dir).map_err(StoreError::io("listing", dir))? {
+        let entry = entry.map_err(StoreError::io("listing", dir))?;
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            make_dirs_writable(&entry.path())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Garbage collection: blobs and layer trees that no image in `index.json` reaches and no live
+//! process has pinned are removed.
+
+use std::collections::HashSet;
+use std::fs;
+
+use wharf_oci::Digest;
+
+use crate::fsutil::remove_all;
+use crate::refs::Role;
+use crate::{Store, StoreError, chain_id, read_dir_names};
+
+/// What [`Store::gc`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    pub removed_blobs: Vec<Digest>,
+    /// Bytes of the removed blobs.
+    pub freed_bytes: u64,
+    /// Chain IDs (hex) of the removed layer trees.
+    pub removed_layers: Vec<String>,
+}
+
+/// What the images in the index reach.
+#[derive(Debug, Default)]
+pub(crate) struct Reachable {
+    pub blobs: HashSet<String>,
+    pub chains: HashSet<String>,
+}
+
+impl Store {
+    /// Walks every index entry down to configs and layers. Missing or unreadable blobs are
+    /// skipped here (fsck reports them).
+    pub(crate) fn reachable(&self) -> Result<Reachable, StoreError> {
+        let mut reach = Reachable::default();
+        let mut stack: Vec<(Digest, usize)> = self
+            .read_index()?
+            .manifests
+            .iter()
+            .map(|d| (d.digest().clone(), 0))
+            .collect();
+        while let Some((manifest, depth)) = stack.pop() {
+            if !reach.blobs.insert(manifest.to_string()) {
+                continue;
+            }
+            let Ok(refs) = self.read_refs(&manifest) else {
+                continue;
+            };
+            for (role, d) in refs.children() {
+                match role {
+                    Role::Manifest(_) if depth < 8 => stack.push((d.digest().clone(), depth + 1)),
+                    Role::Manifest(_) => {}
+                    Role::Config => {
+                        reach.blobs.insert(d.digest().to_string());
+                        if let Ok(diff_ids) = self.config_diff_ids(d.digest()) {
+                            reach
+                                .chains
+                                .extend(chain_id(&diff_ids).iter().map(|c| c.digest().to_owned()));
+                        }
+                    }
+                    Role::Layer(_) => {
+                        reach.blobs.insert(d.digest().to_string());
+                    }
+                }
+            }
+        }
+        Ok(reach)
+    }
+
+    /// Removes every blob and layer tree that no image references. Runs under the metadata
+    /// lock, so no image can be committed (or its blobs verified) half-way through.
+    pub fn gc(&self) -> Result<GcReport, StoreError> {
+        let _lock = self.lock_index()?;
+        let reach = self.reachable()?;
+        let mut report = GcReport::default();
+
+        // Candidates first, pins second: whatever a live process renamed into place before our
+        // listing was pinned before that rename (see `lease`).
+        let blobs_dir = self.oci_dir().join("blobs");
+        let mut candidates = Vec::new();
+        for alg in read_dir_names(&blobs_dir)? {
+            for hex in read_dir_names(&blobs_dir.join(&alg))? {
+                let Ok(digest) = wharf_oci::digest::parse(&format!("{alg}:{hex}")) else {
+                    continue; // not ours to judge; fsck reports it
+                };
+                if !reach.blobs.contains(digest.as_ref()) {
+                    candidates.push(digest);
+                }
+            }
+        }
+        let layers = read_dir_names(&self.layers_dir())?;
+        let pins = crate::lease::live_pins(&self.tmp_dir(), &self.inner.lease)?;
+
+        for digest in candidates {
+            if pins.contains(digest.as_ref()) {
+                continue;
+            }
+            let path = self.blob_path(&digest);
+            let size = fs::symlink_metadata(&path).map_or(0, |m| m.len());
+            remove_all(&path)?;
+            report.freed_bytes += size;
+            report.removed_blobs.push(digest);
+        }
+        for hex in layers {
+            if reach.chains.contains(&hex) || pins.contains(&format!("layer:{hex}")) {
+                continue;
+            }
+            remove_all(&self.layers_dir().join(&hex))?;
+            report.removed_layers.push(hex);
+        }
+        Ok(report)
+    }
+}
