@@ -1,0 +1,767 @@
+//! Applying an uncompressed layer tar onto a directory, safely.
+//!
+//! Entries are resolved inside the root (see [`crate::root`]); names with `..`, relative
+//! symlink targets that climb out, hard links to missing targets and devices (unless allowed)
+//! are refused with an error naming the entry. OCI whiteouts delete what lower layers put
+//! there; entries of the same layer are never hidden by its own whiteouts (image-spec
+//! `layer.md`). Directory modes and mtimes are set after their contents, at the end.
+
+use std::collections::HashSet;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps, XattrFlags};
+use rustix::io::Errno;
+
+use crate::ArchiveError;
+use crate::error::show;
+use crate::names::{Whiteout, check_symlink_target, join, normalize, split, whiteout};
+use crate::root::{Root, is_dir, list, lstat_at, os, proc_path, remove_all_at};
+
+/// How a layer is applied.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Create character and block devices; when false they are refused. Whiteouts are not
+    /// devices in a layer tar, so this does not affect them.
+    pub allow_devices: bool,
+    /// Give entries the owners recorded in the tar (needs root, or a user namespace with the
+    /// ids mapped); when false, files keep the ids of the calling process.
+    pub same_owner: bool,
+    /// Strip a leading `/` from entry names and hard link targets (docker's behaviour) instead
+    /// of refusing them. The stripped name is still confined to the root.
+    pub confine_absolute_names: bool,
+    /// Restore extended attributes from PAX `SCHILY.xattr.*` records. Overlay's own
+    /// attributes (`*.overlay.*`) are never set: they would change how the tree mounts.
+    pub xattrs: bool,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            allow_devices: false,
+            same_owner: true,
+            confine_absolute_names: false,
+            xattrs: true,
+        }
+    }
+}
+
+/// What applying a layer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// Tar entries processed, whiteouts included.
+    pub entries: u64,
+    /// Bytes of regular file content written.
+    pub bytes: u64,
+}
+
+/// Applies an uncompressed layer tar stream onto `root`, which must exist.
+///
+/// On error the root may hold part of the layer, but nothing outside it was touched.
+pub fn apply_layer<R: Read>(
+    tar: R,
+    root: &Path,
+    opts: &ApplyOptions,
+) -> Result<ApplyStats, ArchiveError> {
+    let handle = Root::open(root).map_err(|source| ArchiveError::Root {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut applier = Applier {
+        root: handle,
+        opts,
+        seen: HashSet::new(),
+        dirs: Vec::new(),
+        stats: ApplyStats::default(),
+        buf: vec![0; 256 * 1024],
+    };
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries().map_err(ArchiveError::Tar)? {
+        let mut entry = entry.map_err(ArchiveError::Tar)?;
+        applier.entry(&mut entry)?;
+    }
+    applier.finish_dirs()?;
+    Ok(applier.stats)
+}
+
+struct DirMeta {
+    path: Vec<u8>,
+    mode: u32,
+    mtime: Timespec,
+}
+
+struct Applier<'o> {
+    root: Root,
+    opts: &'o ApplyOptions,
+    /// Paths this layer created or traversed (with all their ancestors): its own whiteouts and
+    /// opaque markers leave them alone, and a directory among them may not be replaced.
+    seen: HashSet<Vec<u8>>,
+    dirs: Vec<DirMeta>,
+    stats: ApplyStats,
+    buf: Vec<u8>,
+}
+
+/// Metadata of one entry, read from its header and PAX records.
+struct Meta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    mtime: Timespec,
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+fn entry_err<'a>(
+    entry: &'a [u8],
+    op: &'static str,
+) -> impl Fn(io::Error) -> ArchiveError + Copy + 'a {
+    move |source| ArchiveError::Entry {
+        entry: show(entry),
+        op,
+        source,
+    }
+}
+
+fn errno_err<'a>(entry: &'a [u8], op: &'static str) -> impl Fn(Errno) -> ArchiveError + Copy + 'a {
+    move |e| ArchiveError::Entry {
+        entry: show(entry),
+        op,
+        source: e.into(),
+    }
+}
+
+/// Parses a PAX time (`[-]seconds[.fraction]`).
+pub(crate) fn parse_pax_time(v: &[u8]) -> Option<Timespec> {
+    let s = std::str::from_utf8(v).ok()?;
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    let secs: i64 = secs.parse().ok()?;
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut nanos: i64 = 0;
+    for (i, b) in frac.bytes().take(9).enumerate() {
+        nanos += i64::from(b - b'0') * 10_i64.pow(8 - i as u32);
+    }
+    Some(if !neg {
+        Timespec {
+            tv_sec: secs,
+            tv_nsec: nanos,
+        }
+    } else if nanos == 0 {
+        Timespec {
+            tv_sec: -secs,
+            tv_nsec: 0,
+        }
+    } else {
+        Timespec {
+            tv_sec: -secs - 1,
+            tv_nsec: 1_000_000_000 - nanos,
+        }
+    })
+}
+
+/// A numeric header field; an empty one (all NUL or spaces, as some writers leave unused
+/// fields) reads as 0, like Go's archive/tar does.
+fn numeric(parsed: io::Result<u64>, field: &[u8]) -> io::Result<u64> {
+    if field.iter().all(|&b| b == 0 || b == b' ') {
+        return Ok(0);
+    }
+    parsed
+}
+
+fn is_overlay_xattr(name: &[u8]) -> bool {
+    name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.")
+}
+
+impl Applier<'_> {
+    fn meta<R: Read>(&self, e: &mut tar::Entry<'_, R>, raw: &[u8]) -> Result<Meta, ArchiveError> {
+        let h = e.header();
+        let bad = entry_err(raw, "reading the header");
+        let mode = h.mode().map_err(bad)? & 0o7777;
+        let old = h.as_old();
+        let uid = numeric(h.uid(), &old.uid).map_err(entry_err(raw, "reading the uid"))?;
+        let gid = numeric(h.gid(), &old.gid).map_err(entry_err(raw, "reading the gid"))?;
+        let mtime = numeric(h.mtime(), &old.mtime).map_err(entry_err(raw, "reading the mtime"))?;
+        let mut meta = Meta {
+            mode,
+            uid: u32::try_from(uid).map_err(|_| ArchiveError::InvalidName { entry: show(raw) })?,
+            gid: u32::try_from(gid).map_err(|_| ArchiveError::InvalidName { entry: show(raw) })?,
+            mtime: Timespec {
+                tv_sec: i64::try_from(mtime).unwrap_or(i64::MAX),
+                tv_nsec: 0,
+            },
+            xattrs: Vec::new(),
+        };
+        let want_xattrs = self.opts.xattrs;
+        if let Some(pax) = e.pax_extensions().map_err(ArchiveError::Tar)? {
+            for ext in pax {
+                let ext = ext.map_err(ArchiveError::Tar)?;
+                let key = ext.key_bytes();
+                if key == b"mtime" {
+                    if let Some(t) = parse_pax_time(ext.value_bytes()) {
+                        meta.mtime = t;
+                    }
+                } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
+                    if want_xattrs && !is_overlay_xattr(name) && !name.contains(&0) {
+                        meta.xattrs
+                            .push((name.to_vec(), ext.value_bytes().to_vec()));
+                    }
+                } else if key == b"uid" || key == b"gid" {
+                    let v = std::str::from_utf8(ext.value_bytes())
+                        .ok()
+                        .and_then(|s| s.parse::<u32>().ok())
+                        .ok_or_else(|| ArchiveError::InvalidName { entry: show(raw) })?;
+                    if key == b"uid" {
+                        meta.uid = v;
+                    } else {
+                        meta.gid = v;
+                    }
+                }
+            }
+        }
+        Ok(meta)
+    }
+
+    /// Records `path` and its ancestors as belonging to this layer.
+    fn mark(&mut self, path: &[u8]) {
+        let mut p = path;
+        while !p.is_empty() && self.seen.insert(p.to_vec()) {
+            p = split(p).0;
+        }
+    }
+
+    fn parent(&mut self, parent: &[u8], raw: &[u8]) -> Result<OwnedFd, ArchiveError> {
+        let seen = &mut self.seen;
+        let fd = self
+            .root
+            .dir(parent, true, &mut |p| {
+                seen.insert(p.to_vec());
+            })
+            .map_err(entry_err(raw, "resolving the parent directory"))?;
+        fd.try_clone_to_owned()
+            .map_err(entry_err(raw, "resolving the parent directory"))
+    }
+
+    fn entry<R: Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), ArchiveError> {
+        let kind = e.header().entry_type();
+        if kind == tar::EntryType::XGlobalHeader {
+            return Ok(());
+        }
+        let raw = e.path_bytes().into_owned();
+        let name = normalize(&raw, self.opts.confine_absolute_names)?;
+        self.stats.entries += 1;
+        if name.is_empty() {
+            // `./`: the root itself. Its metadata belongs to whoever made the root.
+            return if kind.is_dir() {
+                Ok(())
+            } else {
+                Err(ArchiveError::InvalidName { entry: show(&raw) })
+            };
+        }
+        let (parent, base) = split(&name);
+        match whiteout(&raw, base)? {
+            Whiteout::None => {}
+            Whiteout::AufsMeta => return Ok(()),
+            Whiteout::Opaque => return self.opaque(parent, &raw),
+            Whiteout::Remove(victim) => return self.whiteout(parent, victim, &raw),
+        }
+        let is_regular = kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse();
+        let is_device = kind.is_character_special() || kind.is_block_special();
+        if !(is_regular
+            || is_device
+            || kind.is_dir()
+            || kind.is_symlink()
+            || kind.is_hard_link()
+            || kind.is_fifo())
+        {
+            return Err(ArchiveError::UnsupportedType {
+                entry: show(&raw),
+                kind: char::from(kind.as_byte()),
+            });
+        }
+        if is_device && !self.opts.allow_devices {
+            return Err(ArchiveError::DeviceNotAllowed { entry: show(&raw) });
+        }
+        // Checks that need no disk access come first, so a refused entry touches nothing.
+        let link = e.link_name_bytes().map(std::borrow::Cow::into_owned);
+        if kind.is_symlink() {
+            check_symlink_target(&name, link.as_deref().unwrap_or_default())?;
+        }
+        let link_target = if kind.is_hard_link() {
+            Some(self.hardlink_target(&raw, &name, link.as_deref().unwrap_or_default())?)
+        } else {
+            None
+        };
+        let meta = self.meta(e, &raw)?;
+
+        let pfd = self.parent(parent, &raw)?;
+        let pfd = pfd.as_fd();
+        let existing = lstat_at(pfd, base).map_err(entry_err(&raw, "inspecting"))?;
+        if let Some(st) = existing
+            && !(is_dir(&st) && kind.is_dir())
+        {
+            if is_dir(&st) && self.seen.contains(&name) {
+                return Err(ArchiveError::ReplacesDirectory { entry: show(&raw) });
+            }
+            remove_all_at(pfd, base).map_err(entry_err(&raw, "replacing the existing entry"))?;
+            self.root.invalidate();
+        }
+        self.mark(&name);
+
+        if is_regular {
+            self.regular(e, pfd, base, &raw, &meta)
+        } else if kind.is_dir() {
+            self.directory(pfd, base, &name, &raw, &meta)
+        } else if kind.is_symlink() {
+            let target = link.unwrap_or_default();
+            rustix::fs::symlinkat(os(&target), pfd, os(base))
+                .map_err(errno_err(&raw, "creating the symlink"))?;
+            self.finish_node(pfd, base, &raw, &meta, false)
+        } else if let Some((tparent, tbase)) = link_target {
+            self.hardlink(
+                pfd,
+                base,
+                &raw,
+                &tparent,
+                &tbase,
+                link.as_deref().unwrap_or_default(),
+            )
+        } else {
+            let (ft, dev) = if kind.is_fifo() {
+                (FileType::Fifo, 0)
+            } else {
+                let major = e.header().device_major().ok().flatten().unwrap_or(0);
+                let minor = e.header().device_minor().ok().flatten().unwrap_or(0);
+                let ft = if kind.is_character_special() {
+                    FileType::CharacterDevice
+                } else {
+                    FileType::BlockDevice
+                };
+                (ft, rustix::fs::makedev(major, minor))
+            };
+            rustix::fs::mknodat(pfd, os(base), ft, Mode::from_raw_mode(0o600), dev)
+                .map_err(errno_err(&raw, "creating the special file"))?;
+            self.finish_node(pfd, base, &raw, &meta, true)
+        }
+    }
+
+    fn hardlink_target(
+        &self,
+        raw: &[u8],
+        name: &[u8],
+        link: &[u8],
+    ) -> Result<(Vec<u8>, Vec<u8>), ArchiveError> {
+        let target = normalize(link, self.opts.confine_absolute_names).map_err(|e| match e {
+            ArchiveError::AbsolutePath { .. } => ArchiveError::AbsolutePath { entry: show(raw) },
+            ArchiveError::Escape { .. } => ArchiveError::Escape { entry: show(raw) },
+            _ => ArchiveError::InvalidName { entry: show(raw) },
+        })?;
+        if target.is_empty() || target == name {
+            return Err(ArchiveError::HardlinkTarget {
+                entry: show(raw),
+                target: show(link),
+                source: io::Error::new(io::ErrorKind::InvalidInput, "links to itself or the root"),
+            });
+        }
+        let (p, b) = split(&target);
+        Ok((p.to_vec(), b.to_vec()))
+    }
+
+    fn hardlink(
+        &mut self,
+        pfd: BorrowedFd<'_>,
+        base: &[u8],
+        raw: &[u8],
+        tparent: &[u8],
+        tbase: &[u8],
+        link: &[u8],
+    ) -> Result<(), ArchiveError> {
+        let err = |source: io::Error| ArchiveError::HardlinkTarget {
+            entry: show(raw),
+            target: show(link),
+            source,
+        };
+        let tfd = self.root.dir(tparent, false, &mut |_| {}).map_err(err)?;
+        // Flags 0: a link to a symlink links the symlink itself, as tar does.
+        rustix::fs::linkat(tfd, os(tbase), pfd, os(base), AtFlags::empty())
+            .map_err(|e| err(e.into()))
+    }
+
+    fn regular<R: Read>(
+        &mut self,
+        e: &mut tar::Entry<'_, R>,
+        pfd: BorrowedFd<'_>,
+        base: &[u8],
+        raw: &[u8],
+        meta: &Meta,
+    ) -> Result<(), ArchiveError> {
+        let fd = rustix::fs::openat(
+            pfd,
+            os(base),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(errno_err(raw, "creating the file"))?;
+        let mut file = std::fs::File::from(fd);
+        let write = entry_err(raw, "writing the file");
+        // All-zero chunks become holes, so sparse files stay sparse.
+        let mut len: u64 = 0;
+        let mut hole_at_end = false;
+        loop {
+            let n = match e.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(ArchiveError::Tar(err)),
+            };
+            let chunk = &self.buf[..n];
+            if n >= 4096 && chunk.iter().all(|&b| b == 0) {
+                file.seek(SeekFrom::Current(n as i64)).map_err(write)?;
+                hole_at_end = true;
+            } else {
+                file.write_all(chunk).map_err(write)?;
+                hole_at_end = false;
+            }
+            len += n as u64;
+        }
+        if hole_at_end {
+            file.set_len(len).map_err(write)?;
+        }
+        self.stats.bytes += len;
+        if self.opts.same_owner {
+            rustix::fs::fchown(
+                &file,
+                Some(rustix::fs::Uid::from_raw(meta.uid)),
+                Some(rustix::fs::Gid::from_raw(meta.gid)),
+            )
+            .map_err(errno_err(raw, "setting the owner"))?;
+        }
+        // After chown, which clears setuid and setgid bits.
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(meta.mode))
+            .map_err(errno_err(raw, "setting the mode"))?;
+        for (k, v) in &meta.xattrs {
+            let r = rustix::fs::fsetxattr(&file, os(k), v, XattrFlags::empty());
+            tolerate_xattr(r, k, true).map_err(errno_err(raw, "setting an xattr"))?;
+        }
+        let times = Timestamps {
+            last_access: meta.mtime,
+            last_modification: meta.mtime,
+        };
+        rustix::fs::futimens(&file, &times).map_err(errno_err(raw, "setting the mtime"))
+    }
+
+    fn directory(
+        &mut self,
+        pfd: BorrowedFd<'_>,
+        base: &[u8],
+        name: &[u8],
+        raw: &[u8],
+        meta: &Meta,
+    ) -> Result<(), ArchiveError> {
+        match rustix::fs::mkdirat(pfd, os(base), Mode::from_raw_mode(0o700)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(errno_err(raw, "creating the directory")(e)),
+        }
+        if self.opts.same_owner {
+            chown_at(pfd, base, meta).map_err(errno_err(raw, "setting the owner"))?;
+        }
+        // Writable by its owner until the end, when the real mode is set.
+        rustix::fs::chmodat(
+            pfd,
+            os(base),
+            Mode::from_raw_mode(meta.mode | 0o700),
+            AtFlags::empty(),
+        )
+        .map_err(errno_err(raw, "setting the mode"))?;
+        set_xattrs_at(pfd, base, meta, true).map_err(errno_err(raw, "setting an xattr"))?;
+        self.dirs.push(DirMeta {
+            path: name.to_vec(),
+            mode: meta.mode,
+            mtime: meta.mtime,
+        });
+        Ok(())
+    }
+
+    /// Owner, mode, xattrs and mtime of a symlink or special file, by name.
+    fn finish_node(
+        &mut self,
+        pfd: BorrowedFd<'_>,
+        base: &[u8],
+        raw: &[u8],
+        meta: &Meta,
+        chmod: bool,
+    ) -> Result<(), ArchiveError> {
+        if self.opts.same_owner {
+            chown_at(pfd, base, meta).map_err(errno_err(raw, "setting the owner"))?;
+        }
+        if chmod {
+            // The node was just made by us, not a symlink: following it is not possible.
+            rustix::fs::chmodat(
+                pfd,
+                os(base),
+                Mode::from_raw_mode(meta.mode),
+                AtFlags::empty(),
+            )
+            .map_err(errno_err(raw, "setting the mode"))?;
+        }
+        set_xattrs_at(pfd, base, meta, false).map_err(errno_err(raw, "setting an xattr"))?;
+        set_mtime_at(pfd, base, meta.mtime).map_err(errno_err(raw, "setting the mtime"))
+    }
+
+    fn whiteout(&mut self, parent: &[u8], victim: &[u8], raw: &[u8]) -> Result<(), ArchiveError> {
+        let path = join(parent, victim);
+        if self.seen.contains(&path) {
+            return Ok(());
+        }
+        let pfd = match self.root.dir(parent, false, &mut |_| {}) {
+            Ok(fd) => fd,
+            Err(e) if matches!(e.raw_os_error(), Some(c) if c == Errno::NOENT.raw_os_error() || c == Errno::NOTDIR.raw_os_error()) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(entry_err(raw, "resolving the whiteout's directory")(e)),
+        };
+        let pfd = pfd
+            .try_clone_to_owned()
+            .map_err(entry_err(raw, "resolving the whiteout's directory"))?;
+        remove_all_at(pfd.as_fd(), victim)
+            .map_err(entry_err(raw, "removing the whited-out entry"))?;
+        self.root.invalidate();
+        Ok(())
+    }
+
+    fn opaque(&mut self, dir: &[u8], raw: &[u8]) -> Result<(), ArchiveError> {
+        let fd = match self.root.open_dir_nofollow(dir) {
+            Ok(fd) => fd,
+            Err(e) if matches!(e.raw_os_error(), Some(c) if c == Errno::NOENT.raw_os_error() || c == Errno::NOTDIR.raw_os_error() || c == Errno::LOOP.raw_os_error()) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(entry_err(raw, "opening the opaque directory")(e)),
+        };
+        self.mark(dir);
+        self.clear_lower(&fd, dir)
+            .map_err(entry_err(raw, "clearing the opaque directory"))?;
+        self.root.invalidate();
+        Ok(())
+    }
+
+    /// Removes everything below `dir` that this layer did not create or traverse.
+    fn clear_lower(&self, fd: &OwnedFd, dir: &[u8]) -> io::Result<()> {
+        for child in list(fd)? {
+            let path = join(dir, &child);
+            if !self.seen.contains(&path) {
+                remove_all_at(fd.as_fd(), &child)?;
+            } else if lstat_at(fd.as_fd(), &child)?.is_some_and(|st| is_dir(&st)) {
+                let sub = rustix::fs::openat(
+                    fd,
+                    os(&child),
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                self.clear_lower(&sub, &path)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_dirs(&mut self) -> Result<(), ArchiveError> {
+        let dirs = std::mem::take(&mut self.dirs);
+        let mut done = HashSet::new();
+        // Deepest last-seen first: children's times are set before their parents'.
+        for d in dirs.iter().rev() {
+            if !done.insert(d.path.as_slice()) {
+                continue;
+            }
+            let (parent, base) = split(&d.path);
+            let pfd = match self.root.dir(parent, false, &mut |_| {}) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => continue,
+                Err(e) => return Err(entry_err(&d.path, "resolving the directory")(e)),
+            };
+            match rustix::fs::chmodat(pfd, os(base), Mode::from_raw_mode(d.mode), AtFlags::empty())
+            {
+                Ok(()) => {}
+                Err(Errno::NOENT) => continue,
+                Err(e) => return Err(errno_err(&d.path, "setting the mode")(e)),
+            }
+            set_mtime_at(pfd, base, d.mtime).map_err(errno_err(&d.path, "setting the mtime"))?;
+        }
+        Ok(())
+    }
+}
+
+fn chown_at(pfd: BorrowedFd<'_>, base: &[u8], meta: &Meta) -> Result<(), Errno> {
+    rustix::fs::chownat(
+        pfd,
+        os(base),
+        Some(rustix::fs::Uid::from_raw(meta.uid)),
+        Some(rustix::fs::Gid::from_raw(meta.gid)),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+}
+
+fn set_mtime_at(pfd: BorrowedFd<'_>, base: &[u8], t: Timespec) -> Result<(), Errno> {
+    let times = Timestamps {
+        last_access: t,
+        last_modification: t,
+    };
+    rustix::fs::utimensat(pfd, os(base), &times, AtFlags::SYMLINK_NOFOLLOW)
+}
+
+fn set_xattrs_at(pfd: BorrowedFd<'_>, base: &[u8], meta: &Meta, dir: bool) -> Result<(), Errno> {
+    if meta.xattrs.is_empty() {
+        return Ok(());
+    }
+    let path = proc_path(pfd, base);
+    for (k, v) in &meta.xattrs {
+        let r = rustix::fs::lsetxattr(os(&path), os(k), v, XattrFlags::empty());
+        tolerate_xattr(r, k, dir)?;
+    }
+    Ok(())
+}
+
+/// The kernel refuses some attributes for good reasons: `user.*` on symlinks and devices,
+/// `trusted.*` and `security.*` without privilege, any attribute on a filesystem without
+/// support. Those are skipped; a `user.*` attribute a file or directory cannot take is an error.
+fn tolerate_xattr(r: Result<(), Errno>, name: &[u8], file_or_dir: bool) -> Result<(), Errno> {
+    match r {
+        Err(Errno::PERM | Errno::NOTSUP | Errno::ACCESS)
+            if !(file_or_dir && name.starts_with(b"user.")) =>
+        {
+            Ok(())
+        }
+        r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_times_parse_with_fractions_and_signs() {
+        let t = |s: &str| parse_pax_time(s.as_bytes()).map(|t| (t.tv_sec, t.tv_nsec));
+        assert_eq!(t("1700000000"), Some((1_700_000_000, 0)));
+        assert_eq!(t("12.5"), Some((12, 500_000_000)));
+        assert_eq!(t("-5"), Some((-5, 0)));
+        assert_eq!(t("-1.25"), Some((-2, 750_000_000)));
+        assert_eq!(t("1.123456789123"), Some((1, 123_456_789)));
+        assert_eq!(t("x"), None);
+        assert_eq!(t("1.2x"), None);
+    }
+
+    #[test]
+    fn overlay_attributes_are_recognised() {
+        assert!(is_overlay_xattr(b"trusted.overlay.opaque"));
+        assert!(is_overlay_xattr(b"user.overlay.redirect"));
+        assert!(!is_overlay_xattr(b"user.overlayish"));
+        assert!(!is_overlay_xattr(b"security.capability"));
+    }
+
+    fn tar_of(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, kind, data, link) in entries {
+            let mut h = tar::Header::new_ustar();
+            h.set_entry_type(*kind);
+            h.set_path(name).unwrap();
+            if let Some(l) = link {
+                h.set_link_name(l).unwrap();
+            }
+            h.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
+            h.set_size(data.len() as u64);
+            h.set_mtime(1_000_000);
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn opts() -> ApplyOptions {
+        ApplyOptions {
+            same_owner: false,
+            ..ApplyOptions::default()
+        }
+    }
+
+    #[test]
+    fn whiteouts_remove_lower_entries_but_not_the_same_layers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("d/sub")).unwrap();
+        std::fs::write(root.join("d/old"), b"lower").unwrap();
+        std::fs::write(root.join("gone"), b"lower").unwrap();
+        let layer = tar_of(&[
+            ("d/", tar::EntryType::Directory, b"", None),
+            ("d/.wh..wh..opq", tar::EntryType::Regular, b"", None),
+            ("d/new", tar::EntryType::Regular, b"upper", None),
+            ("d/.wh.new", tar::EntryType::Regular, b"", None),
+            (".wh.gone", tar::EntryType::Regular, b"", None),
+        ]);
+        let stats = apply_layer(&layer[..], root, &opts()).unwrap();
+        assert_eq!(stats.entries, 5);
+        assert_eq!(stats.bytes, 5);
+        assert!(!root.join("gone").exists());
+        assert!(!root.join("d/old").exists());
+        assert!(!root.join("d/sub").exists());
+        assert_eq!(std::fs::read(root.join("d/new")).unwrap(), b"upper");
+    }
+
+    #[test]
+    fn opaque_marker_keeps_entries_written_before_it_in_the_same_layer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("d/keep")).unwrap();
+        std::fs::write(root.join("d/keep/lower"), b"x").unwrap();
+        std::fs::write(root.join("d/-lower"), b"x").unwrap();
+        let layer = tar_of(&[
+            ("d/-early", tar::EntryType::Regular, b"e", None),
+            ("d/keep/upper", tar::EntryType::Regular, b"u", None),
+            ("d/.wh..wh..opq", tar::EntryType::Regular, b"", None),
+        ]);
+        apply_layer(&layer[..], root, &opts()).unwrap();
+        assert!(root.join("d/-early").exists());
+        assert!(root.join("d/keep/upper").exists());
+        assert!(!root.join("d/keep/lower").exists());
+        assert!(!root.join("d/-lower").exists());
+    }
+
+    #[test]
+    fn a_symlink_to_an_absolute_directory_is_followed_inside_the_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        let layer = tar_of(&[
+            ("usr/lib64/", tar::EntryType::Directory, b"", None),
+            ("lib64", tar::EntryType::Symlink, b"", Some("/usr/lib64")),
+            ("lib64/ld.so", tar::EntryType::Regular, b"ld", None),
+        ]);
+        apply_layer(&layer[..], &root, &opts()).unwrap();
+        assert_eq!(std::fs::read(root.join("usr/lib64/ld.so")).unwrap(), b"ld");
+        assert_eq!(
+            std::fs::read_link(root.join("lib64")).unwrap(),
+            Path::new("/usr/lib64")
+        );
+    }
+
+    #[test]
+    fn later_entries_replace_earlier_files_and_lower_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("was_dir/x")).unwrap();
+        let layer = tar_of(&[
+            ("f", tar::EntryType::Regular, b"one", None),
+            ("f", tar::EntryType::Regular, b"two", None),
+            ("was_dir", tar::EntryType::Symlink, b"", Some("f")),
+            ("h", tar::EntryType::Link, b"", Some("f")),
+        ]);
+        apply_layer(&layer[..], root, &opts()).unwrap();
+        assert_eq!(std::fs::read(root.join("f")).unwrap(), b"two");
+        assert_eq!(std::fs::read(root.join("h")).unwrap(), b"two");
+        assert!(root.join("was_dir").is_symlink());
+    }
+}

@@ -1,0 +1,199 @@
+//! gzip and zstd streams with fixed settings.
+//!
+//! The compressed bytes are part of a layer's identity (its digest), so the backend and level are
+//! fixed: gzip is flate2 with the zlib-rs backend at level 6 (the level `gzip` itself defaults
+//! to), zstd is level 3 in multithreaded mode, whose output does not depend on the number of
+//! workers.
+
+use std::io::{self, BufReader, Read, Write};
+
+use wharf_oci::media_type::LayerCompression;
+
+use crate::ArchiveError;
+
+/// The gzip level used when [`crate::WriteOptions::level`] is `None`.
+pub const DEFAULT_GZIP_LEVEL: i32 = 6;
+/// The zstd level used when [`crate::WriteOptions::level`] is `None`.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+fn compression_name(c: LayerCompression) -> &'static str {
+    match c {
+        LayerCompression::None => "tar",
+        LayerCompression::Gzip => "gzip",
+        LayerCompression::Zstd => "zstd",
+    }
+}
+
+/// Wraps a compressed layer stream in the matching decompressor. Concatenated gzip members and
+/// zstd frames are read as one stream, as registries and other tools produce them.
+pub fn decompress<'a, R: Read + 'a>(
+    r: R,
+    c: LayerCompression,
+) -> Result<Box<dyn Read + 'a>, ArchiveError> {
+    Ok(match c {
+        LayerCompression::None => Box::new(r),
+        LayerCompression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        LayerCompression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(r)
+                .map_err(|e| ArchiveError::Compression("zstd", e))?,
+        ),
+    })
+}
+
+/// A decompressor whose source can be taken back at the end (to hash trailing bytes).
+pub(crate) enum Decoder<R: Read> {
+    None(R),
+    Gzip(Box<flate2::read::MultiGzDecoder<R>>),
+    Zstd(zstd::stream::read::Decoder<'static, BufReader<R>>),
+}
+
+impl<R: Read> Decoder<R> {
+    pub(crate) fn new(r: R, c: LayerCompression) -> Result<Self, ArchiveError> {
+        Ok(match c {
+            LayerCompression::None => Self::None(r),
+            LayerCompression::Gzip => Self::Gzip(Box::new(flate2::read::MultiGzDecoder::new(r))),
+            LayerCompression::Zstd => Self::Zstd(
+                zstd::stream::read::Decoder::new(r)
+                    .map_err(|e| ArchiveError::Compression("zstd", e))?,
+            ),
+        })
+    }
+
+    /// The source reader; bytes it buffered ahead were already read from it.
+    pub(crate) fn into_inner(self) -> R {
+        match self {
+            Self::None(r) => r,
+            Self::Gzip(d) => d.into_inner(),
+            Self::Zstd(d) => d.finish().into_inner(),
+        }
+    }
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::None(r) => r.read(buf),
+            Self::Gzip(d) => d.read(buf),
+            Self::Zstd(d) => d.read(buf),
+        }
+    }
+}
+
+/// A compressor over `W` with the fixed settings above.
+pub(crate) enum Encoder<W: Write> {
+    None(W),
+    Gzip(flate2::write::GzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+}
+
+impl<W: Write> Encoder<W> {
+    pub(crate) fn new(w: W, c: LayerCompression, level: Option<i32>) -> Result<Self, ArchiveError> {
+        Ok(match c {
+            LayerCompression::None => Self::None(w),
+            LayerCompression::Gzip => {
+                let level = level.unwrap_or(DEFAULT_GZIP_LEVEL).clamp(0, 9) as u32;
+                // GzBuilder writes no name and mtime 0: the header is the same for every run.
+                Self::Gzip(flate2::GzBuilder::new().write(w, flate2::Compression::new(level)))
+            }
+            LayerCompression::Zstd => {
+                let err = |e| ArchiveError::Compression("zstd", e);
+                let mut enc =
+                    zstd::stream::write::Encoder::new(w, level.unwrap_or(DEFAULT_ZSTD_LEVEL))
+                        .map_err(err)?;
+                let workers = std::thread::available_parallelism()
+                    .map_or(1, std::num::NonZero::get)
+                    .min(8) as u32;
+                enc.multithread(workers).map_err(err)?;
+                Self::Zstd(enc)
+            }
+        })
+    }
+
+    pub(crate) fn finish(self) -> Result<W, ArchiveError> {
+        match self {
+            Self::None(w) => Ok(w),
+            Self::Gzip(e) => e.finish().map_err(|e| ArchiveError::Compression("gzip", e)),
+            Self::Zstd(e) => e.finish().map_err(|e| ArchiveError::Compression("zstd", e)),
+        }
+    }
+}
+
+impl<W: Write> Write for Encoder<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::None(w) => w.write(buf),
+            Self::Gzip(e) => e.write(buf),
+            Self::Zstd(e) => e.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::None(w) => w.flush(),
+            Self::Gzip(e) => e.flush(),
+            Self::Zstd(e) => e.flush(),
+        }
+    }
+}
+
+pub(crate) fn stream_error(c: LayerCompression, e: io::Error) -> ArchiveError {
+    ArchiveError::Compression(compression_name(c), e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(c: LayerCompression) -> Vec<u8> {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut enc = Encoder::new(Vec::new(), c, None).unwrap();
+        enc.write_all(&data).unwrap();
+        let compressed = enc.finish().unwrap();
+        let mut out = Vec::new();
+        decompress(&compressed[..], c)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        compressed
+    }
+
+    #[test]
+    fn every_compression_round_trips_and_is_deterministic() {
+        for c in [
+            LayerCompression::None,
+            LayerCompression::Gzip,
+            LayerCompression::Zstd,
+        ] {
+            let a = roundtrip(c);
+            let b = roundtrip(c);
+            assert_eq!(a, b, "{c:?} output must not vary between runs");
+        }
+        assert!(roundtrip(LayerCompression::Gzip).len() < 200_000);
+    }
+
+    #[test]
+    fn concatenated_gzip_members_read_as_one_stream() {
+        let mut blob = Vec::new();
+        for part in [&b"hello "[..], b"world"] {
+            let mut e = Encoder::new(Vec::new(), LayerCompression::Gzip, None).unwrap();
+            e.write_all(part).unwrap();
+            blob.extend(e.finish().unwrap());
+        }
+        let mut out = String::new();
+        decompress(&blob[..], LayerCompression::Gzip)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "hello world");
+    }
+
+    #[test]
+    fn corrupt_zstd_is_an_error() {
+        let mut out = Vec::new();
+        let r = decompress(&b"not zstd at all"[..], LayerCompression::Zstd)
+            .unwrap()
+            .read_to_end(&mut out);
+        assert!(r.is_err());
+    }
+}

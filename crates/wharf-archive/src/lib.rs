@@ -1,0 +1,41 @@
+//! The layer codec: directories and overlay upper directories become OCI layer tars, and layer
+//! tars are applied safely onto directories.
+//!
+//! - [`write_layer`] walks a tree in a fixed order and streams a tar (PAX for long names and
+//!   xattrs, hard links, devices, fifos; overlay whiteouts become `.wh.` entries) through gzip
+//!   or zstd, computing the blob digest and the diff ID on the way.
+//! - [`apply_layer`] extracts a tar inside a root (`openat2` with `RESOLVE_IN_ROOT`), honours
+//!   whiteouts and refuses hostile entries with an error naming them.
+//! - [`LayerReader`] verifies a compressed blob while it is decompressed.
+//!
+//! ```
+//! use wharf_archive::*;
+//! let src = tempfile::tempdir().unwrap();
+//! std::fs::write(src.path().join("hello"), b"hi").unwrap();
+//! let mut blob = Vec::new();
+//! let opts = WriteOptions { compression: LayerCompression::Gzip, ..WriteOptions::default() };
+//! let info = write_layer(src.path(), &mut blob, &opts).unwrap();
+//!
+//! let dst = tempfile::tempdir().unwrap();
+//! let mut reader = LayerReader::new(&blob[..], LayerCompression::Gzip).unwrap();
+//! let apply = ApplyOptions { same_owner: false, ..ApplyOptions::default() };
+//! apply_layer(&mut reader, dst.path(), &apply).unwrap();
+//! assert_eq!(reader.finish().unwrap(), info);
+//! assert_eq!(std::fs::read(dst.path().join("hello")).unwrap(), b"hi");
+//! ```
+#![forbid(unsafe_code)]
+
+mod apply;
+mod compress;
+mod error;
+pub mod names;
+mod reader;
+mod root;
+mod write;
+
+pub use apply::{ApplyOptions, ApplyStats, apply_layer};
+pub use compress::{DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, decompress};
+pub use error::ArchiveError;
+pub use reader::LayerReader;
+pub use wharf_oci::media_type::LayerCompression;
+pub use write::{LayerInfo, LayerSource, WriteOptions, write_layer};

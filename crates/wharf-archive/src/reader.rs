@@ -1,0 +1,125 @@
+//! Reading a pulled or stored layer blob while verifying it: one pass hashes the compressed bytes
+//! (the blob digest) and the decompressed bytes (the diff ID) and counts both.
+
+use std::io::{self, Read};
+
+use wharf_oci::digest::{Hasher, HashingReader};
+use wharf_oci::media_type::LayerCompression;
+
+use crate::compress::{Decoder, stream_error};
+use crate::{ArchiveError, LayerInfo};
+
+/// A reader of the uncompressed tar stream of a layer blob that hashes both sides.
+///
+/// Read the tar through it (for example with [`crate::apply_layer`]), then call
+/// [`LayerReader::finish`]: it reads what the consumer left (tar padding, trailing bytes after
+/// the last compressed frame) so that the digests cover the whole blob, and returns them.
+///
+/// ```
+/// use std::io::Read;
+/// use wharf_archive::{LayerCompression, LayerReader};
+/// let mut r = LayerReader::new(&b"plain bytes"[..], LayerCompression::None).unwrap();
+/// let mut s = String::new();
+/// r.read_to_string(&mut s).unwrap();
+/// let info = r.finish().unwrap();
+/// assert_eq!(info.digest, info.diff_id);
+/// assert_eq!(info.size, 11);
+/// ```
+pub struct LayerReader<R: Read> {
+    inner: HashingReader<Decoder<HashingReader<R>>>,
+    compression: LayerCompression,
+}
+
+impl<R: Read> std::fmt::Debug for LayerReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerReader")
+            .field("compression", &self.compression)
+            .field("uncompressed_read", &self.inner.count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> LayerReader<R> {
+    /// Wraps a blob of the given compression; both digests are sha256.
+    pub fn new(blob: R, compression: LayerCompression) -> Result<Self, ArchiveError> {
+        let compressed = HashingReader::new(blob, Hasher::sha256());
+        let decoder = Decoder::new(compressed, compression)?;
+        Ok(Self {
+            inner: HashingReader::new(decoder, Hasher::sha256()),
+            compression,
+        })
+    }
+
+    /// Drains both streams and returns the blob digest and size and the diff ID and
+    /// uncompressed size.
+    pub fn finish(mut self) -> Result<LayerInfo, ArchiveError> {
+        io::copy(&mut self.inner, &mut io::sink())
+            .map_err(|e| stream_error(self.compression, e))?;
+        let (diff_id, uncompressed_size, decoder) = self.inner.finish();
+        let mut compressed = decoder.into_inner();
+        io::copy(&mut compressed, &mut io::sink()).map_err(ArchiveError::Tar)?;
+        let (digest, size, _) = compressed.finish();
+        Ok(LayerInfo {
+            digest,
+            size,
+            diff_id,
+            uncompressed_size,
+        })
+    }
+}
+
+impl<R: Read> Read for LayerReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::compress::Encoder;
+
+    #[test]
+    fn digests_cover_both_sides_even_when_the_consumer_stops_early() {
+        let data = vec![42u8; 300_000];
+        for c in [
+            LayerCompression::Gzip,
+            LayerCompression::Zstd,
+            LayerCompression::None,
+        ] {
+            let mut enc = Encoder::new(Vec::new(), c, None).unwrap();
+            enc.write_all(&data).unwrap();
+            let blob = enc.finish().unwrap();
+            let mut r = LayerReader::new(&blob[..], c).unwrap();
+            let mut first = [0u8; 10];
+            r.read_exact(&mut first).unwrap();
+            let info = r.finish().unwrap();
+            assert_eq!(info.digest, wharf_oci::digest::sha256(&blob), "{c:?}");
+            assert_eq!(info.size, blob.len() as u64);
+            assert_eq!(info.diff_id, wharf_oci::digest::sha256(&data));
+            assert_eq!(info.uncompressed_size, data.len() as u64);
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_gzip_stream_are_part_of_the_blob_digest() {
+        let mut enc = Encoder::new(Vec::new(), LayerCompression::Gzip, None).unwrap();
+        enc.write_all(b"abc").unwrap();
+        let mut blob = enc.finish().unwrap();
+        let info_plain = {
+            let r = LayerReader::new(&blob[..], LayerCompression::Gzip).unwrap();
+            r.finish().unwrap()
+        };
+        blob.extend_from_slice(&[0u8; 7]);
+        let r = LayerReader::new(&blob[..], LayerCompression::Gzip).unwrap();
+        let info = r.finish();
+        // MultiGzDecoder treats trailing zeros as a bad next member or ignores them; either
+        // way the digest must never silently equal the shorter blob's.
+        if let Ok(info) = info {
+            assert_ne!(info.digest, info_plain.digest);
+            assert_eq!(info.size, blob.len() as u64);
+        }
+    }
+}
