@@ -209,7 +209,7 @@ impl Store {
                 let referrer = format!("{role} of manifest {}", d.digest());
                 match role {
                     Role::Manifest(_) if depth < 8 => {
-                        stack.push((referrer, child.clone(), depth + 1))
+                        stack.push((referrer, child.clone(), depth + 1));
                     }
                     Role::Manifest(_) => {}
                     Role::Layer(_) => {
