@@ -1,0 +1,118 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kiln_global_optspecs
+    string join \n root= log-level= h/help V/version
+end
+
+function __fish_kiln_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kiln_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kiln_using_subcommand
+    set -l cmd (__fish_kiln_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kiln -n "__fish_kiln_needs_command" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_needs_command" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_needs_command" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_needs_command" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "images" -d 'List images in local storage'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "inspect" -d 'Show an image\'s configuration and manifest as JSON'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "tag" -d 'Add names to a local image'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "rmi" -d 'Remove one or more images from local storage'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "system" -d 'Maintain the local store'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kiln -n "__fish_kiln_using_subcommand images" -l format -d 'Output format: `json`, `table`, or a Go template such as `{{.Repository}}:{{.Tag}}`' -r
+complete -c kiln -n "__fish_kiln_using_subcommand images" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand images" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand images" -l json -d 'Output as JSON (same as --format json)'
+complete -c kiln -n "__fish_kiln_using_subcommand images" -s q -l quiet -d 'Print only image IDs'
+complete -c kiln -n "__fish_kiln_using_subcommand images" -l no-trunc -d 'Do not truncate image IDs'
+complete -c kiln -n "__fish_kiln_using_subcommand images" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand images" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s f -l format -d 'Format the output with a Go template, e.g. `{{.Config.config.Cmd}}`' -r
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand tag" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand tag" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand tag" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand tag" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand rmi" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand rmi" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s a -l all -d 'Remove every image'
+complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s p -l prune -d 'Remove dangling (nameless) images'
+complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and not __fish_seen_subcommand_from prune check help" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand system; and not __fish_seen_subcommand_from prune check help" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand system; and not __fish_seen_subcommand_from prune check help" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and not __fish_seen_subcommand_from prune check help" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and not __fish_seen_subcommand_from prune check help" -f -a "prune" -d 'Remove dangling images, then unreferenced blobs and unpacked layers'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and not __fish_seen_subcommand_from prune check help" -f -a "check" -d 'Re-hash every blob and check every reference in the store'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and not __fish_seen_subcommand_from prune check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from prune" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from prune" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from prune" -l keep-dangling -d 'Keep nameless images; only remove content no image references'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove dangling images, then unreferenced blobs and unpacked layers'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from help" -f -a "check" -d 'Re-hash every blob and check every reference in the store'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from images inspect tag rmi system help" -f -a "images" -d 'List images in local storage'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from images inspect tag rmi system help" -f -a "inspect" -d 'Show an image\'s configuration and manifest as JSON'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from images inspect tag rmi system help" -f -a "tag" -d 'Add names to a local image'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from images inspect tag rmi system help" -f -a "rmi" -d 'Remove one or more images from local storage'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from images inspect tag rmi system help" -f -a "system" -d 'Maintain the local store'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from images inspect tag rmi system help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from system" -f -a "prune" -d 'Remove dangling images, then unreferenced blobs and unpacked layers'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from system" -f -a "check" -d 'Re-hash every blob and check every reference in the store'

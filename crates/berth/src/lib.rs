@@ -1,0 +1,20 @@
+//! `berth`: run container images rootless, without a daemon, with podman's command and flag
+//! names. The binary is thin: clap definitions in [`cli`], one module per subcommand in
+//! [`commands`].
+#![forbid(unsafe_code)]
+// A binary's job is its output; the print lints guard the library crates.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+pub mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+/// Parses the command line and runs the chosen subcommand.
+pub fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    cli.global.init_logging();
+    wharf_cli::main_with(125, || commands::dispatch(&cli))
+}

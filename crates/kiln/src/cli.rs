@@ -1,0 +1,32 @@
+//! The command line of `kiln`, with buildah's command and flag names.
+
+use clap::{Parser, Subcommand};
+use wharf_cli::GlobalArgs;
+
+use crate::commands;
+
+/// Build container images from Dockerfiles, rootless and daemonless
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List images in local storage
+    Images(commands::images::Args),
+    /// Show an image's configuration and manifest as JSON
+    Inspect(commands::inspect::Args),
+    /// Add names to a local image
+    Tag(commands::tag::Args),
+    /// Remove one or more images from local storage
+    Rmi(commands::rmi::Args),
+    /// Maintain the local store
+    #[command(subcommand)]
+    System(commands::system::Command),
+}

@@ -1,0 +1,18 @@
+//! Plumbing shared by the three binaries: the global flags every command takes, logging set-up,
+//! output helpers (tables, JSON, Go-template-like `--format`), human-readable sizes and times, and
+//! the `main` wrapper that prints an error chain and maps it to an exit code.
+//!
+//! ```
+//! assert_eq!(wharf_cli::human::size(1_500_000), "1.5 MB");
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod global;
+pub mod human;
+pub mod images;
+pub mod output;
+pub mod run;
+pub mod template;
+
+pub use global::GlobalArgs;
+pub use run::{ExitError, main_with};

@@ -1,0 +1,36 @@
+//! The `main` wrapper: run a command, print the error chain, map it to an exit code.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+/// An error that carries the exit status the process should end with (podman's conventions:
+/// 125 for the tool's own errors, 126 for a command that cannot be run, 127 for one not found).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitError {
+    pub code: u8,
+    pub message: String,
+}
+
+/// Runs `f`, printing `Error: <chain>` to stderr on failure. A broken pipe (e.g. `| head`) is
+/// not an error. `default_code` is used for errors that carry no [`ExitError`].
+pub fn main_with(default_code: u8, f: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
+    match f() {
+        Ok(code) => code,
+        Err(err) => {
+            let broken_pipe = err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
+            let code = err
+                .chain()
+                .find_map(|c| c.downcast_ref::<ExitError>())
+                .map_or(default_code, |e| e.code);
+            let _ = writeln!(std::io::stderr(), "Error: {err:#}");
+            ExitCode::from(code)
+        }
+    }
+}
