@@ -142,6 +142,9 @@ pub enum SandboxError {
         source: oci_spec::OciSpecError,
     },
 
+    #[error("cannot serialise the runtime spec")]
+    SerializeSpec(#[source] serde_json::Error),
+
     #[error("user {user:?} not found in the image's /etc/passwd")]
     UnknownUser { user: String },
 

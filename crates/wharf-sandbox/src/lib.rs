@@ -4,6 +4,7 @@
 //!   ([`maybe_reexec_in_userns`]) or runs a command there ([`run_in_userns`], `berth unshare`).
 //! - [`idmap`]: the subordinate ID ranges and maps behind it.
 //! - [`overlay`]: storage drivers (kernel overlay, fuse-overlayfs, copy) for root filesystems.
+//! - [`spec`]: OCI runtime specs with podman's defaults, and [`bundle`] to write them for a runtime.
 //! - [`syscall`]: the trait through which the logic reaches the kernel, so that tests can fake it.
 //!
 //! ```no_run
@@ -17,9 +18,11 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod bundle;
 pub mod error;
 pub mod idmap;
 pub mod overlay;
+pub mod spec;
 #[allow(unsafe_code)]
 mod sys;
 pub mod syscall;

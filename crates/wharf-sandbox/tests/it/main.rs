@@ -2,4 +2,6 @@
 //! (`wharf_testkit::user`), re-running this binary as that user.
 
 mod overlay;
+mod rootfs;
+mod runc;
 mod userns;

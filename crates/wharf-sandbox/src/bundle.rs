@@ -1,0 +1,111 @@
+//! OCI bundles: a directory with `config.json` (and the generated `/etc` files) next to a root
+//! filesystem, as `runc run -b DIR` and other OCI runtimes take it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+use wharf_oci::config::ContainerConfig;
+
+use crate::error::SandboxError;
+use crate::spec::{self, EtcFiles, NetworkMode, SpecOptions};
+
+/// A written bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub spec: Spec,
+}
+
+impl Bundle {
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<(), SandboxError> {
+    let err = |source| SandboxError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    f.write_all(data).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// `/etc/hosts` for a container called `hostname`.
+pub fn hosts_file(hostname: &str) -> String {
+    format!(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"
+    )
+}
+
+/// The host's resolver configuration without loopback name servers, which a container in its
+/// own network namespace cannot reach (systemd-resolved's 127.0.0.53, dnsmasq).
+pub fn resolv_conf(host: &str, network: NetworkMode) -> String {
+    host.lines()
+        .filter(|l| {
+            if network == NetworkMode::Host {
+                return true;
+            }
+            let mut f = l.split_whitespace();
+            !(f.next() == Some("nameserver")
+                && f.next()
+                    .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
+        })
+        .fold(String::new(), |mut out, l| {
+            out.push_str(l);
+            out.push('\n');
+            out
+        })
+}
+
+/// Writes `dir/{hosts,resolv.conf,hostname}` and `dir/config.json` for `opts` (whose
+/// `etc_files` are set to the written files).
+pub fn write_bundle(
+    dir: &Path,
+    image: Option<&ContainerConfig>,
+    mut opts: SpecOptions,
+) -> Result<Bundle, SandboxError> {
+    std::fs::create_dir_all(dir).map_err(|source| SandboxError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let etc = EtcFiles {
+        hosts: dir.join("hosts"),
+        resolv_conf: dir.join("resolv.conf"),
+        hostname: dir.join("hostname"),
+    };
+    write_atomic(&etc.hosts, hosts_file(&opts.hostname).as_bytes())?;
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    write_atomic(
+        &etc.resolv_conf,
+        resolv_conf(&host_resolv, opts.network).as_bytes(),
+    )?;
+    write_atomic(&etc.hostname, format!("{}\n", opts.hostname).as_bytes())?;
+    opts.etc_files = Some(etc);
+    let spec = spec::generate(image, &opts)?;
+    let json = serde_json::to_vec_pretty(&spec).map_err(SandboxError::SerializeSpec)?;
+    write_atomic(&dir.join("config.json"), &json)?;
+    Ok(Bundle {
+        dir: dir.to_path_buf(),
+        spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_resolvers_are_dropped_for_a_private_network() {
+        let host = "search example.org\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n";
+        assert_eq!(
+            resolv_conf(host, NetworkMode::None),
+            "search example.org\nnameserver 10.0.0.2\n"
+        );
+        assert_eq!(resolv_conf(host, NetworkMode::Host), host);
+    }
+}
