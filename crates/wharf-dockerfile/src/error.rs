@@ -8,15 +8,25 @@ use crate::span::Pos;
 /// An error found in a Dockerfile, with its position.
 ///
 /// `Display` gives `LINE:COLUMN: message`; [`Error::in_file`] adds the file name, as in
-/// `Dockerfile:12:5: unknown instruction "RUNN" (did you mean RUN?)`.
+/// `Dockerfile:12:5: unknown instruction "RUNN" (did you mean RUN?)`. Errors about no
+/// line in particular (an unknown `--target`) have line 0 and show no position.
 #[derive(Debug, thiserror::Error)]
-#[error("{pos}: {kind}")]
 pub struct Error {
     /// Where the error is.
     pub pos: Pos,
     /// What went wrong.
     #[source]
     pub kind: ErrorKind,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pos.line == 0 {
+            write!(f, "{}", self.kind)
+        } else {
+            write!(f, "{}: {}", self.pos, self.kind)
+        }
+    }
 }
 
 impl Error {
@@ -40,7 +50,11 @@ pub struct InFile<'a> {
 
 impl fmt::Display for InFile<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.name, self.error)
+        if self.error.pos.line == 0 {
+            write!(f, "{}: {}", self.name, self.error)
+        } else {
+            write!(f, "{}:{}", self.name, self.error)
+        }
     }
 }
 

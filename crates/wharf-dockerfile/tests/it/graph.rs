@@ -59,11 +59,10 @@ fn target_prunes_unneeded_stages() {
     let p = try_plan(MULTI, Some("Test")).unwrap();
     assert_eq!((p.target, p.needed.clone()), (2, vec![0, 1, 2]));
     assert_eq!(try_plan(MULTI, Some("deps")).unwrap().needed, [0]);
-    assert!(
-        try_plan(MULTI, Some("nope"))
-            .unwrap_err()
-            .to_string()
-            .contains("target stage \"nope\" could not be found")
+    let e = try_plan(MULTI, Some("nope")).unwrap_err();
+    assert_eq!(
+        e.in_file("Dockerfile").to_string(),
+        "Dockerfile: target stage \"nope\" could not be found"
     );
 }
 
