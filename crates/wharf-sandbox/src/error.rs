@@ -142,6 +142,13 @@ pub enum SandboxError {
         source: oci_spec::OciSpecError,
     },
 
+    #[error("invalid runtime spec {path}")]
+    InvalidSpec {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
     #[error("cannot serialise the runtime spec")]
     SerializeSpec(#[source] serde_json::Error),
 
@@ -161,10 +168,52 @@ pub enum SandboxError {
         source: serde_json::Error,
     },
 
+    #[error("container setup failed while {step}")]
+    ContainerSetup {
+        step: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot execute {program:?} in the container")]
+    ContainerExec {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "the embedded runtime needs root or the rootless user namespace; hint: call maybe_reexec_in_userns() at the start of main"
+    )]
+    NeedsUserNamespace,
+
+    #[error("the embedded runtime does not support {what}; hint: use --runtime runc")]
+    Unsupported { what: String },
+
+    #[error("compiling the seccomp filter")]
+    SeccompCompile(#[source] seccompiler::BackendError),
+
     #[error("invalid {what} {value:?}: {reason}")]
     InvalidInput {
         what: &'static str,
         value: String,
         reason: String,
     },
+}
+
+impl SandboxError {
+    /// The exit code podman uses for this failure: 127 when the command does not exist, 126 when
+    /// it cannot be executed, 125 for every error of the tool itself.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SandboxError::CommandNotFound { .. } => 127,
+            SandboxError::ContainerExec { source, .. }
+                if source.kind() == io::ErrorKind::NotFound =>
+            {
+                127
+            }
+            SandboxError::ContainerExec { .. } => 126,
+            _ => 125,
+        }
+    }
 }

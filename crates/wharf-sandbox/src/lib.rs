@@ -5,6 +5,8 @@
 //! - [`idmap`]: the subordinate ID ranges and maps behind it.
 //! - [`overlay`]: storage drivers (kernel overlay, fuse-overlayfs, copy) for root filesystems.
 //! - [`spec`]: OCI runtime specs with podman's defaults, and [`bundle`] to write them for a runtime.
+//! - [`runtime`]: the embedded OCI runtime (namespaces, mounts, pivot_root, capabilities,
+//!   rlimits, seccomp through seccompiler, exec).
 //! - [`syscall`]: the trait through which the logic reaches the kernel, so that tests can fake it.
 //!
 //! ```no_run
@@ -22,6 +24,7 @@ pub mod bundle;
 pub mod error;
 pub mod idmap;
 pub mod overlay;
+pub mod runtime;
 pub mod spec;
 #[allow(unsafe_code)]
 mod sys;

@@ -28,6 +28,42 @@ pub trait Syscall {
     fn mount_overlay(&self, target: &Path, overlay: &OverlayMount) -> io::Result<()>;
     /// Unmounts `target` (lazily when `detach`).
     fn umount(&self, target: &Path, detach: bool) -> io::Result<()>;
+
+    // Container set-up, in the container's first process.
+
+    /// mount(2) with raw `MS_*` flags.
+    fn mount(
+        &self,
+        source: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: u64,
+        data: Option<&str>,
+    ) -> io::Result<()>;
+    /// The `MS_*` flags of the mount at `path` that a remount must keep.
+    fn locked_flags(&self, path: &Path) -> io::Result<u64>;
+    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> io::Result<()>;
+    fn chdir(&self, path: &Path) -> io::Result<()>;
+    fn sethostname(&self, name: &str) -> io::Result<()>;
+    /// Creates a directory and its parents (existing ones are fine).
+    fn mkdir_all(&self, path: &Path) -> io::Result<()>;
+    /// Creates an empty file (and its parent directories) to bind-mount a file onto; an
+    /// existing file is left as it is.
+    fn create_file(&self, path: &Path) -> io::Result<()>;
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;
+    /// mknod(2) of a character device.
+    fn mknod_char(&self, path: &Path, mode: u32, major: u64, minor: u64) -> io::Result<()>;
+    fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()>;
+    fn setrlimit(&self, resource: u32, soft: u64, hard: u64) -> io::Result<()>;
+    fn drop_bounding(&self, keep: u64) -> io::Result<()>;
+    fn set_keepcaps(&self, on: bool) -> io::Result<()>;
+    fn set_ids(&self, uid: u32, gid: u32, groups: &[u32]) -> io::Result<()>;
+    fn capset(&self, effective: u64, permitted: u64, inheritable: u64) -> io::Result<()>;
+    fn raise_ambient(&self, ambient: u64) -> io::Result<()>;
+    fn set_no_new_privs(&self) -> io::Result<()>;
+    fn apply_seccomp(&self, programs: &[seccompiler::BpfProgram]) -> io::Result<()>;
+    /// execve(2); returns only on failure.
+    fn exec(&self, path: &Path, args: &[String], env: &[String]) -> io::Error;
 }
 
 /// The real kernel.
@@ -56,6 +92,123 @@ impl Syscall for LinuxSyscall {
     fn umount(&self, target: &Path, detach: bool) -> io::Result<()> {
         crate::sys::mount::umount(target, detach)
     }
+
+    fn mount(
+        &self,
+        source: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: u64,
+        data: Option<&str>,
+    ) -> io::Result<()> {
+        crate::sys::mount::mount(source, target, fstype, flags, data)
+    }
+
+    fn locked_flags(&self, path: &Path) -> io::Result<u64> {
+        crate::sys::mount::locked_flags(path)
+    }
+
+    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> io::Result<()> {
+        crate::sys::mount::pivot_root(new_root, put_old)
+    }
+
+    fn chdir(&self, path: &Path) -> io::Result<()> {
+        std::env::set_current_dir(path)
+    }
+
+    fn sethostname(&self, name: &str) -> io::Result<()> {
+        crate::sys::namespace::sethostname(name)
+    }
+
+    fn mkdir_all(&self, path: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(path)
+    }
+
+    fn create_file(&self, path: &Path) -> io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map(drop)
+    }
+
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+        std::os::unix::fs::symlink(target, link)
+    }
+
+    fn mknod_char(&self, path: &Path, mode: u32, major: u64, minor: u64) -> io::Result<()> {
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(mode),
+            rustix::fs::makedev(major as u32, minor as u32),
+        )
+        .map_err(io::Error::from)
+    }
+
+    fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+    }
+
+    fn setrlimit(&self, resource: u32, soft: u64, hard: u64) -> io::Result<()> {
+        crate::sys::process::setrlimit(resource, soft, hard)
+    }
+
+    fn drop_bounding(&self, keep: u64) -> io::Result<()> {
+        crate::sys::caps::drop_bounding(keep)
+    }
+
+    fn set_keepcaps(&self, on: bool) -> io::Result<()> {
+        crate::sys::caps::set_keepcaps(on)
+    }
+
+    fn set_ids(&self, uid: u32, gid: u32, groups: &[u32]) -> io::Result<()> {
+        crate::sys::process::set_ids(uid, gid, groups)
+    }
+
+    fn capset(&self, effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+        crate::sys::caps::capset(effective, permitted, inheritable)
+    }
+
+    fn raise_ambient(&self, ambient: u64) -> io::Result<()> {
+        crate::sys::caps::raise_ambient(ambient)
+    }
+
+    fn set_no_new_privs(&self) -> io::Result<()> {
+        crate::sys::caps::set_no_new_privs()
+    }
+
+    fn apply_seccomp(&self, programs: &[seccompiler::BpfProgram]) -> io::Result<()> {
+        crate::sys::seccomp::apply(programs)
+    }
+
+    fn exec(&self, path: &Path, args: &[String], env: &[String]) -> io::Error {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let nul = || {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "NUL byte in an argument or the environment",
+            )
+        };
+        let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
+            return nul();
+        };
+        let to_c = |v: &[String]| {
+            v.iter()
+                .map(|s| CString::new(s.as_bytes()))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (Ok(c_args), Ok(c_env)) = (to_c(args), to_c(env)) else {
+            return nul();
+        };
+        crate::sys::process::exec(&c_path, &c_args, &c_env)
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +228,8 @@ pub(crate) mod fake {
         Helper(String, Vec<String>),
         Overlay(String, OverlayMount),
         Umount(String),
+        /// Container set-up operations, described as text.
+        Op(String),
     }
 
     #[derive(Default)]
@@ -119,6 +274,103 @@ pub(crate) mod fake {
                 .borrow_mut()
                 .push(Call::Umount(target.display().to_string()));
             Ok(())
+        }
+        fn mount(
+            &self,
+            source: Option<&Path>,
+            target: &Path,
+            fstype: Option<&str>,
+            flags: u64,
+            data: Option<&str>,
+        ) -> io::Result<()> {
+            self.op(format!(
+                "mount {} {} {} {flags:#x} {}",
+                source.map_or("-".into(), |s| s.display().to_string()),
+                target.display(),
+                fstype.unwrap_or("-"),
+                data.unwrap_or("-")
+            ))
+        }
+        fn locked_flags(&self, _path: &Path) -> io::Result<u64> {
+            Ok(libc::MS_NOSUID)
+        }
+        fn pivot_root(&self, new_root: &Path, put_old: &Path) -> io::Result<()> {
+            self.op(format!(
+                "pivot_root {} {}",
+                new_root.display(),
+                put_old.display()
+            ))
+        }
+        fn chdir(&self, path: &Path) -> io::Result<()> {
+            self.op(format!("chdir {}", path.display()))
+        }
+        fn sethostname(&self, name: &str) -> io::Result<()> {
+            self.op(format!("sethostname {name}"))
+        }
+        fn mkdir_all(&self, path: &Path) -> io::Result<()> {
+            self.op(format!("mkdir {}", path.display()))
+        }
+        fn create_file(&self, path: &Path) -> io::Result<()> {
+            self.op(format!("touch {}", path.display()))
+        }
+        fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+            self.op(format!("symlink {} {}", target.display(), link.display()))
+        }
+        fn mknod_char(&self, path: &Path, mode: u32, major: u64, minor: u64) -> io::Result<()> {
+            self.op(format!("mknod {} {mode:o} {major}:{minor}", path.display()))
+        }
+        fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+            self.op(format!("chown {} {uid}:{gid}", path.display()))
+        }
+        fn setrlimit(&self, resource: u32, soft: u64, hard: u64) -> io::Result<()> {
+            self.op(format!("setrlimit {resource} {soft} {hard}"))
+        }
+        fn drop_bounding(&self, keep: u64) -> io::Result<()> {
+            self.op(format!("bounding {keep:#x}"))
+        }
+        fn set_keepcaps(&self, on: bool) -> io::Result<()> {
+            self.op(format!("keepcaps {on}"))
+        }
+        fn set_ids(&self, uid: u32, gid: u32, groups: &[u32]) -> io::Result<()> {
+            self.op(format!("ids {uid}:{gid} {groups:?}"))
+        }
+        fn capset(&self, effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+            self.op(format!(
+                "capset {effective:#x} {permitted:#x} {inheritable:#x}"
+            ))
+        }
+        fn raise_ambient(&self, ambient: u64) -> io::Result<()> {
+            self.op(format!("ambient {ambient:#x}"))
+        }
+        fn set_no_new_privs(&self) -> io::Result<()> {
+            self.op("no_new_privs".into())
+        }
+        fn apply_seccomp(&self, programs: &[seccompiler::BpfProgram]) -> io::Result<()> {
+            self.op(format!("seccomp {}", programs.len()))
+        }
+        fn exec(&self, path: &Path, args: &[String], _env: &[String]) -> io::Error {
+            let _ = self.op(format!("exec {} {args:?}", path.display()));
+            io::Error::from_raw_os_error(libc::ENOENT)
+        }
+    }
+
+    impl Recording {
+        #[allow(clippy::unnecessary_wraps)] // every recorded operation succeeds
+        fn op(&self, text: String) -> io::Result<()> {
+            self.calls.borrow_mut().push(Call::Op(text));
+            Ok(())
+        }
+
+        /// The container set-up operations recorded so far.
+        pub(crate) fn ops(&self) -> Vec<String> {
+            self.calls
+                .borrow()
+                .iter()
+                .filter_map(|c| match c {
+                    Call::Op(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect()
         }
     }
 }

@@ -183,3 +183,53 @@ pub(crate) fn umount(target: &Path, detach: bool) -> io::Result<()> {
     };
     rustix::mount::unmount(target, flags).map_err(io::Error::from)
 }
+
+/// mount(2) with raw `MS_*` flags (propagation flags included) and an optional data string.
+pub(crate) fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) -> io::Result<()> {
+    let data = data
+        .map(std::ffi::CString::new)
+        .transpose()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in mount options"))?;
+    let flags = MountFlags::from_bits_retain(flags as _);
+    let src = source.map_or(Path::new("none"), |s| s);
+    match fstype {
+        Some(t) => rustix::mount::mount(src, target, t, flags, data.as_deref()),
+        // A NULL type: bind mounts, remounts and propagation changes.
+        None => rustix::mount::mount(src, target, "", flags, data.as_deref()),
+    }
+    .map_err(io::Error::from)
+}
+
+/// The flags of the mount at `path` that a user namespace may not clear on remount (they are
+/// locked when the mount came from a more privileged namespace), as `MS_*` bits.
+pub(crate) fn locked_flags(path: &Path) -> io::Result<u64> {
+    use rustix::fs::StatVfsMountFlags as F;
+    let st = rustix::fs::statvfs(path)?;
+    let f = st.f_flag;
+    let mut out = 0u64;
+    for (vfs, ms) in [
+        (F::RDONLY, libc::MS_RDONLY),
+        (F::NOSUID, libc::MS_NOSUID),
+        (F::NODEV, libc::MS_NODEV),
+        (F::NOEXEC, libc::MS_NOEXEC),
+        (F::NOATIME, libc::MS_NOATIME),
+        (F::NODIRATIME, libc::MS_NODIRATIME),
+        (F::RELATIME, libc::MS_RELATIME),
+    ] {
+        if f.contains(vfs) {
+            out |= ms;
+        }
+    }
+    Ok(out)
+}
+
+/// pivot_root(2).
+pub(crate) fn pivot_root(new_root: &Path, put_old: &Path) -> io::Result<()> {
+    rustix::process::pivot_root(new_root, put_old).map_err(io::Error::from)
+}

@@ -249,3 +249,93 @@ impl Drop for SignalGuard {
         }
     }
 }
+
+/// Which side of a fork this is.
+pub(crate) enum Forked {
+    Child,
+    Parent(i32),
+}
+
+/// fork(2). The child may allocate: glibc's fork resets the allocator's locks in the child;
+/// it must not touch locks other threads could hold (stdio, the environment).
+pub(crate) fn fork() -> io::Result<Forked> {
+    // SAFETY: see above; callers in this crate only run the container set-up code in the
+    // child, which takes no locks besides the allocator's, then exec or _exit.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid)),
+    }
+}
+
+/// _exit(2): leave a forked child without running the parent's atexit handlers or destructors.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// PR_SET_PDEATHSIG: the calling process gets SIGKILL when its parent exits.
+pub(crate) fn die_with_parent() -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers.
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    } < 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Resets SIGINT/SIGQUIT/SIGTERM/SIGPIPE to their defaults (an ignored signal stays ignored
+/// across exec, and the container's process must start with default dispositions).
+pub(crate) fn default_signals() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGPIPE,
+    ] {
+        // SAFETY: SIG_DFL runs no handler code.
+        let _ = unsafe { signal(s, SigHandler::SigDfl) };
+    }
+}
+
+/// Switches to `uid`/`gid` with supplementary `groups` (setgroups, setresgid, setresuid).
+pub(crate) fn set_ids(uid: u32, gid: u32, groups: &[u32]) -> io::Result<()> {
+    use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
+    let groups: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
+    setgroups(&groups)?;
+    let g = Gid::from_raw(gid);
+    setresgid(g, g, g)?;
+    let u = Uid::from_raw(uid);
+    setresuid(u, u, u)?;
+    Ok(())
+}
+
+/// execve(2); returns only on failure.
+pub(crate) fn exec(path: &std::ffi::CStr, args: &[CString], env: &[CString]) -> io::Error {
+    match nix::unistd::execve(path, args, env) {
+        Err(e) => e.into(),
+        Ok(never) => match never {},
+    }
+}
+
+/// setrlimit(2) for the calling process; `resource` is a `RLIMIT_*` number.
+pub(crate) fn setrlimit(resource: u32, soft: u64, hard: u64) -> io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `limit` is a valid rlimit structure that lives for the call.
+    if unsafe { libc::setrlimit(resource as _, &raw const limit) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -1,0 +1,559 @@
+//! What the container's first process does between fork and exec, written against
+//! [`Syscall`]: mounts under the root filesystem, `pivot_root`, masked and read-only paths,
+//! hostname, rlimits, identity and capabilities, `no_new_privs`, seccomp, exec.
+//!
+//! [`InitPlan`] is computed from the spec in the parent (validation errors surface before any
+//! process exists); [`setup_and_exec`] only carries it out.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{PosixRlimitType, Spec};
+use seccompiler::BpfProgram;
+
+use super::mounts::{self, ParsedOptions};
+use super::path::secure_join;
+use crate::error::SandboxError;
+use crate::spec::{ALL_CAPABILITIES, DEFAULT_DEVICES};
+use crate::syscall::Syscall;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlannedMount {
+    pub destination: PathBuf,
+    pub source: Option<PathBuf>,
+    pub fstype: Option<String>,
+    pub options: ParsedOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CapSets {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
+/// Everything the container's first process needs, resolved from the spec.
+#[derive(Debug, Clone)]
+pub(crate) struct InitPlan {
+    pub rootfs: PathBuf,
+    pub readonly_root: bool,
+    pub mounts: Vec<PlannedMount>,
+    /// Rootless: device nodes are bind-mounted from the host, never created.
+    pub bind_devices: bool,
+    pub devices: Vec<(PathBuf, u32, u64, u64, u32, u32)>,
+    pub masked: Vec<PathBuf>,
+    pub readonly: Vec<PathBuf>,
+    pub hostname: Option<String>,
+    pub rlimits: Vec<(u32, u64, u64)>,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    pub caps: CapSets,
+    pub no_new_privs: bool,
+    pub seccomp: Vec<BpfProgram>,
+    pub cwd: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+}
+
+fn cap_mask(set: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>) -> u64 {
+    let Some(set) = set else { return 0 };
+    let mut mask = 0u64;
+    for cap in set {
+        let name = serde_json::to_value(cap).ok();
+        let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or_default();
+        if let Some(bit) = ALL_CAPABILITIES.iter().position(|c| *c == name) {
+            mask |= 1 << bit;
+        }
+    }
+    mask
+}
+
+#[allow(clippy::unnecessary_cast)] // RLIMIT_* are u32 on glibc, c_int on musl
+fn rlimit_number(t: PosixRlimitType) -> u32 {
+    (match t {
+        PosixRlimitType::RlimitCpu => libc::RLIMIT_CPU,
+        PosixRlimitType::RlimitFsize => libc::RLIMIT_FSIZE,
+        PosixRlimitType::RlimitData => libc::RLIMIT_DATA,
+        PosixRlimitType::RlimitStack => libc::RLIMIT_STACK,
+        PosixRlimitType::RlimitCore => libc::RLIMIT_CORE,
+        PosixRlimitType::RlimitRss => libc::RLIMIT_RSS,
+        PosixRlimitType::RlimitNproc => libc::RLIMIT_NPROC,
+        PosixRlimitType::RlimitNofile => libc::RLIMIT_NOFILE,
+        PosixRlimitType::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        PosixRlimitType::RlimitAs => libc::RLIMIT_AS,
+        PosixRlimitType::RlimitLocks => libc::RLIMIT_LOCKS,
+        PosixRlimitType::RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        PosixRlimitType::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        PosixRlimitType::RlimitNice => libc::RLIMIT_NICE,
+        PosixRlimitType::RlimitRtprio => libc::RLIMIT_RTPRIO,
+        PosixRlimitType::RlimitRttime => libc::RLIMIT_RTTIME,
+    }) as u32
+}
+
+impl InitPlan {
+    /// Resolves `spec` (whose relative root path is relative to `bundle`).
+    pub(crate) fn from_spec(
+        spec: &Spec,
+        bundle: &Path,
+        rootless: bool,
+    ) -> Result<Self, SandboxError> {
+        let invalid = |what: &'static str, reason: &str| SandboxError::InvalidInput {
+            what,
+            value: String::new(),
+            reason: reason.to_string(),
+        };
+        let root = spec
+            .root()
+            .as_ref()
+            .ok_or_else(|| invalid("spec", "no root"))?;
+        let rootfs = if root.path().is_absolute() {
+            root.path().clone()
+        } else {
+            bundle.join(root.path())
+        };
+        let process = spec
+            .process()
+            .as_ref()
+            .ok_or_else(|| invalid("spec", "no process"))?;
+        if process.terminal() == Some(true) {
+            return Err(SandboxError::Unsupported {
+                what: "a terminal (-t) yet".into(),
+            });
+        }
+        let args = process.args().clone().unwrap_or_default();
+        if args.is_empty() {
+            return Err(invalid("spec", "process.args is empty"));
+        }
+        let linux = spec.linux().as_ref();
+        let mut planned = Vec::new();
+        for m in spec.mounts().as_deref().unwrap_or_default() {
+            let options = mounts::parse(m.options().as_deref().unwrap_or_default());
+            let fstype = m
+                .typ()
+                .clone()
+                .filter(|t| t != "bind" && options.bind.is_none());
+            planned.push(PlannedMount {
+                destination: m.destination().clone(),
+                source: m.source().clone(),
+                fstype,
+                options,
+            });
+        }
+        let devices = linux
+            .and_then(|l| l.devices().clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|d| {
+                (
+                    d.path().clone(),
+                    d.file_mode().unwrap_or(0o666),
+                    d.major() as u64,
+                    d.minor() as u64,
+                    d.uid().unwrap_or(0),
+                    d.gid().unwrap_or(0),
+                )
+            })
+            .collect();
+        let caps = process
+            .capabilities()
+            .as_ref()
+            .map_or_else(CapSets::default, |c| CapSets {
+                bounding: cap_mask(c.bounding().as_ref()),
+                effective: cap_mask(c.effective().as_ref()),
+                permitted: cap_mask(c.permitted().as_ref()),
+                inheritable: cap_mask(c.inheritable().as_ref()),
+                ambient: cap_mask(c.ambient().as_ref()),
+            });
+        let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
+            Some(s) => super::seccomp::compile(s)?,
+            None => Vec::new(),
+        };
+        let paths = |v: Option<&Vec<String>>| {
+            v.map(|v| v.iter().map(PathBuf::from).collect())
+                .unwrap_or_default()
+        };
+        Ok(InitPlan {
+            rootfs,
+            readonly_root: root.readonly().unwrap_or(false),
+            mounts: planned,
+            bind_devices: rootless,
+            devices,
+            masked: paths(linux.and_then(|l| l.masked_paths().as_ref())),
+            readonly: paths(linux.and_then(|l| l.readonly_paths().as_ref())),
+            hostname: spec.hostname().clone(),
+            rlimits: process
+                .rlimits()
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|r| (rlimit_number(r.typ()), r.soft(), r.hard()))
+                .collect(),
+            uid: process.user().uid(),
+            gid: process.user().gid(),
+            groups: process.user().additional_gids().clone().unwrap_or_default(),
+            caps,
+            no_new_privs: process.no_new_privileges().unwrap_or(false),
+            seccomp,
+            cwd: process.cwd().clone(),
+            args,
+            env: process.env().clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// A failed step: what was being done and the error.
+#[derive(Debug)]
+pub(crate) struct StepError {
+    pub step: String,
+    pub source: io::Error,
+    /// The failure was the final exec (exit 126/127, not 125).
+    pub exec: bool,
+}
+
+fn step<T>(r: io::Result<T>, what: impl FnOnce() -> String) -> Result<T, StepError> {
+    r.map_err(|source| StepError {
+        step: what(),
+        source,
+        exec: false,
+    })
+}
+
+/// Remounts `path` with `flags` added to the flags it must keep.
+fn remount(sys: &dyn Syscall, path: &Path, flags: u64) -> io::Result<()> {
+    let locked = sys.locked_flags(path)?;
+    sys.mount(
+        None,
+        path,
+        None,
+        libc::MS_REMOUNT | libc::MS_BIND | flags | locked,
+        None,
+    )
+}
+
+fn do_mount(sys: &dyn Syscall, rootfs: &Path, m: &PlannedMount) -> Result<(), StepError> {
+    let dest = secure_join(rootfs, &m.destination);
+    let what = || {
+        format!(
+            "mounting {} on {}",
+            m.source.as_deref().unwrap_or(Path::new("-")).display(),
+            m.destination.display()
+        )
+    };
+    if let Some(bind) = m.options.bind {
+        let source = m.source.clone().unwrap_or_default();
+        let is_dir = std::fs::metadata(&source).map_or(true, |md| md.is_dir());
+        if is_dir {
+            step(sys.mkdir_all(&dest), what)?;
+        } else {
+            step(sys.create_file(&dest), what)?;
+        }
+        step(sys.mount(Some(&source), &dest, None, bind, None), what)?;
+        if m.options.flags != 0 {
+            step(remount(sys, &dest, m.options.flags), what)?;
+        }
+    } else {
+        step(sys.mkdir_all(&dest), what)?;
+        let fstype = m.fstype.as_deref().unwrap_or("none");
+        let r = sys.mount(
+            m.source.as_deref(),
+            &dest,
+            Some(fstype),
+            m.options.flags,
+            m.options.data.as_deref(),
+        );
+        match r {
+            // sysfs needs the network namespace's owner; without it, bind the host's read-only.
+            Err(e) if fstype == "sysfs" && e.raw_os_error() == Some(libc::EPERM) => {
+                step(
+                    sys.mount(
+                        Some(Path::new("/sys")),
+                        &dest,
+                        None,
+                        libc::MS_BIND | libc::MS_REC,
+                        None,
+                    ),
+                    what,
+                )?;
+                step(
+                    remount(
+                        sys,
+                        &dest,
+                        libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    ),
+                    what,
+                )?;
+            }
+            other => step(other, what)?,
+        }
+    }
+    if let Some(p) = m.options.propagation {
+        step(sys.mount(None, &dest, None, p, None), what)?;
+    }
+    Ok(())
+}
+
+fn setup_dev(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
+    let dev = secure_join(&plan.rootfs, Path::new("/dev"));
+    if plan.bind_devices {
+        // Nodes the spec did not bind already (runc adds /dev/tty the same way).
+        for (path, _, _) in DEFAULT_DEVICES {
+            if plan.mounts.iter().any(|m| m.destination == Path::new(path)) {
+                continue;
+            }
+            let dest = secure_join(&plan.rootfs, Path::new(path));
+            let what = || format!("binding {path}");
+            step(sys.create_file(&dest), what)?;
+            step(
+                sys.mount(Some(Path::new(path)), &dest, None, libc::MS_BIND, None),
+                what,
+            )?;
+        }
+    } else {
+        for (path, mode, major, minor, uid, gid) in &plan.devices {
+            let dest = secure_join(&plan.rootfs, path);
+            let what = || format!("creating device {}", path.display());
+            step(sys.mknod_char(&dest, *mode, *major, *minor), what)?;
+            step(sys.chown(&dest, *uid, *gid), what)?;
+        }
+    }
+    for (target, link) in [
+        ("/proc/self/fd", "fd"),
+        ("/proc/self/fd/0", "stdin"),
+        ("/proc/self/fd/1", "stdout"),
+        ("/proc/self/fd/2", "stderr"),
+        ("pts/ptmx", "ptmx"),
+        ("/proc/kcore", "core"),
+    ] {
+        match sys.symlink(Path::new(target), &dev.join(link)) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                return step(Err(e), || format!("linking /dev/{link}"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Finds the program like execvp, inside the container (after pivot_root).
+fn resolve_program(args0: &str, env: &[String]) -> PathBuf {
+    if args0.contains('/') {
+        return PathBuf::from(args0);
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(crate::spec::DEFAULT_PATH);
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(dir).join(args0);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    PathBuf::from(args0)
+}
+
+/// Sets the container up and executes its process; returns only on failure.
+pub(crate) fn setup_and_exec(sys: &dyn Syscall, plan: &InitPlan) -> StepError {
+    if let Err(e) = setup(sys, plan) {
+        return e;
+    }
+    let program = resolve_program(&plan.args[0], &plan.env);
+    let source = sys.exec(&program, &plan.args, &plan.env);
+    StepError {
+        step: plan.args[0].clone(),
+        source,
+        exec: true,
+    }
+}
+
+fn setup(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
+    let root = &plan.rootfs;
+    step(
+        sys.mount(
+            None,
+            Path::new("/"),
+            None,
+            libc::MS_REC | libc::MS_PRIVATE,
+            None,
+        ),
+        || "making / private".into(),
+    )?;
+    // pivot_root needs the new root to be a mount point.
+    step(
+        sys.mount(Some(root), root, None, libc::MS_BIND | libc::MS_REC, None),
+        || format!("binding the root filesystem {}", root.display()),
+    )?;
+    for m in &plan.mounts {
+        do_mount(sys, root, m)?;
+    }
+    setup_dev(sys, plan)?;
+
+    // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only ours.
+    step(sys.chdir(root), || "entering the root filesystem".into())?;
+    step(sys.pivot_root(Path::new("."), Path::new(".")), || {
+        "pivot_root".into()
+    })?;
+    step(sys.umount(Path::new("."), true), || {
+        "detaching the old root".into()
+    })?;
+    step(sys.chdir(Path::new("/")), || "chdir /".into())?;
+
+    for path in &plan.masked {
+        let what = || format!("masking {}", path.display());
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => step(
+                sys.mount(
+                    Some(Path::new("tmpfs")),
+                    path,
+                    Some("tmpfs"),
+                    libc::MS_RDONLY,
+                    None,
+                ),
+                what,
+            )?,
+            Ok(_) => step(
+                sys.mount(
+                    Some(Path::new("/dev/null")),
+                    path,
+                    None,
+                    libc::MS_BIND,
+                    None,
+                ),
+                what,
+            )?,
+            Err(_) => {}
+        }
+    }
+    for path in &plan.readonly {
+        if std::fs::symlink_metadata(path).is_err() {
+            continue;
+        }
+        let what = || format!("making {} read-only", path.display());
+        step(
+            sys.mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC, None),
+            what,
+        )?;
+        step(remount(sys, path, libc::MS_RDONLY), what)?;
+    }
+    if plan.readonly_root {
+        step(remount(sys, Path::new("/"), libc::MS_RDONLY), || {
+            "making / read-only".into()
+        })?;
+    }
+    if let Some(h) = &plan.hostname {
+        step(sys.sethostname(h), || format!("setting the hostname {h}"))?;
+    }
+    for (resource, soft, hard) in &plan.rlimits {
+        step(sys.setrlimit(*resource, *soft, *hard), || {
+            format!("setting rlimit {resource}")
+        })?;
+    }
+    // The working directory is made while still root, as runc and podman do.
+    if std::fs::metadata(&plan.cwd).is_err() {
+        step(sys.mkdir_all(&plan.cwd), || {
+            format!("creating the working directory {}", plan.cwd.display())
+        })?;
+    }
+    let c = plan.caps;
+    step(sys.drop_bounding(c.bounding), || {
+        "dropping capabilities from the bounding set".into()
+    })?;
+    step(sys.set_keepcaps(true), || {
+        "keeping capabilities across setuid".into()
+    })?;
+    step(sys.set_ids(plan.uid, plan.gid, &plan.groups), || {
+        format!("switching to uid {} gid {}", plan.uid, plan.gid)
+    })?;
+    step(sys.set_keepcaps(false), || "resetting keepcaps".into())?;
+    step(sys.capset(c.effective, c.permitted, c.inheritable), || {
+        "setting capabilities".into()
+    })?;
+    step(sys.raise_ambient(c.ambient), || {
+        "raising ambient capabilities".into()
+    })?;
+    step(sys.chdir(&plan.cwd), || {
+        format!("entering the working directory {}", plan.cwd.display())
+    })?;
+    if plan.no_new_privs {
+        step(sys.set_no_new_privs(), || "setting no_new_privs".into())?;
+    }
+    if !plan.seccomp.is_empty() {
+        step(sys.apply_seccomp(&plan.seccomp), || {
+            "loading the seccomp filter".into()
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{SpecOptions, generate};
+    use crate::syscall::fake::Recording;
+
+    fn plan() -> (tempfile::TempDir, InitPlan) {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(
+            root.path().join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\n",
+        )
+        .unwrap();
+        let mut o = SpecOptions::new(root.path(), "box");
+        o.rootless = true;
+        o.command = Some(vec!["sh".into(), "-c".into(), "true".into()]);
+        let spec = generate(None, &o).unwrap();
+        let plan = InitPlan::from_spec(&spec, Path::new("/bundle"), true).unwrap();
+        (root, plan)
+    }
+
+    #[test]
+    fn order_mounts_then_pivot_then_identity_then_seccomp_last() {
+        let (_root, plan) = plan();
+        let fake = Recording::default();
+        let err = setup_and_exec(&fake, &plan);
+        assert!(err.exec, "the fake's exec fails: {}", err.step);
+        let ops = fake.ops();
+        let pos = |prefix: &str| {
+            ops.iter()
+                .position(|o| o.starts_with(prefix))
+                .unwrap_or_else(|| panic!("{prefix} missing: {ops:#?}"))
+        };
+        let root = plan.rootfs.display().to_string();
+        assert!(ops[0].starts_with("mount - / -"), "{}", ops[0]);
+        assert!(pos(&format!("mount proc {root}/proc proc")) < pos("pivot_root"));
+        assert!(pos(&format!("mount /dev/null {root}/dev/null")) < pos("pivot_root"));
+        assert!(
+            pos("pivot_root") < pos("mount tmpfs /proc/acpi")
+                || !std::path::Path::new("/proc/acpi").exists()
+        );
+        assert!(pos("sethostname box") > pos("pivot_root"));
+        assert!(pos("bounding") < pos("ids 0:0"));
+        assert!(pos("ids 0:0") < pos("capset 0x800405fb 0x800405fb 0x0"));
+        assert!(pos("no_new_privs") < pos("seccomp 3"));
+        assert!(pos("seccomp") < pos("exec"));
+        // Nothing is mounted outside the root filesystem before pivot_root.
+        for o in &ops[1..pos("pivot_root")] {
+            if let Some(rest) = o.strip_prefix("mount ") {
+                let target = rest.split(' ').nth(1).unwrap();
+                assert!(target.starts_with(&root), "{o}");
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_is_refused_for_now() {
+        let (root, _) = plan();
+        let mut o = SpecOptions::new(root.path(), "box");
+        o.terminal = true;
+        o.command = Some(vec!["sh".into()]);
+        let spec = generate(None, &o).unwrap();
+        assert!(matches!(
+            InitPlan::from_spec(&spec, Path::new("/"), true),
+            Err(SandboxError::Unsupported { .. })
+        ));
+    }
+}

@@ -1,0 +1,238 @@
+//! The embedded OCI runtime: runs a spec in the foreground without an external runtime binary.
+//!
+//! Process layout, as runc's: the caller (P) forks C1, which unshares the spec's namespaces
+//! (user first, so that it owns the others) and waits while P writes its ID maps; C1 then forks
+//! C2, the container's PID 1, which sets the container up ([`init`]) and executes the process.
+//! C1 waits for C2 and exits with its status; P waits for C1. C2 reports a set-up failure on a
+//! close-on-exec pipe: if the pipe closes empty, exec happened.
+//!
+//! Call it inside the rootless user namespace ([`crate::maybe_reexec_in_userns`]) or as root,
+//! preferably before starting threads: the forked children allocate, which glibc makes safe
+//! after fork, but they must not meet locks held by other threads.
+
+mod init;
+mod mounts;
+mod path;
+mod seccomp;
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+
+use crate::error::SandboxError;
+use crate::sys::{namespace, process};
+use crate::syscall::{LinuxSyscall, Syscall};
+
+use init::InitPlan;
+
+fn ns_flag(t: LinuxNamespaceType) -> libc::c_int {
+    match t {
+        LinuxNamespaceType::User => libc::CLONE_NEWUSER,
+        LinuxNamespaceType::Mount => libc::CLONE_NEWNS,
+        LinuxNamespaceType::Pid => libc::CLONE_NEWPID,
+        LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
+        LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
+        LinuxNamespaceType::Network => libc::CLONE_NEWNET,
+        LinuxNamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Time => libc::CLONE_NEWTIME,
+    }
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    let entries: Vec<crate::idmap::IdMapEntry> = maps
+        .iter()
+        .map(|m| crate::idmap::IdMapEntry {
+            container: m.container_id(),
+            host: m.host_id(),
+            size: m.size(),
+        })
+        .collect();
+    crate::idmap::map_file_text(&entries)
+}
+
+/// Runs the bundle in `dir` (its `config.json`) in the foreground; returns the exit code of
+/// the container's process (128+N when killed by signal N).
+pub fn run_bundle(dir: &Path) -> Result<u8, SandboxError> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| SandboxError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let spec: Spec =
+        serde_json::from_str(&text).map_err(|source| SandboxError::InvalidSpec { path, source })?;
+    run(&spec, dir)
+}
+
+/// Runs `spec` in the foreground with stdio inherited; relative paths in the spec are relative
+/// to `bundle`. Set-up failures are errors (exit code 125, see [`SandboxError::exit_code`]); a
+/// command that is missing or not executable is [`SandboxError::ContainerExec`] (127/126).
+pub fn run(spec: &Spec, bundle: &Path) -> Result<u8, SandboxError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(SandboxError::NeedsUserNamespace);
+    }
+    let rootless = crate::overlay::in_child_userns();
+    let plan = InitPlan::from_spec(spec, bundle, rootless)?;
+    let linux = spec.linux().as_ref();
+    let mut flags = 0;
+    for ns in linux
+        .and_then(|l| l.namespaces().as_ref())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if ns.path().is_some() {
+            return Err(SandboxError::Unsupported {
+                what: format!("joining an existing {:?} namespace", ns.typ()),
+            });
+        }
+        flags |= ns_flag(ns.typ());
+    }
+    let uid_map = map_text(
+        linux
+            .and_then(|l| l.uid_mappings().as_deref())
+            .unwrap_or_default(),
+    );
+    let gid_map = map_text(
+        linux
+            .and_then(|l| l.gid_mappings().as_deref())
+            .unwrap_or_default(),
+    );
+
+    let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
+    let pipe = || nix::unistd::pipe2(cloexec).map_err(|e| SandboxError::Fork(e.into()));
+    let (ready_r, ready_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+
+    match process::fork().map_err(SandboxError::Fork)? {
+        process::Forked::Child => {
+            drop((ready_r, go_w, err_r));
+            first_child(&plan, flags, &ready_w, &go_r, err_w)
+        }
+        process::Forked::Parent(pid) => {
+            drop((ready_w, go_r, err_w));
+            parent(pid, flags, &uid_map, &gid_map, ready_r, go_w, err_r)
+        }
+    }
+}
+
+fn parent(
+    pid: i32,
+    flags: libc::c_int,
+    uid_map: &str,
+    gid_map: &str,
+    ready_r: OwnedFd,
+    go_w: OwnedFd,
+    err_r: OwnedFd,
+) -> Result<u8, SandboxError> {
+    let fail = |e: SandboxError| {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = process::wait_exit_code(pid);
+        Err(e)
+    };
+    let mut status = [0u8; 4];
+    if let Err(e) = std::fs::File::from(ready_r).read_exact(&mut status) {
+        return fail(SandboxError::ChildLost(e));
+    }
+    let errno = i32::from_ne_bytes(status);
+    if errno != 0 {
+        return fail(SandboxError::ContainerSetup {
+            step: "creating namespaces".into(),
+            source: std::io::Error::from_raw_os_error(errno),
+        });
+    }
+    if flags & libc::CLONE_NEWUSER != 0 {
+        let sys = LinuxSyscall;
+        for (file, text) in [("uid_map", uid_map), ("gid_map", gid_map)] {
+            if text.is_empty() {
+                continue;
+            }
+            let path = std::path::PathBuf::from(format!("/proc/{pid}/{file}"));
+            if let Err(source) = sys.write_file(&path, text.as_bytes()) {
+                return fail(SandboxError::IdMapWrite { path, source });
+            }
+        }
+    }
+    if let Err(e) = nix::unistd::write(&go_w, &[0]) {
+        return fail(SandboxError::ChildLost(e.into()));
+    }
+    drop(go_w);
+    let _guard = process::ignore_terminal_signals();
+    let mut report = String::new();
+    let _ = std::fs::File::from(err_r).read_to_string(&mut report);
+    let code = process::wait_exit_code(pid).map_err(|source| SandboxError::Wait { pid, source })?;
+    if report.is_empty() {
+        return Ok(code);
+    }
+    // "<exec 0|1> <errno> <step>"
+    let mut parts = report.splitn(3, ' ');
+    let exec = parts.next() == Some("1");
+    let errno = parts
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(libc::EIO);
+    let step = parts.next().unwrap_or_default().to_string();
+    let source = std::io::Error::from_raw_os_error(errno);
+    Err(if exec {
+        SandboxError::ContainerExec {
+            program: step,
+            source,
+        }
+    } else {
+        SandboxError::ContainerSetup { step, source }
+    })
+}
+
+/// C1: unshare, wait for the maps, fork the container's PID 1, relay its exit status.
+fn first_child(
+    plan: &InitPlan,
+    flags: libc::c_int,
+    ready_w: &OwnedFd,
+    go_r: &OwnedFd,
+    err_w: OwnedFd,
+) -> ! {
+    let _ = process::die_with_parent();
+    let status = namespace::unshare(flags)
+        .err()
+        .and_then(|e| e.raw_os_error())
+        .map_or(0, |e| if e == 0 { libc::EIO } else { e });
+    if nix::unistd::write(ready_w, &status.to_ne_bytes()).is_err() || status != 0 {
+        process::exit_now(125);
+    }
+    let mut go = [1u8];
+    if nix::unistd::read(go_r.as_raw_fd(), &mut go) != Ok(1) || go[0] != 0 {
+        process::exit_now(125);
+    }
+    match process::fork() {
+        Err(_) => process::exit_now(125),
+        Ok(process::Forked::Child) => {
+            let _ = process::die_with_parent();
+            process::default_signals();
+            let e = init::setup_and_exec(&LinuxSyscall, plan);
+            let code = match (e.exec, e.source.kind()) {
+                (true, std::io::ErrorKind::NotFound) => 127,
+                (true, _) => 126,
+                _ => 125,
+            };
+            let msg = format!(
+                "{} {} {}",
+                u8::from(e.exec),
+                e.source.raw_os_error().unwrap_or(libc::EIO),
+                e.step
+            );
+            let _ = nix::unistd::write(&err_w, msg.as_bytes());
+            process::exit_now(code)
+        }
+        Ok(process::Forked::Parent(pid)) => {
+            drop(err_w);
+            // The terminal's SIGINT reaches the whole group; PID 1 decides, C1 just relays.
+            let _guard = process::ignore_terminal_signals();
+            let code = process::wait_exit_code(pid).unwrap_or(125);
+            process::exit_now(i32::from(code))
+        }
+    }
+}

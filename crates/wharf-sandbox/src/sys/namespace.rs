@@ -1,0 +1,13 @@
+//! Namespaces: unshare(2) and the UTS hostname.
+
+use std::io;
+
+/// unshare(2) with a set of `CLONE_NEW*` flags.
+pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(flags)).map_err(io::Error::from)
+}
+
+/// sethostname(2) in the calling process's UTS namespace.
+pub(crate) fn sethostname(name: &str) -> io::Result<()> {
+    nix::unistd::sethostname(name).map_err(io::Error::from)
+}
