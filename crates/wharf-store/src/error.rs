@@ -71,6 +71,32 @@ pub enum StoreError {
         expected: u64,
         actual: u64,
     },
+    #[error("manifest has {layers} layers but the config lists {diff_ids} diff IDs")]
+    LayerCountMismatch { layers: usize, diff_ids: usize },
+    #[error(
+        "layer {digest} has media type {media_type:?}, which is not a layer type wharf can unpack"
+    )]
+    UnknownLayerType { digest: Digest, media_type: String },
+    #[error("layer {layer} unpacks to diff ID {actual}, but the config says {expected}")]
+    DiffIdMismatch {
+        layer: Box<Digest>,
+        expected: Box<Digest>,
+        actual: Digest,
+    },
+    #[error("unpacking layer {digest}")]
+    Archive {
+        digest: Digest,
+        #[source]
+        source: Box<wharf_archive::ArchiveError>,
+    },
+    #[error("layer {layer}: {op} {path:?} failed")]
+    Marker {
+        layer: Digest,
+        path: String,
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
     #[error(
         "no place for the store: neither WHARF_ROOT, XDG_DATA_HOME nor HOME is set (pass --root)"
     )]

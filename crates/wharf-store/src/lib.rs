@@ -51,6 +51,7 @@ mod lease;
 mod name;
 mod refs;
 mod root;
+mod unpack;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,8 @@ pub use index::REF_NAME;
 pub use layers::chain_id;
 pub use name::normalize_name;
 pub use root::default_root;
+pub use unpack::default_apply_options;
+pub use wharf_archive::ApplyOptions;
 use wharf_oci::Digest;
 
 use crate::fsutil::{mkdir_p, write_atomic};

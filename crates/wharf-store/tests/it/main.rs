@@ -11,3 +11,4 @@ mod gc_fsck;
 mod images;
 mod schema;
 mod tools;
+mod unpack;
