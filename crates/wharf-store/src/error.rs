@@ -51,6 +51,10 @@ pub enum StoreError {
     },
     #[error("invalid image name {name:?}: {reason}")]
     InvalidName { name: String, reason: &'static str },
+    #[error(
+        "invalid container ID {id:?} (allowed: letters, digits, '_', '.', '-', not starting with '.')"
+    )]
+    InvalidContainerId { id: String },
     #[error("unsupported manifest media type {media_type:?}")]
     UnsupportedMediaType { media_type: String },
     #[error("manifest says its media type is {found:?} but it was committed as {given:?}")]

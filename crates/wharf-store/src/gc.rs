@@ -66,6 +66,23 @@ impl Store {
         Ok(reach)
     }
 
+    /// Chain IDs (hex) that containers recorded with [`Store::record_container_layers`].
+    fn container_layers(&self) -> Result<HashSet<String>, StoreError> {
+        let mut out = HashSet::new();
+        for id in read_dir_names(&self.containers_dir())? {
+            let path = self
+                .containers_dir()
+                .join(id)
+                .join(crate::layers::CONTAINER_LAYERS);
+            match fs::read_to_string(&path) {
+                Ok(text) => out.extend(text.lines().map(str::to_owned)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io("reading", &path)(e)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Removes every blob and layer tree that no image references. Runs under the metadata
     /// lock, so no image can be committed (or its blobs verified) half-way through.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
@@ -89,6 +106,7 @@ impl Store {
         }
         let layers = read_dir_names(&self.layers_dir())?;
         let pins = crate::lease::live_pins(&self.tmp_dir(), &self.inner.lease)?;
+        let mounted = self.container_layers()?;
 
         for digest in candidates {
             if pins.contains(digest.as_ref()) {
@@ -101,7 +119,10 @@ impl Store {
             report.removed_blobs.push(digest);
         }
         for hex in layers {
-            if reach.chains.contains(&hex) || pins.contains(&format!("layer:{hex}")) {
+            if reach.chains.contains(&hex)
+                || mounted.contains(&hex)
+                || pins.contains(&format!("layer:{hex}"))
+            {
                 continue;
             }
             remove_all(&self.layers_dir().join(&hex))?;

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use wharf_oci::Digest;
 
-use crate::Store;
+use crate::{Store, StoreError};
+
+/// The file in `containers/<id>/` listing the chain IDs (hex, one a line) the container mounts.
+pub(crate) const CONTAINER_LAYERS: &str = "layers";
 
 /// The image-spec chain IDs of a layer stack, bottom-first:
 /// `ChainID(L0) = DiffID(L0)`, `ChainID(L0..Ln) = sha256(ChainID(L0..Ln-1) + " " + DiffID(Ln))`
@@ -26,6 +29,39 @@ impl Store {
     /// The directory of the unpacked layer completing the stack with this chain ID.
     pub fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
         self.layers_dir().join(chain_id.digest())
+    }
+
+    /// `containers/<id>`, for an ID of `[A-Za-z0-9_.-]` characters that does not start with
+    /// `.` (so it always names a directory inside the store).
+    pub fn container_dir(&self, id: &str) -> Result<PathBuf, StoreError> {
+        let ok = !id.is_empty()
+            && id.len() <= 128
+            && !id.starts_with('.')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !ok {
+            return Err(StoreError::InvalidContainerId { id: id.to_owned() });
+        }
+        Ok(self.containers_dir().join(id))
+    }
+
+    /// Records which unpacked layers a container mounts (`containers/<id>/layers`), so that
+    /// [`Store::gc`] keeps them while the container exists even if its image is removed.
+    /// Removing the container's directory releases them.
+    pub fn record_container_layers(
+        &self,
+        container_id: &str,
+        chain_ids: &[Digest],
+    ) -> Result<(), StoreError> {
+        let dir = self.container_dir(container_id)?;
+        crate::fsutil::mkdir_p(&dir)?;
+        let mut text = String::new();
+        for c in chain_ids {
+            text.push_str(c.digest());
+            text.push('\n');
+        }
+        self.write_file_atomic(&dir.join(CONTAINER_LAYERS), text.as_bytes())
     }
 }
 

@@ -119,6 +119,10 @@ fn token_of(name: &str) -> &str {
 
 /// Removes what dead processes left in `tmp/`: their lease files and every entry carrying their
 /// token, plus entries whose owner's lease is gone. Returns the paths removed.
+///
+/// Best effort: a leftover that cannot be removed (say, a layer tree unpacked inside a user
+/// namespace with owners this process cannot override) must not stop the store from opening;
+/// it stays for a later start that can. Only failing to list `tmp/` is an error.
 pub(crate) fn clean_tmp(tmp: &Path, own: &Lease) -> Result<Vec<PathBuf>, StoreError> {
     // Entries first, leases second: an entry's lease existed before the entry did, so a lease
     // missing from the second listing means its owner had already ended.
@@ -128,9 +132,11 @@ pub(crate) fn clean_tmp(tmp: &Path, own: &Lease) -> Result<Vec<PathBuf>, StoreEr
     for (lease, file) in dead {
         // We hold the dead lease's lock while removing it: its file handle drops afterwards.
         let path = tmp.join(&lease);
-        remove_all(&path)?;
+        let gone = remove_all(&path).is_ok();
         drop(file);
-        removed.push(path);
+        if gone {
+            removed.push(path);
+        }
     }
     for name in entries {
         if name.ends_with(LEASE_SUFFIX) {
@@ -141,8 +147,9 @@ pub(crate) fn clean_tmp(tmp: &Path, own: &Lease) -> Result<Vec<PathBuf>, StoreEr
             continue;
         }
         let path = tmp.join(&name);
-        remove_all(&path)?;
-        removed.push(path);
+        if remove_all(&path).is_ok() {
+            removed.push(path);
+        }
     }
     Ok(removed)
 }

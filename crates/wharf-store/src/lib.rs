@@ -185,3 +185,15 @@ pub(crate) fn read_dir_names(dir: &Path) -> Result<Vec<String>, StoreError> {
     names.sort();
     Ok(names)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The store is used from `spawn_blocking` and worker threads.
+    #[test]
+    fn store_and_writer_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<super::Store>();
+        send::<super::BlobWriter>();
+    }
+}

@@ -118,3 +118,23 @@ fn fsck_finds_a_corrupted_blob_and_a_dangling_reference() {
         );
     }
 }
+
+#[test]
+fn gc_keeps_layer_trees_that_containers_mount() {
+    let (_dir, store) = temp_store();
+    let chain = sha256(b"a container's base layer");
+    std::fs::create_dir_all(store.layer_dir(&chain).join("bin")).unwrap();
+    store
+        .record_container_layers("c1", std::slice::from_ref(&chain))
+        .unwrap();
+    assert!(store.gc().unwrap().removed_layers.is_empty());
+    assert!(store.layer_dir(&chain).is_dir());
+    std::fs::remove_dir_all(store.container_dir("c1").unwrap()).unwrap();
+    assert_eq!(
+        store.gc().unwrap().removed_layers,
+        [chain.digest().to_owned()]
+    );
+    for bad in ["", "..", "../x", "a/b", ".hidden"] {
+        assert!(store.container_dir(bad).is_err(), "{bad:?} accepted");
+    }
+}
