@@ -106,6 +106,54 @@ pub struct Run {
     pub heredocs: Vec<Heredoc>,
 }
 
+/// What a RUN with heredocs executes, decided as BuildKit decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunScript {
+    /// No heredoc (or exec form): run the command as it is.
+    Command(Command),
+    /// Run this text with the stage's shell.
+    Shell(String),
+    /// `RUN <<EOF` whose body starts with `#!`: write the body to an executable file
+    /// (BuildKit mounts it under `/dev/pipes/`) and run it.
+    File {
+        /// The heredoc name, used as the file name.
+        name: String,
+        /// The body (tabs stripped for `<<-`).
+        content: String,
+    },
+}
+
+impl Run {
+    /// The script this RUN executes: a lone `<<EOF` runs its body (or, with a `#!`
+    /// line, a file holding it); otherwise heredocs are appended to the command line
+    /// for the shell to read.
+    pub fn script(&self) -> RunScript {
+        let Command::Shell(text) = &self.command else {
+            return RunScript::Command(self.command.clone());
+        };
+        let Some(first) = self.heredocs.first() else {
+            return RunScript::Command(self.command.clone());
+        };
+        if crate::parser::parse_heredoc(text).is_some() {
+            let body = first.body();
+            if body.starts_with("#!") {
+                return RunScript::File {
+                    name: first.name.clone(),
+                    content: body,
+                };
+            }
+            return RunScript::Shell(body);
+        }
+        let mut full = text.clone();
+        for h in &self.heredocs {
+            full.push('\n');
+            full.push_str(&h.content);
+            full.push_str(&h.name);
+        }
+        RunScript::Shell(full)
+    }
+}
+
 /// `COPY` and `ADD`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copy {

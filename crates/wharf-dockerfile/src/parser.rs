@@ -261,7 +261,7 @@ fn heredocs_from_line(line: &str) -> Vec<(String, bool, bool, u32)> {
 }
 
 /// BuildKit's `ParseHeredoc`: `^(\d*)<<(-?)([^<]*)$`, the word unquoted as the name.
-fn parse_heredoc(word: &str) -> Option<(String, bool, bool, u32)> {
+pub(crate) fn parse_heredoc(word: &str) -> Option<(String, bool, bool, u32)> {
     let digits = word.len() - word.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     let rest = word[digits..].strip_prefix("<<")?;
     let (chomp, rest) = match rest.strip_prefix('-') {

@@ -227,16 +227,29 @@ pub fn plan(df: &Dockerfile, opts: &BuildOptions) -> Result<Plan, Error> {
     // Dependencies come from expanded `--from` values; a stage whose expansion fails
     // falls back to the values as written, and fails the build only if it is needed.
     let mut failures: BTreeMap<usize, Error> = BTreeMap::new();
+    // Stages are expanded in file order so that a stage built on another reuses its
+    // result (a base stage always comes first).
+    let mut done: Vec<Option<ExpandedStage>> = Vec::with_capacity(plan.stages.len());
     for i in 0..plan.stages.len() {
-        let expanded = plan.expand(i, &[]);
+        let scope = match plan.stages[i].base_stage {
+            Some(b) => done.get(b).and_then(Option::as_ref).map(Scope::after),
+            None => Some(Scope::default()),
+        };
+        // A stage whose base failed is skipped: the base's error is reported first.
+        let expanded = scope.map(|scope| plan.expand_stage(i, scope));
         let deps = match &expanded {
-            Ok(e) => graph::deps(&plan.stages, i, e.instructions.iter().map(|x| &x.located)),
-            Err(_) => graph::deps(&plan.stages, i, plan.stages[i].instructions.iter()),
+            Some(Ok(e)) => graph::deps(&plan.stages, i, e.instructions.iter().map(|x| &x.located)),
+            _ => graph::deps(&plan.stages, i, plan.stages[i].instructions.iter()),
         };
         plan.stages[i].deps = deps?;
-        if let Err(e) = expanded {
-            failures.insert(i, e);
-        }
+        done.push(match expanded {
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
+                failures.insert(i, e);
+                None
+            }
+            None => None,
+        });
     }
     graph::check_cycles(&plan.stages)?;
     plan.target = match &opts.target {
@@ -305,6 +318,13 @@ struct Scope {
 }
 
 impl Scope {
+    fn after(e: &ExpandedStage) -> Self {
+        Self {
+            env: e.env.clone(),
+            args: e.args.clone(),
+        }
+    }
+
     fn get(&self, k: &str) -> Option<String> {
         self.env
             .iter()
@@ -346,36 +366,41 @@ impl Plan {
         index: usize,
         image_env: &[(String, String)],
     ) -> Result<ExpandedStage, Error> {
-        self.expand_depth(index, image_env, 0)
-    }
-
-    fn expand_depth(
-        &self,
-        index: usize,
-        image_env: &[(String, String)],
-        depth: usize,
-    ) -> Result<ExpandedStage, Error> {
-        let Some(stage) = self.stages.get(index) else {
+        if index >= self.stages.len() {
             return Err(Error::new(
                 Pos::new(0, 0),
                 ErrorKind::UnknownStage {
                     name: index.to_string(),
                 },
             ));
+        }
+        // The base chain, root first; base stages always precede, so this ends.
+        let mut chain = vec![index];
+        while let Some(b) = chain.last().and_then(|&i| self.stages[i].base_stage) {
+            chain.push(b);
+        }
+        let mut scope = Scope {
+            env: image_env.to_vec(),
+            args: Vec::new(),
         };
-        let mut scope = match stage.base_stage {
-            Some(b) if depth <= self.stages.len() => {
-                let parent = self.expand_depth(b, image_env, depth + 1)?;
-                Scope {
-                    env: parent.env,
-                    args: parent.args,
-                }
-            }
-            _ => Scope {
-                env: image_env.to_vec(),
-                args: Vec::new(),
-            },
-        };
+        let mut last = None;
+        for &i in chain.iter().rev() {
+            let e = self.expand_stage(i, scope)?;
+            scope = Scope::after(&e);
+            last = Some(e);
+        }
+        last.ok_or_else(|| {
+            Error::new(
+                Pos::new(0, 0),
+                ErrorKind::UnknownStage {
+                    name: index.to_string(),
+                },
+            )
+        })
+    }
+
+    fn expand_stage(&self, index: usize, mut scope: Scope) -> Result<ExpandedStage, Error> {
+        let stage = &self.stages[index];
         let lexer = Lexer::new(self.escape);
         let mut out = Vec::with_capacity(stage.instructions.len());
         for loc in &stage.instructions {

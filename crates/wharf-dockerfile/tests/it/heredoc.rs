@@ -1,6 +1,6 @@
 //! Heredocs in each form.
 
-use wharf_dockerfile::instruction::{Instruction, instructions};
+use wharf_dockerfile::instruction::{Instruction, RunScript, instructions};
 use wharf_dockerfile::{dump_buildkit, parse};
 
 #[test]
@@ -82,4 +82,38 @@ fn add_and_onbuild_take_heredocs_but_json_form_and_other_instructions_do_not() {
 fn unterminated_heredoc_is_a_positioned_error() {
     let e = parse("FROM a\nRUN <<EOF\necho\n").unwrap_err();
     assert_eq!(e.to_string(), "2:1: unterminated heredoc \"EOF\"");
+}
+
+fn script(src: &str) -> RunScript {
+    let df = parse(src).unwrap();
+    let ins = instructions(&df).unwrap();
+    let Instruction::Run(r) = &ins[1].instruction else {
+        panic!()
+    };
+    r.script()
+}
+
+#[test]
+fn run_scripts_follow_buildkit() {
+    assert_eq!(
+        script("FROM a\nRUN <<-EOF\n\techo hi\n\tEOF\n"),
+        RunScript::Shell("echo hi\n".to_owned())
+    );
+    assert_eq!(
+        script("FROM a\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n"),
+        RunScript::File {
+            name: "EOF".to_owned(),
+            content: "#!/usr/bin/env python3\nprint(1)\n".to_owned()
+        }
+    );
+    assert_eq!(
+        script("FROM a\nRUN cat <<A > /x && cat <<B\n1\nA\n2\nB\n"),
+        RunScript::Shell("cat <<A > /x && cat <<B\n1\nA\n2\nB".to_owned())
+    );
+    assert_eq!(
+        script("FROM a\nRUN echo plain\n"),
+        RunScript::Command(wharf_dockerfile::instruction::Command::Shell(
+            "echo plain".to_owned()
+        ))
+    );
 }
