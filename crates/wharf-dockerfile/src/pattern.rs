@@ -74,7 +74,9 @@ pub(crate) fn trim_suffix(pattern: &str, value: &str, greedy: bool) -> Result<St
     Ok(trimmed.chars().rev().collect())
 }
 
-/// `${VAR/p/r}` / `${VAR//p/r}`: replace the first (every) leftmost-longest match.
+/// `${VAR/p/r}` / `${VAR//p/r}`: replace the first (every) leftmost match. Like Go's
+/// `ReplaceAllString`, the replace-all form expands `$1`/`${name}` in `r`; the
+/// single form inserts `r` literally.
 pub(crate) fn replace(
     value: &str,
     pattern: &str,
@@ -83,9 +85,7 @@ pub(crate) fn replace(
 ) -> Result<String, ShellError> {
     let re = to_regex(pattern, true, false)?;
     if all {
-        Ok(re
-            .replace_all(value, regex::NoExpand(replacement))
-            .into_owned())
+        Ok(re.replace_all(value, replacement).into_owned())
     } else {
         Ok(re.replace(value, regex::NoExpand(replacement)).into_owned())
     }

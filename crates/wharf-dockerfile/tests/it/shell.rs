@@ -138,3 +138,11 @@ fn backtick_escape_token() {
     assert_eq!(lex.process_word(r"C:\dir`$x", &env).unwrap(), r"C:\dir$x");
     assert_eq!(lex.process_words("a` b c", &env).unwrap(), ["a b", "c"]);
 }
+
+#[test]
+fn replace_all_expands_group_references_like_go() {
+    // The replacement keeps its escapes (BuildKit lexes it raw); Go's ReplaceAllString
+    // then expands `$0`, while the single replacement is inserted literally.
+    assert_eq!(expand(r"${S//a/<\$0>}").unwrap(), r"<\a>-b-<\a>-b");
+    assert_eq!(expand(r"${S/a/<\$0>}").unwrap(), r"<\$0>-b-a-b");
+}
