@@ -18,6 +18,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create an image from a root filesystem tarball
+    Import(commands::import::Args),
     /// List images in local storage
     Images(commands::images::Args),
     /// Remove one or more images from local storage

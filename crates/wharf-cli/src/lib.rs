@@ -10,6 +10,7 @@
 pub mod global;
 pub mod human;
 pub mod images;
+pub mod import;
 pub mod output;
 pub mod run;
 pub mod template;

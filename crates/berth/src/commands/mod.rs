@@ -1,6 +1,7 @@
 //! One module per subcommand; each is a page or less that calls a library.
 
 pub mod images;
+pub mod import;
 pub mod rmi;
 
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ pub fn open_store(cli: &Cli) -> anyhow::Result<Store> {
 
 pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Import(a) => import::run(cli, a),
         Command::Images(a) => images::run(cli, a),
         Command::Rmi(a) => rmi::run(cli, a),
     }

@@ -1,0 +1,83 @@
+//! One integration-test binary for the whole toolchain (faster to build than one per file).
+
+mod cli;
+mod images;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The path of a workspace binary built for these tests.
+pub fn bin(name: &str) -> PathBuf {
+    // Cargo builds the binaries of (dev-)dependencies into the same target directory as this
+    // test executable: target/<profile>/deps/e2e-* -> target/<profile>/<name>.
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
+
+/// Runs a wharf binary against the store at `root`.
+pub fn run(name: &str, root: &Path, args: &[&str]) -> Output {
+    Command::new(bin(name))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("WHARF_ROOT")
+        .output()
+        .expect("spawn")
+}
+
+/// Like [`run`], asserting success, returning stdout.
+pub fn ok(name: &str, root: &Path, args: &[&str]) -> String {
+    let out = run(name, root, args);
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed with {}:\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// A store with a busybox image imported as `localhost/busybox:latest`, or `None` (skipped).
+pub fn busybox_store() -> Option<(tempfile::TempDir, PathBuf)> {
+    if !wharf_testkit::busybox::available() {
+        return None;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).expect("busybox rootfs");
+    let root = tmp.path().join("store");
+    ok(
+        "berth",
+        &root,
+        &[
+            "import",
+            "--change",
+            "CMD [\"sh\"]",
+            tar.to_str().expect("utf-8"),
+            "busybox",
+        ],
+    );
+    Some((tmp, root))
+}
+
+/// Whether a tool is on PATH (prints a `SKIP:` line when not).
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("SKIP: {tool} is not installed");
+    }
+    found
+}
