@@ -44,7 +44,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let names: Vec<String> = args.reference.iter().cloned().collect();
     let digest = wharf_cli::import::import(&store, input, &names, &opts)
         .with_context(|| format!("importing {}", args.file.display()))?;
-    let record = store.resolve(&digest.to_string())?;
+    let record = store.resolve(digest.as_ref())?;
     let id = store.image_id(&record)?;
     println!(
         "{}",
