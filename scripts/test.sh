@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The full test suite, as CI runs it: installs what the tests need on a fresh Debian machine,
+# then format check, clippy, generated-file check, docs, and every test with nextest.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh -E 'package(wharf-oci)'   extra arguments go to `cargo nextest run`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- 1. System packages the tests drive (real parts, not mocks). ---------------------------------
+need_pkgs=()
+for pair in skopeo:skopeo umoci:umoci /bin/busybox:busybox-static docker-registry:docker-registry \
+            newuidmap:uidmap runc:runc fuse-overlayfs:fuse-overlayfs htpasswd:apache2-utils \
+            zstd:zstd setpriv:util-linux /usr/bin/time:time tar:tar; do
+  cmd=${pair%%:*} pkg=${pair#*:}
+  if [[ $cmd == /* ]]; then [[ -e $cmd ]] || need_pkgs+=("$pkg"); else command -v "$cmd" >/dev/null || need_pkgs+=("$pkg"); fi
+done
+if ((${#need_pkgs[@]})); then
+  step "installing ${need_pkgs[*]}"
+  if [[ $(id -u) -ne 0 ]]; then echo "need root to install: ${need_pkgs[*]}" >&2; exit 1; fi
+  # docker-registry's package starts a system service on :5000; the tests start their own
+  # registries on free ports, so keep the package's service from starting at all.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+
+# --- 2. The unprivileged test user (rootless tests run as this user, with subid ranges). ------
+if [[ $(id -u) -eq 0 ]]; then
+  id wharf-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh wharf-test
+  grep -q '^wharf-test:' /etc/subuid || usermod --add-subuids 231072-296607 wharf-test
+  grep -q '^wharf-test:' /etc/subgid || usermod --add-subgids 231072-296607 wharf-test
+  uid=$(id -u wharf-test); mkdir -p "/run/user/$uid"; chown wharf-test: "/run/user/$uid"; chmod 700 "/run/user/$uid"
+  # The test user re-runs test binaries and reads test data: the checkout and the shared folder
+  # beside it must be reachable (o+x on every ancestor directory).
+  for d in "$PWD" "$PWD/../shared"; do
+    p=$(realpath -m "$d")
+    while [[ $p != / ]]; do
+      [[ -e $p ]] && [[ $(stat -c %A "$p") != d????????[xt] ]] && chmod o+x "$p"
+      p=$(dirname "$p")
+    done
+  done
+fi
+
+# --- 3. Build once, warm: the target dir lives outside the checkout so CI reuses it. -----------
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/wharf-target}
+mkdir -p "$CARGO_TARGET_DIR"; chmod 755 "$CARGO_TARGET_DIR" 2>/dev/null || true
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "completions/ and man/ are up to date"
+cargo run -q -p xtask -- check
+
+step "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps
+
+step "build the binaries the end-to-end tests drive"
+cargo build -q --workspace --bins
+
+step "cargo nextest run --workspace"
+cargo nextest run --workspace --no-fail-fast "$@"
