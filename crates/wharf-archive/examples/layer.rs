@@ -4,7 +4,7 @@
 //! cargo run --release --example layer -- write gzip|zstd|none DIR OUT
 //! cargo run --release --example layer -- apply gzip|zstd|none BLOB ROOT
 //! ```
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::cast_precision_loss)] // a benchmark tool prints rates
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
