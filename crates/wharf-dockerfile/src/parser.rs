@@ -28,7 +28,7 @@ pub fn parse_bytes(src: &[u8]) -> Result<Dockerfile, Error> {
 /// Parses a Dockerfile into its syntax tree (BuildKit's parser, no expansion).
 ///
 /// Instructions are not checked beyond what BuildKit's parser checks; use
-/// [`crate::instruction::Instruction::from_node`] (or [`crate::instructions`]) for the typed model.
+/// [`crate::instruction::Instruction::from_node`] (or [`crate::instruction::instructions`]) for the typed model.
 pub fn parse(src: &str) -> Result<Dockerfile, Error> {
     let lines = split_lines(src);
     let mut p = DirectiveParser::default();
