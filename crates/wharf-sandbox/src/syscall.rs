@@ -45,6 +45,8 @@ pub trait Syscall {
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> io::Result<()>;
     fn chdir(&self, path: &Path) -> io::Result<()>;
     fn sethostname(&self, name: &str) -> io::Result<()>;
+    /// Brings up `lo` in the current network namespace.
+    fn loopback_up(&self) -> io::Result<()>;
     /// Creates a directory and its parents (existing ones are fine).
     fn mkdir_all(&self, path: &Path) -> io::Result<()>;
     /// Creates an empty file (and its parent directories) to bind-mount a file onto; an
@@ -118,6 +120,10 @@ impl Syscall for LinuxSyscall {
 
     fn sethostname(&self, name: &str) -> io::Result<()> {
         crate::sys::namespace::sethostname(name)
+    }
+
+    fn loopback_up(&self) -> io::Result<()> {
+        crate::sys::net::loopback_up()
     }
 
     fn mkdir_all(&self, path: &Path) -> io::Result<()> {
@@ -306,6 +312,9 @@ pub(crate) mod fake {
         }
         fn sethostname(&self, name: &str) -> io::Result<()> {
             self.op(format!("sethostname {name}"))
+        }
+        fn loopback_up(&self) -> io::Result<()> {
+            self.op("lo up".into())
         }
         fn mkdir_all(&self, path: &Path) -> io::Result<()> {
             self.op(format!("mkdir {}", path.display()))

@@ -46,6 +46,8 @@ pub(crate) struct InitPlan {
     pub masked: Vec<PathBuf>,
     pub readonly: Vec<PathBuf>,
     pub hostname: Option<String>,
+    /// A new network namespace: its loopback is brought up.
+    pub new_netns: bool,
     pub rlimits: Vec<(u32, u64, u64)>,
     pub uid: u32,
     pub gid: u32,
@@ -184,6 +186,14 @@ impl InitPlan {
             masked: paths(linux.and_then(|l| l.masked_paths().as_ref())),
             readonly: paths(linux.and_then(|l| l.readonly_paths().as_ref())),
             hostname: spec.hostname().clone(),
+            new_netns: linux
+                .and_then(|l| l.namespaces().as_ref())
+                .is_some_and(|ns| {
+                    ns.iter().any(|n| {
+                        n.typ() == oci_spec::runtime::LinuxNamespaceType::Network
+                            && n.path().is_none()
+                    })
+                }),
             rlimits: process
                 .rlimits()
                 .as_deref()
@@ -446,6 +456,9 @@ fn setup(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
     if let Some(h) = &plan.hostname {
         step(sys.sethostname(h), || format!("setting the hostname {h}"))?;
     }
+    if plan.new_netns {
+        step(sys.loopback_up(), || "bringing up lo".into())?;
+    }
     for (resource, soft, hard) in &plan.rlimits {
         step(sys.setrlimit(*resource, *soft, *hard), || {
             format!("setting rlimit {resource}")
@@ -531,6 +544,7 @@ mod tests {
                 || !std::path::Path::new("/proc/acpi").exists()
         );
         assert!(pos("sethostname box") > pos("pivot_root"));
+        assert!(pos("lo up") < pos("ids 0:0"));
         assert!(pos("bounding") < pos("ids 0:0"));
         assert!(pos("ids 0:0") < pos("capset 0x800405fb 0x800405fb 0x0"));
         assert!(pos("no_new_privs") < pos("seccomp 3"));

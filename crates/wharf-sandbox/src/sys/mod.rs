@@ -5,5 +5,6 @@
 pub(crate) mod caps;
 pub(crate) mod mount;
 pub(crate) mod namespace;
+pub(crate) mod net;
 pub(crate) mod process;
 pub(crate) mod seccomp;

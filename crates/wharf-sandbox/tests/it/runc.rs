@@ -17,12 +17,13 @@ pub const PROBE: &str = "echo $(cat /proc/self/uid_map); hostname; id -u; id -G;
     grep CapEff /proc/self/status; echo pid=$$; pwd; echo env=$GREETING; \
     grep -c ' /proc ' /proc/self/mounts; grep ' /sys ' /proc/self/mounts | grep -c ro,; \
     cat /etc/hostname; hostname other 2>&1; cat /proc/timer_list 2>&1 | wc -c; echo x > /dev/null && echo devnull-ok; \
-    touch /proc/sys/kernel/hostname 2>/dev/null || echo proc-sys-ro; exit 3";
+    touch /proc/sys/kernel/hostname 2>/dev/null || echo proc-sys-ro; \
+    ip -o link show lo | grep -q ',UP' && echo lo-up; ls /sys/class/net | tr '\\n' ' '; echo; exit 3";
 
 /// What [`PROBE`] must print in a container from our default spec.
 pub fn check_probe(stdout: &str) {
-    let lines: Vec<&str> = stdout.lines().take(15).collect();
-    assert_eq!(lines.len(), 15, "output:\n{stdout}");
+    let lines: Vec<&str> = stdout.lines().take(17).collect();
+    assert_eq!(lines.len(), 17, "output:\n{stdout}");
     // Identity over the rootless namespace's two extents: root, then the subordinate range.
     assert_eq!(lines[0], "0 0 1 1 1 65536", "uid map:\n{stdout}");
     assert_eq!(lines[1], "wharf-box", "hostname");
@@ -45,6 +46,11 @@ pub fn check_probe(stdout: &str) {
     assert_eq!(lines[12].trim(), "0", "/proc/timer_list masked");
     assert_eq!(lines[13], "devnull-ok", "/dev/null usable");
     assert_eq!(lines[14], "proc-sys-ro", "/proc/sys read-only");
+    assert_eq!(
+        lines[15], "lo-up",
+        "loopback up in the private network namespace"
+    );
+    assert_eq!(lines[16].trim(), "lo", "no other interface");
 }
 
 pub fn image_config() -> ContainerConfig {
