@@ -68,7 +68,55 @@ pub fn run_bundle(dir: &Path) -> Result<u8, SandboxError> {
 /// Runs `spec` in the foreground with stdio inherited; relative paths in the spec are relative
 /// to `bundle`. Set-up failures are errors (exit code 125, see [`SandboxError::exit_code`]); a
 /// command that is missing or not executable is [`SandboxError::ContainerExec`] (127/126).
+/// SIGINT and SIGQUIT from the terminal are left to the container while it runs.
 pub fn run(spec: &Spec, bundle: &Path) -> Result<u8, SandboxError> {
+    let container = start(spec, bundle)?;
+    let _guard = process::ignore_terminal_signals();
+    container.wait()
+}
+
+/// A started container (its process has been executed).
+#[derive(Debug)]
+pub struct Container {
+    /// The relay process (C1): signals sent to it are passed on to the container's PID 1.
+    pid: i32,
+}
+
+impl Container {
+    /// The pid of the process to signal or wait for (it relays SIGTERM, SIGINT, SIGHUP,
+    /// SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH to the container's PID 1; SIGKILL kills both).
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Sends `signal` (a `libc::SIG*` number) to the container.
+    pub fn signal(&self, signal: i32) -> Result<(), SandboxError> {
+        let sig =
+            nix::sys::signal::Signal::try_from(signal).map_err(|_| SandboxError::InvalidInput {
+                what: "signal",
+                value: signal.to_string(),
+                reason: "not a signal number".into(),
+            })?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid), sig).map_err(|e| {
+            SandboxError::Wait {
+                pid: self.pid,
+                source: e.into(),
+            }
+        })
+    }
+
+    /// Waits for the container's process; its exit code (128+N when killed by signal N).
+    pub fn wait(self) -> Result<u8, SandboxError> {
+        process::wait_exit_code(self.pid).map_err(|source| SandboxError::Wait {
+            pid: self.pid,
+            source,
+        })
+    }
+}
+
+/// Starts `spec` and returns once its process has been executed (or with the set-up error).
+/// The caller waits with [`Container::wait`] and decides about signals.
+pub fn start(spec: &Spec, bundle: &Path) -> Result<Container, SandboxError> {
     if !nix::unistd::geteuid().is_root() {
         return Err(SandboxError::NeedsUserNamespace);
     }
@@ -125,7 +173,7 @@ fn parent(
     ready_r: OwnedFd,
     go_w: OwnedFd,
     err_r: OwnedFd,
-) -> Result<u8, SandboxError> {
+) -> Result<Container, SandboxError> {
     let fail = |e: SandboxError| {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
@@ -161,13 +209,13 @@ fn parent(
         return fail(SandboxError::ChildLost(e.into()));
     }
     drop(go_w);
-    let _guard = process::ignore_terminal_signals();
+    // Closed empty by the exec; a message when set-up failed.
     let mut report = String::new();
     let _ = std::fs::File::from(err_r).read_to_string(&mut report);
-    let code = process::wait_exit_code(pid).map_err(|source| SandboxError::Wait { pid, source })?;
     if report.is_empty() {
-        return Ok(code);
+        return Ok(Container { pid });
     }
+    let _ = process::wait_exit_code(pid);
     // "<exec 0|1> <errno> <step>"
     let mut parts = report.splitn(3, ' ');
     let exec = parts.next() == Some("1");
@@ -229,8 +277,8 @@ fn first_child(
         }
         Ok(process::Forked::Parent(pid)) => {
             drop(err_w);
-            // The terminal's SIGINT reaches the whole group; PID 1 decides, C1 just relays.
-            let _guard = process::ignore_terminal_signals();
+            // Signals sent to C1 (berth stop, kill) go on to the container's PID 1.
+            let _ = process::forward_signals_to(pid);
             let code = process::wait_exit_code(pid).unwrap_or(125);
             process::exit_now(i32::from(code))
         }

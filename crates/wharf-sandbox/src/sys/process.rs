@@ -339,3 +339,41 @@ pub(crate) fn setrlimit(resource: u32, soft: u64, hard: u64) -> io::Result<()> {
     }
     Ok(())
 }
+
+static FORWARD_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = FORWARD_TO.load(std::sync::atomic::Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe and takes no pointers.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// The signals a relay process passes on to the container.
+pub(crate) const FORWARDED: [libc::c_int; 7] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// Makes the calling (single-threaded) process pass [`FORWARDED`] signals on to `pid`.
+pub(crate) fn forward_signals_to(pid: i32) -> io::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    FORWARD_TO.store(pid, std::sync::atomic::Ordering::Relaxed);
+    let action = SigAction::new(
+        SigHandler::Handler(forward),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for sig in FORWARDED {
+        let sig = Signal::try_from(sig)?;
+        // SAFETY: the handler only loads an atomic and calls kill, both async-signal-safe.
+        unsafe { sigaction(sig, &action) }?;
+    }
+    Ok(())
+}

@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::time::{Duration, Instant};
 use wharf_sandbox::SandboxError;
 use wharf_sandbox::bundle::write_bundle;
 use wharf_sandbox::maybe_reexec_in_userns;
-use wharf_sandbox::runtime::{run, run_bundle};
+
+use wharf_sandbox::runtime::{run, run_bundle, start};
 use wharf_sandbox::spec::{SeccompMode, SpecOptions, generate};
 use wharf_testkit::user::{assert_inner_ok, is_inner, test_user};
 
@@ -68,6 +70,20 @@ fn inner(work: &Path) {
         std::fs::read_to_string(vol.join("out")).unwrap(),
         "written\n"
     );
+
+    // SIGTERM sent to the container handle reaches PID 1 (which has a handler).
+    o.command = Some(vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        "trap 'exit 42' TERM; touch /vol/ready; while :; do sleep 0.1; done".into(),
+    ]);
+    let container = start(&generate(Some(&image), &o).unwrap(), work).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !vol.join("ready").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    container.signal(libc::SIGTERM).unwrap();
+    assert_eq!(container.wait().unwrap(), 42, "the trap's exit code");
 
     // 127 / 126 as podman.
     o.seccomp = SeccompMode::Default;
