@@ -9,12 +9,37 @@
 //!   rlimits, seccomp through seccompiler, exec).
 //! - [`syscall`]: the trait through which the logic reaches the kernel, so that tests can fake it.
 //!
+//! A binary's `main` enters the namespace first, then runs a container from an image's
+//! unpacked layers:
+//!
 //! ```no_run
-//! fn main() -> std::process::ExitCode {
+//! use std::process::ExitCode;
+//! use wharf_sandbox::{overlay::{Driver, MountRequest}, spec::SpecOptions};
+//!
+//! fn main() -> ExitCode {
 //!     match wharf_sandbox::maybe_reexec_in_userns() {
-//!         Ok(Some(code)) => code,            // the original process: the child has finished
-//!         Ok(None) => std::process::ExitCode::SUCCESS, // inside the namespace: do the work here
-//!         Err(_) => std::process::ExitCode::from(125),
+//!         Ok(Some(code)) => return code, // the original process: the child has finished
+//!         Ok(None) => {}                 // inside the namespace (or root): carry on
+//!         Err(e) => return ExitCode::from(e.exit_code()),
+//!     }
+//!     let run = || -> Result<u8, wharf_sandbox::SandboxError> {
+//!         let c = std::path::Path::new("/store/containers/c1");
+//!         let driver = Driver::detect(c);
+//!         let req = MountRequest {
+//!             layers: vec!["/store/layers/base".into(), "/store/layers/app".into()],
+//!             upper: c.join("upper"),
+//!             work: c.join("work"),
+//!             target: c.join("merged"),
+//!         };
+//!         driver.mount(&req)?;
+//!         let mut opts = SpecOptions::new(&req.target, "c1");
+//!         opts.command = Some(vec!["/bin/sh".into(), "-c".into(), "echo hi".into()]);
+//!         let bundle = wharf_sandbox::bundle::write_bundle(&c.join("bundle"), None, opts)?;
+//!         wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir)
+//!     };
+//!     match run() {
+//!         Ok(code) => ExitCode::from(code),
+//!         Err(e) => ExitCode::from(e.exit_code()),
 //!     }
 //! }
 //! ```

@@ -1,6 +1,6 @@
 //! The narrow interface through which the sandbox logic reaches the kernel.
 //!
-//! [`LinuxSyscall`] is the real implementation (in terms of [`crate::sys`]); unit tests use a
+//! [`LinuxSyscall`] is the real implementation (in terms of the private `sys` module); unit tests use a
 //! recording fake to check what the logic asks for, in which order, without privileges.
 
 use std::io;

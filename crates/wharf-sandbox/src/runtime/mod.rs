@@ -2,7 +2,7 @@
 //!
 //! Process layout, as runc's: the caller (P) forks C1, which unshares the spec's namespaces
 //! (user first, so that it owns the others) and waits while P writes its ID maps; C1 then forks
-//! C2, the container's PID 1, which sets the container up ([`init`]) and executes the process.
+//! C2, the container's PID 1, which sets the container up (module `init`) and executes the process.
 //! C1 waits for C2 and exits with its status; P waits for C1. C2 reports a set-up failure on a
 //! close-on-exec pipe: if the pipe closes empty, exec happened.
 //!

@@ -128,3 +128,93 @@ fn run_in_userns_returns_the_command_exit_code() {
     );
     assert_inner_ok(&out);
 }
+
+/// A user without subordinate ranges, created for this test (root only).
+const NO_RANGE_USER: &str = "wharf-test-noid";
+
+#[test]
+fn single_id_map_without_subordinate_ranges() {
+    if is_inner() {
+        if let Some(code) = maybe_reexec_in_userns().unwrap() {
+            assert_eq!(code, ExitCode::SUCCESS);
+            return;
+        }
+        let uid: u32 = std::env::var("EXPECT_UID").unwrap().parse().unwrap();
+        assert_eq!(std::env::var("_WHARF_USERNS").unwrap(), "single");
+        assert_eq!(map_lines("/proc/self/uid_map"), vec![vec![0, uid, 1]]);
+        assert_eq!(
+            std::fs::read_to_string("/proc/self/setgroups")
+                .unwrap()
+                .trim(),
+            "deny"
+        );
+        let plan = wharf_sandbox::userns::plan_id_maps().unwrap();
+        assert!(plan.warning.unwrap().contains("no subordinate ID range"));
+        println!("SINGLE-ID-OK");
+        return;
+    }
+    if !nix_is_root() {
+        eprintln!("SKIP: creating a user without subordinate ranges needs root");
+        return;
+    }
+    let exists = Command::new("id")
+        .arg(NO_RANGE_USER)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !exists {
+        let _ = Command::new("useradd")
+            .args([
+                "-K",
+                "SUB_UID_COUNT=0",
+                "-K",
+                "SUB_GID_COUNT=0",
+                NO_RANGE_USER,
+            ])
+            .output();
+    }
+    let id = |flag: &str| -> Option<u32> {
+        let o = Command::new("id")
+            .arg(flag)
+            .arg(NO_RANGE_USER)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+    };
+    let (Some(uid), Some(gid)) = (id("-u"), id("-g")) else {
+        eprintln!("SKIP: cannot create user {NO_RANGE_USER} (useradd)");
+        return;
+    };
+    if first_range("/etc/subuid", NO_RANGE_USER).is_some() {
+        eprintln!("SKIP: {NO_RANGE_USER} unexpectedly has a subordinate range");
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("setpriv")
+        .arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={gid}"))
+        .arg("--init-groups")
+        .arg("--")
+        .arg(exe)
+        .args([
+            "userns::single_id_map_without_subordinate_ranges",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("WHARF_TEST_INNER", "1")
+        .env("EXPECT_UID", uid.to_string())
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert_inner_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SINGLE-ID-OK"));
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
