@@ -201,6 +201,14 @@ impl Store {
         self.inner.lease.pin(d.as_ref())
     }
 
+    /// Releases every pin this handle (and its clones) holds: blobs and layer trees it wrote
+    /// become collectable by [`Store::gc`] unless an image references them. Pins otherwise last
+    /// until the handle is dropped; a long-running process calls this once its writes are
+    /// committed (`gc` in the same process does not override its own pins).
+    pub fn release_pins(&self) -> Result<(), StoreError> {
+        self.inner.lease.release_pins()
+    }
+
     /// Reads a small JSON blob (manifest, index, config); refuses blobs over [`JSON_LIMIT`].
     pub fn read_json<T: DeserializeOwned>(&self, d: &Digest) -> Result<T, StoreError> {
         let bytes = self.read_small(d)?;

@@ -101,6 +101,17 @@ impl Lease {
             .map_err(StoreError::io("writing lease", &self.path))
     }
 
+    /// Drops every pin (the lease itself stays).
+    pub(crate) fn release_pins(&self) -> Result<(), StoreError> {
+        let file = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Opened in append mode: later pins land at the new end.
+        file.set_len(0)
+            .map_err(StoreError::io("truncating lease", &self.path))
+    }
+
     pub(crate) fn token(&self) -> &str {
         &self.token
     }

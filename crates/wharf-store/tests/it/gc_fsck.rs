@@ -86,6 +86,17 @@ fn gc_keeps_blobs_a_live_process_has_not_referenced_yet() {
         std::slice::from_ref(&pending)
     );
     assert!(!store.has_blob(&pending));
+
+    // Our own pins hold too, until released.
+    let mut w = store.blob_writer(None).unwrap();
+    w.write_all(b"ours, not referenced yet").unwrap();
+    let ours = w.commit().unwrap().digest;
+    assert!(store.gc().unwrap().removed_blobs.is_empty());
+    store.release_pins().unwrap();
+    assert_eq!(
+        store.gc().unwrap().removed_blobs,
+        std::slice::from_ref(&ours)
+    );
 }
 
 #[test]
