@@ -6,6 +6,7 @@ mod expand;
 mod graph;
 mod heredoc;
 mod ignore;
+mod instruction;
 mod lint;
 mod shell;
 
