@@ -26,6 +26,10 @@ pub enum Command {
     Tag(commands::tag::Args),
     /// Remove one or more images from local storage
     Rmi(commands::rmi::Args),
+    /// Print a Dockerfile's syntax tree in BuildKit's dump format
+    Parse(commands::parse::Args),
+    /// Check a Dockerfile against BuildKit's build checks
+    Lint(commands::lint::Args),
     /// Maintain the local store
     #[command(subcommand)]
     System(commands::system::Command),

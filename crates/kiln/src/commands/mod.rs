@@ -2,6 +2,8 @@
 
 pub mod images;
 pub mod inspect;
+pub mod lint;
+pub mod parse;
 pub mod rmi;
 pub mod system;
 pub mod tag;
@@ -28,6 +30,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::run(cli, a),
         Command::Tag(a) => tag::run(cli, a),
         Command::Rmi(a) => rmi::run(cli, a),
+        Command::Parse(a) => parse::run(a),
+        Command::Lint(a) => lint::run(a),
         Command::System(c) => system::run(cli, c),
     }
 }
