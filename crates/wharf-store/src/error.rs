@@ -49,8 +49,12 @@ pub enum StoreError {
         input: String,
         candidates: Vec<String>,
     },
-    #[error("invalid image name {name:?}: {reason}")]
-    InvalidName { name: String, reason: &'static str },
+    #[error("invalid image name {name:?}")]
+    InvalidName {
+        name: String,
+        #[source]
+        source: wharf_oci::reference::ReferenceError,
+    },
     #[error(
         "invalid container ID {id:?} (allowed: letters, digits, '_', '.', '-', not starting with '.')"
     )]

@@ -7,7 +7,7 @@ use wharf_oci::media_type::ManifestKind;
 use wharf_oci::{Descriptor, Digest};
 
 use crate::index::{LayoutIndex, named, ref_name};
-use crate::name::{DOCKER_HUB, LOCALHOST, Name};
+use crate::name::Name;
 use crate::refs::{Refs, Role};
 use crate::{Store, StoreError};
 
@@ -37,14 +37,6 @@ impl ImageRecord {
 enum Matched {
     Name,
     Id,
-}
-
-/// The short-name candidates podman tries, in order: `localhost/NAME`, then Docker Hub.
-fn name_candidates(name: &Name) -> Vec<String> {
-    match name.domain {
-        Some(_) => vec![name.full(LOCALHOST)],
-        None => vec![name.full(LOCALHOST), name.full(DOCKER_HUB)],
-    }
 }
 
 fn distinct_digests<'a>(records: impl Iterator<Item = &'a ImageRecord>) -> BTreeSet<String> {
@@ -96,7 +88,7 @@ impl Store {
             candidates: set.into_iter().collect(),
         };
         if let Ok(name) = Name::parse(input) {
-            for candidate in name_candidates(&name) {
+            for candidate in name.candidates() {
                 if let Some(r) = records
                     .iter()
                     .find(|r| r.name.as_deref() == Some(&candidate))
@@ -104,10 +96,9 @@ impl Store {
                     return Ok((r.clone(), Matched::Name));
                 }
             }
-            if name.domain.is_none() {
+            if name.short {
                 // Like podman: `app:v1` also finds `quay.io/team/app:v1`.
-                let (_, suffix) = name.repo_and_suffix();
-                let tail = format!("/{}{suffix}", name.path);
+                let tail = name.tail();
                 let hits: Vec<&ImageRecord> = records
                     .iter()
                     .filter(|r| r.name.as_deref().is_some_and(|n| n.ends_with(&tail)))
