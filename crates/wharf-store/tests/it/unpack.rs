@@ -221,3 +221,61 @@ fn a_layer_with_the_wrong_diff_id_is_not_unpacked() {
         })
     ));
 }
+
+#[test]
+fn a_corrupted_layer_blob_is_not_unpacked() {
+    let (_dir, store) = temp_store();
+    let (manifest, diff_ids) = two_layers(&store);
+    let layer = manifest.layers()[0].digest().clone();
+    // Same size, one byte changed in the gzip trailer (CRC), so decompression itself may pass.
+    let path = store.blob_path(&layer);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() - 6;
+    bytes[at] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = store.ensure_unpacked(&manifest, &diff_ids).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::DigestMismatch { .. } | StoreError::Archive { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(!store.layer_dir(&chain_id(&diff_ids)[0]).exists());
+    assert!(tmp_leftovers(store.root()).is_empty());
+}
+
+const UNPACK_ROOT: &str = "WHARF_STORE_UNPACK_RACE_ROOT";
+
+#[test]
+fn two_processes_unpacking_the_same_layers_agree() {
+    if crate::common::is_child() {
+        let store = Store::open(std::env::var(UNPACK_ROOT).unwrap()).unwrap();
+        let rec = store.resolve("race").unwrap();
+        let manifest: ImageManifest = store.read_json(rec.digest()).unwrap();
+        let diff_ids = store.config_diff_ids(manifest.config().digest()).unwrap();
+        let dirs = store.ensure_unpacked(&manifest, &diff_ids).unwrap();
+        assert_eq!(std::fs::read(dirs[1].join("d/new")).unwrap(), b"new");
+        return;
+    }
+    let (dir, store) = temp_store();
+    let (manifest, _) = two_layers(&store);
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    store
+        .commit_image(&bytes, OCI_MANIFEST, &["race".into()])
+        .unwrap();
+    let root = dir.path().join("root").display().to_string();
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            crate::common::spawn_child(
+                "unpack::two_processes_unpacking_the_same_layers_agree",
+                &[(UNPACK_ROOT, root.clone())],
+            )
+        })
+        .collect();
+    for c in children {
+        crate::common::assert_child_ok(&c.wait_with_output().unwrap());
+    }
+    assert_eq!(std::fs::read_dir(store.layers_dir()).unwrap().count(), 2);
+    assert!(tmp_leftovers(store.root()).is_empty());
+}
