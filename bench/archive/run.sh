@@ -15,17 +15,16 @@ src="${1:-}"
 if [[ -z "$src" ]]; then
   src="$work/src"
   if [[ ! -d "$src" ]]; then
-    mkdir -p "$src"
-    cp -a /usr/lib/x86_64-linux-gnu "$src/lib"
-    budget=$((300 * 1024 * 1024 - $(du -sb "$src" | cut -f1)))
-    if (( budget > 0 )); then
-      mkdir -p "$src/share"
-      for d in /usr/share/*; do
-        s=$(du -sb "$d" | cut -f1)
-        (( s < budget )) || continue
-        cp -a "$d" "$src/share/"; budget=$((budget - s))
-      done
-    fi
+    mkdir -p "$src/lib" "$src/share"
+    # About 300 MB: entries of the library directory, then of /usr/share, until the budget is spent.
+    budget=$((300 * 1000 * 1000))
+    for d in /usr/lib/x86_64-linux-gnu/* /usr/share/*; do
+      s=$(du -sb "$d" | cut -f1)
+      (( s < budget )) || continue
+      case $d in /usr/share/*) dest=$src/share ;; *) dest=$src/lib ;; esac
+      cp -a "$d" "$dest/"; budget=$((budget - s))
+      (( budget > 1000000 )) || break
+    done
   fi
 fi
 size=$(du -sb --apparent-size "$src" | cut -f1)
