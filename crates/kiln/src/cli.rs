@@ -18,6 +18,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build an image from a Dockerfile and a context directory
+    Build(commands::build::Args),
     /// List images in local storage
     Images(commands::images::Args),
     /// Show an image's configuration and manifest as JSON

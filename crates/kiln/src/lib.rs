@@ -15,5 +15,16 @@ use clap::Parser as _;
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli.global.init_logging();
+    if matches!(cli.command, cli::Command::Build(_)) {
+        // RUN and overlay mounts need (namespaced) root: enter the user namespace first.
+        match wharf_sandbox::maybe_reexec_in_userns() {
+            Ok(Some(code)) => return code,
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return ExitCode::from(e.exit_code());
+            }
+        }
+    }
     wharf_cli::main_with(125, || commands::dispatch(&cli))
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a page or less that calls a library.
 
+pub mod build;
 pub mod images;
 pub mod inspect;
 pub mod lint;
@@ -26,6 +27,7 @@ pub fn open_store(cli: &Cli) -> anyhow::Result<Store> {
 
 pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Build(a) => build::run(cli, a),
         Command::Images(a) => images::run(cli, a),
         Command::Inspect(a) => inspect::run(cli, a),
         Command::Tag(a) => tag::run(cli, a),

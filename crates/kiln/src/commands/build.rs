@@ -1,0 +1,155 @@
+//! `kiln build [-t NAME]... [-f FILE] CONTEXT`: build an image from a Dockerfile (`buildah bud`).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use wharf_build::{BuildOptions, Event, Format};
+use wharf_cli::ExitError;
+
+use crate::cli::Cli;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Name for the built image (repeatable); a name without a registry goes under localhost/
+    #[arg(short = 't', long = "tag", value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// The Dockerfile [default: CONTEXT/Containerfile or CONTEXT/Dockerfile]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Set a build argument (KEY=VALUE; KEY alone takes the value from the environment)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Build this stage and the stages it needs, not the last one
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Write the image ID to this file
+    #[arg(long, value_name = "FILE")]
+    pub iidfile: Option<PathBuf>,
+    /// Do not use cached results; run every instruction
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print only the image ID
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Image format
+    #[arg(long, value_name = "FORMAT", default_value = "oci", value_parser = ["oci", "docker"])]
+    pub format: String,
+    /// Created times of the image and its history, and the latest mtime in new layers, in
+    /// seconds since the epoch [default: $SOURCE_DATE_EPOCH]
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<i64>,
+    /// The build context directory
+    pub context: PathBuf,
+}
+
+fn build_args(list: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for a in list {
+        match a.split_once('=') {
+            Some((k, v)) => out.insert(k.to_owned(), v.to_owned()),
+            None => match std::env::var(a) {
+                Ok(v) => out.insert(a.clone(), v),
+                Err(_) => continue,
+            },
+        };
+        if a.starts_with('=') {
+            bail!("invalid --build-arg {a:?}: expected KEY=VALUE");
+        }
+    }
+    Ok(out)
+}
+
+/// The store root. Inside the rootless user namespace the process is root there, which would
+/// pick root's default store: the user's own store is meant.
+fn store_root(cli: &Cli) -> anyhow::Result<PathBuf> {
+    if let Some(r) = &cli.global.root {
+        return Ok(r.clone());
+    }
+    if wharf_sandbox::userns::in_userns() {
+        let var = |k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        if let Some(x) = var("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
+            return Ok(x.join("wharf"));
+        }
+        if let Some(home) = var("HOME") {
+            return Ok(home.join(".local/share/wharf"));
+        }
+    }
+    Ok(wharf_store::default_root()?)
+}
+
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let root = store_root(cli)?;
+    let store = wharf_store::Store::open(&root)
+        .with_context(|| format!("opening the store at {}", root.display()))?;
+    let timestamp = match args.timestamp {
+        Some(t) => Some(t),
+        None => match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(v) if !v.is_empty() => Some(
+                v.parse()
+                    .with_context(|| format!("invalid SOURCE_DATE_EPOCH {v:?}"))?,
+            ),
+            _ => None,
+        },
+    };
+    let mut opts = BuildOptions::new(&args.context);
+    opts.dockerfile.clone_from(&args.file);
+    opts.tags.clone_from(&args.tags);
+    opts.build_args = build_args(&args.build_args)?;
+    opts.target.clone_from(&args.target);
+    opts.no_cache = args.no_cache;
+    opts.format = if args.format == "docker" {
+        Format::Docker
+    } else {
+        Format::Oci
+    };
+    opts.timestamp = timestamp;
+    let quiet = args.quiet;
+    let mut on_event = |e: Event| {
+        let mut err = std::io::stderr().lock();
+        let _ = match e {
+            Event::Step {
+                stage,
+                number,
+                total,
+                text,
+            } if !quiet => {
+                writeln!(err, "[{stage}] STEP {number}/{total}: {text}")
+            }
+            Event::CacheHit { key } if !quiet => writeln!(err, "--> Using cache {key}"),
+            Event::Warning(w) => writeln!(err, "WARN: {w}"),
+            _ => Ok(()),
+        };
+    };
+    let built = match wharf_build::build(&store, &opts, &mut on_event) {
+        Ok(b) => b,
+        Err(e) => {
+            // A failing RUN ends the build with the command's own exit status, as buildah.
+            if let Some(code) = e.run_exit_code() {
+                return Err(anyhow::Error::new(e).context(ExitError {
+                    code,
+                    message: "building".to_owned(),
+                }));
+            }
+            return Err(anyhow::Error::new(e).context("building"));
+        }
+    };
+    let id = built.image_id.to_string();
+    if let Some(f) = &args.iidfile {
+        std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
+    }
+    if !quiet {
+        for t in &args.tags {
+            let name = wharf_store::normalize_name(t).unwrap_or_else(|_| t.clone());
+            eprintln!("Successfully tagged {name}");
+        }
+    }
+    println!("{}", built.image_id.digest());
+    Ok(ExitCode::SUCCESS)
+}

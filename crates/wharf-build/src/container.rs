@@ -1,0 +1,192 @@
+//! A working container: the image's unpacked layers as overlay lower directories plus a fresh
+//! upper directory under `$ROOT/containers/<id>/`. Snapshotting writes the upper directory as
+//! a layer (so its cost follows what changed, not the image size), then moves that directory
+//! into `layers/<chain-id>` where it becomes the next lower, and mounts a fresh upper on top.
+
+use std::path::{Path, PathBuf};
+
+use wharf_archive::{LayerCompression, LayerInfo, LayerSource, WriteOptions};
+use wharf_oci::Digest;
+use wharf_sandbox::overlay::{Driver, DriverKind, MountRequest};
+use wharf_store::Store;
+
+use crate::error::BuildError;
+
+/// A mounted overlay with its own upper directory; unmounted and removed on drop.
+#[derive(Debug)]
+pub struct WorkingContainer {
+    store: Store,
+    driver: Driver,
+    id: String,
+    dir: PathBuf,
+    /// Lower directories, base first.
+    lowers: Vec<PathBuf>,
+    /// Diff IDs of the lowers that are layers (the empty base of `scratch` is not).
+    diff_ids: Vec<Digest>,
+    mounted: bool,
+}
+
+/// A layer written from an upper directory and stored as a blob.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub info: LayerInfo,
+    pub compression: LayerCompression,
+}
+
+fn new_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{}-{nanos}", std::process::id());
+    format!(
+        "build-{}",
+        &wharf_oci::digest::sha256(seed.as_bytes()).digest()[..16]
+    )
+}
+
+fn mkdir(p: &Path) -> Result<(), BuildError> {
+    std::fs::create_dir_all(p).map_err(BuildError::io("creating", p))
+}
+
+impl WorkingContainer {
+    /// Creates and mounts a container over `lowers` (base first) whose diff IDs are `diff_ids`.
+    pub fn create(
+        store: &Store,
+        driver: &Driver,
+        lowers: Vec<PathBuf>,
+        diff_ids: Vec<Digest>,
+    ) -> Result<Self, BuildError> {
+        if driver.kind() == DriverKind::Copy {
+            return Err(BuildError::NoOverlay);
+        }
+        let id = new_id();
+        let dir = store.container_dir(&id)?;
+        let chains = wharf_store::chain_id(&diff_ids);
+        store.record_container_layers(&id, &chains)?;
+        let mut c = Self {
+            store: store.clone(),
+            driver: driver.clone(),
+            id,
+            dir,
+            lowers,
+            diff_ids,
+            mounted: false,
+        };
+        if c.lowers.is_empty() {
+            // Overlay needs at least one lower: `scratch` gets an empty one.
+            let empty = c.dir.join("empty");
+            mkdir(&empty)?;
+            c.lowers.push(empty);
+        }
+        c.mount()?;
+        Ok(c)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The merged root filesystem.
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("merged")
+    }
+
+    /// A scratch directory for bundles and scripts, outside the root filesystem.
+    pub fn scratch(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
+    fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+
+    fn mount(&mut self) -> Result<(), BuildError> {
+        for d in ["upper", "work", "merged", "run"] {
+            mkdir(&self.dir.join(d))?;
+        }
+        self.driver.mount(&MountRequest {
+            layers: self.lowers.clone(),
+            upper: self.upper(),
+            work: self.dir.join("work"),
+            target: self.rootfs(),
+        })?;
+        self.mounted = true;
+        Ok(())
+    }
+
+    fn unmount(&mut self) -> Result<(), BuildError> {
+        if self.mounted {
+            self.driver.unmount(&self.rootfs())?;
+            self.mounted = false;
+        }
+        Ok(())
+    }
+
+    /// Whether the upper directory holds any change.
+    pub fn has_changes(&self) -> Result<bool, BuildError> {
+        let upper = self.upper();
+        let mut it = std::fs::read_dir(&upper).map_err(BuildError::io("listing", &upper))?;
+        Ok(it.next().is_some())
+    }
+
+    /// Writes the changes since the last snapshot as a layer blob and stacks them as a lower.
+    pub fn snapshot(
+        &mut self,
+        compression: LayerCompression,
+        clamp_mtime: Option<i64>,
+    ) -> Result<Snapshot, BuildError> {
+        self.unmount()?;
+        let upper = self.upper();
+        let mut blob = self.store.blob_writer(None)?;
+        let info = wharf_archive::write_layer(
+            &upper,
+            &mut blob,
+            &WriteOptions {
+                source: LayerSource::OverlayUpper,
+                compression,
+                level: None,
+                clamp_mtime,
+            },
+        )?;
+        blob.commit()?;
+        self.diff_ids.push(info.diff_id.clone());
+        let chain = wharf_store::chain_id(&self.diff_ids)
+            .pop()
+            .unwrap_or_else(|| info.diff_id.clone());
+        let dest = self.store.layer_dir(&chain);
+        self.store
+            .record_container_layers(&self.id, &wharf_store::chain_id(&self.diff_ids))?;
+        if dest.is_dir() {
+            remove_all(&upper)?;
+        } else if let Err(e) = std::fs::rename(&upper, &dest) {
+            if !dest.is_dir() {
+                return Err(BuildError::io("moving the layer into place at", dest)(e));
+            }
+            remove_all(&upper)?;
+        }
+        let work = self.dir.join("work");
+        remove_all(&work)?;
+        self.lowers.push(dest);
+        self.mount()?;
+        Ok(Snapshot { info, compression })
+    }
+}
+
+fn remove_all(p: &Path) -> Result<(), BuildError> {
+    match std::fs::remove_dir_all(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(BuildError::io("removing", p)(e)),
+    }
+}
+
+impl Drop for WorkingContainer {
+    fn drop(&mut self) {
+        if let Err(e) = self.unmount() {
+            tracing::warn!("unmounting container {}: {e}", self.id);
+        }
+        if let Err(e) = remove_all(&self.dir) {
+            tracing::warn!("removing container {}: {e}", self.id);
+        }
+    }
+}

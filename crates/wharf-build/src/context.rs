@@ -1,0 +1,268 @@
+//! The build context: a directory whose ignore file (`.containerignore`, `.dockerignore`, or
+//! `<Dockerfile>.dockerignore`) hides paths from COPY/ADD, source wildcards, and the content
+//! digests that key the cache.
+
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use wharf_dockerfile::ignore::{self, Matcher};
+use wharf_oci::Hasher;
+
+use crate::error::BuildError;
+
+/// A build context directory with its ignore rules.
+#[derive(Debug, Clone)]
+pub struct Context {
+    dir: PathBuf,
+    matcher: Matcher,
+}
+
+/// One source after wildcard expansion: its path relative to the context (or a stage root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub rel: String,
+    pub path: PathBuf,
+}
+
+impl Context {
+    /// Opens `dir`, reading the ignore file that applies for `dockerfile`.
+    pub fn open(dir: &Path, dockerfile: Option<&Path>) -> Result<Self, BuildError> {
+        let matcher = match ignore::find_ignore_file(dir, dockerfile) {
+            Some(f) => Matcher::read(&f)?,
+            None => Matcher::default(),
+        };
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            matcher,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn is_excluded(&self, rel: &str) -> bool {
+        !rel.is_empty() && rel != "." && self.matcher.is_excluded(rel)
+    }
+
+    /// Expands one COPY source (wildcards allowed) into existing, not-excluded paths.
+    pub fn sources(&self, src: &str) -> Result<Vec<Source>, BuildError> {
+        let cleaned = clean_rel(src);
+        if has_wildcard(&cleaned) {
+            let pattern: Vec<&str> = cleaned.split('/').collect();
+            let mut out = Vec::new();
+            for entry in ignore::walk(&self.dir, &self.matcher) {
+                let entry = entry?;
+                let parts: Vec<&str> = entry.rel_path.split('/').collect();
+                if parts.len() == pattern.len()
+                    && parts
+                        .iter()
+                        .zip(&pattern)
+                        .all(|(p, pat)| glob(pat.as_bytes(), p.as_bytes()))
+                {
+                    out.push(Source {
+                        path: entry.path,
+                        rel: entry.rel_path,
+                    });
+                }
+            }
+            if out.is_empty() {
+                return Err(BuildError::SourceNotFound {
+                    path: src.to_owned(),
+                    excluded: false,
+                });
+            }
+            return Ok(out);
+        }
+        let path = if cleaned.is_empty() {
+            self.dir.clone()
+        } else {
+            self.dir.join(&cleaned)
+        };
+        let excluded = self.is_excluded(&cleaned);
+        if excluded || std::fs::symlink_metadata(&path).is_err() {
+            return Err(BuildError::SourceNotFound {
+                path: src.to_owned(),
+                excluded,
+            });
+        }
+        Ok(vec![Source { rel: cleaned, path }])
+    }
+
+    /// A digest of everything COPY would read from `sources`: names, types, modes, owners,
+    /// sizes, link targets and file contents, after the ignore rules.
+    pub fn digest_sources(&self, sources: &[Source]) -> Result<String, BuildError> {
+        let mut h = Hasher::sha256();
+        for s in sources {
+            h.update(format!("source {}\n", s.rel).as_bytes());
+            // A top-level symlink is followed, as COPY follows it.
+            let meta = std::fs::metadata(&s.path).map_err(BuildError::io("reading", &s.path))?;
+            if meta.is_dir() {
+                for entry in ignore::walk(&s.path, &Matcher::default()) {
+                    let entry = entry?;
+                    let rel = join_rel(&s.rel, &entry.rel_path);
+                    if self.is_excluded(&rel) {
+                        continue;
+                    }
+                    hash_entry(&mut h, &entry.rel_path, &entry.path, &entry.metadata)?;
+                }
+            } else {
+                hash_entry(&mut h, "", &s.path, &meta)?;
+            }
+        }
+        Ok(h.finish().to_string())
+    }
+}
+
+fn hash_entry(
+    h: &mut Hasher,
+    rel: &str,
+    path: &Path,
+    meta: &std::fs::Metadata,
+) -> Result<(), BuildError> {
+    let ft = meta.file_type();
+    h.update(
+        format!(
+            "{rel}\0{:o}\0{}:{}\0{}\0",
+            meta.mode(),
+            meta.uid(),
+            meta.gid(),
+            meta.len()
+        )
+        .as_bytes(),
+    );
+    if ft.is_symlink() {
+        let target = std::fs::read_link(path).map_err(BuildError::io("reading link", path))?;
+        h.update(target.as_os_str().as_encoded_bytes());
+    } else if ft.is_file() {
+        let mut f = std::fs::File::open(path).map_err(BuildError::io("opening", path))?;
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            let n = f.read(&mut buf).map_err(BuildError::io("reading", path))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    h.update(b"\n");
+    Ok(())
+}
+
+pub(crate) fn join_rel(a: &str, b: &str) -> String {
+    if a.is_empty() || a == "." {
+        b.to_owned()
+    } else {
+        format!("{a}/{b}")
+    }
+}
+
+/// Cleans a context-relative source: `./a/../b/` -> `b`; `..` cannot leave the context.
+pub fn clean_rel(src: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in src.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+pub(crate) fn has_wildcard(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Go's `filepath.Match` for one path component: `*`, `?`, `[...]` (with `^`/`!` negation and
+/// ranges), `\` escapes.
+pub(crate) fn glob(pat: &[u8], name: &[u8]) -> bool {
+    match pat.first() {
+        None => name.is_empty(),
+        Some(b'*') => (0..=name.len()).any(|i| glob(&pat[1..], &name[i..])),
+        Some(b'?') => !name.is_empty() && glob(&pat[1..], &name[1..]),
+        Some(b'[') => {
+            let Some((&c, rest_name)) = name.split_first() else {
+                return false;
+            };
+            let mut i = 1;
+            let negate = matches!(pat.get(1), Some(b'^' | b'!'));
+            if negate {
+                i += 1;
+            }
+            let mut matched = false;
+            let mut first = true;
+            while i < pat.len() && (first || pat[i] != b']') {
+                first = false;
+                let lo = pat[i];
+                if pat.get(i + 1) == Some(&b'-') && pat.get(i + 2).is_some_and(|&b| b != b']') {
+                    matched |= lo <= c && c <= pat[i + 2];
+                    i += 3;
+                } else {
+                    matched |= lo == c;
+                    i += 1;
+                }
+            }
+            if i >= pat.len() {
+                return false; // unterminated class
+            }
+            matched != negate && glob(&pat[i + 1..], rest_name)
+        }
+        Some(b'\\') if pat.len() > 1 => {
+            name.first() == Some(&pat[1]) && glob(&pat[2..], &name[1..])
+        }
+        Some(&p) => name.first() == Some(&p) && glob(&pat[1..], &name[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_follow_go_filepath_match() {
+        assert!(glob(b"*.txt", b"a.txt"));
+        assert!(!glob(b"*.txt", b"a.txtx"));
+        assert!(glob(b"a?c", b"abc"));
+        assert!(glob(b"[a-c]x", b"bx"));
+        assert!(!glob(b"[^a-c]x", b"bx"));
+        assert!(glob(b"\\*", b"*"));
+        assert_eq!(clean_rel("./a/../b/"), "b");
+        assert_eq!(clean_rel("../../x"), "x");
+    }
+
+    #[test]
+    fn sources_expand_wildcards_and_honour_the_ignore_file() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::write(d.join(".dockerignore"), "secret.txt\n").unwrap();
+        for f in ["a.txt", "b.txt", "c.md", "secret.txt"] {
+            std::fs::write(d.join(f), f).unwrap();
+        }
+        let ctx = Context::open(d, None).unwrap();
+        let names: Vec<String> = ctx
+            .sources("*.txt")
+            .unwrap()
+            .into_iter()
+            .map(|s| s.rel)
+            .collect();
+        assert_eq!(names, ["a.txt", "b.txt"]);
+        let err = ctx.sources("secret.txt").unwrap_err().to_string();
+        assert!(err.contains("excluded"), "{err}");
+        assert!(ctx.sources("nope").is_err());
+        let before = ctx.digest_sources(&ctx.sources(".").unwrap()).unwrap();
+        std::fs::write(d.join("secret.txt"), "changed").unwrap();
+        assert_eq!(
+            before,
+            ctx.digest_sources(&ctx.sources(".").unwrap()).unwrap()
+        );
+        std::fs::write(d.join("a.txt"), "changed").unwrap();
+        assert_ne!(
+            before,
+            ctx.digest_sources(&ctx.sources(".").unwrap()).unwrap()
+        );
+    }
+}

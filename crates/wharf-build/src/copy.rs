@@ -1,0 +1,240 @@
+//! COPY and ADD into a container's root filesystem with Docker's rules: a directory source
+//! copies its contents; a file goes into the destination when that ends with `/`, already is
+//! a directory, or several sources are given; missing parents are created; top-level symlinks
+//! are followed while symlinks inside directories are kept; files from the context belong to
+//! 0:0 unless `--chown` says otherwise, files from a stage keep their owners; `--chmod` applies
+//! to everything copied. ADD also unpacks local tar archives (plain, gzip, zstd).
+
+use std::io::Read as _;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use filetime::FileTime;
+use wharf_archive::{ApplyOptions, LayerCompression};
+
+use crate::context::{Source, join_rel};
+use crate::error::BuildError;
+use crate::rootfs;
+
+/// How to copy.
+pub struct CopySpec<'a> {
+    /// The container's root filesystem.
+    pub rootfs: &'a Path,
+    /// The absolute destination (a trailing `/` marks a directory).
+    pub dest: String,
+    /// `--chown`, resolved.
+    pub chown: Option<(u32, u32)>,
+    /// `--chmod`.
+    pub chmod: Option<u32>,
+    /// Keep the sources' owners (COPY --from) instead of 0:0.
+    pub keep_owner: bool,
+    /// Paths (relative to the source's root) that must not be copied.
+    pub excluded: &'a dyn Fn(&str) -> bool,
+    /// ADD: unpack local archives.
+    pub unpack: bool,
+}
+
+impl CopySpec<'_> {
+    fn owner(&self, meta: &std::fs::Metadata) -> (u32, u32) {
+        match self.chown {
+            Some(o) => o,
+            None if self.keep_owner => (meta.uid(), meta.gid()),
+            None => (0, 0),
+        }
+    }
+}
+
+/// Parses `--chmod` (octal only, as BuildKit without the labs channel).
+pub fn parse_chmod(value: &str) -> Result<u32, BuildError> {
+    u32::from_str_radix(value, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| BuildError::InvalidFlag {
+            flag: "chmod",
+            value: value.to_owned(),
+            reason: "expected an octal mode such as 0755".to_owned(),
+        })
+}
+
+/// Resolves `--chown=user[:group]` against the image's `/etc/passwd` and `/etc/group`; without
+/// a group the group ID is the user ID, as Docker documents.
+pub fn parse_chown(rootfs: &Path, value: &str) -> Result<(u32, u32), BuildError> {
+    let bad = |reason: String| BuildError::InvalidFlag {
+        flag: "chown",
+        value: value.to_owned(),
+        reason,
+    };
+    let (user, group) = match value.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (value, None),
+    };
+    let uid = match user.parse::<u32>() {
+        Ok(n) => n,
+        Err(_) => {
+            wharf_sandbox::spec::resolve_user(rootfs, user)
+                .map_err(|e| bad(e.to_string()))?
+                .uid
+        }
+    };
+    let gid = match group {
+        None => uid,
+        Some(g) => match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => {
+                wharf_sandbox::spec::resolve_user(rootfs, &format!("0:{g}"))
+                    .map_err(|e| bad(e.to_string()))?
+                    .gid
+            }
+        },
+    };
+    Ok((uid, gid))
+}
+
+/// Copies `sources` as COPY/ADD does.
+pub fn copy_sources(sources: &[Source], spec: &CopySpec<'_>) -> Result<(), BuildError> {
+    let dest_dir_forced = spec.dest.ends_with('/') || sources.len() > 1;
+    for src in sources {
+        let meta = std::fs::metadata(&src.path).map_err(BuildError::io("reading", &src.path))?;
+        let dest_host = rootfs::resolve(spec.rootfs, &spec.dest, true)
+            .map_err(BuildError::io("resolving", &spec.dest))?;
+        if meta.is_dir() {
+            let owner = spec.chown;
+            let top = rootfs::mkdir_all(spec.rootfs, &spec.dest, owner)
+                .map_err(BuildError::io("creating", &dest_host))?;
+            copy_tree(src, &top, &spec.dest, spec)?;
+            continue;
+        }
+        if spec.unpack
+            && let Some(compression) = archive_kind(&src.path)?
+        {
+            let top = rootfs::mkdir_all(spec.rootfs, &spec.dest, spec.chown)
+                .map_err(BuildError::io("creating", &dest_host))?;
+            let f = std::fs::File::open(&src.path).map_err(BuildError::io("opening", &src.path))?;
+            let tar = wharf_archive::decompress(std::io::BufReader::new(f), compression)?;
+            let opts = ApplyOptions {
+                same_owner: true,
+                confine_absolute_names: true,
+                ..ApplyOptions::default()
+            };
+            wharf_archive::apply_layer(tar, &top, &opts)?;
+            continue;
+        }
+        let is_dir = dest_dir_forced || dest_host.is_dir();
+        let target = if is_dir {
+            let dir = rootfs::mkdir_all(spec.rootfs, &spec.dest, spec.chown)
+                .map_err(BuildError::io("creating", &dest_host))?;
+            let name = Path::new(&src.rel)
+                .file_name()
+                .or_else(|| src.path.file_name())
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            dir.join(name)
+        } else {
+            let parent = Path::new(&spec.dest)
+                .parent()
+                .map_or_else(|| "/".to_owned(), |p| p.to_string_lossy().into_owned());
+            rootfs::mkdir_all(spec.rootfs, &parent, None)
+                .map_err(BuildError::io("creating", &parent))?;
+            dest_host
+        };
+        copy_entry(&src.path, &target, &meta, spec)?;
+    }
+    Ok(())
+}
+
+/// Recognises local archives ADD unpacks: tar, gzip or zstd compressed tar.
+fn archive_kind(path: &Path) -> Result<Option<LayerCompression>, BuildError> {
+    let mut head = [0u8; 512];
+    let mut f = std::fs::File::open(path).map_err(BuildError::io("opening", path))?;
+    let mut n = 0;
+    while n < head.len() {
+        let got = f
+            .read(&mut head[n..])
+            .map_err(BuildError::io("reading", path))?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    Ok(match &head[..n] {
+        [0x1f, 0x8b, ..] => Some(LayerCompression::Gzip),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(LayerCompression::Zstd),
+        h if h.len() >= 262 && &h[257..262] == b"ustar" => Some(LayerCompression::None),
+        [b'B', b'Z', b'h', ..] | [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => {
+            return Err(BuildError::Unsupported {
+                what: format!("ADD of the bzip2/xz archive {}", path.display()),
+            });
+        }
+        _ => None,
+    })
+}
+
+fn copy_tree(src: &Source, top: &Path, dest: &str, spec: &CopySpec<'_>) -> Result<(), BuildError> {
+    let matcher = wharf_dockerfile::ignore::Matcher::default();
+    for entry in wharf_dockerfile::ignore::walk(&src.path, &matcher) {
+        let entry = entry?;
+        if (spec.excluded)(&join_rel(&src.rel, &entry.rel_path)) {
+            continue;
+        }
+        let container_path = format!("{}/{}", dest.trim_end_matches('/'), entry.rel_path);
+        let target = rootfs::resolve(spec.rootfs, &container_path, false)
+            .map_err(BuildError::io("resolving", &container_path))?;
+        // A parent that is an excluded directory was never created: create it plainly.
+        if let Some(parent) = target.parent()
+            && !parent.exists()
+            && parent.starts_with(top)
+        {
+            std::fs::create_dir_all(parent).map_err(BuildError::io("creating", parent))?;
+        }
+        copy_entry(&entry.path, &target, &entry.metadata, spec)?;
+    }
+    Ok(())
+}
+
+fn copy_entry(
+    src: &Path,
+    target: &Path,
+    meta: &std::fs::Metadata,
+    spec: &CopySpec<'_>,
+) -> Result<(), BuildError> {
+    let (uid, gid) = spec.owner(meta);
+    let mode = spec.chmod.unwrap_or(meta.mode() & 0o7777);
+    let ft = meta.file_type();
+    let existing = std::fs::symlink_metadata(target).ok();
+    if let Some(e) = &existing
+        && !(e.is_dir() && ft.is_dir())
+    {
+        if e.is_dir() {
+            std::fs::remove_dir_all(target).map_err(BuildError::io("replacing", target))?;
+        } else {
+            std::fs::remove_file(target).map_err(BuildError::io("replacing", target))?;
+        }
+    }
+    let mtime = FileTime::from_last_modification_time(meta);
+    if ft.is_symlink() {
+        let link = std::fs::read_link(src).map_err(BuildError::io("reading link", src))?;
+        std::os::unix::fs::symlink(&link, target).map_err(BuildError::io("creating", target))?;
+        std::os::unix::fs::lchown(target, Some(uid), Some(gid))
+            .map_err(BuildError::io("changing the owner of", target))?;
+        filetime::set_symlink_file_times(target, mtime, mtime)
+            .map_err(BuildError::io("setting times of", target))?;
+        return Ok(());
+    }
+    if ft.is_dir() {
+        if existing.is_none() {
+            std::fs::create_dir(target).map_err(BuildError::io("creating", target))?;
+        }
+    } else if ft.is_file() {
+        std::fs::copy(src, target).map_err(BuildError::io("copying to", target))?;
+    } else {
+        // Sockets, fifos and devices have no place in a build context.
+        return Ok(());
+    }
+    std::os::unix::fs::lchown(target, Some(uid), Some(gid))
+        .map_err(BuildError::io("changing the owner of", target))?;
+    std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
+        .map_err(BuildError::io("changing the mode of", target))?;
+    filetime::set_file_times(target, mtime, mtime)
+        .map_err(BuildError::io("setting times of", target))?;
+    Ok(())
+}

@@ -1,0 +1,719 @@
+//! The build: stages in dependency order, each instruction looked up in the cache and otherwise
+//! executed in a working container, then the target stage committed to the store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use wharf_archive::LayerCompression;
+use wharf_dockerfile::instruction::{Copy, Instruction, Located};
+use wharf_dockerfile::stage::{self, Plan};
+use wharf_oci::config::{ContainerConfig, History};
+use wharf_oci::oci_spec::image::ImageManifestBuilder;
+use wharf_oci::{Descriptor, Digest, ImageConfig, ImageManifest, MediaType, Platform, media_type};
+use wharf_sandbox::overlay::Driver;
+use wharf_store::Store;
+
+use crate::cache::{self, CachedLayer, Record};
+use crate::config::{self, StageFlags};
+use crate::container::WorkingContainer;
+use crate::context::{self, Context, Source};
+use crate::copy::{self, CopySpec};
+use crate::error::BuildError;
+use crate::rootfs;
+use crate::run::{self, RunRequest};
+
+/// The image format written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Oci,
+    Docker,
+}
+
+/// What to build and how.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The context directory.
+    pub context: PathBuf,
+    /// The Dockerfile; `CONTEXT/Containerfile` or `CONTEXT/Dockerfile` when `None`.
+    pub dockerfile: Option<PathBuf>,
+    /// Names to give the image (short names go under `localhost/`).
+    pub tags: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    pub format: Format,
+    /// Seconds since the epoch for every created time; also clamps mtimes in new layers.
+    pub timestamp: Option<i64>,
+    pub compression: LayerCompression,
+}
+
+impl BuildOptions {
+    /// Defaults for building `context`.
+    pub fn new(context: impl Into<PathBuf>) -> Self {
+        Self {
+            context: context.into(),
+            dockerfile: None,
+            tags: Vec::new(),
+            build_args: BTreeMap::new(),
+            target: None,
+            no_cache: false,
+            format: Format::Oci,
+            timestamp: None,
+            compression: LayerCompression::Gzip,
+        }
+    }
+}
+
+/// Progress, for the caller to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An instruction starts (FROM included). `number` counts from 1 within the stage.
+    Step {
+        stage: usize,
+        number: usize,
+        total: usize,
+        text: String,
+    },
+    /// The last step came from the cache.
+    CacheHit { key: Digest },
+    /// Something the user should know.
+    Warning(String),
+}
+
+/// The committed image.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The config digest, as docker and podman show image IDs.
+    pub image_id: Digest,
+    pub manifest: Digest,
+    /// Instructions executed / taken from the cache.
+    pub executed: usize,
+    pub cached: usize,
+}
+
+#[derive(Debug, Clone)]
+struct LayerRef {
+    digest: Digest,
+    size: u64,
+    diff_id: Digest,
+    compression: LayerCompression,
+}
+
+#[derive(Debug, Clone)]
+struct StageResult {
+    config: ImageConfig,
+    layers: Vec<LayerRef>,
+    key: Digest,
+    root_env: Vec<(String, String)>,
+}
+
+fn compression_name(c: LayerCompression) -> &'static str {
+    match c {
+        LayerCompression::None => "none",
+        LayerCompression::Gzip => "gzip",
+        LayerCompression::Zstd => "zstd",
+    }
+}
+
+fn compression_from(name: &str) -> LayerCompression {
+    match name {
+        "none" => LayerCompression::None,
+        "zstd" => LayerCompression::Zstd,
+        _ => LayerCompression::Gzip,
+    }
+}
+
+fn env_pairs(c: &ImageConfig) -> Vec<(String, String)> {
+    c.config
+        .as_ref()
+        .and_then(|c| c.env.as_ref())
+        .map(|env| {
+            env.iter()
+                .filter_map(|e| e.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+struct Builder<'a> {
+    store: &'a Store,
+    opts: &'a BuildOptions,
+    plan: Plan,
+    file_name: String,
+    context: Context,
+    driver: Option<Driver>,
+    results: Vec<Option<StageResult>>,
+    events: &'a mut dyn FnMut(Event),
+    executed: usize,
+    cached: usize,
+}
+
+/// Builds the image and commits it under `opts.tags`.
+pub fn build(
+    store: &Store,
+    opts: &BuildOptions,
+    events: &mut dyn FnMut(Event),
+) -> Result<Built, BuildError> {
+    let dockerfile = opts.dockerfile.clone().unwrap_or_else(|| {
+        let c = opts.context.join("Containerfile");
+        if c.is_file() {
+            c
+        } else {
+            opts.context.join("Dockerfile")
+        }
+    });
+    let file_name = dockerfile.file_name().map_or_else(
+        || "Dockerfile".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let text = std::fs::read(&dockerfile).map_err(|source| BuildError::ReadDockerfile {
+        path: dockerfile.clone(),
+        source,
+    })?;
+    let df_err = |e: &wharf_dockerfile::Error| BuildError::Dockerfile {
+        rendered: e.in_file(&file_name).to_string(),
+        line: e.pos.line,
+    };
+    let df = wharf_dockerfile::parse_bytes(&text).map_err(|e| df_err(&e))?;
+    let plan = stage::plan(
+        &df,
+        &stage::BuildOptions {
+            build_args: opts.build_args.clone(),
+            target: opts.target.clone(),
+            ..stage::BuildOptions::default()
+        },
+    )
+    .map_err(|e| df_err(&e))?;
+    for w in &plan.warnings {
+        events(Event::Warning(w.message.clone()));
+    }
+    let context = Context::open(&opts.context, Some(&dockerfile))?;
+    let mut b = Builder {
+        store,
+        opts,
+        results: vec![None; plan.stages.len()],
+        plan,
+        file_name,
+        context,
+        driver: None,
+        events,
+        executed: 0,
+        cached: 0,
+    };
+    let target = b.plan.target;
+    let result = b.build_stage(target)?;
+    let (image_id, manifest) = b.commit(result)?;
+    Ok(Built {
+        image_id,
+        manifest,
+        executed: b.executed,
+        cached: b.cached,
+    })
+}
+
+impl Builder<'_> {
+    fn now(&self) -> String {
+        let t = match self.opts.timestamp {
+            Some(s) => chrono::DateTime::from_timestamp(s, 0).unwrap_or_default(),
+            None => chrono::Utc::now(),
+        };
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    fn at(&self, loc: &Located) -> impl FnOnce(BuildError) -> BuildError {
+        let file = self.file_name.clone();
+        let line = loc.span.start.line;
+        let instruction = loc.original.trim().to_owned();
+        move |e| BuildError::Step {
+            file,
+            line,
+            instruction,
+            source: Box::new(e),
+        }
+    }
+
+    fn driver(&mut self) -> Driver {
+        let containers = self.store.containers_dir();
+        self.driver
+            .get_or_insert_with(|| Driver::detect(&containers))
+            .clone()
+    }
+
+    /// Loads an image from the store: config, layers, image ID.
+    fn load_image(&self, name: &str) -> Result<(ImageConfig, Vec<LayerRef>, Digest), BuildError> {
+        let record = self
+            .store
+            .resolve(name)
+            .map_err(|source| BuildError::BaseNotFound {
+                name: name.to_owned(),
+                source: Box::new(source),
+            })?;
+        let manifest: ImageManifest = self.store.read_json(record.digest())?;
+        let config: ImageConfig = self.store.read_json(manifest.config().digest())?;
+        let layers = manifest
+            .layers()
+            .iter()
+            .zip(config.diff_ids())
+            .map(|(l, d)| LayerRef {
+                digest: l.digest().clone(),
+                size: l.size(),
+                diff_id: d.clone(),
+                compression: media_type::layer_compression(l.media_type().as_ref())
+                    .unwrap_or(LayerCompression::Gzip),
+            })
+            .collect();
+        Ok((config, layers, manifest.config().digest().clone()))
+    }
+
+    /// The unpacked lower directories of `layers`, base first.
+    fn lowers(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
+        if layers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let descs: Vec<Descriptor> = layers
+            .iter()
+            .map(|l| {
+                Descriptor::new(
+                    MediaType::from(media_type::layer_media_type(l.compression, false)),
+                    l.size,
+                    l.digest.clone(),
+                )
+            })
+            .collect();
+        let manifest = ImageManifestBuilder::default()
+            .schema_version(2u32)
+            .config(Descriptor::new(
+                MediaType::ImageConfig,
+                2,
+                wharf_oci::digest::sha256(b"{}"),
+            ))
+            .layers(descs)
+            .build()?;
+        let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
+        Ok(self.store.ensure_unpacked(&manifest, &diff_ids)?)
+    }
+
+    fn container(&mut self, layers: &[LayerRef]) -> Result<WorkingContainer, BuildError> {
+        let driver = self.driver();
+        let lowers = self.lowers(layers)?;
+        let diff_ids = layers.iter().map(|l| l.diff_id.clone()).collect();
+        WorkingContainer::create(self.store, &driver, lowers, diff_ids)
+    }
+
+    fn build_stage(&mut self, index: usize) -> Result<StageResult, BuildError> {
+        if let Some(r) = &self.results[index] {
+            return Ok(r.clone());
+        }
+        let stage = self.plan.stages[index].clone();
+        let total = stage.instructions.len() + 1;
+        (self.events)(Event::Step {
+            stage: index,
+            number: 1,
+            total,
+            text: stage.from.original.trim().to_owned(),
+        });
+        let ts = format!("timestamp {:?}", self.opts.timestamp);
+        let (mut image, mut layers, mut key, root_env) = if let Some(b) = stage.base_stage {
+            let r = self.build_stage(b)?;
+            let key = cache::key(&r.key, &["FROM stage"]);
+            (r.config, r.layers, key, r.root_env)
+        } else if stage.base.eq_ignore_ascii_case("scratch") {
+            let host = Platform::host();
+            let image = ImageConfig {
+                architecture: host.architecture,
+                os: host.os,
+                variant: host.variant,
+                config: Some(ContainerConfig::default()),
+                ..ImageConfig::default()
+            };
+            let key = cache::key(&wharf_oci::digest::sha256(b"scratch"), &[&ts]);
+            (image, Vec::new(), key, Vec::new())
+        } else {
+            let (image, layers, id) = self.load_image(&stage.base).map_err(self.at(&stage.from))?;
+            let env = env_pairs(&image);
+            let key = cache::key(&id, &[&ts]);
+            (image, layers, key, env)
+        };
+        let expanded = self
+            .plan
+            .expand(index, &root_env)
+            .map_err(|e| BuildError::Dockerfile {
+                rendered: e.in_file(&self.file_name).to_string(),
+                line: e.pos.line,
+            })?;
+        let c = image.config.get_or_insert_with(ContainerConfig::default);
+        if let Some(triggers) = c.on_build.take().filter(|t| !t.is_empty()) {
+            (self.events)(Event::Warning(format!(
+                "the base image's ONBUILD triggers were not run: {}",
+                triggers.join("; ")
+            )));
+        }
+        let mut flags = StageFlags::default();
+        let mut container: Option<WorkingContainer> = None;
+        for (n, ex) in expanded.instructions.iter().enumerate() {
+            let loc = &ex.located;
+            (self.events)(Event::Step {
+                stage: index,
+                number: n + 2,
+                total,
+                text: loc.original.trim().to_owned(),
+            });
+            let args_env: Vec<String> =
+                ex.run_env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let step = self.step(
+                index,
+                loc,
+                &args_env,
+                &mut image,
+                &mut layers,
+                &mut key,
+                &mut flags,
+                &mut container,
+            );
+            step.map_err(self.at(loc))?;
+        }
+        drop(container);
+        let result = StageResult {
+            config: image,
+            layers,
+            key,
+            root_env,
+        };
+        self.results[index] = Some(result.clone());
+        Ok(result)
+    }
+
+    /// Runs (or takes from the cache) one instruction.
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &mut self,
+        stage: usize,
+        loc: &Located,
+        args_env: &[String],
+        image: &mut ImageConfig,
+        layers: &mut Vec<LayerRef>,
+        key: &mut Digest,
+        flags: &mut StageFlags,
+        container: &mut Option<WorkingContainer>,
+    ) -> Result<(), BuildError> {
+        let ins = &loc.instruction;
+        let created_by = loc.original.trim().to_owned();
+        let desc = format!("{ins:?}");
+        let env_text = args_env.join("\n");
+        let config_only = !matches!(
+            ins,
+            Instruction::Run(_)
+                | Instruction::Copy(_)
+                | Instruction::Add(_)
+                | Instruction::Workdir(_)
+        );
+        // Inputs read from outside the container, resolved before the cache lookup.
+        let copy_inputs = match ins {
+            Instruction::Copy(c) | Instruction::Add(c) => {
+                Some(self.copy_inputs(stage, c, matches!(ins, Instruction::Add(_)))?)
+            }
+            _ => None,
+        };
+        let input_digest = copy_inputs
+            .as_ref()
+            .map_or(String::new(), |i| i.digest.clone());
+        let new_key = cache::key(key, &[&desc, &env_text, &input_digest]);
+        config::apply(image, flags, ins);
+        let hit = if self.opts.no_cache {
+            None
+        } else {
+            cache::lookup(self.store, &new_key)?
+        };
+        let record = if let Some(record) = hit {
+            self.cached += 1;
+            (self.events)(Event::CacheHit {
+                key: new_key.clone(),
+            });
+            if record.layer.is_some() {
+                // The working container no longer matches the layer stack.
+                *container = None;
+            }
+            record
+        } else {
+            self.executed += 1;
+            let created = self.now();
+            let layer = if config_only {
+                None
+            } else {
+                if container.is_none() {
+                    *container = Some(self.container(layers)?);
+                }
+                let Some(ctr) = container.as_mut() else {
+                    return Err(BuildError::NoOverlay);
+                };
+                let changed = self.execute(ins, args_env, image, ctr, copy_inputs)?;
+                if changed || !matches!(ins, Instruction::Workdir(_)) {
+                    let snap = ctr.snapshot(self.opts.compression, self.opts.timestamp)?;
+                    Some(CachedLayer {
+                        digest: snap.info.digest,
+                        size: snap.info.size,
+                        diff_id: snap.info.diff_id,
+                        compression: compression_name(snap.compression).to_owned(),
+                    })
+                } else {
+                    None
+                }
+            };
+            let record = Record { created, layer };
+            cache::store_record(self.store, &new_key, &record)?;
+            record
+        };
+        let empty_layer = record.layer.is_none();
+        if let Some(l) = record.layer {
+            layers.push(LayerRef {
+                digest: l.digest,
+                size: l.size,
+                diff_id: l.diff_id,
+                compression: compression_from(&l.compression),
+            });
+        }
+        image.history.push(History {
+            created: Some(record.created),
+            created_by: Some(created_by),
+            empty_layer,
+            ..History::default()
+        });
+        *key = new_key;
+        Ok(())
+    }
+
+    /// Executes a filesystem instruction; returns whether it changed anything (WORKDIR).
+    fn execute(
+        &mut self,
+        ins: &Instruction,
+        args_env: &[String],
+        image: &ImageConfig,
+        ctr: &mut WorkingContainer,
+        inputs: Option<CopyInputs>,
+    ) -> Result<bool, BuildError> {
+        let cfg = image.config.clone().unwrap_or_default();
+        let rootfs = ctr.rootfs();
+        match ins {
+            Instruction::Run(r) => {
+                let scratch = ctr.scratch();
+                let req = RunRequest {
+                    run: r,
+                    config: &cfg,
+                    args_env: args_env.to_vec(),
+                    rootfs: &rootfs,
+                    scratch: &scratch,
+                    hostname: ctr.id(),
+                };
+                run::run(&req)?;
+                Ok(true)
+            }
+            Instruction::Workdir(_) => {
+                let dir = cfg.working_dir.clone().unwrap_or_else(|| "/".to_owned());
+                let owner = match cfg.user.as_deref().filter(|u| !u.is_empty()) {
+                    Some(u) => {
+                        let r = wharf_sandbox::spec::resolve_user(&rootfs, u)?;
+                        Some((r.uid, r.gid))
+                    }
+                    None => None,
+                };
+                let before = rootfs::resolve(&rootfs, &dir, true)
+                    .map_err(BuildError::io("resolving", &dir))?;
+                let existed = before.is_dir();
+                rootfs::mkdir_all(&rootfs, &dir, owner)
+                    .map_err(BuildError::io("creating", &dir))?;
+                Ok(!existed)
+            }
+            Instruction::Copy(c) | Instruction::Add(c) => {
+                let Some(inputs) = inputs else {
+                    return Ok(false);
+                };
+                self.copy(c, &cfg, &rootfs, inputs, matches!(ins, Instruction::Add(_)))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// The sources of a COPY/ADD and the digest that keys them.
+struct CopyInputs {
+    sources: Vec<Source>,
+    digest: String,
+    /// For `--from`: the container holding the stage's or image's files.
+    from: Option<WorkingContainer>,
+}
+
+impl Builder<'_> {
+    fn copy_inputs(&mut self, stage: usize, c: &Copy, add: bool) -> Result<CopyInputs, BuildError> {
+        if !c.heredocs.is_empty() {
+            return Err(BuildError::Unsupported {
+                what: "COPY/ADD with heredoc sources".to_owned(),
+            });
+        }
+        if c.link || c.parents || !c.excludes.is_empty() {
+            return Err(BuildError::Unsupported {
+                what: "COPY --link, --parents and --exclude".to_owned(),
+            });
+        }
+        if add
+            && let Some(u) = c
+                .sources
+                .iter()
+                .find(|s| s.contains("://") || s.starts_with("git@"))
+        {
+            return Err(BuildError::Unsupported {
+                what: format!("ADD of the remote source {u:?}"),
+            });
+        }
+        let Some(from) = &c.from else {
+            let mut sources = Vec::new();
+            for s in &c.sources {
+                sources.extend(self.context.sources(s)?);
+            }
+            let digest = self.context.digest_sources(&sources)?;
+            return Ok(CopyInputs {
+                sources,
+                digest,
+                from: None,
+            });
+        };
+        let (layers, identity) = match self.plan.stage(from).map(|s| s.index) {
+            Some(i) if i != stage => {
+                let r = self.build_stage(i)?;
+                (r.layers, r.key.to_string())
+            }
+            _ => {
+                let (_, layers, id) = self.load_image(from)?;
+                (layers, id.to_string())
+            }
+        };
+        let ctr = self.container(&layers)?;
+        let root = ctr.rootfs();
+        let mut sources = Vec::new();
+        for s in &c.sources {
+            if context::has_wildcard(s) {
+                return Err(BuildError::Unsupported {
+                    what: "wildcards in COPY --from sources".to_owned(),
+                });
+            }
+            let abs = config::clean_abs(s);
+            let path =
+                rootfs::resolve(&root, &abs, true).map_err(BuildError::io("resolving", &abs))?;
+            if std::fs::symlink_metadata(&path).is_err() {
+                return Err(BuildError::SourceNotFoundIn {
+                    path: s.clone(),
+                    from: from.clone(),
+                });
+            }
+            sources.push(Source {
+                rel: abs.trim_start_matches('/').to_owned(),
+                path,
+            });
+        }
+        Ok(CopyInputs {
+            sources,
+            digest: identity,
+            from: Some(ctr),
+        })
+    }
+
+    #[allow(clippy::unused_self)] // kept a method: future flags (--link) need the builder
+    fn copy(
+        &self,
+        c: &Copy,
+        cfg: &ContainerConfig,
+        rootfs: &Path,
+        inputs: CopyInputs,
+        add: bool,
+    ) -> Result<(), BuildError> {
+        let chown = c
+            .chown
+            .as_deref()
+            .map(|v| copy::parse_chown(rootfs, v))
+            .transpose()?;
+        let chmod = c.chmod.as_deref().map(copy::parse_chmod).transpose()?;
+        let workdir = cfg.working_dir.clone().unwrap_or_default();
+        let mut dest = rootfs::absolute(&workdir, &c.dest);
+        if dest.ends_with("/.") || c.dest == "." {
+            dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
+        }
+        let keep_owner = inputs.from.is_some();
+        let context = &self.context;
+        let excluded = |rel: &str| !keep_owner && context.is_excluded(rel);
+        let spec = CopySpec {
+            rootfs,
+            dest,
+            chown,
+            chmod,
+            keep_owner,
+            excluded: &excluded,
+            unpack: add && c.unpack != Some(false),
+        };
+        copy::copy_sources(&inputs.sources, &spec)?;
+        drop(inputs.from);
+        Ok(())
+    }
+
+    /// Writes config and manifest and records the image under the tags.
+    fn commit(&mut self, result: StageResult) -> Result<(Digest, Digest), BuildError> {
+        let mut image = result.config;
+        image.rootfs.diff_ids = result.layers.iter().map(|l| l.diff_id.clone()).collect();
+        "layers".clone_into(&mut image.rootfs.kind);
+        image.created = match self.opts.timestamp {
+            Some(_) => Some(self.now()),
+            None => image
+                .history
+                .last()
+                .and_then(|h| h.created.clone())
+                .or_else(|| Some(self.now())),
+        };
+        let docker = self.opts.format == Format::Docker;
+        if !docker {
+            let (oci, dropped) = image.to_oci();
+            if !dropped.is_empty() {
+                (self.events)(Event::Warning(format!(
+                    "{} not supported for the OCI image format and dropped; use --format docker",
+                    dropped.join(", ")
+                )));
+            }
+            image = oci;
+        }
+        image.validate()?;
+        let config_bytes = image.to_vec().map_err(BuildError::Serialize)?;
+        let config_type = if docker {
+            media_type::DOCKER_CONFIG
+        } else {
+            media_type::OCI_CONFIG
+        };
+        let config_desc = self.store.put_blob_bytes(config_type, &config_bytes)?;
+        let layer_descs: Vec<Descriptor> = result
+            .layers
+            .iter()
+            .map(|l| {
+                Descriptor::new(
+                    MediaType::from(media_type::layer_media_type(l.compression, docker)),
+                    l.size,
+                    l.digest.clone(),
+                )
+            })
+            .collect();
+        let manifest_type = if docker {
+            media_type::DOCKER_MANIFEST
+        } else {
+            media_type::OCI_MANIFEST
+        };
+        let manifest = ImageManifestBuilder::default()
+            .schema_version(2u32)
+            .media_type(MediaType::from(manifest_type))
+            .config(config_desc.clone())
+            .layers(layer_descs)
+            .build()?;
+        let bytes = wharf_oci::manifest::to_bytes(&manifest)?;
+        let desc = self
+            .store
+            .commit_image(&bytes, manifest_type, &self.opts.tags)?;
+        Ok((config_desc.digest().clone(), desc.digest().clone()))
+    }
+}

@@ -1,0 +1,132 @@
+//! The build engine's error type.
+
+use std::path::PathBuf;
+
+use wharf_archive::ArchiveError;
+use wharf_dockerfile::ignore::IgnoreError;
+use wharf_sandbox::SandboxError;
+use wharf_store::StoreError;
+
+/// Everything that can make a build fail.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Dockerfile does not parse or expand.
+    #[error("{rendered}")]
+    Dockerfile {
+        /// `FILE:LINE:COLUMN: message`.
+        rendered: String,
+        /// The line concerned (0 when none).
+        line: usize,
+    },
+    /// A step failed; names the Dockerfile line.
+    #[error("{file}:{line}: {instruction}")]
+    Step {
+        file: String,
+        line: usize,
+        /// The instruction as written.
+        instruction: String,
+        #[source]
+        source: Box<BuildError>,
+    },
+    /// A RUN command ended with a non-zero status.
+    #[error("command exited with status {code}")]
+    RunFailed { code: u8 },
+    /// A COPY/ADD source that does not exist (or is excluded by the ignore file).
+    #[error("source {path:?} not found in the build context{}", if *.excluded { " (excluded by the ignore file)" } else { "" })]
+    SourceNotFound { path: String, excluded: bool },
+    /// A COPY --from source missing in the stage or image.
+    #[error("source {path:?} not found in {from}")]
+    SourceNotFoundIn { path: String, from: String },
+    /// Several sources need a directory destination.
+    #[error(
+        "when using COPY with more than one source file, the destination must be a directory and end with a /"
+    )]
+    DestNotDirectory,
+    /// A `--from=` or `FROM` naming nothing we know.
+    #[error("base image {name:?} not found in the store (registry pulls are not supported yet)")]
+    BaseNotFound {
+        name: String,
+        #[source]
+        source: Box<StoreError>,
+    },
+    /// A `--chown` or `--chmod` value we cannot use.
+    #[error("invalid --{flag} value {value:?}: {reason}")]
+    InvalidFlag {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// A feature this engine does not implement yet.
+    #[error("{what} is not supported yet")]
+    Unsupported { what: String },
+    /// Layers need an overlay driver: the copy driver has no upper directory to snapshot.
+    #[error("building needs kernel overlay or fuse-overlayfs; only the copy driver works here")]
+    NoOverlay,
+    /// The Dockerfile cannot be read.
+    #[error("reading {}", path.display())]
+    ReadDockerfile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{op} {}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid cache record {}", path.display())]
+    CacheRecord {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("serialising the image")]
+    Serialize(#[source] serde_json::Error),
+    #[error("building an OCI document")]
+    Spec(#[from] wharf_oci::oci_spec::OciSpecError),
+    #[error("building the manifest")]
+    Manifest(#[from] wharf_oci::manifest::ManifestError),
+    #[error("invalid image config")]
+    Config(#[from] wharf_oci::config::ConfigError),
+    #[error(transparent)]
+    Store(Box<StoreError>),
+    #[error(transparent)]
+    Sandbox(Box<SandboxError>),
+    #[error(transparent)]
+    Archive(Box<ArchiveError>),
+    #[error(transparent)]
+    Ignore(Box<IgnoreError>),
+}
+
+// The causes are boxed to keep `Result<_, BuildError>` small.
+macro_rules! boxed_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for BuildError {
+            fn from(e: $t) -> Self {
+                BuildError::$v(Box::new(e))
+            }
+        }
+    )*};
+}
+boxed_from!(StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive, IgnoreError => Ignore);
+
+impl BuildError {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| BuildError::Io { op, path, source }
+    }
+
+    /// The exit code of a failed RUN, if that is what failed.
+    pub fn run_exit_code(&self) -> Option<u8> {
+        match self {
+            BuildError::RunFailed { code } => Some(*code),
+            BuildError::Step { source, .. } => source.run_exit_code(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Wharf's build engine: turns a Dockerfile and a context into an image in the local store.
+//!
+//! [`build`] parses and expands the Dockerfile with `wharf-dockerfile`, builds the stages the
+//! target needs (a stage named by `FROM` or `COPY --from` first), and commits the target:
+//!
+//! - FROM: an image in the local store (short names resolve to `localhost/NAME` first),
+//!   `scratch`, or an earlier stage.
+//! - Each filesystem instruction (RUN, COPY, ADD, and WORKDIR when it creates the directory)
+//!   runs in a [`container::WorkingContainer`]: the base's unpacked layers as overlay lowers and
+//!   a fresh upper directory, which becomes one layer afterwards. RUN executes in the sandbox's
+//!   embedded runtime, COPY/ADD write through the overlay ([`copy`]).
+//! - Config instructions change the image config ([`config`]); every instruction gets a history
+//!   entry, `empty_layer` where nothing changed.
+//! - Every instruction has a [`cache`] key; a hit reuses the recorded layer and time, so an
+//!   unchanged rebuild gives the same image ID. `timestamp` makes builds reproducible across
+//!   stores.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), wharf_build::BuildError> {
+//! let store = wharf_store::Store::open_default()?;
+//! let mut opts = wharf_build::BuildOptions::new("./app");
+//! opts.tags.push("app".into());
+//! let built = wharf_build::build(&store, &opts, &mut |_event| {})?;
+//! assert!(built.image_id.to_string().starts_with("sha256:"));
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod config;
+pub mod container;
+pub mod context;
+pub mod copy;
+mod engine;
+mod error;
+pub mod rootfs;
+pub mod run;
+
+pub use engine::{BuildOptions, Built, Event, Format, build};
+pub use error::BuildError;

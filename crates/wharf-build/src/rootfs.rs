@@ -1,0 +1,128 @@
+//! Paths inside a container's root filesystem: symlinks are resolved against the container's
+//! root, never the host's, so `COPY x /bin/` into an image where `/bin -> usr/bin` lands in
+//! `usr/bin` of the image and a hostile link cannot point a write outside the root.
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// Links followed before giving up, as Linux's `MAXSYMLINKS`.
+const MAX_LINKS: usize = 40;
+
+/// Resolves the absolute container path `path` against `root` and returns the host path.
+/// Symlinks in directories are followed inside `root`; the last component is followed only
+/// when `follow_last`. Missing components are kept as they are (the caller creates them).
+pub fn resolve(root: &Path, path: &str, follow_last: bool) -> io::Result<PathBuf> {
+    let mut pending: Vec<OsString> = components(Path::new(path));
+    pending.reverse();
+    let mut resolved: Vec<OsString> = Vec::new();
+    let mut links = 0;
+    while let Some(name) = pending.pop() {
+        if name == ".." {
+            resolved.pop();
+            continue;
+        }
+        let mut candidate = root.to_path_buf();
+        candidate.extend(&resolved);
+        candidate.push(&name);
+        let last = pending.is_empty();
+        match std::fs::symlink_metadata(&candidate) {
+            Ok(m) if m.file_type().is_symlink() && (!last || follow_last) => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(io::Error::other(format!(
+                        "too many levels of symbolic links resolving {path}"
+                    )));
+                }
+                let target = std::fs::read_link(&candidate)?;
+                if target.is_absolute() {
+                    resolved.clear();
+                }
+                let mut more = components(&target);
+                more.reverse();
+                pending.extend(more);
+            }
+            _ => resolved.push(name),
+        }
+    }
+    let mut out = root.to_path_buf();
+    out.extend(&resolved);
+    Ok(out)
+}
+
+/// The normal and `..` components of `p` (root and `.` dropped).
+fn components(p: &Path) -> Vec<OsString> {
+    p.components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Joins a Dockerfile path onto the working directory (absolute paths win), `/`-separated.
+pub fn absolute(workdir: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        let base = if workdir.is_empty() { "/" } else { workdir };
+        format!("{}/{path}", base.trim_end_matches('/'))
+    }
+}
+
+/// `mkdir -p` inside the root; created directories get mode 0755 and `owner`.
+pub fn mkdir_all(root: &Path, path: &str, owner: Option<(u32, u32)>) -> io::Result<PathBuf> {
+    let mut done = String::new();
+    for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        done.push('/');
+        done.push_str(part);
+        let host = resolve(root, &done, true)?;
+        match std::fs::symlink_metadata(&host) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{done} exists and is not a directory"),
+                ));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir(&host)?;
+                if let Some((uid, gid)) = owner {
+                    std::os::unix::fs::lchown(&host, Some(uid), Some(gid))?;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    resolve(root, path, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_resolve_inside_the_root() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::os::unix::fs::symlink("usr/bin", root.join("bin")).unwrap();
+        std::os::unix::fs::symlink("/../../../etc", root.join("escape")).unwrap();
+        assert_eq!(
+            resolve(root, "/bin/sh", true).unwrap(),
+            root.join("usr/bin/sh")
+        );
+        assert_eq!(
+            resolve(root, "/escape/passwd", true).unwrap(),
+            root.join("etc/passwd")
+        );
+        assert_eq!(resolve(root, "/bin", false).unwrap(), root.join("bin"));
+        assert_eq!(absolute("/app", "x/y"), "/app/x/y");
+        assert_eq!(absolute("", "x"), "/x");
+        assert_eq!(absolute("/app", "/z"), "/z");
+        let made = mkdir_all(root, "/bin/new/dir", None).unwrap();
+        assert_eq!(made, root.join("usr/bin/new/dir"));
+        assert!(made.is_dir());
+    }
+}

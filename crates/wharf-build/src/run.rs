@@ -1,0 +1,94 @@
+//! RUN: the command executes in the sandbox (embedded runtime) on the working container's
+//! merged root, with the image's environment, user and working directory, the stage's SHELL,
+//! and the build arguments in effect as extra environment variables.
+
+use std::path::Path;
+
+use wharf_dockerfile::instruction::{Command, Run, RunScript};
+use wharf_oci::config::ContainerConfig;
+use wharf_oci::oci_spec::runtime::MountBuilder;
+use wharf_sandbox::spec::{NetworkMode, SpecOptions};
+
+use crate::error::BuildError;
+
+/// Docker's default SHELL.
+pub const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
+
+/// What one RUN executes.
+#[derive(Debug)]
+pub struct RunRequest<'a> {
+    pub run: &'a Run,
+    /// The stage's config so far (Env, User, WorkingDir, Shell).
+    pub config: &'a ContainerConfig,
+    /// `KEY=VALUE` from build arguments, not overriding ENV.
+    pub args_env: Vec<String>,
+    pub rootfs: &'a Path,
+    /// Where the bundle and heredoc scripts go (outside the root filesystem).
+    pub scratch: &'a Path,
+    pub hostname: &'a str,
+}
+
+fn network(run: &Run) -> NetworkMode {
+    match run.network.as_deref() {
+        Some("host") => NetworkMode::Host,
+        _ => NetworkMode::None,
+    }
+}
+
+/// Runs the command; a non-zero exit is [`BuildError::RunFailed`].
+pub fn run(req: &RunRequest<'_>) -> Result<(), BuildError> {
+    if !req.run.mounts.is_empty() {
+        return Err(BuildError::Unsupported {
+            what: "RUN --mount".to_owned(),
+        });
+    }
+    let shell: Vec<String> = req
+        .config
+        .shell
+        .clone()
+        .unwrap_or_else(|| DEFAULT_SHELL.map(String::from).to_vec());
+    let mut extra_mounts = Vec::new();
+    let args: Vec<String> = match req.run.script() {
+        RunScript::Command(Command::Exec(argv)) => argv,
+        RunScript::Command(Command::Shell(text)) | RunScript::Shell(text) => {
+            shell.into_iter().chain([text]).collect()
+        }
+        RunScript::File { name, content } => {
+            let host = req.scratch.join(format!("heredoc-{name}"));
+            std::fs::write(&host, content).map_err(BuildError::io("writing", &host))?;
+            std::fs::set_permissions(&host, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .map_err(BuildError::io("changing the mode of", &host))?;
+            let dest = format!("/dev/pipes/{name}");
+            extra_mounts.push(
+                MountBuilder::default()
+                    .destination(&dest)
+                    .typ("bind")
+                    .source(&host)
+                    .options(vec!["bind".to_owned(), "ro".to_owned()])
+                    .build()
+                    .map_err(BuildError::Spec)?,
+            );
+            vec![dest]
+        }
+    };
+    let mut opts = SpecOptions::new(req.rootfs, req.hostname);
+    opts.command = Some(args);
+    // RUN never goes through the image's ENTRYPOINT.
+    opts.entrypoint = Some(Vec::new());
+    opts.env.clone_from(&req.args_env);
+    opts.network = network(req.run);
+    // The spec always has a user namespace, where mknod is refused even to real root: bind the
+    // host's device nodes instead of creating them.
+    opts.rootless = true;
+    opts.extra_mounts = extra_mounts;
+    if let Some(w) = req.config.working_dir.as_deref().filter(|w| !w.is_empty()) {
+        crate::rootfs::mkdir_all(req.rootfs, w, None).map_err(BuildError::io("creating", w))?;
+    }
+    let bundle =
+        wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
+    let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir)?;
+    if code != 0 {
+        return Err(BuildError::RunFailed { code });
+    }
+    Ok(())
+}
