@@ -1,0 +1,338 @@
+//! The copy pipeline: blobs stream from source to destination in parallel (bounded), each
+//! verified on the way; blobs the destination has are skipped, same-registry blobs mounted; the
+//! manifest is written last, so a destination never names a blob it lacks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use wharf_oci::manifest::{convert_image_manifest, convert_index, to_bytes};
+use wharf_oci::media_type::ManifestKind;
+use wharf_oci::platform::select_manifest;
+use wharf_oci::{Descriptor, Digest, Platform, RawManifest};
+
+use crate::dest::Destination;
+use crate::error::{Result, TransportError};
+use crate::source::Source;
+
+/// The manifest family to write (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Oci,
+    V2s2,
+}
+
+impl Format {
+    /// Parses `oci`, `v2s2` (or `docker`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "oci" => Some(Self::Oci),
+            "v2s2" | "docker" => Some(Self::V2s2),
+            _ => None,
+        }
+    }
+}
+
+/// What the pipeline reports while it works (the CLI turns these into lines or bars).
+#[derive(Debug, Clone)]
+pub enum Event {
+    BlobSkipped {
+        digest: Digest,
+        size: u64,
+    },
+    BlobMounted {
+        digest: Digest,
+        size: u64,
+    },
+    BlobStarted {
+        digest: Digest,
+        size: u64,
+    },
+    BlobDone {
+        digest: Digest,
+        size: u64,
+    },
+    BlobRetry {
+        digest: Digest,
+        attempt: u32,
+        error: String,
+    },
+    ManifestWritten {
+        digest: Digest,
+    },
+}
+
+pub type Progress = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Options of [`copy`].
+#[derive(Clone)]
+pub struct CopyOptions {
+    pub format: Option<Format>,
+    /// `--all`: copy every image of an index (and the index itself).
+    pub all: bool,
+    /// The image to pick from an index when not `all`; the host platform when `None`.
+    pub platform: Option<Platform>,
+    /// Blob transfers in flight at once.
+    pub parallel: usize,
+    /// Refuse any change of a manifest digest.
+    pub preserve_digests: bool,
+    /// Extra attempts per blob after a network failure.
+    pub retry_times: u32,
+    pub progress: Option<Progress>,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        Self {
+            format: None,
+            all: false,
+            platform: None,
+            parallel: 6,
+            preserve_digests: false,
+            retry_times: 3,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for CopyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopyOptions")
+            .field("format", &self.format)
+            .field("all", &self.all)
+            .field("platform", &self.platform)
+            .field("parallel", &self.parallel)
+            .field("preserve_digests", &self.preserve_digests)
+            .field("retry_times", &self.retry_times)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, Default)]
+pub struct CopyReport {
+    /// The digest of the top-level manifest (or index) written.
+    pub manifest_digest: Option<Digest>,
+    pub copied: usize,
+    pub skipped: usize,
+    pub mounted: usize,
+    pub bytes: u64,
+}
+
+enum Outcome {
+    Copied(u64),
+    Skipped,
+    Mounted,
+}
+
+/// Copies the image `src` names to `dst`.
+pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result<CopyReport> {
+    let top = src.manifest().await?;
+    let mut report = CopyReport::default();
+    let written = match top.index() {
+        Some(index) if opts.all && dst.supports_index() => {
+            let mut entries = Vec::with_capacity(index.manifests().len());
+            let mut changed = false;
+            for entry in index.manifests() {
+                let child = src.child_manifest(entry).await?;
+                if child.index().is_some() {
+                    return Err(TransportError::Unsupported {
+                        destination: dst.describe(),
+                        what: "nested image indexes".into(),
+                    });
+                }
+                let out = copy_image(src, dst, &child, opts, false, &mut report).await?;
+                let mut e = entry.clone();
+                if out.digest != child.digest {
+                    changed = true;
+                    e.set_digest(out.digest.clone());
+                    e.set_size(out.bytes.len() as u64);
+                    e.set_media_type(out.kind.media_type().into());
+                }
+                entries.push(e);
+            }
+            let want_docker = target_docker(opts.format, top.kind);
+            let out = if changed || want_docker != is_docker(top.kind) {
+                check_preserve(opts, "converting the index")?;
+                let mut i = index.clone();
+                i.set_manifests(entries);
+                let i = convert_index(&i, want_docker);
+                let mt = if want_docker {
+                    ManifestKind::DockerManifestList
+                } else {
+                    ManifestKind::OciIndex
+                };
+                RawManifest::parse(to_bytes(&i)?, Some(mt.media_type()))?
+            } else {
+                top
+            };
+            dst.put_manifest(&out, true).await?;
+            out
+        }
+        Some(index) => {
+            let want = opts.platform.clone().unwrap_or_else(Platform::host);
+            let entry = select_manifest(index.manifests(), &want).ok_or_else(|| {
+                TransportError::NoPlatform {
+                    platform: want.to_string(),
+                    found: platforms(index.manifests()),
+                }
+            })?;
+            let child = src.child_manifest(entry).await?;
+            copy_image(src, dst, &child, opts, true, &mut report).await?
+        }
+        None => copy_image(src, dst, &top, opts, true, &mut report).await?,
+    };
+    emit(
+        opts,
+        &Event::ManifestWritten {
+            digest: written.digest.clone(),
+        },
+    );
+    report.manifest_digest = Some(written.digest);
+    Ok(report)
+}
+
+fn platforms(entries: &[Descriptor]) -> String {
+    let v: Vec<String> = entries
+        .iter()
+        .filter_map(|d| d.platform().as_ref())
+        .map(|p| Platform::from_oci(p).to_string())
+        .collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn is_docker(k: ManifestKind) -> bool {
+    matches!(
+        k,
+        ManifestKind::DockerManifest | ManifestKind::DockerManifestList
+    )
+}
+
+fn target_docker(format: Option<Format>, current: ManifestKind) -> bool {
+    match format {
+        Some(Format::V2s2) => true,
+        Some(Format::Oci) => false,
+        None => is_docker(current),
+    }
+}
+
+fn check_preserve(opts: &CopyOptions, what: &str) -> Result<()> {
+    if opts.preserve_digests {
+        return Err(TransportError::WouldChangeDigest { what: what.into() });
+    }
+    Ok(())
+}
+
+fn emit(opts: &CopyOptions, e: &Event) {
+    if let Some(p) = &opts.progress {
+        p(e);
+    }
+}
+
+/// Copies one image's blobs, then writes its (possibly converted) manifest.
+async fn copy_image(
+    src: &Source,
+    dst: &Destination,
+    m: &RawManifest,
+    opts: &CopyOptions,
+    top: bool,
+    report: &mut CopyReport,
+) -> Result<RawManifest> {
+    let image = m.image().ok_or_else(|| TransportError::Invalid {
+        location: src.describe(),
+        what: "expected an image manifest".into(),
+    })?;
+    let out = if target_docker(opts.format, m.kind) == is_docker(m.kind) {
+        m.clone()
+    } else {
+        check_preserve(opts, "converting the manifest format")?;
+        let to_docker = target_docker(opts.format, m.kind);
+        let converted = convert_image_manifest(image, to_docker)?;
+        let mt = if to_docker {
+            ManifestKind::DockerManifest
+        } else {
+            ManifestKind::OciManifest
+        };
+        RawManifest::parse(to_bytes(&converted)?, Some(mt.media_type()))?
+    };
+    if !dst.keeps_blobs() {
+        check_preserve(
+            opts,
+            &format!("{} (layers are stored uncompressed)", dst.describe()),
+        )?;
+    }
+    let mut blobs: Vec<Descriptor> = vec![image.config().clone()];
+    for l in image.layers() {
+        if !blobs.iter().any(|b| b.digest() == l.digest()) {
+            blobs.push(l.clone());
+        }
+    }
+    let outcomes: Vec<Outcome> =
+        futures_util::stream::iter(blobs.iter().map(|d| transfer(src, dst, d, opts)))
+            .buffer_unordered(opts.parallel.max(1))
+            .try_collect()
+            .await?;
+    for o in outcomes {
+        match o {
+            Outcome::Copied(n) => {
+                report.copied += 1;
+                report.bytes += n;
+            }
+            Outcome::Skipped => report.skipped += 1,
+            Outcome::Mounted => report.mounted += 1,
+        }
+    }
+    dst.put_manifest(&out, top).await?;
+    Ok(out)
+}
+
+/// Moves one blob, retrying network failures with a growing pause.
+async fn transfer(
+    src: &Source,
+    dst: &Destination,
+    d: &Descriptor,
+    opts: &CopyOptions,
+) -> Result<Outcome> {
+    let (digest, size) = (d.digest().clone(), d.size());
+    if dst.has_blob(d).await? {
+        emit(opts, &Event::BlobSkipped { digest, size });
+        return Ok(Outcome::Skipped);
+    }
+    if dst.try_mount(d, src).await? {
+        emit(opts, &Event::BlobMounted { digest, size });
+        return Ok(Outcome::Mounted);
+    }
+    emit(
+        opts,
+        &Event::BlobStarted {
+            digest: digest.clone(),
+            size,
+        },
+    );
+    let mut attempt = 0;
+    loop {
+        let result = async { dst.put_blob(d, src.blob(d).await?).await }.await;
+        match result {
+            Ok(()) => break,
+            Err(e) if e.is_retryable() && attempt < opts.retry_times => {
+                attempt += 1;
+                emit(
+                    opts,
+                    &Event::BlobRetry {
+                        digest: digest.clone(),
+                        attempt,
+                        error: e.to_string(),
+                    },
+                );
+                tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    emit(opts, &Event::BlobDone { digest, size });
+    Ok(Outcome::Copied(size))
+}

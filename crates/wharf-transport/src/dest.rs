@@ -1,0 +1,314 @@
+//! Image destinations: which blobs they have, verified blob writes, and the manifest written
+//! last (archives are assembled and renamed into place only then).
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use tokio_util::io::SyncIoBridge;
+use wharf_oci::{Descriptor, RawManifest, Reference};
+use wharf_registry::{ClientOptions, RegistryClient, UploadOptions};
+use wharf_store::Store;
+
+use crate::BlobStream;
+use crate::docker_archive::ArchiveWriter;
+use crate::error::{Result, TransportError};
+use crate::files::{write_atomic, write_verified};
+use crate::layout;
+use crate::reference::ImageRef;
+use crate::source::Source;
+
+const DIR_VERSION: &[u8] = b"Directory Transport Version: 1.1\n";
+
+/// Where a copy writes.
+#[derive(Debug)]
+pub enum Destination {
+    Registry {
+        client: RegistryClient,
+        reference: Reference,
+    },
+    /// `oci:` (written in place) and `oci-archive:` (a layout in a temporary directory next to
+    /// the archive, packed and renamed into place when the manifest arrives).
+    Layout {
+        dir: PathBuf,
+        name: Option<String>,
+        archive: Option<(PathBuf, tempfile::TempDir)>,
+    },
+    Dir {
+        dir: PathBuf,
+    },
+    Store {
+        store: Store,
+        name: String,
+    },
+    DockerArchive(ArchiveWriter),
+}
+
+fn temp_dir_next_to(path: &Path) -> Result<tempfile::TempDir> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".wharf-archive-")
+        .tempdir_in(parent)
+        .map_err(TransportError::io(
+            "creating a temporary directory in",
+            parent,
+        ))
+}
+
+impl Destination {
+    pub fn open(r: &ImageRef, client: &ClientOptions, store: Option<&Store>) -> Result<Self> {
+        Ok(match r {
+            ImageRef::Docker(reference) => Self::Registry {
+                client: RegistryClient::new(&reference.registry, client)?,
+                reference: reference.clone(),
+            },
+            ImageRef::Oci { path, name } => {
+                layout::init(path)?;
+                Self::Layout {
+                    dir: path.clone(),
+                    name: name.clone(),
+                    archive: None,
+                }
+            }
+            ImageRef::OciArchive { path, name } => {
+                let tmp = temp_dir_next_to(path)?;
+                layout::init(tmp.path())?;
+                Self::Layout {
+                    dir: tmp.path().to_owned(),
+                    name: name.clone(),
+                    archive: Some((path.clone(), tmp)),
+                }
+            }
+            ImageRef::Dir { path } => {
+                std::fs::create_dir_all(path).map_err(TransportError::io("creating", path))?;
+                Self::Dir { dir: path.clone() }
+            }
+            ImageRef::Store { name } => Self::Store {
+                store: store
+                    .ok_or_else(|| TransportError::Invalid {
+                        location: r.to_string(),
+                        what: "no store was opened".into(),
+                    })?
+                    .clone(),
+                name: name.clone(),
+            },
+            ImageRef::DockerArchive { path, tag, index } => {
+                if index.is_some() {
+                    return Err(TransportError::BadReference {
+                        input: r.to_string(),
+                        why: "@INDEX only selects an image to read".into(),
+                    });
+                }
+                Self::DockerArchive(ArchiveWriter::new(
+                    path.clone(),
+                    temp_dir_next_to(path)?,
+                    tag.clone(),
+                ))
+            }
+        })
+    }
+
+    /// A short description for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Registry { reference, .. } => format!("docker://{reference}"),
+            Self::Layout { dir, archive, .. } => match archive {
+                Some((p, _)) => format!("oci-archive:{}", p.display()),
+                None => format!("oci:{}", dir.display()),
+            },
+            Self::Dir { dir } => format!("dir:{}", dir.display()),
+            Self::Store { name, .. } => format!("store:{name}"),
+            Self::DockerArchive(w) => format!("docker-archive:{}", w.path().display()),
+        }
+    }
+
+    /// Whether the destination can store an image index (`--all`, multi-arch copies).
+    pub fn supports_index(&self) -> bool {
+        !matches!(self, Self::DockerArchive(_))
+    }
+
+    /// Whether the blob's bytes are stored unchanged (docker-archive decompresses layers).
+    pub fn keeps_blobs(&self) -> bool {
+        !matches!(self, Self::DockerArchive(_))
+    }
+
+    /// Whether the destination already has the blob with the descriptor's size.
+    pub async fn has_blob(&self, d: &Descriptor) -> Result<bool> {
+        Ok(match self {
+            Self::Registry { client, reference } => client
+                .blob_exists(&reference.repository, d.digest())
+                .await?
+                .is_some(),
+            Self::Layout { dir, .. } => std::fs::metadata(layout::blob_file(dir, d.digest()))
+                .is_ok_and(|m| m.len() == d.size()),
+            Self::Dir { dir } => {
+                std::fs::metadata(dir.join(d.digest().digest())).is_ok_and(|m| m.len() == d.size())
+            }
+            Self::Store { store, .. } => {
+                store.has_blob(d.digest()) && store.blob_size(d.digest()).ok() == Some(d.size())
+            }
+            Self::DockerArchive(_) => false,
+        })
+    }
+
+    /// Mounts the blob from the source's repository when both are on one registry.
+    pub async fn try_mount(&self, d: &Descriptor, source: &Source) -> Result<bool> {
+        let (Self::Registry { client, reference }, Some((sclient, sref))) =
+            (self, source.registry())
+        else {
+            return Ok(false);
+        };
+        if client.host() != sclient.host() || reference.repository == sref.repository {
+            return Ok(false);
+        }
+        Ok(client
+            .mount_blob(&reference.repository, d.digest(), &sref.repository)
+            .await?)
+    }
+
+    /// Stores one blob from `stream`, verified against `d` before it is kept.
+    pub async fn put_blob(&self, d: &Descriptor, mut stream: BlobStream) -> Result<()> {
+        match self {
+            Self::Registry { client, reference } => {
+                let opts = UploadOptions {
+                    digest: Some(d.digest().clone()),
+                    size: Some(d.size()),
+                    chunk_size: None,
+                };
+                client
+                    .push_blob(&reference.repository, &mut stream, &opts)
+                    .await?;
+                Ok(())
+            }
+            Self::Layout { dir, .. } => {
+                let dest = layout::blob_file(dir, d.digest());
+                let d = d.clone();
+                blocking(stream, move |r| {
+                    write_verified(r, &dest, Some(d.digest()), Some(d.size())).map(|_| ())
+                })
+                .await
+            }
+            Self::Dir { dir } => {
+                let dest = dir.join(d.digest().digest());
+                let d = d.clone();
+                blocking(stream, move |r| {
+                    write_verified(r, &dest, Some(d.digest()), Some(d.size())).map(|_| ())
+                })
+                .await
+            }
+            Self::Store { store, .. } => {
+                let store = store.clone();
+                let d = d.clone();
+                blocking(stream, move |mut r| {
+                    let mut w = store.blob_writer(Some((d.digest(), d.size())))?;
+                    std::io::copy(&mut r, &mut w)
+                        .map_err(TransportError::io("writing", store.root()))?;
+                    w.commit()?;
+                    Ok(())
+                })
+                .await
+            }
+            Self::DockerArchive(w) => {
+                let w = w.clone();
+                let d = d.clone();
+                blocking(stream, move |r| w.put_blob(&d, r)).await
+            }
+        }
+    }
+
+    /// Writes a manifest. `top` marks the image's own manifest (tagged, written last);
+    /// otherwise it is an index's child, stored by digest.
+    pub async fn put_manifest(&self, m: &RawManifest, top: bool) -> Result<()> {
+        let mt = m.kind.media_type();
+        match self {
+            Self::Registry { client, reference } => {
+                let r = if top {
+                    reference.tag_or_digest()
+                } else {
+                    m.digest.to_string()
+                };
+                client
+                    .put_manifest(&reference.repository, &r, Bytes::from(m.bytes.clone()), mt)
+                    .await?;
+            }
+            Self::Layout { dir, name, archive } => {
+                write_atomic(&layout::blob_file(dir, &m.digest), &m.bytes)?;
+                if top {
+                    layout::add_to_index(dir, &m.descriptor(), name.as_deref())?;
+                    if let Some((path, _)) = archive {
+                        let (dir, path) = (dir.clone(), path.clone());
+                        tokio::task::spawn_blocking(move || pack_layout(&dir, &path))
+                            .await
+                            .map_err(|e| TransportError::Task(e.to_string()))??;
+                    }
+                }
+            }
+            Self::Dir { dir } => {
+                if top {
+                    write_atomic(&dir.join("manifest.json"), &m.bytes)?;
+                    write_atomic(&dir.join("version"), DIR_VERSION)?;
+                } else {
+                    let p = dir.join(format!("{}.manifest.json", m.digest.digest()));
+                    write_atomic(&p, &m.bytes)?;
+                }
+            }
+            Self::Store { store, name } => {
+                let store = store.clone();
+                let (bytes, name) = (m.bytes.clone(), name.clone());
+                tokio::task::spawn_blocking(move || {
+                    if top {
+                        store.commit_image(&bytes, mt, &[name]).map(|_| ())
+                    } else {
+                        store.put_blob_bytes(mt, &bytes).map(|_| ())
+                    }
+                })
+                .await
+                .map_err(|e| TransportError::Task(e.to_string()))??;
+            }
+            Self::DockerArchive(w) => {
+                if !top {
+                    return Err(TransportError::Unsupported {
+                        destination: self.describe(),
+                        what: "an image index".into(),
+                    });
+                }
+                let (w, m) = (w.clone(), m.clone());
+                tokio::task::spawn_blocking(move || w.finish(&m))
+                    .await
+                    .map_err(|e| TransportError::Task(e.to_string()))??;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs a synchronous writer over an async stream on the blocking pool.
+async fn blocking<F>(stream: BlobStream, f: F) -> Result<()>
+where
+    F: FnOnce(SyncIoBridge<BlobStream>) -> Result<()> + Send + 'static,
+{
+    let bridge = SyncIoBridge::new(stream);
+    tokio::task::spawn_blocking(move || f(bridge))
+        .await
+        .map_err(|e| TransportError::Task(e.to_string()))?
+}
+
+/// Packs an OCI layout directory into a tar file, written beside `dest` and renamed into place.
+fn pack_layout(dir: &Path, dest: &Path) -> Result<()> {
+    let mut names = vec!["oci-layout".to_owned(), "index.json".to_owned()];
+    let blobs = dir.join("blobs");
+    for alg in std::fs::read_dir(&blobs).map_err(TransportError::io("reading", &blobs))? {
+        let alg = alg.map_err(TransportError::io("reading", &blobs))?;
+        let alg_name = alg.file_name().to_string_lossy().into_owned();
+        for blob in std::fs::read_dir(alg.path()).map_err(TransportError::io("reading", &blobs))? {
+            let blob = blob.map_err(TransportError::io("reading", &blobs))?;
+            let name = blob.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                names.push(format!("blobs/{alg_name}/{name}"));
+            }
+        }
+    }
+    crate::docker_archive::pack(dir, &names, dest)
+}

@@ -1,0 +1,85 @@
+//! The error type of every transport and of the copy pipeline.
+
+use std::path::PathBuf;
+
+use wharf_oci::Digest;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("invalid image reference {input:?}: {why}")]
+    BadReference { input: String, why: String },
+    #[error(transparent)]
+    Registry(#[from] wharf_registry::RegistryError),
+    #[error(transparent)]
+    Store(#[from] wharf_store::StoreError),
+    #[error(transparent)]
+    Manifest(#[from] wharf_oci::manifest::ManifestError),
+    #[error(transparent)]
+    Archive(#[from] wharf_archive::ArchiveError),
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("parsing {what}: {source}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{what} not found in {location}")]
+    NotFound { what: String, location: String },
+    #[error("{location}: {what}")]
+    Invalid { location: String, what: String },
+    #[error("content of {what} does not match its digest: expected {expected}, got {actual}")]
+    DigestMismatch {
+        what: String,
+        expected: Digest,
+        actual: Digest,
+    },
+    #[error("blob {digest}: expected {expected} bytes, got {actual}")]
+    SizeMismatch {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("no image for platform {platform} in the index (found: {found})")]
+    NoPlatform { platform: String, found: String },
+    #[error("{destination} cannot hold {what}")]
+    Unsupported { destination: String, what: String },
+    #[error("--preserve-digests: {what} would change the manifest digest")]
+    WouldChangeDigest { what: String },
+    #[error("a blob transfer task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T, E = TransportError> = std::result::Result<T, E>;
+
+impl TransportError {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { op, path, source }
+    }
+
+    pub(crate) fn json(what: impl Into<String>) -> impl FnOnce(serde_json::Error) -> Self {
+        let what = what.into();
+        move |source| Self::Json { what, source }
+    }
+
+    /// Whether retrying the operation may succeed (network trouble, not bad content).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Registry(e) => e.is_retryable(),
+            Self::Io { source, .. } => source
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<wharf_registry::RegistryError>())
+                .is_some_and(wharf_registry::RegistryError::is_retryable),
+            _ => false,
+        }
+    }
+}

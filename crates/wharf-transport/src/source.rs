@@ -1,0 +1,343 @@
+//! Image sources: where `copy` and `inspect` read manifests, configs and blobs.
+
+use std::collections::HashMap;
+use std::io::Read as _;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use wharf_oci::media_type::{self, LayerCompression};
+use wharf_oci::{Descriptor, Digest, ImageConfig, RawManifest, Reference};
+use wharf_registry::{ClientOptions, RegistryClient};
+use wharf_store::Store;
+
+use crate::BlobStream;
+use crate::error::{Result, TransportError};
+use crate::files::Files;
+use crate::layout;
+use crate::reference::ImageRef;
+
+/// Where a source reads from.
+#[derive(Debug)]
+pub enum Source {
+    Registry {
+        client: RegistryClient,
+        reference: Reference,
+    },
+    /// `oci:` and `oci-archive:` (the archive is read in place).
+    Layout {
+        files: Files,
+        top: Descriptor,
+        label: String,
+    },
+    Dir {
+        files: Files,
+    },
+    Store {
+        store: Store,
+        top: Descriptor,
+        label: String,
+    },
+    DockerArchive {
+        files: Files,
+        manifest: RawManifest,
+        /// blob digest -> member name
+        names: HashMap<Digest, String>,
+    },
+}
+
+/// One image of a `docker save` archive's `manifest.json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ArchiveItem {
+    pub config: String,
+    #[serde(default)]
+    pub repo_tags: Option<Vec<String>>,
+    pub layers: Vec<String>,
+}
+
+impl Source {
+    /// Opens a source. `store` is needed for `store:` references; nothing touches the network
+    /// yet.
+    pub fn open(r: &ImageRef, client: &ClientOptions, store: Option<&Store>) -> Result<Self> {
+        match r {
+            ImageRef::Docker(reference) => Ok(Self::Registry {
+                client: RegistryClient::new(&reference.registry, client)?,
+                reference: reference.clone(),
+            }),
+            ImageRef::Oci { path, name } => {
+                let files = Files::Dir(path.clone());
+                let top = layout::find(&files, name.as_deref())?;
+                Ok(Self::Layout {
+                    files,
+                    top,
+                    label: r.to_string(),
+                })
+            }
+            ImageRef::OciArchive { path, name } => {
+                let files = Files::tar(path)?;
+                let top = layout::find(&files, name.as_deref())?;
+                Ok(Self::Layout {
+                    files,
+                    top,
+                    label: r.to_string(),
+                })
+            }
+            ImageRef::Dir { path } => {
+                let files = Files::Dir(path.clone());
+                if !files.exists("manifest.json") {
+                    return Err(TransportError::NotFound {
+                        what: "manifest.json".into(),
+                        location: path.display().to_string(),
+                    });
+                }
+                Ok(Self::Dir { files })
+            }
+            ImageRef::Store { name } => {
+                let store = store.ok_or_else(|| TransportError::Invalid {
+                    location: r.to_string(),
+                    what: "no store was opened".into(),
+                })?;
+                let record = store.resolve(name)?;
+                Ok(Self::Store {
+                    store: store.clone(),
+                    top: record.manifest,
+                    label: r.to_string(),
+                })
+            }
+            ImageRef::DockerArchive { path, tag, index } => {
+                open_docker_archive(Files::tar(path)?, tag.as_ref(), *index)
+            }
+        }
+    }
+
+    /// A short description for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Registry { reference, .. } => format!("docker://{reference}"),
+            Self::Layout { label, .. } | Self::Store { label, .. } => label.clone(),
+            Self::Dir { files } => format!("dir:{}", files.location().display()),
+            Self::DockerArchive { files, .. } => {
+                format!("docker-archive:{}", files.location().display())
+            }
+        }
+    }
+
+    /// The registry client and reference, for a `docker://` source.
+    pub fn registry(&self) -> Option<(&RegistryClient, &Reference)> {
+        match self {
+            Self::Registry { client, reference } => Some((client, reference)),
+            _ => None,
+        }
+    }
+
+    /// The top-level manifest or index, with its exact bytes.
+    pub async fn manifest(&self) -> Result<RawManifest> {
+        match self {
+            Self::Registry { client, reference } => {
+                let m = client
+                    .get_manifest(&reference.repository, &reference.tag_or_digest())
+                    .await?;
+                Ok(RawManifest::parse(m.bytes.to_vec(), Some(&m.media_type))?)
+            }
+            Self::Layout { top, .. } | Self::Store { top, .. } => self.child_manifest(top).await,
+            Self::Dir { files } => {
+                let bytes = files.read_small("manifest.json")?;
+                Ok(RawManifest::parse(bytes, None)?)
+            }
+            Self::DockerArchive { manifest, .. } => Ok(manifest.clone()),
+        }
+    }
+
+    /// A manifest named by an index entry, checked against the entry's digest.
+    pub async fn child_manifest(&self, d: &Descriptor) -> Result<RawManifest> {
+        let mt = d.media_type().to_string();
+        let bytes = match self {
+            Self::Registry { client, reference } => {
+                let m = client
+                    .get_manifest(&reference.repository, d.digest().as_ref())
+                    .await?;
+                let parsed = RawManifest::parse(m.bytes.to_vec(), Some(&m.media_type))?;
+                return check_manifest(parsed, d);
+            }
+            Self::Layout { files, .. } => files.read_small(&layout::blob_path(d.digest()))?,
+            Self::Store { store, .. } => store.read_small(d.digest())?,
+            Self::Dir { files } => {
+                files.read_small(&format!("{}.manifest.json", d.digest().digest()))?
+            }
+            Self::DockerArchive { manifest, .. } => manifest.bytes.clone(),
+        };
+        check_manifest(RawManifest::parse(bytes, Some(&mt))?, d)
+    }
+
+    /// A blob as a stream. Registry streams are verified as they are read; every destination
+    /// verifies digest and size again before it keeps a blob.
+    pub async fn blob(&self, d: &Descriptor) -> Result<BlobStream> {
+        match self {
+            Self::Registry { client, reference } => {
+                let r = client
+                    .get_blob(&reference.repository, d.digest(), Some(d.size()))
+                    .await?;
+                Ok(Box::new(r.into_async_read()))
+            }
+            Self::Layout { files, .. } => Ok(files.open_stream(&layout::blob_path(d.digest()))?.0),
+            Self::Dir { files } => Ok(files.open_stream(d.digest().digest())?.0),
+            Self::Store { store, .. } => {
+                let f = store.open_blob(d.digest())?;
+                Ok(Box::new(tokio::fs::File::from_std(f)))
+            }
+            Self::DockerArchive { files, names, .. } => {
+                let name = names
+                    .get(d.digest())
+                    .ok_or_else(|| TransportError::NotFound {
+                        what: format!("blob {}", d.digest()),
+                        location: files.location().display().to_string(),
+                    })?;
+                Ok(files.open_stream(name)?.0)
+            }
+        }
+    }
+
+    /// A small blob (a config) read whole.
+    pub async fn blob_bytes(&self, d: &Descriptor) -> Result<Bytes> {
+        use tokio::io::AsyncReadExt as _;
+        if d.size() > 16 << 20 {
+            return Err(TransportError::Invalid {
+                location: self.describe(),
+                what: format!("config {} is larger than 16 MiB", d.digest()),
+            });
+        }
+        let mut out = Vec::with_capacity(d.size() as usize);
+        let mut s = self.blob(d).await?.take(d.size() + 1);
+        s.read_to_end(&mut out)
+            .await
+            .map_err(TransportError::io("reading", self.describe()))?;
+        let actual = wharf_oci::digest::sha256(&out);
+        if actual != *d.digest() {
+            return Err(TransportError::DigestMismatch {
+                what: format!("blob {}", d.digest()),
+                expected: d.digest().clone(),
+                actual,
+            });
+        }
+        Ok(Bytes::from(out))
+    }
+}
+
+fn check_manifest(m: RawManifest, d: &Descriptor) -> Result<RawManifest> {
+    if m.digest != *d.digest() {
+        return Err(TransportError::DigestMismatch {
+            what: "manifest".into(),
+            expected: d.digest().clone(),
+            actual: m.digest,
+        });
+    }
+    Ok(m)
+}
+
+fn compression_of(head: &[u8]) -> LayerCompression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        LayerCompression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        LayerCompression::Zstd
+    } else {
+        LayerCompression::None
+    }
+}
+
+/// Reads `manifest.json` of a `docker save` archive and describes the chosen image as a Docker
+/// v2s2 manifest. Uncompressed layers take their diff ID as digest (it is the digest of exactly
+/// those bytes, and the destination verifies it); compressed ones are hashed once here.
+fn open_docker_archive(
+    files: Files,
+    tag: Option<&Reference>,
+    index: Option<usize>,
+) -> Result<Source> {
+    let loc = files.location().display().to_string();
+    let items: Vec<ArchiveItem> = serde_json::from_slice(&files.read_small("manifest.json")?)
+        .map_err(TransportError::json(format!("{loc}: manifest.json")))?;
+    let item = match (tag, index) {
+        (_, Some(i)) => items.get(i),
+        (Some(t), None) => items.iter().find(|it| {
+            it.repo_tags.iter().flatten().any(|rt| {
+                Reference::parse(rt)
+                    .map(Reference::with_default_tag)
+                    .is_ok_and(|r| r == *t)
+            })
+        }),
+        (None, None) if items.len() == 1 => items.first(),
+        (None, None) => {
+            return Err(TransportError::Invalid {
+                location: loc,
+                what: format!(
+                    "the archive holds {} images: name one with :NAME:TAG or :@INDEX",
+                    items.len()
+                ),
+            });
+        }
+    }
+    .ok_or_else(|| TransportError::NotFound {
+        what: tag.map_or_else(
+            || format!("image @{}", index.unwrap_or(0)),
+            Reference::familiar,
+        ),
+        location: loc.clone(),
+    })?;
+    let config_bytes = files.read_small(&item.config)?;
+    let config: ImageConfig = serde_json::from_slice(&config_bytes)
+        .map_err(TransportError::json(format!("{loc}: {}", item.config)))?;
+    let config_digest = wharf_oci::digest::sha256(&config_bytes);
+    let mut names = HashMap::new();
+    names.insert(config_digest.clone(), item.config.clone());
+    let mut layers = Vec::new();
+    for (i, name) in item.layers.iter().enumerate() {
+        let (mut f, size) = files.open_sync(name)?;
+        let mut head = [0u8; 4];
+        let n = (&mut f)
+            .take(4)
+            .read(&mut head)
+            .map_err(TransportError::io("reading", files.location()))?;
+        let compression = compression_of(&head[..n]);
+        let diff_id = config
+            .rootfs
+            .diff_ids
+            .get(i)
+            .filter(|_| compression == LayerCompression::None);
+        let digest = if let Some(d) = diff_id {
+            d.clone()
+        } else {
+            {
+                let (mut f, size) = files.open_sync(name)?;
+                let mut h = wharf_oci::digest::HashingReader::new(
+                    (&mut f).take(size),
+                    wharf_oci::Hasher::sha256(),
+                );
+                std::io::copy(&mut h, &mut std::io::sink())
+                    .map_err(TransportError::io("reading", files.location()))?;
+                h.finish().0
+            }
+        };
+        names.insert(digest.clone(), name.clone());
+        layers.push(serde_json::json!({
+            "mediaType": media_type::layer_media_type(compression, true),
+            "size": size,
+            "digest": digest.to_string(),
+        }));
+    }
+    let doc = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media_type::DOCKER_MANIFEST,
+        "config": {
+            "mediaType": media_type::DOCKER_CONFIG,
+            "size": config_bytes.len(),
+            "digest": config_digest.to_string(),
+        },
+        "layers": layers,
+    });
+    let bytes = wharf_oci::manifest::to_bytes(&doc)?;
+    let manifest = RawManifest::parse(bytes, Some(media_type::DOCKER_MANIFEST))?;
+    Ok(Source::DockerArchive {
+        files,
+        manifest,
+        names,
+    })
+}

@@ -1,0 +1,171 @@
+//! Failures: authentication, missing content, a registry that stops in the middle of a copy.
+
+use std::sync::{Arc, Mutex};
+
+use wharf_registry::{Credentials, RegistryError};
+use wharf_testkit::registry::Registry;
+use wharf_transport::{CopyOptions, Event, TransportError};
+
+use crate::{BASE, base_store, client, copy, manifest, quick, try_copy};
+
+#[test]
+fn tls_registry_refuses_wrong_and_missing_credentials() {
+    let Some((tmp, store)) = base_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_tls_auth("alice", "s3cret") else {
+        return;
+    };
+    let dst = format!("docker://{}/secure/busybox:1", reg.addr());
+    let mut c = client(tmp.path());
+    c.tls_verify = None;
+    c.cert_dir = reg.cert_dir();
+    let src = format!("store:{BASE}");
+
+    let err = try_copy(&store, &c, &src, &dst, &quick()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TransportError::Registry(RegistryError::Unauthorized { .. })
+        ),
+        "no credentials: {err}"
+    );
+    c.creds = Some(Credentials::new("alice", "wrong"));
+    let err = try_copy(&store, &c, &src, &dst, &quick()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TransportError::Registry(RegistryError::Unauthorized { .. })
+        ),
+        "wrong password: {err}"
+    );
+    // Without the CA, TLS verification fails.
+    let mut no_ca = client(tmp.path());
+    no_ca.tls_verify = None;
+    no_ca.creds = Some(Credentials::new("alice", "s3cret"));
+    assert!(try_copy(&store, &no_ca, &src, &dst, &quick()).is_err());
+
+    c.creds = Some(Credentials::new("alice", "s3cret"));
+    let r = copy(&store, &c, &src, &dst, &quick());
+    assert_eq!(
+        r.manifest_digest.unwrap(),
+        manifest(&store, &c, &dst).digest
+    );
+}
+
+#[test]
+fn missing_tag_and_missing_blob_are_named() {
+    let Some((tmp, store)) = base_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let c = client(tmp.path());
+    let t = tmp.path().display();
+    let err = try_copy(
+        &store,
+        &c,
+        &format!("docker://{}/nothing:here", reg.addr()),
+        &format!("oci:{t}/o"),
+        &quick(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, TransportError::Registry(e) if e.is_not_found()),
+        "{err}"
+    );
+    let err = try_copy(
+        &store,
+        &c,
+        "store:localhost/absent",
+        &format!("oci:{t}/o"),
+        &quick(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, TransportError::Store(_)), "{err}");
+
+    // A layout that lost a layer blob: the copy fails naming it and the destination gets no manifest.
+    copy(
+        &store,
+        &c,
+        &format!("store:{BASE}"),
+        &format!("oci:{t}/broken:x"),
+        &quick(),
+    );
+    let m = manifest(&store, &c, &format!("oci:{t}/broken:x"));
+    let layer = m.image().unwrap().layers()[0].digest().clone();
+    std::fs::remove_file(tmp.path().join("broken/blobs/sha256").join(layer.digest())).unwrap();
+    let dst = format!("docker://{}/partial:x", reg.addr());
+    let err = try_copy(&store, &c, &format!("oci:{t}/broken:x"), &dst, &quick()).unwrap_err();
+    assert!(err.to_string().contains(layer.digest()), "{err}");
+    let err = try_copy(&store, &c, &dst, &format!("oci:{t}/o2"), &quick()).unwrap_err();
+    assert!(
+        matches!(&err, TransportError::Registry(e) if e.is_not_found()),
+        "{err}"
+    );
+}
+
+#[test]
+fn registry_stopped_mid_copy_leaves_no_manifest_and_a_rerun_completes() {
+    let Some((tmp, store)) = base_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let c = client(tmp.path());
+    let t = tmp.path().display();
+    let src = format!("docker://{}/int/busybox:1", reg.addr());
+    let expected = copy(&store, &c, &format!("store:{BASE}"), &src, &quick())
+        .manifest_digest
+        .unwrap();
+    let config_yml = reg.data_dir().parent().unwrap().join("config.yml");
+
+    // Stop the registry as soon as the first blob transfer starts.
+    let reg = Arc::new(Mutex::new(reg));
+    let r2 = Arc::clone(&reg);
+    let opts = CopyOptions {
+        parallel: 1,
+        progress: Some(Arc::new(move |e: &Event| {
+            if matches!(e, Event::BlobStarted { .. }) {
+                r2.lock().unwrap().stop();
+            }
+        })),
+        ..quick()
+    };
+    let dst = format!("oci:{t}/interrupted:x");
+    assert!(try_copy(&store, &c, &src, &dst, &opts).is_err());
+    let index = std::fs::read_to_string(tmp.path().join("interrupted/index.json")).unwrap();
+    let index: serde_json::Value = serde_json::from_str(&index).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 0, "{index}");
+
+    // Same data, same port: the registry comes back and the rerun finishes.
+    let mut child = std::process::Command::new("/usr/bin/docker-registry")
+        .arg("serve")
+        .arg(&config_yml)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut result = None;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        match try_copy(&store, &c, &src, &dst, &quick()) {
+            Ok(r) => {
+                result = Some(r);
+                break;
+            }
+            Err(e) if e.is_retryable() || e.to_string().contains("connect") => {}
+            Err(e) => {
+                let _ = child.kill();
+                panic!("rerun failed: {e}");
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let r = result.expect("the restarted registry never answered");
+    assert_eq!(r.manifest_digest.unwrap(), expected);
+    assert_eq!(manifest(&store, &c, &dst).digest, expected);
+}
