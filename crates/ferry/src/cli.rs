@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use wharf_cli::GlobalArgs;
+use wharf_oci::Platform;
 
 use crate::commands;
 
@@ -12,12 +13,59 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// skopeo's global platform overrides: which image of a multi-architecture index to use.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlatformArgs {
+    /// Use OS instead of the running OS when choosing an image
+    #[arg(long, global = true, value_name = "OS")]
+    pub override_os: Option<String>,
+    /// Use ARCH instead of the machine's architecture when choosing an image
+    #[arg(long, global = true, value_name = "ARCH")]
+    pub override_arch: Option<String>,
+    /// Use VARIANT instead of the machine's architecture variant
+    #[arg(long, global = true, value_name = "VARIANT")]
+    pub override_variant: Option<String>,
+}
+
+impl PlatformArgs {
+    /// The platform asked for, or `None` for the host's.
+    pub fn platform(&self) -> Option<Platform> {
+        if self.override_os.is_none()
+            && self.override_arch.is_none()
+            && self.override_variant.is_none()
+        {
+            return None;
+        }
+        let host = Platform::host();
+        Some(Platform::new(
+            self.override_os.as_deref().unwrap_or(&host.os),
+            self.override_arch.as_deref().unwrap_or(&host.architecture),
+            self.override_variant.as_deref().or(host.variant.as_deref()),
+        ))
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compute the digest of a manifest file
     ManifestDigest(commands::manifest_digest::Args),
+    /// Show an image's manifest, configuration or skopeo's summary
+    Inspect(commands::inspect::Args),
+    /// Copy an image between transports
+    Copy(commands::copy::Args),
+    /// List the tags of a repository
+    ListTags(commands::list_tags::Args),
+    /// Delete an image from a registry
+    Delete(commands::delete::Args),
+    /// Store credentials for a registry
+    Login(commands::login::LoginArgs),
+    /// Remove stored credentials
+    Logout(commands::login::LogoutArgs),
 }

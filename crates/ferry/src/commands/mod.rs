@@ -1,5 +1,11 @@
 //! One module per subcommand; each is a page or less that calls a library.
 
+pub mod common;
+pub mod copy;
+pub mod delete;
+pub mod inspect;
+pub mod list_tags;
+pub mod login;
 pub mod manifest_digest;
 
 use std::process::ExitCode;
@@ -9,5 +15,11 @@ use crate::cli::{Cli, Command};
 pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::ManifestDigest(a) => manifest_digest::run(a),
+        Command::Inspect(a) => inspect::run(cli, a),
+        Command::Copy(a) => copy::run(cli, a),
+        Command::ListTags(a) => list_tags::run(a),
+        Command::Delete(a) => delete::run(a),
+        Command::Login(a) => login::login(a),
+        Command::Logout(a) => login::logout(a),
     }
 }
