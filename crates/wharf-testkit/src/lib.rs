@@ -7,6 +7,7 @@
 // Test helpers report skips and failures on stderr by design.
 #![allow(clippy::print_stderr)]
 
+pub mod busybox;
 pub mod registry;
 pub mod schema;
 pub mod user;
