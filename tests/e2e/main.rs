@@ -2,7 +2,10 @@
 // Test helpers outside #[test] functions may unwrap and report skips on stderr.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod build;
+mod berth;
 mod cli;
+mod ferry;
 mod images;
 
 use std::path::{Path, PathBuf};

@@ -132,10 +132,14 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Err(e) => {
             // A failing RUN ends the build with the command's own exit status, as buildah.
             if let Some(code) = e.run_exit_code() {
-                return Err(anyhow::Error::new(e).context(ExitError {
-                    code,
-                    message: "building".to_owned(),
-                }));
+                let mut message = format!("building: {e}");
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    message.push_str(": ");
+                    message.push_str(&s.to_string());
+                    source = s.source();
+                }
+                return Err(ExitError { code, message }.into());
             }
             return Err(anyhow::Error::new(e).context("building"));
         }

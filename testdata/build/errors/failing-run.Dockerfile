@@ -1,0 +1,3 @@
+FROM busybox
+RUN echo first-step-ok
+RUN echo boom-output; exit 3

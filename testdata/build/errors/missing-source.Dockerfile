@@ -1,0 +1,3 @@
+FROM busybox
+RUN true
+COPY does-not-exist.txt /
