@@ -3,9 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod build;
-mod berth;
 mod cli;
-mod ferry;
 mod images;
 
 use std::path::{Path, PathBuf};
