@@ -448,3 +448,69 @@ fn rootless_build_as_unprivileged_user() {
     let again = as_user("kiln", &["build", "-t", "app", ctx.to_str().unwrap()]);
     assert_eq!(cache_hits(&again), 15, "{}", text(&again.stderr));
 }
+
+#[test]
+fn add_unpacks_archives_and_heredoc_runs() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = copy_context("add", tmp.path());
+    let src = tmp.path().join("bundle-src/bundle");
+    std::fs::create_dir_all(src.join("lib")).unwrap();
+    std::fs::write(src.join("lib/a.txt"), "archived\n").unwrap();
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(src.parent().unwrap())
+        .args(["--numeric-owner", "--owner=7", "--group=8", "-czf"])
+        .arg(ctx.join("bundle.tar.gz"))
+        .arg("bundle")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = run(
+        "kiln",
+        &root,
+        &[
+            "build",
+            "--format",
+            "docker",
+            "-t",
+            "add",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        "kiln",
+        &root,
+        &["build", "-t", "add-oci", ctx.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Healthcheck, Shell not supported for the OCI image format"),
+        "{}",
+        text(&out.stderr)
+    );
+    let docker = inspect(&root, "add");
+    let c = &docker["Config"]["config"];
+    assert_eq!(
+        c["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "/bin/true"])
+    );
+    assert_eq!(c["Healthcheck"]["Interval"], 30_000_000_000_i64);
+    assert_eq!(c["Shell"], serde_json::json!(["/bin/sh", "-ec"]));
+
+    let rootfs = unpack(&root, "localhost/add-oci:latest", tmp.path());
+    let read = |p: &str| std::fs::read_to_string(rootfs.join(p)).unwrap();
+    assert_eq!(read("opt/bundle/lib/a.txt"), "archived\n");
+    assert_eq!(owner_mode(&rootfs.join("opt/bundle/lib/a.txt")).0, 7);
+    assert_eq!(read("opt/notes-renamed.txt"), "some notes\n");
+    assert_eq!(owner_mode(&rootfs.join("opt/notes-renamed.txt")).2, 0o600);
+    assert!(rootfs.join("opt/followed.txt").is_file());
+    assert!(!rootfs.join("opt/followed.txt").is_symlink());
+    assert_eq!(read("opt/heredoc.txt"), "from heredoc\n");
+    assert_eq!(read("opt/listing.txt"), "lib\n");
+}

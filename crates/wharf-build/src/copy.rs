@@ -171,6 +171,9 @@ fn archive_kind(path: &Path) -> Result<Option<LayerCompression>, BuildError> {
 
 fn copy_tree(src: &Source, top: &Path, dest: &str, spec: &CopySpec<'_>) -> Result<(), BuildError> {
     let matcher = wharf_dockerfile::ignore::Matcher::default();
+    // Directory times are set again once their contents are in place (creating a child
+    // changes its parent's mtime), deepest first.
+    let mut dirs: Vec<(PathBuf, FileTime)> = Vec::new();
     for entry in wharf_dockerfile::ignore::walk(&src.path, &matcher) {
         let entry = entry?;
         if (spec.excluded)(&join_rel(&src.rel, &entry.rel_path)) {
@@ -187,6 +190,16 @@ fn copy_tree(src: &Source, top: &Path, dest: &str, spec: &CopySpec<'_>) -> Resul
             std::fs::create_dir_all(parent).map_err(BuildError::io("creating", parent))?;
         }
         copy_entry(&entry.path, &target, &entry.metadata, spec)?;
+        if entry.metadata.is_dir() {
+            dirs.push((
+                target,
+                FileTime::from_last_modification_time(&entry.metadata),
+            ));
+        }
+    }
+    for (dir, mtime) in dirs.iter().rev() {
+        filetime::set_file_times(dir, *mtime, *mtime)
+            .map_err(BuildError::io("setting times of", dir))?;
     }
     Ok(())
 }
