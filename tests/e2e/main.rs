@@ -4,6 +4,7 @@
 
 mod build;
 mod cli;
+mod ferry;
 mod images;
 
 use std::path::{Path, PathBuf};

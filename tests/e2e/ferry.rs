@@ -1,0 +1,253 @@
+//! `ferry`: copy, inspect, list-tags, delete, login and logout against real registries, and
+//! skopeo reading what ferry wrote.
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::{Command, Stdio};
+
+use wharf_testkit::registry::Registry;
+
+use crate::{bin, busybox_store, have, ok, run};
+
+#[test]
+fn ferry_copy_inspect_list_tags_delete() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let t = tmp.path().display();
+    let img = format!("docker://{a}/e2e/busybox:1");
+    let digestfile = tmp.path().join("digest");
+    let out = ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            "--digestfile",
+            digestfile.to_str().unwrap(),
+            "store:localhost/busybox:latest",
+            &img,
+        ],
+    );
+    assert!(
+        out.contains("Writing manifest to image destination"),
+        "{out}"
+    );
+    let digest = std::fs::read_to_string(&digestfile).unwrap();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+
+    let info: serde_json::Value = serde_json::from_str(&ok(
+        "ferry",
+        &root,
+        &["inspect", "--tls-verify=false", &img],
+    ))
+    .unwrap();
+    assert_eq!(info["Name"], format!("{a}/e2e/busybox"));
+    assert_eq!(info["Digest"], digest);
+    assert_eq!(info["RepoTags"], serde_json::json!(["1"]));
+    assert_eq!(info["Os"], "linux");
+    assert_eq!(info["Layers"].as_array().unwrap().len(), 1);
+    assert_eq!(info["LayersData"][0]["Digest"], info["Layers"][0]);
+    assert!(
+        info["Env"][0].as_str().unwrap().starts_with("PATH="),
+        "{info}"
+    );
+    let f = ok(
+        "ferry",
+        &root,
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            &img,
+        ],
+    );
+    assert_eq!(f.trim(), digest);
+    let raw = Command::new(bin("ferry"))
+        .args(["inspect", "--raw", "--tls-verify=false", &img])
+        .output()
+        .unwrap();
+    assert_eq!(wharf_oci::digest::sha256(&raw.stdout).to_string(), digest);
+    let config: serde_json::Value = serde_json::from_str(&ok(
+        "ferry",
+        &root,
+        &["inspect", "--config", "--tls-verify=false", &img],
+    ))
+    .unwrap();
+    assert_eq!(config["rootfs"]["type"], "layers");
+
+    // Registry to layout and archive, digests kept; skopeo reads our docker-archive.
+    let q = ["copy", "-q", "--src-tls-verify=false"];
+    let oci = format!("oci:{t}/layout:v1");
+    let out = ok(
+        "ferry",
+        &root,
+        &[&q[..], &[img.as_str(), oci.as_str()]].concat(),
+    );
+    assert!(out.is_empty(), "--quiet printed {out}");
+    let f = ok(
+        "ferry",
+        &root,
+        &["inspect", "--format", "{{.Digest}}", &oci],
+    );
+    assert_eq!(f.trim(), digest);
+    let da = format!("docker-archive:{t}/saved.tar:e2e/busybox:saved");
+    ok(
+        "ferry",
+        &root,
+        &[&q[..], &[img.as_str(), da.as_str()]].concat(),
+    );
+    if have("skopeo") {
+        let out = Command::new("skopeo")
+            .args(["inspect", &da])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let si: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(si["Layers"].as_array().unwrap().len(), 1);
+    }
+
+    let tags: serde_json::Value = serde_json::from_str(&ok(
+        "ferry",
+        &root,
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{a}/e2e/busybox"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(tags["Tags"], serde_json::json!(["1"]));
+
+    ok("ferry", &root, &["delete", "--tls-verify=false", &img]);
+    let out = run("ferry", &root, &["inspect", "--tls-verify=false", &img]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not found"),
+        "{out:?}"
+    );
+    let out = run(
+        "ferry",
+        &root,
+        &["copy", "store:localhost/busybox", "busybox"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("hint"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn ferry_login_logout_with_a_tls_registry() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_tls_auth("alice", "s3cret") else {
+        return;
+    };
+    let a = reg.addr();
+    let certs = reg.cert_dir().unwrap();
+    let certs = certs.to_str().unwrap();
+    let authfile = tmp.path().join("auth.json");
+    let af = authfile.to_str().unwrap();
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "login",
+            "--authfile",
+            af,
+            "--cert-dir",
+            certs,
+            "-u",
+            "alice",
+            "-p",
+            "nope",
+            a,
+        ],
+    );
+    assert!(!out.status.success(), "wrong password accepted");
+    assert!(!authfile.exists());
+
+    let mut child = Command::new(bin("ferry"))
+        .args([
+            "login",
+            "--authfile",
+            af,
+            "--cert-dir",
+            certs,
+            "-u",
+            "alice",
+            "--password-stdin",
+            a,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = std::fs::metadata(&authfile).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let img = format!("docker://{a}/secure/busybox:1");
+    let args = [
+        "copy",
+        "-q",
+        "--authfile",
+        af,
+        "--dest-cert-dir",
+        certs,
+        "store:localhost/busybox",
+        &img,
+    ];
+    ok("ferry", &root, &args);
+    ok(
+        "ferry",
+        &root,
+        &["inspect", "--authfile", af, "--cert-dir", certs, &img],
+    );
+
+    ok("ferry", &root, &["logout", "--authfile", af, a]);
+    let out = run(
+        "ferry",
+        &root,
+        &["inspect", "--authfile", af, "--cert-dir", certs, &img],
+    );
+    assert!(
+        !out.status.success(),
+        "inspect without credentials succeeded"
+    );
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "inspect",
+            "--creds",
+            "alice:s3cret",
+            "--cert-dir",
+            certs,
+            &img,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
