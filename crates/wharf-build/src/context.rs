@@ -2,10 +2,13 @@
 //! `<Dockerfile>.dockerignore`) hides paths from COPY/ADD, source wildcards, and the content
 //! digests that key the cache.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use wharf_dockerfile::ignore::{self, Matcher};
 use wharf_oci::Hasher;
 
@@ -16,6 +19,30 @@ use crate::error::BuildError;
 pub struct Context {
     dir: PathBuf,
     matcher: Matcher,
+    /// File content digests by absolute path, valid while (size, mtime, ctime, inode) match:
+    /// an unchanged context is not read again to compute cache keys.
+    stat_cache: RefCell<BTreeMap<String, StatEntry>>,
+}
+
+/// One remembered file digest and the `stat` it was computed for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatEntry {
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+    digest: String,
+}
+
+impl StatEntry {
+    fn stat_of(meta: &std::fs::Metadata) -> (u64, i128, i128, u64) {
+        (
+            meta.len(),
+            i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            meta.ino(),
+        )
+    }
 }
 
 /// One source after wildcard expansion: its path relative to the context (or a stage root).
@@ -35,7 +62,54 @@ impl Context {
         Ok(Self {
             dir: dir.to_path_buf(),
             matcher,
+            stat_cache: RefCell::default(),
         })
+    }
+
+    /// Loads remembered file digests (from a previous build's [`Context::stat_cache_bytes`]);
+    /// unreadable data is ignored, since it only costs re-hashing.
+    pub fn load_stat_cache(&self, bytes: &[u8]) {
+        if let Ok(map) = serde_json::from_slice(bytes) {
+            *self.stat_cache.borrow_mut() = map;
+        }
+    }
+
+    /// The remembered file digests, to be stored for the next build.
+    pub fn stat_cache_bytes(&self) -> Result<Vec<u8>, BuildError> {
+        serde_json::to_vec(&*self.stat_cache.borrow()).map_err(BuildError::Serialize)
+    }
+
+    /// The content digest of a regular file, remembered by its `stat`.
+    fn file_digest(&self, path: &Path, meta: &std::fs::Metadata) -> Result<String, BuildError> {
+        let key = path.to_string_lossy().into_owned();
+        let (size, mtime_ns, ctime_ns, ino) = StatEntry::stat_of(meta);
+        if let Some(e) = self.stat_cache.borrow().get(&key)
+            && (e.size, e.mtime_ns, e.ctime_ns, e.ino) == (size, mtime_ns, ctime_ns, ino)
+        {
+            return Ok(e.digest.clone());
+        }
+        let mut h = Hasher::sha256();
+        let mut f = std::fs::File::open(path).map_err(BuildError::io("opening", path))?;
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            let n = f.read(&mut buf).map_err(BuildError::io("reading", path))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let digest = h.finish().to_string();
+        self.stat_cache.borrow_mut().insert(
+            key,
+            StatEntry {
+                size,
+                mtime_ns,
+                ctime_ns,
+                ino,
+                digest: digest.clone(),
+            },
+        );
+        Ok(digest)
     }
 
     pub fn dir(&self) -> &Path {
@@ -105,49 +179,42 @@ impl Context {
                     if self.is_excluded(&rel) {
                         continue;
                     }
-                    hash_entry(&mut h, &entry.rel_path, &entry.path, &entry.metadata)?;
+                    self.hash_entry(&mut h, &entry.rel_path, &entry.path, &entry.metadata)?;
                 }
             } else {
-                hash_entry(&mut h, "", &s.path, &meta)?;
+                self.hash_entry(&mut h, "", &s.path, &meta)?;
             }
         }
         Ok(h.finish().to_string())
     }
-}
 
-fn hash_entry(
-    h: &mut Hasher,
-    rel: &str,
-    path: &Path,
-    meta: &std::fs::Metadata,
-) -> Result<(), BuildError> {
-    let ft = meta.file_type();
-    h.update(
-        format!(
-            "{rel}\0{:o}\0{}:{}\0{}\0",
-            meta.mode(),
-            meta.uid(),
-            meta.gid(),
-            meta.len()
-        )
-        .as_bytes(),
-    );
-    if ft.is_symlink() {
-        let target = std::fs::read_link(path).map_err(BuildError::io("reading link", path))?;
-        h.update(target.as_os_str().as_encoded_bytes());
-    } else if ft.is_file() {
-        let mut f = std::fs::File::open(path).map_err(BuildError::io("opening", path))?;
-        let mut buf = vec![0u8; 256 << 10];
-        loop {
-            let n = f.read(&mut buf).map_err(BuildError::io("reading", path))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
+    fn hash_entry(
+        &self,
+        h: &mut Hasher,
+        rel: &str,
+        path: &Path,
+        meta: &std::fs::Metadata,
+    ) -> Result<(), BuildError> {
+        let ft = meta.file_type();
+        h.update(
+            format!(
+                "{rel}\0{:o}\0{}:{}\0{}\0",
+                meta.mode(),
+                meta.uid(),
+                meta.gid(),
+                meta.len()
+            )
+            .as_bytes(),
+        );
+        if ft.is_symlink() {
+            let target = std::fs::read_link(path).map_err(BuildError::io("reading link", path))?;
+            h.update(target.as_os_str().as_encoded_bytes());
+        } else if ft.is_file() {
+            h.update(self.file_digest(path, meta)?.as_bytes());
         }
+        h.update(b"\n");
+        Ok(())
     }
-    h.update(b"\n");
-    Ok(())
 }
 
 pub(crate) fn join_rel(a: &str, b: &str) -> String {

@@ -190,6 +190,13 @@ pub fn build(
         events(Event::Warning(w.message.clone()));
     }
     let context = Context::open(&opts.context, Some(&dockerfile))?;
+    let stat_file = store.cache_dir().join(format!(
+        "stat-{}.json",
+        &wharf_oci::digest::sha256(opts.context.as_os_str().as_encoded_bytes()).digest()[..32]
+    ));
+    if let Ok(bytes) = std::fs::read(&stat_file) {
+        context.load_stat_cache(&bytes);
+    }
     let mut b = Builder {
         store,
         opts,
@@ -204,6 +211,7 @@ pub fn build(
     };
     let target = b.plan.target;
     let result = b.build_stage(target)?;
+    store.write_file_atomic(&stat_file, &b.context.stat_cache_bytes()?)?;
     let (image_id, manifest) = b.commit(result)?;
     Ok(Built {
         image_id,
