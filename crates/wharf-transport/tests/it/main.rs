@@ -5,6 +5,7 @@
 
 mod errors;
 mod interop;
+mod multiarch;
 mod roundtrip;
 
 use std::path::Path;
