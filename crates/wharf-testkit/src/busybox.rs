@@ -9,10 +9,13 @@ pub const BUSYBOX: &str = "/bin/busybox";
 /// Whether a static busybox is installed (prints a `SKIP:` line when not).
 pub fn available() -> bool {
     let ok = Path::new(BUSYBOX).exists()
-        && Command::new("file").arg(BUSYBOX).output().map_or(true, |o| {
-            // `file` may be missing; only refuse when it positively says "dynamically linked".
-            !String::from_utf8_lossy(&o.stdout).contains("dynamically linked")
-        });
+        && Command::new("file")
+            .arg(BUSYBOX)
+            .output()
+            .map_or(true, |o| {
+                // `file` may be missing; only refuse when it positively says "dynamically linked".
+                !String::from_utf8_lossy(&o.stdout).contains("dynamically linked")
+            });
     if !ok {
         eprintln!("SKIP: {BUSYBOX} (Debian package busybox-static) is not installed");
     }
