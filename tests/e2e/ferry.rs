@@ -251,3 +251,66 @@ fn ferry_login_logout_with_a_tls_registry() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn kiln_push_and_pull_through_a_registry() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let remote = format!("{a}/kiln/busybox:1");
+    let digestfile = tmp.path().join("pushed");
+    ok(
+        "kiln",
+        &root,
+        &[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "--digestfile",
+            digestfile.to_str().unwrap(),
+            "localhost/busybox:latest",
+            &remote,
+        ],
+    );
+    let pushed = std::fs::read_to_string(&digestfile).unwrap();
+    let f = ok(
+        "ferry",
+        &root,
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            &format!("docker://{remote}"),
+        ],
+    );
+    assert_eq!(f.trim(), pushed);
+    // Into a fresh store, under the registry name, with the same image ID.
+    let other = tmp.path().join("other");
+    let id = ok(
+        "kiln",
+        &other,
+        &["pull", "-q", "--tls-verify=false", &remote],
+    );
+    let orig = ok("kiln", &root, &["images", "-q", "--no-trunc"]);
+    assert!(orig.contains(id.trim()), "{orig} vs {id}");
+    let listed = ok("kiln", &other, &["images"]);
+    assert!(listed.contains(&format!("{a}/kiln/busybox")), "{listed}");
+    // push to another transport
+    let layout = format!("oci:{}/layout-out:v1", tmp.path().display());
+    ok(
+        "kiln",
+        &root,
+        &["push", "-q", "localhost/busybox:latest", &layout],
+    );
+    let f = ok(
+        "ferry",
+        &root,
+        &["inspect", "--format", "{{.Digest}}", &layout],
+    );
+    assert_eq!(f.trim(), pushed);
+}

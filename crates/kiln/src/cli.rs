@@ -22,6 +22,10 @@ pub enum Command {
     Build(commands::build::Args),
     /// List images in local storage
     Images(commands::images::Args),
+    /// Copy an image from a registry or any transport into local storage
+    Pull(commands::pull::Args),
+    /// Copy a local image to a registry or any transport
+    Push(commands::push::Args),
     /// Show an image's configuration and manifest as JSON
     Inspect(commands::inspect::Args),
     /// Add names to a local image

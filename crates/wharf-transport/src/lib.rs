@@ -30,6 +30,7 @@ pub mod files;
 pub mod inspect;
 mod layout;
 pub mod reference;
+pub mod shorthand;
 pub mod source;
 
 pub use copy::{CopyOptions, CopyReport, Event, Format, Progress, copy};

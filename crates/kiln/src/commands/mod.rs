@@ -5,6 +5,8 @@ pub mod images;
 pub mod inspect;
 pub mod lint;
 pub mod parse;
+pub mod pull;
+pub mod push;
 pub mod rmi;
 pub mod system;
 pub mod tag;
@@ -29,6 +31,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Build(a) => build::run(cli, a),
         Command::Images(a) => images::run(cli, a),
+        Command::Pull(a) => pull::run(cli, a),
+        Command::Push(a) => push::run(cli, a),
         Command::Inspect(a) => inspect::run(cli, a),
         Command::Tag(a) => tag::run(cli, a),
         Command::Rmi(a) => rmi::run(cli, a),
