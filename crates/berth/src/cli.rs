@@ -24,4 +24,6 @@ pub enum Command {
     Images(commands::images::Args),
     /// Remove one or more images from local storage
     Rmi(commands::rmi::Args),
+    /// Copy an image from a registry or any transport into local storage
+    Pull(commands::pull::Args),
 }

@@ -2,6 +2,7 @@
 
 pub mod images;
 pub mod import;
+pub mod pull;
 pub mod rmi;
 
 use std::process::ExitCode;
@@ -25,5 +26,6 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => import::run(cli, a),
         Command::Images(a) => images::run(cli, a),
         Command::Rmi(a) => rmi::run(cli, a),
+        Command::Pull(a) => pull::run(cli, a),
     }
 }
