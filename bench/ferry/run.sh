@@ -1,0 +1,103 @@
+#!/bin/sh
+# ferry vs skopeo, side by side, in one run: registry -> registry (blobs absent, then present),
+# registry -> oci:, oci: -> registry, inspect. Prints seconds, peak RSS and ferry/skopeo ratios.
+#
+#   bench/ferry/run.sh                 # builds an image from this machine's files (SIZE_MB ~ 200)
+#   SRC=127.0.0.1:5000/lab/big:latest bench/ferry/run.sh   # or copy the lab's image first
+#
+# Needs: docker-registry, skopeo, GNU time, a release ferry (cargo build --release -p ferry).
+set -eu
+FERRY=${FERRY:-${CARGO_TARGET_DIR:-target}/release/ferry}
+REGISTRY_BIN=${REGISTRY_BIN:-/usr/bin/docker-registry}
+command -v skopeo >/dev/null || { echo "SKIP: skopeo is not installed"; exit 0; }
+[ -x "$REGISTRY_BIN" ] || { echo "SKIP: $REGISTRY_BIN is missing"; exit 0; }
+[ -x "$FERRY" ] || { echo "build ferry first: cargo build --release -p ferry (or set FERRY)"; exit 1; }
+W=$(mktemp -d /tmp/ferry-bench.XXXXXX)
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_registry() { # name -> prints host:port
+    port=$(free_port); d="$W/$1"; mkdir -p "$d/data"
+    cat > "$d/config.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $d/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+YML
+    "$REGISTRY_BIN" serve "$d/config.yml" >"$d/log" 2>&1 &
+    PIDS="$PIDS $!"
+    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+    echo "127.0.0.1:$port"
+}
+A=$(start_registry a); B=$(start_registry b); C=$(start_registry c); D=$(start_registry d)
+NT="--src-tls-verify=false --dest-tls-verify=false"
+
+# The test image, as an OCI layout built from local files (one gzip layer per directory).
+if [ -n "${SRC:-}" ]; then
+    skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "docker://$SRC" "docker://$A/bench/img:1"
+else
+    L="$W/layout"; mkdir -p "$L/blobs/sha256"; diffs=""; layers=""
+    for dir in ${DIRS:-/usr/lib/python3* /usr/share/doc /usr/bin /usr/lib/x86_64-linux-gnu/perl* /usr/share/locale}; do
+        [ -d "$dir" ] || continue
+        tar -C / -cf "$W/l.tar" "${dir#/}" 2>/dev/null || true
+        diff=$(sha256sum < "$W/l.tar" | cut -d' ' -f1)
+        gzip -1 -c "$W/l.tar" > "$W/l.tgz"
+        dig=$(sha256sum < "$W/l.tgz" | cut -d' ' -f1); size=$(stat -c %s "$W/l.tgz")
+        mv "$W/l.tgz" "$L/blobs/sha256/$dig"
+        diffs="$diffs${diffs:+,}\"sha256:$diff\""
+        layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$dig\",\"size\":$size}"
+    done
+    rm -f "$W/l.tar"
+    printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin:/bin"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' "$diffs" > "$W/config"
+    cd_=$(sha256sum < "$W/config" | cut -d' ' -f1); cs=$(stat -c %s "$W/config"); mv "$W/config" "$L/blobs/sha256/$cd_"
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' "$cd_" "$cs" "$layers" > "$W/manifest"
+    md=$(sha256sum < "$W/manifest" | cut -d' ' -f1); ms=$(stat -c %s "$W/manifest"); mv "$W/manifest" "$L/blobs/sha256/$md"
+    printf '{"imageLayoutVersion":"1.0.0"}' > "$L/oci-layout"
+    printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"img"}}]}' "$md" "$ms" > "$L/index.json"
+    skopeo copy -q --dest-tls-verify=false "oci:$L:img" "docker://$A/bench/img:1"
+fi
+skopeo copy -q --src-tls-verify=false "docker://$A/bench/img:1" "oci:$W/src:img"
+echo "image: $(du -sm "$W/src/blobs" | cut -f1) MiB of blobs, $(ls "$W/src/blobs/sha256" | wc -l) blobs"
+
+# One timed run: prints "seconds peak_kib".
+measure() { /usr/bin/time -f "%e %M" -o "$W/t" "$@" >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }; cat "$W/t"; }
+
+printf '%-28s %9s %9s %9s %9s %7s\n' case skopeo_s ferry_s skopeo_MiB ferry_MiB ratio
+row() { # name, skopeo result, ferry result
+    set -- "$1" $2 $3
+    awk -v n="$1" -v ss="$2" -v sm="$3" -v fs="$4" -v fm="$5" 'BEGIN {
+        printf "%-28s %9.3f %9.3f %9.1f %9.1f %7.2f\n", n, ss, fs, sm/1024, fm/1024, (ss>0 ? fs/ss : 0) }'
+}
+run_case() { # name, skopeo args..., --, ferry args...
+    name=$1; shift; s=""; while [ "$1" != "--" ]; do s="$s $1"; shift; done; shift
+    # shellcheck disable=SC2086
+    sr=$(measure skopeo $s); fr=$(measure "$FERRY" "$@")
+    row "$name" "$sr" "$fr"
+}
+# shellcheck disable=SC2086
+run_case "registry->registry (absent)" copy -q $NT "docker://$A/bench/img:1" "docker://$B/s/img:1" -- \
+    copy -q $NT "docker://$A/bench/img:1" "docker://$B/f/img:1"
+# shellcheck disable=SC2086
+run_case "registry->registry (present)" copy -q $NT "docker://$A/bench/img:1" "docker://$B/s/img:1" -- \
+    copy -q $NT "docker://$A/bench/img:1" "docker://$B/f/img:1"
+run_case "registry->oci:" copy -q --src-tls-verify=false "docker://$A/bench/img:1" "oci:$W/s-oci:img" -- \
+    copy -q --src-tls-verify=false "docker://$A/bench/img:1" "oci:$W/f-oci:img"
+# Fresh registries: skopeo's blob-info cache would otherwise mount what it pushed to B before.
+run_case "oci:->registry" copy -q --dest-tls-verify=false "oci:$W/src:img" "docker://$C/s/img:1" -- \
+    copy -q --dest-tls-verify=false "oci:$W/src:img" "docker://$D/f/img:1"
+run_case "inspect" inspect --tls-verify=false "docker://$A/bench/img:1" -- \
+    inspect --tls-verify=false "docker://$A/bench/img:1"
+# Digests agree.
+sd=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$B/s/img:1")
+fd=$("$FERRY" inspect --tls-verify=false --format '{{.Digest}}' "docker://$B/f/img:1")
+[ "$sd" = "$fd" ] && echo "digests match: $fd" || { echo "DIGEST MISMATCH: skopeo $sd ferry $fd"; exit 1; }
