@@ -2,6 +2,7 @@
 // Test helpers outside #[test] functions may unwrap and report skips on stderr.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod berth;
 mod build;
 mod cli;
 mod ferry;

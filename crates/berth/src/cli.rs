@@ -26,4 +26,27 @@ pub enum Command {
     Rmi(commands::rmi::Args),
     /// Copy an image from a registry or any transport into local storage
     Pull(commands::pull::Args),
+    /// Run a command in a new container
+    Run(Box<commands::run::Args>),
+    /// List containers
+    Ps(commands::ps::Args),
+    /// Print a detached container's output
+    Logs(commands::logs::Args),
+    /// Stop running containers (the stop signal, then SIGKILL after a timeout)
+    Stop(commands::stop::Args),
+    /// Send a signal to running containers
+    Kill(commands::kill::Args),
+    /// Remove containers
+    Rm(commands::rm::Args),
+    /// Wait for containers to exit and print their exit codes
+    Wait(commands::wait::Args),
+    /// Show a container's or an image's configuration as JSON
+    Inspect(commands::inspect::Args),
+    /// Show the storage driver, rootless mode, runtimes and store root
+    Info(commands::info::Args),
+    /// Run a command in berth's rootless user and mount namespace
+    Unshare(commands::unshare::Args),
+    /// Watch a detached container (internal)
+    #[command(hide = true, name = "container-monitor")]
+    ContainerMonitor(commands::monitor::Args),
 }

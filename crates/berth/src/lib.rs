@@ -7,6 +7,8 @@
 
 pub mod cli;
 pub mod commands;
+pub mod container;
+pub mod volumes;
 
 use std::process::ExitCode;
 
@@ -16,5 +18,23 @@ use clap::Parser as _;
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli.global.init_logging();
+    // Commands that mount or remove container files run as root of the user namespace; enter
+    // it before anything else starts a thread.
+    if matches!(
+        cli.command,
+        cli::Command::Run(_)
+            | cli::Command::Rm(_)
+            | cli::Command::Info(_)
+            | cli::Command::Import(_)
+    ) {
+        match wharf_sandbox::maybe_reexec_in_userns() {
+            Ok(Some(code)) => return code,
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("Error: {:#}", anyhow::Error::new(e));
+                return ExitCode::from(125);
+            }
+        }
+    }
     wharf_cli::main_with(125, || commands::dispatch(&cli))
 }

@@ -2,8 +2,19 @@
 
 pub mod images;
 pub mod import;
+pub mod info;
+pub mod inspect;
+pub mod kill;
+pub mod logs;
+pub mod monitor;
+pub mod ps;
 pub mod pull;
+pub mod rm;
 pub mod rmi;
+pub mod run;
+pub mod stop;
+pub mod unshare;
+pub mod wait;
 
 use std::process::ExitCode;
 
@@ -27,5 +38,16 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Images(a) => images::run(cli, a),
         Command::Rmi(a) => rmi::run(cli, a),
         Command::Pull(a) => pull::run(cli, a),
+        Command::Run(a) => run::run(cli, a),
+        Command::Ps(a) => ps::run(cli, a),
+        Command::Logs(a) => logs::run(cli, a),
+        Command::Stop(a) => stop::run(cli, a),
+        Command::Kill(a) => kill::run(cli, a),
+        Command::Rm(a) => rm::run(cli, a),
+        Command::Wait(a) => wait::run(cli, a),
+        Command::Inspect(a) => inspect::run(cli, a),
+        Command::Info(a) => info::run(cli, a),
+        Command::Unshare(a) => unshare::run(cli, a),
+        Command::ContainerMonitor(a) => monitor::run(a),
     }
 }

@@ -75,6 +75,13 @@ pub fn run(spec: &Spec, bundle: &Path) -> Result<u8, SandboxError> {
     container.wait()
 }
 
+/// Runs `f` (typically [`Container::wait`]) with SIGINT and SIGQUIT ignored in this process, so
+/// that a terminal's ^C reaches only the container, which decides what to do with it.
+pub fn with_terminal_signals_ignored<T>(f: impl FnOnce() -> T) -> T {
+    let _guard = process::ignore_terminal_signals();
+    f()
+}
+
 /// A started container (its process has been executed).
 #[derive(Debug)]
 pub struct Container {

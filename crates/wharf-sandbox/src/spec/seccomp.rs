@@ -85,6 +85,12 @@ pub(crate) fn parse_profile(text: &str, what: &str) -> Result<Profile, SandboxEr
     })
 }
 
+/// Checks that `text` is a profile this crate can apply (`what` names it in the error), so that
+/// a caller can refuse a bad `--security-opt seccomp=FILE` before creating anything.
+pub fn validate_profile(text: &str, what: &str) -> Result<(), SandboxError> {
+    parse_profile(text, what)?.to_oci(&[]).map(drop)
+}
+
 /// The default profile for `caps` (names like `CAP_SYS_ADMIN`) on this machine's architecture.
 pub fn default_profile(caps: &[String]) -> Result<LinuxSeccomp, SandboxError> {
     let profile = parse_profile(DEFAULT_PROFILE, "(built-in default)")?;
