@@ -396,3 +396,25 @@ fn detached_kill_and_rm_force() {
     assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
     assert!(env.containers().is_empty());
 }
+
+#[test]
+fn info_and_unshare_show_the_rootless_namespace() {
+    let Some(env) = setup() else { return };
+    let out = env.berth(&["info", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["Host"]["Rootless"], true);
+    assert_eq!(
+        info["Store"]["Driver"], "overlay",
+        "kernel overlay works rootless here"
+    );
+    assert_eq!(info["Store"]["UserXattr"], true);
+    let first = info["Host"]["UidMap"][0].as_str().unwrap().to_string();
+    assert_eq!(first, format!("0 {} 1", env.user.uid));
+
+    let out = env.berth(&["unshare", "sh", "-c", "id -u; exit 4"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(text(&out.stdout), "0\n", "root in the namespace");
+    let out = env.berth(&["unshare", "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
+}
