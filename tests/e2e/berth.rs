@@ -321,7 +321,8 @@ fn detached_container_logs_stop_ps_rm() {
     assert_eq!(text(&logs.stderr), "err\n");
     let log =
         std::fs::read_to_string(env.root.join("containers").join(&id).join("ctr.log")).unwrap();
-    let first = log.lines().next().unwrap();
+    // The two streams are copied independently: find the stdout entry.
+    let first = log.lines().find(|l| l.contains(" stdout ")).unwrap();
     let fields: Vec<&str> = first.splitn(4, ' ').collect();
     assert!(
         fields[0].ends_with('Z') && fields[0].contains('T'),
@@ -417,4 +418,46 @@ fn info_and_unshare_show_the_rootless_namespace() {
     assert_eq!(text(&out.stdout), "0\n", "root in the namespace");
     let out = env.berth(&["unshare", "no-such-command"]);
     assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
+}
+
+#[test]
+fn foreground_run_forwards_sigterm_to_the_container() {
+    let Some(env) = setup() else { return };
+    for rt in ["embedded", "runc"] {
+        if rt == "runc" && !have("runc") {
+            continue;
+        }
+        let script =
+            "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done";
+        let mut child = env
+            .user
+            .command(bin("berth"))
+            .arg("--root")
+            .arg(&env.root)
+            .args(["run", "--rm", "--runtime", rt, "box", "sh", "-c", script])
+            .current_dir("/tmp")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert_eq!(line, "ready\n", "{rt}");
+        // setpriv executes berth in place: this pid is berth's.
+        let pid = child.id().to_string();
+        assert_eq!(
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .code(),
+            Some(0)
+        );
+        let status = child.wait().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        assert_eq!(rest, "got-term\n", "{rt}");
+        assert_eq!(status.code(), Some(9), "{rt}");
+    }
+    assert!(env.containers().is_empty());
 }

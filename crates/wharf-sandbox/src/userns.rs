@@ -275,6 +275,8 @@ fn spawn_mapped(
         let _ = process::wait_exit_code(child.pid);
         return Err(SandboxError::ChildLost(e));
     }
+    // Signals sent to this process (a supervisor's SIGTERM) go on to the re-executed child.
+    let _ = process::forward_signals_to(child.pid);
     // Only now: the child must not inherit ignored signals (SIG_IGN survives execve).
     let _guard = process::ignore_terminal_signals();
     process::wait_exit_code(child.pid).map_err(|source| SandboxError::Wait {

@@ -137,6 +137,7 @@ fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
         let c =
             wharf_sandbox::runtime::start(&p.bundle.spec, &p.bundle.dir).map_err(sandbox_err)?;
         state.pid = Some(c.pid());
+        wharf_sandbox::runtime::forward_signals(c.pid()).map_err(sandbox_err)?;
         container::write_json(&p.dir, container::STATE, &state)?;
         wharf_sandbox::runtime::with_terminal_signals_ignored(|| c.wait()).map_err(sandbox_err)
     } else {
@@ -144,6 +145,10 @@ fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
             .spawn()
             .with_context(|| format!("starting the OCI runtime {}", p.record.runtime))?;
         state.pid = Some(i32::try_from(child.id()).unwrap_or_default());
+        if let Some(pid) = state.pid {
+            // runc run passes them on to the container.
+            wharf_sandbox::runtime::forward_signals(pid).map_err(sandbox_err)?;
+        }
         container::write_json(&p.dir, container::STATE, &state)?;
         let status = child.wait().context("waiting for the OCI runtime")?;
         Ok(exit_code(status))

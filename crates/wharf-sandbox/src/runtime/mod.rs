@@ -82,6 +82,13 @@ pub fn with_terminal_signals_ignored<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Makes the calling process pass SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and
+/// SIGWINCH on to `pid` (a [`Container::pid`], or an external runtime that forwards them itself),
+/// as `podman run --sig-proxy` does.
+pub fn forward_signals(pid: i32) -> Result<(), SandboxError> {
+    process::forward_signals_to(pid).map_err(|source| SandboxError::Wait { pid, source })
+}
+
 /// A started container (its process has been executed).
 #[derive(Debug)]
 pub struct Container {
