@@ -4,8 +4,8 @@
 //! `oci:PATH[:REF]`, `oci-archive:PATH[:REF]`, `docker-archive:PATH[:NAME:TAG]`, `dir:PATH`, and
 //! `store:NAME[:TAG]` for wharf's own store. A [`Source`] yields a manifest (or index), its
 //! config and blob streams; a [`Destination`] says which blobs it has, takes blob streams
-//! (verified before they are kept) and the manifest last. [`copy`] moves an image between them
-//! with bounded parallel transfers; [`inspect`] gathers what `skopeo inspect` prints.
+//! (verified before they are kept) and the manifest last. [`copy()`] moves an image between them
+//! with bounded parallel transfers; [`inspect()`] gathers what `skopeo inspect` prints.
 //!
 //! Registry transfers are async; file writes run on tokio's blocking pool. The caller owns the
 //! runtime.
