@@ -6,11 +6,24 @@ use crate::StoreError;
 
 /// The default store root: `$WHARF_ROOT`; else `/var/lib/wharf` for root (uid 0); else
 /// `$XDG_DATA_HOME/wharf`; else `~/.local/share/wharf`.
+///
+/// "Root" means the host's root: a user re-executed into a user namespace is uid 0 there but
+/// keeps the store of the user it is, so that the same command gives the same store inside
+/// and outside the namespace.
 pub fn default_root() -> Result<PathBuf, StoreError> {
     default_root_from(
         |k| std::env::var_os(k).filter(|v| !v.is_empty()),
-        rustix::process::geteuid().is_root(),
+        rustix::process::geteuid().is_root() && !in_user_namespace(),
     )
+}
+
+/// Whether this process runs in a user namespace other than the initial one, whose uid map is
+/// the identity over the whole 32-bit range.
+fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|map| {
+        let fields: Vec<&str> = map.split_whitespace().collect();
+        fields != ["0", "0", "4294967295"]
+    })
 }
 
 pub(crate) fn default_root_from(

@@ -62,32 +62,9 @@ fn build_args(list: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// The store root. Inside the rootless user namespace the process is root there, which would
-/// pick root's default store: the user's own store is meant.
-fn store_root(cli: &Cli) -> anyhow::Result<PathBuf> {
-    if let Some(r) = &cli.global.root {
-        return Ok(r.clone());
-    }
-    if wharf_sandbox::userns::in_userns() {
-        let var = |k| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        if let Some(x) = var("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
-            return Ok(x.join("wharf"));
-        }
-        if let Some(home) = var("HOME") {
-            return Ok(home.join(".local/share/wharf"));
-        }
-    }
-    Ok(wharf_store::default_root()?)
-}
-
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let root = store_root(cli)?;
-    let store = wharf_store::Store::open(&root)
-        .with_context(|| format!("opening the store at {}", root.display()))?;
+    // Inside the rootless user namespace the default root is still the user's own store.
+    let store = super::open_store(cli)?;
     let timestamp = match args.timestamp {
         Some(t) => Some(t),
         None => match std::env::var("SOURCE_DATE_EPOCH") {
