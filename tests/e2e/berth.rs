@@ -92,6 +92,16 @@ impl Env {
     }
 }
 
+impl Drop for Env {
+    /// A failed test must not leave detached containers running.
+    fn drop(&mut self) {
+        let ids = self.berth(&["ps", "-q", "--no-trunc"]);
+        for id in text(&ids.stdout).lines() {
+            let _ = self.berth(&["rm", "-f", id]);
+        }
+    }
+}
+
 #[test]
 fn run_exit_codes_follow_podman() {
     let Some(env) = setup() else { return };
