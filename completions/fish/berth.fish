@@ -32,9 +32,33 @@ debug\t''
 trace\t''"
 complete -c berth -n "__fish_berth_needs_command" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_needs_command" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_needs_command" -f -a "import" -d 'Create an image from a root filesystem tarball'
 complete -c berth -n "__fish_berth_needs_command" -f -a "images" -d 'List images in local storage'
 complete -c berth -n "__fish_berth_needs_command" -f -a "rmi" -d 'Remove one or more images from local storage'
+complete -c berth -n "__fish_berth_needs_command" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
+complete -c berth -n "__fish_berth_needs_command" -f -a "run" -d 'Run a command in a new container'
+complete -c berth -n "__fish_berth_needs_command" -f -a "ps" -d 'List containers'
+complete -c berth -n "__fish_berth_needs_command" -f -a "logs" -d 'Print a detached container\'s output'
+complete -c berth -n "__fish_berth_needs_command" -f -a "stop" -d 'Stop running containers (the stop signal, then SIGKILL after a timeout)'
+complete -c berth -n "__fish_berth_needs_command" -f -a "kill" -d 'Send a signal to running containers'
+complete -c berth -n "__fish_berth_needs_command" -f -a "rm" -d 'Remove containers'
+complete -c berth -n "__fish_berth_needs_command" -f -a "wait" -d 'Wait for containers to exit and print their exit codes'
+complete -c berth -n "__fish_berth_needs_command" -f -a "inspect" -d 'Show a container\'s or an image\'s configuration as JSON'
+complete -c berth -n "__fish_berth_needs_command" -f -a "info" -d 'Show the storage driver, rootless mode, runtimes and store root'
+complete -c berth -n "__fish_berth_needs_command" -f -a "unshare" -d 'Run a command in berth\'s rootless user and mount namespace'
+complete -c berth -n "__fish_berth_needs_command" -f -a "container-monitor" -d 'Watch a detached container (internal)'
 complete -c berth -n "__fish_berth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c berth -n "__fish_berth_using_subcommand import" -s c -l change -d 'Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, WORKDIR' -r
+complete -c berth -n "__fish_berth_using_subcommand import" -s m -l message -d 'Commit message recorded in the image\'s history' -r
+complete -c berth -n "__fish_berth_using_subcommand import" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand import" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand import" -s q -l quiet -d 'Print only the image ID'
+complete -c berth -n "__fish_berth_using_subcommand import" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand import" -s V -l version -d 'Print version'
 complete -c berth -n "__fish_berth_using_subcommand images" -l format -d 'Output format: `json`, `table`, or a Go template such as `{{.Repository}}:{{.Tag}}`' -r
 complete -c berth -n "__fish_berth_using_subcommand images" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c berth -n "__fish_berth_using_subcommand images" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -57,6 +81,153 @@ complete -c berth -n "__fish_berth_using_subcommand rmi" -s a -l all -d 'Remove 
 complete -c berth -n "__fish_berth_using_subcommand rmi" -s p -l prune -d 'Remove dangling (nameless) images'
 complete -c berth -n "__fish_berth_using_subcommand rmi" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand rmi" -s V -l version -d 'Print version'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from images rmi help" -f -a "images" -d 'List images in local storage'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from images rmi help" -f -a "rmi" -d 'Remove one or more images from local storage'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from images rmi help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c berth -n "__fish_berth_using_subcommand pull" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c berth -n "__fish_berth_using_subcommand pull" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
+complete -c berth -n "__fish_berth_using_subcommand pull" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c berth -n "__fish_berth_using_subcommand pull" -l authfile -d 'Auth file' -r -F
+complete -c berth -n "__fish_berth_using_subcommand pull" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c berth -n "__fish_berth_using_subcommand pull" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand pull" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand pull" -l all-platforms -d 'Pull every image of a multi-architecture index'
+complete -c berth -n "__fish_berth_using_subcommand pull" -s q -l quiet -d 'Print nothing but the image ID'
+complete -c berth -n "__fish_berth_using_subcommand pull" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand pull" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand run" -l name -d 'Name the container' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -s e -l env -d 'Set an environment variable (`KEY=VALUE`, or `KEY` to take it from this environment)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l env-file -d 'Read `KEY=VALUE` lines from a file' -r -F
+complete -c berth -n "__fish_berth_using_subcommand run" -s w -l workdir -d 'Working directory inside the container' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -s u -l user -d 'User (`name`, `uid`, `uid:gid`) to run as' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l entrypoint -d 'Override the image\'s entrypoint (a string or a JSON array)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -s v -l volume -d 'Bind mount a host directory: `HOST:CONTAINER[:ro|rw]`' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l hostname -d 'Container host name [default: the first 12 characters of the ID]' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l network -d 'Network mode: `none` (loopback only) or `host`' -r -f -a "none\t''
+host\t''"
+complete -c berth -n "__fish_berth_using_subcommand run" -l cap-add -d 'Add a capability (`CAP_NET_RAW`, `net_raw`, or `ALL`)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l cap-drop -d 'Drop a capability (or `ALL`)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l security-opt -d '`seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l runtime -d 'OCI runtime: the embedded one (default), or `runc`/`crun`/`youki`/a path' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l storage-driver -d 'Storage driver: overlay, fuse-overlayfs, copy [default: the first that works]' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand run" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand run" -l rm -d 'Remove the container when it exits'
+complete -c berth -n "__fish_berth_using_subcommand run" -s d -l detach -d 'Run in the background and print the container ID'
+complete -c berth -n "__fish_berth_using_subcommand run" -s i -l interactive -d 'Keep standard input open (else the container reads /dev/null)'
+complete -c berth -n "__fish_berth_using_subcommand run" -l read-only -d 'Mount the container\'s root filesystem read-only'
+complete -c berth -n "__fish_berth_using_subcommand run" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand run" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand ps" -l format -d '`json`, `table`, or a Go template such as `{{.Names}} {{.ExitCode}}`' -r
+complete -c berth -n "__fish_berth_using_subcommand ps" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand ps" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand ps" -s a -l all -d 'Show all containers (default: only running ones)'
+complete -c berth -n "__fish_berth_using_subcommand ps" -s q -l quiet -d 'Print only container IDs'
+complete -c berth -n "__fish_berth_using_subcommand ps" -l no-trunc -d 'Do not truncate IDs'
+complete -c berth -n "__fish_berth_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand logs" -l tail -d 'Print only the last N lines' -r
+complete -c berth -n "__fish_berth_using_subcommand logs" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand logs" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand logs" -s f -l follow -d 'Keep printing new output until the container exits'
+complete -c berth -n "__fish_berth_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand logs" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand stop" -s t -l time -d 'Seconds to wait before killing the container' -r
+complete -c berth -n "__fish_berth_using_subcommand stop" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand stop" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand stop" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand kill" -s s -l signal -d 'Signal name (`TERM`, `SIGKILL`) or number' -r
+complete -c berth -n "__fish_berth_using_subcommand kill" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand kill" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand kill" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand kill" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand rm" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand rm" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand rm" -s f -l force -d 'Kill running containers first'
+complete -c berth -n "__fish_berth_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand wait" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand wait" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand wait" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand wait" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand inspect" -s f -l format -d 'A Go template such as `{{.State.Status}}` instead of JSON' -r
+complete -c berth -n "__fish_berth_using_subcommand inspect" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand inspect" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand info" -s f -l format -d '`json`, or a Go template such as `{{.Store.Driver}}`' -r
+complete -c berth -n "__fish_berth_using_subcommand info" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand info" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand info" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand info" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand unshare" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand unshare" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand unshare" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand unshare" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand container-monitor" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand container-monitor" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand container-monitor" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand container-monitor" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "import" -d 'Create an image from a root filesystem tarball'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "images" -d 'List images in local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "rmi" -d 'Remove one or more images from local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "run" -d 'Run a command in a new container'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "ps" -d 'List containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "logs" -d 'Print a detached container\'s output'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "stop" -d 'Stop running containers (the stop signal, then SIGKILL after a timeout)'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "kill" -d 'Send a signal to running containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "rm" -d 'Remove containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "wait" -d 'Wait for containers to exit and print their exit codes'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "inspect" -d 'Show a container\'s or an image\'s configuration as JSON'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "info" -d 'Show the storage driver, rootless mode, runtimes and store root'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "unshare" -d 'Run a command in berth\'s rootless user and mount namespace'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "container-monitor" -d 'Watch a detached container (internal)'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

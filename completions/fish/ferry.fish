@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ferry_global_optspecs
-    string join \n root= log-level= h/help V/version
+    string join \n root= log-level= override-os= override-arch= override-variant= h/help V/version
 end
 
 function __fish_ferry_needs_command
@@ -30,9 +30,18 @@ warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c ferry -n "__fish_ferry_needs_command" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_needs_command" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_needs_command" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_needs_command" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_needs_command" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "manifest-digest" -d 'Compute the digest of a manifest file'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "inspect" -d 'Show an image\'s manifest, configuration or skopeo\'s summary'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "copy" -d 'Copy an image between transports'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "list-tags" -d 'List the tags of a repository'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "delete" -d 'Delete an image from a registry'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "login" -d 'Store credentials for a registry'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "logout" -d 'Remove stored credentials'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -40,7 +49,135 @@ warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest help" -f -a "manifest-digest" -d 'Compute the digest of a manifest file'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s f -l format -d 'Format the output with a Go template, e.g. \'{{.Digest}}\'' -r
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l creds -d 'Credentials USER[:PASSWORD] for the registry' -r
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l authfile -d 'Auth file [default: ${XDG_RUNTIME_DIR}/containers/auth.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l retry-times -d 'Retry a failed request this many times' -r
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l raw -d 'Print the manifest (or index) exactly as stored'
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l config -d 'Print the image configuration'
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s n -l no-tags -d 'Do not list the repository\'s tags'
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -s f -l format -d 'Manifest format of the destination: oci or v2s2' -r -f -a "oci\t''
+v2s2\t''
+docker\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l multi-arch -d 'How to copy an index: system (one image), all, index-only (not supported)' -r -f -a "system\t''
+all\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l digestfile -d 'Write the digest of the copied manifest to this file' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l image-parallel-copies -d 'Blob transfers in flight at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l retry-times -d 'Retry a failed transfer this many times' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l src-tls-verify -d 'Require HTTPS and verify certificates of the source registry' -r -f -a "true\t''
+false\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-tls-verify -d 'Require HTTPS and verify certificates of the destination registry' -r -f -a "true\t''
+false\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l src-creds -d 'Credentials for the source registry' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-creds -d 'Credentials for the destination registry' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l src-cert-dir -d 'Certificates for the source registry' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-cert-dir -d 'Certificates for the destination registry' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l authfile -d 'Auth file for both sides' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l src-authfile -d 'Auth file for the source registry' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-authfile -d 'Auth file for the destination registry' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -s a -l all -d 'Copy every image of a multi-architecture index'
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l preserve-digests -d 'Fail rather than change any manifest digest'
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -s q -l quiet -d 'Print nothing while copying'
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l creds -d 'Credentials USER[:PASSWORD] for the registry' -r
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l authfile -d 'Auth file [default: ${XDG_RUNTIME_DIR}/containers/auth.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l retry-times -d 'Retry a failed request this many times' -r
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l creds -d 'Credentials USER[:PASSWORD] for the registry' -r
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l authfile -d 'Auth file [default: ${XDG_RUNTIME_DIR}/containers/auth.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l retry-times -d 'Retry a failed request this many times' -r
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -s u -l username -r
+complete -c ferry -n "__fish_ferry_using_subcommand login" -s p -l password -r
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l authfile -d 'Auth file to write [default: ${XDG_RUNTIME_DIR}/containers/auth.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l tls-verify -d 'Require HTTPS and verify certificates' -r -f -a "true\t''
+false\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l cert-dir -d 'Use certificates in DIR' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l password-stdin -d 'Read the password from standard input'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l authfile -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -s a -l all -d 'Remove every stored credential'
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy list-tags delete login logout help" -f -a "manifest-digest" -d 'Compute the digest of a manifest file'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy list-tags delete login logout help" -f -a "inspect" -d 'Show an image\'s manifest, configuration or skopeo\'s summary'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy list-tags delete login logout help" -f -a "copy" -d 'Copy an image between transports'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy list-tags delete login logout help" -f -a "list-tags" -d 'List the tags of a repository'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy list-tags delete login logout help" -f -a "delete" -d 'Delete an image from a registry'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy list-tags delete login logout help" -f -a "login" -d 'Store credentials for a registry'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy list-tags delete login logout help" -f -a "logout" -d 'Remove stored credentials'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy list-tags delete login logout help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

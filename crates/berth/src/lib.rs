@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 // A binary's job is its output; the print lints guard the library crates.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+// Doc comments here are CLI help text (`NAME[:TAG]`), not links to items.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 pub mod cli;
 pub mod commands;

@@ -16,6 +16,17 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// Opens the store named by `--root` / `WHARF_ROOT`, or the default one.
+    pub fn open_store(&self) -> anyhow::Result<wharf_store::Store> {
+        use anyhow::Context as _;
+        let root = match &self.root {
+            Some(r) => r.clone(),
+            None => wharf_store::default_root()?,
+        };
+        wharf_store::Store::open(&root)
+            .with_context(|| format!("opening the store at {}", root.display()))
+    }
+
     /// Installs the stderr logger. `RUST_LOG` refines the level per module when set.
     pub fn init_logging(&self) {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()

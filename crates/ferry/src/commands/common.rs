@@ -86,11 +86,5 @@ pub fn store_for(cli: &Cli, refs: &[&ImageRef]) -> anyhow::Result<Option<Store>>
     if !refs.iter().any(|r| matches!(r, ImageRef::Store { .. })) {
         return Ok(None);
     }
-    let root = match &cli.global.root {
-        Some(r) => r.clone(),
-        None => wharf_store::default_root()?,
-    };
-    Ok(Some(Store::open(&root).with_context(|| {
-        format!("opening the store at {}", root.display())
-    })?))
+    cli.global.open_store().map(Some)
 }

@@ -13,18 +13,13 @@ pub mod tag;
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use wharf_store::Store;
 
 use crate::cli::{Cli, Command};
 
 /// Opens the store named by `--root` / `WHARF_ROOT`, or the default one.
 pub fn open_store(cli: &Cli) -> anyhow::Result<Store> {
-    let root = match &cli.global.root {
-        Some(r) => r.clone(),
-        None => wharf_store::default_root()?,
-    };
-    Store::open(&root).with_context(|| format!("opening the store at {}", root.display()))
+    cli.global.open_store()
 }
 
 pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
