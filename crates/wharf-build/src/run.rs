@@ -77,9 +77,6 @@ pub fn run(req: &RunRequest<'_>) -> Result<(), BuildError> {
     opts.entrypoint = Some(Vec::new());
     opts.env.clone_from(&req.args_env);
     opts.network = network(req.run);
-    // The spec always has a user namespace, where mknod is refused even to real root: bind the
-    // host's device nodes instead of creating them.
-    opts.rootless = true;
     opts.extra_mounts = extra_mounts;
     if let Some(w) = req.config.working_dir.as_deref().filter(|w| !w.is_empty()) {
         crate::rootfs::mkdir_all(req.rootfs, w, None).map_err(BuildError::io("creating", w))?;
