@@ -1,38 +1,69 @@
 #!/usr/bin/env bash
-# The main demo, offline: a base image made on the spot from Debian's busybox-static, imported
-# into a fresh store, listed, inspected, checked, and read back by skopeo and umoci.
+# The main demo, offline: a base image made on the spot from Debian's busybox-static, a
+# multi-stage build FROM it, a run of the result, and a push to a local registry that the demo
+# starts on a free loopback port — then the image read back from the registry by ferry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v busybox >/dev/null || [[ -x /bin/busybox ]] || { echo "install busybox-static first (apt-get install busybox-static)"; exit 1; }
+[[ -x /bin/busybox ]] || { echo "install busybox-static first (apt-get install busybox-static)"; exit 1; }
+command -v docker-registry >/dev/null || { echo "install docker-registry first (apt-get install docker-registry)"; exit 1; }
 cargo build -q --release --bins
 bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d /tmp/wharf-demo.XXXXXX)
+chmod 755 "$work"
 export WHARF_ROOT=$work/store
-trap 'rm -rf "$work"' EXIT
+registry_pid=
+cleanup() { [[ -n $registry_pid ]] && kill "$registry_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+step() { printf '\n==> %s\n' "$*"; }
 
-echo "==> a busybox root filesystem from busybox-static"
+step "a busybox root filesystem from busybox-static, imported as localhost/busybox"
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/"
 for a in $(/bin/busybox --list); do [[ $a == busybox ]] || ln -s busybox "$work/rootfs/bin/$a"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$work/rootfs/etc/passwd"
 echo 'root:x:0:' > "$work/rootfs/etc/group"
+tar -C "$work/rootfs" --numeric-owner --owner=0 --group=0 -c . | "$bin/berth" import --change 'CMD ["sh"]' - busybox
 
-echo "==> berth import - busybox"
-tar -C "$work/rootfs" -c . | "$bin/berth" import --change 'CMD ["sh"]' - busybox
-echo "==> kiln tag busybox demo:v1"
-"$bin/kiln" tag busybox demo:v1
-echo "==> kiln images"
+step "kiln build -t demo:v1: a multi-stage Dockerfile FROM busybox"
+mkdir -p "$work/ctx"
+echo 'hello from a wharf image' > "$work/ctx/greeting.txt"
+cat > "$work/ctx/Dockerfile" <<'DF'
+FROM busybox AS builder
+COPY greeting.txt /src/
+RUN tr a-z A-Z < /src/greeting.txt > /src/GREETING && echo "built on $(uname -m)" >> /src/GREETING
+
+FROM busybox
+LABEL org.opencontainers.image.title=demo
+COPY --from=builder /src/GREETING /srv/GREETING
+WORKDIR /srv
+CMD ["cat", "/srv/GREETING"]
+DF
+"$bin/kiln" build -t demo:v1 "$work/ctx"
 "$bin/kiln" images
-echo "==> kiln inspect --format '{{.Config.config.Cmd}}' demo:v1"
-"$bin/kiln" inspect --format '{{.Config.config.Cmd}}' demo:v1
-echo "==> kiln system check"
+
+step "berth run --rm demo:v1 (rootless-style sandbox: user, mount, pid, ipc, uts, net namespaces)"
+"$bin/berth" run --rm demo:v1
+"$bin/berth" run --rm demo:v1 sh -c 'echo "pid $$ in $(pwd), hostname $(hostname)"'
+
+step "a local registry on a free port"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/registry"
+cat > "$work/registry/config.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $work/registry/data
+http:
+  addr: 127.0.0.1:$port
+YML
+docker-registry serve "$work/registry/config.yml" > "$work/registry/log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+
+step "kiln push demo:v1 docker://127.0.0.1:$port/demo:v1"
+"$bin/kiln" push --tls-verify=false demo:v1 "docker://127.0.0.1:$port/demo:v1"
+step "ferry inspect docker://127.0.0.1:$port/demo:v1"
+"$bin/ferry" inspect --tls-verify=false "docker://127.0.0.1:$port/demo:v1"
+step "ferry copy docker://127.0.0.1:$port/demo:v1 oci:$work/layout:demo (digests preserved)"
+"$bin/ferry" copy --src-tls-verify=false "docker://127.0.0.1:$port/demo:v1" "oci:$work/layout:demo"
 "$bin/kiln" system check
-if command -v skopeo >/dev/null; then
-  echo "==> skopeo inspect oci:\$WHARF_ROOT/oci:localhost/demo:v1 (the store is an OCI layout)"
-  skopeo inspect "oci:$WHARF_ROOT/oci:localhost/demo:v1" | head -12
-fi
-if command -v umoci >/dev/null; then
-  echo "==> umoci unpack, then run the image's busybox"
-  umoci unpack --image "$WHARF_ROOT/oci:localhost/demo:v1" "$work/bundle" >/dev/null
-  "$work/bundle/rootfs/bin/busybox" echo "hello from the unpacked image"
-fi

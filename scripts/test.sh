@@ -36,6 +36,9 @@ if [[ $(id -u) -eq 0 ]]; then
   grep -q '^wharf-test:' /etc/subuid || usermod --add-subuids 231072-296607 wharf-test
   grep -q '^wharf-test:' /etc/subgid || usermod --add-subgids 231072-296607 wharf-test
   uid=$(id -u wharf-test); mkdir -p "/run/user/$uid"; chown wharf-test: "/run/user/$uid"; chmod 700 "/run/user/$uid"
+  # fuse-overlayfs (the overlay fallback) needs /dev/fuse, which this kind of VM ships at 0600;
+  # podman's rootless setup expects 0666, as the peer lab found.
+  [[ -c /dev/fuse ]] && chmod 0666 /dev/fuse
   # The test user re-runs test binaries and reads test data: the checkout and the shared folder
   # beside it must be reachable (o+x on every ancestor directory).
   for d in "$PWD" "$PWD/../shared"; do
