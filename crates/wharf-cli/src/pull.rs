@@ -1,6 +1,9 @@
 //! `pull`, shared by `kiln pull` (buildah's syntax) and `berth pull` (podman's): a bare name is
 //! a registry image, and any transport reference works.
 
+// Field docs are CLI help text (`NAME[:TAG]`), not links to items.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::io::Write;
 use std::path::PathBuf;
 
