@@ -59,6 +59,7 @@ debug\t''
 trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l no-cache -d 'Do not use cached results; run every instruction'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s q -l quiet -d 'Print only the image ID'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l check -d 'Run BuildKit\'s build checks on the Dockerfile and report them, without building; exit 1 when there are findings'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand images" -l format -d 'Output format: `json`, `table`, or a Go template such as `{{.Repository}}:{{.Tag}}`' -r

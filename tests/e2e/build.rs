@@ -514,3 +514,46 @@ fn add_unpacks_archives_and_heredoc_runs() {
     assert_eq!(read("opt/heredoc.txt"), "from heredoc\n");
     assert_eq!(read("opt/listing.txt"), "lib\n");
 }
+
+#[test]
+fn build_check_reports_lint_findings_without_building() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = tmp.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox AS Builder\nMAINTAINER someone\nCMD echo hi\n",
+    )
+    .unwrap();
+    let root = tmp.path().join("store");
+    let out = crate::run(
+        "kiln",
+        &root,
+        &["build", "--check", "-t", "checked", ctx.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for rule in [
+        "StageNameCasing",
+        "MaintainerDeprecated",
+        "JSONArgsRecommended",
+    ] {
+        assert!(text.contains(rule), "{rule} missing from:\n{text}");
+    }
+    // Nothing was built: the store has no image of that name.
+    let images = crate::run("kiln", &root, &["images", "--format", "{{.Repository}}"]);
+    assert!(!String::from_utf8_lossy(&images.stdout).contains("checked"));
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nCMD [\"sh\"]\n").unwrap();
+    let out = crate::run("kiln", &root, &["build", "--check", ctx.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a clean Dockerfile passes: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

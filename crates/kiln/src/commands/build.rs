@@ -41,8 +41,24 @@ pub struct Args {
     /// seconds since the epoch [default: $SOURCE_DATE_EPOCH]
     #[arg(long, value_name = "SECONDS")]
     pub timestamp: Option<i64>,
+    /// Run BuildKit's build checks on the Dockerfile and report them, without building; exit 1
+    /// when there are findings
+    #[arg(long)]
+    pub check: bool,
     /// The build context directory
     pub context: PathBuf,
+}
+
+/// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
+fn dockerfile_path(args: &Args) -> PathBuf {
+    args.file.clone().unwrap_or_else(|| {
+        let containerfile = args.context.join("Containerfile");
+        if containerfile.is_file() {
+            containerfile
+        } else {
+            args.context.join("Dockerfile")
+        }
+    })
 }
 
 fn build_args(list: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -63,6 +79,15 @@ fn build_args(list: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    if args.check {
+        // `docker build --check`: the checks alone, failing on any finding.
+        let lint = super::lint::Args {
+            file: dockerfile_path(args),
+            skip: Vec::new(),
+            error: true,
+        };
+        return super::lint::run(&lint);
+    }
     // Inside the rootless user namespace the default root is still the user's own store.
     let store = super::open_store(cli)?;
     let timestamp = match args.timestamp {
