@@ -14,7 +14,8 @@ command -v skopeo >/dev/null || { echo "SKIP: skopeo is not installed"; exit 0; 
 [ -x "$FERRY" ] || { echo "build ferry first: cargo build --release -p ferry (or set FERRY)"; exit 1; }
 W=$(mktemp -d /tmp/ferry-bench.XXXXXX)
 PIDS=""
-cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
+# start_registry runs in $(...), a subshell: its PIDs go to a file, not a variable.
+cleanup() { for p in $PIDS $(cat "$W/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
 trap cleanup EXIT INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -35,7 +36,7 @@ http:
   addr: 127.0.0.1:$port
 YML
     "$REGISTRY_BIN" serve "$d/config.yml" >"$d/log" 2>&1 &
-    PIDS="$PIDS $!"
+    PIDS="$PIDS $!"; echo "$!" >> "$W/pids"
     for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
     echo "127.0.0.1:$port"
 }
