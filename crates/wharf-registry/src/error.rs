@@ -60,6 +60,10 @@ pub enum RegistryError {
         expected: Digest,
         actual: Digest,
     },
+    #[error(
+        "registry refused the upload of blob {digest} to {repository}: its content does not match the digest"
+    )]
+    DigestRefused { repository: String, digest: Digest },
     #[error("blob {digest}: expected {expected} bytes, received {actual}")]
     SizeMismatch {
         digest: Digest,

@@ -315,7 +315,11 @@ async fn transfer(
     );
     let mut attempt = 0;
     loop {
-        let result = async { dst.put_blob(d, src.blob(d).await?).await }.await;
+        let result = async {
+            dst.put_blob_from(d, src.blob(d).await?, src.verifies_blobs())
+                .await
+        }
+        .await;
         match result {
             Ok(()) => break,
             Err(e) if e.is_retryable() && attempt < opts.retry_times => {

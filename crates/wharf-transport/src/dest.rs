@@ -12,7 +12,7 @@ use wharf_store::Store;
 use crate::BlobStream;
 use crate::docker_archive::ArchiveWriter;
 use crate::error::{Result, TransportError};
-use crate::files::{write_atomic, write_verified};
+use crate::files::{write_atomic, write_presumed, write_verified};
 use crate::layout;
 use crate::reference::ImageRef;
 use crate::source::Source;
@@ -169,13 +169,27 @@ impl Destination {
     }
 
     /// Stores one blob from `stream`, verified against `d` before it is kept.
-    pub async fn put_blob(&self, d: &Descriptor, mut stream: BlobStream) -> Result<()> {
+    pub async fn put_blob(&self, d: &Descriptor, stream: BlobStream) -> Result<()> {
+        self.put_blob_from(d, stream, false).await
+    }
+
+    /// [`Destination::put_blob`] for a stream that `verified` says checks itself against
+    /// `d`'s digest (see [`crate::Source::verifies_blobs`]): registries and layouts then only
+    /// check its size, so a verified copy hashes each byte once. The store always hashes:
+    /// it trusts nothing it did not check itself.
+    pub async fn put_blob_from(
+        &self,
+        d: &Descriptor,
+        mut stream: BlobStream,
+        verified: bool,
+    ) -> Result<()> {
         match self {
             Self::Registry { client, reference } => {
                 let opts = UploadOptions {
                     digest: Some(d.digest().clone()),
                     size: Some(d.size()),
                     chunk_size: None,
+                    source_verified: verified,
                 };
                 client
                     .push_blob(&reference.repository, &mut stream, &opts)
@@ -184,19 +198,11 @@ impl Destination {
             }
             Self::Layout { dir, .. } => {
                 let dest = layout::blob_file(dir, d.digest());
-                let d = d.clone();
-                blocking(stream, move |r| {
-                    write_verified(r, &dest, Some(d.digest()), Some(d.size())).map(|_| ())
-                })
-                .await
+                write_file(stream, dest, d, verified).await
             }
             Self::Dir { dir } => {
                 let dest = dir.join(d.digest().digest());
-                let d = d.clone();
-                blocking(stream, move |r| {
-                    write_verified(r, &dest, Some(d.digest()), Some(d.size())).map(|_| ())
-                })
-                .await
+                write_file(stream, dest, d, verified).await
             }
             Self::Store { store, .. } => {
                 let store = store.clone();
@@ -285,6 +291,24 @@ impl Destination {
 }
 
 /// Runs a synchronous writer over an async stream on the blocking pool.
+/// Writes a blob file, hashing it unless its stream is `verified`.
+async fn write_file(
+    stream: BlobStream,
+    dest: PathBuf,
+    d: &Descriptor,
+    verified: bool,
+) -> Result<()> {
+    let d = d.clone();
+    blocking(stream, move |r| {
+        if verified {
+            write_presumed(r, &dest, d.size())
+        } else {
+            write_verified(r, &dest, Some(d.digest()), Some(d.size())).map(|_| ())
+        }
+    })
+    .await
+}
+
 async fn blocking<F>(stream: BlobStream, f: F) -> Result<()>
 where
     F: FnOnce(SyncIoBridge<BlobStream>) -> Result<()> + Send + 'static,

@@ -166,12 +166,7 @@ pub(crate) fn write_verified(
     digest: Option<&Digest>,
     size: Option<u64>,
 ) -> Result<(Digest, u64)> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(TransportError::io("creating a temporary file in", dir))?;
+    let tmp = temp_beside(dest)?;
     let hasher = match digest {
         Some(d) => Hasher::for_digest(d).map_err(|_| TransportError::Invalid {
             location: dest.display().to_string(),
@@ -201,7 +196,39 @@ pub(crate) fn write_verified(
             actual: n,
         });
     }
-    let tmp = buffered
+    persist(buffered, dest)?;
+    Ok((actual, n))
+}
+
+/// Writes a stream whose source already verifies it (its last read fails when the bytes do
+/// not match their digest, as a registry download does) into `dest`, checking only its size:
+/// hashing it a second time here cost as much CPU as the rest of a registry-to-layout copy.
+/// A failed read leaves nothing behind: the temporary file is dropped.
+pub(crate) fn write_presumed(mut reader: impl Read, dest: &Path, size: u64) -> Result<()> {
+    let tmp = temp_beside(dest)?;
+    let mut w = io::BufWriter::with_capacity(256 << 10, tmp);
+    let n = io::copy(&mut reader, &mut w).map_err(TransportError::io("writing", dest))?;
+    if n != size {
+        return Err(TransportError::Invalid {
+            location: dest.display().to_string(),
+            what: format!("expected {size} bytes, got {n}"),
+        });
+    }
+    persist(w, dest)
+}
+
+fn temp_beside(dest: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(TransportError::io("creating a temporary file in", dir))
+}
+
+/// Flushes, syncs and renames a finished temporary file into place.
+fn persist(w: io::BufWriter<tempfile::NamedTempFile>, dest: &Path) -> Result<()> {
+    let tmp = w
         .into_inner()
         .map_err(|e| TransportError::io("writing", dest)(e.into_error()))?;
     tmp.as_file()
@@ -209,7 +236,7 @@ pub(crate) fn write_verified(
         .map_err(TransportError::io("syncing", dest))?;
     tmp.persist(dest)
         .map_err(|e| TransportError::io("renaming into place", dest)(e.error))?;
-    Ok((actual, n))
+    Ok(())
 }
 
 /// Writes small bytes atomically (temporary file + rename).

@@ -171,6 +171,13 @@ impl Source {
 
     /// A blob as a stream. Registry streams are verified as they are read; every destination
     /// verifies digest and size again before it keeps a blob.
+    /// Whether [`Source::blob`]'s streams check themselves: a registry download verifies its
+    /// size and digest and fails its last read when they differ, so a destination need not
+    /// hash it again. Files (layouts, archives, `dir:`) are read as they are.
+    pub fn verifies_blobs(&self) -> bool {
+        matches!(self, Self::Registry { .. })
+    }
+
     pub async fn blob(&self, d: &Descriptor) -> Result<BlobStream> {
         match self {
             Self::Registry { client, reference } => {

@@ -170,6 +170,7 @@ async fn blobs_push_monolithic_and_chunked_head_get_mount_and_missing() {
         digest: Some(da.clone()),
         size: Some(a.len() as u64),
         chunk_size: None,
+        source_verified: false,
     };
     let p = c.push_blob("src/app", &mut &a[..], &opts).await.unwrap();
     assert_eq!((p.digest.clone(), p.size), (da.clone(), a.len() as u64));
@@ -182,6 +183,7 @@ async fn blobs_push_monolithic_and_chunked_head_get_mount_and_missing() {
         digest: Some(db.clone()),
         size: Some(b.len() as u64),
         chunk_size: Some(100_000),
+        source_verified: false,
     };
     assert_eq!(
         c.push_blob("src/app", &mut &b[..], &opts)
@@ -239,6 +241,7 @@ async fn blobs_push_monolithic_and_chunked_head_get_mount_and_missing() {
         digest: Some(missing.clone()),
         size: None,
         chunk_size: None,
+        source_verified: false,
     };
     let e = c
         .push_blob("src/app", &mut &b"other bytes"[..], &wrong)
@@ -246,6 +249,21 @@ async fn blobs_push_monolithic_and_chunked_head_get_mount_and_missing() {
         .unwrap_err();
     assert!(matches!(e, RegistryError::DigestMismatch { .. }), "{e}");
     assert!(e.to_string().contains(&missing.to_string()), "{e}");
+    // A source that claims to verify itself but does not: the registry's own check refuses it,
+    // so skipping our hash never lets wrong content in.
+    let presumed = UploadOptions {
+        digest: Some(missing.clone()),
+        size: Some(11),
+        chunk_size: None,
+        source_verified: true,
+    };
+    let e = c
+        .push_blob("src/app", &mut &b"other bytes"[..], &presumed)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RegistryError::DigestRefused { .. }), "{e}");
+    assert!(e.to_string().contains(&missing.to_string()), "{e}");
+    assert_eq!(c.blob_exists("src/app", &missing).await.unwrap(), None);
     let chunked_wrong = UploadOptions {
         chunk_size: Some(4),
         ..wrong
@@ -261,6 +279,7 @@ async fn blobs_push_monolithic_and_chunked_head_get_mount_and_missing() {
         digest: None,
         size: Some(100),
         chunk_size: Some(30),
+        source_verified: false,
     };
     let e = c
         .push_blob("src/app", &mut &b"tiny"[..], &short)

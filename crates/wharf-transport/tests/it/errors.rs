@@ -169,3 +169,77 @@ fn registry_stopped_mid_copy_leaves_no_manifest_and_a_rerun_completes() {
     assert_eq!(r.manifest_digest.unwrap(), expected);
     assert_eq!(manifest(&store, &c, &dst).digest, expected);
 }
+
+/// A registry that serves wrong bytes for a layer (its file changed on disk, same size): the
+/// download's own check is the only hash on the way to a layout, `dir:` or another registry,
+/// so each copy must still fail naming the layer and leave no blob and no manifest behind.
+#[test]
+fn corrupted_registry_blob_is_refused_by_every_destination() {
+    let Some((tmp, store)) = base_store() else {
+        return;
+    };
+    let (Some(reg), Some(dst_reg)) = (Registry::start_plain(), Registry::start_plain()) else {
+        return;
+    };
+    let c = client(tmp.path());
+    let t = tmp.path().display();
+    let src = format!("docker://{}/bad:x", reg.addr());
+    copy(&store, &c, &format!("store:{BASE}"), &src, &quick());
+    let m = manifest(&store, &c, &src);
+    let layer = m.image().unwrap().layers()[0].digest().clone();
+    let hex = layer.digest();
+    let data = reg
+        .data_dir()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let mut bytes = std::fs::read(&data).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&data, &bytes).unwrap();
+
+    for dst in [
+        format!("oci:{t}/o:x"),
+        format!("dir:{t}/d"),
+        format!("docker://{}/bad:x", dst_reg.addr()),
+    ] {
+        let err = try_copy(&store, &c, &src, &dst, &quick()).unwrap_err();
+        assert!(err.to_string().contains(hex), "{dst}: {err}");
+    }
+    for dir in ["o/blobs/sha256", "d"] {
+        let p = tmp.path().join(dir);
+        let names: Vec<String> = std::fs::read_dir(&p)
+            .map(|r| {
+                r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            !names.iter().any(|n| n == hex || n.starts_with(".tmp")),
+            "{dir}: {names:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n == "manifest.json"),
+            "{dir}: {names:?}"
+        );
+    }
+    assert!(
+        !tmp.path().join("o/index.json").exists() || {
+            let idx = std::fs::read_to_string(tmp.path().join("o/index.json")).unwrap();
+            !idx.contains("\"x\"")
+        }
+    );
+    let err = try_copy(
+        &store,
+        &c,
+        &format!("docker://{}/bad:x", dst_reg.addr()),
+        &format!("oci:{t}/o3"),
+        &quick(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, TransportError::Registry(e) if e.is_not_found()),
+        "{err}"
+    );
+}
