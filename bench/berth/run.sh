@@ -5,7 +5,9 @@
 #   runc run of a prepared rootless bundle     (the bare runtime)
 # Prints each median and min-max over $RUNS runs after a warm-up, the ratios, and the RSS of a
 # detached container's monitor process.
-# Usage (as root): bench/berth/run.sh [USER]   (default: wharf-test, made by the e2e tests)
+# Usage (as root): bench/berth/run.sh [USER]   (default: wharf-test, made by the e2e tests;
+#   for podman use a user whose containers config works rootless, e.g. the lab's `labuser`,
+#   see shared/lab/README.md: runtime runc, overlay storage, XDG_RUNTIME_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/targets/berth}"
@@ -67,6 +69,11 @@ if command -v runc >/dev/null; then
   time_runs "runc run (prepared rootless bundle)" runc_once
 else
   echo "runc: not installed (Debian package runc), skipped"
+fi
+# podman gets the same root filesystem as its own image (quietly; `podman import` is idempotent
+# enough for a bench: a second import only retags).
+if command -v podman >/dev/null && ! as_user podman image exists localhost/bench 2>/dev/null; then
+  as_user podman import --change 'CMD ["sh"]' "$work/rootfs.tar" localhost/bench >/dev/null 2>&1 || true
 fi
 if command -v podman >/dev/null && as_user podman image exists localhost/bench 2>/dev/null; then
   time_runs "podman run --rm --network=none" as_user podman run --rm --network=none localhost/bench true

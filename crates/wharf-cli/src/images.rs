@@ -235,6 +235,9 @@ pub struct RmiArgs {
     /// Remove dangling (nameless) images
     #[arg(short, long)]
     pub prune: bool,
+    /// Remove images even when containers use them (their layers stay until the containers go)
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 /// `rmi`: removes images, printing the names that went to `out`; returns the failures, one per
@@ -260,6 +263,23 @@ pub fn rmi(
     }
     let mut failed = Vec::new();
     for t in &targets {
+        if !args.force {
+            match store.image_users(t) {
+                Ok(users) if !users.is_empty() => {
+                    failed.push(anyhow::anyhow!(
+                        "image {t} is in use by container {}: remove the container first, or \
+                         pass --force",
+                        users.join(", ")
+                    ));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failed.push(anyhow::Error::new(e).context(format!("removing image {t}")));
+                    continue;
+                }
+            }
+        }
         match store
             .remove_image(t)
             .with_context(|| format!("removing image {t}"))

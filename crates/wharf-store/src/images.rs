@@ -34,7 +34,7 @@ impl ImageRecord {
 
 /// How [`Store::resolve`] found an image: by one of its names, or by a digest or ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Matched {
+pub(crate) enum Matched {
     Name,
     Id,
 }
@@ -81,7 +81,10 @@ impl Store {
         self.resolve_matched(name_or_id).map(|(r, _)| r)
     }
 
-    fn resolve_matched(&self, input: &str) -> Result<(ImageRecord, Matched), StoreError> {
+    pub(crate) fn resolve_matched(
+        &self,
+        input: &str,
+    ) -> Result<(ImageRecord, Matched), StoreError> {
         let records = self.list_images()?;
         let ambiguous = |set: BTreeSet<String>| StoreError::Ambiguous {
             input: input.to_owned(),

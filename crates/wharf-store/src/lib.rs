@@ -52,6 +52,7 @@ mod name;
 mod refs;
 mod root;
 mod unpack;
+mod users;
 
 use std::fs;
 use std::path::{Path, PathBuf};

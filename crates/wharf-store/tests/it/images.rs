@@ -159,3 +159,27 @@ fn an_index_is_committed_only_with_its_children() {
         .unwrap_err();
     assert!(matches!(err, StoreError::MissingBlob { .. }), "{err:?}");
 }
+
+#[test]
+fn image_users_are_the_containers_that_mount_its_top_layer() {
+    let (_dir, store) = temp_store();
+    let (img, _) = commit_tiny(&store, "app");
+    let (other, _) = commit_tiny(&store, "other");
+    assert!(store.image_users("app").unwrap().is_empty());
+    // One container mounts app's layer chain, one mounts the other image.
+    let chain = wharf_store::chain_id(std::slice::from_ref(&img.diff_id));
+    store.record_container_layers("c2", &chain).unwrap();
+    let chain_other = wharf_store::chain_id(std::slice::from_ref(&other.diff_id));
+    store.record_container_layers("c1", &chain_other).unwrap();
+    assert_eq!(store.image_users("app").unwrap(), ["c2"]);
+    assert_eq!(store.image_users("localhost/other:latest").unwrap(), ["c1"]);
+    // By ID too; a second name only untags, so nobody is in the way of removing that name.
+    let id = store.image_id(&store.resolve("app").unwrap()).unwrap();
+    assert_eq!(store.image_users(&id.digest()[..12]).unwrap(), ["c2"]);
+    store.tag("app", "app2").unwrap();
+    assert!(store.image_users("app2").unwrap().is_empty());
+    assert_eq!(store.image_users(id.as_ref()).unwrap(), ["c2"]);
+    // The container is gone: nothing uses the image.
+    std::fs::remove_dir_all(store.container_dir("c2").unwrap()).unwrap();
+    assert!(store.image_users(id.as_ref()).unwrap().is_empty());
+}
