@@ -165,6 +165,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     state.exit_code = Some(i32::from(code));
     state.finished = Some(container::now());
     container::write_json(dir, container::STATE, &state)?;
+    wharf_sandbox::network::teardown(dir);
     if let Ok(driver) = wharf_sandbox::overlay::Driver::by_name(&found.record.driver) {
         let _ = driver.unmount(&dir.join("merged"));
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use wharf_cli::ExitError;
 use wharf_sandbox::overlay::{Driver, MountRequest};
-use wharf_sandbox::spec::{NetworkMode, SeccompMode, SpecOptions};
+use wharf_sandbox::spec::{SeccompMode, SpecOptions};
 use wharf_store::Store;
 
 use crate::cli::Cli;
@@ -43,18 +43,35 @@ pub struct Args {
     /// Override the image's entrypoint (a string or a JSON array)
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Bind mount a host directory: `HOST:CONTAINER[:ro|rw]`
-    #[arg(short, long = "volume", value_name = "HOST:CONTAINER[:OPTS]")]
+    /// Bind mount a host directory or a named volume (created on first use):
+    /// `HOST-DIR:CONTAINER-DIR[:ro|rw]`, `NAME:CONTAINER-DIR[:ro|rw|nocopy]`
+    #[arg(short, long = "volume", value_name = "HOST|NAME:CONTAINER[:OPTS]")]
     pub volume: Vec<String>,
+    /// Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]`
+    /// `[,tmpfs-size=..][,tmpfs-mode=..]` (`src`, `dst`, `destination` also work)
+    #[arg(long = "mount", value_name = "type=TYPE,OPTS")]
+    pub mount: Vec<String>,
+    /// Mount a fresh tmpfs: `CONTAINER-DIR[:OPTS]` (default `rw,noexec,nosuid,nodev`)
+    #[arg(long = "tmpfs", value_name = "CONTAINER-DIR[:OPTS]")]
+    pub tmpfs: Vec<String>,
     /// Mount the container's root filesystem read-only
     #[arg(long)]
     pub read_only: bool,
     /// Container host name [default: the first 12 characters of the ID]
     #[arg(long)]
     pub hostname: Option<String>,
-    /// Network mode: `none` (loopback only) or `host`
-    #[arg(long, default_value = "none", value_parser = ["none", "host"])]
-    pub network: String,
+    /// Network mode: `none` (loopback only), `host`, or `private` (own namespace with
+    /// user-mode networking: `pasta`, else `slirp4netns`; or name one of them)
+    /// [default: private with -p, else none]
+    #[arg(long, value_parser = ["none", "host", "private", "pasta", "slirp4netns"])]
+    pub network: Option<String>,
+    /// Publish a container port on the host: `[IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "[IP:]HOST:CONTAINER[/PROTO]"
+    )]
+    pub publish: Vec<String>,
     /// Add a capability (`CAP_NET_RAW`, `net_raw`, or `ALL`)
     #[arg(long = "cap-add", value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -89,6 +106,7 @@ pub struct Prepared {
 impl Prepared {
     /// Unmounts the root filesystem and, with `remove`, deletes the container's directory.
     pub fn finish(&self, remove: bool) {
+        wharf_sandbox::network::teardown(&self.dir);
         let _ = self.driver.unmount(&self.merged);
         if remove {
             let _ = std::fs::remove_dir_all(&self.dir);
@@ -181,11 +199,8 @@ pub fn exit_code(status: std::process::ExitStatus) -> u8 {
 pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let runtime = runtime_program(args.runtime.as_deref())?;
     // Validate every flag before touching the store.
-    let volumes = args
-        .volume
-        .iter()
-        .map(|v| crate::volumes::parse(v))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let volumes = crate::volumes::parse_all(&args.volume, &args.mount, &args.tmpfs)?;
+    let network = crate::network::plan(args.network.as_deref(), &args.publish)?;
     let mut env = Vec::new();
     for f in &args.env_file {
         env.extend(read_env_file(f)?);
@@ -267,18 +282,22 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     opts.env = env;
     opts.workdir.clone_from(&args.workdir);
     opts.user.clone_from(&args.user);
-    opts.network = if args.network == "host" {
-        NetworkMode::Host
-    } else {
-        NetworkMode::None
+    opts.network = network.mode;
+    if let Some(tool) = &network.tool {
+        let netns = wharf_sandbox::network::setup(tool, &dir, &network.ports)
+            .map_err(|e| unmount_cleanup(e.into()))?;
+        opts.network_namespace = Some(netns);
+    }
+    let unmount_cleanup = |e: anyhow::Error| {
+        wharf_sandbox::network::teardown(&dir);
+        unmount_cleanup(e)
     };
     opts.cap_add.clone_from(&args.cap_add);
     opts.cap_drop.clone_from(&args.cap_drop);
     opts.seccomp = seccomp;
     opts.no_new_privileges = no_new_privileges || opts.no_new_privileges;
-    for v in &volumes {
-        opts.extra_mounts.push(v.mount()?);
-    }
+    opts.extra_mounts =
+        crate::volumes::to_oci(store.root(), &volumes, &req.target).map_err(unmount_cleanup)?;
     let bundle =
         wharf_sandbox::bundle::write_bundle(&dir.join("bundle"), config.config.as_ref(), opts)
             .map_err(|e| unmount_cleanup(sandbox_err(e)))?;

@@ -12,7 +12,7 @@
 
 mod init;
 mod mounts;
-mod path;
+pub(crate) mod path;
 mod seccomp;
 
 use std::io::Read;
@@ -138,15 +138,29 @@ pub fn start(spec: &Spec, bundle: &Path) -> Result<Container, SandboxError> {
     let plan = InitPlan::from_spec(spec, bundle, rootless)?;
     let linux = spec.linux().as_ref();
     let mut flags = 0;
+    // An existing network namespace (a private network's, see `crate::network`) is joined
+    // before the user namespace is created, while this process still has its privileges there.
+    let mut netns = None;
     for ns in linux
         .and_then(|l| l.namespaces().as_ref())
         .map(Vec::as_slice)
         .unwrap_or_default()
     {
-        if ns.path().is_some() {
-            return Err(SandboxError::Unsupported {
-                what: format!("joining an existing {:?} namespace", ns.typ()),
-            });
+        match ns.path() {
+            Some(path) if ns.typ() == LinuxNamespaceType::Network => {
+                let file = std::fs::File::open(path).map_err(|source| SandboxError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                netns = Some(OwnedFd::from(file));
+                continue;
+            }
+            Some(_) => {
+                return Err(SandboxError::Unsupported {
+                    what: format!("joining an existing {:?} namespace", ns.typ()),
+                });
+            }
+            None => {}
         }
         flags |= ns_flag(ns.typ());
     }
@@ -170,7 +184,7 @@ pub fn start(spec: &Spec, bundle: &Path) -> Result<Container, SandboxError> {
     match process::fork().map_err(SandboxError::Fork)? {
         process::Forked::Child => {
             drop((ready_r, go_w, err_r));
-            first_child(&plan, flags, &ready_w, &go_r, err_w)
+            first_child(&plan, flags, netns.as_ref(), &ready_w, &go_r, err_w)
         }
         process::Forked::Parent(pid) => {
             drop((ready_w, go_r, err_w));
@@ -253,12 +267,15 @@ fn parent(
 fn first_child(
     plan: &InitPlan,
     flags: libc::c_int,
+    netns: Option<&OwnedFd>,
     ready_w: &OwnedFd,
     go_r: &OwnedFd,
     err_w: OwnedFd,
 ) -> ! {
     let _ = process::die_with_parent();
-    let status = namespace::unshare(flags)
+    let status = netns
+        .map_or(Ok(()), namespace::setns_net)
+        .and_then(|()| namespace::unshare(flags))
         .err()
         .and_then(|e| e.raw_os_error())
         .map_or(0, |e| if e == 0 { libc::EIO } else { e });

@@ -112,6 +112,9 @@ pub struct SpecOptions {
     /// Rootless: device nodes are bind-mounted, not created.
     pub rootless: bool,
     pub network: NetworkMode,
+    /// An existing network namespace to join (a bound file, see [`crate::network`]) instead
+    /// of a new one, for [`NetworkMode::Private`].
+    pub network_namespace: Option<PathBuf>,
     /// The container's user-namespace maps (container -> host, as seen by the runtime).
     pub uid_map: Vec<IdMapEntry>,
     pub gid_map: Vec<IdMapEntry>,
@@ -145,6 +148,7 @@ impl SpecOptions {
             // in any user namespace but the initial one, even to real root: bind-mount them.
             rootless: true,
             network: NetworkMode::None,
+            network_namespace: None,
             uid_map,
             gid_map,
             cap_add: Vec::new(),
@@ -472,10 +476,13 @@ pub fn generate(image: Option<&ContainerConfig>, opts: &SpecOptions) -> Result<S
     let namespaces = ns_types
         .into_iter()
         .map(|t| {
-            LinuxNamespaceBuilder::default()
-                .typ(t)
-                .build()
-                .map_err(spec_err("namespace"))
+            let mut ns = LinuxNamespaceBuilder::default().typ(t);
+            if t == LinuxNamespaceType::Network
+                && let Some(path) = &opts.network_namespace
+            {
+                ns = ns.path(path.clone());
+            }
+            ns.build().map_err(spec_err("namespace"))
         })
         .collect::<Result<Vec<_>, _>>()?;
 
