@@ -272,3 +272,131 @@ fn bad_mount_specs_are_125_naming_the_flag() {
     }
     assert!(!env.root.join("volumes/bad").exists());
 }
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET /` on 127.0.0.1:`port`, retried while the server starts; the reply's body.
+fn http_get(port: u16) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut reply = String::new();
+            let _ = s.read_to_string(&mut reply);
+            if let Some((_, body)) = reply.split_once("\r\n\r\n") {
+                return Some(body.to_string());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+fn network_tools() -> Vec<&'static str> {
+    let tools: Vec<&str> = ["pasta", "slirp4netns"]
+        .into_iter()
+        .filter(|t| crate::have(t))
+        .collect();
+    if tools.is_empty() {
+        eprintln!("SKIP: neither pasta (passt) nor slirp4netns is installed");
+    }
+    tools
+}
+
+#[test]
+fn published_port_reaches_a_server_in_the_container() {
+    let Some(env) = setup() else { return };
+    let mut runtimes = vec!["embedded"];
+    if crate::have("runc") {
+        runtimes.push("runc");
+    }
+    let server = "mkdir -p /www && echo hello-$NET > /www/index.html && \
+                  exec httpd -f -p 8080 -h /www";
+    for tool in network_tools() {
+        for rt in &runtimes {
+            let port = free_port();
+            let publish = format!("127.0.0.1:{port}:8080");
+            let net_env = format!("NET={tool}");
+            let out = env.berth(&[
+                "run",
+                "-d",
+                "--runtime",
+                rt,
+                "--network",
+                tool,
+                "-p",
+                &publish,
+                "-e",
+                &net_env,
+                "box",
+                "sh",
+                "-c",
+                server,
+            ]);
+            assert!(out.status.success(), "{tool}/{rt}: {}", text(&out.stderr));
+            let id = text(&out.stdout).trim().to_string();
+            let body = http_get(port);
+            let logs = text(&env.berth(&["logs", &id]).stderr);
+            assert_eq!(
+                body.as_deref(),
+                Some(format!("hello-{tool}\n").as_str()),
+                "{tool}/{rt}: {logs}"
+            );
+            let out = env.berth(&["rm", "-f", &id]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            // The helper is gone with the container: its port is free again.
+            assert!(
+                std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                "{tool}/{rt}: port {port} still taken"
+            );
+        }
+    }
+    assert_eq!(env.containers(), 0);
+}
+
+#[test]
+fn private_network_has_an_interface_and_ports_need_it() {
+    let Some(env) = setup() else { return };
+    for tool in network_tools() {
+        // Without -p too: a non-loopback interface with an IPv4 address.
+        let (code, out, err) = env.run(&["--network", tool, "box", "ip", "-o", "-4", "addr"]);
+        assert_eq!(code, 0, "{tool}: {err}");
+        assert!(
+            out.lines()
+                .any(|l| !l.contains(" lo ") && l.contains("inet ")),
+            "{tool}: {out}"
+        );
+        // Foreground with -p: the port is released when the run returns.
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:80");
+        let (code, _, err) = env.run(&["--network", tool, "-p", &publish, "box", "true"]);
+        assert_eq!(code, 0, "{tool}: {err}");
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "{tool}"
+        );
+    }
+    // -p alone picks a private network (podman's rootless default).
+    if !network_tools().is_empty() {
+        let publish = format!("127.0.0.1:{}:80", free_port());
+        let (code, out, err) = env.run(&["-p", &publish, "box", "ip", "-o", "-4", "addr"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.lines().count() >= 2, "{out}");
+    }
+    let (code, _, err) = env.run(&["--network", "none", "-p", "8080:80", "box", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("needs a private network"), "{err}");
+    let (code, _, err) = env.run(&["-p", "80", "box", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("-p/--publish"), "{err}");
+    assert_eq!(env.containers(), 0);
+}

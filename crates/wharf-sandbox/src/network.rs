@@ -380,7 +380,7 @@ fn start_slirp(
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
     )
     .map_err(|e| spawn_err(e.into()))?;
-    let api = dir.join("slirp4netns.sock");
+    let api = slirp_socket(dir);
     let log = std::fs::File::create(dir.join(LOG)).map_err(spawn_err)?;
     let spawned = Command::new(program)
         .args([
@@ -469,24 +469,53 @@ pub fn teardown(dir: &Path) {
         .and_then(|s| s.trim().parse::<i32>().ok())
         .filter(|p| *p > 0 && is_helper(*p))
     {
+        // SIGKILL: pasta runs as PID 1 of a PID namespace of its own, where SIGTERM from
+        // outside is ignored without a handler.
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
+            nix::sys::signal::Signal::SIGKILL,
         );
-        // slirp4netns is our child when started from this process: reap it.
-        let _ = nix::sys::wait::waitpid(
-            nix::unistd::Pid::from_raw(pid),
-            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-        );
+        // Wait (a little) until it is gone, so that its published ports are free again when
+        // the container's command returns; reap slirp4netns if it is our child.
+        for _ in 0..200 {
+            let _ = nix::sys::wait::waitpid(
+                nix::unistd::Pid::from_raw(pid),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            );
+            let gone = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next())
+                    == Some("Z")
+            });
+            if gone || !is_helper(pid) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
     let netns = dir.join(NETNS);
     if netns.exists() {
         let _ = mount::umount(&netns, true);
         let _ = std::fs::remove_file(&netns);
     }
-    for f in [PID, "slirp4netns.sock"] {
-        let _ = std::fs::remove_file(dir.join(f));
-    }
+    let _ = std::fs::remove_file(dir.join(PID));
+    let _ = std::fs::remove_file(slirp_socket(dir));
+}
+
+/// slirp4netns's API socket: a short path (unix socket paths are limited to 107 bytes),
+/// named after the container's directory.
+fn slirp_socket(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let short: String = name.chars().take(16).collect();
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    base.join(format!("wharf-slirp-{short}.sock"))
 }
 
 #[cfg(test)]

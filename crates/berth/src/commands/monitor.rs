@@ -161,11 +161,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     for c in copiers {
         let _ = c.join();
     }
+    // Before the state says exited: `rm` may remove the directory right after.
+    wharf_sandbox::network::teardown(dir);
     state.status = "exited".into();
     state.exit_code = Some(i32::from(code));
     state.finished = Some(container::now());
     container::write_json(dir, container::STATE, &state)?;
-    wharf_sandbox::network::teardown(dir);
     if let Ok(driver) = wharf_sandbox::overlay::Driver::by_name(&found.record.driver) {
         let _ = driver.unmount(&dir.join("merged"));
     }

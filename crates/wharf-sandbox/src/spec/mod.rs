@@ -500,7 +500,8 @@ pub fn generate(image: Option<&ContainerConfig>, opts: &SpecOptions) -> Result<S
         .any(|e| e.container <= 5 && 5 < e.container + e.size);
     let mut mounts = mounts::default_mounts(&mounts::MountPlan {
         rootless: opts.rootless,
-        own_netns,
+        // A joined namespace belongs to the caller's user namespace: sysfs is bound instead.
+        own_netns: own_netns && opts.network_namespace.is_none(),
         tty_gid_mapped,
         etc: opts.etc_files.as_ref(),
     })?;
