@@ -400,3 +400,146 @@ fn private_network_has_an_interface_and_ports_need_it() {
     assert!(err.contains("-p/--publish"), "{err}");
     assert_eq!(env.containers(), 0);
 }
+
+/// The file of `controller` (v1) holding `file` for the cgroup `path`, or the v2 file.
+fn cgroup_file(path: &str, v1_controller: &str, v1_file: &str, v2_file: &str) -> PathBuf {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let rel = path.trim_start_matches('/');
+    if root.join("cgroup.controllers").is_file() {
+        root.join(rel).join(v2_file)
+    } else {
+        root.join(v1_controller).join(rel).join(v1_file)
+    }
+}
+
+#[test]
+fn cgroup_limits_as_root() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_default()
+        .to_string();
+    if euid != "0" {
+        eprintln!("SKIP: cgroup limits need root on this host");
+        return;
+    }
+    let probe = std::path::Path::new("/sys/fs/cgroup/pids/wharf-e2e-probe");
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").is_file();
+    if !v2 && std::fs::create_dir_all(probe).is_err() {
+        eprintln!("SKIP: /sys/fs/cgroup/pids is not writable here");
+        return;
+    }
+    let _ = std::fs::remove_dir(probe);
+    let Some((_tmp, root)) = crate::busybox_store() else {
+        eprintln!("SKIP: busybox-static is not installed");
+        return;
+    };
+    let mut runtimes = vec!["embedded"];
+    if crate::have("runc") {
+        runtimes.push("runc");
+    }
+    let fork_bomb = "for i in $(seq 20); do sleep 3 & done; wait";
+    for rt in &runtimes {
+        let out = crate::run(
+            "berth",
+            &root,
+            &[
+                "run",
+                "--rm",
+                "--runtime",
+                rt,
+                "--pids-limit",
+                "10",
+                "busybox",
+                "sh",
+                "-c",
+                fork_bomb,
+            ],
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("can't fork"),
+            "{rt}: 20 sleeps fit in 10 pids? {err}"
+        );
+
+        let id = crate::ok(
+            "berth",
+            &root,
+            &[
+                "run",
+                "-d",
+                "--runtime",
+                rt,
+                "--memory",
+                "32m",
+                "busybox",
+                "sleep",
+                "60",
+            ],
+        )
+        .trim()
+        .to_string();
+        let path = crate::ok(
+            "berth",
+            &root,
+            &["inspect", "--format", "{{.CgroupPath}}", &id],
+        );
+        assert_eq!(path.trim(), format!("/wharf/{id}"), "{rt}");
+        let limit = cgroup_file(path.trim(), "memory", "memory.limit_in_bytes", "memory.max");
+        // runc creates it, then writes it, once the monitor has started it.
+        let mut seen = String::new();
+        for _ in 0..100 {
+            seen = std::fs::read_to_string(&limit).unwrap_or_default();
+            if seen.trim() == "33554432" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(seen.trim(), "33554432", "{rt}: {}", limit.display());
+        crate::ok("berth", &root, &["rm", "-f", &id]);
+        let dir = limit.parent().unwrap().to_path_buf();
+        for _ in 0..100 {
+            if !dir.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!dir.exists(), "{rt}: {} is left behind", dir.display());
+    }
+}
+
+#[test]
+fn cgroup_limits_rootless_fail_with_the_reason() {
+    let Some(env) = setup() else { return };
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").is_file() {
+        eprintln!("SKIP: cgroup v2 host: rootless limits depend on systemd delegation here");
+        return;
+    }
+    for flags in [
+        vec!["--memory", "32m"],
+        vec!["--pids-limit", "5"],
+        vec!["--cpus", "0.5"],
+    ] {
+        let mut args = flags.clone();
+        args.extend(["box", "true"]);
+        let (code, _, err) = env.run(&args);
+        assert_eq!(code, 125, "{flags:?}: {err}");
+        assert!(
+            err.contains("cannot be enforced") && err.contains("cgroup v1"),
+            "{err}"
+        );
+        assert!(
+            err.contains("run berth as root") && err.contains("cgroup v2"),
+            "{err}"
+        );
+    }
+    let (code, _, err) = env.run(&["--cgroups=disabled", "--memory", "32m", "box", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("--cgroups=disabled"), "{err}");
+    let (code, _, err) = env.run(&["--memory", "lots", "box", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("invalid --memory"), "{err}");
+    assert_eq!(env.containers(), 0);
+}

@@ -46,6 +46,7 @@
 #![deny(unsafe_code)]
 
 pub mod bundle;
+pub mod cgroup;
 pub mod error;
 pub mod idmap;
 pub mod network;

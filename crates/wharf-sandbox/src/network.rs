@@ -12,7 +12,7 @@
 //! use wharf_sandbox::network::{Tool, parse_port, setup};
 //! let dir = std::path::Path::new("/store/containers/c1");
 //! let tool = Tool::find(None)?;
-//! let ports = parse_port("127.0.0.1:8080:80/tcp")?;
+//! let ports = [parse_port("127.0.0.1:8080:80/tcp")?];
 //! let netns = setup(&tool, dir, &ports)?; // DIR/netns, for the spec
 //! # let _ = netns;
 //! wharf_sandbox::network::teardown(dir);

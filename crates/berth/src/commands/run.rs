@@ -81,6 +81,19 @@ pub struct Args {
     /// `seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
+    /// Memory limit (`32m`, `1g`; at least 6m)
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPU limit, in CPUs (`1.5`)
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<String>,
+    /// Maximum number of processes (`-1`: unlimited)
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// `enabled`: limits go into a cgroup of the container's own; `disabled`: no cgroup (and no
+    /// limit flag)
+    #[arg(long, default_value = "enabled", value_parser = ["enabled", "disabled"])]
+    pub cgroups: String,
     /// OCI runtime: the embedded one (default), or `runc`/`crun`/`youki`/a path
     #[arg(long)]
     pub runtime: Option<String>,
@@ -185,6 +198,18 @@ pub fn external_in(record: &Record, dir: &Path) -> std::process::Command {
     cmd
 }
 
+/// `RUNTIME delete --force ID`: when `runc run` itself was killed (`rm -f`), its container's
+/// processes and cgroup would stay behind.
+pub fn external_delete(record: &Record, dir: &Path) {
+    let _ = std::process::Command::new(&record.runtime)
+        .arg("--root")
+        .arg(dir.join("runtime"))
+        .args(["delete", "--force", &record.id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
 pub fn exit_code(status: std::process::ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt as _;
     match (status.code(), status.signal()) {
@@ -201,6 +226,12 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     // Validate every flag before touching the store.
     let volumes = crate::volumes::parse_all(&args.volume, &args.mount, &args.tmpfs)?;
     let network = crate::network::plan(args.network.as_deref(), &args.publish)?;
+    let limits = crate::resources::plan(
+        args.memory.as_deref(),
+        args.cpus.as_deref(),
+        args.pids_limit.as_deref(),
+        &args.cgroups,
+    )?;
     let mut env = Vec::new();
     for f in &args.env_file {
         env.extend(read_env_file(f)?);
@@ -282,6 +313,11 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     opts.env = env;
     opts.workdir.clone_from(&args.workdir);
     opts.user.clone_from(&args.user);
+    if let Some(limits) = limits {
+        let path =
+            wharf_sandbox::cgroup::check(&limits, &id).map_err(|e| unmount_cleanup(e.into()))?;
+        opts.cgroup = Some((path, limits));
+    }
     opts.network = network.mode;
     if let Some(tool) = &network.tool {
         let netns = wharf_sandbox::network::setup(tool, &dir, &network.ports)

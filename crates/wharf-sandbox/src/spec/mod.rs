@@ -115,6 +115,8 @@ pub struct SpecOptions {
     /// An existing network namespace to join (a bound file, see [`crate::network`]) instead
     /// of a new one, for [`NetworkMode::Private`].
     pub network_namespace: Option<PathBuf>,
+    /// `linux.cgroupsPath` and the limits written there (see [`crate::cgroup`]).
+    pub cgroup: Option<(String, crate::cgroup::Limits)>,
     /// The container's user-namespace maps (container -> host, as seen by the runtime).
     pub uid_map: Vec<IdMapEntry>,
     pub gid_map: Vec<IdMapEntry>,
@@ -149,6 +151,7 @@ impl SpecOptions {
             rootless: true,
             network: NetworkMode::None,
             network_namespace: None,
+            cgroup: None,
             uid_map,
             gid_map,
             cap_add: Vec::new(),
@@ -518,6 +521,11 @@ pub fn generate(image: Option<&ContainerConfig>, opts: &SpecOptions) -> Result<S
     }
     if let Some(s) = seccomp {
         linux = linux.seccomp(s);
+    }
+    if let Some((path, limits)) = &opts.cgroup {
+        linux = linux
+            .cgroups_path(PathBuf::from(path))
+            .resources(limits.to_oci().map_err(spec_err("resources"))?);
     }
     let linux = linux.build().map_err(spec_err("linux"))?;
 
