@@ -311,6 +311,11 @@ fn start_pasta(
 ) -> Result<(), NetworkError> {
     let mut cmd = Command::new(program);
     cmd.args(["--config-net", "--quiet", "--no-map-gw"]);
+    // Started by real root, pasta would switch to `nobody`, who cannot open the namespace
+    // file in the container's private directory. (In a user namespace it keeps its IDs.)
+    if nix::unistd::geteuid().is_root() && !crate::overlay::in_child_userns() {
+        cmd.args(["--runas", "0:0"]);
+    }
     for proto in [Proto::Tcp, Proto::Udp] {
         let flag = if proto == Proto::Tcp { "-t" } else { "-u" };
         let mine: Vec<&PortMapping> = ports.iter().filter(|p| p.proto == proto).collect();
