@@ -46,6 +46,8 @@ pub enum Command {
     Info(commands::info::Args),
     /// Run a command in berth's rootless user and mount namespace
     Unshare(commands::unshare::Args),
+    /// Manage named volumes
+    Volume(commands::volume::Args),
     /// Watch a detached container (internal)
     #[command(hide = true, name = "container-monitor")]
     ContainerMonitor(commands::monitor::Args),

@@ -10,6 +10,8 @@
 pub mod cli;
 pub mod commands;
 pub mod container;
+pub mod network;
+pub mod resources;
 pub mod volumes;
 
 use std::process::ExitCode;
@@ -28,6 +30,7 @@ pub fn main() -> ExitCode {
             | cli::Command::Rm(_)
             | cli::Command::Info(_)
             | cli::Command::Import(_)
+            | cli::Command::Volume(_)
     ) {
         match wharf_sandbox::maybe_reexec_in_userns() {
             Ok(Some(code)) => return code,

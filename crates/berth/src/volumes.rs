@@ -1,69 +1,384 @@
-//! `-v HOST:CONTAINER[:OPTIONS]` bind mounts.
+//! The mount flags of `berth run`, with podman's syntax: `-v HOST:CTR[:OPTS]` (a bind mount) or
+//! `-v NAME:CTR[:OPTS]` (a named volume, created on first use), `--mount
+//! type=bind|volume|tmpfs,source=..,target=..,...`, and `--tmpfs CTR[:OPTS]`.
+//!
+//! Everything is parsed and checked before the container exists ([`parse`], [`parse_mount`],
+//! [`parse_tmpfs`], [`check_targets`]); named volumes are created and filled from the image
+//! once its root filesystem is mounted ([`to_oci`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use oci_spec::runtime::{Mount, MountBuilder};
+use wharf_sandbox::volume::{VolumeStore, is_valid_name};
 
-/// One parsed `-v` flag.
+/// Where a mount's content comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Volume {
-    pub host: PathBuf,
-    pub container: String,
-    pub readonly: bool,
+pub enum Source {
+    /// A host path (canonical).
+    Bind(PathBuf),
+    /// A named volume; `copy` asks for podman's copy-up of the image's content on first use.
+    Named { name: String, copy: bool },
+    /// A fresh tmpfs with these mount options (`size=64m`, `mode=1777`, `nosuid`, ...).
+    Tmpfs(Vec<String>),
 }
 
-/// Parses `HOST:CONTAINER[:ro|rw]`; the host side must be an existing absolute path (named
-/// volumes are not supported yet).
+/// One `-v`, `--mount` or `--tmpfs` flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub source: Source,
+    /// The absolute path in the container.
+    pub container: String,
+    pub readonly: bool,
+    /// The flag and value, for messages.
+    pub flag: String,
+}
+
+fn check_target(flag: &str, target: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(!target.is_empty(), "{flag}: the container path is missing");
+    anyhow::ensure!(
+        target.starts_with('/') && !target.split('/').any(|c| c == ".."),
+        "{flag}: the container path {target:?} must be absolute, without `..`"
+    );
+    Ok(())
+}
+
+fn canonical_host(flag: &str, host: &str) -> anyhow::Result<PathBuf> {
+    std::fs::canonicalize(host).with_context(|| format!("{flag}: host path {host}"))
+}
+
+/// Parses `-v HOST:CONTAINER[:OPTS]` (HOST an existing absolute path) or
+/// `-v NAME:CONTAINER[:OPTS]` (a volume name, podman's `[a-zA-Z0-9][a-zA-Z0-9_.-]*`).
 pub fn parse(spec: &str) -> anyhow::Result<Volume> {
+    let flag = format!("invalid volume {spec:?} (-v/--volume)");
     let parts: Vec<&str> = spec.split(':').collect();
     let (host, container, opts) = match parts.as_slice() {
         [h, c] => (*h, *c, ""),
         [h, c, o] => (*h, *c, *o),
-        _ => anyhow::bail!("invalid volume {spec:?}: expected HOST:CONTAINER[:ro|rw]"),
+        [_] => anyhow::bail!(
+            "{flag}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS] or VOLUME-NAME:CONTAINER-DIR \
+             (anonymous volumes are not supported)"
+        ),
+        _ => anyhow::bail!("{flag}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS]"),
     };
+    check_target(&flag, container)?;
+    let named = !host.starts_with('/');
     anyhow::ensure!(
-        host.starts_with('/'),
-        "invalid volume {spec:?}: the host path {host:?} must be absolute (named volumes are not \
-         supported yet)"
-    );
-    anyhow::ensure!(
-        container.starts_with('/') && !container.split('/').any(|c| c == ".."),
-        "invalid volume {spec:?}: the container path {container:?} must be absolute, without `..`"
+        !named || is_valid_name(host),
+        "{flag}: {host:?} is neither an absolute host path nor a volume name \
+         ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"
     );
     let mut readonly = false;
+    let mut copy = true;
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         match o {
             "ro" => readonly = true,
             "rw" => readonly = false,
-            "z" | "Z" => {}
-            _ => anyhow::bail!("invalid volume {spec:?}: unknown option {o:?} (known: ro, rw)"),
+            "nocopy" if named => copy = false,
+            "copy" if named => copy = true,
+            "z" | "Z" => {} // SELinux relabelling: nothing to do without SELinux
+            _ => anyhow::bail!(
+                "{flag}: unknown option {o:?} (known: ro, rw{})",
+                if named { ", nocopy" } else { "" }
+            ),
         }
     }
-    let host = std::fs::canonicalize(host)
-        .with_context(|| format!("invalid volume {spec:?}: host path {host}"))?;
+    let source = if named {
+        Source::Named {
+            name: host.to_string(),
+            copy,
+        }
+    } else {
+        Source::Bind(canonical_host(&flag, host)?)
+    };
     Ok(Volume {
-        host,
+        source,
         container: container.to_string(),
         readonly,
+        flag,
     })
 }
 
+/// `true`/`false` of a boolean `--mount` option given bare (`ro`) or with a value.
+fn bool_opt(flag: &str, key: &str, value: Option<&str>) -> anyhow::Result<bool> {
+    match value {
+        None | Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(v) => anyhow::bail!("{flag}: {key}={v:?} must be true or false"),
+    }
+}
+
+/// `64m`, `1g`, `65536`, `1048576b`, `50%` as the kernel's tmpfs `size=` wants it.
+fn tmpfs_size(flag: &str, v: &str) -> anyhow::Result<String> {
+    let v = v.trim().to_ascii_lowercase();
+    let v = v.strip_suffix('b').unwrap_or(&v);
+    let digits = v.trim_end_matches(['k', 'm', 'g', '%']);
+    anyhow::ensure!(
+        !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && v.len() - digits.len() <= 1,
+        "{flag}: invalid tmpfs size {v:?} (a number of bytes with an optional k, m, g suffix)"
+    );
+    Ok(v.to_string())
+}
+
+fn tmpfs_mode(flag: &str, v: &str) -> anyhow::Result<String> {
+    let mode = u32::from_str_radix(v, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .with_context(|| format!("{flag}: invalid tmpfs mode {v:?} (octal, like 1777)"))?;
+    Ok(format!("{mode:o}"))
+}
+
+/// Applies tmpfs options in order over `defaults`: a later `exec` removes an earlier `noexec`.
+fn merge_tmpfs_options(
+    flag: &str,
+    defaults: &[&str],
+    given: &[&str],
+) -> anyhow::Result<(Vec<String>, bool)> {
+    let mut out: Vec<String> = defaults.iter().map(|s| (*s).to_string()).collect();
+    let mut readonly = false;
+    for o in given.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        let (key, value) = o.split_once('=').map_or((o, None), |(k, v)| (k, Some(v)));
+        let opposite = |a: &str| match a {
+            "nosuid" => "suid",
+            "suid" => "nosuid",
+            "nodev" => "dev",
+            "dev" => "nodev",
+            "noexec" => "exec",
+            "exec" => "noexec",
+            "noatime" => "atime",
+            "atime" => "noatime",
+            _ => "",
+        };
+        let new = match (key, value) {
+            ("ro", None) => {
+                readonly = true;
+                continue;
+            }
+            ("rw", None) => {
+                readonly = false;
+                continue;
+            }
+            ("size", Some(v)) => format!("size={}", tmpfs_size(flag, v)?),
+            ("mode", Some(v)) => format!("mode={}", tmpfs_mode(flag, v)?),
+            ("uid" | "gid" | "nr_inodes", Some(v)) if v.bytes().all(|b| b.is_ascii_digit()) => {
+                o.to_string()
+            }
+            (
+                "nosuid" | "suid" | "nodev" | "dev" | "noexec" | "exec" | "noatime" | "atime"
+                | "relatime" | "strictatime",
+                None,
+            ) => o.to_string(),
+            // podman's tmpfs copy-up switches: our tmpfs mounts start empty either way.
+            ("notmpcopyup", None) => continue,
+            _ => anyhow::bail!(
+                "{flag}: unknown tmpfs option {o:?} (known: ro, rw, size=, mode=, uid=, gid=, \
+                 nr_inodes=, [no]exec, [no]suid, [no]dev, [no]atime)"
+            ),
+        };
+        let key = new
+            .split_once('=')
+            .map_or(new.as_str(), |(k, _)| k)
+            .to_string();
+        out.retain(|e| {
+            let k = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+            k != key && k != opposite(&key)
+        });
+        out.push(new);
+    }
+    Ok((out, readonly))
+}
+
+/// Parses `--tmpfs CONTAINER[:OPTIONS]`; podman's defaults `rw,noexec,nosuid,nodev`.
+pub fn parse_tmpfs(spec: &str) -> anyhow::Result<Volume> {
+    let flag = format!("invalid --tmpfs {spec:?}");
+    let (target, opts) = spec.split_once(':').unwrap_or((spec, ""));
+    check_target(&flag, target)?;
+    let given: Vec<&str> = opts.split(',').collect();
+    let (options, readonly) = merge_tmpfs_options(&flag, &["noexec", "nosuid", "nodev"], &given)?;
+    Ok(Volume {
+        source: Source::Tmpfs(options),
+        container: target.to_string(),
+        readonly,
+        flag,
+    })
+}
+
+/// Parses `--mount type=bind|volume|tmpfs,source=..,target=..[,readonly][,tmpfs-size=..]
+/// [,tmpfs-mode=..]` (podman's and docker's syntax, with `src`, `dst`, `destination` aliases).
+pub fn parse_mount(spec: &str) -> anyhow::Result<Volume> {
+    let flag = format!("invalid --mount {spec:?}");
+    let mut typ = None;
+    let mut source = None;
+    let mut target = None;
+    let mut readonly = false;
+    let mut copy = true;
+    let mut tmpfs: Vec<String> = Vec::new();
+    for field in spec.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let (key, value) = field
+            .split_once('=')
+            .map_or((field, None), |(k, v)| (k, Some(v)));
+        match (key, value) {
+            ("type", Some(v)) => typ = Some(v),
+            ("source" | "src", Some(v)) => source = Some(v),
+            ("target" | "dst" | "destination", Some(v)) => target = Some(v),
+            ("readonly" | "ro", v) => readonly = bool_opt(&flag, key, v)?,
+            ("rw", v) => readonly = !bool_opt(&flag, key, v)?,
+            ("volume-nocopy" | "nocopy", v) => copy = !bool_opt(&flag, key, v)?,
+            ("tmpfs-size", Some(v)) => tmpfs.push(format!("size={v}")),
+            ("tmpfs-mode", Some(v)) => tmpfs.push(format!("mode={v}")),
+            ("relabel" | "z" | "Z", _) => {} // SELinux: nothing to do without it
+            _ => anyhow::bail!(
+                "{flag}: unknown option {field:?} (known: type, source/src, \
+                 target/dst/destination, readonly/ro, rw, volume-nocopy, tmpfs-size, tmpfs-mode)"
+            ),
+        }
+    }
+    let Some(typ) = typ else {
+        anyhow::bail!("{flag}: type= is missing (bind, volume or tmpfs)");
+    };
+    let Some(target) = target else {
+        anyhow::bail!("{flag}: target= is missing (the path in the container)");
+    };
+    check_target(&flag, target)?;
+    anyhow::ensure!(
+        typ == "tmpfs" || tmpfs.is_empty(),
+        "{flag}: tmpfs-size and tmpfs-mode need type=tmpfs"
+    );
+    let source = match typ {
+        "bind" => {
+            let Some(host) = source else {
+                anyhow::bail!("{flag}: type=bind needs source= (the host path)");
+            };
+            anyhow::ensure!(
+                host.starts_with('/'),
+                "{flag}: the host path {host:?} must be absolute"
+            );
+            Source::Bind(canonical_host(&flag, host)?)
+        }
+        "volume" => {
+            let Some(name) = source else {
+                anyhow::bail!(
+                    "{flag}: type=volume needs source= (the volume name; anonymous volumes are \
+                     not supported)"
+                );
+            };
+            anyhow::ensure!(
+                is_valid_name(name),
+                "{flag}: invalid volume name {name:?} ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"
+            );
+            Source::Named {
+                name: name.to_string(),
+                copy,
+            }
+        }
+        "tmpfs" => {
+            anyhow::ensure!(source.is_none(), "{flag}: type=tmpfs takes no source=");
+            let given: Vec<&str> = tmpfs.iter().map(String::as_str).collect();
+            let (options, _) = merge_tmpfs_options(&flag, &["nosuid", "nodev"], &given)?;
+            Source::Tmpfs(options)
+        }
+        other => anyhow::bail!("{flag}: unknown type {other:?} (known: bind, volume, tmpfs)"),
+    };
+    Ok(Volume {
+        source,
+        container: target.to_string(),
+        readonly,
+        flag,
+    })
+}
+
+/// Parses every `-v`, `--mount` and `--tmpfs` flag and checks that no two share a target.
+pub fn parse_all(
+    volume: &[String],
+    mount: &[String],
+    tmpfs: &[String],
+) -> anyhow::Result<Vec<Volume>> {
+    let mut all = Vec::new();
+    for v in volume {
+        all.push(parse(v)?);
+    }
+    for m in mount {
+        all.push(parse_mount(m)?);
+    }
+    for t in tmpfs {
+        all.push(parse_tmpfs(t)?);
+    }
+    check_targets(&all)?;
+    Ok(all)
+}
+
+/// Refuses two mounts on one container path, as podman does.
+pub fn check_targets(all: &[Volume]) -> anyhow::Result<()> {
+    for (i, v) in all.iter().enumerate() {
+        let norm = |p: &str| p.trim_end_matches('/').to_string();
+        if let Some(other) = all[..i]
+            .iter()
+            .find(|o| norm(&o.container) == norm(&v.container))
+        {
+            anyhow::bail!(
+                "{}: duplicate mount destination {:?} (also in {})",
+                v.flag,
+                v.container,
+                other.flag
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Volume {
-    /// The OCI mount: a recursive, private bind.
-    pub fn mount(&self) -> anyhow::Result<Mount> {
-        let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
+    /// The OCI mount; named volumes must exist ([`to_oci`] creates them).
+    fn mount(&self, volumes: &VolumeStore) -> anyhow::Result<Mount> {
+        let builder = MountBuilder::default().destination(&self.container);
+        let mut options = Vec::new();
+        let builder = match &self.source {
+            Source::Bind(host) => {
+                options.extend(["rbind".to_string(), "rprivate".to_string()]);
+                builder.typ("bind").source(host)
+            }
+            Source::Named { name, .. } => {
+                options.extend(["rbind", "rprivate", "nosuid", "nodev"].map(String::from));
+                builder.typ("bind").source(volumes.data_dir(name))
+            }
+            Source::Tmpfs(opts) => {
+                options.extend(opts.iter().cloned());
+                builder.typ("tmpfs").source("tmpfs")
+            }
+        };
         if self.readonly {
             options.push("ro".into());
         }
-        MountBuilder::default()
-            .destination(&self.container)
-            .typ("bind")
-            .source(&self.host)
+        builder
             .options(options)
             .build()
-            .with_context(|| format!("volume {}", self.container))
+            .with_context(|| format!("mount on {}", self.container))
     }
+}
+
+/// The OCI mounts for `all`, parents before children; named volumes are created when missing
+/// and, on their first use, filled with the image's content at the mount point (`rootfs` is
+/// the container's mounted root filesystem), as podman does.
+pub fn to_oci(store_root: &Path, all: &[Volume], rootfs: &Path) -> anyhow::Result<Vec<Mount>> {
+    let volumes = VolumeStore::new(store_root);
+    let mut sorted: Vec<&Volume> = all.iter().collect();
+    sorted.sort_by_key(|v| v.container.split('/').filter(|c| !c.is_empty()).count());
+    let mut out = Vec::new();
+    for v in sorted {
+        if let Source::Named { name, copy } = &v.source {
+            volumes
+                .get_or_create(name, &crate::container::now())
+                .with_context(|| format!("volume {name}"))?;
+            if *copy {
+                volumes
+                    .copy_up(name, rootfs, &v.container)
+                    .with_context(|| format!("copying {} into volume {name}", v.container))?;
+            }
+        }
+        out.push(v.mount(&volumes)?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -76,16 +391,106 @@ mod tests {
         assert_eq!(v.container, "/data");
         assert!(v.readonly);
         assert!(!parse("/tmp:/data").unwrap().readonly);
+        assert_eq!(
+            parse("pgdata:/var/lib/pg:nocopy").unwrap().source,
+            Source::Named {
+                name: "pgdata".into(),
+                copy: false
+            }
+        );
         for bad in [
             "/tmp",
-            "data:/x",
+            "rel/ative:/x",
+            ".x:/x",
             "/tmp:rel",
             "/tmp:/x:bogus",
+            "/tmp:/x:nocopy",
             "/tmp:/a/../b",
             "/a:/b:ro:x",
         ] {
-            assert!(parse(bad).is_err(), "{bad}");
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains("-v/--volume"), "{bad}: {err}");
         }
         assert!(parse("/nonexistent-wharf-path:/x").is_err());
+    }
+
+    #[test]
+    fn mount_specs_with_aliases() {
+        let m = parse_mount("type=bind,src=/tmp,dst=/data,readonly").unwrap();
+        assert_eq!(
+            m.source,
+            Source::Bind(std::fs::canonicalize("/tmp").unwrap())
+        );
+        assert_eq!(m.container, "/data");
+        assert!(m.readonly);
+        let m = parse_mount("type=volume,source=v1,destination=/v,ro=false").unwrap();
+        assert!(!m.readonly);
+        assert!(matches!(m.source, Source::Named { ref name, copy: true } if name == "v1"));
+        let m = parse_mount("type=tmpfs,target=/t,tmpfs-size=64M,tmpfs-mode=1777").unwrap();
+        assert_eq!(
+            m.source,
+            Source::Tmpfs(vec![
+                "nosuid".into(),
+                "nodev".into(),
+                "size=64m".into(),
+                "mode=1777".into()
+            ])
+        );
+        for (bad, says) in [
+            ("type=nfs,target=/x", "unknown type \"nfs\""),
+            ("type=bind,source=/tmp", "target= is missing"),
+            ("source=/tmp,target=/x", "type= is missing"),
+            ("type=tmpfs,target=rel", "must be absolute"),
+            ("type=bind,target=/x", "needs source="),
+            ("type=bind,source=/tmp,target=/x,bogus=1", "unknown option"),
+            ("type=tmpfs,target=/x,tmpfs-size=lots", "invalid tmpfs size"),
+            ("type=tmpfs,target=/x,tmpfs-mode=999", "invalid tmpfs mode"),
+            (
+                "type=bind,source=/tmp,target=/x,tmpfs-size=1m",
+                "need type=tmpfs",
+            ),
+            ("type=volume,source=a/b,target=/x", "invalid volume name"),
+        ] {
+            let err = parse_mount(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("--mount") && err.contains(says),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn tmpfs_flags_merge_over_defaults() {
+        let t = parse_tmpfs("/run:exec,size=1g,mode=755").unwrap();
+        assert_eq!(
+            t.source,
+            Source::Tmpfs(vec![
+                "nosuid".into(),
+                "nodev".into(),
+                "exec".into(),
+                "size=1g".into(),
+                "mode=755".into()
+            ])
+        );
+        assert!(parse_tmpfs("/ro:ro").unwrap().readonly);
+        assert_eq!(
+            parse_tmpfs("/t").unwrap().source,
+            Source::Tmpfs(vec!["noexec".into(), "nosuid".into(), "nodev".into()])
+        );
+        assert!(
+            parse_tmpfs("t")
+                .unwrap_err()
+                .to_string()
+                .contains("--tmpfs")
+        );
+        assert!(parse_tmpfs("/t:huge").is_err());
+    }
+
+    #[test]
+    fn duplicate_destinations_are_refused() {
+        let a = parse_tmpfs("/data").unwrap();
+        let b = parse("/tmp:/data/").unwrap();
+        let err = check_targets(&[a, b]).unwrap_err().to_string();
+        assert!(err.contains("duplicate mount destination"), "{err}");
     }
 }

@@ -199,6 +199,9 @@ pub enum SandboxError {
         value: String,
         reason: String,
     },
+
+    #[error("setting up the container's cgroup")]
+    Cgroup(#[from] crate::cgroup::CgroupError),
 }
 
 impl SandboxError {

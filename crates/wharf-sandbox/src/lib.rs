@@ -46,8 +46,10 @@
 #![deny(unsafe_code)]
 
 pub mod bundle;
+pub mod cgroup;
 pub mod error;
 pub mod idmap;
+pub mod network;
 pub mod overlay;
 pub mod runtime;
 pub mod spec;
@@ -55,6 +57,7 @@ pub mod spec;
 mod sys;
 pub mod syscall;
 pub mod userns;
+pub mod volume;
 
 pub use error::SandboxError;
 pub use userns::{maybe_reexec_in_userns, run_in_userns};

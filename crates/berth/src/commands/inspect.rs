@@ -69,7 +69,8 @@ fn container_json(f: &Found) -> Value {
         "Mounts": spec["mounts"],
         "Seccomp": !spec["linux"]["seccomp"].is_null(),
         "NoNewPrivileges": process["noNewPrivileges"],
-        "Cgroup": "none (resource limits are not applied by berth yet)",
+        "CgroupPath": spec["linux"]["cgroupsPath"],
+        "Resources": spec["linux"]["resources"],
         "BundlePath": f.dir.join("bundle"),
         "LogPath": f.dir.join(container::LOG),
     })

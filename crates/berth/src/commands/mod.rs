@@ -14,6 +14,7 @@ pub mod rmi;
 pub mod run;
 pub mod stop;
 pub mod unshare;
+pub mod volume;
 pub mod wait;
 
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::run(cli, a),
         Command::Info(a) => info::run(cli, a),
         Command::Unshare(a) => unshare::run(cli, a),
+        Command::Volume(a) => volume::run(cli, a),
         Command::ContainerMonitor(a) => monitor::run(a),
     }
 }

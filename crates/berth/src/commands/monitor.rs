@@ -158,9 +158,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Running::Embedded(c) => c.wait().unwrap_or(125),
         Running::External(mut c) => c.wait().map_or(125, exit_code),
     };
+    // A killed `runc run` leaves its container running (and holding the log pipes).
+    if found.record.runtime != "embedded" {
+        crate::commands::run::external_delete(&found.record, dir);
+    }
     for c in copiers {
         let _ = c.join();
     }
+    // Before the state says exited: `rm` may remove the directory right after.
+    wharf_sandbox::network::teardown(dir);
     state.status = "exited".into();
     state.exit_code = Some(i32::from(code));
     state.finished = Some(container::now());

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use wharf_cli::ExitError;
 use wharf_sandbox::overlay::{Driver, MountRequest};
-use wharf_sandbox::spec::{NetworkMode, SeccompMode, SpecOptions};
+use wharf_sandbox::spec::{SeccompMode, SpecOptions};
 use wharf_store::Store;
 
 use crate::cli::Cli;
@@ -43,18 +43,35 @@ pub struct Args {
     /// Override the image's entrypoint (a string or a JSON array)
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Bind mount a host directory: `HOST:CONTAINER[:ro|rw]`
-    #[arg(short, long = "volume", value_name = "HOST:CONTAINER[:OPTS]")]
+    /// Bind mount a host directory or a named volume (created on first use):
+    /// `HOST-DIR:CONTAINER-DIR[:ro|rw]`, `NAME:CONTAINER-DIR[:ro|rw|nocopy]`
+    #[arg(short, long = "volume", value_name = "HOST|NAME:CONTAINER[:OPTS]")]
     pub volume: Vec<String>,
+    /// Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]`
+    /// `[,tmpfs-size=..][,tmpfs-mode=..]` (`src`, `dst`, `destination` also work)
+    #[arg(long = "mount", value_name = "type=TYPE,OPTS")]
+    pub mount: Vec<String>,
+    /// Mount a fresh tmpfs: `CONTAINER-DIR[:OPTS]` (default `rw,noexec,nosuid,nodev`)
+    #[arg(long = "tmpfs", value_name = "CONTAINER-DIR[:OPTS]")]
+    pub tmpfs: Vec<String>,
     /// Mount the container's root filesystem read-only
     #[arg(long)]
     pub read_only: bool,
     /// Container host name [default: the first 12 characters of the ID]
     #[arg(long)]
     pub hostname: Option<String>,
-    /// Network mode: `none` (loopback only) or `host`
-    #[arg(long, default_value = "none", value_parser = ["none", "host"])]
-    pub network: String,
+    /// Network mode: `none` (loopback only), `host`, or `private` (own namespace with
+    /// user-mode networking: `pasta`, else `slirp4netns`; or name one of them)
+    /// [default: private with -p, else none]
+    #[arg(long, value_parser = ["none", "host", "private", "pasta", "slirp4netns"])]
+    pub network: Option<String>,
+    /// Publish a container port on the host: `[IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "[IP:]HOST:CONTAINER[/PROTO]"
+    )]
+    pub publish: Vec<String>,
     /// Add a capability (`CAP_NET_RAW`, `net_raw`, or `ALL`)
     #[arg(long = "cap-add", value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -64,6 +81,19 @@ pub struct Args {
     /// `seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
+    /// Memory limit (`32m`, `1g`; at least 6m)
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPU limit, in CPUs (`1.5`)
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<String>,
+    /// Maximum number of processes (`-1`: unlimited)
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// `enabled`: limits go into a cgroup of the container's own; `disabled`: no cgroup (and no
+    /// limit flag)
+    #[arg(long, default_value = "enabled", value_parser = ["enabled", "disabled"])]
+    pub cgroups: String,
     /// OCI runtime: the embedded one (default), or `runc`/`crun`/`youki`/a path
     #[arg(long)]
     pub runtime: Option<String>,
@@ -89,6 +119,7 @@ pub struct Prepared {
 impl Prepared {
     /// Unmounts the root filesystem and, with `remove`, deletes the container's directory.
     pub fn finish(&self, remove: bool) {
+        wharf_sandbox::network::teardown(&self.dir);
         let _ = self.driver.unmount(&self.merged);
         if remove {
             let _ = std::fs::remove_dir_all(&self.dir);
@@ -167,6 +198,18 @@ pub fn external_in(record: &Record, dir: &Path) -> std::process::Command {
     cmd
 }
 
+/// `RUNTIME delete --force ID`: when `runc run` itself was killed (`rm -f`), its container's
+/// processes and cgroup would stay behind.
+pub fn external_delete(record: &Record, dir: &Path) {
+    let _ = std::process::Command::new(&record.runtime)
+        .arg("--root")
+        .arg(dir.join("runtime"))
+        .args(["delete", "--force", &record.id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
 pub fn exit_code(status: std::process::ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt as _;
     match (status.code(), status.signal()) {
@@ -181,11 +224,14 @@ pub fn exit_code(status: std::process::ExitStatus) -> u8 {
 pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let runtime = runtime_program(args.runtime.as_deref())?;
     // Validate every flag before touching the store.
-    let volumes = args
-        .volume
-        .iter()
-        .map(|v| crate::volumes::parse(v))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let volumes = crate::volumes::parse_all(&args.volume, &args.mount, &args.tmpfs)?;
+    let network = crate::network::plan(args.network.as_deref(), &args.publish)?;
+    let limits = crate::resources::plan(
+        args.memory.as_deref(),
+        args.cpus.as_deref(),
+        args.pids_limit.as_deref(),
+        &args.cgroups,
+    )?;
     let mut env = Vec::new();
     for f in &args.env_file {
         env.extend(read_env_file(f)?);
@@ -267,18 +313,27 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     opts.env = env;
     opts.workdir.clone_from(&args.workdir);
     opts.user.clone_from(&args.user);
-    opts.network = if args.network == "host" {
-        NetworkMode::Host
-    } else {
-        NetworkMode::None
+    if let Some(limits) = limits {
+        let path =
+            wharf_sandbox::cgroup::check(&limits, &id).map_err(|e| unmount_cleanup(e.into()))?;
+        opts.cgroup = Some((path, limits));
+    }
+    opts.network = network.mode;
+    if let Some(tool) = &network.tool {
+        let netns = wharf_sandbox::network::setup(tool, &dir, &network.ports)
+            .map_err(|e| unmount_cleanup(e.into()))?;
+        opts.network_namespace = Some(netns);
+    }
+    let unmount_cleanup = |e: anyhow::Error| {
+        wharf_sandbox::network::teardown(&dir);
+        unmount_cleanup(e)
     };
     opts.cap_add.clone_from(&args.cap_add);
     opts.cap_drop.clone_from(&args.cap_drop);
     opts.seccomp = seccomp;
     opts.no_new_privileges = no_new_privileges || opts.no_new_privileges;
-    for v in &volumes {
-        opts.extra_mounts.push(v.mount()?);
-    }
+    opts.extra_mounts =
+        crate::volumes::to_oci(store.root(), &volumes, &req.target).map_err(unmount_cleanup)?;
     let bundle =
         wharf_sandbox::bundle::write_bundle(&dir.join("bundle"), config.config.as_ref(), opts)
             .map_err(|e| unmount_cleanup(sandbox_err(e)))?;

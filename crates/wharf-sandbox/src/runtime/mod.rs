@@ -12,7 +12,7 @@
 
 mod init;
 mod mounts;
-mod path;
+pub(crate) mod path;
 mod seccomp;
 
 use std::io::Read;
@@ -94,6 +94,8 @@ pub fn forward_signals(pid: i32) -> Result<(), SandboxError> {
 pub struct Container {
     /// The relay process (C1): signals sent to it are passed on to the container's PID 1.
     pid: i32,
+    /// The cgroup holding the limits, removed once the container has exited.
+    cgroup: Option<crate::cgroup::Cgroup>,
 }
 
 impl Container {
@@ -121,10 +123,21 @@ impl Container {
 
     /// Waits for the container's process; its exit code (128+N when killed by signal N).
     pub fn wait(self) -> Result<u8, SandboxError> {
-        process::wait_exit_code(self.pid).map_err(|source| SandboxError::Wait {
+        let code = process::wait_exit_code(self.pid).map_err(|source| SandboxError::Wait {
             pid: self.pid,
             source,
-        })
+        });
+        if let Some(cg) = &self.cgroup {
+            cg.remove();
+        }
+        code
+    }
+
+    /// The directories of the container's cgroup (empty without limits).
+    pub fn cgroup_dirs(&self) -> &[std::path::PathBuf] {
+        self.cgroup
+            .as_ref()
+            .map_or(&[], crate::cgroup::Cgroup::dirs)
     }
 }
 
@@ -138,15 +151,29 @@ pub fn start(spec: &Spec, bundle: &Path) -> Result<Container, SandboxError> {
     let plan = InitPlan::from_spec(spec, bundle, rootless)?;
     let linux = spec.linux().as_ref();
     let mut flags = 0;
+    // An existing network namespace (a private network's, see `crate::network`) is joined
+    // before the user namespace is created, while this process still has its privileges there.
+    let mut netns = None;
     for ns in linux
         .and_then(|l| l.namespaces().as_ref())
         .map(Vec::as_slice)
         .unwrap_or_default()
     {
-        if ns.path().is_some() {
-            return Err(SandboxError::Unsupported {
-                what: format!("joining an existing {:?} namespace", ns.typ()),
-            });
+        match ns.path() {
+            Some(path) if ns.typ() == LinuxNamespaceType::Network => {
+                let file = std::fs::File::open(path).map_err(|source| SandboxError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                netns = Some(OwnedFd::from(file));
+                continue;
+            }
+            Some(_) => {
+                return Err(SandboxError::Unsupported {
+                    what: format!("joining an existing {:?} namespace", ns.typ()),
+                });
+            }
+            None => {}
         }
         flags |= ns_flag(ns.typ());
     }
@@ -161,6 +188,44 @@ pub fn start(spec: &Spec, bundle: &Path) -> Result<Container, SandboxError> {
             .unwrap_or_default(),
     );
 
+    // Limits from `linux.resources` go into `linux.cgroupsPath`, made before any process exists.
+    let cgroup =
+        match linux.and_then(|l| Some((l.cgroups_path().as_ref()?, l.resources().as_ref()?))) {
+            Some((path, resources)) => {
+                let limits = crate::cgroup::Limits::from_oci(resources);
+                (!limits.is_empty())
+                    .then(|| crate::cgroup::Cgroup::create(&path.to_string_lossy(), &limits))
+                    .transpose()?
+            }
+            None => None,
+        };
+    let started = start_in(
+        &plan,
+        flags,
+        netns.as_ref(),
+        &uid_map,
+        &gid_map,
+        cgroup.as_ref(),
+    );
+    match started {
+        Ok(pid) => Ok(Container { pid, cgroup }),
+        Err(e) => {
+            if let Some(cg) = &cgroup {
+                cg.remove();
+            }
+            Err(e)
+        }
+    }
+}
+
+fn start_in(
+    plan: &InitPlan,
+    flags: libc::c_int,
+    netns: Option<&OwnedFd>,
+    uid_map: &str,
+    gid_map: &str,
+    cgroup: Option<&crate::cgroup::Cgroup>,
+) -> Result<i32, SandboxError> {
     let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
     let pipe = || nix::unistd::pipe2(cloexec).map_err(|e| SandboxError::Fork(e.into()));
     let (ready_r, ready_w) = pipe()?;
@@ -170,24 +235,26 @@ pub fn start(spec: &Spec, bundle: &Path) -> Result<Container, SandboxError> {
     match process::fork().map_err(SandboxError::Fork)? {
         process::Forked::Child => {
             drop((ready_r, go_w, err_r));
-            first_child(&plan, flags, &ready_w, &go_r, err_w)
+            first_child(plan, flags, netns, &ready_w, &go_r, err_w)
         }
         process::Forked::Parent(pid) => {
             drop((ready_w, go_r, err_w));
-            parent(pid, flags, &uid_map, &gid_map, ready_r, go_w, err_r)
+            parent(pid, flags, uid_map, gid_map, cgroup, ready_r, go_w, err_r)
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn parent(
     pid: i32,
     flags: libc::c_int,
     uid_map: &str,
     gid_map: &str,
+    cgroup: Option<&crate::cgroup::Cgroup>,
     ready_r: OwnedFd,
     go_w: OwnedFd,
     err_r: OwnedFd,
-) -> Result<Container, SandboxError> {
+) -> Result<i32, SandboxError> {
     let fail = |e: SandboxError| {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
@@ -219,6 +286,10 @@ fn parent(
             }
         }
     }
+    // C1 joins the cgroup before it forks the container's PID 1, which inherits it.
+    if let Some(Err(e)) = cgroup.map(|cg| cg.add(pid)) {
+        return fail(e.into());
+    }
     if let Err(e) = nix::unistd::write(&go_w, &[0]) {
         return fail(SandboxError::ChildLost(e.into()));
     }
@@ -227,7 +298,7 @@ fn parent(
     let mut report = String::new();
     let _ = std::fs::File::from(err_r).read_to_string(&mut report);
     if report.is_empty() {
-        return Ok(Container { pid });
+        return Ok(pid);
     }
     let _ = process::wait_exit_code(pid);
     // "<exec 0|1> <errno> <step>"
@@ -253,12 +324,15 @@ fn parent(
 fn first_child(
     plan: &InitPlan,
     flags: libc::c_int,
+    netns: Option<&OwnedFd>,
     ready_w: &OwnedFd,
     go_r: &OwnedFd,
     err_w: OwnedFd,
 ) -> ! {
     let _ = process::die_with_parent();
-    let status = namespace::unshare(flags)
+    let status = netns
+        .map_or(Ok(()), namespace::setns_net)
+        .and_then(|()| namespace::unshare(flags))
         .err()
         .and_then(|e| e.raw_os_error())
         .map_or(0, |e| if e == 0 { libc::EIO } else { e });

@@ -112,6 +112,11 @@ pub struct SpecOptions {
     /// Rootless: device nodes are bind-mounted, not created.
     pub rootless: bool,
     pub network: NetworkMode,
+    /// An existing network namespace to join (a bound file, see [`crate::network`]) instead
+    /// of a new one, for [`NetworkMode::Private`].
+    pub network_namespace: Option<PathBuf>,
+    /// `linux.cgroupsPath` and the limits written there (see [`crate::cgroup`]).
+    pub cgroup: Option<(String, crate::cgroup::Limits)>,
     /// The container's user-namespace maps (container -> host, as seen by the runtime).
     pub uid_map: Vec<IdMapEntry>,
     pub gid_map: Vec<IdMapEntry>,
@@ -145,6 +150,8 @@ impl SpecOptions {
             // in any user namespace but the initial one, even to real root: bind-mount them.
             rootless: true,
             network: NetworkMode::None,
+            network_namespace: None,
+            cgroup: None,
             uid_map,
             gid_map,
             cap_add: Vec::new(),
@@ -472,10 +479,13 @@ pub fn generate(image: Option<&ContainerConfig>, opts: &SpecOptions) -> Result<S
     let namespaces = ns_types
         .into_iter()
         .map(|t| {
-            LinuxNamespaceBuilder::default()
-                .typ(t)
-                .build()
-                .map_err(spec_err("namespace"))
+            let mut ns = LinuxNamespaceBuilder::default().typ(t);
+            if t == LinuxNamespaceType::Network
+                && let Some(path) = &opts.network_namespace
+            {
+                ns = ns.path(path.clone());
+            }
+            ns.build().map_err(spec_err("namespace"))
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -493,7 +503,8 @@ pub fn generate(image: Option<&ContainerConfig>, opts: &SpecOptions) -> Result<S
         .any(|e| e.container <= 5 && 5 < e.container + e.size);
     let mut mounts = mounts::default_mounts(&mounts::MountPlan {
         rootless: opts.rootless,
-        own_netns,
+        // A joined namespace belongs to the caller's user namespace: sysfs is bound instead.
+        own_netns: own_netns && opts.network_namespace.is_none(),
         tty_gid_mapped,
         etc: opts.etc_files.as_ref(),
     })?;
@@ -510,6 +521,11 @@ pub fn generate(image: Option<&ContainerConfig>, opts: &SpecOptions) -> Result<S
     }
     if let Some(s) = seccomp {
         linux = linux.seccomp(s);
+    }
+    if let Some((path, limits)) = &opts.cgroup {
+        linux = linux
+            .cgroups_path(PathBuf::from(path))
+            .resources(limits.to_oci().map_err(spec_err("resources"))?);
     }
     let linux = linux.build().map_err(spec_err("linux"))?;
 

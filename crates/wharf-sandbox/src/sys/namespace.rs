@@ -11,3 +11,9 @@ pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
 pub(crate) fn sethostname(name: &str) -> io::Result<()> {
     nix::unistd::sethostname(name).map_err(io::Error::from)
 }
+
+/// setns(2) into the network namespace `fd` refers to (an open `/proc/PID/ns/net` or a file
+/// bound to one).
+pub(crate) fn setns_net(fd: &std::os::fd::OwnedFd) -> io::Result<()> {
+    nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
+}

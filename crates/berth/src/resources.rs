@@ -1,0 +1,29 @@
+//! `--memory`, `--cpus`, `--pids-limit` and `--cgroups`: podman's resource flags.
+
+use wharf_sandbox::cgroup::{self, Limits};
+
+/// The limits asked for, checked against what this host allows before anything is created.
+/// `None`: no limit (the container gets no cgroup of its own).
+pub fn plan(
+    memory: Option<&str>,
+    cpus: Option<&str>,
+    pids: Option<&str>,
+    cgroups: &str,
+) -> anyhow::Result<Option<Limits>> {
+    let limits = Limits {
+        memory: memory.map(cgroup::parse_memory).transpose()?,
+        cpu_quota: cpus.map(cgroup::parse_cpus).transpose()?,
+        pids: pids.map(cgroup::parse_pids).transpose()?.flatten(),
+    };
+    if limits.is_empty() {
+        return Ok(None);
+    }
+    anyhow::ensure!(
+        cgroups != "disabled",
+        "{} cannot be enforced with --cgroups=disabled; hint: leave out --cgroups=disabled or \
+         the limit",
+        limits.flags()
+    );
+    cgroup::check(&limits, "check")?;
+    Ok(Some(limits))
+}

@@ -1,0 +1,563 @@
+//! User-mode networking for `--network private`, rootless like podman's: a network namespace
+//! bound to a file in the container's directory (`DIR/netns`), connected to the host by
+//! `pasta` (Debian `passt`, preferred) or `slirp4netns`, with published ports (`-p`).
+//!
+//! The namespace and its helper exist before the runtime starts: the spec names the file as the
+//! container's network namespace (runc joins it; so does the embedded runtime, before creating
+//! the user namespace), so the interface is configured before the container's command runs.
+//! [`teardown`] stops the helper and unbinds the namespace once the container has exited.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), wharf_sandbox::network::NetworkError> {
+//! use wharf_sandbox::network::{Tool, parse_port, setup};
+//! let dir = std::path::Path::new("/store/containers/c1");
+//! let tool = Tool::find(None)?;
+//! let ports = [parse_port("127.0.0.1:8080:80/tcp")?];
+//! let netns = setup(&tool, dir, &ports)?; // DIR/netns, for the spec
+//! # let _ = netns;
+//! wharf_sandbox::network::teardown(dir);
+//! # Ok(()) }
+//! ```
+
+use std::io::{self, BufRead as _, Read as _, Write as _};
+use std::net::IpAddr;
+use std::os::fd::AsRawFd as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::sys::{mount, namespace, net, process};
+
+/// Errors of network set-up.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("invalid port mapping {spec:?} (-p/--publish): {reason}")]
+    InvalidPort { spec: String, reason: String },
+
+    #[error(
+        "private networking needs pasta or slirp4netns and neither is installed; hint: \
+         apt-get install passt (or slirp4netns), or use --network none or --network host"
+    )]
+    NoTool,
+
+    #[error("{tool} is not installed; hint: apt-get install {package}")]
+    ToolMissing {
+        tool: &'static str,
+        package: &'static str,
+    },
+
+    #[error("cannot create the network namespace {path}")]
+    Netns {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot start {tool}")]
+    Spawn {
+        tool: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{tool} failed: {message}")]
+    Helper { tool: &'static str, message: String },
+}
+
+impl NetworkError {
+    /// podman's exit code for its own errors.
+    pub fn exit_code(&self) -> u8 {
+        125
+    }
+}
+
+/// `tcp` or `udp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// One `-p [IP:]HOSTPORT:CONTAINERPORT[/PROTO]` (ports may be equal-length ranges `A-B`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMapping {
+    /// The host address to listen on; all addresses when `None`.
+    pub host_ip: Option<IpAddr>,
+    pub host_port: u16,
+    pub container_port: u16,
+    /// How many consecutive ports (1 for a single port).
+    pub count: u16,
+    pub proto: Proto,
+}
+
+fn port_range(spec: &str, s: &str) -> Result<(u16, u16), NetworkError> {
+    let bad = |reason: String| NetworkError::InvalidPort {
+        spec: spec.to_string(),
+        reason,
+    };
+    let one = |p: &str| -> Result<u16, NetworkError> {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad(format!("{p:?} is not a port number (1-65535)")))
+    };
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (one(a)?, one(b)?);
+            if b < a {
+                return Err(bad(format!("the range {s:?} is reversed")));
+            }
+            Ok((a, b - a + 1))
+        }
+        None => Ok((one(s)?, 1)),
+    }
+}
+
+/// Parses `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`; `IP` may be `[v6]`; ranges `A-B` must
+/// have the same length on both sides. A host port is required (no random ones).
+pub fn parse_port(spec: &str) -> Result<PortMapping, NetworkError> {
+    let bad = |reason: &str| NetworkError::InvalidPort {
+        spec: spec.to_string(),
+        reason: reason.to_string(),
+    };
+    let (rest, proto) = match spec.rsplit_once('/') {
+        Some((r, "tcp")) => (r, Proto::Tcp),
+        Some((r, "udp")) => (r, Proto::Udp),
+        Some((_, p)) => return Err(bad(&format!("unknown protocol {p:?} (tcp or udp)"))),
+        None => (spec, Proto::Tcp),
+    };
+    let (ip, ports) = if let Some(v6) = rest.strip_prefix('[') {
+        let (addr, after) = v6
+            .split_once("]:")
+            .ok_or_else(|| bad("expected [IPV6]:HOSTPORT:CONTAINERPORT"))?;
+        (Some(addr), after)
+    } else {
+        match rest.matches(':').count() {
+            2 => {
+                let (ip, after) = rest.split_once(':').unwrap_or_default();
+                (Some(ip).filter(|i| !i.is_empty()), after)
+            }
+            1 => (None, rest),
+            0 => {
+                return Err(bad(
+                    "give HOSTPORT:CONTAINERPORT (random host ports are not supported)",
+                ));
+            }
+            _ => return Err(bad("expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")),
+        }
+    };
+    let host_ip = ip
+        .map(|i| {
+            i.parse::<IpAddr>()
+                .map_err(|_| bad(&format!("{i:?} is not an IP address")))
+        })
+        .transpose()?;
+    let (host, container) = ports.split_once(':').unwrap_or_default();
+    let (host_port, n1) = port_range(spec, host)?;
+    let (container_port, n2) = port_range(spec, container)?;
+    if n1 != n2 {
+        return Err(bad("the host and container port ranges differ in length"));
+    }
+    if u32::from(host_port) + u32::from(n1) > 65536
+        || u32::from(container_port) + u32::from(n2) > 65536
+    {
+        return Err(bad("the range goes past port 65535"));
+    }
+    Ok(PortMapping {
+        host_ip,
+        host_port,
+        container_port,
+        count: n1,
+        proto,
+    })
+}
+
+/// The user-mode network program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tool {
+    Pasta(PathBuf),
+    Slirp4netns(PathBuf),
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+impl Tool {
+    /// `preferred`: `Some("pasta")`, `Some("slirp4netns")`, or `None` for pasta when installed,
+    /// else slirp4netns (podman 5's order).
+    pub fn find(preferred: Option<&str>) -> Result<Tool, NetworkError> {
+        let pasta = || which("pasta").map(Tool::Pasta);
+        let slirp = || which("slirp4netns").map(Tool::Slirp4netns);
+        match preferred {
+            Some("pasta") => pasta().ok_or(NetworkError::ToolMissing {
+                tool: "pasta",
+                package: "passt",
+            }),
+            Some("slirp4netns") => slirp().ok_or(NetworkError::ToolMissing {
+                tool: "slirp4netns",
+                package: "slirp4netns",
+            }),
+            _ => pasta().or_else(slirp).ok_or(NetworkError::NoTool),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Tool::Pasta(_) => "pasta",
+            Tool::Slirp4netns(_) => "slirp4netns",
+        }
+    }
+}
+
+/// Files in the container's directory.
+const NETNS: &str = "netns";
+const PID: &str = "network.pid";
+const LOG: &str = "network.log";
+
+/// Creates the network namespace bound to `DIR/netns`, starts the helper on it with `ports`
+/// published, and returns the namespace's path once the helper has configured it. On failure
+/// nothing is left running or mounted.
+pub fn setup(tool: &Tool, dir: &Path, ports: &[PortMapping]) -> Result<PathBuf, NetworkError> {
+    let netns = dir.join(NETNS);
+    create_netns(&netns).map_err(|source| NetworkError::Netns {
+        path: netns.clone(),
+        source,
+    })?;
+    let started = match tool {
+        Tool::Pasta(program) => start_pasta(program, dir, &netns, ports),
+        Tool::Slirp4netns(program) => start_slirp(program, dir, &netns, ports),
+    };
+    if let Err(e) = started {
+        teardown(dir);
+        return Err(e);
+    }
+    Ok(netns)
+}
+
+/// A fresh network namespace with `lo` up, kept alive by a bind mount on `path`.
+fn create_netns(path: &Path) -> io::Result<()> {
+    std::fs::File::create(path)?;
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
+    match process::fork()? {
+        process::Forked::Child => {
+            drop(r);
+            let result = namespace::unshare(libc::CLONE_NEWNET)
+                .and_then(|()| net::loopback_up())
+                .and_then(|()| {
+                    mount::mount(
+                        Some(Path::new("/proc/self/ns/net")),
+                        path,
+                        None,
+                        libc::MS_BIND,
+                        None,
+                    )
+                });
+            let errno = result
+                .err()
+                .map_or(0, |e| e.raw_os_error().unwrap_or(libc::EIO));
+            let _ = nix::unistd::write(&w, &errno.to_ne_bytes());
+            process::exit_now(i32::from(errno != 0));
+        }
+        process::Forked::Parent(pid) => {
+            drop(w);
+            let mut buf = [0u8; 4];
+            let read = std::fs::File::from(r).read_exact(&mut buf);
+            let _ = process::wait_exit_code(pid);
+            read?;
+            match i32::from_ne_bytes(buf) {
+                0 => Ok(()),
+                errno => {
+                    let _ = std::fs::remove_file(path);
+                    Err(io::Error::from_raw_os_error(errno))
+                }
+            }
+        }
+    }
+}
+
+fn helper_failed(tool: &'static str, dir: &Path, what: &str) -> NetworkError {
+    let log = std::fs::read_to_string(dir.join(LOG)).unwrap_or_default();
+    let log = log.trim();
+    NetworkError::Helper {
+        tool,
+        message: if log.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}: {}", log.replace('\n', "; "))
+        },
+    }
+}
+
+/// pasta, as podman runs it: configure the namespace from the host's addresses and routes, no
+/// port forwarded but the published ones, no access to the host's loopback through the
+/// gateway. It forks to the background once the namespace is configured.
+fn start_pasta(
+    program: &Path,
+    dir: &Path,
+    netns: &Path,
+    ports: &[PortMapping],
+) -> Result<(), NetworkError> {
+    let mut cmd = Command::new(program);
+    cmd.args(["--config-net", "--quiet", "--no-map-gw"]);
+    // Started by real root, pasta would switch to `nobody`, who cannot open the namespace
+    // file in the container's private directory. (In a user namespace it keeps its IDs.)
+    if nix::unistd::geteuid().is_root() && !crate::overlay::in_child_userns() {
+        cmd.args(["--runas", "0:0"]);
+    }
+    for proto in [Proto::Tcp, Proto::Udp] {
+        let flag = if proto == Proto::Tcp { "-t" } else { "-u" };
+        let mine: Vec<&PortMapping> = ports.iter().filter(|p| p.proto == proto).collect();
+        if mine.is_empty() {
+            cmd.args([flag, "none"]);
+        }
+        for p in mine {
+            let range = |start: u16| {
+                if p.count == 1 {
+                    start.to_string()
+                } else {
+                    format!("{start}-{}", start + (p.count - 1))
+                }
+            };
+            let addr = p.host_ip.map(|ip| format!("{ip}/")).unwrap_or_default();
+            cmd.arg(flag).arg(format!(
+                "{addr}{}:{}",
+                range(p.host_port),
+                range(p.container_port)
+            ));
+        }
+    }
+    cmd.args(["-T", "none", "-U", "none", "--netns"])
+        .arg(netns)
+        .arg("--pid")
+        .arg(dir.join(PID));
+    let log = std::fs::File::create(dir.join(LOG)).map_err(|source| NetworkError::Spawn {
+        tool: "pasta",
+        source,
+    })?;
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .status()
+        .map_err(|source| NetworkError::Spawn {
+            tool: "pasta",
+            source,
+        })?;
+    if !status.success() {
+        return Err(helper_failed(
+            "pasta",
+            dir,
+            &format!("exited with {status}"),
+        ));
+    }
+    Ok(())
+}
+
+/// slirp4netns, as podman runs it: a tap device with the usual 10.0.2.0/24 set-up, no access
+/// to the host's loopback, ports added through its API socket once it is ready.
+fn start_slirp(
+    program: &Path,
+    dir: &Path,
+    netns: &Path,
+    ports: &[PortMapping],
+) -> Result<(), NetworkError> {
+    let spawn_err = |source| NetworkError::Spawn {
+        tool: "slirp4netns",
+        source,
+    };
+    let (ready_r, ready_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;
+    // The write end goes to slirp4netns: clear its close-on-exec flag.
+    nix::fcntl::fcntl(
+        ready_w.as_raw_fd(),
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .map_err(|e| spawn_err(e.into()))?;
+    let api = slirp_socket(dir);
+    let log = std::fs::File::create(dir.join(LOG)).map_err(spawn_err)?;
+    let spawned = Command::new(program)
+        .args([
+            "--configure",
+            "--mtu=65520",
+            "--disable-host-loopback",
+            "--netns-type=path",
+        ])
+        .arg(format!("--ready-fd={}", ready_w.as_raw_fd()))
+        .arg("--api-socket")
+        .arg(&api)
+        .arg(netns)
+        .arg("tap0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn();
+    drop(ready_w);
+    let mut child = spawned.map_err(spawn_err)?;
+    let _ = std::fs::write(dir.join(PID), child.id().to_string());
+    let mut ready = [0u8; 1];
+    if std::fs::File::from(ready_r).read_exact(&mut ready).is_err() {
+        let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+        return Err(helper_failed(
+            "slirp4netns",
+            dir,
+            &format!("exited before it was ready ({status})"),
+        ));
+    }
+    for p in ports {
+        for i in 0..p.count {
+            slirp_hostfwd(&api, p, p.host_port + i, p.container_port + i).map_err(|message| {
+                NetworkError::Helper {
+                    tool: "slirp4netns",
+                    message,
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn slirp_hostfwd(api: &Path, p: &PortMapping, host: u16, guest: u16) -> Result<(), String> {
+    let host_addr = p
+        .host_ip
+        .map_or_else(|| "0.0.0.0".to_string(), |ip| ip.to_string());
+    let request = serde_json::json!({
+        "execute": "add_hostfwd",
+        "arguments": {
+            "proto": p.proto.name(),
+            "host_addr": host_addr,
+            "host_port": host,
+            "guest_port": guest,
+        }
+    });
+    let mut sock = std::os::unix::net::UnixStream::connect(api)
+        .map_err(|e| format!("connecting to {}: {e}", api.display()))?;
+    sock.write_all(request.to_string().as_bytes())
+        .and_then(|()| sock.shutdown(std::net::Shutdown::Write))
+        .map_err(|e| format!("publishing port {host}: {e}"))?;
+    let mut reply = String::new();
+    std::io::BufReader::new(sock)
+        .read_line(&mut reply)
+        .map_err(|e| format!("publishing port {host}: {e}"))?;
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap_or_default();
+    match reply["error"]["desc"].as_str() {
+        Some(desc) => Err(format!("publishing {host_addr}:{host}: {desc}")),
+        None if reply.get("return").is_some() => Ok(()),
+        None => Err(format!("publishing port {host}: unexpected reply {reply}")),
+    }
+}
+
+/// Whether `pid` runs one of our helpers (the pid file may be stale and the pid reused).
+fn is_helper(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| {
+        let c = c.trim();
+        c.starts_with("pasta") || c.starts_with("passt") || c.starts_with("slirp4netns")
+    })
+}
+
+/// Stops the helper of the container in `dir` and unbinds its network namespace; does
+/// nothing for a container without private networking. Best effort: called on exit paths.
+pub fn teardown(dir: &Path) {
+    if let Some(pid) = std::fs::read_to_string(dir.join(PID))
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .filter(|p| *p > 0 && is_helper(*p))
+    {
+        // SIGKILL: pasta runs as PID 1 of a PID namespace of its own, where SIGTERM from
+        // outside is ignored without a handler.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        // Wait (a little) until it is gone, so that its published ports are free again when
+        // the container's command returns; reap slirp4netns if it is our child.
+        for _ in 0..200 {
+            let _ = nix::sys::wait::waitpid(
+                nix::unistd::Pid::from_raw(pid),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            );
+            let gone = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next())
+                    == Some("Z")
+            });
+            if gone || !is_helper(pid) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    let netns = dir.join(NETNS);
+    if netns.exists() {
+        let _ = mount::umount(&netns, true);
+        let _ = std::fs::remove_file(&netns);
+    }
+    let _ = std::fs::remove_file(dir.join(PID));
+    let _ = std::fs::remove_file(slirp_socket(dir));
+}
+
+/// slirp4netns's API socket: a short path (unix socket paths are limited to 107 bytes),
+/// named after the container's directory.
+fn slirp_socket(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let short: String = name.chars().take(16).collect();
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    base.join(format!("wharf-slirp-{short}.sock"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_specs_follow_podman() {
+        let p = parse_port("127.0.0.1:8080:80").unwrap();
+        assert_eq!(
+            p,
+            PortMapping {
+                host_ip: Some("127.0.0.1".parse().unwrap()),
+                host_port: 8080,
+                container_port: 80,
+                count: 1,
+                proto: Proto::Tcp
+            }
+        );
+        let p = parse_port("5353:53/udp").unwrap();
+        assert_eq!((p.host_ip, p.proto), (None, Proto::Udp));
+        let p = parse_port("[::1]:9000-9001:90-91/tcp").unwrap();
+        assert_eq!((p.host_port, p.container_port, p.count), (9000, 90, 2));
+        assert_eq!(parse_port(":8080:80").unwrap().host_ip, None);
+        for bad in [
+            "80",
+            "a:80",
+            "1.2.3.4.5:1:2",
+            "8080:80/sctp",
+            "0:80",
+            "70000:80",
+            "1-3:1-2",
+            "5-3:5-3",
+            "65535-65536:1-2",
+        ] {
+            let err = parse_port(bad).unwrap_err().to_string();
+            assert!(err.contains("-p/--publish"), "{bad}: {err}");
+        }
+    }
+}

@@ -1,0 +1,545 @@
+//! `berth run` resources, rootless as the unprivileged test user: named volumes (persistence,
+//! copy-up from the image, `berth volume` and its in-use check), `--mount` and `--tmpfs`,
+//! user-mode networking with published ports, and cgroup limits (as root, and their refusal
+//! rootless on a host without delegation).
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use wharf_testkit::user::{TestUser, test_user};
+
+use crate::bin;
+
+struct Env {
+    tmp: tempfile::TempDir,
+    root: PathBuf,
+    user: TestUser,
+}
+
+/// A store owned by the test user holding `localhost/box:latest` (busybox, `CMD sh`).
+fn setup() -> Option<Env> {
+    let Some(user) = test_user() else {
+        eprintln!("SKIP: no unprivileged test user (run the tests as root to create wharf-test)");
+        return None;
+    };
+    if !wharf_testkit::busybox::available() {
+        eprintln!("SKIP: busybox-static is not installed");
+        return None;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("berth-res-e2e")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).unwrap();
+    let root = tmp.path().join("store");
+    let env = Env { tmp, root, user };
+    env.user.chown(env.tmp.path());
+    let out = env.berth(&[
+        "import",
+        "--change",
+        "CMD [\"sh\"]",
+        tar.to_str().unwrap(),
+        "box",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    Some(env)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Env {
+    fn berth(&self, args: &[&str]) -> Output {
+        self.user
+            .command(bin("berth"))
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .current_dir("/tmp")
+            .output()
+            .unwrap()
+    }
+
+    /// `berth run --rm ARGS`: (exit code, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        let out = self.berth(&all);
+        (
+            out.status.code().unwrap_or(-1),
+            text(&out.stdout),
+            text(&out.stderr),
+        )
+    }
+
+    fn containers(&self) -> usize {
+        std::fs::read_dir(self.root.join("containers")).map_or(0, Iterator::count)
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let ids = self.berth(&["ps", "-aq", "--no-trunc"]);
+        for id in text(&ids.stdout).lines() {
+            let _ = self.berth(&["rm", "-f", id]);
+        }
+    }
+}
+
+#[test]
+fn named_volume_persists_and_is_filled_from_the_image() {
+    let Some(env) = setup() else { return };
+    let (code, _, err) = env.run(&["-v", "data:/data", "box", "sh", "-c", "echo one > /data/f"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = env.run(&[
+        "--mount",
+        "type=volume,src=data,dst=/again",
+        "box",
+        "cat",
+        "/again/f",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "one\n"), "{err}");
+    let on_disk = env.root.join("volumes/data/_data/f");
+    assert_eq!(std::fs::read_to_string(on_disk).unwrap(), "one\n");
+
+    // First use of a new volume copies the image's content at the mount point (podman's
+    // copy-up); nocopy does not.
+    let (code, out, err) = env.run(&[
+        "-v",
+        "etc:/etc",
+        "box",
+        "sh",
+        "-c",
+        "grep -c ^root: /etc/passwd",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "1\n"), "{err}");
+    assert!(env.root.join("volumes/etc/_data/passwd").is_file());
+    let (code, out, _) = env.run(&["-v", "bare:/etc:nocopy", "box", "ls", "-A", "/etc"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+
+    let ls = text(&env.berth(&["volume", "ls"]).stdout);
+    let lines: Vec<&str> = ls.lines().collect();
+    assert_eq!(lines[0], "DRIVER   VOLUME NAME", "{ls}");
+    assert_eq!(
+        &lines[1..],
+        ["local    bare", "local    data", "local    etc"],
+        "{ls}"
+    );
+    let out = env.berth(&["volume", "inspect", "data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["Name"], "data");
+    assert_eq!(v[0]["Driver"], "local");
+    assert_eq!(
+        v[0]["Mountpoint"].as_str().unwrap(),
+        env.root.join("volumes/data/_data").to_str().unwrap()
+    );
+    assert!(v[0]["CreatedAt"].as_str().unwrap().contains('T'));
+    assert!(v[0]["Labels"].is_object() && v[0]["Options"].is_object());
+    assert_eq!(
+        env.containers(),
+        0,
+        "--rm keeps named volumes, not containers"
+    );
+}
+
+#[test]
+fn volume_commands_and_in_use_refusal() {
+    let Some(env) = setup() else { return };
+    let out = env.berth(&["volume", "create", "--label", "app=db", "v1"]);
+    assert_eq!(text(&out.stdout), "v1\n", "{}", text(&out.stderr));
+    let out = env.berth(&["volume", "create", "v1"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        env.berth(&["volume", "create", "--ignore", "v1"])
+            .status
+            .success()
+    );
+    let fmt = text(
+        &env.berth(&["volume", "inspect", "--format", "{{.Labels.app}}", "v1"])
+            .stdout,
+    );
+    assert_eq!(fmt, "db\n");
+
+    let out = env.berth(&[
+        "run", "-d", "--name", "holder", "-v", "v1:/v", "box", "sleep", "60",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.berth(&["volume", "rm", "v1"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("being used") && err.contains("holder"),
+        "{err}"
+    );
+    assert!(env.root.join("volumes/v1/_data").is_dir());
+
+    let out = env.berth(&["volume", "rm", "-f", "v1"]);
+    assert_eq!(text(&out.stdout), "v1\n", "{}", text(&out.stderr));
+    assert!(!env.root.join("volumes/v1").exists());
+    assert_eq!(env.containers(), 0, "-f removes the container using it");
+
+    let out = env.berth(&["volume", "rm", "v1"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("no volume with name"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    env.berth(&["volume", "create", "unused"]);
+    let out = env.berth(&["volume", "prune", "-f"]);
+    assert_eq!(text(&out.stdout), "unused\n", "{}", text(&out.stderr));
+    assert_eq!(text(&env.berth(&["volume", "ls", "-q"]).stdout), "");
+}
+
+#[test]
+fn tmpfs_on_a_read_only_root_and_read_only_binds() {
+    let Some(env) = setup() else { return };
+    let (code, out, err) = env.run(&[
+        "--read-only",
+        "--tmpfs",
+        "/scratch:size=2m",
+        "--mount",
+        "type=tmpfs,destination=/t2,tmpfs-mode=0700",
+        "box",
+        "sh",
+        "-c",
+        "echo x > /scratch/f && cat /scratch/f && grep -e ' /scratch ' -e ' /t2 ' /proc/mounts; \
+         touch /nope 2>&1",
+    ]);
+    assert_eq!(code, 1, "touch on the read-only root fails: {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "x");
+    let scratch = lines.iter().find(|l| l.contains(" /scratch ")).unwrap();
+    assert!(scratch.starts_with("tmpfs /scratch tmpfs rw,"), "{scratch}");
+    for o in ["nosuid", "nodev", "noexec", "size=2048k"] {
+        assert!(scratch.contains(o), "{o}: {scratch}");
+    }
+    let t2 = lines.iter().find(|l| l.contains(" /t2 ")).unwrap();
+    assert!(t2.contains("mode=700") && !t2.contains("noexec"), "{t2}");
+    assert!(out.contains("Read-only file system"), "{out}");
+
+    let data = env.tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("f"), "hi\n").unwrap();
+    env.user.chown(&data);
+    let m = format!("type=bind,source={},target=/data,readonly", data.display());
+    let (code, out, err) = env.run(&[
+        "--mount",
+        &m,
+        "box",
+        "sh",
+        "-c",
+        "cat /data/f; echo x > /data/g",
+    ]);
+    assert_ne!(code, 0);
+    assert_eq!(out, "hi\n");
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert!(!data.join("g").exists());
+}
+
+#[test]
+fn bad_mount_specs_are_125_naming_the_flag() {
+    let Some(env) = setup() else { return };
+    for (args, msg) in [
+        (vec!["--mount", "type=nfs,target=/x"], "invalid --mount"),
+        (
+            vec!["--mount", "type=bind,source=/tmp"],
+            "target= is missing",
+        ),
+        (vec!["--mount", "type=tmpfs,target=rel"], "must be absolute"),
+        (vec!["--tmpfs", "rel"], "invalid --tmpfs"),
+        (vec!["--tmpfs", "/x:bogus"], "unknown tmpfs option"),
+        (vec!["-v", "bad/name:/x"], "-v/--volume"),
+        (
+            vec!["-v", "/tmp:/x", "--tmpfs", "/x"],
+            "duplicate mount destination",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["box", "true"]);
+        let (code, _, err) = env.run(&all);
+        assert_eq!(code, 125, "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+        assert_eq!(env.containers(), 0, "{args:?} left a container");
+    }
+    assert!(!env.root.join("volumes/bad").exists());
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET /` on 127.0.0.1:`port`, retried while the server starts; the reply's body.
+fn http_get(port: u16) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut reply = String::new();
+            let _ = s.read_to_string(&mut reply);
+            if let Some((_, body)) = reply.split_once("\r\n\r\n") {
+                return Some(body.to_string());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+fn network_tools() -> Vec<&'static str> {
+    let tools: Vec<&str> = ["pasta", "slirp4netns"]
+        .into_iter()
+        .filter(|t| crate::have(t))
+        .collect();
+    if tools.is_empty() {
+        eprintln!("SKIP: neither pasta (passt) nor slirp4netns is installed");
+    }
+    tools
+}
+
+#[test]
+fn published_port_reaches_a_server_in_the_container() {
+    let Some(env) = setup() else { return };
+    let mut runtimes = vec!["embedded"];
+    if crate::have("runc") {
+        runtimes.push("runc");
+    }
+    let server = "mkdir -p /www && echo hello-$NET > /www/index.html && \
+                  exec httpd -f -p 8080 -h /www";
+    for tool in network_tools() {
+        for rt in &runtimes {
+            let port = free_port();
+            let publish = format!("127.0.0.1:{port}:8080");
+            let net_env = format!("NET={tool}");
+            let out = env.berth(&[
+                "run",
+                "-d",
+                "--runtime",
+                rt,
+                "--network",
+                tool,
+                "-p",
+                &publish,
+                "-e",
+                &net_env,
+                "box",
+                "sh",
+                "-c",
+                server,
+            ]);
+            assert!(out.status.success(), "{tool}/{rt}: {}", text(&out.stderr));
+            let id = text(&out.stdout).trim().to_string();
+            let body = http_get(port);
+            let logs = text(&env.berth(&["logs", &id]).stderr);
+            assert_eq!(
+                body.as_deref(),
+                Some(format!("hello-{tool}\n").as_str()),
+                "{tool}/{rt}: {logs}"
+            );
+            let out = env.berth(&["rm", "-f", &id]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            // The helper is gone with the container: its port is free again.
+            assert!(
+                std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                "{tool}/{rt}: port {port} still taken"
+            );
+        }
+    }
+    assert_eq!(env.containers(), 0);
+}
+
+#[test]
+fn private_network_has_an_interface_and_ports_need_it() {
+    let Some(env) = setup() else { return };
+    for tool in network_tools() {
+        // Without -p too: a non-loopback interface with an IPv4 address.
+        let (code, out, err) = env.run(&["--network", tool, "box", "ip", "-o", "-4", "addr"]);
+        assert_eq!(code, 0, "{tool}: {err}");
+        assert!(
+            out.lines()
+                .any(|l| !l.contains(" lo ") && l.contains("inet ")),
+            "{tool}: {out}"
+        );
+        // Foreground with -p: the port is released when the run returns.
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:80");
+        let (code, _, err) = env.run(&["--network", tool, "-p", &publish, "box", "true"]);
+        assert_eq!(code, 0, "{tool}: {err}");
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "{tool}"
+        );
+    }
+    // -p alone picks a private network (podman's rootless default).
+    if !network_tools().is_empty() {
+        let publish = format!("127.0.0.1:{}:80", free_port());
+        let (code, out, err) = env.run(&["-p", &publish, "box", "ip", "-o", "-4", "addr"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.lines().count() >= 2, "{out}");
+    }
+    let (code, _, err) = env.run(&["--network", "none", "-p", "8080:80", "box", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("needs a private network"), "{err}");
+    let (code, _, err) = env.run(&["-p", "80", "box", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("-p/--publish"), "{err}");
+    assert_eq!(env.containers(), 0);
+}
+
+/// The file of `controller` (v1) holding `file` for the cgroup `path`, or the v2 file.
+fn cgroup_file(path: &str, v1_controller: &str, v1_file: &str, v2_file: &str) -> PathBuf {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let rel = path.trim_start_matches('/');
+    if root.join("cgroup.controllers").is_file() {
+        root.join(rel).join(v2_file)
+    } else {
+        root.join(v1_controller).join(rel).join(v1_file)
+    }
+}
+
+#[test]
+fn cgroup_limits_as_root() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_default()
+        .to_string();
+    if euid != "0" {
+        eprintln!("SKIP: cgroup limits need root on this host");
+        return;
+    }
+    let probe = std::path::Path::new("/sys/fs/cgroup/pids/wharf-e2e-probe");
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").is_file();
+    if !v2 && std::fs::create_dir_all(probe).is_err() {
+        eprintln!("SKIP: /sys/fs/cgroup/pids is not writable here");
+        return;
+    }
+    let _ = std::fs::remove_dir(probe);
+    let Some((_tmp, root)) = crate::busybox_store() else {
+        eprintln!("SKIP: busybox-static is not installed");
+        return;
+    };
+    let mut runtimes = vec!["embedded"];
+    if crate::have("runc") {
+        runtimes.push("runc");
+    }
+    let fork_bomb = "for i in $(seq 20); do sleep 3 & done; wait";
+    for rt in &runtimes {
+        let out = crate::run(
+            "berth",
+            &root,
+            &[
+                "run",
+                "--rm",
+                "--runtime",
+                rt,
+                "--pids-limit",
+                "10",
+                "busybox",
+                "sh",
+                "-c",
+                fork_bomb,
+            ],
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("can't fork"),
+            "{rt}: 20 sleeps fit in 10 pids? {err}"
+        );
+
+        let id = crate::ok(
+            "berth",
+            &root,
+            &[
+                "run",
+                "-d",
+                "--runtime",
+                rt,
+                "--memory",
+                "32m",
+                "busybox",
+                "sleep",
+                "60",
+            ],
+        )
+        .trim()
+        .to_string();
+        let path = crate::ok(
+            "berth",
+            &root,
+            &["inspect", "--format", "{{.CgroupPath}}", &id],
+        );
+        assert_eq!(path.trim(), format!("/wharf/{id}"), "{rt}");
+        let limit = cgroup_file(path.trim(), "memory", "memory.limit_in_bytes", "memory.max");
+        // runc creates it, then writes it, once the monitor has started it.
+        let mut seen = String::new();
+        for _ in 0..100 {
+            seen = std::fs::read_to_string(&limit).unwrap_or_default();
+            if seen.trim() == "33554432" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(seen.trim(), "33554432", "{rt}: {}", limit.display());
+        crate::ok("berth", &root, &["rm", "-f", &id]);
+        let dir = limit.parent().unwrap().to_path_buf();
+        for _ in 0..100 {
+            if !dir.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!dir.exists(), "{rt}: {} is left behind", dir.display());
+    }
+}
+
+#[test]
+fn cgroup_limits_rootless_fail_with_the_reason() {
+    let Some(env) = setup() else { return };
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").is_file() {
+        eprintln!("SKIP: cgroup v2 host: rootless limits depend on systemd delegation here");
+        return;
+    }
+    for flags in [
+        vec!["--memory", "32m"],
+        vec!["--pids-limit", "5"],
+        vec!["--cpus", "0.5"],
+    ] {
+        let mut args = flags.clone();
+        args.extend(["box", "true"]);
+        let (code, _, err) = env.run(&args);
+        assert_eq!(code, 125, "{flags:?}: {err}");
+        assert!(
+            err.contains("cannot be enforced") && err.contains("cgroup v1"),
+            "{err}"
+        );
+        assert!(
+            err.contains("run berth as root") && err.contains("cgroup v2"),
+            "{err}"
+        );
+    }
+    let (code, _, err) = env.run(&["--cgroups=disabled", "--memory", "32m", "box", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("--cgroups=disabled"), "{err}");
+    let (code, _, err) = env.run(&["--memory", "lots", "box", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("invalid --memory"), "{err}");
+    assert_eq!(env.containers(), 0);
+}
