@@ -26,6 +26,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod builder;
 pub mod cache;
 pub mod config;
 pub mod container;
@@ -33,6 +34,7 @@ pub mod context;
 pub mod copy;
 mod engine;
 mod error;
+pub mod manifest_list;
 pub mod rootfs;
 pub mod run;
 
