@@ -160,6 +160,20 @@ fn script(k: &Runner) -> (String, String) {
         "-c",
         "echo $FOO > out; rm /bin/vi",
     ]);
+    assert_eq!(
+        k.kiln(&["run", "--user", "nobody", &ctr, "--", "id", "-u"]),
+        "65534\n"
+    );
+    let volume = format!("{}:/mnt:ro", k.cwd.join("tree").display());
+    assert_eq!(
+        k.kiln(&["run", "-v", &volume, &ctr, "--", "cat", "/mnt/sub/n.txt"]),
+        "nested\n"
+    );
+    let ro = k.run(
+        "kiln",
+        &["run", "-v", &volume, &ctr, "--", "touch", "/mnt/x"],
+    );
+    assert!(!ro.status.success(), "the volume is read-only");
     // A failing command ends kiln run with its status.
     let failed = k.run("kiln", &["run", &ctr, "--", "sh", "-c", "exit 3"]);
     assert_eq!(failed.status.code(), Some(3), "{}", text(&failed.stderr));
@@ -539,6 +553,22 @@ fn manifest_list_pushed_and_read_by_skopeo() {
         .output()
         .unwrap();
     assert!(out.status.success(), "skopeo: {}", text(&out.stderr));
+
+    // `kiln from` pulls what the store lacks: the host's image of the pushed list.
+    let fresh = tmp.path().join("fresh");
+    let pulled = Runner {
+        root: fresh.clone(),
+        cwd: tmp.path().to_owned(),
+        user: None,
+    };
+    let remote = format!("{}/e2e/list:v1", reg.addr());
+    let never = pulled.run("kiln", &["from", "--pull=never", &remote]);
+    assert!(!never.status.success());
+    let name = pulled.kiln(&["from", "-q", "--tls-verify=false", &remote]);
+    assert_eq!(name.trim(), "list-working-container");
+    let json: serde_json::Value =
+        serde_json::from_str(&pulled.kiln(&["containers", "--json"])).unwrap();
+    assert_eq!(json[0]["imagename"], remote.as_str());
 
     let rm = k.kiln(&["manifest", "rm", "mylist"]);
     assert!(
