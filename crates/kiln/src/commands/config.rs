@@ -58,7 +58,6 @@ pub struct Args {
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let store = super::open_store(cli)?;
-    let mut ctr = builder::find(&store, &args.container)?;
     let changes = ConfigChanges {
         env: args.env.clone(),
         cmd: args.cmd.clone(),
@@ -75,11 +74,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         stop_signal: args.stop_signal.clone(),
         history_comment: args.history_comment.clone(),
     };
-    let warnings = builder::configure(&mut ctr.record, &changes)
-        .with_context(|| format!("configuring container {:?}", args.container))?;
+    let warnings = builder::update(&store, &args.container, |record| {
+        builder::configure(record, &changes)
+    })
+    .with_context(|| format!("configuring container {:?}", args.container))?;
     for w in warnings {
         eprintln!("WARN: {w}");
     }
-    ctr.save(&store)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -485,6 +485,21 @@ pub fn find(store: &Store, key: &str) -> Result<Container, ContainerError> {
     }
 }
 
+/// Changes the record of the working container named `key` under the store's builder lock, so
+/// that two `kiln config` at once do not lose each other's changes.
+pub fn update<T>(
+    store: &Store,
+    key: &str,
+    change: impl FnOnce(&mut Record) -> Result<T, ContainerError>,
+) -> Result<T, ContainerError> {
+    let lock = NameLock::take(store)?;
+    let mut ctr = find(store, key)?;
+    let out = change(&mut ctr.record)?;
+    ctr.save(store)?;
+    drop(lock);
+    Ok(out)
+}
+
 /// Unmounts (in this namespace) and deletes a working container.
 pub fn remove(ctr: &Container) -> Result<(), ContainerError> {
     if is_mounted(&ctr.merged()) {
