@@ -209,6 +209,15 @@ fn script(k: &Runner) -> (String, String) {
         "/from-other.txt",
     ]);
     k.kiln(&["rm", &other]);
+    // And from an image of the store.
+    k.kiln(&[
+        "copy",
+        "--from",
+        "busybox",
+        &ctr,
+        "/etc/group",
+        "/group-copy",
+    ]);
 
     k.kiln(&[
         "config",
@@ -294,6 +303,7 @@ fn check_image(root: &Path, tmp: &Path) {
         "copy does not unpack"
     );
     assert_eq!(read("from-other.txt"), "other\n");
+    assert!(read("group-copy").contains("nogroup"));
 
     let img: serde_json::Value =
         serde_json::from_str(&crate::ok("kiln", root, &["inspect", "app"])).unwrap();
@@ -350,6 +360,12 @@ fn check_recommit(k: &Runner, ctr: &str, first: &str) {
         img["Config"]["rootfs"]["diff_ids"].clone()
     };
     assert_eq!(ids("app"), ids("app2"));
+    // --timestamp makes the commit reproducible: twice the same image ID.
+    let ts1 = k.kiln(&["commit", "-q", "--timestamp", "1700000000", ctr, "ts1"]);
+    let ts2 = k.kiln(&["commit", "-q", "--timestamp", "1700000000", ctr, "ts2"]);
+    assert_eq!(ts1, ts2);
+    let img: serde_json::Value = serde_json::from_str(&k.kiln(&["inspect", "ts1"])).unwrap();
+    assert_eq!(img["Config"]["created"], "2023-11-14T22:13:20Z");
     k.kiln(&["run", ctr, "sh", "-c", "echo more > /more"]);
     k.kiln(&[
         "commit", "-q", "--rm", "--squash", "--format", "docker", ctr, "flat",

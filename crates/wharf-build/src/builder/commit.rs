@@ -53,11 +53,12 @@ pub struct Committed {
 }
 
 fn time(timestamp: Option<i64>) -> String {
-    let t = match timestamp {
-        Some(s) => chrono::DateTime::from_timestamp(s, 0).unwrap_or_default(),
-        None => chrono::Utc::now(),
-    };
-    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    match timestamp {
+        Some(s) => chrono::DateTime::from_timestamp(s, 0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        None => chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+    }
 }
 
 /// Writes the new layer (streaming into a blob) and returns it.

@@ -313,6 +313,76 @@ mod tests {
         assert!(split_words("'open").is_err());
     }
 
+    fn record(format: &str) -> Record {
+        Record {
+            id: "0".repeat(64),
+            name: "c".into(),
+            from_image: String::new(),
+            from_image_id: None,
+            from_manifest: None,
+            created: String::new(),
+            driver: "overlay".into(),
+            format: format.into(),
+            config: wharf_oci::ImageConfig::default(),
+            layers: Vec::new(),
+            annotations: std::collections::BTreeMap::new(),
+            created_by: None,
+            history_comment: None,
+        }
+    }
+
+    #[test]
+    fn config_follows_buildah() {
+        let mut r = record("oci");
+        let w = apply(
+            &mut r,
+            &ConfigChanges {
+                cmd: Some("ls -l".into()),
+                entrypoint: Some("run me".into()),
+                env: vec!["A=1".into(), "B=${A}x".into()],
+                ports: vec!["8080".into(), "53/udp".into()],
+                labels: vec!["bare".into(), "k=v".into()],
+                shell: Some("/bin/bash -c".into()),
+                ..ConfigChanges::default()
+            },
+        )
+        .unwrap();
+        let c = r.config.config.clone().unwrap();
+        assert_eq!(c.cmd.unwrap(), ["ls", "-l"]);
+        assert_eq!(c.entrypoint.unwrap(), ["/bin/sh", "-c", "run me"]);
+        assert_eq!(c.env.unwrap(), ["A=1", "B=1x"]);
+        let ports: Vec<String> = c.exposed_ports.unwrap().into_keys().collect();
+        assert_eq!(ports, ["53/udp", "8080"]);
+        assert_eq!(c.labels.unwrap()["bare"], "");
+        assert_eq!(c.shell.unwrap(), ["/bin/bash", "-c"]);
+        // The shell-form entrypoint ignores the cmd; SHELL needs the docker format.
+        assert_eq!(w.len(), 2, "{w:?}");
+        apply(
+            &mut r,
+            &ConfigChanges {
+                entrypoint: Some(r#"["/app"]"#.into()),
+                env: vec!["A-".into()],
+                ports: vec!["8080-".into()],
+                labels: vec!["k-".into()],
+                ..ConfigChanges::default()
+            },
+        )
+        .unwrap();
+        let c = r.config.config.clone().unwrap();
+        assert_eq!(c.entrypoint.unwrap(), ["/app"]);
+        assert_eq!(c.env.unwrap(), ["B=1x"]);
+        assert_eq!(c.exposed_ports.unwrap().len(), 1);
+        assert!(!c.labels.unwrap().contains_key("k"));
+        let bad = apply(
+            &mut r,
+            &ConfigChanges {
+                env: vec!["NOVALUE".into()],
+                ..ConfigChanges::default()
+            },
+        );
+        assert!(bad.is_err());
+    }
+
     #[test]
     fn env_expands_and_removes() {
         let mut env = vec!["A=1".to_owned(), "PATH=/bin".to_owned()];
