@@ -275,6 +275,9 @@ fn script(k: &Runner) -> (String, String) {
         format!("sha256:{id}")
     );
     assert!(k.kiln(&["images"]).contains("localhost/app"));
+    // The store's maintenance works with working containers in it.
+    k.kiln(&["system", "prune"]);
+    k.kiln(&["system", "check"]);
     (ctr, id)
 }
 
@@ -601,4 +604,29 @@ fn manifest_list_pushed_and_read_by_skopeo() {
         "{}",
         text(&not_list.stderr)
     );
+}
+
+#[test]
+fn commit_after_the_base_image_was_removed_and_collected() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let k = Runner {
+        root,
+        cwd: tmp.path().to_owned(),
+        user: None,
+    };
+    let ctr = k.kiln(&["from", "busybox"]).trim().to_owned();
+    k.kiln(&["rmi", "busybox"]);
+    k.kiln(&["system", "prune"]);
+    // gc kept the unpacked base layer for the container: it still runs and commits.
+    k.kiln(&["run", &ctr, "--", "sh", "-c", "echo still > /here"]);
+    k.kiln(&["commit", "-q", "--rm", &ctr, "again"]);
+    k.kiln(&["system", "check"]);
+    let out = k.run(
+        "berth",
+        &["run", "--rm", "again", "sh", "-c", "cat /here; ls /bin/sh"],
+    );
+    assert!(out.status.success(), "berth run: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "still\n/bin/sh\n");
 }

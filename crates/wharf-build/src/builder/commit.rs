@@ -98,6 +98,51 @@ fn write_new_layer(
     })
 }
 
+/// The base layers, each with a blob in the store. A base image removed (and its blobs
+/// collected) while the container lived leaves only the unpacked layer trees, which `gc` keeps
+/// for the container: such a layer is written again from its tree (a new blob and diff ID with
+/// the same contents).
+fn base_layers(
+    store: &Store,
+    ctr: &Container,
+    opts: &CommitOptions,
+) -> Result<Vec<BaseLayer>, ContainerError> {
+    let diff_ids: Vec<_> = ctr
+        .record
+        .layers
+        .iter()
+        .map(|l| l.diff_id.clone())
+        .collect();
+    let chains = wharf_store::chain_id(&diff_ids);
+    let mut out = Vec::with_capacity(ctr.record.layers.len());
+    for (layer, chain) in ctr.record.layers.iter().zip(&chains) {
+        if store.has_blob(&layer.digest) {
+            out.push(layer.clone());
+            continue;
+        }
+        let tree = store.layer_dir(chain);
+        let mut blob = store.blob_writer(None)?;
+        let info = wharf_archive::write_layer(
+            &tree,
+            &mut blob,
+            &WriteOptions {
+                source: LayerSource::OverlayUpper,
+                compression: opts.compression,
+                level: None,
+                clamp_mtime: None,
+            },
+        )?;
+        blob.commit()?;
+        out.push(BaseLayer {
+            digest: info.digest,
+            size: info.size,
+            diff_id: info.diff_id,
+            media_type: media_type::layer_media_type(opts.compression, false).to_owned(),
+        });
+    }
+    Ok(out)
+}
+
 /// Commits the container as an image in the store.
 pub fn commit(
     store: &Store,
@@ -125,10 +170,8 @@ pub fn commit(
         vec![new_layer]
     } else {
         image.history.push(entry);
-        ctr.record
-            .layers
-            .iter()
-            .cloned()
+        base_layers(store, ctr, opts)?
+            .into_iter()
             .chain([new_layer])
             .collect()
     };

@@ -304,12 +304,13 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// Holds `containers/.builders.lock` so that two `kiln from` never take the same name.
+/// Holds `$ROOT/builders.lock` so that two `kiln from` never take the same name. It is not in
+/// `containers/`, where `gc` expects only directories.
 struct NameLock(std::fs::File);
 
 impl NameLock {
     fn take(store: &Store) -> Result<Self, ContainerError> {
-        let path = store.containers_dir().join(".builders.lock");
+        let path = store.root().join("builders.lock");
         let f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
