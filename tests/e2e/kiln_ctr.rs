@@ -425,6 +425,28 @@ fn working_container_script_as_root() {
     assert!(k.kiln(&["mount"]).contains(&ctr));
     k.kiln(&["umount", &ctr]);
     assert!(!Path::new(&merged).join("hello").exists());
+    // berth's containers share the name space and show under `containers -a`, not builders.
+    k.ok(
+        "berth",
+        &["run", "-d", "--name", "sleeper", "busybox", "sleep", "60"],
+    );
+    let taken = k.run("kiln", &["from", "--name", "sleeper", "busybox"]);
+    assert!(
+        text(&taken.stderr).contains("already in use"),
+        "{}",
+        text(&taken.stderr)
+    );
+    let all: serde_json::Value =
+        serde_json::from_str(&k.kiln(&["containers", "-a", "--json"])).unwrap();
+    let sleeper = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["containername"] == "sleeper")
+        .unwrap();
+    assert_eq!(sleeper["builder"], false);
+    assert!(!k.kiln(&["containers"]).contains("sleeper"));
+    k.ok("berth", &["rm", "-f", "sleeper"]);
     check_recommit(&k, &ctr, &id);
 }
 
