@@ -8,6 +8,7 @@ mod build;
 mod cli;
 mod ferry;
 mod images;
+mod kiln_ctr;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

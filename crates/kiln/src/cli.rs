@@ -39,4 +39,29 @@ pub enum Command {
     /// Maintain the local store
     #[command(subcommand)]
     System(commands::system::Command),
+    /// Create a working container from an image (or scratch) and print its name
+    From(commands::from::Args),
+    /// List working containers
+    Containers(commands::containers::Args),
+    /// Remove working containers
+    Rm(commands::rm::Args),
+    /// Run a command in a working container
+    Run(commands::run::Args),
+    /// Copy files into a working container
+    Copy(commands::copy::Args),
+    /// Copy files into a working container, unpacking local tar archives
+    Add(commands::copy::Args),
+    /// Change the image config of a working container
+    Config(commands::config::Args),
+    /// Write a working container as an image
+    Commit(commands::commit::Args),
+    /// Mount a working container's file system and print where (rootless: inside `kiln unshare`)
+    Mount(commands::mount::MountArgs),
+    /// Unmount working containers
+    Umount(commands::mount::UmountArgs),
+    /// Run a command in kiln's rootless user and mount namespace
+    Unshare(commands::unshare::Args),
+    /// Create, change, inspect and push manifest lists
+    #[command(subcommand)]
+    Manifest(commands::manifest::Command),
 }

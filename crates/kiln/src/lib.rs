@@ -17,8 +17,18 @@ use clap::Parser as _;
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli.global.init_logging();
-    if matches!(cli.command, cli::Command::Build(_)) {
-        // RUN and overlay mounts need (namespaced) root: enter the user namespace first.
+    // RUN, overlay mounts and files owned by subordinate IDs need (namespaced) root: enter the
+    // user namespace first. `kiln mount` does not: its mount would end with the namespace.
+    if matches!(
+        cli.command,
+        cli::Command::Build(_)
+            | cli::Command::From(_)
+            | cli::Command::Rm(_)
+            | cli::Command::Run(_)
+            | cli::Command::Copy(_)
+            | cli::Command::Add(_)
+            | cli::Command::Commit(_)
+    ) {
         match wharf_sandbox::maybe_reexec_in_userns() {
             Ok(Some(code)) => return code,
             Ok(None) => {}

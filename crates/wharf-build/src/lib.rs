@@ -15,6 +15,9 @@
 //!   unchanged rebuild gives the same image ID. `timestamp` makes builds reproducible across
 //!   stores.
 //!
+//! [`builder`] keeps working containers between commands, as buildah does (`kiln from`, `run`,
+//! `copy`, `config`, `commit`), and [`manifest_list`] keeps manifest lists in the store.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), wharf_build::BuildError> {
 //! let store = wharf_store::Store::open_default()?;
@@ -26,6 +29,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod builder;
 pub mod cache;
 pub mod config;
 pub mod container;
@@ -33,6 +37,7 @@ pub mod context;
 pub mod copy;
 mod engine;
 mod error;
+pub mod manifest_list;
 pub mod rootfs;
 pub mod run;
 

@@ -1,0 +1,213 @@
+//! `kiln manifest create|add|remove|inspect|rm|push`: manifest lists (OCI image indexes) kept in
+//! the store and pushed with their images (`buildah manifest`).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use wharf_build::manifest_list::{self, AddToList};
+use wharf_registry::{ClientOptions, Credentials, RetryPolicy};
+use wharf_transport::{CopyOptions, Destination, Format, ImageRef, Source};
+
+use crate::cli::Cli;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Create a manifest list, optionally with images of the store
+    Create(CreateArgs),
+    /// Add an image of the store to a manifest list
+    Add(AddArgs),
+    /// Remove an image (by manifest digest) from a manifest list
+    Remove(RemoveArgs),
+    /// Print a manifest list
+    Inspect(ListArg),
+    /// Remove manifest lists from the store (not their images)
+    Rm(RmArgs),
+    /// Push a manifest list and its images to a registry or any transport
+    Push(PushArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// Name of the new list
+    pub list: String,
+    /// Images of the store to add
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// Operating system of the entry [default: the image's]
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
+    /// Architecture of the entry [default: the image's]
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// CPU variant of the entry [default: the image's]
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
+    /// Annotation of the entry: KEY=VALUE (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
+    /// The manifest list
+    pub list: String,
+    /// Image of the store
+    pub image: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// The manifest list
+    pub list: String,
+    /// Manifest digest of the entry to remove
+    pub digest: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArg {
+    /// The manifest list
+    pub list: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    /// Manifest lists
+    #[arg(required = true)]
+    pub lists: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    /// Also push the images in the list (always done: a registry refuses a list whose images it
+    /// lacks; `--all=false` is refused)
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value_t = true, default_missing_value = "true", value_name = "BOOL")]
+    pub all: bool,
+    /// Remove the manifest list from the store once pushed
+    #[arg(long)]
+    pub rm: bool,
+    /// Manifest type to push: oci or v2s2
+    #[arg(short, long, value_parser = ["oci", "v2s2", "docker"])]
+    pub format: Option<String>,
+    /// Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// Credentials USER:PASSWORD for the registry
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub creds: Option<String>,
+    /// Use certificates (*.crt, *.cert, *.key) in DIR
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Auth file
+    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Write the pushed list's digest to this file
+    #[arg(long, value_name = "PATH")]
+    pub digestfile: Option<PathBuf>,
+    /// Print nothing while pushing
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The manifest list
+    pub list: String,
+    /// Destination reference (docker://REGISTRY/REPO:TAG, a bare name is a registry, or any
+    /// transport)
+    pub destination: String,
+}
+
+pub fn run(cli: &Cli, cmd: &Command) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(cli)?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        Command::Create(a) => {
+            let d = manifest_list::create(&store, &a.list, &a.images)
+                .with_context(|| format!("creating manifest list {:?}", a.list))?;
+            writeln!(out, "{}", d.digest())?;
+        }
+        Command::Add(a) => {
+            let opts = AddToList {
+                os: a.os.clone(),
+                arch: a.arch.clone(),
+                variant: a.variant.clone(),
+                annotations: a.annotation.clone(),
+            };
+            let (list, instance) = manifest_list::add(&store, &a.list, &a.image, &opts)
+                .with_context(|| format!("adding {:?} to {:?}", a.image, a.list))?;
+            writeln!(out, "{}: {instance}", list.digest())?;
+        }
+        Command::Remove(a) => {
+            let list = manifest_list::remove_entry(&store, &a.list, &a.digest)
+                .with_context(|| format!("removing {:?} from {:?}", a.digest, a.list))?;
+            writeln!(out, "{}: {}", list.digest(), a.digest)?;
+        }
+        Command::Inspect(a) => {
+            let doc = manifest_list::inspect(&store, &a.list)?;
+            writeln!(out, "{}", super::pretty::json(&doc)?)?;
+        }
+        Command::Rm(a) => {
+            for l in &a.lists {
+                let (names, digest) = manifest_list::remove(&store, l)
+                    .with_context(|| format!("removing manifest list {l:?}"))?;
+                for n in names {
+                    writeln!(out, "untagged: {n}")?;
+                }
+                writeln!(out, "{}", digest.digest())?;
+            }
+        }
+        Command::Push(a) => return push(cli, a),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn push(cli: &Cli, a: &PushArgs) -> anyhow::Result<ExitCode> {
+    if !a.all {
+        bail!("pushing a manifest list without its images is not supported: drop --all=false");
+    }
+    let store = super::open_store(cli)?;
+    // Fails early, with a clear message, for a name that is not a list.
+    manifest_list::inspect(&store, &a.list)?;
+    let dst_ref = wharf_transport::shorthand::push_target(&a.list, Some(&a.destination))?;
+    let opts = ClientOptions {
+        tls_verify: a.tls_verify,
+        creds: a
+            .creds
+            .as_deref()
+            .map(Credentials::parse)
+            .transpose()
+            .context("--creds")?,
+        cert_dir: a.cert_dir.clone(),
+        authfile: a.authfile.clone(),
+        retry: RetryPolicy::default(),
+        ..ClientOptions::default()
+    };
+    let src = Source::open(
+        &ImageRef::Store {
+            name: a.list.clone(),
+        },
+        &opts,
+        Some(&store),
+    )?;
+    let dst = Destination::open(&dst_ref, &opts, Some(&store))?;
+    let copy = CopyOptions {
+        format: a.format.as_deref().and_then(Format::parse),
+        all: true,
+        ..CopyOptions::default()
+    };
+    if !a.quiet {
+        eprintln!("Pushing {} to {dst_ref}", a.list);
+    }
+    let report = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(wharf_transport::copy(&src, &dst, &copy))
+        .with_context(|| format!("pushing {} to {dst_ref}", a.list))?;
+    if let (Some(path), Some(d)) = (&a.digestfile, &report.manifest_digest) {
+        std::fs::write(path, d.to_string())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if a.rm {
+        manifest_list::remove(&store, &a.list)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

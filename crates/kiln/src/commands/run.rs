@@ -1,0 +1,75 @@
+//! `kiln run [--user U] [--workingdir DIR] [-v HOST:CTR] [--env K=V] CTR [--] CMD...`: run a
+//! command in a working container, in the sandbox as a RUN step, with the container's config
+//! (`buildah run`). Changes to the file system stay in the container.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use wharf_build::builder::{self, RunOptions};
+use wharf_cli::ExitError;
+use wharf_sandbox::spec::NetworkMode;
+
+use crate::cli::Cli;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run as this user (USER[:GROUP], names or IDs) instead of the config's
+    #[arg(short, long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Run in this directory instead of the config's (created when missing)
+    #[arg(long, value_name = "DIR")]
+    pub workingdir: Option<String>,
+    /// Bind-mount a host directory: HOST-DIR:CONTAINER-DIR[:ro|rw] (repeatable)
+    #[arg(
+        short,
+        long = "volume",
+        value_name = "HOST-DIR:CONTAINER-DIR[:OPTIONS]"
+    )]
+    pub volumes: Vec<String>,
+    /// Set an environment variable for the command: KEY=VALUE (repeatable)
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Network: host (the host's, or the rootless namespace's) or none (loopback only)
+    #[arg(long, value_name = "MODE", default_value = "host", value_parser = ["host", "none"])]
+    pub network: String,
+    /// Working container name or ID
+    pub container: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(cli)?;
+    let ctr = builder::find(&store, &args.container)?;
+    for e in &args.env {
+        if !e.contains('=') {
+            anyhow::bail!("invalid --env {e:?}: expected KEY=VALUE");
+        }
+    }
+    let opts = RunOptions {
+        command: args.command.clone(),
+        user: args.user.clone(),
+        working_dir: args.workingdir.clone(),
+        env: args.env.clone(),
+        volumes: args.volumes.clone(),
+        network: if args.network == "none" {
+            NetworkMode::None
+        } else {
+            NetworkMode::Host
+        },
+    };
+    match builder::run(&store, &ctr, &opts) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => match e.run_exit_code() {
+            // The command's own status, with buildah's message.
+            Some(code) => Err(ExitError {
+                code,
+                message: format!("while running runtime: exit status {code}"),
+            }
+            .into()),
+            None => Err(anyhow::Error::new(e))
+                .with_context(|| format!("running in container {:?}", args.container)),
+        },
+    }
+}

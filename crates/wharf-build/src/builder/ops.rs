@@ -1,0 +1,224 @@
+//! `kiln run` (a command in the sandbox, as a RUN step, with the container's config) and
+//! `kiln copy`/`kiln add` (host files, or files of another container or image, with COPY/ADD's
+//! rules from [`crate::copy`]), each on the overlay mounted for the operation.
+
+use std::path::{Path, PathBuf};
+
+use wharf_oci::oci_spec::runtime::MountBuilder;
+use wharf_sandbox::spec::{NetworkMode, SpecOptions};
+use wharf_store::Store;
+
+use super::mount::Mounted;
+use super::{Container, ContainerError};
+use crate::container::WorkingContainer;
+use crate::context::Source;
+use crate::copy::{self, CopySpec};
+use crate::{BuildError, rootfs};
+
+/// What `kiln run` executes.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub command: Vec<String>,
+    /// Overrides the config's `User`.
+    pub user: Option<String>,
+    /// Overrides the config's `WorkingDir` (created when missing, as for RUN).
+    pub working_dir: Option<String>,
+    /// `KEY=VALUE` on top of the config's `Env`.
+    pub env: Vec<String>,
+    /// `HOST:CONTAINER[:ro|rw]` bind mounts.
+    pub volumes: Vec<String>,
+    pub network: NetworkMode,
+}
+
+fn bind(spec: &str) -> Result<wharf_oci::oci_spec::runtime::Mount, ContainerError> {
+    let bad = |reason: &str| ContainerError::InvalidValue {
+        flag: "--volume",
+        value: spec.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (host, dest, mode) = match parts.as_slice() {
+        [h, d] => (*h, *d, "rw"),
+        [h, d, m] => (*h, *d, *m),
+        _ => return Err(bad("expected HOST-DIR:CONTAINER-DIR[:ro|rw]")),
+    };
+    let mut options = vec!["rbind".to_owned()];
+    for o in mode.split(',') {
+        match o {
+            "ro" | "rw" => options.push(o.to_owned()),
+            "z" | "Z" => {} // SELinux relabelling: nothing to do without SELinux
+            _ => return Err(bad("options are ro, rw, z and Z")),
+        }
+    }
+    if !dest.starts_with('/') {
+        return Err(bad("the container path must be absolute"));
+    }
+    let host = std::fs::canonicalize(host).map_err(ContainerError::io("resolving", host))?;
+    Ok(MountBuilder::default()
+        .destination(dest)
+        .typ("bind")
+        .source(host)
+        .options(options)
+        .build()?)
+}
+
+/// Runs a command in the container; a non-zero exit is [`BuildError::RunFailed`].
+pub fn run(store: &Store, ctr: &Container, opts: &RunOptions) -> Result<(), ContainerError> {
+    let mut extra_mounts = Vec::new();
+    for v in &opts.volumes {
+        extra_mounts.push(bind(v)?);
+    }
+    let mounted = Mounted::new(store, ctr)?;
+    let rootfs = mounted.rootfs();
+    let mut config = ctr.runtime_config();
+    if let Some(w) = &opts.working_dir {
+        config.working_dir = Some(w.clone());
+    }
+    if let Some(w) = config.working_dir.as_deref().filter(|w| !w.is_empty()) {
+        rootfs::mkdir_all(&rootfs, w, None).map_err(ContainerError::io("creating", w))?;
+    }
+    let mut spec = SpecOptions::new(&rootfs, ctr.record.name.clone());
+    spec.command = Some(opts.command.clone());
+    // As buildah run: the command replaces the entrypoint too.
+    spec.entrypoint = Some(Vec::new());
+    spec.env.clone_from(&opts.env);
+    spec.user.clone_from(&opts.user);
+    spec.network = opts.network;
+    spec.extra_mounts = extra_mounts;
+    let scratch = ctr.scratch();
+    let bundle = wharf_sandbox::bundle::write_bundle(&scratch.join("bundle"), Some(&config), spec)?;
+    let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir)?;
+    drop(mounted);
+    if code != 0 {
+        return Err(BuildError::RunFailed { code }.into());
+    }
+    Ok(())
+}
+
+/// What `kiln copy` / `kiln add` copy.
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    /// Host paths, or with `from` paths in that container or image.
+    pub sources: Vec<String>,
+    /// Relative destinations start at the container's working directory.
+    pub dest: String,
+    pub chown: Option<String>,
+    pub chmod: Option<String>,
+    /// A working container or an image to copy from.
+    pub from: Option<String>,
+    /// `kiln add`: unpack local tar archives.
+    pub unpack: bool,
+}
+
+/// Where `--from` files come from, kept mounted while they are copied.
+enum FromRoot {
+    Container(Mounted),
+    Image(WorkingContainer),
+}
+
+impl FromRoot {
+    fn rootfs(&self) -> PathBuf {
+        match self {
+            FromRoot::Container(m) => m.rootfs(),
+            FromRoot::Image(w) => w.rootfs(),
+        }
+    }
+}
+
+fn open_from(store: &Store, ctr: &Container, from: &str) -> Result<FromRoot, ContainerError> {
+    match super::find(store, from) {
+        Ok(other) => Ok(FromRoot::Container(Mounted::new(store, &other)?)),
+        Err(ContainerError::NotFound { .. }) => {
+            let image = super::load_image(store, from)?;
+            let lowers = super::unpack(store, &image.layers)?;
+            let diff_ids = image.layers.iter().map(|l| l.diff_id.clone()).collect();
+            Ok(FromRoot::Image(WorkingContainer::create(
+                store,
+                &ctr.driver()?,
+                lowers,
+                diff_ids,
+            )?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn host_source(s: &str) -> Result<Source, ContainerError> {
+    let path = std::path::absolute(s).map_err(ContainerError::io("resolving", s))?;
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Err(ContainerError::InvalidValue {
+            flag: "source",
+            value: s.to_owned(),
+            reason: "no such file or directory".to_owned(),
+        });
+    }
+    let rel = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Source { rel, path })
+}
+
+/// Copies (or, with `unpack`, adds) files into the container.
+pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), ContainerError> {
+    if let Some(u) = opts.sources.iter().find(|s| s.contains("://")) {
+        return Err(ContainerError::Unsupported {
+            what: format!("adding the URL {u:?}"),
+        });
+    }
+    let from = opts
+        .from
+        .as_deref()
+        .map(|f| open_from(store, ctr, f))
+        .transpose()?;
+    let mut sources = Vec::new();
+    for s in &opts.sources {
+        match &from {
+            None => sources.push(host_source(s)?),
+            Some(root) => {
+                let root = root.rootfs();
+                let abs = crate::config::clean_abs(s);
+                let path = rootfs::resolve(&root, &abs, true)
+                    .map_err(ContainerError::io("resolving", &abs))?;
+                if std::fs::symlink_metadata(&path).is_err() {
+                    return Err(BuildError::SourceNotFoundIn {
+                        path: s.clone(),
+                        from: opts.from.clone().unwrap_or_default(),
+                    }
+                    .into());
+                }
+                sources.push(Source {
+                    rel: abs.trim_start_matches('/').to_owned(),
+                    path,
+                });
+            }
+        }
+    }
+    let mounted = Mounted::new(store, ctr)?;
+    let root = mounted.rootfs();
+    let chown = opts
+        .chown
+        .as_deref()
+        .map(|v| copy::parse_chown(&root, v))
+        .transpose()?;
+    let chmod = opts.chmod.as_deref().map(copy::parse_chmod).transpose()?;
+    let workdir = ctr.runtime_config().working_dir.unwrap_or_default();
+    let mut dest = rootfs::absolute(&workdir, &opts.dest);
+    if dest.ends_with("/.") || opts.dest == "." {
+        dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
+    }
+    let excluded = |_: &str| false;
+    let spec = CopySpec {
+        rootfs: Path::new(&root),
+        dest,
+        chown,
+        chmod,
+        keep_owner: from.is_some(),
+        excluded: &excluded,
+        unpack: opts.unpack,
+    };
+    copy::copy_sources(&sources, &spec)?;
+    drop(from);
+    drop(mounted);
+    Ok(())
+}
