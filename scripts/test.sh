@@ -13,7 +13,8 @@ step() { printf '\n==> %s\n' "$*"; }
 need_pkgs=()
 for pair in skopeo:skopeo umoci:umoci /bin/busybox:busybox-static docker-registry:docker-registry \
             newuidmap:uidmap runc:runc fuse-overlayfs:fuse-overlayfs htpasswd:apache2-utils \
-            zstd:zstd setpriv:util-linux /usr/bin/time:time tar:tar; do
+            zstd:zstd setpriv:util-linux /usr/bin/time:time tar:tar pasta:passt \
+            slirp4netns:slirp4netns buildah:buildah; do
   cmd=${pair%%:*} pkg=${pair#*:}
   if [[ $cmd == /* ]]; then [[ -e $cmd ]] || need_pkgs+=("$pkg"); else command -v "$cmd" >/dev/null || need_pkgs+=("$pkg"); fi
 done
@@ -39,6 +40,8 @@ if [[ $(id -u) -eq 0 ]]; then
   # fuse-overlayfs (the overlay fallback) needs /dev/fuse, which this kind of VM ships at 0600;
   # podman's rootless setup expects 0666, as the peer lab found.
   [[ -c /dev/fuse ]] && chmod 0666 /dev/fuse
+  # pasta and slirp4netns open /dev/net/tun inside the container's namespaces: same story.
+  [[ -c /dev/net/tun ]] && chmod 0666 /dev/net/tun
   # The test user re-runs test binaries and reads test data: the checkout and the shared folder
   # beside it must be reachable (o+x on every ancestor directory).
   for d in "$PWD" "$PWD/../shared"; do
