@@ -9,9 +9,7 @@ use std::process::{Command, Output};
 use crate::{busybox_store, have, ok, run};
 
 fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/build")
-        .join(rel)
+    wharf_testkit::repo_root().join("testdata/build").join(rel)
 }
 
 fn text(b: &[u8]) -> String {

@@ -639,7 +639,13 @@ fn commit_after_the_base_image_was_removed_and_collected() {
         user: None,
     };
     let ctr = k.kiln(&["from", "busybox"]).trim().to_owned();
-    k.kiln(&["rmi", "busybox"]);
+    // The working container uses the image: rmi refuses (as podman and buildah do) ...
+    let out = k.run("kiln", &["rmi", "busybox"]);
+    assert!(!out.status.success(), "rmi of an image in use succeeded");
+    let err = text(&out.stderr);
+    assert!(err.contains("in use by container"), "{err}");
+    // ... unless forced.
+    k.kiln(&["rmi", "--force", "busybox"]);
     k.kiln(&["system", "prune"]);
     // gc kept the unpacked base layer for the container: it still runs and commits.
     k.kiln(&["run", &ctr, "--", "sh", "-c", "echo still > /here"]);

@@ -406,6 +406,49 @@ impl Cgroup {
         &self.dirs
     }
 
+    /// The directories that exist for the cgroup `path` in any hierarchy: a runtime such as
+    /// runc creates it in every v1 controller, not only the limited ones. For cleaning up after
+    /// a runtime that was killed before it could delete its container.
+    pub fn existing(path: &str) -> Cgroup {
+        let rel = path.trim_start_matches('/');
+        let mut dirs = Vec::new();
+        if rel.is_empty() {
+            return Cgroup { dirs };
+        }
+        match version() {
+            Version::V2 => dirs.push(Path::new(ROOT).join(rel)),
+            Version::V1 => {
+                if let Ok(entries) = std::fs::read_dir(ROOT) {
+                    for e in entries.flatten() {
+                        // `cpu` and `cpuacct` are symlinks to `cpu,cpuacct`: visit it once.
+                        if e.file_type().is_ok_and(|t| t.is_dir()) {
+                            dirs.push(e.path().join(rel));
+                        }
+                    }
+                }
+            }
+        }
+        dirs.retain(|d| d.is_dir());
+        Cgroup { dirs }
+    }
+
+    /// Sends SIGKILL to every process left in the cgroup (a container whose runtime died
+    /// before it stopped it). Returns how many were signalled.
+    pub fn kill_all(&self) -> usize {
+        let mut pids = std::collections::BTreeSet::new();
+        for d in &self.dirs {
+            if let Ok(text) = std::fs::read_to_string(d.join("cgroup.procs")) {
+                pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+            }
+        }
+        pids.iter()
+            .filter(|&&p| {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::SIGKILL)
+                    .is_ok()
+            })
+            .count()
+    }
+
     /// Removes the (empty) cgroup, waiting briefly for exiting processes to leave it.
     pub fn remove(&self) {
         for d in self.dirs.iter().rev() {

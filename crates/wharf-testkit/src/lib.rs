@@ -14,8 +14,26 @@ pub mod user;
 
 use std::path::PathBuf;
 
-/// The repository's root (this crate lives in `<repo>/crates/wharf-testkit`).
+/// The repository's root, found at run time from the running test's package directory
+/// (`CARGO_MANIFEST_DIR` as cargo and nextest set it, else the working directory).
+///
+/// Not `env!("CARGO_MANIFEST_DIR")`: cargo fingerprints workspace members by their path
+/// relative to the workspace, so a warm target dir shared by two checkouts (CI's clone and a
+/// developer's tree) keeps the compile-time path of whichever built it first.
 pub fn repo_root() -> PathBuf {
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok());
+    if let Some(mut dir) = start {
+        loop {
+            if dir.join("Cargo.lock").is_file() && dir.join("crates/wharf-testkit").is_dir() {
+                return dir;
+            }
+            if !dir.pop() {
+                break;
+            }
+        }
+    }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 

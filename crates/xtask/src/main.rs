@@ -87,7 +87,11 @@ fn existing(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn main() -> ExitCode {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // `cargo run` sets the variable at run time; the compile-time one can name another
+    // checkout that shares this target dir.
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("../..");
     let mode = std::env::args().nth(1).unwrap_or_default();
     let result = (|| -> anyhow::Result<()> {
         let want = generate()?;

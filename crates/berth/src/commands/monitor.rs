@@ -161,6 +161,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // A killed `runc run` leaves its container running (and holding the log pipes).
     if found.record.runtime != "embedded" {
         crate::commands::run::external_delete(&found.record, dir);
+        crate::commands::rm::remove_leftover_cgroup(dir);
     }
     for c in copiers {
         let _ = c.join();

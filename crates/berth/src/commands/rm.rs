@@ -30,6 +30,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             super::kill::signal(&f, Signal::SIGKILL)?;
             container::wait_exited(&f, None)?;
         }
+        remove_leftover_cgroup(&f.dir);
         // A monitor removes a --rm container itself once it has exited.
         if f.dir.exists() {
             std::fs::remove_dir_all(&f.dir)
@@ -38,4 +39,22 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         println!("{c}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Kills what is left in the container's cgroup and removes it. An external runtime deletes
+/// its cgroup itself, but not when it was killed first (`rm -f` of a busy machine showed
+/// runc's directories staying behind); this is the last chance, while `bundle/config.json`
+/// still says where the cgroup is.
+pub fn remove_leftover_cgroup(dir: &std::path::Path) {
+    let Ok(bytes) = std::fs::read(dir.join("bundle/config.json")) else {
+        return;
+    };
+    let Ok(spec) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return;
+    };
+    if let Some(path) = spec["linux"]["cgroupsPath"].as_str() {
+        let cg = wharf_sandbox::cgroup::Cgroup::existing(path);
+        cg.kill_all();
+        cg.remove();
+    }
 }

@@ -14,8 +14,11 @@ use std::path::PathBuf;
 
 /// BuildKit's conformance data, beside the repository: `<repo>/../shared/conformance/buildkit`.
 pub fn buildkit_data() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/buildkit");
+    // The run-time variable, not `env!`: a warm target dir shared between checkouts keeps
+    // the compile-time path of whichever checkout built it first.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let dir = manifest_dir.join("../../../shared/conformance/buildkit");
     assert!(
         dir.is_dir(),
         "conformance data missing: {} (CI puts shared/ beside the repository)",
