@@ -19,6 +19,7 @@ use crate::container::WorkingContainer;
 use crate::context::{self, Context, Source};
 use crate::copy::{self, CopySpec};
 use crate::error::BuildError;
+use crate::pull::{PullOptions, Puller};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
 
@@ -46,6 +47,8 @@ pub struct BuildOptions {
     /// Seconds since the epoch for every created time; also clamps mtimes in new layers.
     pub timestamp: Option<i64>,
     pub compression: LayerCompression,
+    /// Pull policy and registry access for images not in the store.
+    pub pull: PullOptions,
 }
 
 impl BuildOptions {
@@ -61,6 +64,7 @@ impl BuildOptions {
             format: Format::Oci,
             timestamp: None,
             compression: LayerCompression::Gzip,
+            pull: PullOptions::default(),
         }
     }
 }
@@ -79,6 +83,8 @@ pub enum Event {
     CacheHit { key: Digest },
     /// Something the user should know.
     Warning(String),
+    /// An image is being pulled from this registry reference.
+    Pulling(String),
 }
 
 /// The committed image.
@@ -148,6 +154,7 @@ struct Builder<'a> {
     events: &'a mut dyn FnMut(Event),
     executed: usize,
     cached: usize,
+    puller: Puller,
 }
 
 /// Builds the image and commits it under `opts.tags`.
@@ -208,6 +215,7 @@ pub fn build(
         events,
         executed: 0,
         cached: 0,
+        puller: Puller::default(),
     };
     let target = b.plan.target;
     let result = b.build_stage(target)?;
@@ -250,7 +258,16 @@ impl Builder<'_> {
     }
 
     /// Loads an image from the store: config, layers, image ID.
-    fn load_image(&self, name: &str) -> Result<(ImageConfig, Vec<LayerRef>, Digest), BuildError> {
+    fn load_image(
+        &mut self,
+        name: &str,
+    ) -> Result<(ImageConfig, Vec<LayerRef>, Digest), BuildError> {
+        let events = &mut *self.events;
+        let name = &self
+            .puller
+            .resolve(self.store, &self.opts.pull, name, &mut |r| {
+                events(Event::Pulling(r.to_owned()));
+            })?;
         let record = self
             .store
             .resolve(name)

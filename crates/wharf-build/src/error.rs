@@ -43,11 +43,38 @@ pub enum BuildError {
     )]
     DestNotDirectory,
     /// A `--from=` or `FROM` naming nothing we know.
-    #[error("base image {name:?} not found in the store (registry pulls are not supported yet)")]
+    #[error("image {name:?} not found in the store")]
     BaseNotFound {
         name: String,
         #[source]
         source: Box<StoreError>,
+    },
+    /// `--pull=never` and the image is not in the store.
+    #[error("image {name:?} is not in the store and --pull=never forbids pulling it")]
+    NotPulled {
+        name: String,
+        #[source]
+        source: Box<StoreError>,
+    },
+    /// No registry had the image.
+    #[error("{name:?} not found in the store, and pulling it failed (tried {tried})")]
+    PullFailed {
+        name: String,
+        /// The references tried, comma-separated.
+        tried: String,
+        /// The last attempt's failure.
+        #[source]
+        source: Box<wharf_transport::TransportError>,
+    },
+    /// A short name with no alias and no unqualified-search registries.
+    #[error(
+        "{name:?} not found in the store, and as a short name it has no alias and registries.conf lists no unqualified-search registries"
+    )]
+    NoSearchRegistries { name: String },
+    #[error("reading registries.conf")]
+    RegistriesConf {
+        #[source]
+        source: Box<wharf_registry::RegistryError>,
     },
     /// A `--chown` or `--chmod` value we cannot use.
     #[error("invalid --{flag} value {value:?}: {reason}")]

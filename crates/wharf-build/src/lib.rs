@@ -3,8 +3,8 @@
 //! [`build`] parses and expands the Dockerfile with `wharf-dockerfile`, builds the stages the
 //! target needs (a stage named by `FROM` or `COPY --from` first), and commits the target:
 //!
-//! - FROM: an image in the local store (short names resolve to `localhost/NAME` first),
-//!   `scratch`, or an earlier stage.
+//! - FROM: an image in the local store (short names resolve to `localhost/NAME` first) or
+//!   pulled from a registry as the [`pull`] policy says, `scratch`, or an earlier stage.
 //! - Each filesystem instruction (RUN, COPY, ADD, and WORKDIR when it creates the directory)
 //!   runs in a [`container::WorkingContainer`]: the base's unpacked layers as overlay lowers and
 //!   a fresh upper directory, which becomes one layer afterwards. RUN executes in the sandbox's
@@ -33,8 +33,10 @@ pub mod context;
 pub mod copy;
 mod engine;
 mod error;
+pub mod pull;
 pub mod rootfs;
 pub mod run;
 
 pub use engine::{BuildOptions, Built, Event, Format, build};
 pub use error::BuildError;
+pub use pull::{PullOptions, PullPolicy};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use wharf_build::{BuildOptions, Event, Format};
+use wharf_build::{BuildOptions, Event, Format, PullPolicy};
 use wharf_cli::ExitError;
 
 use crate::cli::Cli;
@@ -45,6 +45,23 @@ pub struct Args {
     /// when there are findings
     #[arg(long)]
     pub check: bool,
+    /// When to pull base images: missing (default: only when not in the store), always, never;
+    /// buildah's true (pull, keep the local image if the registry fails) and false (never)
+    #[arg(long, value_name = "POLICY", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "missing", value_parser = parse_pull)]
+    pub pull: PullPolicy,
+    /// Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// Credentials USER:PASSWORD for the registry base images come from
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub creds: Option<String>,
+    /// Auth file for pulling base images
+    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Use certificates (*.crt, *.cert, *.key) in DIR when pulling
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
     /// The build context directory
     pub context: PathBuf,
 }
@@ -59,6 +76,11 @@ fn dockerfile_path(args: &Args) -> PathBuf {
             args.context.join("Dockerfile")
         }
     })
+}
+
+fn parse_pull(value: &str) -> Result<PullPolicy, String> {
+    PullPolicy::parse(value)
+        .ok_or_else(|| format!("{value:?} is not one of always, missing, never, true, false"))
 }
 
 fn build_args(list: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -112,6 +134,16 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Format::Oci
     };
     opts.timestamp = timestamp;
+    opts.pull.policy = args.pull;
+    opts.pull.client.tls_verify = args.tls_verify;
+    opts.pull.client.creds = args
+        .creds
+        .as_deref()
+        .map(wharf_registry::Credentials::parse)
+        .transpose()
+        .context("--creds")?;
+    opts.pull.client.authfile.clone_from(&args.authfile);
+    opts.pull.client.cert_dir.clone_from(&args.cert_dir);
     let quiet = args.quiet;
     let mut on_event = |e: Event| {
         let mut err = std::io::stderr().lock();
@@ -126,6 +158,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Event::CacheHit { key } if !quiet => writeln!(err, "--> Using cache {key}"),
             Event::Warning(w) => writeln!(err, "WARN: {w}"),
+            Event::Pulling(r) if !quiet => writeln!(err, "Pulling {r}"),
             _ => Ok(()),
         };
     };
