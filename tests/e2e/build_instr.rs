@@ -172,3 +172,114 @@ fn from_pulls_from_a_registry_with_pull_policies_and_short_names() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn onbuild_triggers_of_the_base_run_after_from_and_are_not_inherited() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let base = context(
+        tmp.path(),
+        "base",
+        "FROM busybox\nONBUILD RUN echo triggered > /trig.txt\nONBUILD COPY src.txt /from-ctx.txt\n",
+    );
+    // The OCI format has no OnBuild: the build warns and the triggers are gone.
+    let out = kiln_ok(
+        &root,
+        &["build", "-t", "base-oci", base.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        text(&out.stderr).contains("OnBuild not supported for the OCI image format"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(inspect(&root, "base-oci")["Config"]["config"]["OnBuild"].is_null());
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "--format",
+            "docker",
+            "-t",
+            "base",
+            base.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let cfg = inspect(&root, "base");
+    assert_eq!(
+        cfg["Config"]["config"]["OnBuild"],
+        serde_json::json!([
+            "RUN echo triggered > /trig.txt",
+            "COPY src.txt /from-ctx.txt"
+        ])
+    );
+
+    let child = context(
+        tmp.path(),
+        "child",
+        "FROM base\nRUN cat /trig.txt /from-ctx.txt > /seen.txt\nONBUILD RUN echo grandchild\n",
+    );
+    std::fs::write(child.join("src.txt"), "from the child's context\n").unwrap();
+    let out = kiln_ok(
+        &root,
+        &[
+            "build",
+            "--format",
+            "docker",
+            "-t",
+            "child",
+            child.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        text(&out.stderr).contains("STEP 2/5: RUN echo triggered"),
+        "{}",
+        text(&out.stderr)
+    );
+    // umoci reads OCI images only: the same build (all cached) in the OCI format to unpack.
+    let out = kiln_ok(
+        &root,
+        &["build", "-t", "child-oci", child.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(text(&out.stderr).matches("--> Using cache").count(), 4);
+    let rootfs = unpack(&root, "localhost/child-oci:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("seen.txt")).unwrap(),
+        "triggered\nfrom the child's context\n"
+    );
+    let img = inspect(&root, "child");
+    // Only the child's own trigger; the base's were consumed.
+    assert_eq!(
+        img["Config"]["config"]["OnBuild"],
+        serde_json::json!(["RUN echo grandchild"])
+    );
+    let history: Vec<String> = img["Config"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["created_by"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        history
+            .iter()
+            .any(|h| h == "RUN echo triggered > /trig.txt"),
+        "{history:?}"
+    );
+
+    // A trigger that fails names the FROM line.
+    let broken = context(tmp.path(), "broken", "FROM base\nRUN true\n");
+    let out = kiln_env(&root, &["build", broken.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Dockerfile:1: COPY src.txt /from-ctx.txt: source \"src.txt\" not found"),
+        "{err}"
+    );
+}

@@ -19,6 +19,7 @@ use crate::container::WorkingContainer;
 use crate::context::{self, Context, Source};
 use crate::copy::{self, CopySpec};
 use crate::error::BuildError;
+use crate::onbuild;
 use crate::pull::{PullOptions, Puller};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
@@ -361,6 +362,11 @@ impl Builder<'_> {
             let key = cache::key(&id, &[&ts]);
             (image, layers, key, env)
         };
+        // The base's ONBUILD triggers run first, as if written after FROM.
+        let triggers =
+            onbuild::take_triggers(&mut image, &stage.from).map_err(self.at(&stage.from))?;
+        let total = total + triggers.len();
+        self.plan.stages[index].instructions.splice(0..0, triggers);
         let expanded = self
             .plan
             .expand(index, &root_env)
@@ -368,13 +374,7 @@ impl Builder<'_> {
                 rendered: e.in_file(&self.file_name).to_string(),
                 line: e.pos.line,
             })?;
-        let c = image.config.get_or_insert_with(ContainerConfig::default);
-        if let Some(triggers) = c.on_build.take().filter(|t| !t.is_empty()) {
-            (self.events)(Event::Warning(format!(
-                "the base image's ONBUILD triggers were not run: {}",
-                triggers.join("; ")
-            )));
-        }
+        image.config.get_or_insert_with(ContainerConfig::default);
         let mut flags = StageFlags::default();
         let mut container: Option<WorkingContainer> = None;
         for (n, ex) in expanded.instructions.iter().enumerate() {

@@ -76,6 +76,9 @@ pub enum BuildError {
         #[source]
         source: Box<wharf_registry::RegistryError>,
     },
+    /// An ONBUILD trigger of the base image that cannot run.
+    #[error("invalid ONBUILD trigger {trigger:?} in the base image: {reason}")]
+    BadTrigger { trigger: String, reason: String },
     /// A `--chown` or `--chmod` value we cannot use.
     #[error("invalid --{flag} value {value:?}: {reason}")]
     InvalidFlag {

@@ -9,6 +9,7 @@
 //!   runs in a [`container::WorkingContainer`]: the base's unpacked layers as overlay lowers and
 //!   a fresh upper directory, which becomes one layer afterwards. RUN executes in the sandbox's
 //!   embedded runtime, COPY/ADD write through the overlay ([`copy`]).
+//! - The base image's ONBUILD triggers run right after FROM.
 //! - Config instructions change the image config ([`config`]); every instruction gets a history
 //!   entry, `empty_layer` where nothing changed.
 //! - Every instruction has a [`cache`] key; a hit reuses the recorded layer and time, so an
@@ -33,6 +34,7 @@ pub mod context;
 pub mod copy;
 mod engine;
 mod error;
+mod onbuild;
 pub mod pull;
 pub mod rootfs;
 pub mod run;
