@@ -19,7 +19,7 @@ pub(crate) fn text(b: &[u8]) -> String {
 }
 
 /// `cp -a` of a testdata context into `dir`, so that tests may change files.
-fn copy_context(rel: &str, dir: &Path) -> PathBuf {
+pub(crate) fn copy_context(rel: &str, dir: &Path) -> PathBuf {
     let dest = dir.join(rel.replace('/', "_"));
     let st = Command::new("cp")
         .arg("-a")

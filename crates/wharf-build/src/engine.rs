@@ -19,10 +19,12 @@ use crate::container::WorkingContainer;
 use crate::context::{self, Context, Source};
 use crate::copy::{self, CopySpec};
 use crate::error::BuildError;
+use crate::mounts::{self, FromRoot};
 use crate::onbuild;
 use crate::pull::{PullOptions, Puller};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
+use crate::secrets::RunOptions;
 
 /// The image format written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub struct BuildOptions {
     pub compression: LayerCompression,
     /// Pull policy and registry access for images not in the store.
     pub pull: PullOptions,
+    /// Secrets, SSH agents and the network for RUN.
+    pub run: RunOptions,
 }
 
 impl BuildOptions {
@@ -66,6 +70,7 @@ impl BuildOptions {
             timestamp: None,
             compression: LayerCompression::Gzip,
             pull: PullOptions::default(),
+            run: RunOptions::default(),
         }
     }
 }
@@ -441,9 +446,15 @@ impl Builder<'_> {
             }
             _ => None,
         };
-        let input_digest = copy_inputs
-            .as_ref()
-            .map_or(String::new(), |i| i.digest.clone());
+        let run_mounts = match ins {
+            Instruction::Run(r) if !r.mounts.is_empty() => Some(self.run_mounts(stage, r)?),
+            _ => None,
+        };
+        let input_digest = match (&copy_inputs, &run_mounts) {
+            (Some(i), _) => i.digest.clone(),
+            (None, Some(m)) => m.key.clone(),
+            (None, None) => String::new(),
+        };
         let new_key = cache::key(key, &[&desc, &env_text, &input_digest]);
         config::apply(image, flags, ins);
         let hit = if self.opts.no_cache {
@@ -473,7 +484,7 @@ impl Builder<'_> {
                 let Some(ctr) = container.as_mut() else {
                     return Err(BuildError::NoOverlay);
                 };
-                let changed = self.execute(ins, args_env, image, ctr, copy_inputs)?;
+                let changed = self.execute(ins, args_env, image, ctr, copy_inputs, run_mounts)?;
                 if changed || !matches!(ins, Instruction::Workdir(_)) {
                     let snap = ctr.snapshot(self.opts.compression, self.opts.timestamp)?;
                     Some(CachedLayer {
@@ -517,6 +528,7 @@ impl Builder<'_> {
         image: &ImageConfig,
         ctr: &mut WorkingContainer,
         inputs: Option<CopyInputs>,
+        run_mounts: Option<mounts::Planned>,
     ) -> Result<bool, BuildError> {
         let cfg = image.config.clone().unwrap_or_default();
         let rootfs = ctr.rootfs();
@@ -531,7 +543,25 @@ impl Builder<'_> {
                     scratch: &scratch,
                     hostname: ctr.id(),
                 };
-                run::run(&req)?;
+                let workdir = cfg.working_dir.clone().unwrap_or_default();
+                let attached = run_mounts
+                    .as_ref()
+                    .map(|m| m.attach(self.store, &self.context, &rootfs, &scratch, &workdir))
+                    .transpose()?;
+                let extras = run::RunExtras {
+                    mounts: attached
+                        .as_ref()
+                        .map(|a| a.mounts.clone())
+                        .unwrap_or_default(),
+                    env: attached.as_ref().map(|a| a.env.clone()).unwrap_or_default(),
+                    network: self.opts.run.network,
+                };
+                let result = run::run_with(&req, &extras);
+                if let Some(a) = attached {
+                    a.finish();
+                }
+                drop(run_mounts);
+                result?;
                 Ok(true)
             }
             Instruction::Workdir(_) => {
@@ -571,6 +601,42 @@ struct CopyInputs {
 }
 
 impl Builder<'_> {
+    /// The tree of a stage (other than `stage`) or image named by `--from`/`from=`.
+    fn root_of(&mut self, stage: usize, from: &str) -> Result<FromRoot, BuildError> {
+        let (layers, identity) = match self.plan.stage(from).map(|s| s.index) {
+            Some(i) if i != stage => {
+                let r = self.build_stage(i)?;
+                (r.layers, r.key.to_string())
+            }
+            _ => {
+                let (_, layers, id) = self.load_image(from)?;
+                (layers, id.to_string())
+            }
+        };
+        Ok(FromRoot {
+            container: self.container(&layers)?,
+            identity,
+        })
+    }
+
+    /// Resolves the `--mount`s of a RUN (stages and images of bind mounts built or pulled).
+    fn run_mounts(
+        &mut self,
+        stage: usize,
+        r: &wharf_dockerfile::instruction::Run,
+    ) -> Result<mounts::Planned, BuildError> {
+        let mut froms = Vec::new();
+        for m in &r.mounts {
+            froms.push(match (&m.kind, &m.from) {
+                (wharf_dockerfile::mount::MountType::Bind, Some(f)) => {
+                    Some(self.root_of(stage, f)?)
+                }
+                _ => None,
+            });
+        }
+        mounts::plan(r, &self.context, &self.opts.run, froms)
+    }
+
     fn copy_inputs(&mut self, stage: usize, c: &Copy, add: bool) -> Result<CopyInputs, BuildError> {
         if !c.heredocs.is_empty() {
             return Err(BuildError::Unsupported {
@@ -604,17 +670,10 @@ impl Builder<'_> {
                 from: None,
             });
         };
-        let (layers, identity) = match self.plan.stage(from).map(|s| s.index) {
-            Some(i) if i != stage => {
-                let r = self.build_stage(i)?;
-                (r.layers, r.key.to_string())
-            }
-            _ => {
-                let (_, layers, id) = self.load_image(from)?;
-                (layers, id.to_string())
-            }
-        };
-        let ctr = self.container(&layers)?;
+        let FromRoot {
+            container: ctr,
+            identity,
+        } = self.root_of(stage, from)?;
         let root = ctr.rootfs();
         let mut sources = Vec::new();
         for s in &c.sources {

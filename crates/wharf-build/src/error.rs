@@ -79,6 +79,18 @@ pub enum BuildError {
     /// An ONBUILD trigger of the base image that cannot run.
     #[error("invalid ONBUILD trigger {trigger:?} in the base image: {reason}")]
     BadTrigger { trigger: String, reason: String },
+    /// A `RUN --mount` this engine cannot set up.
+    #[error("invalid mount {spec}: {reason}")]
+    InvalidMount { spec: String, reason: String },
+    /// `RUN --mount=type=secret,required` without a matching `--secret`.
+    #[error("secret {id:?} is required but was not given (use --secret id={id},src=FILE)")]
+    SecretMissing { id: String },
+    /// `RUN --mount=type=ssh,required` without a matching `--ssh`.
+    #[error("ssh agent {id:?} is required but was not given (use --ssh {id}=SOCKET)")]
+    SshMissing { id: String },
+    /// A `--secret` whose file or variable cannot be read (the value is never shown).
+    #[error("secret {id:?}: cannot read {from}")]
+    SecretUnreadable { id: String, from: String },
     /// A `--chown` or `--chmod` value we cannot use.
     #[error("invalid --{flag} value {value:?}: {reason}")]
     InvalidFlag {

@@ -9,6 +9,8 @@
 //!   runs in a [`container::WorkingContainer`]: the base's unpacked layers as overlay lowers and
 //!   a fresh upper directory, which becomes one layer afterwards. RUN executes in the sandbox's
 //!   embedded runtime, COPY/ADD write through the overlay ([`copy`]).
+//! - `RUN --mount` of every type (bind, cache, tmpfs, secret, ssh) and `--network`: the
+//!   mounts never reach a layer; [`secrets`] holds what the caller passes in.
 //! - The base image's ONBUILD triggers run right after FROM.
 //! - Config instructions change the image config ([`config`]); every instruction gets a history
 //!   entry, `empty_layer` where nothing changed.
@@ -34,11 +36,14 @@ pub mod context;
 pub mod copy;
 mod engine;
 mod error;
+mod mounts;
 mod onbuild;
 pub mod pull;
 pub mod rootfs;
 pub mod run;
+pub mod secrets;
 
 pub use engine::{BuildOptions, Built, Event, Format, build};
 pub use error::BuildError;
 pub use pull::{PullOptions, PullPolicy};
+pub use secrets::{RunOptions, Secret, SecretSource, SshAgent};

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use wharf_build::{BuildOptions, Event, Format, PullPolicy};
+use wharf_build::{BuildOptions, Event, Format, PullPolicy, Secret, SshAgent};
 use wharf_cli::ExitError;
+use wharf_sandbox::spec::NetworkMode;
 
 use crate::cli::Cli;
 
@@ -62,6 +63,17 @@ pub struct Args {
     /// Use certificates (*.crt, *.cert, *.key) in DIR when pulling
     #[arg(long, value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
+    /// A secret for `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR;
+    /// never stored in a layer, the history or the cache
+    #[arg(long = "secret", value_name = "id=ID,src=FILE")]
+    pub secrets: Vec<String>,
+    /// An SSH agent socket for `RUN --mount=type=ssh` (repeatable): default (from
+    /// $SSH_AUTH_SOCK) or ID=SOCKET
+    #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
+    pub ssh: Vec<String>,
+    /// Network of RUN steps (`RUN --network=default`): host (the default) or none (loopback only)
+    #[arg(long, value_name = "MODE", value_parser = ["host", "none"])]
+    pub network: Option<String>,
     /// The build context directory
     pub context: PathBuf,
 }
@@ -144,6 +156,16 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .context("--creds")?;
     opts.pull.client.authfile.clone_from(&args.authfile);
     opts.pull.client.cert_dir.clone_from(&args.cert_dir);
+    for s in &args.secrets {
+        opts.run.secrets.push(Secret::parse(s)?);
+    }
+    for s in &args.ssh {
+        opts.run.ssh.push(SshAgent::parse(s)?);
+    }
+    opts.run.network = Some(match args.network.as_deref() {
+        Some("none") => NetworkMode::None,
+        _ => NetworkMode::Host,
+    });
     let quiet = args.quiet;
     let mut on_event = |e: Event| {
         let mut err = std::io::stderr().lock();
