@@ -25,6 +25,7 @@ use crate::pull::{PullOptions, Puller};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
 use crate::secrets::RunOptions;
+use crate::{copy_flags, sources};
 
 /// The image format written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -598,6 +599,8 @@ struct CopyInputs {
     digest: String,
     /// For `--from`: the container holding the stage's or image's files.
     from: Option<WorkingContainer>,
+    /// Heredoc and URL sources, written to files.
+    staged: Option<sources::Staged>,
 }
 
 impl Builder<'_> {
@@ -638,36 +641,34 @@ impl Builder<'_> {
     }
 
     fn copy_inputs(&mut self, stage: usize, c: &Copy, add: bool) -> Result<CopyInputs, BuildError> {
-        if !c.heredocs.is_empty() {
-            return Err(BuildError::Unsupported {
-                what: "COPY/ADD with heredoc sources".to_owned(),
-            });
-        }
-        if c.link || c.parents || !c.excludes.is_empty() {
-            return Err(BuildError::Unsupported {
-                what: "COPY --link, --parents and --exclude".to_owned(),
-            });
-        }
         if add
             && let Some(u) = c
                 .sources
                 .iter()
-                .find(|s| s.contains("://") || s.starts_with("git@"))
+                .find(|s| (s.contains("://") && !sources::is_url(s)) || s.starts_with("git@"))
         {
             return Err(BuildError::Unsupported {
                 what: format!("ADD of the remote source {u:?}"),
             });
         }
         let Some(from) = &c.from else {
-            let mut sources = Vec::new();
+            let staged = sources::stage(c, add, &self.store.tmp_dir())?;
+            let mut list = Vec::new();
             for s in &c.sources {
-                sources.extend(self.context.sources(s)?);
+                if !(sources::is_heredoc(s) || add && sources::is_url(s)) {
+                    list.extend(self.context.sources(s)?);
+                }
             }
-            let digest = self.context.digest_sources(&sources)?;
+            let mut digest = self.context.digest_sources(&list)?;
+            if let Some(st) = &staged {
+                digest.push_str(&st.digest);
+                list.extend(st.sources.iter().cloned());
+            }
             return Ok(CopyInputs {
-                sources,
+                sources: list,
                 digest,
                 from: None,
+                staged,
             });
         };
         let FromRoot {
@@ -700,10 +701,13 @@ impl Builder<'_> {
             sources,
             digest: identity,
             from: Some(ctr),
+            staged: None,
         })
     }
 
-    #[allow(clippy::unused_self)] // kept a method: future flags (--link) need the builder
+    /// Copies the inputs. `--link` gives the same layer as without it: each COPY already
+    /// becomes its own layer of the copied files only; what BuildKit adds with it (reusing the
+    /// layer when only the base changed) is not done, the cache key still chains the parent.
     fn copy(
         &self,
         c: &Copy,
@@ -723,20 +727,42 @@ impl Builder<'_> {
         if dest.ends_with("/.") || c.dest == "." {
             dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
         }
+        if inputs.sources.len() > 1 && !dest.ends_with('/') {
+            dest.push('/');
+        }
         let keep_owner = inputs.from.is_some();
         let context = &self.context;
-        let excluded = |rel: &str| !keep_owner && context.is_excluded(rel);
-        let spec = CopySpec {
-            rootfs,
-            dest,
-            chown,
-            chmod,
-            keep_owner,
-            excluded: &excluded,
-            unpack: add && c.unpack != Some(false),
+        let exclude = copy_flags::Exclude::new(&c.excludes)?;
+        let list: Vec<&Source> = inputs
+            .sources
+            .iter()
+            .filter(|s| !exclude.top_level(s))
+            .collect();
+        let excluded = |rel: &str| {
+            (!keep_owner && context.is_excluded(rel)) || exclude.inside(rel, list.iter().copied())
         };
-        copy::copy_sources(&inputs.sources, &spec)?;
-        drop(inputs.from);
+        for s in &list {
+            let from_url = inputs
+                .staged
+                .as_ref()
+                .is_some_and(|st| st.sources.iter().any(|x| x.path == s.path));
+            let spec = CopySpec {
+                rootfs,
+                dest: if c.parents {
+                    copy_flags::parents_dest(&dest, s)
+                } else {
+                    dest.clone()
+                },
+                chown,
+                chmod,
+                keep_owner,
+                excluded: &excluded,
+                // Docker unpacks local archives only, never a downloaded one.
+                unpack: add && c.unpack != Some(false) && !from_url,
+            };
+            copy::copy_sources(std::slice::from_ref(*s), &spec)?;
+        }
+        drop(inputs);
         Ok(())
     }
 

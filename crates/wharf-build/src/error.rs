@@ -79,6 +79,16 @@ pub enum BuildError {
     /// An ONBUILD trigger of the base image that cannot run.
     #[error("invalid ONBUILD trigger {trigger:?} in the base image: {reason}")]
     BadTrigger { trigger: String, reason: String },
+    /// An ADD URL that could not be downloaded.
+    #[error("fetching {url}: {reason}")]
+    Fetch { url: String, reason: String },
+    /// An ADD URL whose content does not match `--checksum`.
+    #[error("{url}: checksum mismatch: expected {expected}, got {actual}")]
+    ChecksumMismatch {
+        url: String,
+        expected: wharf_oci::Digest,
+        actual: wharf_oci::Digest,
+    },
     /// A `RUN --mount` this engine cannot set up.
     #[error("invalid mount {spec}: {reason}")]
     InvalidMount { spec: String, reason: String },

@@ -34,6 +34,7 @@ pub mod config;
 pub mod container;
 pub mod context;
 pub mod copy;
+mod copy_flags;
 mod engine;
 mod error;
 mod mounts;
@@ -42,6 +43,7 @@ pub mod pull;
 pub mod rootfs;
 pub mod run;
 pub mod secrets;
+mod sources;
 
 pub use engine::{BuildOptions, Built, Event, Format, build};
 pub use error::BuildError;
