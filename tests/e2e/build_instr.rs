@@ -681,3 +681,91 @@ fn copy_add_exclude_parents_link_heredocs_urls_and_archives() {
         diff_ids("FROM busybox\nCOPY f.txt /x/\n", "nolink")
     );
 }
+
+fn manifest_json(root: &Path, name: &str) -> serde_json::Value {
+    let digest = inspect(root, name)["Digest"].as_str().unwrap().to_owned();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let bytes = std::fs::read(root.join("oci/blobs/sha256").join(hex)).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn labels_annotations_and_build_arg_files() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "meta",
+        "FROM busybox\nARG A=default-a\nARG B=default-b\nARG C=default-c\n\
+         LABEL org.example.title=dockerfile keep=me\nRUN echo \"$A $B $C\" > /args.txt\n",
+    );
+    let argfile = tmp.path().join("argfile.conf");
+    std::fs::write(&argfile, "# versions\nA=from-file\n\nB=from-file\n").unwrap();
+    let argfile_s = argfile.to_str().unwrap();
+    let ctx_s = ctx.to_str().unwrap();
+    let common = [
+        "--build-arg-file",
+        argfile_s,
+        "--build-arg",
+        "B=from-flag",
+        "--label",
+        "org.example.title=flag",
+        "--label",
+        "extra=1",
+        "--annotation",
+        "org.opencontainers.image.source=https://example.com/src",
+        "--annotation",
+        "team=wharf",
+    ];
+    let mut args = vec!["build", "-t", "meta"];
+    args.extend_from_slice(&common);
+    args.push(ctx_s);
+    kiln_ok(&root, &args, &[]);
+    let rootfs = unpack(&root, "localhost/meta:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("args.txt")).unwrap(),
+        "from-file from-flag default-c\n"
+    );
+    let labels = &inspect(&root, "meta")["Config"]["config"]["Labels"];
+    assert_eq!(labels["org.example.title"], "flag");
+    assert_eq!(labels["keep"], "me");
+    assert_eq!(labels["extra"], "1");
+    let m = manifest_json(&root, "meta");
+    assert_eq!(
+        m["annotations"],
+        serde_json::json!({
+            "org.opencontainers.image.source": "https://example.com/src",
+            "team": "wharf"
+        })
+    );
+    // The Docker format has no annotations: dropped with a warning, labels kept.
+    let mut args = vec!["build", "--format", "docker", "-t", "meta-docker"];
+    args.extend_from_slice(&common);
+    args.push(ctx_s);
+    let out = kiln_ok(&root, &args, &[]);
+    assert!(
+        text(&out.stderr).contains("annotations are not supported for the docker image format"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(manifest_json(&root, "meta-docker")["annotations"].is_null());
+    assert_eq!(
+        inspect(&root, "meta-docker")["Config"]["config"]["Labels"]["extra"],
+        "1"
+    );
+    // A malformed argument file names the file and line.
+    std::fs::write(&argfile, "A=1\n=nameless\n").unwrap();
+    let out = kiln_env(&root, &["build", "--build-arg-file", argfile_s, ctx_s], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(&format!("{argfile_s}:2:")),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kiln_env(&root, &["build", "--label", "=x", ctx_s], &[]);
+    assert!(!out.status.success());
+}

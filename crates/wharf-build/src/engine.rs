@@ -25,7 +25,7 @@ use crate::pull::{PullOptions, Puller};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
 use crate::secrets::RunOptions;
-use crate::{copy_flags, sources};
+use crate::{copy_flags, metadata, sources};
 
 /// The image format written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,6 +55,10 @@ pub struct BuildOptions {
     pub pull: PullOptions,
     /// Secrets, SSH agents and the network for RUN.
     pub run: RunOptions,
+    /// `--label`: set in the image config over the Dockerfile's LABELs.
+    pub labels: BTreeMap<String, String>,
+    /// `--annotation`: set on the image manifest (OCI format only).
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl BuildOptions {
@@ -72,6 +76,8 @@ impl BuildOptions {
             compression: LayerCompression::Gzip,
             pull: PullOptions::default(),
             run: RunOptions::default(),
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
         }
     }
 }
@@ -779,6 +785,7 @@ impl Builder<'_> {
                 .and_then(|h| h.created.clone())
                 .or_else(|| Some(self.now())),
         };
+        metadata::apply_labels(&mut image, &self.opts.labels);
         let docker = self.opts.format == Format::Docker;
         if !docker {
             let (oci, dropped) = image.to_oci();
@@ -814,12 +821,19 @@ impl Builder<'_> {
         } else {
             media_type::OCI_MANIFEST
         };
-        let manifest = ImageManifestBuilder::default()
+        let mut manifest = ImageManifestBuilder::default()
             .schema_version(2u32)
             .media_type(MediaType::from(manifest_type))
             .config(config_desc.clone())
             .layers(layer_descs)
             .build()?;
+        if docker && !self.opts.annotations.is_empty() {
+            (self.events)(Event::Warning(
+                "annotations are not supported for the docker image format and dropped".to_owned(),
+            ));
+        } else {
+            metadata::apply_annotations(&mut manifest, &self.opts.annotations);
+        }
         let bytes = wharf_oci::manifest::to_bytes(&manifest)?;
         let desc = self
             .store

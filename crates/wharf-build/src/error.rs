@@ -89,6 +89,13 @@ pub enum BuildError {
         expected: wharf_oci::Digest,
         actual: wharf_oci::Digest,
     },
+    /// A `--build-arg-file` line that is not `KEY[=VALUE]`.
+    #[error("{}:{line}: {reason}", path.display())]
+    BuildArgFile {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
     /// A `RUN --mount` this engine cannot set up.
     #[error("invalid mount {spec}: {reason}")]
     InvalidMount { spec: String, reason: String },

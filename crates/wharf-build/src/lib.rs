@@ -37,6 +37,7 @@ pub mod copy;
 mod copy_flags;
 mod engine;
 mod error;
+mod metadata;
 mod mounts;
 mod onbuild;
 pub mod pull;
@@ -47,5 +48,6 @@ mod sources;
 
 pub use engine::{BuildOptions, Built, Event, Format, build};
 pub use error::BuildError;
+pub use metadata::read_build_arg_file;
 pub use pull::{PullOptions, PullPolicy};
 pub use secrets::{RunOptions, Secret, SecretSource, SshAgent};
