@@ -769,3 +769,155 @@ fn labels_annotations_and_build_arg_files() {
     let out = kiln_env(&root, &["build", "--label", "=x", ctx_s], &[]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn from_pulls_from_a_tls_registry_with_creds_authfile_and_cert_dir() {
+    let Some((tmp, seed)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_tls_auth("alice", "s3cret") else {
+        return;
+    };
+    let a = reg.addr().to_owned();
+    let certs = reg.cert_dir().unwrap();
+    let certs = certs.to_str().unwrap();
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "-q",
+            "--dest-creds",
+            "alice:s3cret",
+            "--dest-cert-dir",
+            certs,
+            "store:localhost/busybox",
+            &format!("docker://{a}/secure/busybox:1"),
+        ],
+    );
+    let ctx = context(
+        tmp.path(),
+        "tls",
+        &format!("FROM {a}/secure/busybox:1\nRUN echo secure > /s.txt\n"),
+    );
+    let ctx = ctx.to_str().unwrap();
+    // No credentials: the registry refuses, and the error names the FROM line.
+    let out = kiln_env(
+        &tmp.path().join("s1"),
+        &["build", "--cert-dir", certs, ctx],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("Dockerfile:1: FROM"),
+        "{}",
+        text(&out.stderr)
+    );
+    // No certificates: TLS verification fails.
+    let out = kiln_env(
+        &tmp.path().join("s1"),
+        &["build", "--creds", "alice:s3cret", ctx],
+        &[],
+    );
+    assert!(!out.status.success());
+    kiln_ok(
+        &tmp.path().join("s2"),
+        &[
+            "build",
+            "--cert-dir",
+            certs,
+            "--creds",
+            "alice:s3cret",
+            "-t",
+            "t",
+            ctx,
+        ],
+        &[],
+    );
+    assert!(inspect(&tmp.path().join("s2"), "t")["Digest"].is_string());
+    // An auth file works as well.
+    let authfile = tmp.path().join("auth.json");
+    let auth = format!(
+        "{{\"auths\":{{\"{a}\":{{\"auth\":\"{}\"}}}}}}",
+        "YWxpY2U6czNjcmV0" // base64("alice:s3cret")
+    );
+    std::fs::write(&authfile, auth).unwrap();
+    kiln_ok(
+        &tmp.path().join("s3"),
+        &[
+            "build",
+            "--cert-dir",
+            certs,
+            "--authfile",
+            authfile.to_str().unwrap(),
+            "-t",
+            "t",
+            ctx,
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn rootless_from_pulls_from_a_registry() {
+    let Some(user) = wharf_testkit::user::test_user() else {
+        eprintln!("SKIP: no unprivileged test user (needs root to create it)");
+        return;
+    };
+    let Some((_seed_tmp, seed)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr().to_owned();
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox",
+            &format!("docker://{a}/busybox:latest"),
+        ],
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix("kiln-pull")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ctx = context(
+        tmp.path(),
+        "ctx",
+        &format!("FROM {a}/busybox\nRUN echo rootless > /r.txt && ls -ln /bin/busybox > /ls.txt\n"),
+    );
+    let root = tmp.path().join("store");
+    user.chown(tmp.path());
+    let out = user
+        .command(bin("kiln"))
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "build",
+            "--tls-verify=false",
+            "-t",
+            "r",
+            ctx.to_str().unwrap(),
+        ])
+        .env("CONTAINERS_REGISTRIES_CONF", "/nonexistent/registries.conf")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rootfs = unpack(&root, "localhost/r:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("r.txt")).unwrap(),
+        "rootless\n"
+    );
+    // Pulled layers were extracted with their owners inside the user namespace: root-owned.
+    let ls = std::fs::read_to_string(rootfs.join("ls.txt")).unwrap();
+    let fields: Vec<&str> = ls.split_whitespace().collect();
+    assert_eq!((fields[2], fields[3]), ("0", "0"), "{ls}");
+}

@@ -546,3 +546,76 @@ impl Drop for Attached {
         self.clean();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache_mount(spec: &str) -> Mount {
+        wharf_dockerfile::mount::parse_mount(spec, Some(&|v: &str| Ok(v.to_owned()))).unwrap()
+    }
+
+    fn attached() -> Attached {
+        Attached {
+            mounts: Vec::new(),
+            env: Vec::new(),
+            stubs: Vec::new(),
+            temp: Vec::new(),
+            locks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn cache_sharing_shared_and_private() {
+        let t = tempfile::tempdir().unwrap();
+        let store = Store::open(t.path().join("store")).unwrap();
+        let scratch = t.path().join("scratch");
+        let shared = cache_mount("type=cache,target=/c,id=x");
+        let (mut a, mut b) = (attached(), attached());
+        let d1 = a
+            .cache_dir(&store, &shared, "/c", &scratch.join("1"))
+            .unwrap();
+        let d2 = b
+            .cache_dir(&store, &shared, "/c", &scratch.join("2"))
+            .unwrap();
+        assert_eq!(d1, d2, "shared users get one directory");
+        assert!(d1.starts_with(store.cache_dir().join("mounts")));
+        std::fs::write(d1.join("kept"), "x").unwrap();
+        drop((a, b));
+
+        // private: the first user holds the directory; a concurrent one gets a fresh one.
+        let private = cache_mount("type=cache,target=/c,id=x,sharing=private,mode=0700");
+        let (mut a, mut b) = (attached(), attached());
+        let p1 = a
+            .cache_dir(&store, &private, "/c", &scratch.join("3"))
+            .unwrap();
+        let p2 = b
+            .cache_dir(&store, &private, "/c", &scratch.join("4"))
+            .unwrap();
+        assert_eq!(p1, d1);
+        assert!(p1.join("kept").exists());
+        assert_ne!(p2, p1);
+        assert!(std::fs::read_dir(&p2).unwrap().next().is_none());
+        assert_eq!(
+            std::fs::metadata(&p2).unwrap().permissions().mode() & 0o7777,
+            0o700
+        );
+        drop(b);
+        assert!(!p2.exists(), "a private copy is dropped after the RUN");
+        drop(a);
+        // Once released, the shared directory is available to private users again.
+        let mut c = attached();
+        let p3 = c
+            .cache_dir(&store, &private, "/c", &scratch.join("5"))
+            .unwrap();
+        assert_eq!(p3, d1);
+        // Another id is another directory.
+        let other = cache_mount("type=cache,target=/c,id=y");
+        assert_ne!(
+            attached()
+                .cache_dir(&store, &other, "/c", &scratch.join("6"))
+                .unwrap(),
+            d1
+        );
+    }
+}

@@ -105,7 +105,15 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     }
     let bundle =
         wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
-    let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir)?;
+    let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir);
+    if !extras.env.is_empty() {
+        // config.json holds `env=` secrets: it must not outlive the command.
+        let config = bundle.config_path();
+        if let Err(e) = std::fs::remove_file(&config) {
+            tracing::warn!("removing {}: {e}", config.display());
+        }
+    }
+    let code = code?;
     if code != 0 {
         return Err(BuildError::RunFailed { code });
     }
