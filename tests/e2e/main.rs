@@ -4,7 +4,9 @@
 
 mod berth;
 mod build;
+mod build_copy;
 mod build_instr;
+mod build_mounts;
 mod cli;
 mod ferry;
 mod images;
