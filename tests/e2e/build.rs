@@ -12,12 +12,12 @@ fn testdata(rel: &str) -> PathBuf {
     wharf_testkit::repo_root().join("testdata/build").join(rel)
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// `cp -a` of a testdata context into `dir`, so that tests may change files.
-fn copy_context(rel: &str, dir: &Path) -> PathBuf {
+pub(crate) fn copy_context(rel: &str, dir: &Path) -> PathBuf {
     let dest = dir.join(rel.replace('/', "_"));
     let st = Command::new("cp")
         .arg("-a")
@@ -30,7 +30,7 @@ fn copy_context(rel: &str, dir: &Path) -> PathBuf {
 }
 
 /// Unpacks `name` from the store with umoci and returns the root filesystem.
-fn unpack(root: &Path, name: &str, dir: &Path) -> PathBuf {
+pub(crate) fn unpack(root: &Path, name: &str, dir: &Path) -> PathBuf {
     let bundle = dir.join(format!("bundle-{}", name.replace([':', '/'], "_")));
     let out = Command::new("umoci")
         .arg("unpack")
@@ -43,11 +43,11 @@ fn unpack(root: &Path, name: &str, dir: &Path) -> PathBuf {
     bundle.join("rootfs")
 }
 
-fn inspect(root: &Path, name: &str) -> serde_json::Value {
+pub(crate) fn inspect(root: &Path, name: &str) -> serde_json::Value {
     serde_json::from_str(&ok("kiln", root, &["inspect", name])).unwrap()
 }
 
-fn owner_mode(p: &Path) -> (u32, u32, u32) {
+pub(crate) fn owner_mode(p: &Path) -> (u32, u32, u32) {
     let m = std::fs::symlink_metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     (m.uid(), m.gid(), m.permissions().mode() & 0o7777)
 }

@@ -5,6 +5,9 @@
 mod berth;
 mod berth_res;
 mod build;
+mod build_copy;
+mod build_instr;
+mod build_mounts;
 mod cli;
 mod ferry;
 mod images;

@@ -116,6 +116,14 @@ impl Context {
         &self.dir
     }
 
+    /// The host path of `rel` with symlinks resolved inside the context: a link pointing
+    /// outside (`/etc/passwd`, `../../x`) resolves as if the context were `/`, so no COPY, ADD
+    /// or bind mount reads a file of the host outside the context.
+    fn confined(&self, rel: &str) -> Result<PathBuf, BuildError> {
+        crate::rootfs::resolve(&self.dir, &format!("/{rel}"), true)
+            .map_err(BuildError::io("resolving", self.dir.join(rel)))
+    }
+
     pub fn is_excluded(&self, rel: &str) -> bool {
         !rel.is_empty() && rel != "." && self.matcher.is_excluded(rel)
     }
@@ -136,7 +144,7 @@ impl Context {
                         .all(|(p, pat)| glob(pat.as_bytes(), p.as_bytes()))
                 {
                     out.push(Source {
-                        path: entry.path,
+                        path: self.confined(&entry.rel_path)?,
                         rel: entry.rel_path,
                     });
                 }
@@ -152,7 +160,7 @@ impl Context {
         let path = if cleaned.is_empty() {
             self.dir.clone()
         } else {
-            self.dir.join(&cleaned)
+            self.confined(&cleaned)?
         };
         let excluded = self.is_excluded(&cleaned);
         if excluded || std::fs::symlink_metadata(&path).is_err() {
@@ -331,5 +339,34 @@ mod tests {
             before,
             ctx.digest_sources(&ctx.sources(".").unwrap()).unwrap()
         );
+    }
+
+    #[test]
+    fn symlinks_never_leave_the_context() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = t.path().join("outside.txt");
+        std::fs::write(&outside, "host file").unwrap();
+        let d = t.path().join("ctx");
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join("inside.txt"), "in").unwrap();
+        std::os::unix::fs::symlink(&outside, d.join("abs-link")).unwrap();
+        std::os::unix::fs::symlink("../outside.txt", d.join("rel-link")).unwrap();
+        std::os::unix::fs::symlink("../inside.txt", d.join("sub/ok-link")).unwrap();
+        std::os::unix::fs::symlink(t.path(), d.join("dir-link")).unwrap();
+        let ctx = Context::open(&d, None).unwrap();
+        // Links out of the context point at nothing inside it.
+        for l in ["abs-link", "rel-link", "dir-link/outside.txt"] {
+            assert!(ctx.sources(l).is_err(), "{l} escaped");
+        }
+        assert!(
+            ctx.sources("*-link")
+                .unwrap()
+                .iter()
+                .all(|s| s.path.starts_with(&d))
+        );
+        // A link inside the context is followed.
+        let s = ctx.sources("sub/ok-link").unwrap();
+        assert_eq!(s[0].path, d.join("inside.txt"));
+        assert_eq!(s[0].rel, "sub/ok-link");
     }
 }

@@ -3,7 +3,7 @@
 //! a directory, or several sources are given; missing parents are created; top-level symlinks
 //! are followed while symlinks inside directories are kept; files from the context belong to
 //! 0:0 unless `--chown` says otherwise, files from a stage keep their owners; `--chmod` applies
-//! to everything copied. ADD also unpacks local tar archives (plain, gzip, zstd).
+//! to everything copied. ADD also unpacks local tar archives (plain, gzip, zstd, bzip2, xz).
 
 use std::io::Read as _;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -105,12 +105,17 @@ pub fn copy_sources(sources: &[Source], spec: &CopySpec<'_>) -> Result<(), Build
             continue;
         }
         if spec.unpack
-            && let Some(compression) = archive_kind(&src.path)?
+            && let Some(kind) = archive_kind(&src.path)?
         {
             let top = rootfs::mkdir_all(spec.rootfs, &spec.dest, spec.chown)
                 .map_err(BuildError::io("creating", &dest_host))?;
             let f = std::fs::File::open(&src.path).map_err(BuildError::io("opening", &src.path))?;
-            let tar = wharf_archive::decompress(std::io::BufReader::new(f), compression)?;
+            let f = std::io::BufReader::new(f);
+            let tar: Box<dyn std::io::Read> = match kind {
+                Archive::Tar(compression) => wharf_archive::decompress(f, compression)?,
+                Archive::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(f)),
+                Archive::Xz => Box::new(lzma_rust2::XzReader::new(f, true)),
+            };
             let opts = ApplyOptions {
                 same_owner: true,
                 confine_absolute_names: true,
@@ -142,8 +147,19 @@ pub fn copy_sources(sources: &[Source], spec: &CopySpec<'_>) -> Result<(), Build
     Ok(())
 }
 
-/// Recognises local archives ADD unpacks: tar, gzip or zstd compressed tar.
-fn archive_kind(path: &Path) -> Result<Option<LayerCompression>, BuildError> {
+/// A local archive ADD unpacks.
+enum Archive {
+    /// Plain, gzip or zstd tar.
+    Tar(LayerCompression),
+    /// bzip2 tar, decoded by the pure-Rust `bzip2` backend (`libbz2-rs-sys`).
+    Bzip2,
+    /// xz tar, decoded by the pure-Rust `lzma-rust2`.
+    Xz,
+}
+
+/// Recognises local archives ADD unpacks by their first bytes: tar, or a gzip, zstd, bzip2
+/// or xz compressed stream (taken for a tar, as Docker does).
+fn archive_kind(path: &Path) -> Result<Option<Archive>, BuildError> {
     let mut head = [0u8; 512];
     let mut f = std::fs::File::open(path).map_err(BuildError::io("opening", path))?;
     let mut n = 0;
@@ -157,14 +173,13 @@ fn archive_kind(path: &Path) -> Result<Option<LayerCompression>, BuildError> {
         n += got;
     }
     Ok(match &head[..n] {
-        [0x1f, 0x8b, ..] => Some(LayerCompression::Gzip),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(LayerCompression::Zstd),
-        h if h.len() >= 262 && &h[257..262] == b"ustar" => Some(LayerCompression::None),
-        [b'B', b'Z', b'h', ..] | [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => {
-            return Err(BuildError::Unsupported {
-                what: format!("ADD of the bzip2/xz archive {}", path.display()),
-            });
+        [0x1f, 0x8b, ..] => Some(Archive::Tar(LayerCompression::Gzip)),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Archive::Tar(LayerCompression::Zstd)),
+        h if h.len() >= 262 && &h[257..262] == b"ustar" => {
+            Some(Archive::Tar(LayerCompression::None))
         }
+        [b'B', b'Z', b'h', ..] => Some(Archive::Bzip2),
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some(Archive::Xz),
         _ => None,
     })
 }

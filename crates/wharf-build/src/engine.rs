@@ -19,8 +19,13 @@ use crate::container::WorkingContainer;
 use crate::context::{self, Context, Source};
 use crate::copy::{self, CopySpec};
 use crate::error::BuildError;
+use crate::mounts::{self, FromRoot};
+use crate::onbuild;
+use crate::pull::{PullOptions, Puller};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
+use crate::secrets::RunOptions;
+use crate::{copy_flags, metadata, sources};
 
 /// The image format written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,6 +51,14 @@ pub struct BuildOptions {
     /// Seconds since the epoch for every created time; also clamps mtimes in new layers.
     pub timestamp: Option<i64>,
     pub compression: LayerCompression,
+    /// Pull policy and registry access for images not in the store.
+    pub pull: PullOptions,
+    /// Secrets, SSH agents and the network for RUN.
+    pub run: RunOptions,
+    /// `--label`: set in the image config over the Dockerfile's LABELs.
+    pub labels: BTreeMap<String, String>,
+    /// `--annotation`: set on the image manifest (OCI format only).
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl BuildOptions {
@@ -61,6 +74,10 @@ impl BuildOptions {
             format: Format::Oci,
             timestamp: None,
             compression: LayerCompression::Gzip,
+            pull: PullOptions::default(),
+            run: RunOptions::default(),
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
         }
     }
 }
@@ -79,6 +96,8 @@ pub enum Event {
     CacheHit { key: Digest },
     /// Something the user should know.
     Warning(String),
+    /// An image is being pulled from this registry reference.
+    Pulling(String),
 }
 
 /// The committed image.
@@ -148,6 +167,7 @@ struct Builder<'a> {
     events: &'a mut dyn FnMut(Event),
     executed: usize,
     cached: usize,
+    puller: Puller,
 }
 
 /// Builds the image and commits it under `opts.tags`.
@@ -208,6 +228,7 @@ pub fn build(
         events,
         executed: 0,
         cached: 0,
+        puller: Puller::default(),
     };
     let target = b.plan.target;
     let result = b.build_stage(target)?;
@@ -250,7 +271,16 @@ impl Builder<'_> {
     }
 
     /// Loads an image from the store: config, layers, image ID.
-    fn load_image(&self, name: &str) -> Result<(ImageConfig, Vec<LayerRef>, Digest), BuildError> {
+    fn load_image(
+        &mut self,
+        name: &str,
+    ) -> Result<(ImageConfig, Vec<LayerRef>, Digest), BuildError> {
+        let events = &mut *self.events;
+        let name = &self
+            .puller
+            .resolve(self.store, &self.opts.pull, name, &mut |r| {
+                events(Event::Pulling(r.to_owned()));
+            })?;
         let record = self
             .store
             .resolve(name)
@@ -344,6 +374,11 @@ impl Builder<'_> {
             let key = cache::key(&id, &[&ts]);
             (image, layers, key, env)
         };
+        // The base's ONBUILD triggers run first, as if written after FROM.
+        let triggers =
+            onbuild::take_triggers(&mut image, &stage.from).map_err(self.at(&stage.from))?;
+        let total = total + triggers.len();
+        self.plan.stages[index].instructions.splice(0..0, triggers);
         let expanded = self
             .plan
             .expand(index, &root_env)
@@ -351,13 +386,7 @@ impl Builder<'_> {
                 rendered: e.in_file(&self.file_name).to_string(),
                 line: e.pos.line,
             })?;
-        let c = image.config.get_or_insert_with(ContainerConfig::default);
-        if let Some(triggers) = c.on_build.take().filter(|t| !t.is_empty()) {
-            (self.events)(Event::Warning(format!(
-                "the base image's ONBUILD triggers were not run: {}",
-                triggers.join("; ")
-            )));
-        }
+        image.config.get_or_insert_with(ContainerConfig::default);
         let mut flags = StageFlags::default();
         let mut container: Option<WorkingContainer> = None;
         for (n, ex) in expanded.instructions.iter().enumerate() {
@@ -424,9 +453,15 @@ impl Builder<'_> {
             }
             _ => None,
         };
-        let input_digest = copy_inputs
-            .as_ref()
-            .map_or(String::new(), |i| i.digest.clone());
+        let run_mounts = match ins {
+            Instruction::Run(r) if !r.mounts.is_empty() => Some(self.run_mounts(stage, r)?),
+            _ => None,
+        };
+        let input_digest = match (&copy_inputs, &run_mounts) {
+            (Some(i), _) => i.digest.clone(),
+            (None, Some(m)) => m.key.clone(),
+            (None, None) => String::new(),
+        };
         let new_key = cache::key(key, &[&desc, &env_text, &input_digest]);
         config::apply(image, flags, ins);
         let hit = if self.opts.no_cache {
@@ -456,7 +491,7 @@ impl Builder<'_> {
                 let Some(ctr) = container.as_mut() else {
                     return Err(BuildError::NoOverlay);
                 };
-                let changed = self.execute(ins, args_env, image, ctr, copy_inputs)?;
+                let changed = self.execute(ins, args_env, image, ctr, copy_inputs, run_mounts)?;
                 if changed || !matches!(ins, Instruction::Workdir(_)) {
                     let snap = ctr.snapshot(self.opts.compression, self.opts.timestamp)?;
                     Some(CachedLayer {
@@ -500,6 +535,7 @@ impl Builder<'_> {
         image: &ImageConfig,
         ctr: &mut WorkingContainer,
         inputs: Option<CopyInputs>,
+        run_mounts: Option<mounts::Planned>,
     ) -> Result<bool, BuildError> {
         let cfg = image.config.clone().unwrap_or_default();
         let rootfs = ctr.rootfs();
@@ -514,7 +550,25 @@ impl Builder<'_> {
                     scratch: &scratch,
                     hostname: ctr.id(),
                 };
-                run::run(&req)?;
+                let workdir = cfg.working_dir.clone().unwrap_or_default();
+                let attached = run_mounts
+                    .as_ref()
+                    .map(|m| m.attach(self.store, &self.context, &rootfs, &scratch, &workdir))
+                    .transpose()?;
+                let extras = run::RunExtras {
+                    mounts: attached
+                        .as_ref()
+                        .map(|a| a.mounts.clone())
+                        .unwrap_or_default(),
+                    env: attached.as_ref().map(|a| a.env.clone()).unwrap_or_default(),
+                    network: self.opts.run.network,
+                };
+                let result = run::run_with(&req, &extras);
+                if let Some(a) = attached {
+                    a.finish();
+                }
+                drop(run_mounts);
+                result?;
                 Ok(true)
             }
             Instruction::Workdir(_) => {
@@ -551,42 +605,13 @@ struct CopyInputs {
     digest: String,
     /// For `--from`: the container holding the stage's or image's files.
     from: Option<WorkingContainer>,
+    /// Heredoc and URL sources, written to files.
+    staged: Option<sources::Staged>,
 }
 
 impl Builder<'_> {
-    fn copy_inputs(&mut self, stage: usize, c: &Copy, add: bool) -> Result<CopyInputs, BuildError> {
-        if !c.heredocs.is_empty() {
-            return Err(BuildError::Unsupported {
-                what: "COPY/ADD with heredoc sources".to_owned(),
-            });
-        }
-        if c.link || c.parents || !c.excludes.is_empty() {
-            return Err(BuildError::Unsupported {
-                what: "COPY --link, --parents and --exclude".to_owned(),
-            });
-        }
-        if add
-            && let Some(u) = c
-                .sources
-                .iter()
-                .find(|s| s.contains("://") || s.starts_with("git@"))
-        {
-            return Err(BuildError::Unsupported {
-                what: format!("ADD of the remote source {u:?}"),
-            });
-        }
-        let Some(from) = &c.from else {
-            let mut sources = Vec::new();
-            for s in &c.sources {
-                sources.extend(self.context.sources(s)?);
-            }
-            let digest = self.context.digest_sources(&sources)?;
-            return Ok(CopyInputs {
-                sources,
-                digest,
-                from: None,
-            });
-        };
+    /// The tree of a stage (other than `stage`) or image named by `--from`/`from=`.
+    fn root_of(&mut self, stage: usize, from: &str) -> Result<FromRoot, BuildError> {
         let (layers, identity) = match self.plan.stage(from).map(|s| s.index) {
             Some(i) if i != stage => {
                 let r = self.build_stage(i)?;
@@ -597,7 +622,65 @@ impl Builder<'_> {
                 (layers, id.to_string())
             }
         };
-        let ctr = self.container(&layers)?;
+        Ok(FromRoot {
+            container: self.container(&layers)?,
+            identity,
+        })
+    }
+
+    /// Resolves the `--mount`s of a RUN (stages and images of bind mounts built or pulled).
+    fn run_mounts(
+        &mut self,
+        stage: usize,
+        r: &wharf_dockerfile::instruction::Run,
+    ) -> Result<mounts::Planned, BuildError> {
+        let mut froms = Vec::new();
+        for m in &r.mounts {
+            froms.push(match (&m.kind, &m.from) {
+                (wharf_dockerfile::mount::MountType::Bind, Some(f)) => {
+                    Some(self.root_of(stage, f)?)
+                }
+                _ => None,
+            });
+        }
+        mounts::plan(r, &self.context, &self.opts.run, froms)
+    }
+
+    fn copy_inputs(&mut self, stage: usize, c: &Copy, add: bool) -> Result<CopyInputs, BuildError> {
+        if add
+            && let Some(u) = c
+                .sources
+                .iter()
+                .find(|s| (s.contains("://") && !sources::is_url(s)) || s.starts_with("git@"))
+        {
+            return Err(BuildError::Unsupported {
+                what: format!("ADD of the remote source {u:?}"),
+            });
+        }
+        let Some(from) = &c.from else {
+            let staged = sources::stage(c, add, &self.store.tmp_dir())?;
+            let mut list = Vec::new();
+            for s in &c.sources {
+                if !(sources::is_heredoc(s) || add && sources::is_url(s)) {
+                    list.extend(self.context.sources(s)?);
+                }
+            }
+            let mut digest = self.context.digest_sources(&list)?;
+            if let Some(st) = &staged {
+                digest.push_str(&st.digest);
+                list.extend(st.sources.iter().cloned());
+            }
+            return Ok(CopyInputs {
+                sources: list,
+                digest,
+                from: None,
+                staged,
+            });
+        };
+        let FromRoot {
+            container: ctr,
+            identity,
+        } = self.root_of(stage, from)?;
         let root = ctr.rootfs();
         let mut sources = Vec::new();
         for s in &c.sources {
@@ -624,10 +707,13 @@ impl Builder<'_> {
             sources,
             digest: identity,
             from: Some(ctr),
+            staged: None,
         })
     }
 
-    #[allow(clippy::unused_self)] // kept a method: future flags (--link) need the builder
+    /// Copies the inputs. `--link` gives the same layer as without it: each COPY already
+    /// becomes its own layer of the copied files only; what BuildKit adds with it (reusing the
+    /// layer when only the base changed) is not done, the cache key still chains the parent.
     fn copy(
         &self,
         c: &Copy,
@@ -647,20 +733,42 @@ impl Builder<'_> {
         if dest.ends_with("/.") || c.dest == "." {
             dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
         }
+        if inputs.sources.len() > 1 && !dest.ends_with('/') {
+            dest.push('/');
+        }
         let keep_owner = inputs.from.is_some();
         let context = &self.context;
-        let excluded = |rel: &str| !keep_owner && context.is_excluded(rel);
-        let spec = CopySpec {
-            rootfs,
-            dest,
-            chown,
-            chmod,
-            keep_owner,
-            excluded: &excluded,
-            unpack: add && c.unpack != Some(false),
+        let exclude = copy_flags::Exclude::new(&c.excludes)?;
+        let list: Vec<&Source> = inputs
+            .sources
+            .iter()
+            .filter(|s| !exclude.top_level(s))
+            .collect();
+        let excluded = |rel: &str| {
+            (!keep_owner && context.is_excluded(rel)) || exclude.inside(rel, list.iter().copied())
         };
-        copy::copy_sources(&inputs.sources, &spec)?;
-        drop(inputs.from);
+        for s in &list {
+            let from_url = inputs
+                .staged
+                .as_ref()
+                .is_some_and(|st| st.sources.iter().any(|x| x.path == s.path));
+            let spec = CopySpec {
+                rootfs,
+                dest: if c.parents {
+                    copy_flags::parents_dest(&dest, s)
+                } else {
+                    dest.clone()
+                },
+                chown,
+                chmod,
+                keep_owner,
+                excluded: &excluded,
+                // Docker unpacks local archives only, never a downloaded one.
+                unpack: add && c.unpack != Some(false) && !from_url,
+            };
+            copy::copy_sources(std::slice::from_ref(*s), &spec)?;
+        }
+        drop(inputs);
         Ok(())
     }
 
@@ -677,6 +785,7 @@ impl Builder<'_> {
                 .and_then(|h| h.created.clone())
                 .or_else(|| Some(self.now())),
         };
+        metadata::apply_labels(&mut image, &self.opts.labels);
         let docker = self.opts.format == Format::Docker;
         if !docker {
             let (oci, dropped) = image.to_oci();
@@ -712,12 +821,19 @@ impl Builder<'_> {
         } else {
             media_type::OCI_MANIFEST
         };
-        let manifest = ImageManifestBuilder::default()
+        let mut manifest = ImageManifestBuilder::default()
             .schema_version(2u32)
             .media_type(MediaType::from(manifest_type))
             .config(config_desc.clone())
             .layers(layer_descs)
             .build()?;
+        if docker && !self.opts.annotations.is_empty() {
+            (self.events)(Event::Warning(
+                "annotations are not supported for the docker image format and dropped".to_owned(),
+            ));
+        } else {
+            metadata::apply_annotations(&mut manifest, &self.opts.annotations);
+        }
         let bytes = wharf_oci::manifest::to_bytes(&manifest)?;
         let desc = self
             .store

@@ -43,12 +43,71 @@ pub enum BuildError {
     )]
     DestNotDirectory,
     /// A `--from=` or `FROM` naming nothing we know.
-    #[error("base image {name:?} not found in the store (registry pulls are not supported yet)")]
+    #[error("image {name:?} not found in the store")]
     BaseNotFound {
         name: String,
         #[source]
         source: Box<StoreError>,
     },
+    /// `--pull=never` and the image is not in the store.
+    #[error("image {name:?} is not in the store and --pull=never forbids pulling it")]
+    NotPulled {
+        name: String,
+        #[source]
+        source: Box<StoreError>,
+    },
+    /// No registry had the image.
+    #[error("{name:?} not found in the store, and pulling it failed (tried {tried})")]
+    PullFailed {
+        name: String,
+        /// The references tried, comma-separated.
+        tried: String,
+        /// The last attempt's failure.
+        #[source]
+        source: Box<wharf_transport::TransportError>,
+    },
+    /// A short name with no alias and no unqualified-search registries.
+    #[error(
+        "{name:?} not found in the store, and as a short name it has no alias and registries.conf lists no unqualified-search registries"
+    )]
+    NoSearchRegistries { name: String },
+    #[error("reading registries.conf")]
+    RegistriesConf {
+        #[source]
+        source: Box<wharf_registry::RegistryError>,
+    },
+    /// An ONBUILD trigger of the base image that cannot run.
+    #[error("invalid ONBUILD trigger {trigger:?} in the base image: {reason}")]
+    BadTrigger { trigger: String, reason: String },
+    /// An ADD URL that could not be downloaded.
+    #[error("fetching {url}: {reason}")]
+    Fetch { url: String, reason: String },
+    /// An ADD URL whose content does not match `--checksum`.
+    #[error("{url}: checksum mismatch: expected {expected}, got {actual}")]
+    ChecksumMismatch {
+        url: String,
+        expected: wharf_oci::Digest,
+        actual: wharf_oci::Digest,
+    },
+    /// A `--build-arg-file` line that is not `KEY[=VALUE]`.
+    #[error("{}:{line}: {reason}", path.display())]
+    BuildArgFile {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    /// A `RUN --mount` this engine cannot set up.
+    #[error("invalid mount {spec}: {reason}")]
+    InvalidMount { spec: String, reason: String },
+    /// `RUN --mount=type=secret,required` without a matching `--secret`.
+    #[error("secret {id:?} is required but was not given (use --secret id={id},src=FILE)")]
+    SecretMissing { id: String },
+    /// `RUN --mount=type=ssh,required` without a matching `--ssh`.
+    #[error("ssh agent {id:?} is required but was not given (use --ssh {id}=SOCKET)")]
+    SshMissing { id: String },
+    /// A `--secret` whose file or variable cannot be read (the value is never shown).
+    #[error("secret {id:?}: cannot read {from}")]
+    SecretUnreadable { id: String, from: String },
     /// A `--chown` or `--chmod` value we cannot use.
     #[error("invalid --{flag} value {value:?}: {reason}")]
     InvalidFlag {

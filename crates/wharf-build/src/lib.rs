@@ -3,12 +3,15 @@
 //! [`build`] parses and expands the Dockerfile with `wharf-dockerfile`, builds the stages the
 //! target needs (a stage named by `FROM` or `COPY --from` first), and commits the target:
 //!
-//! - FROM: an image in the local store (short names resolve to `localhost/NAME` first),
-//!   `scratch`, or an earlier stage.
+//! - FROM: an image in the local store (short names resolve to `localhost/NAME` first) or
+//!   pulled from a registry as the [`pull`] policy says, `scratch`, or an earlier stage.
 //! - Each filesystem instruction (RUN, COPY, ADD, and WORKDIR when it creates the directory)
 //!   runs in a [`container::WorkingContainer`]: the base's unpacked layers as overlay lowers and
 //!   a fresh upper directory, which becomes one layer afterwards. RUN executes in the sandbox's
 //!   embedded runtime, COPY/ADD write through the overlay ([`copy`]).
+//! - `RUN --mount` of every type (bind, cache, tmpfs, secret, ssh) and `--network`: the
+//!   mounts never reach a layer; [`secrets`] holds what the caller passes in.
+//! - The base image's ONBUILD triggers run right after FROM.
 //! - Config instructions change the image config ([`config`]); every instruction gets a history
 //!   entry, `empty_layer` where nothing changed.
 //! - Every instruction has a [`cache`] key; a hit reuses the recorded layer and time, so an
@@ -35,11 +38,21 @@ pub mod config;
 pub mod container;
 pub mod context;
 pub mod copy;
+mod copy_flags;
 mod engine;
 mod error;
 pub mod manifest_list;
+mod metadata;
+mod mounts;
+mod onbuild;
+pub mod pull;
 pub mod rootfs;
 pub mod run;
+pub mod secrets;
+mod sources;
 
 pub use engine::{BuildOptions, Built, Event, Format, build};
 pub use error::BuildError;
+pub use metadata::read_build_arg_file;
+pub use pull::{PullOptions, PullPolicy};
+pub use secrets::{RunOptions, Secret, SecretSource, SshAgent};

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use wharf_dockerfile::instruction::{Command, Run, RunScript};
 use wharf_oci::config::ContainerConfig;
+use wharf_oci::oci_spec;
 use wharf_oci::oci_spec::runtime::MountBuilder;
 use wharf_sandbox::spec::{NetworkMode, SpecOptions};
 
@@ -28,20 +29,39 @@ pub struct RunRequest<'a> {
     pub hostname: &'a str,
 }
 
-fn network(run: &Run) -> NetworkMode {
+/// What a RUN gets beyond its instruction and config: `--mount` results and the build's
+/// default network.
+#[derive(Debug, Default)]
+pub struct RunExtras {
+    /// Mounts after the defaults (`RUN --mount`).
+    pub mounts: Vec<oci_spec::runtime::Mount>,
+    /// `KEY=VALUE` for this command only (`SSH_AUTH_SOCK`, `env=` secrets).
+    pub env: Vec<String>,
+    /// The network of `RUN` and `RUN --network=default`; loopback only when `None`.
+    pub network: Option<NetworkMode>,
+}
+
+fn network(run: &Run, default: Option<NetworkMode>) -> NetworkMode {
     match run.network.as_deref() {
         Some("host") => NetworkMode::Host,
-        _ => NetworkMode::None,
+        Some("none") => NetworkMode::None,
+        _ => default.unwrap_or(NetworkMode::None),
     }
 }
 
-/// Runs the command; a non-zero exit is [`BuildError::RunFailed`].
+/// Runs the command; a non-zero exit is [`BuildError::RunFailed`]. `RUN --mount` needs
+/// [`run_with`].
 pub fn run(req: &RunRequest<'_>) -> Result<(), BuildError> {
     if !req.run.mounts.is_empty() {
         return Err(BuildError::Unsupported {
-            what: "RUN --mount".to_owned(),
+            what: "RUN --mount outside a build".to_owned(),
         });
     }
+    run_with(req, &RunExtras::default())
+}
+
+/// Runs the command with `extras`; a non-zero exit is [`BuildError::RunFailed`].
+pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildError> {
     let shell: Vec<String> = req
         .config
         .shell
@@ -76,14 +96,24 @@ pub fn run(req: &RunRequest<'_>) -> Result<(), BuildError> {
     // RUN never goes through the image's ENTRYPOINT.
     opts.entrypoint = Some(Vec::new());
     opts.env.clone_from(&req.args_env);
-    opts.network = network(req.run);
+    opts.env.extend(extras.env.iter().cloned());
+    opts.network = network(req.run, extras.network);
+    extra_mounts.extend(extras.mounts.iter().cloned());
     opts.extra_mounts = extra_mounts;
     if let Some(w) = req.config.working_dir.as_deref().filter(|w| !w.is_empty()) {
         crate::rootfs::mkdir_all(req.rootfs, w, None).map_err(BuildError::io("creating", w))?;
     }
     let bundle =
         wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
-    let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir)?;
+    let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir);
+    if !extras.env.is_empty() {
+        // config.json holds `env=` secrets: it must not outlive the command.
+        let config = bundle.config_path();
+        if let Err(e) = std::fs::remove_file(&config) {
+            tracing::warn!("removing {}: {e}", config.display());
+        }
+    }
+    let code = code?;
     if code != 0 {
         return Err(BuildError::RunFailed { code });
     }

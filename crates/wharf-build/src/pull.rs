@@ -1,0 +1,235 @@
+//! Base images that are not in the store: `FROM`, `COPY --from` and `RUN --mount from=` name an
+//! image, which is looked up in the store and pulled from a registry as the pull policy says.
+//!
+//! Short names (`busybox`, `team/app:1`) resolve in the store first (`localhost/NAME`, then
+//! the store's other candidates), then through registries.conf: an `[aliases]` entry, else each
+//! `unqualified-search-registries` entry in order, the first registry that has the image wins
+//! (as podman and buildah with `short-name-mode` permissive). Pulled images keep their full
+//! name in the store, so the next build finds them without the network.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wharf_oci::Reference;
+use wharf_registry::{ClientOptions, RegistriesConf};
+use wharf_store::Store;
+use wharf_transport::{CopyOptions, Destination, ImageRef, Source, TransportError};
+
+use crate::error::BuildError;
+
+/// When to contact the registry for an image (buildah's `--pull`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Pull only when the store lacks the image (`--pull=missing`).
+    #[default]
+    Missing,
+    /// Always pull; a failed pull fails the build (`--pull=always`).
+    Always,
+    /// Pull when the registry has it, keeping the local image when the registry cannot be
+    /// reached or lacks it (`--pull=true`, `--pull=newer`): blobs already present are not
+    /// transferred again, so an unchanged image costs one manifest request.
+    Newer,
+    /// Never pull (`--pull=never`, `--pull=false`).
+    Never,
+}
+
+impl PullPolicy {
+    /// Parses buildah's values: `always`, `missing`, `never`, `newer`, `true`, `false`
+    /// (`ifmissing`/`ifnewer` as aliases), case-insensitive.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value.to_ascii_lowercase().as_str() {
+            "missing" | "ifmissing" => Self::Missing,
+            "always" => Self::Always,
+            "true" | "newer" | "ifnewer" => Self::Newer,
+            "never" | "false" => Self::Never,
+            _ => return None,
+        })
+    }
+}
+
+/// How base images are fetched.
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    pub policy: PullPolicy,
+    /// Registry access: `--tls-verify`, `--creds`, `--authfile`, `--cert-dir`.
+    pub client: ClientOptions,
+}
+
+/// Resolves image names for one build, pulling each name at most once.
+#[derive(Debug, Default)]
+pub(crate) struct Puller {
+    /// Input name -> the store name it resolved to.
+    resolved: BTreeMap<String, String>,
+}
+
+impl Puller {
+    /// The store name for `name`, pulling it when the policy says so. `pulling` is called with
+    /// each registry reference before it is pulled.
+    pub(crate) fn resolve(
+        &mut self,
+        store: &Store,
+        opts: &PullOptions,
+        name: &str,
+        pulling: &mut dyn FnMut(&str),
+    ) -> Result<String, BuildError> {
+        if let Some(n) = self.resolved.get(name) {
+            return Ok(n.clone());
+        }
+        let local = store.resolve(name);
+        let resolved = match (opts.policy, local) {
+            (PullPolicy::Never | PullPolicy::Missing, Ok(_)) => name.to_owned(),
+            (PullPolicy::Never, Err(source)) => {
+                return Err(BuildError::NotPulled {
+                    name: name.to_owned(),
+                    source: Box::new(source),
+                });
+            }
+            (PullPolicy::Newer, Ok(_)) => match pull(store, opts, name, pulling) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(image = name, error = %e, "pull failed; using the local image");
+                    name.to_owned()
+                }
+            },
+            (_, _) => pull(store, opts, name, pulling)?,
+        };
+        self.resolved.insert(name.to_owned(), resolved.clone());
+        Ok(resolved)
+    }
+}
+
+/// The registry references a name may mean, in the order to try.
+fn candidates(name: &str, conf: &RegistriesConf) -> Result<Vec<String>, BuildError> {
+    if !Reference::is_short_name(name) {
+        return Ok(vec![name.to_owned()]);
+    }
+    // The alias table is keyed by repository; a tag or digest carries over.
+    let split = name.find('@').or_else(|| {
+        let slash = name.rfind('/').map_or(0, |i| i + 1);
+        name[slash..].rfind(':').map(|i| slash + i)
+    });
+    let (repo, suffix) = split.map_or((name, ""), |i| name.split_at(i));
+    if let Some(alias) = conf.resolve_alias(repo) {
+        return Ok(vec![format!("{alias}{suffix}")]);
+    }
+    if conf.unqualified_search_registries.is_empty() {
+        return Err(BuildError::NoSearchRegistries {
+            name: name.to_owned(),
+        });
+    }
+    Ok(conf
+        .unqualified_search_registries
+        .iter()
+        .map(|r| format!("{}/{name}", r.trim_end_matches('/')))
+        .collect())
+}
+
+/// Pulls `name` into the store and returns the store name it got.
+fn pull(
+    store: &Store,
+    opts: &PullOptions,
+    name: &str,
+    pulling: &mut dyn FnMut(&str),
+) -> Result<String, BuildError> {
+    let conf =
+        RegistriesConf::load(&opts.client.paths).map_err(|source| BuildError::RegistriesConf {
+            source: Box::new(source),
+        })?;
+    let tried = candidates(name, &conf)?;
+    let mut client = opts.client.clone();
+    if client.registries.is_none() {
+        client.registries = Some(Arc::new(conf));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(BuildError::io("starting the async runtime for", name))?;
+    let mut last = None;
+    for candidate in &tried {
+        match pull_one(store, &client, &runtime, candidate, pulling) {
+            Ok(n) => return Ok(n),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(BuildError::PullFailed {
+        name: name.to_owned(),
+        tried: tried.join(", "),
+        source: last.unwrap_or_else(|| {
+            Box::new(TransportError::BadReference {
+                input: name.to_owned(),
+                why: "no registry to pull from".into(),
+            })
+        }),
+    })
+}
+
+/// Pulls one registry reference into the store; returns its store name.
+fn pull_one(
+    store: &Store,
+    client: &ClientOptions,
+    runtime: &tokio::runtime::Runtime,
+    candidate: &str,
+    pulling: &mut dyn FnMut(&str),
+) -> Result<String, Box<TransportError>> {
+    let (src_ref, store_name) = wharf_transport::shorthand::pull_target(candidate)?;
+    if !matches!(src_ref, ImageRef::Docker(_)) {
+        return Err(Box::new(TransportError::BadReference {
+            input: candidate.to_owned(),
+            why: "not a registry image".into(),
+        }));
+    }
+    pulling(&src_ref.to_string());
+    let src = Source::open(&src_ref, client, Some(store))?;
+    let dst = Destination::open(
+        &ImageRef::Store {
+            name: store_name.clone(),
+        },
+        client,
+        Some(store),
+    )?;
+    runtime.block_on(wharf_transport::copy(&src, &dst, &CopyOptions::default()))?;
+    Ok(store_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_values_as_buildah() {
+        assert_eq!(PullPolicy::parse("always"), Some(PullPolicy::Always));
+        assert_eq!(PullPolicy::parse("Missing"), Some(PullPolicy::Missing));
+        assert_eq!(PullPolicy::parse("never"), Some(PullPolicy::Never));
+        assert_eq!(PullPolicy::parse("false"), Some(PullPolicy::Never));
+        assert_eq!(PullPolicy::parse("true"), Some(PullPolicy::Newer));
+        assert_eq!(PullPolicy::parse("sometimes"), None);
+    }
+
+    #[test]
+    fn short_names_use_aliases_then_search_registries() {
+        let conf = RegistriesConf::parse(
+            std::path::Path::new("/r.conf"),
+            "unqualified-search-registries = [\"a.example\", \"b.example:5000\"]\n\
+             [aliases]\n\"app\" = \"quay.io/team/app\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            candidates("busybox:1.36", &conf).unwrap(),
+            ["a.example/busybox:1.36", "b.example:5000/busybox:1.36"]
+        );
+        assert_eq!(
+            candidates("app:v2", &conf).unwrap(),
+            ["quay.io/team/app:v2"]
+        );
+        assert_eq!(
+            candidates("127.0.0.1:5000/x", &conf).unwrap(),
+            ["127.0.0.1:5000/x"]
+        );
+        let empty = RegistriesConf::default();
+        assert!(matches!(
+            candidates("busybox", &empty),
+            Err(BuildError::NoSearchRegistries { .. })
+        ));
+    }
+}

@@ -1,0 +1,210 @@
+//! COPY/ADD sources that are not files of the context: heredocs (`COPY <<EOF /f`) and, for
+//! ADD, `http(s)://` URLs. Each is written to a file in a staging directory under the store's
+//! `tmp/` and then copied like a context file.
+//!
+//! - A heredoc becomes a file named after its delimiter, mode 0644, mtime 0 (the Unix epoch,
+//!   so the layer depends on the Dockerfile alone); unquoted delimiters were expanded by the
+//!   planner.
+//! - A URL is streamed to disk (never held in memory) while its SHA-256 is computed;
+//!   `--checksum=sha256:...` must match. As Docker, the file is named after the URL's last
+//!   path segment, gets mode 0600 and the `Last-Modified` time of the response (else the
+//!   epoch). Remote archives are not unpacked (Docker's rule).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use filetime::FileTime;
+use wharf_dockerfile::instruction::Copy;
+use wharf_oci::{Digest, Hasher};
+
+use crate::context::Source;
+use crate::error::BuildError;
+
+/// Sources written to a staging directory, alive as long as this value.
+#[derive(Debug)]
+pub(crate) struct Staged {
+    _dir: tempfile::TempDir,
+    pub sources: Vec<Source>,
+    /// Covers the staged files' names, contents and times (for the cache key).
+    pub digest: String,
+}
+
+/// Whether `source` is an ADD URL this engine fetches.
+pub(crate) fn is_url(source: &str) -> bool {
+    let lower = source.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Whether `source` names a heredoc (`<<EOF`, `<<-EOF`, `<<"EOF"`).
+pub(crate) fn is_heredoc(source: &str) -> bool {
+    source.starts_with("<<") && source.len() > 2
+}
+
+/// Stages the heredoc and URL sources of `c` in a directory under `tmp`; returns `None` when
+/// there are none. The other sources are left to the caller.
+pub(crate) fn stage(c: &Copy, add: bool, tmp: &Path) -> Result<Option<Staged>, BuildError> {
+    let wanted: Vec<&String> = c
+        .sources
+        .iter()
+        .filter(|s| is_heredoc(s) || (add && is_url(s)))
+        .collect();
+    if wanted.is_empty() {
+        if c.checksum.is_some() {
+            return Err(BuildError::InvalidFlag {
+                flag: "checksum",
+                value: c.checksum.clone().unwrap_or_default(),
+                reason: "only an http(s) source can be verified with --checksum".to_owned(),
+            });
+        }
+        return Ok(None);
+    }
+    std::fs::create_dir_all(tmp).map_err(BuildError::io("creating", tmp))?;
+    let dir = tempfile::Builder::new()
+        .prefix("add-")
+        .tempdir_in(tmp)
+        .map_err(BuildError::io("creating a staging directory in", tmp))?;
+    let mut heredocs = c.heredocs.iter();
+    let mut sources = Vec::new();
+    let mut h = Hasher::sha256();
+    for (n, s) in wanted.iter().enumerate() {
+        // Each source gets its own subdirectory, so two with the same name do not collide.
+        let sub = dir.path().join(n.to_string());
+        std::fs::create_dir(&sub).map_err(BuildError::io("creating", &sub))?;
+        let (name, path, digest) = if is_heredoc(s) {
+            let doc = heredocs.next().ok_or_else(|| BuildError::InvalidFlag {
+                flag: "heredoc",
+                value: (*s).clone(),
+                reason: "no heredoc body for this source".to_owned(),
+            })?;
+            let path = sub.join(&doc.name);
+            let body = doc.body();
+            std::fs::write(&path, &body).map_err(BuildError::io("writing", &path))?;
+            set_mode_mtime(&path, 0o644, 0)?;
+            let digest = wharf_oci::digest::sha256(body.as_bytes()).to_string();
+            (doc.name.clone(), path, digest)
+        } else {
+            let fetched = fetch(s, c.checksum.as_deref(), &sub)?;
+            let digest = format!("{} mtime {}", fetched.digest, fetched.mtime);
+            (fetched.name, fetched.path, digest)
+        };
+        h.update(format!("staged {name} {digest}\n").as_bytes());
+        sources.push(Source { rel: name, path });
+    }
+    Ok(Some(Staged {
+        _dir: dir,
+        sources,
+        digest: h.finish().to_string(),
+    }))
+}
+
+fn set_mode_mtime(path: &Path, mode: u32, mtime: i64) -> Result<(), BuildError> {
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(BuildError::io("changing the mode of", path))?;
+    let t = FileTime::from_unix_time(mtime, 0);
+    filetime::set_file_times(path, t, t).map_err(BuildError::io("setting times of", path))
+}
+
+struct Fetched {
+    name: String,
+    path: PathBuf,
+    digest: Digest,
+    mtime: i64,
+}
+
+/// The file name Docker gives a downloaded URL: its last path segment.
+fn url_file_name(url: &reqwest::Url) -> String {
+    url.path_segments()
+        .and_then(|mut s| s.next_back().map(str::to_owned))
+        .filter(|n| !n.is_empty() && n != "." && n != "..")
+        .unwrap_or_else(|| "index.html".to_owned())
+}
+
+fn fetch(url: &str, checksum: Option<&str>, dir: &Path) -> Result<Fetched, BuildError> {
+    let fail = |reason: String| BuildError::Fetch {
+        url: url.to_owned(),
+        reason,
+    };
+    let expected = checksum
+        .map(|c| {
+            wharf_oci::digest::parse(c).map_err(|e| BuildError::InvalidFlag {
+                flag: "checksum",
+                value: c.to_owned(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| fail(e.to_string()))?;
+    let name = url_file_name(&parsed);
+    let path = dir.join(&name);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(BuildError::io("starting the async runtime for", url))?;
+    let mut file = std::fs::File::create(&path).map_err(BuildError::io("creating", &path))?;
+    let (digest, last_modified) = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(format!("wharf/{}", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        let mut resp = client
+            .get(parsed.clone())
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(fail(format!("server answered {}", resp.status())));
+        }
+        let last_modified = resp
+            .headers()
+            .get(reqwest::header::LAST_MODIFIED)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+            .map(|t| t.timestamp());
+        let mut h = match &expected {
+            Some(d) => Hasher::for_digest(d).map_err(|e| fail(e.to_string()))?,
+            None => Hasher::sha256(),
+        };
+        while let Some(chunk) = resp.chunk().await.map_err(|e| fail(e.to_string()))? {
+            h.update(&chunk);
+            file.write_all(&chunk)
+                .map_err(BuildError::io("writing", &path))?;
+        }
+        Ok((h.finish(), last_modified))
+    })?;
+    file.sync_all().map_err(BuildError::io("writing", &path))?;
+    drop(file);
+    if let Some(e) = expected
+        && e != digest
+    {
+        return Err(BuildError::ChecksumMismatch {
+            url: url.to_owned(),
+            expected: e,
+            actual: digest,
+        });
+    }
+    let mtime = last_modified.unwrap_or(0);
+    set_mode_mtime(&path, 0o600, mtime)?;
+    Ok(Fetched {
+        name,
+        path,
+        digest,
+        mtime,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_kinds() {
+        let n = |u: &str| url_file_name(&reqwest::Url::parse(u).unwrap());
+        assert_eq!(n("https://example.com/a/b/tool.tar.gz?x=1"), "tool.tar.gz");
+        assert_eq!(n("http://example.com/"), "index.html");
+        assert!(is_url("HTTPS://x/y"));
+        assert!(!is_url("git@github.com:a/b"));
+        assert!(is_heredoc("<<EOF") && is_heredoc("<<-\"EOT\""));
+        assert!(!is_heredoc("<<") && !is_heredoc("file"));
+    }
+}

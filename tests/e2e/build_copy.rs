@@ -1,0 +1,154 @@
+//! `kiln build` COPY/ADD options: --exclude, --parents, --link, heredoc sources, ADD of an
+//! http(s) URL (served by a tiny in-test HTTP server, the content source) with --checksum, and
+//! ADD of bzip2 and xz archives. The test reads the image tree.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::build::{inspect, text, unpack};
+use crate::build_instr::{context, kiln_env, kiln_ok};
+use crate::{busybox_store, have};
+
+/// A tiny HTTP/1.1 server for ADD URLs (the content source, not a registry): serves `body` at
+/// `/files/tool.txt` with a Last-Modified time, 404 elsewhere. Returns the port.
+fn serve_file(body: &'static [u8]) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let head = if request.starts_with("GET /files/tool.txt ") {
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_owned()
+            };
+            let _ = conn.write_all(head.as_bytes());
+            if head.starts_with("HTTP/1.1 200") {
+                let _ = conn.write_all(body);
+            }
+        }
+    });
+    port
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    text(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn copy_add_exclude_parents_link_heredocs_urls_and_archives() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    const BODY: &[u8] = b"downloaded tool\n";
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") || !have("bzip2") || !have("xz") {
+        return;
+    }
+    let port = serve_file(BODY).to_string();
+    let ctx = crate::build::copy_context("copy", tmp.path());
+    // bzip2 and xz tars, made on the spot.
+    let inner = tmp.path().join("archive-src/inner");
+    std::fs::create_dir_all(&inner).unwrap();
+    std::fs::write(inner.join("hello.txt"), "from an archive\n").unwrap();
+    for (flag, name) in [("-j", "data.tar.bz2"), ("-J", "data.tar.xz")] {
+        let st = Command::new("tar")
+            .arg("-C")
+            .arg(tmp.path().join("archive-src"))
+            .arg(flag)
+            .arg("-cf")
+            .arg(ctx.join(name))
+            .arg("inner")
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let body_file = tmp.path().join("body");
+    std::fs::write(&body_file, BODY).unwrap();
+    let template = std::fs::read_to_string(ctx.join("Dockerfile.in")).unwrap();
+    let write_dockerfile = |sum: &str| {
+        let df = template.replace("@PORT@", &port).replace("@SUM@", sum);
+        std::fs::write(ctx.join("Dockerfile"), df).unwrap();
+    };
+    write_dockerfile(&format!("sha256:{}", sha256_hex(&body_file)));
+    kiln_ok(&root, &["build", "-t", "c", ctx.to_str().unwrap()], &[]);
+    let rootfs = unpack(&root, "localhost/c:latest", tmp.path());
+    let read =
+        |p: &str| std::fs::read_to_string(rootfs.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    // --exclude: on wildcard matches, and inside a directory source.
+    assert_eq!(read("ex/hom2.md"), "two\n");
+    assert!(!rootfs.join("ex/hom1.txt").exists() && !rootfs.join("ex/homx.txt").exists());
+    assert_eq!(read("app/main.rs"), "fn main() {}\n");
+    assert_eq!(read("app/doc/keep.md"), "keep\n");
+    assert!(!rootfs.join("app/readme.txt").exists());
+    assert!(!rootfs.join("app/doc/x.log").exists());
+    // --parents keeps the source's directories.
+    assert_eq!(read("par/a/b/f.txt"), "f\n");
+    assert_eq!(read("par/a/c/g.txt"), "g\n");
+    assert!(!rootfs.join("par/f.txt").exists());
+    assert_eq!(read("linked/hom2.md"), "two\n");
+    // Heredocs: expanded unless the delimiter is quoted; <<- strips tabs.
+    assert_eq!(read("etc/greeting"), "hello world\n");
+    assert_eq!(read("docs/RAW"), "raw $NAME\n");
+    assert_eq!(read("docs/TABS"), "tabbed\n");
+    // ADD URL: named after the URL or the destination, 0600, Last-Modified as mtime.
+    for p in ["dl/tool.txt", "dl/renamed.bin"] {
+        assert_eq!(read(p), "downloaded tool\n");
+        let m = std::fs::metadata(rootfs.join(p)).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, 0o600, "{p}");
+        assert_eq!(m.mtime(), 1_445_412_480, "{p}");
+    }
+    // bzip2 and xz tars are unpacked.
+    assert_eq!(read("bz/inner/hello.txt"), "from an archive\n");
+    assert_eq!(read("xz/inner/hello.txt"), "from an archive\n");
+
+    // A wrong --checksum fails the ADD, naming its line.
+    write_dockerfile(&format!("sha256:{}", "0".repeat(64)));
+    let out = kiln_env(&root, &["build", "-t", "bad", ctx.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("Dockerfile:16: ADD --checksum"), "{err}");
+    assert!(err.contains("checksum mismatch"), "{err}");
+
+    // --link gives the very same layer as a plain COPY.
+    let diff_ids = |dockerfile: &str, tag: &str| {
+        let dir = context(tmp.path(), tag, dockerfile);
+        std::fs::write(dir.join("f.txt"), "same\n").unwrap();
+        kiln_ok(
+            &root,
+            &[
+                "build",
+                "--timestamp",
+                "1700000000",
+                "-t",
+                tag,
+                dir.to_str().unwrap(),
+            ],
+            &[],
+        );
+        inspect(&root, tag)["Config"]["rootfs"]["diff_ids"].clone()
+    };
+    assert_eq!(
+        diff_ids("FROM busybox\nCOPY --link f.txt /x/\n", "link"),
+        diff_ids("FROM busybox\nCOPY f.txt /x/\n", "nolink")
+    );
+}

@@ -1,0 +1,526 @@
+//! `kiln build` instructions and flags beyond the basics: FROM pulled from a registry (pull
+//! policies, short-name resolution, TLS and credentials, rootless), ONBUILD, labels,
+//! annotations and build-arg files. Each test reads the resulting image. RUN --mount is in
+//! `build_mounts`, COPY/ADD options in `build_copy`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use wharf_testkit::registry::Registry;
+
+use crate::build::{inspect, text, unpack};
+use crate::{bin, busybox_store, have, ok};
+
+/// Runs kiln against `root` with extra environment variables.
+pub(crate) fn kiln_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin("kiln"));
+    cmd.arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("WHARF_ROOT")
+        // No registries.conf of the machine leaks into a test unless the test names one.
+        .env("CONTAINERS_REGISTRIES_CONF", "/nonexistent/registries.conf");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+pub(crate) fn kiln_ok(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let out = kiln_env(root, args, env);
+    assert!(
+        out.status.success(),
+        "kiln {args:?} failed with {}:\n{}{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+/// A context directory holding `Dockerfile` with `dockerfile`.
+pub(crate) fn context(dir: &Path, name: &str, dockerfile: &str) -> PathBuf {
+    let ctx = dir.join(name);
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    ctx
+}
+
+#[test]
+fn from_pulls_from_a_registry_with_pull_policies_and_short_names() {
+    let Some((tmp, seed)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr().to_owned();
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox:latest",
+            &format!("docker://{a}/busybox:latest"),
+        ],
+    );
+    let ctx = context(
+        tmp.path(),
+        "qualified",
+        &format!("# pulled base\nFROM {a}/busybox\nRUN echo pulled > /p.txt\n"),
+    );
+    let ctx = ctx.to_str().unwrap();
+
+    // --pull=never with an empty store: the error names the image and the FROM line.
+    let root = tmp.path().join("empty");
+    let out = kiln_env(&root, &["build", "--pull=never", "-t", "app", ctx], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("Dockerfile:2: FROM {a}/busybox")),
+        "{err}"
+    );
+    assert!(err.contains("--pull=never"), "{err}");
+    assert!(err.contains(&format!("\"{a}/busybox\"")), "{err}");
+
+    // The default policy (missing) pulls into the empty store.
+    let out = kiln_ok(
+        &root,
+        &["build", "--tls-verify=false", "-t", "app", ctx],
+        &[],
+    );
+    assert!(
+        text(&out.stderr).contains(&format!("Pulling docker://{a}/busybox:latest")),
+        "{}",
+        text(&out.stderr)
+    );
+    let rootfs = unpack(&root, "localhost/app:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("p.txt")).unwrap(),
+        "pulled\n"
+    );
+    assert!(rootfs.join("bin/busybox").is_file());
+    // The base is kept under its full name: --pull=never now finds it, all steps cached.
+    let base = inspect(&root, &format!("{a}/busybox:latest"));
+    assert!(base["Digest"].as_str().unwrap().starts_with("sha256:"));
+    let out = kiln_ok(&root, &["build", "--pull=never", "-t", "app", ctx], &[]);
+    assert!(!text(&out.stderr).contains("Pulling"));
+    assert!(text(&out.stderr).contains("--> Using cache"));
+    // buildah's bool form: --pull=false is never, --pull (true) pulls again.
+    kiln_ok(&root, &["build", "--pull=false", "-t", "app", ctx], &[]);
+    let out = kiln_ok(
+        &root,
+        &["build", "--pull", "--tls-verify=false", "-t", "app", ctx],
+        &[],
+    );
+    assert!(text(&out.stderr).contains("Pulling"));
+    // --pull=always fails when the registry cannot be reached (TLS required by default).
+    let out = kiln_env(&root, &["build", "--pull=always", "-t", "app", ctx], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("Dockerfile:2:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kiln_env(&root, &["build", "--pull=sometimes", ctx], &[]);
+    assert!(!out.status.success());
+
+    // A short name: the store first (localhost/busybox in the seed store, no pull) ...
+    let short = context(
+        tmp.path(),
+        "short",
+        "FROM busybox\nRUN echo short > /s.txt\n",
+    );
+    let short = short.to_str().unwrap();
+    let out = kiln_ok(&seed, &["build", "-t", "s", short], &[]);
+    assert!(
+        !text(&out.stderr).contains("Pulling"),
+        "{}",
+        text(&out.stderr)
+    );
+    // ... then registries.conf's unqualified-search registries, `insecure` honoured.
+    let conf = tmp.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "unqualified-search-registries = [\"{a}\"]\n[[registry]]\nlocation = \"{a}\"\ninsecure = true\n"
+        ),
+    )
+    .unwrap();
+    let root2 = tmp.path().join("empty2");
+    let env = [("CONTAINERS_REGISTRIES_CONF", conf.to_str().unwrap())];
+    let out = kiln_ok(&root2, &["build", "-t", "s", short], &env);
+    assert!(
+        text(&out.stderr).contains(&format!("Pulling docker://{a}/busybox:latest")),
+        "{}",
+        text(&out.stderr)
+    );
+    let rootfs = unpack(&root2, "localhost/s:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("s.txt")).unwrap(),
+        "short\n"
+    );
+    // Without a search registry a short name missing from the store is a clear error.
+    let out = kiln_env(&tmp.path().join("empty3"), &["build", short], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unqualified-search registries"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn onbuild_triggers_of_the_base_run_after_from_and_are_not_inherited() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let base = context(
+        tmp.path(),
+        "base",
+        "FROM busybox\nONBUILD RUN echo triggered > /trig.txt\nONBUILD COPY src.txt /from-ctx.txt\n",
+    );
+    // The OCI format has no OnBuild: the build warns and the triggers are gone.
+    let out = kiln_ok(
+        &root,
+        &["build", "-t", "base-oci", base.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        text(&out.stderr).contains("OnBuild not supported for the OCI image format"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(inspect(&root, "base-oci")["Config"]["config"]["OnBuild"].is_null());
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "--format",
+            "docker",
+            "-t",
+            "base",
+            base.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let cfg = inspect(&root, "base");
+    assert_eq!(
+        cfg["Config"]["config"]["OnBuild"],
+        serde_json::json!([
+            "RUN echo triggered > /trig.txt",
+            "COPY src.txt /from-ctx.txt"
+        ])
+    );
+
+    let child = context(
+        tmp.path(),
+        "child",
+        "FROM base\nRUN cat /trig.txt /from-ctx.txt > /seen.txt\nONBUILD RUN echo grandchild\n",
+    );
+    std::fs::write(child.join("src.txt"), "from the child's context\n").unwrap();
+    let out = kiln_ok(
+        &root,
+        &[
+            "build",
+            "--format",
+            "docker",
+            "-t",
+            "child",
+            child.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        text(&out.stderr).contains("STEP 2/5: RUN echo triggered"),
+        "{}",
+        text(&out.stderr)
+    );
+    // umoci reads OCI images only: the same build (all cached) in the OCI format to unpack.
+    let out = kiln_ok(
+        &root,
+        &["build", "-t", "child-oci", child.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(text(&out.stderr).matches("--> Using cache").count(), 4);
+    let rootfs = unpack(&root, "localhost/child-oci:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("seen.txt")).unwrap(),
+        "triggered\nfrom the child's context\n"
+    );
+    let img = inspect(&root, "child");
+    // Only the child's own trigger; the base's were consumed.
+    assert_eq!(
+        img["Config"]["config"]["OnBuild"],
+        serde_json::json!(["RUN echo grandchild"])
+    );
+    let history: Vec<String> = img["Config"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["created_by"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        history
+            .iter()
+            .any(|h| h == "RUN echo triggered > /trig.txt"),
+        "{history:?}"
+    );
+
+    // A trigger that fails names the FROM line.
+    let broken = context(tmp.path(), "broken", "FROM base\nRUN true\n");
+    let out = kiln_env(&root, &["build", broken.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Dockerfile:1: COPY src.txt /from-ctx.txt: source \"src.txt\" not found"),
+        "{err}"
+    );
+}
+
+fn manifest_json(root: &Path, name: &str) -> serde_json::Value {
+    let digest = inspect(root, name)["Digest"].as_str().unwrap().to_owned();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let bytes = std::fs::read(root.join("oci/blobs/sha256").join(hex)).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn labels_annotations_and_build_arg_files() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "meta",
+        "FROM busybox\nARG A=default-a\nARG B=default-b\nARG C=default-c\n\
+         LABEL org.example.title=dockerfile keep=me\nRUN echo \"$A $B $C\" > /args.txt\n",
+    );
+    let argfile = tmp.path().join("argfile.conf");
+    std::fs::write(&argfile, "# versions\nA=from-file\n\nB=from-file\n").unwrap();
+    let argfile_s = argfile.to_str().unwrap();
+    let ctx_s = ctx.to_str().unwrap();
+    let common = [
+        "--build-arg-file",
+        argfile_s,
+        "--build-arg",
+        "B=from-flag",
+        "--label",
+        "org.example.title=flag",
+        "--label",
+        "extra=1",
+        "--annotation",
+        "org.opencontainers.image.source=https://example.com/src",
+        "--annotation",
+        "team=wharf",
+    ];
+    let mut args = vec!["build", "-t", "meta"];
+    args.extend_from_slice(&common);
+    args.push(ctx_s);
+    kiln_ok(&root, &args, &[]);
+    let rootfs = unpack(&root, "localhost/meta:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("args.txt")).unwrap(),
+        "from-file from-flag default-c\n"
+    );
+    let labels = &inspect(&root, "meta")["Config"]["config"]["Labels"];
+    assert_eq!(labels["org.example.title"], "flag");
+    assert_eq!(labels["keep"], "me");
+    assert_eq!(labels["extra"], "1");
+    let m = manifest_json(&root, "meta");
+    assert_eq!(
+        m["annotations"],
+        serde_json::json!({
+            "org.opencontainers.image.source": "https://example.com/src",
+            "team": "wharf"
+        })
+    );
+    // The Docker format has no annotations: dropped with a warning, labels kept.
+    let mut args = vec!["build", "--format", "docker", "-t", "meta-docker"];
+    args.extend_from_slice(&common);
+    args.push(ctx_s);
+    let out = kiln_ok(&root, &args, &[]);
+    assert!(
+        text(&out.stderr).contains("annotations are not supported for the docker image format"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(manifest_json(&root, "meta-docker")["annotations"].is_null());
+    assert_eq!(
+        inspect(&root, "meta-docker")["Config"]["config"]["Labels"]["extra"],
+        "1"
+    );
+    // A malformed argument file names the file and line.
+    std::fs::write(&argfile, "A=1\n=nameless\n").unwrap();
+    let out = kiln_env(&root, &["build", "--build-arg-file", argfile_s, ctx_s], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(&format!("{argfile_s}:2:")),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kiln_env(&root, &["build", "--label", "=x", ctx_s], &[]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn from_pulls_from_a_tls_registry_with_creds_authfile_and_cert_dir() {
+    let Some((tmp, seed)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_tls_auth("alice", "s3cret") else {
+        return;
+    };
+    let a = reg.addr().to_owned();
+    let certs = reg.cert_dir().unwrap();
+    let certs = certs.to_str().unwrap();
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "-q",
+            "--dest-creds",
+            "alice:s3cret",
+            "--dest-cert-dir",
+            certs,
+            "store:localhost/busybox",
+            &format!("docker://{a}/secure/busybox:1"),
+        ],
+    );
+    let ctx = context(
+        tmp.path(),
+        "tls",
+        &format!("FROM {a}/secure/busybox:1\nRUN echo secure > /s.txt\n"),
+    );
+    let ctx = ctx.to_str().unwrap();
+    // No credentials: the registry refuses, and the error names the FROM line.
+    let out = kiln_env(
+        &tmp.path().join("s1"),
+        &["build", "--cert-dir", certs, ctx],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("Dockerfile:1: FROM"),
+        "{}",
+        text(&out.stderr)
+    );
+    // No certificates: TLS verification fails.
+    let out = kiln_env(
+        &tmp.path().join("s1"),
+        &["build", "--creds", "alice:s3cret", ctx],
+        &[],
+    );
+    assert!(!out.status.success());
+    kiln_ok(
+        &tmp.path().join("s2"),
+        &[
+            "build",
+            "--cert-dir",
+            certs,
+            "--creds",
+            "alice:s3cret",
+            "-t",
+            "t",
+            ctx,
+        ],
+        &[],
+    );
+    assert!(inspect(&tmp.path().join("s2"), "t")["Digest"].is_string());
+    // An auth file works as well.
+    let authfile = tmp.path().join("auth.json");
+    let auth = format!(
+        "{{\"auths\":{{\"{a}\":{{\"auth\":\"{}\"}}}}}}",
+        "YWxpY2U6czNjcmV0" // base64("alice:s3cret")
+    );
+    std::fs::write(&authfile, auth).unwrap();
+    kiln_ok(
+        &tmp.path().join("s3"),
+        &[
+            "build",
+            "--cert-dir",
+            certs,
+            "--authfile",
+            authfile.to_str().unwrap(),
+            "-t",
+            "t",
+            ctx,
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn rootless_from_pulls_from_a_registry() {
+    let Some(user) = wharf_testkit::user::test_user() else {
+        eprintln!("SKIP: no unprivileged test user (needs root to create it)");
+        return;
+    };
+    let Some((_seed_tmp, seed)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr().to_owned();
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox",
+            &format!("docker://{a}/busybox:latest"),
+        ],
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix("kiln-pull")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ctx = context(
+        tmp.path(),
+        "ctx",
+        &format!("FROM {a}/busybox\nRUN echo rootless > /r.txt && ls -ln /bin/busybox > /ls.txt\n"),
+    );
+    let root = tmp.path().join("store");
+    user.chown(tmp.path());
+    let out = user
+        .command(bin("kiln"))
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "build",
+            "--tls-verify=false",
+            "-t",
+            "r",
+            ctx.to_str().unwrap(),
+        ])
+        .env("CONTAINERS_REGISTRIES_CONF", "/nonexistent/registries.conf")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rootfs = unpack(&root, "localhost/r:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("r.txt")).unwrap(),
+        "rootless\n"
+    );
+    // Pulled layers were extracted with their owners inside the user namespace: root-owned.
+    let ls = std::fs::read_to_string(rootfs.join("ls.txt")).unwrap();
+    let fields: Vec<&str> = ls.split_whitespace().collect();
+    assert_eq!((fields[2], fields[3]), ("0", "0"), "{ls}");
+}
