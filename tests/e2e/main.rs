@@ -4,6 +4,7 @@
 
 mod berth;
 mod build;
+mod build_out;
 mod cli;
 mod ferry;
 mod images;

@@ -19,6 +19,7 @@ use crate::container::WorkingContainer;
 use crate::context::{self, Context, Source};
 use crate::copy::{self, CopySpec};
 use crate::error::BuildError;
+use crate::remote_cache::{RemoteCache, RemoteCacheOptions};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
 
@@ -46,6 +47,8 @@ pub struct BuildOptions {
     /// Seconds since the epoch for every created time; also clamps mtimes in new layers.
     pub timestamp: Option<i64>,
     pub compression: LayerCompression,
+    /// `--cache-to` / `--cache-from`: the cache shared through registries.
+    pub remote_cache: RemoteCacheOptions,
 }
 
 impl BuildOptions {
@@ -61,6 +64,7 @@ impl BuildOptions {
             format: Format::Oci,
             timestamp: None,
             compression: LayerCompression::Gzip,
+            remote_cache: RemoteCacheOptions::default(),
         }
     }
 }
@@ -148,6 +152,7 @@ struct Builder<'a> {
     events: &'a mut dyn FnMut(Event),
     executed: usize,
     cached: usize,
+    remote: Option<RemoteCache>,
 }
 
 /// Builds the image and commits it under `opts.tags`.
@@ -208,9 +213,13 @@ pub fn build(
         events,
         executed: 0,
         cached: 0,
+        remote: RemoteCache::open(&opts.remote_cache)?,
     };
     let target = b.plan.target;
     let result = b.build_stage(target)?;
+    if let Some(remote) = &mut b.remote {
+        remote.finish()?;
+    }
     store.write_file_atomic(&stat_file, &b.context.stat_cache_bytes()?)?;
     let (image_id, manifest) = b.commit(result)?;
     Ok(Built {
@@ -432,7 +441,10 @@ impl Builder<'_> {
         let hit = if self.opts.no_cache {
             None
         } else {
-            cache::lookup(self.store, &new_key)?
+            match cache::lookup(self.store, &new_key)? {
+                Some(r) => Some(r),
+                None => self.remote_lookup(&new_key),
+            }
         };
         let record = if let Some(record) = hit {
             self.cached += 1;
@@ -473,6 +485,9 @@ impl Builder<'_> {
             cache::store_record(self.store, &new_key, &record)?;
             record
         };
+        if let Some(remote) = &mut self.remote {
+            remote.push(self.store, &new_key, &record);
+        }
         let empty_layer = record.layer.is_none();
         if let Some(l) = record.layer {
             layers.push(LayerRef {
@@ -490,6 +505,15 @@ impl Builder<'_> {
         });
         *key = new_key;
         Ok(())
+    }
+
+    /// A record from the `--cache-from` repositories; their failures are warnings.
+    fn remote_lookup(&mut self, key: &Digest) -> Option<Record> {
+        let (found, warnings) = self.remote.as_ref()?.pull(self.store, key);
+        for w in warnings {
+            (self.events)(Event::Warning(crate::error::chain(&w)));
+        }
+        found
     }
 
     /// Executes a filesystem instruction; returns whether it changed anything (WORKDIR).

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use wharf_build::{BuildOptions, Event, Format};
 use wharf_cli::ExitError;
+use wharf_registry::{ClientOptions, Credentials};
 
 use crate::cli::Cli;
 
@@ -45,8 +46,50 @@ pub struct Args {
     /// when there are findings
     #[arg(long)]
     pub check: bool,
+    /// Push every step's cache record (and layer) to this repository, HOST/NAME
+    #[arg(long = "cache-to", value_name = "REPO")]
+    pub cache_to: Vec<String>,
+    /// Look steps up in this repository (repeatable) when the local cache misses
+    #[arg(long = "cache-from", value_name = "REPO")]
+    pub cache_from: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The build context directory
     pub context: PathBuf,
+}
+
+/// How to reach registries (the cache repositories).
+#[derive(Debug, clap::Args)]
+pub struct RegistryArgs {
+    /// Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// Credentials USER:PASSWORD for the registry
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub creds: Option<String>,
+    /// Use certificates (*.crt, *.cert, *.key) in DIR
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Auth file
+    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+}
+
+impl RegistryArgs {
+    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
+        Ok(ClientOptions {
+            tls_verify: self.tls_verify,
+            creds: self
+                .creds
+                .as_deref()
+                .map(Credentials::parse)
+                .transpose()
+                .context("--creds")?,
+            cert_dir: self.cert_dir.clone(),
+            authfile: self.authfile.clone(),
+            ..ClientOptions::default()
+        })
+    }
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
@@ -112,6 +155,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Format::Oci
     };
     opts.timestamp = timestamp;
+    opts.remote_cache.to.clone_from(&args.cache_to);
+    opts.remote_cache.from.clone_from(&args.cache_from);
+    if !opts.remote_cache.is_empty() {
+        opts.remote_cache.client = args.registry.client_options()?;
+    }
     let quiet = args.quiet;
     let mut on_event = |e: Event| {
         let mut err = std::io::stderr().lock();
