@@ -179,3 +179,110 @@ fn registry_cache_gives_hits_in_an_empty_store() {
         text(&out.stderr)
     );
 }
+
+/// `skopeo inspect REF` as JSON.
+fn skopeo_inspect(reference: &str) -> serde_json::Value {
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", reference])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn output_writes_the_tree_a_tar_and_image_archives() {
+    if !wharf_testkit::busybox::available() {
+        eprintln!("SKIP: busybox-static is not installed");
+        return;
+    }
+    if !crate::have("skopeo") || !crate::have("tar") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = stamped_context(tmp.path());
+    let root = tmp.path().join("store");
+    let build = |output: &str| {
+        let out = run(
+            "kiln",
+            &root,
+            &["build", "-o", output, "-t", "app:v1", ctx.to_str().unwrap()],
+        );
+        built(&out)
+    };
+    let check_tree = |dir: &Path| {
+        assert_eq!(
+            std::fs::read_to_string(dir.join("app/app.txt")).unwrap(),
+            "app\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("stamp"))
+                .unwrap()
+                .lines()
+                .count(),
+            2
+        );
+        assert!(dir.join("bin/busybox").is_file());
+        // A file a later layer deleted is not there.
+        assert!(!dir.join("bin/vi").exists());
+        assert!(dir.join("bin/sh").exists());
+    };
+
+    // The short form and type=local: the final filesystem.
+    let local = tmp.path().join("local");
+    let id = build(local.to_str().unwrap());
+    check_tree(&local);
+    let local2 = tmp.path().join("local2");
+    assert_eq!(build(&format!("type=local,dest={}", local2.display())), id);
+    check_tree(&local2);
+
+    // type=tar: the same tree as one tar.
+    let tar = tmp.path().join("fs.tar");
+    build(&format!("type=tar,dest={}", tar.display()));
+    let unpacked = tmp.path().join("from-tar");
+    std::fs::create_dir(&unpacked).unwrap();
+    let st = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    check_tree(&unpacked);
+
+    // type=oci and type=docker: image archives other tools read, with the image's layers.
+    let img = inspect(&root, "app:v1");
+    let layers = img["Config"]["rootfs"]["diff_ids"]
+        .as_array()
+        .unwrap()
+        .len();
+    let oci = tmp.path().join("image.oci.tar");
+    build(&format!("type=oci,dest={}", oci.display()));
+    let i = skopeo_inspect(&format!("oci-archive:{}", oci.display()));
+    assert_eq!(i["Layers"].as_array().unwrap().len(), layers);
+    assert_eq!(i["Digest"], img["Digest"]);
+    let docker = tmp.path().join("image.docker.tar");
+    build(&format!("type=docker,dest={}", docker.display()));
+    let i = skopeo_inspect(&format!("docker-archive:{}", docker.display()));
+    assert_eq!(i["Layers"].as_array().unwrap().len(), layers);
+    assert_eq!(i["Env"], img["Config"]["config"]["Env"]);
+
+    // Bad values fail before anything is built.
+    let out = run(
+        "kiln",
+        &root,
+        &["build", "-o", "type=registry,dest=x", ctx.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("invalid --output"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains("STEP"), "{}", text(&out.stderr));
+}

@@ -113,6 +113,16 @@ pub enum BuildError {
         key: wharf_oci::Digest,
         what: String,
     },
+    /// An `--output` value we cannot use.
+    #[error("invalid --output {spec:?}: {reason}")]
+    InvalidOutput { spec: String, reason: String },
+    /// Writing an `--output` image archive failed.
+    #[error("writing {dest}")]
+    Output {
+        dest: String,
+        #[source]
+        source: Box<wharf_transport::TransportError>,
+    },
     #[error(transparent)]
     Store(Box<StoreError>),
     #[error(transparent)]

@@ -33,6 +33,7 @@ pub mod context;
 pub mod copy;
 mod engine;
 mod error;
+pub mod output;
 pub mod remote_cache;
 pub mod rootfs;
 pub mod run;

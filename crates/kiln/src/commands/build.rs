@@ -52,6 +52,10 @@ pub struct Args {
     /// Look steps up in this repository (repeatable) when the local cache misses
     #[arg(long = "cache-from", value_name = "REPO")]
     pub cache_from: Vec<String>,
+    /// Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE,
+    /// type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local
+    #[arg(short = 'o', long, value_name = "[type=TYPE,]dest=PATH")]
+    pub output: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// The build context directory
@@ -160,6 +164,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if !opts.remote_cache.is_empty() {
         opts.remote_cache.client = args.registry.client_options()?;
     }
+    let output = args
+        .output
+        .as_deref()
+        .map(wharf_build::output::Output::parse)
+        .transpose()?;
     let quiet = args.quiet;
     let mut on_event = |e: Event| {
         let mut err = std::io::stderr().lock();
@@ -194,6 +203,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             return Err(anyhow::Error::new(e).context("building"));
         }
     };
+    if let Some(o) = &output {
+        o.write(&store, &built.manifest, &args.tags)
+            .context("writing the --output")?;
+    }
     let id = built.image_id.to_string();
     if let Some(f) = &args.iidfile {
         std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
