@@ -286,3 +286,122 @@ fn output_writes_the_tree_a_tar_and_image_archives() {
     );
     assert!(!text(&out.stderr).contains("STEP"), "{}", text(&out.stderr));
 }
+
+fn layer_count(img: &serde_json::Value) -> usize {
+    let diff_ids = img["Config"]["rootfs"]["diff_ids"]
+        .as_array()
+        .unwrap()
+        .len();
+    let layered = img["Config"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["empty_layer"] != true)
+        .count();
+    assert_eq!(layered, diff_ids, "history and layers disagree: {img}");
+    diff_ids
+}
+
+#[test]
+fn squash_and_layers_false_give_one_new_layer_over_the_base() {
+    if !wharf_testkit::busybox::available() {
+        eprintln!("SKIP: busybox-static is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    // The base: busybox in one layer.
+    let base = tmp.path().join("base");
+    wharf_testkit::busybox::make_rootfs(&base.join("rootfs")).unwrap();
+    std::fs::write(base.join("Dockerfile"), "FROM scratch\nCOPY rootfs/ /\n").unwrap();
+    built(&run(
+        "kiln",
+        &root,
+        &["build", "-t", "busybox", base.to_str().unwrap()],
+    ));
+    let ctx = tmp.path().join("sq");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("f.txt"), "from the context\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\n\
+         RUN rm /bin/vi && mkdir -p /d/sub && echo a > /a && echo keep > /d/sub/k\n\
+         ENV X=1\n\
+         RUN rm /a && echo b > /b && rm -r /d/sub && echo new > /d/n\n\
+         COPY f.txt /d/\n\
+         CMD [\"sh\"]\n",
+    )
+    .unwrap();
+    let ctx_s = ctx.to_str().unwrap();
+    let base_layers = layer_count(&inspect(&root, "busybox"));
+    let check = |name: &str, dir: &Path| {
+        let out = run(
+            "kiln",
+            &root,
+            &["build", "-o", dir.to_str().unwrap(), "-t", name, ctx_s],
+        );
+        built(&out);
+        // Export the filesystem through the layers: whiteouts of the base and of earlier new
+        // layers must both have survived the merge.
+        assert!(!dir.join("bin/vi").exists());
+        assert!(dir.join("bin/sh").exists());
+        assert!(!dir.join("a").exists());
+        assert_eq!(std::fs::read_to_string(dir.join("b")).unwrap(), "b\n");
+        assert!(!dir.join("d/sub").exists());
+        assert_eq!(std::fs::read_to_string(dir.join("d/n")).unwrap(), "new\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("d/f.txt")).unwrap(),
+            "from the context\n"
+        );
+        out
+    };
+    check("plain", &tmp.path().join("plain"));
+    assert_eq!(layer_count(&inspect(&root, "plain")), base_layers + 3);
+
+    let sq = |extra: &[&str], name: &str| {
+        let mut args = vec!["build"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-t", name, ctx_s]);
+        let out = run("kiln", &root, &args);
+        built(&out);
+        out
+    };
+    let out = sq(&["--squash"], "squashed");
+    // The steps themselves still hit the cache of the plain build.
+    assert_eq!(cache_hits(&out), 5, "{}", text(&out.stderr));
+    let img = inspect(&root, "squashed");
+    assert_eq!(layer_count(&img), base_layers + 1);
+    assert_eq!(
+        img["Config"]["rootfs"]["diff_ids"][0],
+        inspect(&root, "busybox")["Config"]["rootfs"]["diff_ids"][0]
+    );
+    let dir = tmp.path().join("squashed");
+    let st = std::process::Command::new("umoci")
+        .arg("unpack")
+        .arg("--image")
+        .arg(format!(
+            "{}:localhost/squashed:latest",
+            root.join("oci").display()
+        ))
+        .arg(&dir)
+        .output();
+    if let Ok(o) = st {
+        assert!(o.status.success(), "umoci: {}", text(&o.stderr));
+        let rootfs = dir.join("rootfs");
+        assert!(!rootfs.join("bin/vi").exists());
+        assert!(!rootfs.join("a").exists() && rootfs.join("b").is_file());
+        assert!(!rootfs.join("d/sub").exists() && rootfs.join("d/f.txt").is_file());
+    }
+    // Squashing is deterministic: the same inputs give the same image.
+    let again = sq(&["--squash"], "squashed2");
+    assert_eq!(text(&again.stdout), text(&out.stdout));
+
+    // --layers=false: nothing from the cache, nothing into it, one new layer.
+    let cache_files = || std::fs::read_dir(root.join("cache")).unwrap().count();
+    let before = cache_files();
+    let out = sq(&["--layers=false"], "nolayers");
+    assert_eq!(cache_hits(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(cache_files(), before);
+    assert_eq!(layer_count(&inspect(&root, "nolayers")), base_layers + 1);
+    check("nolayers", &tmp.path().join("nolayers"));
+}

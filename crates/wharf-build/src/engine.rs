@@ -22,6 +22,7 @@ use crate::error::BuildError;
 use crate::remote_cache::{RemoteCache, RemoteCacheOptions};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
+use crate::squash;
 
 /// The image format written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,6 +50,10 @@ pub struct BuildOptions {
     pub compression: LayerCompression,
     /// `--cache-to` / `--cache-from`: the cache shared through registries.
     pub remote_cache: RemoteCacheOptions,
+    /// `--squash`: the target stage's new layers become one.
+    pub squash: bool,
+    /// `--layers=false`: no cache lookups or records, and one new layer, as `squash`.
+    pub layers: bool,
 }
 
 impl BuildOptions {
@@ -65,6 +70,8 @@ impl BuildOptions {
             timestamp: None,
             compression: LayerCompression::Gzip,
             remote_cache: RemoteCacheOptions::default(),
+            squash: false,
+            layers: true,
         }
     }
 }
@@ -110,6 +117,9 @@ struct StageResult {
     layers: Vec<LayerRef>,
     key: Digest,
     root_env: Vec<(String, String)>,
+    /// How many of `layers` and `config.history` entries came from the base.
+    base_layers: usize,
+    base_history: usize,
 }
 
 fn compression_name(c: LayerCompression) -> &'static str {
@@ -353,6 +363,7 @@ impl Builder<'_> {
             let key = cache::key(&id, &[&ts]);
             (image, layers, key, env)
         };
+        let (base_layers, base_history) = (layers.len(), image.history.len());
         let expanded = self
             .plan
             .expand(index, &root_env)
@@ -397,6 +408,8 @@ impl Builder<'_> {
             layers,
             key,
             root_env,
+            base_layers,
+            base_history,
         };
         self.results[index] = Some(result.clone());
         Ok(result)
@@ -438,7 +451,7 @@ impl Builder<'_> {
             .map_or(String::new(), |i| i.digest.clone());
         let new_key = cache::key(key, &[&desc, &env_text, &input_digest]);
         config::apply(image, flags, ins);
-        let hit = if self.opts.no_cache {
+        let hit = if self.opts.no_cache || !self.opts.layers {
             None
         } else {
             match cache::lookup(self.store, &new_key)? {
@@ -482,10 +495,12 @@ impl Builder<'_> {
                 }
             };
             let record = Record { created, layer };
-            cache::store_record(self.store, &new_key, &record)?;
+            if self.opts.layers {
+                cache::store_record(self.store, &new_key, &record)?;
+            }
             record
         };
-        if let Some(remote) = &mut self.remote {
+        if let Some(remote) = self.remote.as_mut().filter(|_| self.opts.layers) {
             remote.push(self.store, &new_key, &record);
         }
         let empty_layer = record.layer.is_none();
@@ -688,8 +703,42 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// The stage with its new layers merged into one; the history entry of the last
+    /// instruction that changed files owns it.
+    fn squash_new_layers(&mut self, mut r: StageResult) -> Result<StageResult, BuildError> {
+        if r.layers.len() <= r.base_layers + 1 {
+            return Ok(r);
+        }
+        let new: Vec<squash::LayerBlob> = r.layers[r.base_layers..]
+            .iter()
+            .map(|l| squash::LayerBlob {
+                digest: l.digest.clone(),
+                compression: l.compression,
+            })
+            .collect();
+        let s = squash::squash(self.store, &new, self.opts.compression)?;
+        r.layers.truncate(r.base_layers);
+        r.layers.push(LayerRef {
+            digest: s.digest,
+            size: s.size,
+            diff_id: s.diff_id,
+            compression: s.compression,
+        });
+        let history = &mut r.config.history[r.base_history..];
+        let last = history.iter().rposition(|h| !h.empty_layer);
+        for (i, h) in history.iter_mut().enumerate() {
+            h.empty_layer = Some(i) != last;
+        }
+        Ok(r)
+    }
+
     /// Writes config and manifest and records the image under the tags.
     fn commit(&mut self, result: StageResult) -> Result<(Digest, Digest), BuildError> {
+        let result = if self.opts.squash || !self.opts.layers {
+            self.squash_new_layers(result)?
+        } else {
+            result
+        };
         let mut image = result.config;
         image.rootfs.diff_ids = result.layers.iter().map(|l| l.diff_id.clone()).collect();
         "layers".clone_into(&mut image.rootfs.kind);

@@ -37,6 +37,7 @@ pub mod output;
 pub mod remote_cache;
 pub mod rootfs;
 pub mod run;
+pub mod squash;
 
 pub use engine::{BuildOptions, Built, Event, Format, build};
 pub use error::BuildError;

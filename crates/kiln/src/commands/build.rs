@@ -56,6 +56,12 @@ pub struct Args {
     /// type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local
     #[arg(short = 'o', long, value_name = "[type=TYPE,]dest=PATH")]
     pub output: Option<String>,
+    /// Squash the new layers of the image into one on top of its base
+    #[arg(long)]
+    pub squash: bool,
+    /// Cache every step as a layer (`--layers=false`: no cache, one new layer)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub layers: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// The build context directory
@@ -159,6 +165,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Format::Oci
     };
     opts.timestamp = timestamp;
+    opts.squash = args.squash;
+    opts.layers = args.layers;
     opts.remote_cache.to.clone_from(&args.cache_to);
     opts.remote_cache.from.clone_from(&args.cache_from);
     if !opts.remote_cache.is_empty() {
