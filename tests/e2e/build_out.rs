@@ -309,16 +309,7 @@ fn squash_and_layers_false_give_one_new_layer_over_the_base() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("store");
-    // The base: busybox in one layer.
-    let base = tmp.path().join("base");
-    wharf_testkit::busybox::make_rootfs(&base.join("rootfs")).unwrap();
-    std::fs::write(base.join("Dockerfile"), "FROM scratch\nCOPY rootfs/ /\n").unwrap();
-    built(&run(
-        "kiln",
-        &root,
-        &["build", "-t", "busybox", base.to_str().unwrap()],
-    ));
+    let root = busybox_base(tmp.path());
     let ctx = tmp.path().join("sq");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("f.txt"), "from the context\n").unwrap();
@@ -404,4 +395,90 @@ fn squash_and_layers_false_give_one_new_layer_over_the_base() {
     assert_eq!(cache_files(), before);
     assert_eq!(layer_count(&inspect(&root, "nolayers")), base_layers + 1);
     check("nolayers", &tmp.path().join("nolayers"));
+}
+
+/// A store with busybox as `localhost/busybox`, built here in one layer.
+fn busybox_base(tmp: &Path) -> PathBuf {
+    let root = tmp.join("store");
+    let base = tmp.join("base");
+    wharf_testkit::busybox::make_rootfs(&base.join("rootfs")).unwrap();
+    std::fs::write(base.join("Dockerfile"), "FROM scratch\nCOPY rootfs/ /\n").unwrap();
+    built(&run(
+        "kiln",
+        &root,
+        &["build", "-t", "busybox", base.to_str().unwrap()],
+    ));
+    root
+}
+
+#[test]
+fn independent_stages_run_in_parallel_with_the_same_result() {
+    if !wharf_testkit::busybox::available() {
+        eprintln!("SKIP: busybox-static is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = busybox_base(tmp.path());
+    let ctx = tmp.path().join("par");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox AS a\n\
+         RUN sleep 2 && echo a > /a\n\
+         FROM busybox AS unused\n\
+         RUN echo unused-stage-ran && exit 1\n\
+         FROM busybox AS b\n\
+         RUN sleep 2 && echo b > /b\n\
+         FROM busybox\n\
+         COPY --from=a /a /a\n\
+         COPY --from=b /b /b\n",
+    )
+    .unwrap();
+    let build = |jobs: &str| {
+        let start = std::time::Instant::now();
+        let out = run(
+            "kiln",
+            &root,
+            &[
+                "build",
+                "--no-cache",
+                "--timestamp",
+                "1700000000",
+                "--jobs",
+                jobs,
+                "-t",
+                "par",
+                ctx.to_str().unwrap(),
+            ],
+        );
+        let took = start.elapsed();
+        assert!(!text(&out.stderr).contains("unused-stage-ran"));
+        (built(&out), took)
+    };
+    let (one, t1) = build("1");
+    let (two, t2) = build("2");
+    eprintln!("--jobs 1: {t1:?}, --jobs 2: {t2:?}");
+    assert_eq!(one, two, "the stages' order changed the image");
+    assert!(t1.as_secs_f64() >= 4.0, "{t1:?}");
+    // The two 2 s sleeps overlap: at least 1.4 s of the second one is saved. (Relative, since
+    // the fixed cost of a debug build on a loaded machine varies more than a sleep.)
+    assert!(
+        t1.as_secs_f64() - t2.as_secs_f64() > 1.4,
+        "--jobs 2 took {t2:?}, --jobs 1 {t1:?}: the two sleeping stages did not overlap"
+    );
+    let dir = tmp.path().join("out");
+    built(&run(
+        "kiln",
+        &root,
+        &[
+            "build",
+            "--jobs",
+            "2",
+            "-o",
+            dir.to_str().unwrap(),
+            ctx.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "a\n");
+    assert_eq!(std::fs::read_to_string(dir.join("b")).unwrap(), "b\n");
 }

@@ -24,6 +24,9 @@ use crate::rootfs;
 use crate::run::{self, RunRequest};
 use crate::squash;
 
+#[path = "schedule.rs"]
+mod schedule;
+
 /// The image format written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
@@ -54,6 +57,8 @@ pub struct BuildOptions {
     pub squash: bool,
     /// `--layers=false`: no cache lookups or records, and one new layer, as `squash`.
     pub layers: bool,
+    /// `--jobs`: how many stages may be built at once.
+    pub jobs: usize,
 }
 
 impl BuildOptions {
@@ -72,6 +77,7 @@ impl BuildOptions {
             remote_cache: RemoteCacheOptions::default(),
             squash: false,
             layers: true,
+            jobs: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         }
     }
 }
@@ -226,6 +232,9 @@ pub fn build(
         remote: RemoteCache::open(&opts.remote_cache)?,
     };
     let target = b.plan.target;
+    if opts.jobs > 1 {
+        b.build_needed_stages(target, opts.jobs)?;
+    }
     let result = b.build_stage(target)?;
     if let Some(remote) = &mut b.remote {
         remote.finish()?;

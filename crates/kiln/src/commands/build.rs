@@ -62,6 +62,9 @@ pub struct Args {
     /// Cache every step as a layer (`--layers=false`: no cache, one new layer)
     #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
     pub layers: bool,
+    /// Build up to N independent stages at once (0: no limit) [default: the number of CPUs]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// The build context directory
@@ -166,6 +169,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     opts.timestamp = timestamp;
     opts.squash = args.squash;
+    if let Some(jobs) = args.jobs {
+        opts.jobs = if jobs == 0 { usize::MAX } else { jobs };
+    }
     opts.layers = args.layers;
     opts.remote_cache.to.clone_from(&args.cache_to);
     opts.remote_cache.from.clone_from(&args.cache_from);
