@@ -482,3 +482,121 @@ fn independent_stages_run_in_parallel_with_the_same_result() {
     assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "a\n");
     assert_eq!(std::fs::read_to_string(dir.join("b")).unwrap(), "b\n");
 }
+
+/// Runs `kiln --root ROOT ARGS` with `input` on standard input.
+fn kiln_with_stdin(root: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(crate::bin("kiln"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("WHARF_ROOT")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn context_and_dockerfile_from_standard_input() {
+    if !wharf_testkit::busybox::available() {
+        eprintln!("SKIP: busybox-static is not installed");
+        return;
+    }
+    if !crate::have("tar") || !crate::have("gzip") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = busybox_base(tmp.path());
+    let ctx = tmp.path().join("stdin-ctx");
+    std::fs::create_dir_all(ctx.join("docker")).unwrap();
+    std::fs::write(ctx.join("data.txt"), "from the tar\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nCOPY data.txt /data.txt\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ctx.join("docker/Other.Dockerfile"),
+        "FROM busybox\nCOPY data.txt /other.txt\n",
+    )
+    .unwrap();
+    let tar = |gzip: bool| {
+        let out = std::process::Command::new("tar")
+            .arg(if gzip { "-czf" } else { "-cf" })
+            .arg("-")
+            .arg("-C")
+            .arg(&ctx)
+            .arg(".")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    let read = |dir: &Path, f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+
+    // A plain tar: the context, with its own Dockerfile.
+    let d1 = tmp.path().join("o1");
+    let out = kiln_with_stdin(
+        &root,
+        &["build", "-o", d1.to_str().unwrap(), "-t", "s1", "-"],
+        &tar(false),
+    );
+    built(&out);
+    assert_eq!(read(&d1, "data.txt"), "from the tar\n");
+
+    // A gzip tar with -f naming a file inside it.
+    let d2 = tmp.path().join("o2");
+    let out = kiln_with_stdin(
+        &root,
+        &[
+            "build",
+            "-f",
+            "docker/Other.Dockerfile",
+            "-o",
+            d2.to_str().unwrap(),
+            "-",
+        ],
+        &tar(true),
+    );
+    built(&out);
+    assert_eq!(read(&d2, "other.txt"), "from the tar\n");
+
+    // A Dockerfile alone: no context.
+    let d3 = tmp.path().join("o3");
+    let out = kiln_with_stdin(
+        &root,
+        &["build", "-o", d3.to_str().unwrap(), "-"],
+        b"FROM busybox\nRUN echo piped > /piped.txt\n",
+    );
+    built(&out);
+    assert_eq!(read(&d3, "piped.txt"), "piped\n");
+
+    // -f - with a directory context.
+    let d4 = tmp.path().join("o4");
+    let out = kiln_with_stdin(
+        &root,
+        &[
+            "build",
+            "-f",
+            "-",
+            "-o",
+            d4.to_str().unwrap(),
+            ctx.to_str().unwrap(),
+        ],
+        b"FROM busybox\nCOPY data.txt /from-dir.txt\n",
+    );
+    built(&out);
+    assert_eq!(read(&d4, "from-dir.txt"), "from the tar\n");
+
+    // Nothing is left in the store's tmp/.
+    let left: Vec<_> = std::fs::read_dir(root.join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".context") || n.ends_with(".dockerfile") || n.ends_with(".output"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

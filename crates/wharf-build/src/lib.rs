@@ -30,6 +30,7 @@ pub mod cache;
 pub mod config;
 pub mod container;
 pub mod context;
+pub mod context_source;
 pub mod copy;
 mod engine;
 mod error;

@@ -129,10 +129,8 @@ fn apply_layers(store: &Store, manifest: &Digest, dir: &Path) -> Result<(), Buil
 /// The root filesystem as one uncompressed tar, from a tree assembled under the store's
 /// `tmp/` (removed afterwards).
 fn write_tar(store: &Store, manifest: &Digest, file: &Path) -> Result<(), BuildError> {
-    let tmp = tempfile::Builder::new()
-        .prefix("output-")
-        .tempdir_in(store.tmp_dir())
-        .map_err(BuildError::io("creating a directory in", store.tmp_dir()))?;
+    // Named by this process's lease in `tmp/`, so a concurrent process leaves it alone.
+    let tmp = crate::context_source::TempTree::new(store, "output")?;
     apply_layers(store, manifest, tmp.path())?;
     let out = std::fs::File::create(file).map_err(BuildError::io("creating", file))?;
     let mut out = std::io::BufWriter::new(out);

@@ -67,7 +67,8 @@ pub struct Args {
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// The build context directory
+    /// The build context: a directory, or `-` for a tar archive (or a lone Dockerfile) on
+    /// standard input
     pub context: PathBuf,
 }
 
@@ -156,8 +157,40 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             _ => None,
         },
     };
-    let mut opts = BuildOptions::new(&args.context);
-    opts.dockerfile.clone_from(&args.file);
+    let stdin = std::path::Path::new("-");
+    if args.context == stdin && args.file.as_deref() == Some(stdin) {
+        bail!("the context and the Dockerfile cannot both come from standard input");
+    }
+    let stdin_context = if args.context == stdin {
+        Some(
+            wharf_build::context_source::from_reader(std::io::stdin().lock(), &store)
+                .context("reading the build context from standard input")?,
+        )
+    } else {
+        None
+    };
+    let stdin_dockerfile = if args.file.as_deref() == Some(stdin) {
+        Some(
+            wharf_build::context_source::dockerfile_from_reader(std::io::stdin().lock(), &store)
+                .context("reading the Dockerfile from standard input")?,
+        )
+    } else {
+        None
+    };
+    let mut opts = BuildOptions::new(
+        stdin_context
+            .as_ref()
+            .map_or(args.context.as_path(), |m| m.dir()),
+    );
+    opts.dockerfile = match (&stdin_context, &stdin_dockerfile) {
+        // In an archive, -f names a file inside it, as docker reads it.
+        (Some(m), _) => m
+            .dockerfile
+            .clone()
+            .or_else(|| args.file.as_ref().map(|f| m.dir().join(f))),
+        (None, Some(d)) => d.dockerfile.clone(),
+        (None, None) => args.file.clone(),
+    };
     opts.tags.clone_from(&args.tags);
     opts.build_args = build_args(&args.build_args)?;
     opts.target.clone_from(&args.target);
