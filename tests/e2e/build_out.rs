@@ -600,3 +600,70 @@ fn context_and_dockerfile_from_standard_input() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Serves `body` once per connection on a free loopback port; returns the URL base.
+fn serve(body: Vec<u8>) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut req = [0u8; 4096];
+            let n = conn.read(&mut req).unwrap_or(0);
+            let found = String::from_utf8_lossy(&req[..n]).starts_with("GET /ctx.tar.gz ");
+            let head = if found {
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into()
+            };
+            let _ = conn.write_all(head.as_bytes());
+            if found {
+                let _ = conn.write_all(&body);
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn context_from_a_tarball_url() {
+    if !wharf_testkit::busybox::available() {
+        eprintln!("SKIP: busybox-static is not installed");
+        return;
+    }
+    if !crate::have("tar") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = busybox_base(tmp.path());
+    let ctx = tmp.path().join("url-ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("f.txt"), "over http\n").unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nCOPY f.txt /f.txt\n").unwrap();
+    let out = std::process::Command::new("tar")
+        .args(["-czf", "-", "-C"])
+        .arg(&ctx)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let base = serve(out.stdout);
+    let dir = tmp.path().join("out");
+    let url = format!("{base}/ctx.tar.gz");
+    built(&run(
+        "kiln",
+        &root,
+        &["build", "-o", dir.to_str().unwrap(), &url],
+    ));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("f.txt")).unwrap(),
+        "over http\n"
+    );
+    let out = run("kiln", &root, &["build", &format!("{base}/missing.tar")]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("404"), "{}", text(&out.stderr));
+}

@@ -1,7 +1,7 @@
 //! Build contexts that are not directories, as `docker build` takes them: a tar archive on
 //! standard input (`kiln build -`, gzip or zstd compressed or not), a Dockerfile alone on
 //! standard input (an empty context), or a Dockerfile on standard input next to a directory
-//! context (`-f -`).
+//! context (`-f -`), or an `http(s)://` URL of either (downloaded first, then read the same way).
 //!
 //! An archive is unpacked into a temporary directory under the store's `tmp/` (named by the
 //! process's lease there, so a concurrent process does not take it for a leftover) with the same
@@ -100,6 +100,40 @@ pub fn from_reader(mut input: impl Read, store: &Store) -> Result<Materialized, 
         dir,
         dockerfile: None,
     })
+}
+
+/// Downloads `url` (a tar archive, compressed or not, or a Dockerfile) and reads it as
+/// [`from_reader`] does. The download is streamed to a file in the store's `tmp/`.
+pub fn from_url(url: &str, store: &Store) -> Result<Materialized, BuildError> {
+    use std::io::Write as _;
+    let download = TempTree::new(store, "download")?;
+    let file = download.path().join("context");
+    let fetch_err = |source| BuildError::Fetch {
+        url: url.to_owned(),
+        source: Box::new(source),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(BuildError::io("starting the runtime for", url))?;
+    runtime.block_on(async {
+        let mut resp = reqwest::get(url).await.map_err(fetch_err)?;
+        if !resp.status().is_success() {
+            return Err(BuildError::FetchStatus {
+                url: url.to_owned(),
+                status: resp.status().as_u16(),
+            });
+        }
+        let out = std::fs::File::create(&file).map_err(BuildError::io("creating", &file))?;
+        let mut out = std::io::BufWriter::new(out);
+        while let Some(chunk) = resp.chunk().await.map_err(fetch_err)? {
+            out.write_all(&chunk)
+                .map_err(BuildError::io("writing", &file))?;
+        }
+        out.flush().map_err(BuildError::io("writing", &file))
+    })?;
+    let input = std::fs::File::open(&file).map_err(BuildError::io("opening", &file))?;
+    from_reader(std::io::BufReader::new(input), store)
 }
 
 /// Writes a Dockerfile read from `input` (`-f -`) to a temporary directory in the store.

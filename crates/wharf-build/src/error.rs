@@ -123,6 +123,15 @@ pub enum BuildError {
         #[source]
         source: Box<wharf_transport::TransportError>,
     },
+    /// Downloading a context URL failed.
+    #[error("fetching {url}")]
+    Fetch {
+        url: String,
+        #[source]
+        source: Box<reqwest::Error>,
+    },
+    #[error("fetching {url}: the server answered {status}")]
+    FetchStatus { url: String, status: u16 },
     #[error(transparent)]
     Store(Box<StoreError>),
     #[error(transparent)]

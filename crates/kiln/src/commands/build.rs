@@ -67,8 +67,8 @@ pub struct Args {
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// The build context: a directory, or `-` for a tar archive (or a lone Dockerfile) on
-    /// standard input
+    /// The build context: a directory, `-` for a tar archive (or a lone Dockerfile) on
+    /// standard input, or an http(s) URL of either
     pub context: PathBuf,
 }
 
@@ -161,11 +161,17 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if args.context == stdin && args.file.as_deref() == Some(stdin) {
         bail!("the context and the Dockerfile cannot both come from standard input");
     }
+    let url = args
+        .context
+        .to_str()
+        .filter(|c| c.starts_with("http://") || c.starts_with("https://"));
     let stdin_context = if args.context == stdin {
         Some(
             wharf_build::context_source::from_reader(std::io::stdin().lock(), &store)
                 .context("reading the build context from standard input")?,
         )
+    } else if let Some(url) = url {
+        Some(wharf_build::context_source::from_url(url, &store)?)
     } else {
         None
     };
