@@ -667,3 +667,88 @@ fn context_from_a_tarball_url() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("404"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn rootless_registry_cache_output_and_squash() {
+    use std::os::unix::fs::MetadataExt as _;
+    let Some(user) = wharf_testkit::user::test_user() else {
+        eprintln!("SKIP: no unprivileged test user (needs root to create it)");
+        return;
+    };
+    if !wharf_testkit::busybox::available() || !crate::have("tar") {
+        return;
+    }
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("kiln-out-rootless")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ctx = stamped_context(tmp.path());
+    user.chown(tmp.path());
+    let as_user = |root: &Path, args: &[&str]| {
+        let out = user
+            .command(crate::bin("kiln"))
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kiln {args:?} as {}: {}",
+            user.name,
+            text(&out.stderr)
+        );
+        out
+    };
+    let repo = format!("{}/rootless/cache", reg.addr());
+    let ctx_s = ctx.to_str().unwrap();
+    let root_a = tmp.path().join("store-a");
+    let a = as_user(
+        &root_a,
+        &[
+            "build",
+            "--tls-verify=false",
+            "--cache-to",
+            &repo,
+            "-t",
+            "app",
+            ctx_s,
+        ],
+    );
+    let root_b = tmp.path().join("store-b");
+    let out_dir = tmp.path().join("out");
+    let b = as_user(
+        &root_b,
+        &[
+            "build",
+            "--tls-verify=false",
+            "--cache-from",
+            &repo,
+            "-o",
+            out_dir.to_str().unwrap(),
+            "-t",
+            "app",
+            ctx_s,
+        ],
+    );
+    assert_eq!(text(&a.stdout), text(&b.stdout));
+    assert_eq!(cache_hits(&b), STAMPED_STEPS, "{}", text(&b.stderr));
+    // The exported tree belongs to the user, not to ids of the user's subordinate range.
+    let meta = std::fs::metadata(out_dir.join("app/app.txt")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (user.uid, user.gid));
+    assert!(!out_dir.join("bin/vi").exists());
+
+    let sq = as_user(&root_b, &["build", "--squash", "-t", "sq", ctx_s]);
+    assert_eq!(cache_hits(&sq), STAMPED_STEPS);
+    let img = inspect(&root_b, "sq");
+    assert_eq!(
+        img["Config"]["rootfs"]["diff_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
