@@ -22,10 +22,11 @@ use crate::error::BuildError;
 use crate::remote_cache::{RemoteCache, RemoteCacheOptions};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
-use crate::squash;
 
 #[path = "schedule.rs"]
 mod schedule;
+#[path = "squash_stage.rs"]
+mod squash_stage;
 
 /// The image format written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -710,35 +711,6 @@ impl Builder<'_> {
         copy::copy_sources(&inputs.sources, &spec)?;
         drop(inputs.from);
         Ok(())
-    }
-
-    /// The stage with its new layers merged into one; the history entry of the last
-    /// instruction that changed files owns it.
-    fn squash_new_layers(&mut self, mut r: StageResult) -> Result<StageResult, BuildError> {
-        if r.layers.len() <= r.base_layers + 1 {
-            return Ok(r);
-        }
-        let new: Vec<squash::LayerBlob> = r.layers[r.base_layers..]
-            .iter()
-            .map(|l| squash::LayerBlob {
-                digest: l.digest.clone(),
-                compression: l.compression,
-            })
-            .collect();
-        let s = squash::squash(self.store, &new, self.opts.compression)?;
-        r.layers.truncate(r.base_layers);
-        r.layers.push(LayerRef {
-            digest: s.digest,
-            size: s.size,
-            diff_id: s.diff_id,
-            compression: s.compression,
-        });
-        let history = &mut r.config.history[r.base_history..];
-        let last = history.iter().rposition(|h| !h.empty_layer);
-        for (i, h) in history.iter_mut().enumerate() {
-            h.empty_layer = Some(i) != last;
-        }
-        Ok(r)
     }
 
     /// Writes config and manifest and records the image under the tags.

@@ -14,6 +14,10 @@
 //! - Every instruction has a [`cache`] key; a hit reuses the recorded layer and time, so an
 //!   unchanged rebuild gives the same image ID. `timestamp` makes builds reproducible across
 //!   stores.
+//! - [`remote_cache`] shares the cache through registries (`--cache-to`, `--cache-from`);
+//!   [`output`] exports the result (`--output`); [`squash`] merges new layers (`--squash`);
+//!   independent stages build concurrently (`BuildOptions::jobs`); [`context_source`] reads
+//!   contexts from standard input or a URL.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), wharf_build::BuildError> {
