@@ -8,6 +8,7 @@ mod build;
 mod build_copy;
 mod build_instr;
 mod build_mounts;
+mod build_out;
 mod cli;
 mod ferry;
 mod images;

@@ -22,10 +22,16 @@ use crate::error::BuildError;
 use crate::mounts::{self, FromRoot};
 use crate::onbuild;
 use crate::pull::{PullOptions, Puller};
+use crate::remote_cache::{RemoteCache, RemoteCacheOptions};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
 use crate::secrets::RunOptions;
 use crate::{copy_flags, metadata, sources};
+
+#[path = "schedule.rs"]
+mod schedule;
+#[path = "squash_stage.rs"]
+mod squash_stage;
 
 /// The image format written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,6 +65,14 @@ pub struct BuildOptions {
     pub labels: BTreeMap<String, String>,
     /// `--annotation`: set on the image manifest (OCI format only).
     pub annotations: BTreeMap<String, String>,
+    /// `--cache-to` / `--cache-from`: the cache shared through registries.
+    pub remote_cache: RemoteCacheOptions,
+    /// `--squash`: the target stage's new layers become one.
+    pub squash: bool,
+    /// `--layers=false`: no cache lookups or records, and one new layer, as `squash`.
+    pub layers: bool,
+    /// `--jobs`: how many stages may be built at once.
+    pub jobs: usize,
 }
 
 impl BuildOptions {
@@ -78,6 +92,10 @@ impl BuildOptions {
             run: RunOptions::default(),
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
+            remote_cache: RemoteCacheOptions::default(),
+            squash: false,
+            layers: true,
+            jobs: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         }
     }
 }
@@ -125,6 +143,9 @@ struct StageResult {
     layers: Vec<LayerRef>,
     key: Digest,
     root_env: Vec<(String, String)>,
+    /// How many of `layers` and `config.history` entries came from the base.
+    base_layers: usize,
+    base_history: usize,
 }
 
 fn compression_name(c: LayerCompression) -> &'static str {
@@ -168,6 +189,7 @@ struct Builder<'a> {
     executed: usize,
     cached: usize,
     puller: Puller,
+    remote: Option<RemoteCache>,
 }
 
 /// Builds the image and commits it under `opts.tags`.
@@ -229,9 +251,16 @@ pub fn build(
         executed: 0,
         cached: 0,
         puller: Puller::default(),
+        remote: RemoteCache::open(&opts.remote_cache)?,
     };
     let target = b.plan.target;
+    if opts.jobs > 1 {
+        b.build_needed_stages(target, opts.jobs)?;
+    }
     let result = b.build_stage(target)?;
+    if let Some(remote) = &mut b.remote {
+        remote.finish()?;
+    }
     store.write_file_atomic(&stat_file, &b.context.stat_cache_bytes()?)?;
     let (image_id, manifest) = b.commit(result)?;
     Ok(Built {
@@ -379,6 +408,7 @@ impl Builder<'_> {
             onbuild::take_triggers(&mut image, &stage.from).map_err(self.at(&stage.from))?;
         let total = total + triggers.len();
         self.plan.stages[index].instructions.splice(0..0, triggers);
+        let (base_layers, base_history) = (layers.len(), image.history.len());
         let expanded = self
             .plan
             .expand(index, &root_env)
@@ -417,6 +447,8 @@ impl Builder<'_> {
             layers,
             key,
             root_env,
+            base_layers,
+            base_history,
         };
         self.results[index] = Some(result.clone());
         Ok(result)
@@ -464,10 +496,13 @@ impl Builder<'_> {
         };
         let new_key = cache::key(key, &[&desc, &env_text, &input_digest]);
         config::apply(image, flags, ins);
-        let hit = if self.opts.no_cache {
+        let hit = if self.opts.no_cache || !self.opts.layers {
             None
         } else {
-            cache::lookup(self.store, &new_key)?
+            match cache::lookup(self.store, &new_key)? {
+                Some(r) => Some(r),
+                None => self.remote_lookup(&new_key),
+            }
         };
         let record = if let Some(record) = hit {
             self.cached += 1;
@@ -505,9 +540,14 @@ impl Builder<'_> {
                 }
             };
             let record = Record { created, layer };
-            cache::store_record(self.store, &new_key, &record)?;
+            if self.opts.layers {
+                cache::store_record(self.store, &new_key, &record)?;
+            }
             record
         };
+        if let Some(remote) = self.remote.as_mut().filter(|_| self.opts.layers) {
+            remote.push(self.store, &new_key, &record);
+        }
         let empty_layer = record.layer.is_none();
         if let Some(l) = record.layer {
             layers.push(LayerRef {
@@ -525,6 +565,15 @@ impl Builder<'_> {
         });
         *key = new_key;
         Ok(())
+    }
+
+    /// A record from the `--cache-from` repositories; their failures are warnings.
+    fn remote_lookup(&mut self, key: &Digest) -> Option<Record> {
+        let (found, warnings) = self.remote.as_ref()?.pull(self.store, key);
+        for w in warnings {
+            (self.events)(Event::Warning(crate::error::chain(&w)));
+        }
+        found
     }
 
     /// Executes a filesystem instruction; returns whether it changed anything (WORKDIR).
@@ -774,6 +823,11 @@ impl Builder<'_> {
 
     /// Writes config and manifest and records the image under the tags.
     fn commit(&mut self, result: StageResult) -> Result<(Digest, Digest), BuildError> {
+        let result = if self.opts.squash || !self.opts.layers {
+            self.squash_new_layers(result)?
+        } else {
+            result
+        };
         let mut image = result.config;
         image.rootfs.diff_ids = result.layers.iter().map(|l| l.diff_id.clone()).collect();
         "layers".clone_into(&mut image.rootfs.kind);

@@ -149,6 +149,48 @@ pub enum BuildError {
     Manifest(#[from] wharf_oci::manifest::ManifestError),
     #[error("invalid image config")]
     Config(#[from] wharf_oci::config::ConfigError),
+    /// A `--cache-to`/`--cache-from` value that is not a repository.
+    #[error("invalid cache repository {repo:?}")]
+    CacheRepo {
+        repo: String,
+        #[source]
+        source: Box<wharf_oci::reference::ReferenceError>,
+    },
+    #[error("invalid cache repository {repo:?}: name a repository, without a tag or digest")]
+    CacheRepoTagged { repo: String },
+    /// Talking to a cache repository failed.
+    #[error("registry cache {repo}")]
+    RemoteCache {
+        repo: String,
+        #[source]
+        source: Box<wharf_registry::RegistryError>,
+    },
+    /// A manifest in a cache repository that is not a usable cache record.
+    #[error("registry cache {repo}: record {key}: {what}")]
+    BadRemoteRecord {
+        repo: String,
+        key: wharf_oci::Digest,
+        what: String,
+    },
+    /// An `--output` value we cannot use.
+    #[error("invalid --output {spec:?}: {reason}")]
+    InvalidOutput { spec: String, reason: String },
+    /// Writing an `--output` image archive failed.
+    #[error("writing {dest}")]
+    Output {
+        dest: String,
+        #[source]
+        source: Box<wharf_transport::TransportError>,
+    },
+    /// Downloading a context URL failed.
+    #[error("fetching the build context {url}")]
+    FetchContext {
+        url: String,
+        #[source]
+        source: Box<reqwest::Error>,
+    },
+    #[error("fetching {url}: the server answered {status}")]
+    FetchStatus { url: String, status: u16 },
     #[error(transparent)]
     Store(Box<StoreError>),
     #[error(transparent)]
@@ -188,4 +230,16 @@ impl BuildError {
             _ => None,
         }
     }
+}
+
+/// `error: cause: cause`, for messages that are shown rather than returned.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

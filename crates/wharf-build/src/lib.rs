@@ -17,6 +17,10 @@
 //! - Every instruction has a [`cache`] key; a hit reuses the recorded layer and time, so an
 //!   unchanged rebuild gives the same image ID. `timestamp` makes builds reproducible across
 //!   stores.
+//! - [`remote_cache`] shares the cache through registries (`--cache-to`, `--cache-from`);
+//!   [`output`] exports the result (`--output`); [`squash`] merges new layers (`--squash`);
+//!   independent stages build concurrently (`BuildOptions::jobs`); [`context_source`] reads
+//!   contexts from standard input or a URL.
 //!
 //! [`builder`] keeps working containers between commands, as buildah does (`kiln from`, `run`,
 //! `copy`, `config`, `commit`), and [`manifest_list`] keeps manifest lists in the store.
@@ -37,6 +41,7 @@ pub mod cache;
 pub mod config;
 pub mod container;
 pub mod context;
+pub mod context_source;
 pub mod copy;
 mod copy_flags;
 mod engine;
@@ -45,11 +50,14 @@ pub mod manifest_list;
 mod metadata;
 mod mounts;
 mod onbuild;
+pub mod output;
 pub mod pull;
+pub mod remote_cache;
 pub mod rootfs;
 pub mod run;
 pub mod secrets;
 mod sources;
+pub mod squash;
 
 pub use engine::{BuildOptions, Built, Event, Format, build};
 pub use error::BuildError;

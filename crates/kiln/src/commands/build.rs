@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use wharf_build::{BuildOptions, Event, Format, PullPolicy, Secret, SshAgent};
 use wharf_cli::ExitError;
+use wharf_registry::{ClientOptions, Credentials};
 use wharf_sandbox::spec::NetworkMode;
 
 use crate::cli::Cli;
@@ -48,7 +49,29 @@ pub struct Args {
     pub check: bool,
     #[command(flatten)]
     pub engine: Box<EngineArgs>,
-    /// The build context directory
+    /// Push every step's cache record (and layer) to this repository, HOST/NAME
+    #[arg(long = "cache-to", value_name = "REPO")]
+    pub cache_to: Vec<String>,
+    /// Look steps up in this repository (repeatable) when the local cache misses
+    #[arg(long = "cache-from", value_name = "REPO")]
+    pub cache_from: Vec<String>,
+    /// Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE,
+    /// type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local
+    #[arg(short = 'o', long, value_name = "[type=TYPE,]dest=PATH")]
+    pub output: Option<String>,
+    /// Squash the new layers of the image into one on top of its base
+    #[arg(long)]
+    pub squash: bool,
+    /// Cache every step as a layer (`--layers=false`: no cache, one new layer)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub layers: bool,
+    /// Build up to N independent stages at once (0: no limit) [default: the number of CPUs]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// The build context: a directory, `-` for a tar archive (or a lone Dockerfile) on
+    /// standard input, or an http(s) URL of either
     pub context: PathBuf,
 }
 
@@ -60,18 +83,6 @@ pub struct EngineArgs {
     #[arg(long, value_name = "POLICY", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", default_value = "missing", value_parser = parse_pull)]
     pub pull: PullPolicy,
-    /// Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub tls_verify: Option<bool>,
-    /// Credentials USER:PASSWORD for the registry base images come from
-    #[arg(long, value_name = "USER:PASSWORD")]
-    pub creds: Option<String>,
-    /// Auth file for pulling base images
-    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
-    pub authfile: Option<PathBuf>,
-    /// Use certificates (*.crt, *.cert, *.key) in DIR when pulling
-    #[arg(long, value_name = "DIR")]
-    pub cert_dir: Option<PathBuf>,
     /// A secret for `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR;
     /// never stored in a layer, the history or the cache
     #[arg(long = "secret", value_name = "id=ID,src=FILE")]
@@ -93,6 +104,40 @@ pub struct EngineArgs {
     /// Set an annotation on the image manifest (KEY=VALUE, repeatable; OCI format only)
     #[arg(long = "annotation", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
+}
+
+/// How to reach registries: base image pulls and the cache repositories.
+#[derive(Debug, clap::Args)]
+pub struct RegistryArgs {
+    /// Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// Credentials USER:PASSWORD for the registries (base images, cache repositories)
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub creds: Option<String>,
+    /// Use certificates (*.crt, *.cert, *.key) in DIR
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Auth file
+    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+}
+
+impl RegistryArgs {
+    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
+        Ok(ClientOptions {
+            tls_verify: self.tls_verify,
+            creds: self
+                .creds
+                .as_deref()
+                .map(Credentials::parse)
+                .transpose()
+                .context("--creds")?,
+            cert_dir: self.cert_dir.clone(),
+            authfile: self.authfile.clone(),
+            ..ClientOptions::default()
+        })
+    }
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
@@ -164,8 +209,46 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             _ => None,
         },
     };
-    let mut opts = BuildOptions::new(&args.context);
-    opts.dockerfile.clone_from(&args.file);
+    let stdin = std::path::Path::new("-");
+    if args.context == stdin && args.file.as_deref() == Some(stdin) {
+        bail!("the context and the Dockerfile cannot both come from standard input");
+    }
+    let url = args
+        .context
+        .to_str()
+        .filter(|c| c.starts_with("http://") || c.starts_with("https://"));
+    let stdin_context = if args.context == stdin {
+        Some(
+            wharf_build::context_source::from_reader(std::io::stdin().lock(), &store)
+                .context("reading the build context from standard input")?,
+        )
+    } else if let Some(url) = url {
+        Some(wharf_build::context_source::from_url(url, &store)?)
+    } else {
+        None
+    };
+    let stdin_dockerfile = if args.file.as_deref() == Some(stdin) {
+        Some(
+            wharf_build::context_source::dockerfile_from_reader(std::io::stdin().lock(), &store)
+                .context("reading the Dockerfile from standard input")?,
+        )
+    } else {
+        None
+    };
+    let mut opts = BuildOptions::new(
+        stdin_context
+            .as_ref()
+            .map_or(args.context.as_path(), |m| m.dir()),
+    );
+    opts.dockerfile = match (&stdin_context, &stdin_dockerfile) {
+        // In an archive, -f names a file inside it, as docker reads it.
+        (Some(m), _) => m
+            .dockerfile
+            .clone()
+            .or_else(|| args.file.as_ref().map(|f| m.dir().join(f))),
+        (None, Some(d)) => d.dockerfile.clone(),
+        (None, None) => args.file.clone(),
+    };
     opts.tags.clone_from(&args.tags);
     let mut arg_list = Vec::new();
     for f in &args.engine.build_arg_files {
@@ -184,16 +267,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     opts.timestamp = timestamp;
     opts.pull.policy = args.engine.pull;
-    opts.pull.client.tls_verify = args.engine.tls_verify;
-    opts.pull.client.creds = args
-        .engine
-        .creds
-        .as_deref()
-        .map(wharf_registry::Credentials::parse)
-        .transpose()
-        .context("--creds")?;
-    opts.pull.client.authfile.clone_from(&args.engine.authfile);
-    opts.pull.client.cert_dir.clone_from(&args.engine.cert_dir);
+    opts.pull.client = args.registry.client_options()?;
     for s in &args.engine.secrets {
         opts.run.secrets.push(Secret::parse(s)?);
     }
@@ -204,6 +278,21 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Some("none") => NetworkMode::None,
         _ => NetworkMode::Host,
     });
+    opts.squash = args.squash;
+    if let Some(jobs) = args.jobs {
+        opts.jobs = if jobs == 0 { usize::MAX } else { jobs };
+    }
+    opts.layers = args.layers;
+    opts.remote_cache.to.clone_from(&args.cache_to);
+    opts.remote_cache.from.clone_from(&args.cache_from);
+    if !opts.remote_cache.is_empty() {
+        opts.remote_cache.client = opts.pull.client.clone();
+    }
+    let output = args
+        .output
+        .as_deref()
+        .map(wharf_build::output::Output::parse)
+        .transpose()?;
     let quiet = args.quiet;
     let mut on_event = |e: Event| {
         let mut err = std::io::stderr().lock();
@@ -239,6 +328,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             return Err(anyhow::Error::new(e).context("building"));
         }
     };
+    if let Some(o) = &output {
+        o.write(&store, &built.manifest, &args.tags)
+            .context("writing the --output")?;
+    }
     let id = built.image_id.to_string();
     if let Some(f) = &args.iidfile {
         std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
