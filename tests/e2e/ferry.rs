@@ -314,3 +314,151 @@ fn kiln_push_and_pull_through_a_registry() {
     );
     assert_eq!(f.trim(), pushed);
 }
+
+#[test]
+fn ferry_sync_repository_yaml_dry_run_and_bad_yaml() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let t = tmp.path().display();
+    for tag in ["1", "2"] {
+        let dst = format!("docker://{a}/up/busybox:{tag}");
+        let args = [
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox",
+            &dst,
+        ];
+        ok("ferry", &root, &args);
+    }
+    let tls = ["--src-tls-verify=false", "--dest-tls-verify=false"];
+    let src = format!("{a}/up/busybox");
+    let mirror = format!("{a}/mirror");
+
+    // --dry-run names each image and writes nothing.
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            &["sync", "--src", "docker", "--dest", "docker", "--dry-run"][..],
+            &tls,
+            &[&src, &mirror],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            ": docker://{a}/up/busybox:1 -> docker://{a}/mirror/busybox:1"
+        )) && err.contains("Would have copied image ref 2/2: "),
+        "{err}"
+    );
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{mirror}/busybox"),
+        ],
+    );
+    assert!(!out.status.success(), "the dry run pushed");
+
+    let digests = tmp.path().join("digests");
+    let df = digests.to_str().unwrap();
+    let out = ok(
+        "ferry",
+        &root,
+        &[
+            &["sync", "-s", "docker", "-d", "docker", "--digestfile", df][..],
+            &tls,
+            &[&src, &mirror],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.contains("Writing manifest to image destination"),
+        "{out}"
+    );
+    let tags: serde_json::Value = serde_json::from_str(&ok(
+        "ferry",
+        &root,
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{mirror}/busybox"),
+        ],
+    ))
+    .unwrap();
+    let mut tags: Vec<&str> = tags["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    tags.sort_unstable();
+    assert_eq!(tags, ["1", "2"]);
+    let lines = std::fs::read_to_string(&digests).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(
+        lines.contains(&format!(" docker://{mirror}/busybox:2")),
+        "{lines}"
+    );
+
+    // A YAML file with a misspelt field: the error names the file, the field and its line.
+    let yaml = tmp.path().join("sync.yml");
+    std::fs::write(
+        &yaml,
+        format!("{a}:\n  images:\n    up/busybox: []\n  tls-verfy: false\n"),
+    )
+    .unwrap();
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "sync",
+            "--src",
+            "yaml",
+            "--dest",
+            "dir",
+            yaml.to_str().unwrap(),
+            &format!("{t}/usb"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("sync.yml") && err.contains("tls-verfy") && err.contains("line 4"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("usb").exists());
+
+    // The corrected file syncs the listed tag into a directory.
+    std::fs::write(
+        &yaml,
+        format!("{a}:\n  images:\n    up/busybox: [\"2\"]\n  tls-verify: false\n"),
+    )
+    .unwrap();
+    ok(
+        "ferry",
+        &root,
+        &[
+            "sync",
+            "-q",
+            "--src",
+            "yaml",
+            "--dest",
+            "dir",
+            yaml.to_str().unwrap(),
+            &format!("{t}/usb"),
+        ],
+    );
+    assert!(tmp.path().join("usb/busybox:2/manifest.json").is_file());
+    assert!(!tmp.path().join("usb/busybox:1").exists());
+}

@@ -60,6 +60,8 @@ pub enum Command {
     Inspect(commands::inspect::Args),
     /// Copy an image between transports
     Copy(commands::copy::Args),
+    /// Copy every image of a repository, directory or YAML list to a registry or directory
+    Sync(commands::sync::Args),
     /// List the tags of a repository
     ListTags(commands::list_tags::Args),
     /// Delete an image from a registry

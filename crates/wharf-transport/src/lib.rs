@@ -32,6 +32,8 @@ mod layout;
 pub mod reference;
 pub mod shorthand;
 pub mod source;
+pub mod sync;
+pub mod sync_config;
 
 pub use copy::{CopyOptions, CopyReport, Event, Format, Progress, copy};
 pub use dest::Destination;
@@ -39,6 +41,7 @@ pub use error::TransportError;
 pub use inspect::{ImageInfo, Inspection, inspect};
 pub use reference::ImageRef;
 pub use source::Source;
+pub use sync::{SyncDest, SyncEvent, SyncImage, SyncOptions, SyncPlan, SyncReport, SyncSource};
 
 /// A blob's bytes as they arrive.
 pub type BlobStream = Box<dyn tokio::io::AsyncRead + Send + Unpin>;

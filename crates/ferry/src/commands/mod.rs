@@ -7,6 +7,8 @@ pub mod inspect;
 pub mod list_tags;
 pub mod login;
 pub mod manifest_digest;
+pub mod sync;
+pub mod transfer;
 
 use std::process::ExitCode;
 
@@ -17,6 +19,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::ManifestDigest(a) => manifest_digest::run(a),
         Command::Inspect(a) => inspect::run(cli, a),
         Command::Copy(a) => copy::run(cli, a),
+        Command::Sync(a) => sync::run(cli, a),
         Command::ListTags(a) => list_tags::run(a),
         Command::Delete(a) => delete::run(a),
         Command::Login(a) => login::login(a),

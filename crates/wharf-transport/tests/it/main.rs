@@ -7,6 +7,7 @@ mod errors;
 mod interop;
 mod multiarch;
 mod roundtrip;
+mod sync;
 
 use std::path::Path;
 

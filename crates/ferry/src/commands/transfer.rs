@@ -1,0 +1,83 @@
+//! The flags `copy` and `sync` share (skopeo's source and destination image flags, retries,
+//! manifest format), turned into client and copy options.
+
+use std::path::PathBuf;
+
+use wharf_registry::ClientOptions;
+use wharf_transport::{CopyOptions, Format};
+
+use super::common::client_options;
+use crate::cli::Cli;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TransferArgs {
+    /// Manifest format of the destination: oci or v2s2
+    #[arg(short, long, value_parser = ["oci", "v2s2", "docker"])]
+    pub format: Option<String>,
+    /// Fail rather than change any manifest digest
+    #[arg(long)]
+    pub preserve_digests: bool,
+    /// Retry a failed transfer this many times
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retry_times: u32,
+    /// Require HTTPS and verify certificates of the source registry
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub src_tls_verify: Option<bool>,
+    /// Require HTTPS and verify certificates of the destination registry
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub dest_tls_verify: Option<bool>,
+    /// Credentials for the source registry
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub src_creds: Option<String>,
+    /// Credentials for the destination registry
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub dest_creds: Option<String>,
+    /// Certificates for the source registry
+    #[arg(long, value_name = "DIR")]
+    pub src_cert_dir: Option<PathBuf>,
+    /// Certificates for the destination registry
+    #[arg(long, value_name = "DIR")]
+    pub dest_cert_dir: Option<PathBuf>,
+    /// Auth file for both sides
+    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Auth file for the source registry
+    #[arg(long, value_name = "PATH")]
+    pub src_authfile: Option<PathBuf>,
+    /// Auth file for the destination registry
+    #[arg(long, value_name = "PATH")]
+    pub dest_authfile: Option<PathBuf>,
+}
+
+impl TransferArgs {
+    pub fn source_options(&self) -> anyhow::Result<ClientOptions> {
+        client_options(
+            self.src_tls_verify,
+            self.src_creds.as_deref(),
+            self.src_cert_dir.clone(),
+            self.src_authfile.clone().or_else(|| self.authfile.clone()),
+            self.retry_times,
+        )
+    }
+
+    pub fn destination_options(&self) -> anyhow::Result<ClientOptions> {
+        client_options(
+            self.dest_tls_verify,
+            self.dest_creds.as_deref(),
+            self.dest_cert_dir.clone(),
+            self.dest_authfile.clone().or_else(|| self.authfile.clone()),
+            self.retry_times,
+        )
+    }
+
+    /// The copy options these flags set; the caller adds `all`, parallelism and progress.
+    pub fn copy_options(&self, cli: &Cli) -> CopyOptions {
+        CopyOptions {
+            format: self.format.as_deref().and_then(Format::parse),
+            platform: cli.platform.platform(),
+            preserve_digests: self.preserve_digests,
+            retry_times: self.retry_times,
+            ..CopyOptions::default()
+        }
+    }
+}
