@@ -462,3 +462,59 @@ fn ferry_sync_repository_yaml_dry_run_and_bad_yaml() {
     assert!(tmp.path().join("usb/busybox:2/manifest.json").is_file());
     assert!(!tmp.path().join("usb/busybox:1").exists());
 }
+
+#[test]
+fn ferry_copy_recompresses_layers_with_zstd() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let t = tmp.path().display();
+    let dst = format!("oci:{t}/z:1");
+    let args = [
+        "copy",
+        "-q",
+        "--format",
+        "oci",
+        "--dest-compress-format",
+        "zstd",
+        "--dest-compress-level",
+        "9",
+        "store:localhost/busybox",
+        &dst,
+    ];
+    ok("ferry", &root, &args);
+    let raw: serde_json::Value =
+        serde_json::from_str(&ok("ferry", &root, &["inspect", "--raw", &dst])).unwrap();
+    assert_eq!(
+        raw["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    );
+    if have("skopeo") {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--raw", &dst])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let sk: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(sk, raw);
+    }
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "--format",
+            "v2s2",
+            "--dest-compress-format",
+            "zstd",
+            "store:localhost/busybox",
+            &format!("oci:{t}/bad:1"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("zstd") && err.contains("--format oci"),
+        "{err}"
+    );
+}

@@ -65,6 +65,12 @@ pub enum TransportError {
         #[source]
         source: Box<TransportError>,
     },
+    #[error("recompressing layer {digest}")]
+    Recompress {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("a blob transfer task failed: {0}")]
     Task(String),
 }

@@ -161,12 +161,34 @@ impl Files {
 /// Writes a stream into `dest` through a temporary file in the same directory, checking its
 /// digest and size (when given) before renaming it into place.
 pub(crate) fn write_verified(
-    mut reader: impl Read,
+    reader: impl Read,
     dest: &Path,
     digest: Option<&Digest>,
     size: Option<u64>,
 ) -> Result<(Digest, u64)> {
     let dir = dest.parent().unwrap_or(Path::new("."));
+    write_into(reader, dir, dest, |_| dest.to_owned(), digest, size)
+}
+
+/// Writes a stream of unknown digest into `dir` through a temporary file, then renames it to
+/// `name(digest)`.
+pub(crate) fn write_hashed(
+    reader: impl Read,
+    dir: &Path,
+    name: impl FnOnce(&Digest) -> PathBuf,
+) -> Result<(Digest, u64)> {
+    write_into(reader, dir, dir, name, None, None)
+}
+
+fn write_into(
+    mut reader: impl Read,
+    dir: &Path,
+    label: &Path,
+    name: impl FnOnce(&Digest) -> PathBuf,
+    digest: Option<&Digest>,
+    size: Option<u64>,
+) -> Result<(Digest, u64)> {
+    let dest = label;
     std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
     let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
@@ -201,6 +223,7 @@ pub(crate) fn write_verified(
             actual: n,
         });
     }
+    let dest = &name(&actual);
     let tmp = buffered
         .into_inner()
         .map_err(|e| TransportError::io("writing", dest)(e.into_error()))?;

@@ -29,6 +29,7 @@ pub mod error;
 pub mod files;
 pub mod inspect;
 mod layout;
+mod recompress;
 pub mod reference;
 pub mod shorthand;
 pub mod source;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use wharf_archive::{Compressor, LayerCompression};
 use wharf_registry::ClientOptions;
 use wharf_transport::{CopyOptions, Format};
 
@@ -17,6 +18,15 @@ pub struct TransferArgs {
     /// Fail rather than change any manifest digest
     #[arg(long)]
     pub preserve_digests: bool,
+    /// Compress layers with this format while copying: gzip or zstd (zstd needs OCI manifests)
+    #[arg(long, value_name = "FORMAT", value_parser = ["gzip", "zstd"])]
+    pub dest_compress_format: Option<String>,
+    /// Compression level of recompressed layers (gzip 0-9, zstd 1-22)
+    #[arg(long, value_name = "LEVEL", allow_negative_numbers = true)]
+    pub dest_compress_level: Option<i32>,
+    /// Compress layers that are not (gzip unless --dest-compress-format says otherwise)
+    #[arg(long)]
+    pub dest_compress: bool,
     /// Retry a failed transfer this many times
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retry_times: u32,
@@ -70,6 +80,19 @@ impl TransferArgs {
         )
     }
 
+    /// The recompression asked for, if any.
+    fn compressor(&self) -> Option<Compressor> {
+        let format = match self.dest_compress_format.as_deref() {
+            Some("zstd") => Some(LayerCompression::Zstd),
+            Some(_) => Some(LayerCompression::Gzip),
+            None if self.dest_compress || self.dest_compress_level.is_some() => {
+                Some(LayerCompression::Gzip)
+            }
+            None => None,
+        };
+        format.map(|f| Compressor::new(f, self.dest_compress_level))
+    }
+
     /// The copy options these flags set; the caller adds `all`, parallelism and progress.
     pub fn copy_options(&self, cli: &Cli) -> CopyOptions {
         CopyOptions {
@@ -77,6 +100,7 @@ impl TransferArgs {
             platform: cli.platform.platform(),
             preserve_digests: self.preserve_digests,
             retry_times: self.retry_times,
+            compress: self.compressor(),
             ..CopyOptions::default()
         }
     }

@@ -3,6 +3,7 @@
 // Short names (client, tmp, addr) keep the transport strings readable.
 #![allow(clippy::many_single_char_names, clippy::result_large_err)]
 
+mod compress;
 mod errors;
 mod interop;
 mod multiarch;
