@@ -518,3 +518,223 @@ fn ferry_copy_recompresses_layers_with_zstd() {
         "{err}"
     );
 }
+
+/// `--src-username/--src-password`, `--username/--password`, `--no-creds` and `--src-no-creds`
+/// against a registry that wants a password.
+#[test]
+fn ferry_credential_flags() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_tls_auth("alice", "s3cret") else {
+        return;
+    };
+    let a = reg.addr();
+    let certs = reg.cert_dir().unwrap();
+    let certs = certs.to_str().unwrap();
+    let img = format!("docker://{a}/creds/busybox:1");
+    let t = tmp.path().display();
+    let push = |user: &str, pass: &str| {
+        run(
+            "ferry",
+            &root,
+            &[
+                "copy",
+                "-q",
+                "--dest-cert-dir",
+                certs,
+                "--dest-username",
+                user,
+                "--dest-password",
+                pass,
+                "store:localhost/busybox",
+                &img,
+            ],
+        )
+    };
+    assert!(
+        !push("alice", "wrong").status.success(),
+        "a wrong password was accepted"
+    );
+    let out = push("alice", "s3cret");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let pull = |extra: &[&str]| {
+        let dst = format!("oci:{t}/pulled:x");
+        let args = [
+            &["copy", "-q", "--src-cert-dir", certs][..],
+            extra,
+            &[&img, &dst],
+        ]
+        .concat();
+        run("ferry", &root, &args)
+    };
+    assert!(
+        pull(&["--src-username", "alice", "--src-password", "s3cret"])
+            .status
+            .success()
+    );
+    assert!(
+        !pull(&["--src-username", "alice", "--src-password", "nope"])
+            .status
+            .success()
+    );
+    let out = pull(&["--src-username", "alice"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--src-password"),
+        "{out:?}"
+    );
+
+    // Credentials in an auth file are used, unless --src-no-creds / --no-creds.
+    let authfile = tmp.path().join("auth.json");
+    let af = authfile.to_str().unwrap();
+    let login = [
+        "login",
+        "--authfile",
+        af,
+        "--cert-dir",
+        certs,
+        "-u",
+        "alice",
+        "-p",
+        "s3cret",
+        a,
+    ];
+    ok("ferry", &root, &login);
+    assert!(pull(&["--authfile", af]).status.success());
+    let out = pull(&["--authfile", af, "--src-no-creds"]);
+    assert!(
+        !out.status.success(),
+        "--src-no-creds still sent the auth file's credentials"
+    );
+
+    let inspect = |extra: &[&str]| {
+        let args = [&["inspect", "--cert-dir", certs][..], extra, &[&img]].concat();
+        run("ferry", &root, &args)
+    };
+    assert!(
+        inspect(&["--username", "alice", "--password", "s3cret"])
+            .status
+            .success()
+    );
+    assert!(
+        !inspect(&["--username", "alice", "--password", "bad"])
+            .status
+            .success()
+    );
+    assert!(inspect(&["--authfile", af]).status.success());
+    assert!(!inspect(&["--authfile", af, "--no-creds"]).status.success());
+    let repo = format!("docker://{a}/creds/busybox");
+    let args = [
+        "list-tags",
+        "--cert-dir",
+        certs,
+        "--username",
+        "alice",
+        "--password",
+        "s3cret",
+        &repo,
+    ];
+    let tags: serde_json::Value = serde_json::from_str(&ok("ferry", &root, &args)).unwrap();
+    assert_eq!(tags["Tags"], serde_json::json!(["1"]));
+}
+
+/// `--registries-conf` marks a plain-HTTP registry insecure; `--retry-delay` replaces the
+/// exponential backoff.
+#[test]
+fn ferry_registries_conf_and_retry_delay() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let img = format!("docker://{a}/conf/busybox:1");
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox",
+            &img,
+        ],
+    );
+    let conf = tmp.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!("[[registry]]\nlocation = \"{a}\"\ninsecure = true\n"),
+    )
+    .unwrap();
+    let empty = tmp.path().join("empty.conf");
+    std::fs::write(&empty, "").unwrap();
+    let inspect = |conf_flag: Option<&std::path::Path>| {
+        let mut c = Command::new(bin("ferry"));
+        c.env("CONTAINERS_REGISTRIES_CONF", &empty);
+        if let Some(f) = conf_flag {
+            c.arg("--registries-conf").arg(f);
+        }
+        c.args(["inspect", "--retry-times", "0", &img])
+            .output()
+            .unwrap()
+    };
+    assert!(
+        !inspect(None).status.success(),
+        "plain HTTP without insecure"
+    );
+    let out = inspect(Some(&conf));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = tmp.path().join("bad.conf");
+    std::fs::write(&bad, "[[registry]]\nlocation = 5\n").unwrap();
+    let out = inspect(Some(&bad));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.conf"),
+        "{out:?}"
+    );
+
+    // Nothing listens here: two retries 1.2 s apart take 2.4 s; the default backoff
+    // (0.5 s, then 1 s) would take 1.5 s.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = std::time::Instant::now();
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "inspect",
+            "--retry-times",
+            "2",
+            "--retry-delay",
+            "1200ms",
+            &format!("docker://127.0.0.1:{port}/x:1"),
+        ],
+    );
+    let took = start.elapsed();
+    assert!(!out.status.success());
+    assert!(
+        took >= std::time::Duration::from_millis(2300),
+        "took {took:?}"
+    );
+    let out = run(
+        "ferry",
+        &root,
+        &["inspect", "--retry-delay", "soon", "docker://x/y"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid duration"),
+        "{out:?}"
+    );
+}

@@ -16,6 +16,10 @@ pub struct Cli {
     #[command(flatten)]
     pub platform: PlatformArgs,
 
+    /// Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub registries_conf: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

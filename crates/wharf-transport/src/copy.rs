@@ -81,6 +81,8 @@ pub struct CopyOptions {
     pub preserve_digests: bool,
     /// Extra attempts per blob after a network failure.
     pub retry_times: u32,
+    /// A fixed pause between attempts (`--retry-delay`); `None` doubles it each time.
+    pub retry_delay: Option<Duration>,
     /// Recompress layers that are not already in this compression (`--dest-compress-format`).
     pub compress: Option<Compressor>,
     pub progress: Option<Progress>,
@@ -95,6 +97,7 @@ impl Default for CopyOptions {
             parallel: 6,
             preserve_digests: false,
             retry_times: 3,
+            retry_delay: None,
             compress: None,
             progress: None,
         }
@@ -110,6 +113,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("parallel", &self.parallel)
             .field("preserve_digests", &self.preserve_digests)
             .field("retry_times", &self.retry_times)
+            .field("retry_delay", &self.retry_delay)
             .field("compress", &self.compress)
             .finish_non_exhaustive()
     }
@@ -438,13 +442,19 @@ async fn transfer_recompressed(
                         error: e.to_string(),
                     },
                 );
-                tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;
+                tokio::time::sleep(retry_wait(opts, attempt)).await;
             }
             Err(e) => return Err(e),
         }
     };
     emit(opts, &Event::BlobDone { digest, size });
     Ok(Outcome::Recompressed(d.digest().clone(), r))
+}
+
+/// The pause before attempt `attempt` (1-based): the fixed delay, or 400 ms doubling.
+fn retry_wait(opts: &CopyOptions, attempt: u32) -> Duration {
+    opts.retry_delay
+        .unwrap_or_else(|| Duration::from_millis(200 << attempt.min(6)))
 }
 
 /// Moves one blob, retrying network failures with a growing pause.
@@ -485,7 +495,7 @@ async fn transfer(
                         error: e.to_string(),
                     },
                 );
-                tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;
+                tokio::time::sleep(retry_wait(opts, attempt)).await;
             }
             Err(e) => return Err(e),
         }

@@ -300,6 +300,7 @@ fn registry_options(base: &ClientOptions, cfg: &RegistrySync) -> ClientOptions {
         && !(c.username.is_empty() && c.password.is_empty())
     {
         o.creds = Some(Credentials::new(c.username.clone(), c.password.clone()));
+        o.anonymous = false;
     }
     o
 }

@@ -84,8 +84,8 @@ pub fn progress(quiet: bool) -> Option<wharf_transport::Progress> {
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let (src_ref, dst_ref) = (parse_ref(&args.source)?, parse_ref(&args.destination)?);
     let store = store_for(cli, &[&src_ref, &dst_ref])?;
-    let src_opts = args.transfer.source_options()?;
-    let dst_opts = args.transfer.destination_options()?;
+    let src_opts = args.transfer.source_options(cli)?;
+    let dst_opts = args.transfer.destination_options(cli)?;
     let src = Source::open(&src_ref, &src_opts, store.as_ref())
         .with_context(|| format!("opening {src_ref}"))?;
     let dst = Destination::open(&dst_ref, &dst_opts, store.as_ref())

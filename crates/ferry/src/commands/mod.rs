@@ -20,8 +20,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::run(cli, a),
         Command::Copy(a) => copy::run(cli, a),
         Command::Sync(a) => sync::run(cli, a),
-        Command::ListTags(a) => list_tags::run(a),
-        Command::Delete(a) => delete::run(a),
+        Command::ListTags(a) => list_tags::run(cli, a),
+        Command::Delete(a) => delete::run(cli, a),
         Command::Login(a) => login::login(a),
         Command::Logout(a) => login::logout(a),
     }

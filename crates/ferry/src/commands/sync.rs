@@ -54,8 +54,8 @@ pub struct Args {
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let from = SyncSource::parse(&args.src).context("--src")?;
     let to = SyncDest::parse(&args.dest).context("--dest")?;
-    let src_opts = args.transfer.source_options()?;
-    let dst_opts = args.transfer.destination_options()?;
+    let src_opts = args.transfer.source_options(cli)?;
+    let dst_opts = args.transfer.destination_options(cli)?;
     let opts = SyncOptions {
         scoped: args.scoped,
         append_suffix: args.append_suffix.clone(),

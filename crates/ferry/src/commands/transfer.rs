@@ -2,12 +2,13 @@
 //! manifest format), turned into client and copy options.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use wharf_archive::{Compressor, LayerCompression};
 use wharf_registry::ClientOptions;
 use wharf_transport::{CopyOptions, Format};
 
-use super::common::client_options;
+use super::common::{Side, client_options, parse_duration};
 use crate::cli::Cli;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -30,6 +31,9 @@ pub struct TransferArgs {
     /// Retry a failed transfer this many times
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retry_times: u32,
+    /// Fixed delay between retries, e.g. 2s or 500ms (default: exponential backoff)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_delay: Option<Duration>,
     /// Require HTTPS and verify certificates of the source registry
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub src_tls_verify: Option<bool>,
@@ -42,6 +46,24 @@ pub struct TransferArgs {
     /// Credentials for the destination registry
     #[arg(long, value_name = "USER:PASSWORD")]
     pub dest_creds: Option<String>,
+    /// User name for the source registry (with --src-password)
+    #[arg(long, value_name = "USER")]
+    pub src_username: Option<String>,
+    /// Password for the source registry (with --src-username)
+    #[arg(long, value_name = "PASSWORD")]
+    pub src_password: Option<String>,
+    /// User name for the destination registry (with --dest-password)
+    #[arg(long, value_name = "USER")]
+    pub dest_username: Option<String>,
+    /// Password for the destination registry (with --dest-username)
+    #[arg(long, value_name = "PASSWORD")]
+    pub dest_password: Option<String>,
+    /// Access the source registry anonymously
+    #[arg(long)]
+    pub src_no_creds: bool,
+    /// Access the destination registry anonymously
+    #[arg(long)]
+    pub dest_no_creds: bool,
     /// Certificates for the source registry
     #[arg(long, value_name = "DIR")]
     pub src_cert_dir: Option<PathBuf>,
@@ -60,24 +82,37 @@ pub struct TransferArgs {
 }
 
 impl TransferArgs {
-    pub fn source_options(&self) -> anyhow::Result<ClientOptions> {
-        client_options(
-            self.src_tls_verify,
-            self.src_creds.as_deref(),
-            self.src_cert_dir.clone(),
-            self.src_authfile.clone().or_else(|| self.authfile.clone()),
-            self.retry_times,
-        )
+    pub fn source_options(&self, cli: &Cli) -> anyhow::Result<ClientOptions> {
+        let side = Side {
+            prefix: "src-",
+            tls_verify: self.src_tls_verify,
+            creds: self.src_creds.as_deref(),
+            username: self.src_username.as_deref(),
+            password: self.src_password.as_deref(),
+            no_creds: self.src_no_creds,
+            cert_dir: self.src_cert_dir.clone(),
+            authfile: self.src_authfile.clone().or_else(|| self.authfile.clone()),
+        };
+        client_options(cli, &side, self.retry_times, self.retry_delay())
     }
 
-    pub fn destination_options(&self) -> anyhow::Result<ClientOptions> {
-        client_options(
-            self.dest_tls_verify,
-            self.dest_creds.as_deref(),
-            self.dest_cert_dir.clone(),
-            self.dest_authfile.clone().or_else(|| self.authfile.clone()),
-            self.retry_times,
-        )
+    pub fn destination_options(&self, cli: &Cli) -> anyhow::Result<ClientOptions> {
+        let side = Side {
+            prefix: "dest-",
+            tls_verify: self.dest_tls_verify,
+            creds: self.dest_creds.as_deref(),
+            username: self.dest_username.as_deref(),
+            password: self.dest_password.as_deref(),
+            no_creds: self.dest_no_creds,
+            cert_dir: self.dest_cert_dir.clone(),
+            authfile: self.dest_authfile.clone().or_else(|| self.authfile.clone()),
+        };
+        client_options(cli, &side, self.retry_times, self.retry_delay())
+    }
+
+    /// `--retry-delay`, where zero means exponential backoff (as skopeo).
+    fn retry_delay(&self) -> Option<Duration> {
+        self.retry_delay.filter(|d| !d.is_zero())
     }
 
     /// The recompression asked for, if any.
@@ -100,6 +135,7 @@ impl TransferArgs {
             platform: cli.platform.platform(),
             preserve_digests: self.preserve_digests,
             retry_times: self.retry_times,
+            retry_delay: self.retry_delay(),
             compress: self.compressor(),
             ..CopyOptions::default()
         }
