@@ -738,3 +738,55 @@ fn ferry_registries_conf_and_retry_delay() {
         "{out:?}"
     );
 }
+
+/// Without a terminal, copy prints skopeo's one line per blob (full digests), then the
+/// manifest line; blobs already there say so; no bar control characters leak into the log.
+#[test]
+fn ferry_copy_prints_one_plain_line_per_blob() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let t = tmp.path().display();
+    let dst = format!("oci:{t}/plain:1");
+    let out = ok("ferry", &root, &["copy", "store:localhost/busybox", &dst]);
+    let m: serde_json::Value =
+        serde_json::from_str(&ok("ferry", &root, &["inspect", "--raw", &dst])).unwrap();
+    let layer = m["layers"][0]["digest"].as_str().unwrap();
+    let config = m["config"]["digest"].as_str().unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"Getting image source signatures"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("Copying blob {layer} done").as_str()),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("Copying config {config} done").as_str()),
+        "{out}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"Writing manifest to image destination"),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(!out.contains('\r') && !out.contains('\u{1b}'), "{out:?}");
+
+    let again = ok("ferry", &root, &["copy", "store:localhost/busybox", &dst]);
+    assert!(
+        again.contains(&format!("Copying blob {layer} skipped: already exists")),
+        "{again}"
+    );
+    let quiet = run(
+        "ferry",
+        &root,
+        &["copy", "-q", "store:localhost/busybox", &dst],
+    );
+    assert!(
+        quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+        "{quiet:?}"
+    );
+}

@@ -13,6 +13,7 @@ use wharf_oci::media_type::{self, ManifestKind};
 use wharf_oci::platform::select_manifest;
 use wharf_oci::{Descriptor, Digest, ImageConfig, Platform, RawManifest};
 
+use crate::counting::Counting;
 use crate::dest::Destination;
 use crate::error::{Result, TransportError};
 use crate::recompress::{self, Recompressed};
@@ -36,24 +37,40 @@ impl Format {
     }
 }
 
+/// Which part of an image a blob is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobKind {
+    Config,
+    Layer,
+}
+
 /// What the pipeline reports while it works (the CLI turns these into lines or bars).
 #[derive(Debug, Clone)]
 pub enum Event {
     BlobSkipped {
         digest: Digest,
         size: u64,
+        kind: BlobKind,
     },
     BlobMounted {
         digest: Digest,
         size: u64,
+        kind: BlobKind,
     },
     BlobStarted {
         digest: Digest,
         size: u64,
+        kind: BlobKind,
+    },
+    /// Bytes of a started blob read from the source so far.
+    BlobProgress {
+        digest: Digest,
+        done: u64,
     },
     BlobDone {
         digest: Digest,
         size: u64,
+        kind: BlobKind,
     },
     BlobRetry {
         digest: Digest,
@@ -65,6 +82,7 @@ pub enum Event {
     },
 }
 
+/// Receives the pipeline's [`Event`]s; called from the transfer tasks, so it must not block.
 pub type Progress = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// Options of [`copy`].
@@ -304,6 +322,14 @@ async fn copy_image(
             blobs.push(l.clone());
         }
     }
+    let config_digest = image.config().digest().clone();
+    let kind_of = |d: &Descriptor| {
+        if *d.digest() == config_digest {
+            BlobKind::Config
+        } else {
+            BlobKind::Layer
+        }
+    };
     let outcomes: Vec<Outcome> = futures_util::stream::iter(blobs.iter().map(|d| {
         let how = recompress.get(d.digest()).cloned();
         async move {
@@ -311,7 +337,7 @@ async fn copy_image(
                 (Some((from, diff_id)), Some(c)) => {
                     transfer_recompressed(src, dst, d, from, diff_id, c, opts).await
                 }
-                _ => transfer(src, dst, d, opts).await,
+                _ => transfer(src, dst, d, kind_of(d), opts).await,
             }
         }
     }))
@@ -420,17 +446,19 @@ async fn transfer_recompressed(
     c: Compressor,
     opts: &CopyOptions,
 ) -> Result<Outcome> {
-    let (digest, size) = (d.digest().clone(), d.size());
+    let (digest, size, kind) = (d.digest().clone(), d.size(), BlobKind::Layer);
     emit(
         opts,
         &Event::BlobStarted {
             digest: digest.clone(),
             size,
+            kind,
         },
     );
     let mut attempt = 0;
     let r = loop {
-        match recompress::transfer(src, dst, d, from, diff_id.clone(), c).await {
+        let progress = opts.progress.as_ref();
+        match recompress::transfer(src, dst, d, from, diff_id.clone(), c, progress).await {
             Ok(r) => break r,
             Err(e) if e.is_retryable() && attempt < opts.retry_times => {
                 attempt += 1;
@@ -447,7 +475,7 @@ async fn transfer_recompressed(
             Err(e) => return Err(e),
         }
     };
-    emit(opts, &Event::BlobDone { digest, size });
+    emit(opts, &Event::BlobDone { digest, size, kind });
     Ok(Outcome::Recompressed(d.digest().clone(), r))
 }
 
@@ -462,15 +490,16 @@ async fn transfer(
     src: &Source,
     dst: &Destination,
     d: &Descriptor,
+    kind: BlobKind,
     opts: &CopyOptions,
 ) -> Result<Outcome> {
     let (digest, size) = (d.digest().clone(), d.size());
     if dst.has_blob(d).await? {
-        emit(opts, &Event::BlobSkipped { digest, size });
+        emit(opts, &Event::BlobSkipped { digest, size, kind });
         return Ok(Outcome::Skipped);
     }
     if dst.try_mount(d, src).await? {
-        emit(opts, &Event::BlobMounted { digest, size });
+        emit(opts, &Event::BlobMounted { digest, size, kind });
         return Ok(Outcome::Mounted);
     }
     emit(
@@ -478,11 +507,16 @@ async fn transfer(
         &Event::BlobStarted {
             digest: digest.clone(),
             size,
+            kind,
         },
     );
     let mut attempt = 0;
     loop {
-        let result = async { dst.put_blob(d, src.blob(d).await?).await }.await;
+        let result = async {
+            let stream = Counting::wrap(src.blob(d).await?, d.digest(), opts.progress.as_ref());
+            dst.put_blob(d, stream).await
+        }
+        .await;
         match result {
             Ok(()) => break,
             Err(e) if e.is_retryable() && attempt < opts.retry_times => {
@@ -500,6 +534,6 @@ async fn transfer(
             Err(e) => return Err(e),
         }
     }
-    emit(opts, &Event::BlobDone { digest, size });
+    emit(opts, &Event::BlobDone { digest, size, kind });
     Ok(Outcome::Copied(size))
 }

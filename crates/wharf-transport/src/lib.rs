@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod copy;
+mod counting;
 pub mod dest;
 pub mod docker_archive;
 pub mod error;
@@ -36,7 +37,7 @@ pub mod source;
 pub mod sync;
 pub mod sync_config;
 
-pub use copy::{CopyOptions, CopyReport, Event, Format, Progress, copy};
+pub use copy::{BlobKind, CopyOptions, CopyReport, Event, Format, Progress, copy};
 pub use dest::Destination;
 pub use error::TransportError;
 pub use inspect::{ImageInfo, Inspection, inspect};

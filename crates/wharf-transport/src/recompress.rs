@@ -14,6 +14,8 @@ use wharf_oci::digest::{Hasher, HashingReader, HashingWriter};
 use wharf_oci::{Descriptor, Digest};
 
 use crate::BlobStream;
+use crate::copy::Progress;
+use crate::counting::Counting;
 use crate::dest::Destination;
 use crate::error::{Result, TransportError};
 use crate::source::Source;
@@ -126,8 +128,9 @@ pub(crate) async fn transfer(
     from: LayerCompression,
     diff_id: Option<Digest>,
     c: Compressor,
+    progress: Option<&Progress>,
 ) -> Result<Recompressed> {
-    let input = src.blob(d).await?;
+    let input = Counting::wrap(src.blob(d).await?, d.digest(), progress);
     let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
     let err_tx = tx.clone();
     let desc = d.clone();

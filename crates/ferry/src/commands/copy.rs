@@ -1,12 +1,10 @@
 //! `ferry copy SRC DST`: copy an image between any two transports.
 
-use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
-use wharf_transport::{CopyOptions, Destination, Event, Source};
+use wharf_transport::{CopyOptions, Destination, Source};
 
 use super::common::{parse_ref, runtime, store_for};
 use super::transfer::TransferArgs;
@@ -37,50 +35,6 @@ pub struct Args {
     pub transfer: TransferArgs,
 }
 
-fn short(d: &wharf_oci::Digest) -> String {
-    d.digest().chars().take(12).collect()
-}
-
-/// The copy pipeline's events as skopeo's progress lines on stdout; `None` with `--quiet`.
-pub fn progress(quiet: bool) -> Option<wharf_transport::Progress> {
-    if quiet {
-        None
-    } else {
-        let tty = std::io::stdout().is_terminal();
-        Some(Arc::new(move |e: &Event| {
-            let line = match e {
-                Event::BlobSkipped { digest, .. } => {
-                    format!("Copying blob {} skipped: already exists", short(digest))
-                }
-                Event::BlobMounted { digest, .. } => {
-                    format!("Copying blob {} skipped: mounted", short(digest))
-                }
-                Event::BlobStarted { digest, size } if tty => {
-                    format!(
-                        "Copying blob {} ({})",
-                        short(digest),
-                        wharf_cli::human::size(*size)
-                    )
-                }
-                Event::BlobStarted { .. } => return,
-                Event::BlobDone { digest, .. } => format!("Copying blob {} done", short(digest)),
-                Event::BlobRetry {
-                    digest,
-                    attempt,
-                    error,
-                } => {
-                    format!(
-                        "Copying blob {}: retry {attempt} after: {error}",
-                        short(digest)
-                    )
-                }
-                Event::ManifestWritten { .. } => "Writing manifest to image destination".into(),
-            };
-            let _ = writeln!(std::io::stdout().lock(), "{line}");
-        }))
-    }
-}
-
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let (src_ref, dst_ref) = (parse_ref(&args.source)?, parse_ref(&args.destination)?);
     let store = store_for(cli, &[&src_ref, &dst_ref])?;
@@ -90,7 +44,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("opening {src_ref}"))?;
     let dst = Destination::open(&dst_ref, &dst_opts, store.as_ref())
         .with_context(|| format!("opening {dst_ref}"))?;
-    let progress = progress(args.quiet);
+    let progress = wharf_cli::progress::Display::detect(args.quiet).progress();
     let all = args.all || args.multi_arch.as_deref() == Some("all");
     let opts = CopyOptions {
         all,

@@ -64,7 +64,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         copy: wharf_transport::CopyOptions {
             all: args.all,
             parallel: args.image_parallel_copies.max(1),
-            progress: super::copy::progress(args.quiet),
+            progress: wharf_cli::progress::Display::detect(args.quiet).progress(),
             ..args.transfer.copy_options(cli)
         },
     };
