@@ -5,7 +5,10 @@
 //! `store:NAME[:TAG]` for wharf's own store. A [`Source`] yields a manifest (or index), its
 //! config and blob streams; a [`Destination`] says which blobs it has, takes blob streams
 //! (verified before they are kept) and the manifest last. [`copy()`] moves an image between them
-//! with bounded parallel transfers; [`inspect()`] gathers what `skopeo inspect` prints.
+//! with bounded parallel transfers, optionally recompressing layers on the way
+//! ([`CopyOptions::compress`]); [`inspect()`] gathers what `skopeo inspect` prints;
+//! [`sync::plan`] and [`sync::sync`] copy whole repositories, directory trees or a YAML list as
+//! skopeo-sync(1) does.
 //!
 //! Registry transfers are async; file writes run on tokio's blocking pool. The caller owns the
 //! runtime.

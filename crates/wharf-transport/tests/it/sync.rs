@@ -304,3 +304,60 @@ fn sync_dry_run_writes_nothing() {
         "a dry run pushed to the registry"
     );
 }
+
+#[test]
+fn sync_keep_going_reports_failures_and_goes_on() {
+    let Some((tmp, store)) = base_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let c = client(tmp.path());
+    let a = reg.addr();
+    copy(
+        &store,
+        &c,
+        &format!("store:{BASE}"),
+        &format!("docker://{a}/src/busybox:1"),
+        &quick(),
+    );
+    let yaml = tmp.path().join("sync.yml");
+    std::fs::write(
+        &yaml,
+        format!("{a}:\n  images:\n    src/busybox: [nope, \"1\"]\n"),
+    )
+    .unwrap();
+    let y = yaml.to_str().unwrap();
+    let dst = format!("{a}/kept");
+    let stop = rt()
+        .block_on(async {
+            let p = plan(SyncSource::Yaml, y, SyncDest::Docker, &dst, &c, &opts()).await?;
+            sync(&p, &c, &opts(), &|_| {}).await
+        })
+        .unwrap_err();
+    assert!(stop.to_string().contains("src/busybox:nope"), "{stop}");
+    let on = SyncOptions {
+        keep_going: true,
+        ..opts()
+    };
+    let r = rt().block_on(async {
+        let p = plan(SyncSource::Yaml, y, SyncDest::Docker, &dst, &c, &on)
+            .await
+            .unwrap();
+        sync(&p, &c, &on, &|_| {}).await.unwrap()
+    });
+    assert_eq!(r.failed.len(), 1);
+    assert!(
+        r.failed[0].0.to_string().ends_with("src/busybox:nope"),
+        "{:?}",
+        r.failed
+    );
+    assert!(
+        r.failed[0].1.to_string().contains("not found"),
+        "{}",
+        r.failed[0].1
+    );
+    assert_eq!(r.synced.len(), 1);
+    assert_eq!(tags(&c, a, "kept/busybox"), ["1"]);
+}
