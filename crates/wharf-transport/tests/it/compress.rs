@@ -226,3 +226,57 @@ fn recompressed_push_to_a_registry_and_what_is_refused() {
                 .contains("sha256")
     );
 }
+
+#[test]
+fn a_corrupt_source_layer_is_refused_and_nothing_is_kept() {
+    let Some((tmp, store)) = base_store() else {
+        return;
+    };
+    let c = client(tmp.path());
+    let t = tmp.path().display();
+    copy(
+        &store,
+        &c,
+        &format!("store:{BASE}"),
+        &format!("oci:{t}/src:1"),
+        &quick(),
+    );
+    let m = manifest(&store, &c, &format!("oci:{t}/src:1"));
+    let layer = m.image().unwrap().layers()[0].digest().clone();
+    let path = tmp
+        .path()
+        .join(format!("src/blobs/sha256/{}", layer.digest()));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let e = try_copy(
+        &store,
+        &c,
+        &format!("oci:{t}/src:1"),
+        &format!("oci:{t}/dst:1"),
+        &zstd(None),
+    )
+    .unwrap_err();
+    let chain = {
+        let mut s = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(x) = src {
+            s.push_str(": ");
+            s.push_str(&x.to_string());
+            src = x.source();
+        }
+        s
+    };
+    assert!(chain.contains(&layer.to_string()), "{chain}");
+    // Only the config made it; no layer, no temporary file, no manifest.
+    let kept: Vec<String> = std::fs::read_dir(tmp.path().join("dst/blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let config = m.image().unwrap().config().digest().digest().to_owned();
+    assert_eq!(kept, [config], "{kept:?}");
+    let index = std::fs::read_to_string(tmp.path().join("dst/index.json")).unwrap();
+    assert!(!index.contains("sha256"), "{index}");
+}
