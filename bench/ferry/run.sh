@@ -1,6 +1,7 @@
 #!/bin/sh
 # ferry vs skopeo, side by side, in one run: registry -> registry (blobs absent, then present),
-# registry -> oci:, oci: -> registry, inspect. Prints seconds, peak RSS and ferry/skopeo ratios.
+# registry -> oci:, oci: -> registry, inspect, zstd recompression, sync of a repository.
+# Prints seconds, peak RSS and ferry/skopeo ratios.
 #
 #   bench/ferry/run.sh                 # builds an image from this machine's files (SIZE_MB ~ 200)
 #   SRC=127.0.0.1:5000/lab/big:latest bench/ferry/run.sh   # or copy the lab's image first
@@ -98,6 +99,15 @@ run_case "oci:->registry" copy -q --dest-tls-verify=false "oci:$W/src:img" "dock
     copy -q --dest-tls-verify=false "oci:$W/src:img" "docker://$D/f/img:1"
 run_case "inspect" inspect --tls-verify=false "docker://$A/bench/img:1" -- \
     inspect --tls-verify=false "docker://$A/bench/img:1"
+# Layers recompressed to zstd on the way (decompress + compress while streaming).
+run_case "oci:->oci: zstd" copy -q --format oci --dest-compress-format zstd "oci:$W/src:img" "oci:$W/s-zstd:img" -- \
+    copy -q --format oci --dest-compress-format zstd "oci:$W/src:img" "oci:$W/f-zstd:img"
+# A whole repository (every tag) mirrored by sync, each tool to a registry of its own (so
+# that skopeo's blob-info cache cannot mount blobs it pushed before).
+E=$(start_registry e); F=$(start_registry f)
+# shellcheck disable=SC2086
+run_case "sync registry->registry" sync --src docker --dest docker $NT "$A/bench/img" "$E/mirror" -- \
+    sync -q --src docker --dest docker $NT "$A/bench/img" "$F/mirror"
 # Digests agree.
 sd=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$B/s/img:1")
 fd=$("$FERRY" inspect --tls-verify=false --format '{{.Digest}}' "docker://$B/f/img:1")

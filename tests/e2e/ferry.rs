@@ -314,3 +314,479 @@ fn kiln_push_and_pull_through_a_registry() {
     );
     assert_eq!(f.trim(), pushed);
 }
+
+#[test]
+fn ferry_sync_repository_yaml_dry_run_and_bad_yaml() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let t = tmp.path().display();
+    for tag in ["1", "2"] {
+        let dst = format!("docker://{a}/up/busybox:{tag}");
+        let args = [
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox",
+            &dst,
+        ];
+        ok("ferry", &root, &args);
+    }
+    let tls = ["--src-tls-verify=false", "--dest-tls-verify=false"];
+    let src = format!("{a}/up/busybox");
+    let mirror = format!("{a}/mirror");
+
+    // --dry-run names each image and writes nothing.
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            &["sync", "--src", "docker", "--dest", "docker", "--dry-run"][..],
+            &tls,
+            &[&src, &mirror],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            ": docker://{a}/up/busybox:1 -> docker://{a}/mirror/busybox:1"
+        )) && err.contains("Would have copied image ref 2/2: "),
+        "{err}"
+    );
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{mirror}/busybox"),
+        ],
+    );
+    assert!(!out.status.success(), "the dry run pushed");
+
+    let digests = tmp.path().join("digests");
+    let df = digests.to_str().unwrap();
+    let out = ok(
+        "ferry",
+        &root,
+        &[
+            &["sync", "-s", "docker", "-d", "docker", "--digestfile", df][..],
+            &tls,
+            &[&src, &mirror],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.contains("Writing manifest to image destination"),
+        "{out}"
+    );
+    let tags: serde_json::Value = serde_json::from_str(&ok(
+        "ferry",
+        &root,
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{mirror}/busybox"),
+        ],
+    ))
+    .unwrap();
+    let mut tags: Vec<&str> = tags["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    tags.sort_unstable();
+    assert_eq!(tags, ["1", "2"]);
+    let lines = std::fs::read_to_string(&digests).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(
+        lines.contains(&format!(" docker://{mirror}/busybox:2")),
+        "{lines}"
+    );
+
+    // A YAML file with a misspelt field: the error names the file, the field and its line.
+    let yaml = tmp.path().join("sync.yml");
+    std::fs::write(
+        &yaml,
+        format!("{a}:\n  images:\n    up/busybox: []\n  tls-verfy: false\n"),
+    )
+    .unwrap();
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "sync",
+            "--src",
+            "yaml",
+            "--dest",
+            "dir",
+            yaml.to_str().unwrap(),
+            &format!("{t}/usb"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("sync.yml") && err.contains("tls-verfy") && err.contains("line 4"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("usb").exists());
+
+    // The corrected file syncs the listed tag into a directory.
+    std::fs::write(
+        &yaml,
+        format!("{a}:\n  images:\n    up/busybox: [\"2\"]\n  tls-verify: false\n"),
+    )
+    .unwrap();
+    ok(
+        "ferry",
+        &root,
+        &[
+            "sync",
+            "-q",
+            "--src",
+            "yaml",
+            "--dest",
+            "dir",
+            yaml.to_str().unwrap(),
+            &format!("{t}/usb"),
+        ],
+    );
+    assert!(tmp.path().join("usb/busybox:2/manifest.json").is_file());
+    assert!(!tmp.path().join("usb/busybox:1").exists());
+}
+
+#[test]
+fn ferry_copy_recompresses_layers_with_zstd() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let t = tmp.path().display();
+    let dst = format!("oci:{t}/z:1");
+    let args = [
+        "copy",
+        "-q",
+        "--format",
+        "oci",
+        "--dest-compress-format",
+        "zstd",
+        "--dest-compress-level",
+        "9",
+        "store:localhost/busybox",
+        &dst,
+    ];
+    ok("ferry", &root, &args);
+    let raw: serde_json::Value =
+        serde_json::from_str(&ok("ferry", &root, &["inspect", "--raw", &dst])).unwrap();
+    assert_eq!(
+        raw["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    );
+    if have("skopeo") {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--raw", &dst])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let sk: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(sk, raw);
+    }
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "--format",
+            "v2s2",
+            "--dest-compress-format",
+            "zstd",
+            "store:localhost/busybox",
+            &format!("oci:{t}/bad:1"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("zstd") && err.contains("--format oci"),
+        "{err}"
+    );
+}
+
+/// `--src-username/--src-password`, `--username/--password`, `--no-creds` and `--src-no-creds`
+/// against a registry that wants a password.
+#[test]
+fn ferry_credential_flags() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_tls_auth("alice", "s3cret") else {
+        return;
+    };
+    let a = reg.addr();
+    let certs = reg.cert_dir().unwrap();
+    let certs = certs.to_str().unwrap();
+    let img = format!("docker://{a}/creds/busybox:1");
+    let t = tmp.path().display();
+    let push = |user: &str, pass: &str| {
+        run(
+            "ferry",
+            &root,
+            &[
+                "copy",
+                "-q",
+                "--dest-cert-dir",
+                certs,
+                "--dest-username",
+                user,
+                "--dest-password",
+                pass,
+                "store:localhost/busybox",
+                &img,
+            ],
+        )
+    };
+    assert!(
+        !push("alice", "wrong").status.success(),
+        "a wrong password was accepted"
+    );
+    let out = push("alice", "s3cret");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let pull = |extra: &[&str]| {
+        let dst = format!("oci:{t}/pulled:x");
+        let args = [
+            &["copy", "-q", "--src-cert-dir", certs][..],
+            extra,
+            &[&img, &dst],
+        ]
+        .concat();
+        run("ferry", &root, &args)
+    };
+    assert!(
+        pull(&["--src-username", "alice", "--src-password", "s3cret"])
+            .status
+            .success()
+    );
+    assert!(
+        !pull(&["--src-username", "alice", "--src-password", "nope"])
+            .status
+            .success()
+    );
+    let out = pull(&["--src-username", "alice"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--src-password"),
+        "{out:?}"
+    );
+
+    // Credentials in an auth file are used, unless --src-no-creds / --no-creds.
+    let authfile = tmp.path().join("auth.json");
+    let af = authfile.to_str().unwrap();
+    let login = [
+        "login",
+        "--authfile",
+        af,
+        "--cert-dir",
+        certs,
+        "-u",
+        "alice",
+        "-p",
+        "s3cret",
+        a,
+    ];
+    ok("ferry", &root, &login);
+    assert!(pull(&["--authfile", af]).status.success());
+    let out = pull(&["--authfile", af, "--src-no-creds"]);
+    assert!(
+        !out.status.success(),
+        "--src-no-creds still sent the auth file's credentials"
+    );
+
+    let inspect = |extra: &[&str]| {
+        let args = [&["inspect", "--cert-dir", certs][..], extra, &[&img]].concat();
+        run("ferry", &root, &args)
+    };
+    assert!(
+        inspect(&["--username", "alice", "--password", "s3cret"])
+            .status
+            .success()
+    );
+    assert!(
+        !inspect(&["--username", "alice", "--password", "bad"])
+            .status
+            .success()
+    );
+    assert!(inspect(&["--authfile", af]).status.success());
+    assert!(!inspect(&["--authfile", af, "--no-creds"]).status.success());
+    let repo = format!("docker://{a}/creds/busybox");
+    let args = [
+        "list-tags",
+        "--cert-dir",
+        certs,
+        "--username",
+        "alice",
+        "--password",
+        "s3cret",
+        &repo,
+    ];
+    let tags: serde_json::Value = serde_json::from_str(&ok("ferry", &root, &args)).unwrap();
+    assert_eq!(tags["Tags"], serde_json::json!(["1"]));
+}
+
+/// `--registries-conf` marks a plain-HTTP registry insecure; `--retry-delay` replaces the
+/// exponential backoff.
+#[test]
+fn ferry_registries_conf_and_retry_delay() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let img = format!("docker://{a}/conf/busybox:1");
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox",
+            &img,
+        ],
+    );
+    let conf = tmp.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!("[[registry]]\nlocation = \"{a}\"\ninsecure = true\n"),
+    )
+    .unwrap();
+    let empty = tmp.path().join("empty.conf");
+    std::fs::write(&empty, "").unwrap();
+    let inspect = |conf_flag: Option<&std::path::Path>| {
+        let mut c = Command::new(bin("ferry"));
+        c.env("CONTAINERS_REGISTRIES_CONF", &empty);
+        if let Some(f) = conf_flag {
+            c.arg("--registries-conf").arg(f);
+        }
+        c.args(["inspect", "--retry-times", "0", &img])
+            .output()
+            .unwrap()
+    };
+    assert!(
+        !inspect(None).status.success(),
+        "plain HTTP without insecure"
+    );
+    let out = inspect(Some(&conf));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = tmp.path().join("bad.conf");
+    std::fs::write(&bad, "[[registry]]\nlocation = 5\n").unwrap();
+    let out = inspect(Some(&bad));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.conf"),
+        "{out:?}"
+    );
+
+    // Nothing listens here: two retries 1.2 s apart take 2.4 s; the default backoff
+    // (0.5 s, then 1 s) would take 1.5 s.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = std::time::Instant::now();
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "inspect",
+            "--retry-times",
+            "2",
+            "--retry-delay",
+            "1200ms",
+            &format!("docker://127.0.0.1:{port}/x:1"),
+        ],
+    );
+    let took = start.elapsed();
+    assert!(!out.status.success());
+    assert!(
+        took >= std::time::Duration::from_millis(2300),
+        "took {took:?}"
+    );
+    let out = run(
+        "ferry",
+        &root,
+        &["inspect", "--retry-delay", "soon", "docker://x/y"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid duration"),
+        "{out:?}"
+    );
+}
+
+/// Without a terminal, copy prints skopeo's one line per blob (full digests), then the
+/// manifest line; blobs already there say so; no bar control characters leak into the log.
+#[test]
+fn ferry_copy_prints_one_plain_line_per_blob() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let t = tmp.path().display();
+    let dst = format!("oci:{t}/plain:1");
+    let out = ok("ferry", &root, &["copy", "store:localhost/busybox", &dst]);
+    let m: serde_json::Value =
+        serde_json::from_str(&ok("ferry", &root, &["inspect", "--raw", &dst])).unwrap();
+    let layer = m["layers"][0]["digest"].as_str().unwrap();
+    let config = m["config"]["digest"].as_str().unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"Getting image source signatures"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("Copying blob {layer} done").as_str()),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("Copying config {config} done").as_str()),
+        "{out}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"Writing manifest to image destination"),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(!out.contains('\r') && !out.contains('\u{1b}'), "{out:?}");
+
+    let again = ok("ferry", &root, &["copy", "store:localhost/busybox", &dst]);
+    assert!(
+        again.contains(&format!("Copying blob {layer} skipped: already exists")),
+        "{again}"
+    );
+    let quiet = run(
+        "ferry",
+        &root,
+        &["copy", "-q", "store:localhost/busybox", &dst],
+    );
+    assert!(
+        quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+        "{quiet:?}"
+    );
+}

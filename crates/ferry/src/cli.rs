@@ -16,6 +16,10 @@ pub struct Cli {
     #[command(flatten)]
     pub platform: PlatformArgs,
 
+    /// Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub registries_conf: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -60,6 +64,8 @@ pub enum Command {
     Inspect(commands::inspect::Args),
     /// Copy an image between transports
     Copy(commands::copy::Args),
+    /// Copy every image of a repository, directory or YAML list to a registry or directory
+    Sync(commands::sync::Args),
     /// List the tags of a repository
     ListTags(commands::list_tags::Args),
     /// Delete an image from a registry

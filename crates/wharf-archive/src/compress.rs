@@ -144,6 +144,61 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
+/// A layer compression and its level, as `--dest-compress-format` and `--dest-compress-level`
+/// choose them: the same encoders (zlib-rs gzip, fixed-job zstdmt) as layers written here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compressor {
+    pub compression: LayerCompression,
+    /// `None` for the default level of the compression.
+    pub level: Option<i32>,
+}
+
+impl Compressor {
+    pub fn new(compression: LayerCompression, level: Option<i32>) -> Self {
+        Self { compression, level }
+    }
+
+    /// The levels the compression accepts (gzip 0-9, zstd 1-22; none for no compression).
+    pub fn levels(compression: LayerCompression) -> std::ops::RangeInclusive<i32> {
+        match compression {
+            LayerCompression::None => 0..=0,
+            LayerCompression::Gzip => 0..=9,
+            LayerCompression::Zstd => 1..=22,
+        }
+    }
+
+    /// Whether the level (if any) is one the compression accepts.
+    pub fn level_is_valid(&self) -> bool {
+        self.level
+            .is_none_or(|l| Self::levels(self.compression).contains(&l))
+    }
+
+    /// A writer compressing into `w`; call [`CompressWriter::finish`] to write the trailer.
+    pub fn writer<W: Write>(&self, w: W) -> Result<CompressWriter<W>, ArchiveError> {
+        Encoder::new(w, self.compression, self.level).map(CompressWriter)
+    }
+}
+
+/// A stream compressed as its [`Compressor`] says.
+pub struct CompressWriter<W: Write>(Encoder<W>);
+
+impl<W: Write> CompressWriter<W> {
+    /// Ends the compressed stream and returns the inner writer.
+    pub fn finish(self) -> Result<W, ArchiveError> {
+        self.0.finish()
+    }
+}
+
+impl<W: Write> Write for CompressWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 pub(crate) fn stream_error(c: LayerCompression, e: io::Error) -> ArchiveError {
     ArchiveError::Compression(compression_name(c), e)
 }
@@ -194,6 +249,32 @@ mod tests {
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, "hello world");
+    }
+
+    #[test]
+    fn compressor_levels_change_the_output_and_round_trip() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 97) as u8).collect();
+        let out = |c: Compressor| {
+            let mut w = c.writer(Vec::new()).unwrap();
+            w.write_all(&data).unwrap();
+            let blob = w.finish().unwrap();
+            let mut back = Vec::new();
+            decompress(&blob[..], c.compression)
+                .unwrap()
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, data);
+            blob
+        };
+        let fast = out(Compressor::new(LayerCompression::Zstd, Some(1)));
+        let best = out(Compressor::new(LayerCompression::Zstd, Some(19)));
+        assert_ne!(fast, best);
+        assert!(fast.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]));
+        let g = out(Compressor::new(LayerCompression::Gzip, Some(1)));
+        assert!(g.starts_with(&[0x1f, 0x8b]));
+        assert!(Compressor::new(LayerCompression::Gzip, Some(9)).level_is_valid());
+        assert!(!Compressor::new(LayerCompression::Gzip, Some(10)).level_is_valid());
+        assert!(!Compressor::new(LayerCompression::Zstd, Some(0)).level_is_valid());
     }
 
     #[test]

@@ -34,7 +34,9 @@ mod root;
 mod write;
 
 pub use apply::{ApplyOptions, ApplyStats, apply_layer};
-pub use compress::{DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, decompress};
+pub use compress::{
+    CompressWriter, Compressor, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, decompress,
+};
 pub use error::ArchiveError;
 pub use reader::LayerReader;
 pub use wharf_oci::media_type::LayerCompression;

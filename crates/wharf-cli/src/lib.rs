@@ -12,6 +12,7 @@ pub mod human;
 pub mod images;
 pub mod import;
 pub mod output;
+pub mod progress;
 pub mod pull;
 pub mod run;
 pub mod template;

@@ -33,6 +33,8 @@ pub struct ClientOptions {
     pub creds: Option<Credentials>,
     /// `--authfile`: the only auth file consulted.
     pub authfile: Option<PathBuf>,
+    /// `--no-creds`: access the registry anonymously, whatever the auth files hold.
+    pub anonymous: bool,
     /// Parsed registries.conf, for `insecure` and `blocked`.
     pub registries: Option<Arc<RegistriesConf>>,
     pub retry: RetryPolicy,
@@ -51,6 +53,7 @@ impl Default for ClientOptions {
             cert_dir: None,
             creds: None,
             authfile: None,
+            anonymous: false,
             registries: None,
             retry: RetryPolicy::default(),
             user_agent: format!("wharf/{}", env!("CARGO_PKG_VERSION")),
@@ -327,8 +330,12 @@ impl RegistryClient {
         })
     }
 
-    /// The credentials for a repository: `--creds`, else the auth files (cached).
+    /// The credentials for a repository: none when anonymous, `--creds`, else the auth files
+    /// (cached).
     pub(crate) fn credentials(&self, repository: &str) -> Result<Option<Credentials>> {
+        if self.inner.opts.anonymous {
+            return Ok(None);
+        }
         if let Some(c) = &self.inner.opts.creds {
             return Ok(Some(c.clone()));
         }

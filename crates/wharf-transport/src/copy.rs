@@ -2,17 +2,21 @@
 //! verified on the way; blobs the destination has are skipped, same-registry blobs mounted; the
 //! manifest is written last, so a destination never names a blob it lacks.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
+use wharf_archive::{Compressor, LayerCompression};
 use wharf_oci::manifest::{convert_image_manifest, convert_index, to_bytes};
-use wharf_oci::media_type::ManifestKind;
+use wharf_oci::media_type::{self, ManifestKind};
 use wharf_oci::platform::select_manifest;
-use wharf_oci::{Descriptor, Digest, Platform, RawManifest};
+use wharf_oci::{Descriptor, Digest, ImageConfig, Platform, RawManifest};
 
+use crate::counting::Counting;
 use crate::dest::Destination;
 use crate::error::{Result, TransportError};
+use crate::recompress::{self, Recompressed};
 use crate::source::Source;
 
 /// The manifest family to write (`--format`).
@@ -33,24 +37,40 @@ impl Format {
     }
 }
 
+/// Which part of an image a blob is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobKind {
+    Config,
+    Layer,
+}
+
 /// What the pipeline reports while it works (the CLI turns these into lines or bars).
 #[derive(Debug, Clone)]
 pub enum Event {
     BlobSkipped {
         digest: Digest,
         size: u64,
+        kind: BlobKind,
     },
     BlobMounted {
         digest: Digest,
         size: u64,
+        kind: BlobKind,
     },
     BlobStarted {
         digest: Digest,
         size: u64,
+        kind: BlobKind,
+    },
+    /// Bytes of a started blob read from the source so far.
+    BlobProgress {
+        digest: Digest,
+        done: u64,
     },
     BlobDone {
         digest: Digest,
         size: u64,
+        kind: BlobKind,
     },
     BlobRetry {
         digest: Digest,
@@ -62,6 +82,7 @@ pub enum Event {
     },
 }
 
+/// Receives the pipeline's [`Event`]s; called from the transfer tasks, so it must not block.
 pub type Progress = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// Options of [`copy`].
@@ -78,6 +99,10 @@ pub struct CopyOptions {
     pub preserve_digests: bool,
     /// Extra attempts per blob after a network failure.
     pub retry_times: u32,
+    /// A fixed pause between attempts (`--retry-delay`); `None` doubles it each time.
+    pub retry_delay: Option<Duration>,
+    /// Recompress layers that are not already in this compression (`--dest-compress-format`).
+    pub compress: Option<Compressor>,
     pub progress: Option<Progress>,
 }
 
@@ -90,6 +115,8 @@ impl Default for CopyOptions {
             parallel: 6,
             preserve_digests: false,
             retry_times: 3,
+            retry_delay: None,
+            compress: None,
             progress: None,
         }
     }
@@ -104,6 +131,8 @@ impl std::fmt::Debug for CopyOptions {
             .field("parallel", &self.parallel)
             .field("preserve_digests", &self.preserve_digests)
             .field("retry_times", &self.retry_times)
+            .field("retry_delay", &self.retry_delay)
+            .field("compress", &self.compress)
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +150,8 @@ pub struct CopyReport {
 
 enum Outcome {
     Copied(u64),
+    /// A layer recompressed: its source digest, and what it became.
+    Recompressed(Digest, Recompressed),
     Skipped,
     Mounted,
 }
@@ -265,29 +296,193 @@ async fn copy_image(
             &format!("{} (layers are stored uncompressed)", dst.describe()),
         )?;
     }
+    let to_docker = target_docker(opts.format, m.kind);
+    // Layer digest -> (its compression, its diff ID) for the layers to recompress.
+    let mut recompress: HashMap<Digest, (LayerCompression, Option<Digest>)> = HashMap::new();
+    if let Some(c) = opts.compress {
+        check_compress(opts, c, to_docker, dst)?;
+        let config: ImageConfig =
+            serde_json::from_slice(&src.blob_bytes(image.config()).await?).map_err(
+                TransportError::json(format!("config {}", image.config().digest())),
+            )?;
+        for (i, l) in image.layers().iter().enumerate() {
+            let mt = l.media_type().to_string();
+            if let Some(from) = media_type::layer_compression(&mt)
+                && from != c.compression
+                && !media_type::is_foreign_layer(&mt)
+            {
+                let diff_id = config.rootfs.diff_ids.get(i).cloned();
+                recompress.insert(l.digest().clone(), (from, diff_id));
+            }
+        }
+    }
     let mut blobs: Vec<Descriptor> = vec![image.config().clone()];
     for l in image.layers() {
         if !blobs.iter().any(|b| b.digest() == l.digest()) {
             blobs.push(l.clone());
         }
     }
-    let outcomes: Vec<Outcome> =
-        futures_util::stream::iter(blobs.iter().map(|d| transfer(src, dst, d, opts)))
-            .buffer_unordered(opts.parallel.max(1))
-            .try_collect()
-            .await?;
+    let config_digest = image.config().digest().clone();
+    let kind_of = |d: &Descriptor| {
+        if *d.digest() == config_digest {
+            BlobKind::Config
+        } else {
+            BlobKind::Layer
+        }
+    };
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(blobs.iter().map(|d| {
+        let how = recompress.get(d.digest()).cloned();
+        async move {
+            match (how, opts.compress) {
+                (Some((from, diff_id)), Some(c)) => {
+                    transfer_recompressed(src, dst, d, from, diff_id, c, opts).await
+                }
+                _ => transfer(src, dst, d, kind_of(d), opts).await,
+            }
+        }
+    }))
+    .buffer_unordered(opts.parallel.max(1))
+    .try_collect()
+    .await?;
+    let mut renamed: HashMap<Digest, Recompressed> = HashMap::new();
     for o in outcomes {
         match o {
             Outcome::Copied(n) => {
                 report.copied += 1;
                 report.bytes += n;
             }
+            Outcome::Recompressed(from, r) => {
+                report.copied += 1;
+                report.bytes += r.size;
+                renamed.insert(from, r);
+            }
             Outcome::Skipped => report.skipped += 1,
             Outcome::Mounted => report.mounted += 1,
         }
     }
+    let out = match (renamed.is_empty(), opts.compress) {
+        (false, Some(c)) => with_layers(&out, &renamed, c.compression, to_docker)?,
+        _ => out,
+    };
     dst.put_manifest(&out, top).await?;
     Ok(out)
+}
+
+/// Refuses what recompression cannot do: keep digests, zstd in a Docker v2s2 manifest (as
+/// skopeo does), a level the compression lacks, a destination that stores layers uncompressed.
+fn check_compress(
+    opts: &CopyOptions,
+    c: Compressor,
+    to_docker: bool,
+    dst: &Destination,
+) -> Result<()> {
+    check_preserve(opts, "recompressing layers")?;
+    if to_docker && c.compression == LayerCompression::Zstd {
+        return Err(TransportError::Unsupported {
+            destination: "a Docker v2s2 manifest".into(),
+            what: "zstd-compressed layers (hint: pass --format oci)".into(),
+        });
+    }
+    if !c.level_is_valid() {
+        let range = Compressor::levels(c.compression);
+        return Err(TransportError::Invalid {
+            location: "--dest-compress-level".into(),
+            what: format!(
+                "{} is not a level of {:?} compression ({}-{})",
+                c.level.unwrap_or_default(),
+                c.compression,
+                range.start(),
+                range.end()
+            ),
+        });
+    }
+    if !dst.keeps_blobs() {
+        return Err(TransportError::Unsupported {
+            destination: dst.describe(),
+            what: "recompressed layers (it stores layers uncompressed)".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The manifest with recompressed layers' digests, sizes and media types replaced.
+fn with_layers(
+    m: &RawManifest,
+    renamed: &HashMap<Digest, Recompressed>,
+    to: LayerCompression,
+    docker: bool,
+) -> Result<RawManifest> {
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&m.bytes).map_err(TransportError::json("manifest"))?;
+    if let Some(layers) = doc
+        .get_mut("layers")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for l in layers {
+            let old = l
+                .get("digest")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|d| wharf_oci::digest::parse(d).ok());
+            if let Some(r) = old.and_then(|d| renamed.get(&d)) {
+                l["digest"] = r.digest.to_string().into();
+                l["size"] = r.size.into();
+                l["mediaType"] = media_type::layer_media_type(to, docker).into();
+            }
+        }
+    }
+    Ok(RawManifest::parse(
+        to_bytes(&doc)?,
+        Some(m.kind.media_type()),
+    )?)
+}
+
+/// Moves one layer recompressed, retrying network failures like [`transfer`].
+async fn transfer_recompressed(
+    src: &Source,
+    dst: &Destination,
+    d: &Descriptor,
+    from: LayerCompression,
+    diff_id: Option<Digest>,
+    c: Compressor,
+    opts: &CopyOptions,
+) -> Result<Outcome> {
+    let (digest, size, kind) = (d.digest().clone(), d.size(), BlobKind::Layer);
+    emit(
+        opts,
+        &Event::BlobStarted {
+            digest: digest.clone(),
+            size,
+            kind,
+        },
+    );
+    let mut attempt = 0;
+    let r = loop {
+        let progress = opts.progress.as_ref();
+        match recompress::transfer(src, dst, d, from, diff_id.clone(), c, progress).await {
+            Ok(r) => break r,
+            Err(e) if e.is_retryable() && attempt < opts.retry_times => {
+                attempt += 1;
+                emit(
+                    opts,
+                    &Event::BlobRetry {
+                        digest: digest.clone(),
+                        attempt,
+                        error: e.to_string(),
+                    },
+                );
+                tokio::time::sleep(retry_wait(opts, attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    emit(opts, &Event::BlobDone { digest, size, kind });
+    Ok(Outcome::Recompressed(d.digest().clone(), r))
+}
+
+/// The pause before attempt `attempt` (1-based): the fixed delay, or 400 ms doubling.
+fn retry_wait(opts: &CopyOptions, attempt: u32) -> Duration {
+    opts.retry_delay
+        .unwrap_or_else(|| Duration::from_millis(200 << attempt.min(6)))
 }
 
 /// Moves one blob, retrying network failures with a growing pause.
@@ -295,15 +490,16 @@ async fn transfer(
     src: &Source,
     dst: &Destination,
     d: &Descriptor,
+    kind: BlobKind,
     opts: &CopyOptions,
 ) -> Result<Outcome> {
     let (digest, size) = (d.digest().clone(), d.size());
     if dst.has_blob(d).await? {
-        emit(opts, &Event::BlobSkipped { digest, size });
+        emit(opts, &Event::BlobSkipped { digest, size, kind });
         return Ok(Outcome::Skipped);
     }
     if dst.try_mount(d, src).await? {
-        emit(opts, &Event::BlobMounted { digest, size });
+        emit(opts, &Event::BlobMounted { digest, size, kind });
         return Ok(Outcome::Mounted);
     }
     emit(
@@ -311,13 +507,14 @@ async fn transfer(
         &Event::BlobStarted {
             digest: digest.clone(),
             size,
+            kind,
         },
     );
     let mut attempt = 0;
     loop {
         let result = async {
-            dst.put_blob_from(d, src.blob(d).await?, src.verifies_blobs())
-                .await
+            let stream = Counting::wrap(src.blob(d).await?, d.digest(), opts.progress.as_ref());
+            dst.put_blob_from(d, stream, src.verifies_blobs()).await
         }
         .await;
         match result {
@@ -332,11 +529,11 @@ async fn transfer(
                         error: e.to_string(),
                     },
                 );
-                tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;
+                tokio::time::sleep(retry_wait(opts, attempt)).await;
             }
             Err(e) => return Err(e),
         }
     }
-    emit(opts, &Event::BlobDone { digest, size });
+    emit(opts, &Event::BlobDone { digest, size, kind });
     Ok(Outcome::Copied(size))
 }

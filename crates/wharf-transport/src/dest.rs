@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use tokio_util::io::SyncIoBridge;
-use wharf_oci::{Descriptor, RawManifest, Reference};
+use wharf_oci::{Descriptor, Digest, RawManifest, Reference};
 use wharf_registry::{ClientOptions, RegistryClient, UploadOptions};
 use wharf_store::Store;
 
 use crate::BlobStream;
 use crate::docker_archive::ArchiveWriter;
 use crate::error::{Result, TransportError};
-use crate::files::{write_atomic, write_presumed, write_verified};
+use crate::files::{write_atomic, write_hashed, write_presumed, write_verified};
 use crate::layout;
 use crate::reference::ImageRef;
 use crate::source::Source;
@@ -224,6 +224,53 @@ impl Destination {
         }
     }
 
+    /// Stores a blob whose digest is only known once it is all written (a layer recompressed on
+    /// the way); returns its digest and size.
+    pub async fn put_new_blob(&self, mut stream: BlobStream) -> Result<(Digest, u64)> {
+        match self {
+            Self::Registry { client, reference } => {
+                let p = client
+                    .push_blob(
+                        &reference.repository,
+                        &mut stream,
+                        &UploadOptions::default(),
+                    )
+                    .await?;
+                Ok((p.digest, p.size))
+            }
+            Self::Layout { dir, .. } => {
+                let blobs = dir.join("blobs/sha256");
+                let dir = dir.clone();
+                blocking_out(stream, move |r| {
+                    write_hashed(r, &blobs, |d| layout::blob_file(&dir, d))
+                })
+                .await
+            }
+            Self::Dir { dir } => {
+                let dir = dir.clone();
+                blocking_out(stream, move |r| {
+                    write_hashed(r, &dir, |d| dir.join(d.digest()))
+                })
+                .await
+            }
+            Self::Store { store, .. } => {
+                let store = store.clone();
+                blocking_out(stream, move |mut r| {
+                    let mut w = store.blob_writer(None)?;
+                    std::io::copy(&mut r, &mut w)
+                        .map_err(TransportError::io("writing", store.root()))?;
+                    let b = w.commit()?;
+                    Ok((b.digest, b.size))
+                })
+                .await
+            }
+            Self::DockerArchive(_) => Err(TransportError::Unsupported {
+                destination: self.describe(),
+                what: "recompressed layers (it stores layers uncompressed)".into(),
+            }),
+        }
+    }
+
     /// Writes a manifest. `top` marks the image's own manifest (tagged, written last);
     /// otherwise it is an index's child, stored by digest.
     pub async fn put_manifest(&self, m: &RawManifest, top: bool) -> Result<()> {
@@ -312,6 +359,14 @@ async fn write_file(
 async fn blocking<F>(stream: BlobStream, f: F) -> Result<()>
 where
     F: FnOnce(SyncIoBridge<BlobStream>) -> Result<()> + Send + 'static,
+{
+    blocking_out(stream, f).await
+}
+
+async fn blocking_out<T, F>(stream: BlobStream, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(SyncIoBridge<BlobStream>) -> Result<T> + Send + 'static,
 {
     let bridge = SyncIoBridge::new(stream);
     tokio::task::spawn_blocking(move || f(bridge))

@@ -51,6 +51,26 @@ pub enum TransportError {
     Unsupported { destination: String, what: String },
     #[error("--preserve-digests: {what} would change the manifest digest")]
     WouldChangeDigest { what: String },
+    /// The YAML error says line, column and field; kept in the message (not as a source) so it
+    /// is printed once.
+    #[error("{}: {error}", path.display())]
+    SyncConfig {
+        path: PathBuf,
+        error: serde_yaml_ng::Error,
+    },
+    #[error("syncing {from} to {to}")]
+    Sync {
+        from: String,
+        to: String,
+        #[source]
+        source: Box<TransportError>,
+    },
+    #[error("recompressing layer {digest}")]
+    Recompress {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("a blob transfer task failed: {0}")]
     Task(String),
 }

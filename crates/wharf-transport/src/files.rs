@@ -161,12 +161,39 @@ impl Files {
 /// Writes a stream into `dest` through a temporary file in the same directory, checking its
 /// digest and size (when given) before renaming it into place.
 pub(crate) fn write_verified(
-    mut reader: impl Read,
+    reader: impl Read,
     dest: &Path,
     digest: Option<&Digest>,
     size: Option<u64>,
 ) -> Result<(Digest, u64)> {
-    let tmp = temp_beside(dest)?;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    write_into(reader, dir, dest, |_| dest.to_owned(), digest, size)
+}
+
+/// Writes a stream of unknown digest into `dir` through a temporary file, then renames it to
+/// `name(digest)`.
+pub(crate) fn write_hashed(
+    reader: impl Read,
+    dir: &Path,
+    name: impl FnOnce(&Digest) -> PathBuf,
+) -> Result<(Digest, u64)> {
+    write_into(reader, dir, dir, name, None, None)
+}
+
+fn write_into(
+    mut reader: impl Read,
+    dir: &Path,
+    label: &Path,
+    name: impl FnOnce(&Digest) -> PathBuf,
+    digest: Option<&Digest>,
+    size: Option<u64>,
+) -> Result<(Digest, u64)> {
+    let dest = label;
+    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(TransportError::io("creating a temporary file in", dir))?;
     let hasher = match digest {
         Some(d) => Hasher::for_digest(d).map_err(|_| TransportError::Invalid {
             location: dest.display().to_string(),
@@ -196,8 +223,21 @@ pub(crate) fn write_verified(
             actual: n,
         });
     }
-    persist(buffered, dest)?;
+    let dest = &name(&actual);
+    let tmp = buffered
+        .into_inner()
+        .map_err(|e| TransportError::io("writing", dest)(e.into_error()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(TransportError::io("syncing", dest))?;
+    tmp.persist(dest)
+        .map_err(|e| TransportError::io("renaming into place", dest)(e.error))?;
     Ok((actual, n))
+}
+
+/// Writes small bytes atomically (temporary file + rename).
+pub(crate) fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    write_verified(bytes, dest, None, None).map(|_| ())
 }
 
 /// Writes a stream whose source already verifies it (its last read fails when the bytes do
@@ -205,7 +245,12 @@ pub(crate) fn write_verified(
 /// hashing it a second time here cost as much CPU as the rest of a registry-to-layout copy.
 /// A failed read leaves nothing behind: the temporary file is dropped.
 pub(crate) fn write_presumed(mut reader: impl Read, dest: &Path, size: u64) -> Result<()> {
-    let tmp = temp_beside(dest)?;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(TransportError::io("creating a temporary file in", dir))?;
     let mut w = io::BufWriter::with_capacity(256 << 10, tmp);
     let n = io::copy(&mut reader, &mut w).map_err(TransportError::io("writing", dest))?;
     if n != size {
@@ -214,20 +259,6 @@ pub(crate) fn write_presumed(mut reader: impl Read, dest: &Path, size: u64) -> R
             what: format!("expected {size} bytes, got {n}"),
         });
     }
-    persist(w, dest)
-}
-
-fn temp_beside(dest: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
-    tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(TransportError::io("creating a temporary file in", dir))
-}
-
-/// Flushes, syncs and renames a finished temporary file into place.
-fn persist(w: io::BufWriter<tempfile::NamedTempFile>, dest: &Path) -> Result<()> {
     let tmp = w
         .into_inner()
         .map_err(|e| TransportError::io("writing", dest)(e.into_error()))?;
@@ -237,9 +268,4 @@ fn persist(w: io::BufWriter<tempfile::NamedTempFile>, dest: &Path) -> Result<()>
     tmp.persist(dest)
         .map_err(|e| TransportError::io("renaming into place", dest)(e.error))?;
     Ok(())
-}
-
-/// Writes small bytes atomically (temporary file + rename).
-pub(crate) fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    write_verified(bytes, dest, None, None).map(|_| ())
 }

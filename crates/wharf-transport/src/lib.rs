@@ -5,7 +5,10 @@
 //! `store:NAME[:TAG]` for wharf's own store. A [`Source`] yields a manifest (or index), its
 //! config and blob streams; a [`Destination`] says which blobs it has, takes blob streams
 //! (verified before they are kept) and the manifest last. [`copy()`] moves an image between them
-//! with bounded parallel transfers; [`inspect()`] gathers what `skopeo inspect` prints.
+//! with bounded parallel transfers, optionally recompressing layers on the way
+//! ([`CopyOptions::compress`]); [`inspect()`] gathers what `skopeo inspect` prints;
+//! [`sync::plan`] and [`sync::sync`] copy whole repositories, directory trees or a YAML list as
+//! skopeo-sync(1) does.
 //!
 //! Registry transfers are async; file writes run on tokio's blocking pool. The caller owns the
 //! runtime.
@@ -23,22 +26,27 @@
 #![forbid(unsafe_code)]
 
 pub mod copy;
+mod counting;
 pub mod dest;
 pub mod docker_archive;
 pub mod error;
 pub mod files;
 pub mod inspect;
 mod layout;
+mod recompress;
 pub mod reference;
 pub mod shorthand;
 pub mod source;
+pub mod sync;
+pub mod sync_config;
 
-pub use copy::{CopyOptions, CopyReport, Event, Format, Progress, copy};
+pub use copy::{BlobKind, CopyOptions, CopyReport, Event, Format, Progress, copy};
 pub use dest::Destination;
 pub use error::TransportError;
 pub use inspect::{ImageInfo, Inspection, inspect};
 pub use reference::ImageRef;
 pub use source::Source;
+pub use sync::{SyncDest, SyncEvent, SyncImage, SyncOptions, SyncPlan, SyncReport, SyncSource};
 
 /// A blob's bytes as they arrive.
 pub type BlobStream = Box<dyn tokio::io::AsyncRead + Send + Unpin>;

@@ -1,9 +1,11 @@
 //! Flags shared by the registry-facing commands, turned into client options; the runtime.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use wharf_registry::{ClientOptions, Credentials, RetryPolicy};
+use wharf_registry::{ClientOptions, ConfigPaths, Credentials, RegistriesConf, RetryPolicy};
 use wharf_store::Store;
 use wharf_transport::ImageRef;
 
@@ -27,6 +29,15 @@ pub struct RegistryArgs {
     /// Credentials USER[:PASSWORD] for the registry
     #[arg(long, value_name = "USER:PASSWORD")]
     pub creds: Option<String>,
+    /// User name for the registry (with --password)
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Password for the registry (with --username)
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Access the registry anonymously
+    #[arg(long)]
+    pub no_creds: bool,
     /// Use certificates (*.crt, *.cert, *.key) in DIR
     #[arg(long, value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
@@ -36,42 +47,140 @@ pub struct RegistryArgs {
     /// Retry a failed request this many times
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retry_times: u32,
+    /// Fixed delay between retries, e.g. 2s or 500ms (default: exponential backoff)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_delay: Option<Duration>,
 }
 
 impl RegistryArgs {
-    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
+    pub fn client_options(&self, cli: &Cli) -> anyhow::Result<ClientOptions> {
         client_options(
-            self.tls_verify,
-            self.creds.as_deref(),
-            self.cert_dir.clone(),
-            self.authfile.clone(),
+            cli,
+            &Side {
+                prefix: "",
+                tls_verify: self.tls_verify,
+                creds: self.creds.as_deref(),
+                username: self.username.as_deref(),
+                password: self.password.as_deref(),
+                no_creds: self.no_creds,
+                cert_dir: self.cert_dir.clone(),
+                authfile: self.authfile.clone(),
+            },
             self.retry_times,
+            self.retry_delay,
         )
     }
 }
 
+/// The registry flags of one side of a command: skopeo's `--creds`, `--username`, ... or their
+/// `--src-` / `--dest-` forms (`prefix` names them in messages).
+#[derive(Debug, Clone, Default)]
+pub struct Side<'a> {
+    pub prefix: &'static str,
+    pub tls_verify: Option<bool>,
+    pub creds: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub no_creds: bool,
+    pub cert_dir: Option<PathBuf>,
+    pub authfile: Option<PathBuf>,
+}
+
+impl Side<'_> {
+    /// The credentials the flags give, refusing contradictory ones as skopeo does.
+    fn credentials(&self) -> anyhow::Result<Option<Credentials>> {
+        let p = self.prefix;
+        let named = match (self.username, self.password) {
+            (Some(u), Some(pw)) => Some(Credentials::new(u, pw)),
+            (None, None) => None,
+            _ => anyhow::bail!("--{p}username and --{p}password must be given together"),
+        };
+        if self.no_creds && (self.creds.is_some() || named.is_some()) {
+            anyhow::bail!("--{p}no-creds cannot be used with credentials");
+        }
+        match (self.creds, named) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!("--{p}creds cannot be used with --{p}username/--{p}password")
+            }
+            (Some(c), None) => Ok(Some(
+                Credentials::parse(c).with_context(|| format!("--{p}creds"))?,
+            )),
+            (None, named) => Ok(named),
+        }
+    }
+}
+
+/// Client options from one side's flags, the global `--registries-conf` and the retry flags.
 pub fn client_options(
-    tls_verify: Option<bool>,
-    creds: Option<&str>,
-    cert_dir: Option<PathBuf>,
-    authfile: Option<PathBuf>,
+    cli: &Cli,
+    side: &Side<'_>,
     retry_times: u32,
+    retry_delay: Option<Duration>,
 ) -> anyhow::Result<ClientOptions> {
-    let creds = creds
-        .map(Credentials::parse)
-        .transpose()
-        .context("--creds")?;
+    let mut paths = ConfigPaths::from_env();
+    if let Some(f) = &cli.registries_conf {
+        paths.registries_conf = Some(f.clone());
+    }
+    let registries = RegistriesConf::load(&paths).with_context(|| {
+        format!(
+            "reading {}",
+            paths
+                .registries_conf
+                .as_deref()
+                .map_or_else(|| "registries.conf".into(), |p| p.display().to_string())
+        )
+    })?;
     Ok(ClientOptions {
-        tls_verify,
-        creds,
-        cert_dir,
-        authfile,
+        paths,
+        tls_verify: side.tls_verify,
+        creds: side.credentials()?,
+        anonymous: side.no_creds,
+        cert_dir: side.cert_dir.clone(),
+        authfile: side.authfile.clone(),
+        registries: Some(Arc::new(registries)),
         retry: RetryPolicy {
             times: retry_times,
+            delay: retry_delay,
             ..RetryPolicy::default()
         },
         ..ClientOptions::default()
     })
+}
+
+/// Parses a Go duration (`1h30m`, `2s`, `500ms`, `1.5s`, `0`), as skopeo's `--retry-delay`.
+/// Zero means no fixed delay.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {s:?} (expected e.g. 2s, 500ms, 1m30s)");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let n_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let n: f64 = rest[..n_end].parse().map_err(|_| bad())?;
+        rest = &rest[n_end..];
+        let u_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = match &rest[..u_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += n * unit;
+        rest = &rest[u_end..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
 /// Parses a transport reference, with skopeo's hint for a missing transport.
@@ -87,4 +196,22 @@ pub fn store_for(cli: &Cli, refs: &[&ImageRef]) -> anyhow::Result<Option<Store>>
         return Ok(None);
     }
     cli.global.open_store().map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("2").is_err());
+        assert!(parse_duration("2 s").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
 }

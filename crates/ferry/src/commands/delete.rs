@@ -7,6 +7,7 @@ use wharf_registry::RegistryClient;
 use wharf_transport::ImageRef;
 
 use super::common::{RegistryArgs, parse_ref, runtime};
+use crate::cli::Cli;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,11 +17,11 @@ pub struct Args {
     pub registry: RegistryArgs,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let ImageRef::Docker(r) = parse_ref(&args.image)? else {
         anyhow::bail!("delete needs a docker:// reference");
     };
-    let client = RegistryClient::new(&r.registry, &args.registry.client_options()?)?;
+    let client = RegistryClient::new(&r.registry, &args.registry.client_options(cli)?)?;
     runtime()?
         .block_on(async {
             // Registries delete by digest only: resolve a tag first.

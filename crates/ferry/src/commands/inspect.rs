@@ -32,7 +32,7 @@ pub struct Args {
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let r = parse_ref(&args.image)?;
     let store = store_for(cli, &[&r])?;
-    let src = Source::open(&r, &args.registry.client_options()?, store.as_ref())
+    let src = Source::open(&r, &args.registry.client_options(cli)?, store.as_ref())
         .with_context(|| format!("opening {r}"))?;
     let platform = cli.platform.platform();
     let rt = runtime()?;

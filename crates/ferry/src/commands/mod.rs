@@ -7,6 +7,8 @@ pub mod inspect;
 pub mod list_tags;
 pub mod login;
 pub mod manifest_digest;
+pub mod sync;
+pub mod transfer;
 
 use std::process::ExitCode;
 
@@ -17,8 +19,9 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::ManifestDigest(a) => manifest_digest::run(a),
         Command::Inspect(a) => inspect::run(cli, a),
         Command::Copy(a) => copy::run(cli, a),
-        Command::ListTags(a) => list_tags::run(a),
-        Command::Delete(a) => delete::run(a),
+        Command::Sync(a) => sync::run(cli, a),
+        Command::ListTags(a) => list_tags::run(cli, a),
+        Command::Delete(a) => delete::run(cli, a),
         Command::Login(a) => login::login(a),
         Command::Logout(a) => login::logout(a),
     }

@@ -3,10 +3,12 @@
 // Short names (client, tmp, addr) keep the transport strings readable.
 #![allow(clippy::many_single_char_names, clippy::result_large_err)]
 
+mod compress;
 mod errors;
 mod interop;
 mod multiarch;
 mod roundtrip;
+mod sync;
 
 use std::path::Path;
 
