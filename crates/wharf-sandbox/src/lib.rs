@@ -46,6 +46,7 @@
 #![deny(unsafe_code)]
 
 pub mod bundle;
+pub mod console;
 pub mod error;
 pub mod idmap;
 pub mod overlay;

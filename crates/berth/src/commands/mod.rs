@@ -13,6 +13,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod stop;
+pub mod tty;
 pub mod unshare;
 pub mod wait;
 

@@ -69,6 +69,8 @@ pub fn start_detached(_cli: &Cli, _store: &Store, p: &Prepared) -> anyhow::Resul
 enum Running {
     Embedded(wharf_sandbox::runtime::Container),
     External(std::process::Child),
+    /// Started detached by an external runtime (`-t`); this monitor is its subreaper.
+    Adopted(i32),
 }
 
 /// The hidden `berth container-monitor DIR` entry.
@@ -94,15 +96,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
 
+    let spec = read_spec(&bundle_dir)?;
+    let tty = super::tty::wants_terminal(&spec);
+    let mut master = None;
     let started = if found.record.runtime == "embedded" {
-        let spec = read_spec(&bundle_dir)?;
         nix::unistd::dup2(out_w.as_raw_fd(), 1).context("dup2")?;
         nix::unistd::dup2(err_w.as_raw_fd(), 2).context("dup2")?;
         let r = wharf_sandbox::runtime::start(&spec, &bundle_dir);
         nix::unistd::dup2(null.as_raw_fd(), 1).context("dup2")?;
         nix::unistd::dup2(null.as_raw_fd(), 2).context("dup2")?;
-        r.map(Running::Embedded)
-            .map_err(|e| (e.exit_code(), format!("{:#}", anyhow::Error::new(e))))
+        r.map(|mut c| {
+            master = c.take_console();
+            Running::Embedded(c)
+        })
+        .map_err(|e| (e.exit_code(), format!("{:#}", anyhow::Error::new(e))))
+    } else if tty {
+        start_external_tty(&found.record, dir, &mut master)
     } else {
         let mut cmd = crate::commands::run::external_in(&found.record, dir);
         cmd.stdin(Stdio::null())
@@ -128,6 +137,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let pid = match &running {
         Running::Embedded(c) => c.pid(),
         Running::External(c) => i32::try_from(c.id()).unwrap_or_default(),
+        Running::Adopted(pid) => *pid,
     };
     let mut state = State {
         status: "running".into(),
@@ -149,6 +159,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     ));
     let copiers: Vec<_> = [(out_r, "stdout"), (err_r, "stderr")]
         .into_iter()
+        .chain(master.map(|m| (m, "stdout")))
         .map(|(fd, stream)| {
             let log = Arc::clone(&log);
             std::thread::spawn(move || copy_log(fd, stream, &log))
@@ -157,6 +168,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let code = match running {
         Running::Embedded(c) => c.wait().unwrap_or(125),
         Running::External(mut c) => c.wait().map_or(125, exit_code),
+        Running::Adopted(pid) => {
+            let code = wharf_sandbox::runtime::wait_pid(pid).unwrap_or(125);
+            super::tty::delete_external(dir, &found.record.runtime, &found.record.id);
+            code
+        }
     };
     for c in copiers {
         let _ = c.join();
@@ -172,6 +188,23 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_dir_all(dir);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `-t` with an external runtime: started detached, its process adopted by this monitor.
+fn start_external_tty(
+    record: &container::Record,
+    dir: &std::path::Path,
+    master: &mut Option<OwnedFd>,
+) -> Result<Running, (u8, String)> {
+    let started =
+        super::tty::start_external(dir, &record.runtime, &record.id, None).map_err(|e| {
+            let code = e
+                .downcast_ref::<wharf_cli::ExitError>()
+                .map_or(125, |x| x.code);
+            (code, format!("{e:#}"))
+        })?;
+    *master = Some(started.master);
+    Ok(Running::Adopted(started.pid))
 }
 
 fn read_spec(bundle: &std::path::Path) -> anyhow::Result<oci_spec::runtime::Spec> {

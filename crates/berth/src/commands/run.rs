@@ -25,6 +25,9 @@ pub struct Args {
     /// Keep standard input open (else the container reads /dev/null)
     #[arg(short, long)]
     pub interactive: bool,
+    /// Allocate a pseudo-terminal for the container (its controlling terminal)
+    #[arg(short, long)]
+    pub tty: bool,
     /// Name the container
     #[arg(long)]
     pub name: Option<String>,
@@ -123,6 +126,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
+    if super::tty::wants_terminal(&p.bundle.spec) {
+        return super::tty::foreground(p, interactive);
+    }
     if !interactive {
         let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
         nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 0)
@@ -262,6 +268,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
             .unwrap_or_else(|| id[..12].to_string()),
     );
     opts.readonly_rootfs = args.read_only;
+    opts.terminal = args.tty;
     opts.command = (!args.command.is_empty()).then(|| args.command.clone());
     opts.entrypoint = entrypoint;
     opts.env = env;

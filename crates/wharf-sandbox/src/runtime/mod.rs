@@ -16,7 +16,7 @@ mod path;
 mod seccomp;
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
@@ -89,11 +89,25 @@ pub fn forward_signals(pid: i32) -> Result<(), SandboxError> {
     process::forward_signals_to(pid).map_err(|source| SandboxError::Wait { pid, source })
 }
 
+/// Makes the calling process the reaper of its orphaned descendants, so that it can wait for
+/// a container that an external runtime started detached (`runc run -d`), as conmon does.
+pub fn become_subreaper() -> Result<(), SandboxError> {
+    process::set_child_subreaper().map_err(SandboxError::Fork)
+}
+
+/// Waits for `pid`, a child (or, after [`become_subreaper`], an adopted descendant); its exit
+/// code (128+N when killed by signal N).
+pub fn wait_pid(pid: i32) -> Result<u8, SandboxError> {
+    process::wait_exit_code(pid).map_err(|source| SandboxError::Wait { pid, source })
+}
+
 /// A started container (its process has been executed).
 #[derive(Debug)]
 pub struct Container {
     /// The relay process (C1): signals sent to it are passed on to the container's PID 1.
     pid: i32,
+    /// The master side of the container's pty, when the spec asks for a terminal.
+    console: Option<OwnedFd>,
 }
 
 impl Container {
@@ -101,6 +115,12 @@ impl Container {
     /// SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH to the container's PID 1; SIGKILL kills both).
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// The master side of the container's terminal (`process.terminal`), once: relay it with
+    /// [`crate::console::relay`].
+    pub fn take_console(&mut self) -> Option<OwnedFd> {
+        self.console.take()
     }
 
     /// Sends `signal` (a `libc::SIG*` number) to the container.
@@ -166,15 +186,45 @@ pub fn start(spec: &Spec, bundle: &Path) -> Result<Container, SandboxError> {
     let (ready_r, ready_w) = pipe()?;
     let (go_r, go_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
+    // The pty's master comes back over this pair (runc's console socket protocol).
+    let console = if plan.terminal {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(SandboxError::Fork)?;
+        Some((OwnedFd::from(ours), OwnedFd::from(theirs)))
+    } else {
+        None
+    };
 
     match process::fork().map_err(SandboxError::Fork)? {
         process::Forked::Child => {
             drop((ready_r, go_w, err_r));
-            first_child(&plan, flags, &ready_w, &go_r, err_w)
+            let theirs = console.map(|(ours, theirs)| {
+                drop(ours);
+                theirs
+            });
+            first_child(&plan, flags, &ready_w, &go_r, err_w, theirs.as_ref())
         }
         process::Forked::Parent(pid) => {
             drop((ready_w, go_r, err_w));
-            parent(pid, flags, &uid_map, &gid_map, ready_r, go_w, err_r)
+            let ours = console.map(|(ours, theirs)| {
+                drop(theirs);
+                ours
+            });
+            let mut c = parent(pid, flags, &uid_map, &gid_map, ready_r, go_w, err_r)?;
+            if let Some(socket) = ours {
+                // Sent before the exec, which has happened: the message is waiting.
+                match crate::console::recv_fd(socket.as_fd()) {
+                    Ok(master) => c.console = Some(master),
+                    Err(source) => {
+                        let _ = c.signal(libc::SIGKILL);
+                        let _ = c.wait();
+                        return Err(SandboxError::ContainerSetup {
+                            step: "receiving the terminal".into(),
+                            source,
+                        });
+                    }
+                }
+            }
+            Ok(c)
         }
     }
 }
@@ -227,7 +277,7 @@ fn parent(
     let mut report = String::new();
     let _ = std::fs::File::from(err_r).read_to_string(&mut report);
     if report.is_empty() {
-        return Ok(Container { pid });
+        return Ok(Container { pid, console: None });
     }
     let _ = process::wait_exit_code(pid);
     // "<exec 0|1> <errno> <step>"
@@ -256,6 +306,7 @@ fn first_child(
     ready_w: &OwnedFd,
     go_r: &OwnedFd,
     err_w: OwnedFd,
+    console: Option<&OwnedFd>,
 ) -> ! {
     let _ = process::die_with_parent();
     let status = namespace::unshare(flags)
@@ -274,7 +325,7 @@ fn first_child(
         Ok(process::Forked::Child) => {
             let _ = process::die_with_parent();
             process::default_signals();
-            let e = init::setup_and_exec(&LinuxSyscall, plan);
+            let e = init::setup_and_exec(&LinuxSyscall, plan, console.map(AsFd::as_fd));
             let code = match (e.exec, e.source.kind()) {
                 (true, std::io::ErrorKind::NotFound) => 127,
                 (true, _) => 126,

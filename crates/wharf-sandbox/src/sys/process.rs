@@ -377,3 +377,13 @@ pub(crate) fn forward_signals_to(pid: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// PR_SET_CHILD_SUBREAPER: orphaned descendants (a container an external runtime started
+/// detached) are reparented to the calling process, which can then wait for them.
+pub(crate) fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and no pointers.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! `berth run -t`, `berth exec` and `--init`, rootless as the test user, driven through a pty
+//! that the test opens (berth's standard streams are its slave, the test holds the master).
+
+use std::io::{Read as _, Write as _};
+use std::os::fd::{AsFd as _, OwnedFd};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::berth::{Env, setup, text, wait_for};
+use crate::{bin, have};
+
+/// berth running with a pty of `rows`x`cols` as its terminal.
+struct OnPty {
+    child: Child,
+    master: std::fs::File,
+    slave: Option<OwnedFd>,
+    out: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+fn on_pty(env: &Env, args: &[&str], rows: u16, cols: u16) -> OnPty {
+    let size = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&size), None).unwrap();
+    let slave = pty.slave;
+    let stdio = || Stdio::from(slave.try_clone().unwrap());
+    let child = env
+        .user
+        .command(bin("berth"))
+        .arg("--root")
+        .arg(&env.root)
+        .args(args)
+        .current_dir("/tmp")
+        .stdin(stdio())
+        .stdout(stdio())
+        .stderr(stdio())
+        .spawn()
+        .unwrap();
+    let master = std::fs::File::from(pty.master);
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let out = Arc::clone(&out);
+        let mut m = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // Ends with EIO once the test drops its slave and berth has exited.
+            while let Ok(n) = m.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    OnPty {
+        child,
+        master,
+        slave: Some(slave),
+        out,
+        reader: Some(reader),
+    }
+}
+
+impl OnPty {
+    /// The output so far, without carriage returns (berth's terminal adds some when cooked).
+    fn output(&self) -> String {
+        text(&self.out.lock().unwrap()).replace('\r', "")
+    }
+
+    fn wait_output(&self, what: &str) {
+        let start = Instant::now();
+        while !self.output().contains(what) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what:?} in {:?}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.master.write_all(bytes).unwrap();
+    }
+
+    /// Waits for berth; returns its exit code and everything it wrote.
+    fn finish(mut self) -> (i32, String) {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                panic!("berth did not exit; output so far: {:?}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // Let the reader drain what is buffered, then close our slave so it sees EIO.
+        std::thread::sleep(Duration::from_millis(100));
+        drop(self.slave.take());
+        let _ = self.reader.take().unwrap().join();
+        let out = self.output();
+        (status.code().unwrap_or(-1), out)
+    }
+}
+
+#[test]
+fn tty_is_the_containers_controlling_terminal() {
+    let Some(env) = setup() else { return };
+    let mut runtimes = vec!["embedded"];
+    if have("runc") {
+        runtimes.push("runc");
+    }
+    for rt in runtimes {
+        let script = "tty; stty size; [ -t 0 ] && echo stdin-is-tty; exit 3";
+        let p = on_pty(
+            &env,
+            &[
+                "run",
+                "--rm",
+                "--runtime",
+                rt,
+                "-t",
+                "box",
+                "sh",
+                "-c",
+                script,
+            ],
+            33,
+            77,
+        );
+        let (code, out) = p.finish();
+        assert_eq!(code, 3, "{rt}: {out}");
+        assert!(out.contains("/dev/pts/0\n"), "{rt}: {out:?}");
+        assert!(
+            out.contains("33 77\n"),
+            "{rt}: size from berth's terminal: {out:?}"
+        );
+        assert!(out.contains("stdin-is-tty"), "{rt}: {out:?}");
+    }
+    assert!(env.containers().is_empty());
+}
+
+#[test]
+fn tty_interactive_echoes_through_and_restores_the_terminal() {
+    let Some(env) = setup() else { return };
+    let mut p = on_pty(&env, &["run", "--rm", "-i", "-t", "box", "cat"], 24, 80);
+    // Raw mode on berth's side: our bytes reach the container's pty unchanged, which echoes
+    // them (its line discipline is in cooked mode) and cat writes the line back.
+    // On Linux the master reports its slave's termios.
+    let master = p.master.try_clone().unwrap();
+    wait_for("raw mode", || {
+        let t = nix::sys::termios::tcgetattr(master.as_fd()).unwrap();
+        !t.local_flags
+            .contains(nix::sys::termios::LocalFlags::ICANON)
+    });
+    p.send(b"hello-tty\r");
+    p.wait_output("hello-tty\nhello-tty\n");
+    p.send(&[4]); // ^D: end of file for cat, through the container's line discipline
+    let (code, out) = p.finish();
+    assert_eq!(code, 0, "{out:?}");
+    let t = nix::sys::termios::tcgetattr(master.as_fd()).unwrap();
+    assert!(
+        t.local_flags
+            .contains(nix::sys::termios::LocalFlags::ICANON | nix::sys::termios::LocalFlags::ECHO),
+        "berth restored its terminal's mode"
+    );
+}
+
+#[test]
+fn tty_follows_window_size_changes() {
+    let Some(env) = setup() else { return };
+    let script = "trap 'stty size' WINCH; trap 'exit 7' TERM; echo ready; i=0; \
+                  while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done";
+    let p = on_pty(
+        &env,
+        &["run", "--rm", "-t", "box", "sh", "-c", script],
+        24,
+        80,
+    );
+    p.wait_output("ready");
+    let name = nix::unistd::ttyname(p.slave.as_ref().unwrap().as_fd()).unwrap();
+    let status = std::process::Command::new("stty")
+        .arg("-F")
+        .arg(&name)
+        .args(["rows", "41", "cols", "101"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // berth is not in the pty's session: deliver the SIGWINCH a terminal emulator would.
+    let pid = p.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-WINCH", &pid])
+        .status()
+        .unwrap();
+    p.wait_output("41 101\n");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let (code, _) = p.finish();
+    assert_eq!(code, 7, "SIGTERM reached the container");
+}
+
+#[test]
+fn tty_detached_logs_the_terminal_output() {
+    let Some(env) = setup() else { return };
+    let mut runtimes = vec!["embedded"];
+    if have("runc") {
+        runtimes.push("runc");
+    }
+    for rt in runtimes {
+        let name = format!("t-{rt}");
+        let out = env.berth(&[
+            "run",
+            "-d",
+            "-t",
+            "--runtime",
+            rt,
+            "--name",
+            &name,
+            "box",
+            "sh",
+            "-c",
+            "tty; exit 4",
+        ]);
+        assert!(out.status.success(), "{rt}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&env.berth(&["wait", &name]).stdout).trim(),
+            "4",
+            "{rt}"
+        );
+        assert_eq!(
+            text(&env.berth(&["logs", &name]).stdout),
+            "/dev/pts/0\r\n",
+            "{rt}"
+        );
+        assert!(env.berth(&["rm", &name]).status.success());
+    }
+    assert!(env.containers().is_empty());
+}
