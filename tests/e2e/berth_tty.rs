@@ -244,3 +244,119 @@ fn tty_detached_logs_the_terminal_output() {
     }
     assert!(env.containers().is_empty());
 }
+
+fn code_out(out: &std::process::Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+#[test]
+fn exec_joins_a_running_container() {
+    let Some(env) = setup() else { return };
+    let mut runtimes = vec!["embedded"];
+    if have("runc") {
+        runtimes.push("runc");
+    }
+    for rt in runtimes {
+        let name = format!("ex-{rt}");
+        let main = "echo main > /tmp/f; echo started; while :; do sleep 0.1; done";
+        let out = env.berth(&[
+            "run",
+            "-d",
+            "--runtime",
+            rt,
+            "--name",
+            &name,
+            "--hostname",
+            "exhost",
+            "box",
+            "sh",
+            "-c",
+            main,
+        ]);
+        assert!(out.status.success(), "{rt}: {}", text(&out.stderr));
+        wait_for("the main process", || {
+            text(&env.berth(&["logs", &name]).stdout).contains("started")
+        });
+        let probe = "hostname; cat /tmp/f; tr '\\0' ' ' < /proc/1/cmdline; echo; \
+                     ps | awk '$1 == 1' | grep -c 'sh -c echo main'; \
+                     [ $$ != 1 ] && echo not-pid-1; grep CapEff /proc/self/status; \
+                     grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr -d ' \\t'";
+        let (code, out, err) = code_out(&env.berth(&["exec", &name, "sh", "-c", probe]));
+        assert_eq!(code, 0, "{rt}: {err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "exhost", "{rt}: same UTS namespace");
+        assert_eq!(lines[1], "main", "{rt}: same root filesystem");
+        assert!(lines[2].starts_with("sh -c echo main"), "{rt}: {out}");
+        assert_eq!(
+            lines[3], "1",
+            "{rt}: ps lists the main process as pid 1: {out}"
+        );
+        assert_eq!(lines[4], "not-pid-1", "{rt}");
+        assert_eq!(lines[5], "CapEff:\t00000000800405fb", "{rt}");
+        assert_eq!(&lines[6..], ["NoNewPrivs:1", "Seccomp:2"], "{rt}");
+
+        let (code, out, err) = code_out(&env.berth(&[
+            "exec",
+            "-e",
+            "FOO=bar",
+            "-w",
+            "/tmp",
+            "-u",
+            "1000:1000",
+            &name,
+            "sh",
+            "-c",
+            "echo $FOO/$GREETING; pwd; id -u; grep CapEff /proc/self/status",
+        ]));
+        assert_eq!(code, 0, "{rt}: {err}");
+        assert_eq!(
+            out, "bar/hello\n/tmp\n1000\nCapEff:\t0000000000000000\n",
+            "{rt}: -e over the image's env, -w, -u"
+        );
+        let exec = |args: &[&str]| {
+            let mut all = vec!["exec", name.as_str()];
+            all.extend_from_slice(args);
+            code_out(&env.berth(&all))
+        };
+        assert_eq!(exec(&["sh", "-c", "exit 6"]).0, 6, "{rt}");
+        assert_eq!(exec(&["no-such-command"]).0, 127, "{rt}");
+        assert_eq!(exec(&["/etc/passwd"]).0, 126, "{rt}");
+
+        let mut child = env
+            .user
+            .command(bin("berth"))
+            .arg("--root")
+            .arg(&env.root)
+            .args(["exec", "-i", &name, "sh", "-c", "cat; echo done"])
+            .current_dir("/tmp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"fed\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(text(&out.stdout), "fed\ndone\n", "{rt}: -i");
+
+        if rt == "embedded" {
+            let p = on_pty(
+                &env,
+                &["exec", "-t", &name, "sh", "-c", "tty; exit 2"],
+                24,
+                80,
+            );
+            let (code, out) = p.finish();
+            assert_eq!(code, 2, "{out}");
+            assert!(out.starts_with("/dev/pts/"), "exec -t: {out:?}");
+        }
+
+        assert!(env.berth(&["stop", "-t", "1", &name]).status.success());
+        let (code, _, err) = exec(&["true"]);
+        assert_eq!(code, 125, "{rt}: {err}");
+        assert!(err.contains("is not running"), "{rt}: {err}");
+        assert!(env.berth(&["rm", &name]).status.success());
+    }
+}

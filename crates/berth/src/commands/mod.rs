@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a page or less that calls a library.
 
+pub mod exec;
 pub mod images;
 pub mod import;
 pub mod info;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Rmi(a) => rmi::run(cli, a),
         Command::Pull(a) => pull::run(cli, a),
         Command::Run(a) => run::run(cli, a),
+        Command::Exec(a) => exec::run(cli, a),
         Command::Ps(a) => ps::run(cli, a),
         Command::Logs(a) => logs::run(cli, a),
         Command::Stop(a) => stop::run(cli, a),

@@ -207,7 +207,7 @@ fn start_external_tty(
     Ok(Running::Adopted(started.pid))
 }
 
-fn read_spec(bundle: &std::path::Path) -> anyhow::Result<oci_spec::runtime::Spec> {
+pub fn read_spec(bundle: &std::path::Path) -> anyhow::Result<oci_spec::runtime::Spec> {
     let path = bundle.join("config.json");
     let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))

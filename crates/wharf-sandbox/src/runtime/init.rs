@@ -374,6 +374,11 @@ pub(crate) fn setup_and_exec(
     if let Err(e) = setup(sys, plan, console) {
         return e;
     }
+    exec_process(sys, plan)
+}
+
+/// Executes the plan's process; returns only on failure.
+pub(crate) fn exec_process(sys: &dyn Syscall, plan: &InitPlan) -> StepError {
     let program = resolve_program(&plan.args[0], &plan.env);
     let source = sys.exec(&program, &plan.args, &plan.env);
     StepError {
@@ -485,6 +490,12 @@ fn setup(
             format!("creating the working directory {}", plan.cwd.display())
         })?;
     }
+    enter_process(sys, plan)
+}
+
+/// The last steps shared by a container's first process and `exec`: capabilities, identity,
+/// working directory, `no_new_privs`, seccomp (last, so that it filters only the process).
+pub(crate) fn enter_process(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
     let c = plan.caps;
     step(sys.drop_bounding(c.bounding), || {
         "dropping capabilities from the bounding set".into()

@@ -10,6 +10,7 @@
 //! preferably before starting threads: the forked children allocate, which glibc makes safe
 //! after fork, but they must not meet locks held by other threads.
 
+mod exec;
 mod init;
 mod mounts;
 mod path;
@@ -25,6 +26,7 @@ use crate::error::SandboxError;
 use crate::sys::{namespace, process};
 use crate::syscall::{LinuxSyscall, Syscall};
 
+pub use exec::{ExecOptions, command_in_namespaces_of, container_init_pid, exec};
 use init::InitPlan;
 
 fn ns_flag(t: LinuxNamespaceType) -> libc::c_int {
@@ -273,7 +275,11 @@ fn parent(
         return fail(SandboxError::ChildLost(e.into()));
     }
     drop(go_w);
-    // Closed empty by the exec; a message when set-up failed.
+    read_report(pid, err_r)
+}
+
+/// Reads the set-up report of the container's process: closed empty by its exec.
+fn read_report(pid: i32, err_r: OwnedFd) -> Result<Container, SandboxError> {
     let mut report = String::new();
     let _ = std::fs::File::from(err_r).read_to_string(&mut report);
     if report.is_empty() {
@@ -326,19 +332,7 @@ fn first_child(
             let _ = process::die_with_parent();
             process::default_signals();
             let e = init::setup_and_exec(&LinuxSyscall, plan, console.map(AsFd::as_fd));
-            let code = match (e.exec, e.source.kind()) {
-                (true, std::io::ErrorKind::NotFound) => 127,
-                (true, _) => 126,
-                _ => 125,
-            };
-            let msg = format!(
-                "{} {} {}",
-                u8::from(e.exec),
-                e.source.raw_os_error().unwrap_or(libc::EIO),
-                e.step
-            );
-            let _ = nix::unistd::write(&err_w, msg.as_bytes());
-            process::exit_now(code)
+            report_and_exit(&e, &err_w)
         }
         Ok(process::Forked::Parent(pid)) => {
             drop(err_w);
@@ -348,4 +342,22 @@ fn first_child(
             process::exit_now(i32::from(code))
         }
     }
+}
+
+/// Writes a failed step to the report pipe ("<exec 0|1> <errno> <step>") and exits with
+/// podman's code for it (127 not found, 126 not executable, 125 set-up).
+fn report_and_exit(e: &init::StepError, err_w: &OwnedFd) -> ! {
+    let code = match (e.exec, e.source.kind()) {
+        (true, std::io::ErrorKind::NotFound) => 127,
+        (true, _) => 126,
+        _ => 125,
+    };
+    let msg = format!(
+        "{} {} {}",
+        u8::from(e.exec),
+        e.source.raw_os_error().unwrap_or(libc::EIO),
+        e.step
+    );
+    let _ = nix::unistd::write(err_w, msg.as_bytes());
+    process::exit_now(code)
 }

@@ -338,6 +338,11 @@ fn merge_env(layers: &[&[String]]) -> Vec<String> {
     out
 }
 
+/// `base` with the `KEY=VALUE` entries of `over` replacing or added to it (`exec -e`).
+pub fn merge_env_lists(base: &[String], over: &[String]) -> Vec<String> {
+    merge_env(&[base, over])
+}
+
 /// The process arguments: Docker's rules for `Entrypoint` and `Cmd` and their overrides.
 pub fn process_args(
     image: Option<&ContainerConfig>,

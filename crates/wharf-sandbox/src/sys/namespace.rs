@@ -11,3 +11,8 @@ pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
 pub(crate) fn sethostname(name: &str) -> io::Result<()> {
     nix::unistd::sethostname(name).map_err(io::Error::from)
 }
+
+/// setns(2): joins the namespace `fd` refers to (an open `/proc/PID/ns/*` file).
+pub(crate) fn setns(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    nix::sched::setns(fd, nix::sched::CloneFlags::empty()).map_err(io::Error::from)
+}

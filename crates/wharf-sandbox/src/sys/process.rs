@@ -387,3 +387,25 @@ pub(crate) fn set_child_subreaper() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Makes `cmd`'s child join the namespaces `fds` (open `/proc/PID/ns/*` files, user first)
+/// between fork and exec.
+pub(crate) fn join_before_exec(cmd: &mut std::process::Command, fds: Vec<OwnedFd>) {
+    use std::os::unix::process::CommandExt as _;
+    let raw: Vec<c_int> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+    let keep = std::sync::Arc::new(fds);
+    // SAFETY: the closure runs in the forked child before exec and only calls setns(2), an
+    // async-signal-safe syscall, on descriptors kept open by `keep` (moved into the closure,
+    // so they outlive the spawn); it does not allocate.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _ = &keep;
+            for fd in &raw {
+                if libc::setns(*fd, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
