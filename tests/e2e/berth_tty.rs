@@ -360,3 +360,52 @@ fn exec_joins_a_running_container() {
         assert!(env.berth(&["rm", &name]).status.success());
     }
 }
+
+#[test]
+fn init_reaps_zombies_and_forwards_sigterm() {
+    let Some(env) = setup() else { return };
+    let mut runtimes = vec!["embedded"];
+    if have("runc") && (have("catatonit") || have("tini")) {
+        runtimes.push("runc");
+    }
+    for rt in runtimes {
+        // The subshell's background sleep is orphaned to PID 1, which must reap it.
+        let script = "cat /proc/1/comm; echo ppid=$PPID; (sleep 0.2 &); sleep 1; \
+                      awk '{print $3}' /proc/[0-9]*/stat | grep -c Z; exit 3";
+        let (code, out, err) = env.run(&["--init", "--runtime", rt, "box", "sh", "-c", script]);
+        assert_eq!(code, 3, "{rt}: {err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_ne!(lines[0], "sh", "{rt}: PID 1 is the init");
+        if rt == "embedded" {
+            assert_eq!(lines[0], "berth-init");
+        }
+        assert_eq!(lines[1], "ppid=1", "{rt}: the command runs under PID 1");
+        assert_eq!(lines[2], "0", "{rt}: no zombie left");
+
+        // `sleep` as PID 1 would ignore SIGTERM; under the init it dies of it.
+        let mut child = env
+            .user
+            .command(bin("berth"))
+            .arg("--root")
+            .arg(&env.root)
+            .args(["run", "--rm", "--init", "--runtime", rt, "box", "sh", "-c"])
+            .arg("echo ready; exec sleep 60")
+            .current_dir("/tmp")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert_eq!(line, "ready\n", "{rt}");
+        let started = Instant::now();
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(143), "{rt}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{rt}");
+    }
+    assert!(env.containers().is_empty());
+}

@@ -4,6 +4,7 @@ pub mod exec;
 pub mod images;
 pub mod import;
 pub mod info;
+pub mod init;
 pub mod inspect;
 pub mod kill;
 pub mod logs;

@@ -25,6 +25,10 @@ pub struct Args {
     /// Keep standard input open (else the container reads /dev/null)
     #[arg(short, long)]
     pub interactive: bool,
+    /// Run an init as PID 1 that forwards signals and reaps zombies (the embedded runtime's
+    /// own; with an external runtime, catatonit or tini from the host)
+    #[arg(long)]
+    pub init: bool,
     /// Allocate a pseudo-terminal for the container (its controlling terminal)
     #[arg(short, long)]
     pub tty: bool,
@@ -203,6 +207,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     wharf_sandbox::spec::capability_set(&args.cap_add, &args.cap_drop)
         .map_err(|e| anyhow::anyhow!(e))?;
     let entrypoint = args.entrypoint.as_deref().map(parse_entrypoint);
+    let init = args.init.then(|| super::init::mode(&runtime)).transpose()?;
 
     let record = store.resolve(&args.image).map_err(|e| {
         anyhow::anyhow!(e).context(format!(
@@ -269,6 +274,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     );
     opts.readonly_rootfs = args.read_only;
     opts.terminal = args.tty;
+    opts.init = init;
     opts.command = (!args.command.is_empty()).then(|| args.command.clone());
     opts.entrypoint = entrypoint;
     opts.env = env;

@@ -61,6 +61,8 @@ pub(crate) struct InitPlan {
     pub env: Vec<String>,
     /// `process.terminal`: the process gets a new pty as its controlling terminal.
     pub terminal: bool,
+    /// `--init`: PID 1 stays in the runtime's code, the process runs as its child.
+    pub init: bool,
 }
 
 fn cap_mask(set: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>) -> u64 {
@@ -209,6 +211,7 @@ impl InitPlan {
             args,
             env: process.env().clone().unwrap_or_default(),
             terminal: process.terminal() == Some(true),
+            init: crate::spec::init::wants_embedded_init(spec),
         })
     }
 }
@@ -388,7 +391,7 @@ pub(crate) fn exec_process(sys: &dyn Syscall, plan: &InitPlan) -> StepError {
     }
 }
 
-fn setup(
+pub(crate) fn setup(
     sys: &dyn Syscall,
     plan: &InitPlan,
     console: Option<BorrowedFd<'_>>,

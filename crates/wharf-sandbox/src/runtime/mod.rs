@@ -14,6 +14,7 @@ mod exec;
 mod init;
 mod mounts;
 mod path;
+mod pid1;
 mod seccomp;
 
 use std::io::Read;
@@ -331,6 +332,12 @@ fn first_child(
         Ok(process::Forked::Child) => {
             let _ = process::die_with_parent();
             process::default_signals();
+            if plan.init {
+                if let Err(e) = init::setup(&LinuxSyscall, plan, console.map(AsFd::as_fd)) {
+                    report_and_exit(&e, &err_w)
+                }
+                pid1::run(plan, err_w)
+            }
             let e = init::setup_and_exec(&LinuxSyscall, plan, console.map(AsFd::as_fd));
             report_and_exit(&e, &err_w)
         }

@@ -409,3 +409,18 @@ pub(crate) fn join_before_exec(cmd: &mut std::process::Command, fds: Vec<OwnedFd
         });
     }
 }
+
+/// Moves the calling process into its own process group and makes that group the foreground
+/// of the terminal on stdin (what a shell does for a job; tini does it for its child), so
+/// that ^C from the terminal reaches the command, not its init.
+pub(crate) fn take_terminal_foreground() -> io::Result<()> {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+    // A background group calling tcsetpgrp gets SIGTTOU unless it ignores it.
+    // SAFETY: SIG_IGN runs no handler code.
+    let previous = unsafe { signal(Signal::SIGTTOU, SigHandler::SigIgn) }?;
+    let r = nix::unistd::tcsetpgrp(std::io::stdin(), nix::unistd::getpgrp());
+    // SAFETY: restores the disposition that was installed before.
+    let _ = unsafe { signal(Signal::SIGTTOU, previous) };
+    r.map_err(io::Error::from)
+}
