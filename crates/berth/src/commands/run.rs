@@ -29,6 +29,15 @@ pub struct Args {
     /// own; with an external runtime, catatonit or tini from the host)
     #[arg(long)]
     pub init: bool,
+    /// Pull the image: `always`, `missing` (when not in the store), `never`
+    #[arg(long, value_enum, default_value = "missing")]
+    pub pull: super::pull_policy::Policy,
+    /// Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// User namespace mode: `keep-id` runs as your own uid and gid inside the container
+    #[arg(long, value_parser = ["keep-id"])]
+    pub userns: Option<String>,
     /// Allocate a pseudo-terminal for the container (its controlling terminal)
     #[arg(short, long)]
     pub tty: bool,
@@ -209,14 +218,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let entrypoint = args.entrypoint.as_deref().map(parse_entrypoint);
     let init = args.init.then(|| super::init::mode(&runtime)).transpose()?;
 
-    let record = store.resolve(&args.image).map_err(|e| {
-        anyhow::anyhow!(e).context(format!(
-            "image {:?} not found in the store at {}; hint: berth pull {}",
-            args.image,
-            store.root().display(),
-            args.image
-        ))
-    })?;
+    let record = super::pull_policy::resolve(store, &args.image, args.pull, args.tls_verify)?;
     let image_id = store.image_id(&record)?;
     let (raw, config) = wharf_cli::images::load(store, &record)?;
     let manifest = raw
@@ -291,6 +293,9 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     opts.no_new_privileges = no_new_privileges || opts.no_new_privileges;
     for v in &volumes {
         opts.extra_mounts.push(v.mount()?);
+    }
+    if args.userns.as_deref() == Some("keep-id") {
+        super::keep_id::apply(&req.target, &mut opts).map_err(unmount_cleanup)?;
     }
     let bundle =
         wharf_sandbox::bundle::write_bundle(&dir.join("bundle"), config.config.as_ref(), opts)

@@ -6,6 +6,7 @@
 //! user and groups resolved from the image's own `/etc/passwd` and `/etc/group`.
 
 pub mod init;
+pub mod keep_id;
 mod mounts;
 pub mod seccomp;
 pub mod user;
