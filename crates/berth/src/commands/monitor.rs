@@ -149,6 +149,40 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     container::write_json(dir, container::STATE, &state)?;
     let _ = writeln!(report, "ok");
     drop(report);
+    // From here on, the small monitor does the rest in this process's place (and pid). Not for
+    // a container adopted from an external runtime (`-t`): after the exec, waitpid no longer
+    // finds it (ECHILD), so berth keeps that one.
+    let adopted = matches!(running, Running::Adopted(_));
+    if let Some(program) = small_monitor().filter(|_| !adopted) {
+        // Its standard streams: stdout pipe, stderr pipe, pty master (all numbered >= 3 now).
+        let streams = [
+            out_r.as_raw_fd(),
+            err_r.as_raw_fd(),
+            master
+                .as_ref()
+                .map_or(null.as_raw_fd(), std::os::fd::AsRawFd::as_raw_fd),
+        ];
+        for (target, fd) in (0..).zip(streams) {
+            nix::unistd::dup2(fd, target).context("dup2")?;
+        }
+        let mut cmd = std::process::Command::new(&program);
+        cmd.arg(format!("dir={}", dir.display()))
+            .arg(format!("pid={pid}"))
+            .arg(format!(
+                "started={}",
+                state.started.as_deref().unwrap_or_default()
+            ))
+            .arg(format!("driver={}", found.record.driver));
+        if found.record.remove {
+            cmd.arg("remove=1");
+        }
+        let e = std::os::unix::process::CommandExt::exec(&mut cmd);
+        // Not executable after all: monitor from here, with berth's own code.
+        nix::unistd::dup2(null.as_raw_fd(), 0).context("dup2")?;
+        nix::unistd::dup2(null.as_raw_fd(), 1).context("dup2")?;
+        nix::unistd::dup2(null.as_raw_fd(), 2).context("dup2")?;
+        let _ = e;
+    }
 
     let log = Arc::new(Mutex::new(
         std::fs::OpenOptions::new()
@@ -205,6 +239,13 @@ fn start_external_tty(
         })?;
     *master = Some(started.master);
     Ok(Running::Adopted(started.pid))
+}
+
+/// `berth-monitor` next to this executable, when installed there.
+fn small_monitor() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let candidate = exe.parent()?.join("berth-monitor");
+    candidate.is_file().then_some(candidate)
 }
 
 pub fn read_spec(bundle: &std::path::Path) -> anyhow::Result<oci_spec::runtime::Spec> {
