@@ -9,7 +9,9 @@
 //! Descriptors are inherited as the standard streams, so that no raw descriptor number has to
 //! be trusted: 0 is the container's stdout pipe, 1 its stderr pipe, 2 its pty master (or
 //! /dev/null). Arguments are `KEY=VALUE` pairs: `dir`, `pid` (a child of this process),
-//! `started`, `driver`, and optionally `remove=1`.
+//! `started`, `driver`, and optionally `remove=1`, `adopted=1` (with `runtime` and `id`: an
+//! external runtime started the container detached and this process adopted it as its
+//! subreaper; `RUNTIME --root DIR/runtime delete -f ID` once it has exited).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::process::{Pid, WaitOptions, waitpid};
+use rustix::process::{Pid, WaitOptions, wait};
 
 /// A partial line longer than this is logged as a `P` entry (as conmon does).
 const MAX_LINE: usize = 16 * 1024;
@@ -69,6 +71,15 @@ fn main() -> ExitCode {
         copy_streams(&mut streams, &mut log);
     }
     let code = wait_for(pid);
+    if args.get("adopted").is_some_and(|v| v == "1")
+        && let (Some(runtime), Some(id)) = (args.get("runtime"), args.get("id"))
+    {
+        let _ = std::process::Command::new(runtime)
+            .arg("--root")
+            .arg(dir.join("runtime"))
+            .args(["delete", "-f", id])
+            .status();
+    }
     let monitor = std::process::id();
     let state = format!(
         "{{\"status\":\"exited\",\"pid\":{pid},\"monitor_pid\":{monitor},\"exit_code\":{code},\
@@ -163,7 +174,9 @@ fn wait_for(pid: i32) -> i32 {
         return 125;
     };
     loop {
-        match waitpid(None, WaitOptions::empty()) {
+        // `wait`, not `waitpid(None)`: that is waitpid(0), this process group only, and a
+        // container with a terminal leads its own session.
+        match wait(WaitOptions::empty()) {
             Ok(Some((p, status))) if p == target => {
                 if let Some(code) = status.exit_status() {
                     return code;

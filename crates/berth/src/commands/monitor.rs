@@ -149,11 +149,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     container::write_json(dir, container::STATE, &state)?;
     let _ = writeln!(report, "ok");
     drop(report);
-    // From here on, the small monitor does the rest in this process's place (and pid). Not for
-    // a container adopted from an external runtime (`-t`): after the exec, waitpid no longer
-    // finds it (ECHILD), so berth keeps that one.
-    let adopted = matches!(running, Running::Adopted(_));
-    if let Some(program) = small_monitor().filter(|_| !adopted) {
+    // From here on, the small monitor does the rest in this process's place (and pid): the
+    // container stays its child (adopted ones too: the subreaper flag survives the exec).
+    if let Some(program) = small_monitor() {
+        let adopted = matches!(running, Running::Adopted(_));
         // Its standard streams: stdout pipe, stderr pipe, pty master (all numbered >= 3 now).
         let streams = [
             out_r.as_raw_fd(),
@@ -175,6 +174,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .arg(format!("driver={}", found.record.driver));
         if found.record.remove {
             cmd.arg("remove=1");
+        }
+        if adopted {
+            cmd.arg("adopted=1")
+                .arg(format!("runtime={}", found.record.runtime))
+                .arg(format!("id={}", found.record.id));
         }
         let e = std::os::unix::process::CommandExt::exec(&mut cmd);
         // Not executable after all: monitor from here, with berth's own code.
