@@ -278,6 +278,12 @@ fn exec_joins_a_running_container() {
             main,
         ]);
         assert!(out.status.success(), "{rt}: {}", text(&out.stderr));
+        let at_once = env.berth(&["exec", &name, "true"]);
+        assert!(
+            at_once.status.success(),
+            "{rt}: exec right after run -d: {}",
+            text(&at_once.stderr)
+        );
         wait_for("the main process", || {
             text(&env.berth(&["logs", &name]).stdout).contains("started")
         });

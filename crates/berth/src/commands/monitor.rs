@@ -127,13 +127,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         r
     };
     drop((out_w, err_w));
-    let running = match started {
+    let mut running = match started {
         Ok(r) => r,
         Err((code, msg)) => {
             let _ = writeln!(report, "err {code} {}", msg.replace('\n', " "));
             return Ok(ExitCode::from(code));
         }
     };
+    if let Running::External(child) = &mut running {
+        // `run -d` returns once the container exists (so that `exec` can follow at once).
+        wait_until_running(child, &found.record, dir);
+    }
     let pid = match &running {
         Running::Embedded(c) => c.pid(),
         Running::External(c) => i32::try_from(c.id()).unwrap_or_default(),
@@ -243,6 +247,33 @@ fn start_external_tty(
         })?;
     *master = Some(started.master);
     Ok(Running::Adopted(started.pid))
+}
+
+/// Polls `RUNTIME state ID` until the container runs, the runtime exits, or 10 s pass.
+fn wait_until_running(
+    child: &mut std::process::Child,
+    record: &container::Record,
+    dir: &std::path::Path,
+) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        let state = std::process::Command::new(&record.runtime)
+            .arg("--root")
+            .arg(dir.join("runtime"))
+            .args(["state", &record.id])
+            .stderr(Stdio::null())
+            .output();
+        if let Ok(out) = state
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            && v["status"] == "running"
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// `berth-monitor` next to this executable, when installed there.
