@@ -10,15 +10,15 @@ use wharf_testkit::user::{TestUser, test_user};
 
 use crate::{bin, have};
 
-struct Env {
-    tmp: tempfile::TempDir,
-    root: PathBuf,
-    user: TestUser,
+pub(crate) struct Env {
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) root: PathBuf,
+    pub(crate) user: TestUser,
 }
 
 /// A store owned by the test user holding `localhost/box:latest`: busybox with
 /// `ENV GREETING=hello`, `WORKDIR /srv`, `CMD sh`. `None` (skipped) without busybox or user.
-fn setup() -> Option<Env> {
+pub(crate) fn setup() -> Option<Env> {
     let Some(user) = test_user() else {
         eprintln!("SKIP: no unprivileged test user (run the tests as root to create wharf-test)");
         return None;
@@ -50,12 +50,12 @@ fn setup() -> Option<Env> {
     Some(env)
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 impl Env {
-    fn berth(&self, args: &[&str]) -> Output {
+    pub(crate) fn berth(&self, args: &[&str]) -> Output {
         self.user
             .command(bin("berth"))
             .arg("--root")
@@ -67,7 +67,7 @@ impl Env {
     }
 
     /// Runs `berth run --rm ARGS` and returns (exit code, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, String, String) {
         let mut all = vec!["run", "--rm"];
         all.extend_from_slice(args);
         let out = self.berth(&all);
@@ -78,7 +78,7 @@ impl Env {
         )
     }
 
-    fn containers(&self) -> Vec<PathBuf> {
+    pub(crate) fn containers(&self) -> Vec<PathBuf> {
         std::fs::read_dir(self.root.join("containers"))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -303,7 +303,7 @@ fn bad_input_is_125_and_leaves_nothing() {
     assert_eq!(env.mounts_under_store(), 0);
 }
 
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..200 {
         if f() {
             return;

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod berth;
+mod berth_pull;
 mod berth_res;
+mod berth_tty;
 mod build;
 mod build_copy;
 mod build_instr;

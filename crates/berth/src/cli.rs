@@ -28,6 +28,8 @@ pub enum Command {
     Pull(commands::pull::Args),
     /// Run a command in a new container
     Run(Box<commands::run::Args>),
+    /// Run a command in a running container
+    Exec(commands::exec::Args),
     /// List containers
     Ps(commands::ps::Args),
     /// Print a detached container's output

@@ -6,7 +6,10 @@
 //! - [`overlay`]: storage drivers (kernel overlay, fuse-overlayfs, copy) for root filesystems.
 //! - [`spec`]: OCI runtime specs with podman's defaults, and [`bundle`] to write them for a runtime.
 //! - [`runtime`]: the embedded OCI runtime (namespaces, mounts, pivot_root, capabilities,
-//!   rlimits, seccomp through seccompiler, exec).
+//!   rlimits, seccomp through seccompiler, exec; a terminal, its own `--init`, and `exec` into a
+//!   running container through setns).
+//! - [`console`]: a container's terminal from the caller's side (pty master over
+//!   `SCM_RIGHTS`, raw mode, relay, window size).
 //! - [`syscall`]: the trait through which the logic reaches the kernel, so that tests can fake it.
 //!
 //! A binary's `main` enters the namespace first, then runs a container from an image's
@@ -47,6 +50,7 @@
 
 pub mod bundle;
 pub mod cgroup;
+pub mod console;
 pub mod error;
 pub mod idmap;
 pub mod network;

@@ -64,6 +64,10 @@ pub trait Syscall {
     fn raise_ambient(&self, ambient: u64) -> io::Result<()>;
     fn set_no_new_privs(&self) -> io::Result<()>;
     fn apply_seccomp(&self, programs: &[seccompiler::BpfProgram]) -> io::Result<()>;
+    /// Opens a pty in the container's devpts, sends its master over the unix socket `socket`
+    /// (`SCM_RIGHTS`), and makes its slave the controlling terminal and standard streams of a
+    /// new session led by the calling process.
+    fn setup_console(&self, socket: std::os::fd::BorrowedFd<'_>) -> io::Result<()>;
     /// execve(2); returns only on failure.
     fn exec(&self, path: &Path, args: &[String], env: &[String]) -> io::Error;
 }
@@ -191,6 +195,19 @@ impl Syscall for LinuxSyscall {
 
     fn apply_seccomp(&self, programs: &[seccompiler::BpfProgram]) -> io::Result<()> {
         crate::sys::seccomp::apply(programs)
+    }
+
+    fn setup_console(&self, socket: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+        use std::os::fd::AsFd as _;
+        let (master, slave) = crate::sys::tty::open_pty()?;
+        // The size of the caller's terminal (inherited as stdin) before the process starts:
+        // set later by the caller, the first `stty size` could still see 0 0.
+        if let Ok((rows, cols)) = crate::sys::tty::window_size(std::io::stdin().as_fd()) {
+            crate::sys::tty::set_window_size(slave.as_fd(), rows, cols)?;
+        }
+        crate::console::send_fd(socket, master.as_fd())?;
+        drop(master);
+        crate::sys::tty::make_controlling(&slave)
     }
 
     fn exec(&self, path: &Path, args: &[String], env: &[String]) -> io::Error {
@@ -356,6 +373,9 @@ pub(crate) mod fake {
         }
         fn apply_seccomp(&self, programs: &[seccompiler::BpfProgram]) -> io::Result<()> {
             self.op(format!("seccomp {}", programs.len()))
+        }
+        fn setup_console(&self, _socket: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+            self.op("console".into())
         }
         fn exec(&self, path: &Path, args: &[String], _env: &[String]) -> io::Error {
             let _ = self.op(format!("exec {} {args:?}", path.display()));

@@ -1,18 +1,23 @@
 //! One module per subcommand; each is a page or less that calls a library.
 
+pub mod exec;
 pub mod images;
 pub mod import;
 pub mod info;
+pub mod init;
 pub mod inspect;
+pub mod keep_id;
 pub mod kill;
 pub mod logs;
 pub mod monitor;
 pub mod ps;
 pub mod pull;
+pub mod pull_policy;
 pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod stop;
+pub mod tty;
 pub mod unshare;
 pub mod volume;
 pub mod wait;
@@ -35,6 +40,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Rmi(a) => rmi::run(cli, a),
         Command::Pull(a) => pull::run(cli, a),
         Command::Run(a) => run::run(cli, a),
+        Command::Exec(a) => exec::run(cli, a),
         Command::Ps(a) => ps::run(cli, a),
         Command::Logs(a) => logs::run(cli, a),
         Command::Stop(a) => stop::run(cli, a),

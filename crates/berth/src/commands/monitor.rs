@@ -69,6 +69,8 @@ pub fn start_detached(_cli: &Cli, _store: &Store, p: &Prepared) -> anyhow::Resul
 enum Running {
     Embedded(wharf_sandbox::runtime::Container),
     External(std::process::Child),
+    /// Started detached by an external runtime (`-t`); this monitor is its subreaper.
+    Adopted(i32),
 }
 
 /// The hidden `berth container-monitor DIR` entry.
@@ -94,15 +96,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
 
+    let spec = read_spec(&bundle_dir)?;
+    let tty = super::tty::wants_terminal(&spec);
+    let mut master = None;
     let started = if found.record.runtime == "embedded" {
-        let spec = read_spec(&bundle_dir)?;
         nix::unistd::dup2(out_w.as_raw_fd(), 1).context("dup2")?;
         nix::unistd::dup2(err_w.as_raw_fd(), 2).context("dup2")?;
         let r = wharf_sandbox::runtime::start(&spec, &bundle_dir);
         nix::unistd::dup2(null.as_raw_fd(), 1).context("dup2")?;
         nix::unistd::dup2(null.as_raw_fd(), 2).context("dup2")?;
-        r.map(Running::Embedded)
-            .map_err(|e| (e.exit_code(), format!("{:#}", anyhow::Error::new(e))))
+        r.map(|mut c| {
+            master = c.take_console();
+            Running::Embedded(c)
+        })
+        .map_err(|e| (e.exit_code(), format!("{:#}", anyhow::Error::new(e))))
+    } else if tty {
+        start_external_tty(&found.record, dir, &mut master)
     } else {
         let mut cmd = crate::commands::run::external_in(&found.record, dir);
         cmd.stdin(Stdio::null())
@@ -118,16 +127,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         r
     };
     drop((out_w, err_w));
-    let running = match started {
+    let mut running = match started {
         Ok(r) => r,
         Err((code, msg)) => {
             let _ = writeln!(report, "err {code} {}", msg.replace('\n', " "));
             return Ok(ExitCode::from(code));
         }
     };
+    if let Running::External(child) = &mut running {
+        // `run -d` returns once the container exists (so that `exec` can follow at once).
+        wait_until_running(child, &found.record, dir);
+    }
     let pid = match &running {
         Running::Embedded(c) => c.pid(),
         Running::External(c) => i32::try_from(c.id()).unwrap_or_default(),
+        Running::Adopted(pid) => *pid,
     };
     let mut state = State {
         status: "running".into(),
@@ -139,6 +153,55 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     container::write_json(dir, container::STATE, &state)?;
     let _ = writeln!(report, "ok");
     drop(report);
+    // From here on, the small monitor does the rest in this process's place (and pid): the
+    // container stays its child (adopted ones too: the subreaper flag survives the exec).
+    // Only where nothing but waiting and logging is left: an external runtime must be told to
+    // delete its container (a killed `runc run` leaves it running, holding the log pipes), a
+    // private network's helper must be stopped, and a cgroup removed. Those containers keep
+    // this full monitor; the default one (embedded runtime, no network helper, no limits)
+    // gets the small one.
+    let needs_cleanup = found.record.runtime != "embedded"
+        || dir.join("netns").exists()
+        || spec
+            .linux()
+            .as_ref()
+            .is_some_and(|l| l.cgroups_path().is_some());
+    if let Some(program) = small_monitor().filter(|_| !needs_cleanup) {
+        let adopted = matches!(running, Running::Adopted(_));
+        // Its standard streams: stdout pipe, stderr pipe, pty master (all numbered >= 3 now).
+        let streams = [
+            out_r.as_raw_fd(),
+            err_r.as_raw_fd(),
+            master
+                .as_ref()
+                .map_or(null.as_raw_fd(), std::os::fd::AsRawFd::as_raw_fd),
+        ];
+        for (target, fd) in (0..).zip(streams) {
+            nix::unistd::dup2(fd, target).context("dup2")?;
+        }
+        let mut cmd = std::process::Command::new(&program);
+        cmd.arg(format!("dir={}", dir.display()))
+            .arg(format!("pid={pid}"))
+            .arg(format!(
+                "started={}",
+                state.started.as_deref().unwrap_or_default()
+            ))
+            .arg(format!("driver={}", found.record.driver));
+        if found.record.remove {
+            cmd.arg("remove=1");
+        }
+        if adopted {
+            cmd.arg("adopted=1")
+                .arg(format!("runtime={}", found.record.runtime))
+                .arg(format!("id={}", found.record.id));
+        }
+        let e = std::os::unix::process::CommandExt::exec(&mut cmd);
+        // Not executable after all: monitor from here, with berth's own code.
+        nix::unistd::dup2(null.as_raw_fd(), 0).context("dup2")?;
+        nix::unistd::dup2(null.as_raw_fd(), 1).context("dup2")?;
+        nix::unistd::dup2(null.as_raw_fd(), 2).context("dup2")?;
+        let _ = e;
+    }
 
     let log = Arc::new(Mutex::new(
         std::fs::OpenOptions::new()
@@ -149,6 +212,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     ));
     let copiers: Vec<_> = [(out_r, "stdout"), (err_r, "stderr")]
         .into_iter()
+        .chain(master.map(|m| (m, "stdout")))
         .map(|(fd, stream)| {
             let log = Arc::clone(&log);
             std::thread::spawn(move || copy_log(fd, stream, &log))
@@ -157,6 +221,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let code = match running {
         Running::Embedded(c) => c.wait().unwrap_or(125),
         Running::External(mut c) => c.wait().map_or(125, exit_code),
+        Running::Adopted(pid) => {
+            let code = wharf_sandbox::runtime::wait_pid(pid).unwrap_or(125);
+            super::tty::delete_external(dir, &found.record.runtime, &found.record.id);
+            code
+        }
     };
     // A killed `runc run` leaves its container running (and holding the log pipes).
     if found.record.runtime != "embedded" {
@@ -181,7 +250,58 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_spec(bundle: &std::path::Path) -> anyhow::Result<oci_spec::runtime::Spec> {
+/// `-t` with an external runtime: started detached, its process adopted by this monitor.
+fn start_external_tty(
+    record: &container::Record,
+    dir: &std::path::Path,
+    master: &mut Option<OwnedFd>,
+) -> Result<Running, (u8, String)> {
+    let started =
+        super::tty::start_external(dir, &record.runtime, &record.id, None).map_err(|e| {
+            let code = e
+                .downcast_ref::<wharf_cli::ExitError>()
+                .map_or(125, |x| x.code);
+            (code, format!("{e:#}"))
+        })?;
+    *master = Some(started.master);
+    Ok(Running::Adopted(started.pid))
+}
+
+/// Polls `RUNTIME state ID` until the container runs, the runtime exits, or 10 s pass.
+fn wait_until_running(
+    child: &mut std::process::Child,
+    record: &container::Record,
+    dir: &std::path::Path,
+) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        let state = std::process::Command::new(&record.runtime)
+            .arg("--root")
+            .arg(dir.join("runtime"))
+            .args(["state", &record.id])
+            .stderr(Stdio::null())
+            .output();
+        if let Ok(out) = state
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            && v["status"] == "running"
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// `berth-monitor` next to this executable, when installed there.
+fn small_monitor() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let candidate = exe.parent()?.join("berth-monitor");
+    candidate.is_file().then_some(candidate)
+}
+
+pub fn read_spec(bundle: &std::path::Path) -> anyhow::Result<oci_spec::runtime::Spec> {
     let path = bundle.join("config.json");
     let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))

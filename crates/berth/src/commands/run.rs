@@ -25,6 +25,22 @@ pub struct Args {
     /// Keep standard input open (else the container reads /dev/null)
     #[arg(short, long)]
     pub interactive: bool,
+    /// Run an init as PID 1 that forwards signals and reaps zombies (the embedded runtime's
+    /// own; with an external runtime, catatonit or tini from the host)
+    #[arg(long)]
+    pub init: bool,
+    /// Pull the image: `always`, `missing` (when not in the store), `never`
+    #[arg(long, value_enum, default_value = "missing")]
+    pub pull: super::pull_policy::Policy,
+    /// Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// User namespace mode: `keep-id` runs as your own uid and gid inside the container
+    #[arg(long, value_parser = ["keep-id"])]
+    pub userns: Option<String>,
+    /// Allocate a pseudo-terminal for the container (its controlling terminal)
+    #[arg(short, long)]
+    pub tty: bool,
     /// Name the container
     #[arg(long)]
     pub name: Option<String>,
@@ -154,6 +170,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
+    if super::tty::wants_terminal(&p.bundle.spec) {
+        return super::tty::foreground(p, interactive);
+    }
     if !interactive {
         let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
         nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 0)
@@ -243,15 +262,9 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     wharf_sandbox::spec::capability_set(&args.cap_add, &args.cap_drop)
         .map_err(|e| anyhow::anyhow!(e))?;
     let entrypoint = args.entrypoint.as_deref().map(parse_entrypoint);
+    let init = args.init.then(|| super::init::mode(&runtime)).transpose()?;
 
-    let record = store.resolve(&args.image).map_err(|e| {
-        anyhow::anyhow!(e).context(format!(
-            "image {:?} not found in the store at {}; hint: berth pull {}",
-            args.image,
-            store.root().display(),
-            args.image
-        ))
-    })?;
+    let record = super::pull_policy::resolve(store, &args.image, args.pull, args.tls_verify)?;
     let image_id = store.image_id(&record)?;
     let (raw, config) = wharf_cli::images::load(store, &record)?;
     let manifest = raw
@@ -308,6 +321,8 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
             .unwrap_or_else(|| id[..12].to_string()),
     );
     opts.readonly_rootfs = args.read_only;
+    opts.terminal = args.tty;
+    opts.init = init;
     opts.command = (!args.command.is_empty()).then(|| args.command.clone());
     opts.entrypoint = entrypoint;
     opts.env = env;
@@ -334,6 +349,9 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     opts.no_new_privileges = no_new_privileges || opts.no_new_privileges;
     opts.extra_mounts =
         crate::volumes::to_oci(store.root(), &volumes, &req.target).map_err(unmount_cleanup)?;
+    if args.userns.as_deref() == Some("keep-id") {
+        super::keep_id::apply(&req.target, &mut opts).map_err(unmount_cleanup)?;
+    }
     let bundle =
         wharf_sandbox::bundle::write_bundle(&dir.join("bundle"), config.config.as_ref(), opts)
             .map_err(|e| unmount_cleanup(sandbox_err(e)))?;

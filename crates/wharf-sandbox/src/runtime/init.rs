@@ -6,6 +6,7 @@
 //! process exists); [`setup_and_exec`] only carries it out.
 
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{PosixRlimitType, Spec};
@@ -58,6 +59,10 @@ pub(crate) struct InitPlan {
     pub cwd: PathBuf,
     pub args: Vec<String>,
     pub env: Vec<String>,
+    /// `process.terminal`: the process gets a new pty as its controlling terminal.
+    pub terminal: bool,
+    /// `--init`: PID 1 stays in the runtime's code, the process runs as its child.
+    pub init: bool,
 }
 
 fn cap_mask(set: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>) -> u64 {
@@ -120,11 +125,6 @@ impl InitPlan {
             .process()
             .as_ref()
             .ok_or_else(|| invalid("spec", "no process"))?;
-        if process.terminal() == Some(true) {
-            return Err(SandboxError::Unsupported {
-                what: "a terminal (-t) yet".into(),
-            });
-        }
         let args = process.args().clone().unwrap_or_default();
         if args.is_empty() {
             return Err(invalid("spec", "process.args is empty"));
@@ -210,6 +210,8 @@ impl InitPlan {
             cwd: process.cwd().clone(),
             args,
             env: process.env().clone().unwrap_or_default(),
+            terminal: process.terminal() == Some(true),
+            init: crate::spec::init::wants_embedded_init(spec),
         })
     }
 }
@@ -365,11 +367,21 @@ fn resolve_program(args0: &str, env: &[String]) -> PathBuf {
     PathBuf::from(args0)
 }
 
-/// Sets the container up and executes its process; returns only on failure.
-pub(crate) fn setup_and_exec(sys: &dyn Syscall, plan: &InitPlan) -> StepError {
-    if let Err(e) = setup(sys, plan) {
+/// Sets the container up and executes its process; returns only on failure. With `console`
+/// (a terminal was asked for), the pty's master is sent over that socket.
+pub(crate) fn setup_and_exec(
+    sys: &dyn Syscall,
+    plan: &InitPlan,
+    console: Option<BorrowedFd<'_>>,
+) -> StepError {
+    if let Err(e) = setup(sys, plan, console) {
         return e;
     }
+    exec_process(sys, plan)
+}
+
+/// Executes the plan's process; returns only on failure.
+pub(crate) fn exec_process(sys: &dyn Syscall, plan: &InitPlan) -> StepError {
     let program = resolve_program(&plan.args[0], &plan.env);
     let source = sys.exec(&program, &plan.args, &plan.env);
     StepError {
@@ -379,7 +391,11 @@ pub(crate) fn setup_and_exec(sys: &dyn Syscall, plan: &InitPlan) -> StepError {
     }
 }
 
-fn setup(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
+pub(crate) fn setup(
+    sys: &dyn Syscall,
+    plan: &InitPlan,
+    console: Option<BorrowedFd<'_>>,
+) -> Result<(), StepError> {
     let root = &plan.rootfs;
     step(
         sys.mount(
@@ -459,6 +475,13 @@ fn setup(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
     if plan.new_netns {
         step(sys.loopback_up(), || "bringing up lo".into())?;
     }
+    // While still root: the pty comes from the container's own devpts instance (so `tty`
+    // prints /dev/pts/0), as runc and podman do it.
+    if let Some(socket) = console {
+        step(sys.setup_console(socket), || {
+            "setting up the terminal".into()
+        })?;
+    }
     for (resource, soft, hard) in &plan.rlimits {
         step(sys.setrlimit(*resource, *soft, *hard), || {
             format!("setting rlimit {resource}")
@@ -470,6 +493,12 @@ fn setup(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
             format!("creating the working directory {}", plan.cwd.display())
         })?;
     }
+    enter_process(sys, plan)
+}
+
+/// The last steps shared by a container's first process and `exec`: capabilities, identity,
+/// working directory, `no_new_privs`, seccomp (last, so that it filters only the process).
+pub(crate) fn enter_process(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
     let c = plan.caps;
     step(sys.drop_bounding(c.bounding), || {
         "dropping capabilities from the bounding set".into()
@@ -527,7 +556,7 @@ mod tests {
     fn order_mounts_then_pivot_then_identity_then_seccomp_last() {
         let (_root, plan) = plan();
         let fake = Recording::default();
-        let err = setup_and_exec(&fake, &plan);
+        let err = setup_and_exec(&fake, &plan, None);
         assert!(err.exec, "the fake's exec fails: {}", err.step);
         let ops = fake.ops();
         let pos = |prefix: &str| {
@@ -559,15 +588,20 @@ mod tests {
     }
 
     #[test]
-    fn terminal_is_refused_for_now() {
+    fn terminal_is_set_up_after_pivot_root_before_identity() {
         let (root, _) = plan();
         let mut o = SpecOptions::new(root.path(), "box");
         o.terminal = true;
         o.command = Some(vec!["sh".into()]);
         let spec = generate(None, &o).unwrap();
-        assert!(matches!(
-            InitPlan::from_spec(&spec, Path::new("/"), true),
-            Err(SandboxError::Unsupported { .. })
-        ));
+        let plan = InitPlan::from_spec(&spec, Path::new("/"), true).unwrap();
+        assert!(plan.terminal);
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let fake = Recording::default();
+        let _ = setup_and_exec(&fake, &plan, Some(std::os::fd::AsFd::as_fd(&a)));
+        let ops = fake.ops();
+        let pos = |op: &str| ops.iter().position(|o| o.starts_with(op)).unwrap();
+        assert!(pos("pivot_root") < pos("console"));
+        assert!(pos("console") < pos("ids 0:0"));
     }
 }

@@ -10,13 +10,15 @@
 //! preferably before starting threads: the forked children allocate, which glibc makes safe
 //! after fork, but they must not meet locks held by other threads.
 
+mod exec;
 mod init;
 mod mounts;
 pub(crate) mod path;
+mod pid1;
 mod seccomp;
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
@@ -25,6 +27,7 @@ use crate::error::SandboxError;
 use crate::sys::{namespace, process};
 use crate::syscall::{LinuxSyscall, Syscall};
 
+pub use exec::{ExecOptions, command_in_namespaces_of, container_init_pid, exec};
 use init::InitPlan;
 
 fn ns_flag(t: LinuxNamespaceType) -> libc::c_int {
@@ -89,6 +92,18 @@ pub fn forward_signals(pid: i32) -> Result<(), SandboxError> {
     process::forward_signals_to(pid).map_err(|source| SandboxError::Wait { pid, source })
 }
 
+/// Makes the calling process the reaper of its orphaned descendants, so that it can wait for
+/// a container that an external runtime started detached (`runc run -d`), as conmon does.
+pub fn become_subreaper() -> Result<(), SandboxError> {
+    process::set_child_subreaper().map_err(SandboxError::Fork)
+}
+
+/// Waits for `pid`, a child (or, after [`become_subreaper`], an adopted descendant); its exit
+/// code (128+N when killed by signal N).
+pub fn wait_pid(pid: i32) -> Result<u8, SandboxError> {
+    process::wait_exit_code(pid).map_err(|source| SandboxError::Wait { pid, source })
+}
+
 /// A started container (its process has been executed).
 #[derive(Debug)]
 pub struct Container {
@@ -96,6 +111,8 @@ pub struct Container {
     pid: i32,
     /// The cgroup holding the limits, removed once the container has exited.
     cgroup: Option<crate::cgroup::Cgroup>,
+    /// The master side of the container's pty, when the spec asks for a terminal.
+    console: Option<OwnedFd>,
 }
 
 impl Container {
@@ -103,6 +120,12 @@ impl Container {
     /// SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH to the container's PID 1; SIGKILL kills both).
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// The master side of the container's terminal (`process.terminal`), once: relay it with
+    /// [`crate::console::relay`].
+    pub fn take_console(&mut self) -> Option<OwnedFd> {
+        self.console.take()
     }
 
     /// Sends `signal` (a `libc::SIG*` number) to the container.
@@ -208,7 +231,11 @@ pub fn start(spec: &Spec, bundle: &Path) -> Result<Container, SandboxError> {
         cgroup.as_ref(),
     );
     match started {
-        Ok(pid) => Ok(Container { pid, cgroup }),
+        Ok((pid, console)) => Ok(Container {
+            pid,
+            cgroup,
+            console,
+        }),
         Err(e) => {
             if let Some(cg) = &cgroup {
                 cg.remove();
@@ -225,21 +252,54 @@ fn start_in(
     uid_map: &str,
     gid_map: &str,
     cgroup: Option<&crate::cgroup::Cgroup>,
-) -> Result<i32, SandboxError> {
+) -> Result<(i32, Option<OwnedFd>), SandboxError> {
     let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
     let pipe = || nix::unistd::pipe2(cloexec).map_err(|e| SandboxError::Fork(e.into()));
     let (ready_r, ready_w) = pipe()?;
     let (go_r, go_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
+    // The pty's master comes back over this pair (runc's console socket protocol).
+    let console = if plan.terminal {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(SandboxError::Fork)?;
+        Some((OwnedFd::from(ours), OwnedFd::from(theirs)))
+    } else {
+        None
+    };
 
     match process::fork().map_err(SandboxError::Fork)? {
         process::Forked::Child => {
             drop((ready_r, go_w, err_r));
-            first_child(plan, flags, netns, &ready_w, &go_r, err_w)
+            let theirs = console.map(|(ours, theirs)| {
+                drop(ours);
+                theirs
+            });
+            first_child(plan, flags, netns, &ready_w, &go_r, err_w, theirs.as_ref())
         }
         process::Forked::Parent(pid) => {
             drop((ready_w, go_r, err_w));
-            parent(pid, flags, uid_map, gid_map, cgroup, ready_r, go_w, err_r)
+            let ours = console.map(|(ours, theirs)| {
+                drop(theirs);
+                ours
+            });
+            let pid = parent(pid, flags, uid_map, gid_map, cgroup, ready_r, go_w, err_r)?;
+            let Some(socket) = ours else {
+                return Ok((pid, None));
+            };
+            // Sent before the exec, which has happened: the message is waiting.
+            match crate::console::recv_fd(socket.as_fd()) {
+                Ok(master) => Ok((pid, Some(master))),
+                Err(source) => {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    let _ = process::wait_exit_code(pid);
+                    Err(SandboxError::ContainerSetup {
+                        step: "receiving the terminal".into(),
+                        source,
+                    })
+                }
+            }
         }
     }
 }
@@ -294,7 +354,11 @@ fn parent(
         return fail(SandboxError::ChildLost(e.into()));
     }
     drop(go_w);
-    // Closed empty by the exec; a message when set-up failed.
+    read_report(pid, err_r)
+}
+
+/// Reads the set-up report of the container's process: closed empty by its exec.
+fn read_report(pid: i32, err_r: OwnedFd) -> Result<i32, SandboxError> {
     let mut report = String::new();
     let _ = std::fs::File::from(err_r).read_to_string(&mut report);
     if report.is_empty() {
@@ -328,6 +392,7 @@ fn first_child(
     ready_w: &OwnedFd,
     go_r: &OwnedFd,
     err_w: OwnedFd,
+    console: Option<&OwnedFd>,
 ) -> ! {
     let _ = process::die_with_parent();
     let status = netns
@@ -348,20 +413,14 @@ fn first_child(
         Ok(process::Forked::Child) => {
             let _ = process::die_with_parent();
             process::default_signals();
-            let e = init::setup_and_exec(&LinuxSyscall, plan);
-            let code = match (e.exec, e.source.kind()) {
-                (true, std::io::ErrorKind::NotFound) => 127,
-                (true, _) => 126,
-                _ => 125,
-            };
-            let msg = format!(
-                "{} {} {}",
-                u8::from(e.exec),
-                e.source.raw_os_error().unwrap_or(libc::EIO),
-                e.step
-            );
-            let _ = nix::unistd::write(&err_w, msg.as_bytes());
-            process::exit_now(code)
+            if plan.init {
+                if let Err(e) = init::setup(&LinuxSyscall, plan, console.map(AsFd::as_fd)) {
+                    report_and_exit(&e, &err_w)
+                }
+                pid1::run(plan, err_w)
+            }
+            let e = init::setup_and_exec(&LinuxSyscall, plan, console.map(AsFd::as_fd));
+            report_and_exit(&e, &err_w)
         }
         Ok(process::Forked::Parent(pid)) => {
             drop(err_w);
@@ -371,4 +430,22 @@ fn first_child(
             process::exit_now(i32::from(code))
         }
     }
+}
+
+/// Writes a failed step to the report pipe ("<exec 0|1> <errno> <step>") and exits with
+/// podman's code for it (127 not found, 126 not executable, 125 set-up).
+fn report_and_exit(e: &init::StepError, err_w: &OwnedFd) -> ! {
+    let code = match (e.exec, e.source.kind()) {
+        (true, std::io::ErrorKind::NotFound) => 127,
+        (true, _) => 126,
+        _ => 125,
+    };
+    let msg = format!(
+        "{} {} {}",
+        u8::from(e.exec),
+        e.source.raw_os_error().unwrap_or(libc::EIO),
+        e.step
+    );
+    let _ = nix::unistd::write(err_w, msg.as_bytes());
+    process::exit_now(code)
 }

@@ -5,6 +5,8 @@
 //! rlimits; hostname and the generated `/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`; the
 //! user and groups resolved from the image's own `/etc/passwd` and `/etc/group`.
 
+pub mod init;
+pub mod keep_id;
 mod mounts;
 pub mod seccomp;
 pub mod user;
@@ -129,6 +131,8 @@ pub struct SpecOptions {
     pub rlimits: Option<Vec<(PosixRlimitType, u64, u64)>>,
     /// Volumes and other mounts, after the defaults.
     pub extra_mounts: Vec<Mount>,
+    /// `--init`: who runs as PID 1 in front of the command.
+    pub init: Option<init::InitMode>,
 }
 
 impl SpecOptions {
@@ -161,6 +165,7 @@ impl SpecOptions {
             etc_files: None,
             rlimits: None,
             extra_mounts: Vec::new(),
+            init: None,
         }
     }
 }
@@ -343,6 +348,11 @@ fn merge_env(layers: &[&[String]]) -> Vec<String> {
         }
     }
     out
+}
+
+/// `base` with the `KEY=VALUE` entries of `over` replacing or added to it (`exec -e`).
+pub fn merge_env_lists(base: &[String], over: &[String]) -> Vec<String> {
+    merge_env(&[base, over])
 }
 
 /// The process arguments: Docker's rules for `Entrypoint` and `Cmd` and their overrides.
@@ -549,7 +559,11 @@ pub fn generate(image: Option<&ContainerConfig>, opts: &SpecOptions) -> Result<S
                 .collect::<std::collections::HashMap<_, _>>(),
         );
     }
-    spec.build().map_err(spec_err("spec"))
+    let mut spec = spec.build().map_err(spec_err("spec"))?;
+    if let Some(mode) = &opts.init {
+        init::apply(&mut spec, mode)?;
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]

@@ -8,3 +8,4 @@ pub(crate) mod namespace;
 pub(crate) mod net;
 pub(crate) mod process;
 pub(crate) mod seccomp;
+pub(crate) mod tty;

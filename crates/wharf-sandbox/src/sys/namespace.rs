@@ -17,3 +17,8 @@ pub(crate) fn sethostname(name: &str) -> io::Result<()> {
 pub(crate) fn setns_net(fd: &std::os::fd::OwnedFd) -> io::Result<()> {
     nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
 }
+
+/// setns(2): joins the namespace `fd` refers to (an open `/proc/PID/ns/*` file).
+pub(crate) fn setns(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    nix::sched::setns(fd, nix::sched::CloneFlags::empty()).map_err(io::Error::from)
+}

@@ -377,3 +377,50 @@ pub(crate) fn forward_signals_to(pid: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// PR_SET_CHILD_SUBREAPER: orphaned descendants (a container an external runtime started
+/// detached) are reparented to the calling process, which can then wait for them.
+pub(crate) fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and no pointers.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes `cmd`'s child join the namespaces `fds` (open `/proc/PID/ns/*` files, user first)
+/// between fork and exec.
+pub(crate) fn join_before_exec(cmd: &mut std::process::Command, fds: Vec<OwnedFd>) {
+    use std::os::unix::process::CommandExt as _;
+    let raw: Vec<c_int> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+    let keep = std::sync::Arc::new(fds);
+    // SAFETY: the closure runs in the forked child before exec and only calls setns(2), an
+    // async-signal-safe syscall, on descriptors kept open by `keep` (moved into the closure,
+    // so they outlive the spawn); it does not allocate.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _ = &keep;
+            for fd in &raw {
+                if libc::setns(*fd, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Moves the calling process into its own process group and makes that group the foreground
+/// of the terminal on stdin (what a shell does for a job; tini does it for its child), so
+/// that ^C from the terminal reaches the command, not its init.
+pub(crate) fn take_terminal_foreground() -> io::Result<()> {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+    // A background group calling tcsetpgrp gets SIGTTOU unless it ignores it.
+    // SAFETY: SIG_IGN runs no handler code.
+    let previous = unsafe { signal(Signal::SIGTTOU, SigHandler::SigIgn) }?;
+    let r = nix::unistd::tcsetpgrp(std::io::stdin(), nix::unistd::getpgrp());
+    // SAFETY: restores the disposition that was installed before.
+    let _ = unsafe { signal(Signal::SIGTTOU, previous) };
+    r.map_err(io::Error::from)
+}
