@@ -5,6 +5,7 @@
 mod berth;
 mod berth_res;
 mod build;
+mod build_equiv;
 mod cli;
 mod ferry;
 mod images;
