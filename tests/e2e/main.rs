@@ -8,6 +8,7 @@ mod berth_res;
 mod berth_tty;
 mod build;
 mod build_copy;
+mod build_equiv;
 mod build_instr;
 mod build_mounts;
 mod build_out;

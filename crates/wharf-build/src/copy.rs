@@ -56,8 +56,9 @@ pub fn parse_chmod(value: &str) -> Result<u32, BuildError> {
         })
 }
 
-/// Resolves `--chown=user[:group]` against the image's `/etc/passwd` and `/etc/group`; without
-/// a group the group ID is the user ID, as Docker documents.
+/// Resolves `--chown=user[:group]` against the image's `/etc/passwd` and `/etc/group`. Without
+/// a group, a user name brings its primary group from `/etc/passwd` and a bare ID is used as
+/// the group ID too, as BuildKit's `readUser` (and buildah) do.
 pub fn parse_chown(rootfs: &Path, value: &str) -> Result<(u32, u32), BuildError> {
     let bad = |reason: String| BuildError::InvalidFlag {
         flag: "chown",
@@ -68,16 +69,14 @@ pub fn parse_chown(rootfs: &Path, value: &str) -> Result<(u32, u32), BuildError>
         Some((u, g)) => (u, Some(g)),
         None => (value, None),
     };
-    let uid = match user.parse::<u32>() {
-        Ok(n) => n,
-        Err(_) => {
-            wharf_sandbox::spec::resolve_user(rootfs, user)
-                .map_err(|e| bad(e.to_string()))?
-                .uid
-        }
+    let (uid, primary_gid) = if let Ok(n) = user.parse::<u32>() {
+        (n, n)
+    } else {
+        let r = wharf_sandbox::spec::resolve_user(rootfs, user).map_err(|e| bad(e.to_string()))?;
+        (r.uid, r.gid)
     };
     let gid = match group {
-        None => uid,
+        None => primary_gid,
         Some(g) => match g.parse::<u32>() {
             Ok(n) => n,
             Err(_) => {
@@ -138,7 +137,8 @@ pub fn copy_sources(sources: &[Source], spec: &CopySpec<'_>) -> Result<(), Build
             let parent = Path::new(&spec.dest)
                 .parent()
                 .map_or_else(|| "/".to_owned(), |p| p.to_string_lossy().into_owned());
-            rootfs::mkdir_all(spec.rootfs, &parent, None)
+            // Missing parents belong to the --chown owner, as BuildKit's CreateDestPath does.
+            rootfs::mkdir_all(spec.rootfs, &parent, spec.chown)
                 .map_err(BuildError::io("creating", &parent))?;
             dest_host
         };
@@ -265,4 +265,27 @@ fn copy_entry(
     filetime::set_file_times(target, mtime, mtime)
         .map_err(BuildError::io("setting times of", target))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chown_without_a_group_uses_the_primary_group_of_a_name_and_the_id_of_an_id() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("etc")).unwrap();
+        std::fs::write(
+            tmp.path().join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\napp:x:1000:2000::/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(tmp.path().join("etc/group"), "root:x:0:\nappgrp:x:2000:\n").unwrap();
+        let chown = |v: &str| parse_chown(tmp.path(), v).unwrap();
+        assert_eq!(chown("app"), (1000, 2000));
+        assert_eq!(chown("1000"), (1000, 1000));
+        assert_eq!(chown("app:0"), (1000, 0));
+        assert_eq!(chown("7:appgrp"), (7, 2000));
+        assert!(parse_chown(tmp.path(), "nobody").is_err());
+    }
 }
