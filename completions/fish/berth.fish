@@ -37,6 +37,7 @@ complete -c berth -n "__fish_berth_needs_command" -f -a "images" -d 'List images
 complete -c berth -n "__fish_berth_needs_command" -f -a "rmi" -d 'Remove one or more images from local storage'
 complete -c berth -n "__fish_berth_needs_command" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
 complete -c berth -n "__fish_berth_needs_command" -f -a "run" -d 'Run a command in a new container'
+complete -c berth -n "__fish_berth_needs_command" -f -a "exec" -d 'Run a command in a running container'
 complete -c berth -n "__fish_berth_needs_command" -f -a "ps" -d 'List containers'
 complete -c berth -n "__fish_berth_needs_command" -f -a "logs" -d 'Print a detached container\'s output'
 complete -c berth -n "__fish_berth_needs_command" -f -a "stop" -d 'Stop running containers (the stop signal, then SIGKILL after a timeout)'
@@ -46,6 +47,7 @@ complete -c berth -n "__fish_berth_needs_command" -f -a "wait" -d 'Wait for cont
 complete -c berth -n "__fish_berth_needs_command" -f -a "inspect" -d 'Show a container\'s or an image\'s configuration as JSON'
 complete -c berth -n "__fish_berth_needs_command" -f -a "info" -d 'Show the storage driver, rootless mode, runtimes and store root'
 complete -c berth -n "__fish_berth_needs_command" -f -a "unshare" -d 'Run a command in berth\'s rootless user and mount namespace'
+complete -c berth -n "__fish_berth_needs_command" -f -a "volume" -d 'Manage named volumes'
 complete -c berth -n "__fish_berth_needs_command" -f -a "container-monitor" -d 'Watch a detached container (internal)'
 complete -c berth -n "__fish_berth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c berth -n "__fish_berth_using_subcommand import" -s c -l change -d 'Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, WORKDIR' -r
@@ -79,6 +81,7 @@ debug\t''
 trace\t''"
 complete -c berth -n "__fish_berth_using_subcommand rmi" -s a -l all -d 'Remove every image'
 complete -c berth -n "__fish_berth_using_subcommand rmi" -s p -l prune -d 'Remove dangling (nameless) images'
+complete -c berth -n "__fish_berth_using_subcommand rmi" -s f -l force -d 'Remove images even when containers use them (their layers stay until the containers go)'
 complete -c berth -n "__fish_berth_using_subcommand rmi" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand rmi" -s V -l version -d 'Print version'
 complete -c berth -n "__fish_berth_using_subcommand pull" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
@@ -97,19 +100,36 @@ complete -c berth -n "__fish_berth_using_subcommand pull" -l all-platforms -d 'P
 complete -c berth -n "__fish_berth_using_subcommand pull" -s q -l quiet -d 'Print nothing but the image ID'
 complete -c berth -n "__fish_berth_using_subcommand pull" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand pull" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand run" -l pull -d 'Pull the image: `always`, `missing` (when not in the store), `never`' -r -f -a "always\t'Pull the image before every run'
+missing\t'Pull only when the store does not have the image'
+never\t'Never pull: the image must be in the store'"
+complete -c berth -n "__fish_berth_using_subcommand run" -l tls-verify -d 'Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c berth -n "__fish_berth_using_subcommand run" -l userns -d 'User namespace mode: `keep-id` runs as your own uid and gid inside the container' -r -f -a "keep-id\t''"
 complete -c berth -n "__fish_berth_using_subcommand run" -l name -d 'Name the container' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -s e -l env -d 'Set an environment variable (`KEY=VALUE`, or `KEY` to take it from this environment)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l env-file -d 'Read `KEY=VALUE` lines from a file' -r -F
 complete -c berth -n "__fish_berth_using_subcommand run" -s w -l workdir -d 'Working directory inside the container' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -s u -l user -d 'User (`name`, `uid`, `uid:gid`) to run as' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l entrypoint -d 'Override the image\'s entrypoint (a string or a JSON array)' -r
-complete -c berth -n "__fish_berth_using_subcommand run" -s v -l volume -d 'Bind mount a host directory: `HOST:CONTAINER[:ro|rw]`' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -s v -l volume -d 'Bind mount a host directory or a named volume (created on first use): `HOST-DIR:CONTAINER-DIR[:ro|rw]`, `NAME:CONTAINER-DIR[:ro|rw|nocopy]`' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l mount -d 'Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]` `[,tmpfs-size=..][,tmpfs-mode=..]` (`src`, `dst`, `destination` also work)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l tmpfs -d 'Mount a fresh tmpfs: `CONTAINER-DIR[:OPTS]` (default `rw,noexec,nosuid,nodev`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l hostname -d 'Container host name [default: the first 12 characters of the ID]' -r
-complete -c berth -n "__fish_berth_using_subcommand run" -l network -d 'Network mode: `none` (loopback only) or `host`' -r -f -a "none\t''
-host\t''"
+complete -c berth -n "__fish_berth_using_subcommand run" -l network -d 'Network mode: `none` (loopback only), `host`, or `private` (own namespace with user-mode networking: `pasta`, else `slirp4netns`; or name one of them) [default: private with -p, else none]' -r -f -a "none\t''
+host\t''
+private\t''
+pasta\t''
+slirp4netns\t''"
+complete -c berth -n "__fish_berth_using_subcommand run" -s p -l publish -d 'Publish a container port on the host: `[IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l cap-add -d 'Add a capability (`CAP_NET_RAW`, `net_raw`, or `ALL`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l cap-drop -d 'Drop a capability (or `ALL`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l security-opt -d '`seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -s m -l memory -d 'Memory limit (`32m`, `1g`; at least 6m)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l cpus -d 'CPU limit, in CPUs (`1.5`)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l pids-limit -d 'Maximum number of processes (`-1`: unlimited)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l cgroups -d '`enabled`: limits go into a cgroup of the container\'s own; `disabled`: no cgroup (and no limit flag)' -r -f -a "enabled\t''
+disabled\t''"
 complete -c berth -n "__fish_berth_using_subcommand run" -l runtime -d 'OCI runtime: the embedded one (default), or `runc`/`crun`/`youki`/a path' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l storage-driver -d 'Storage driver: overlay, fuse-overlayfs, copy [default: the first that works]' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -121,9 +141,25 @@ trace\t''"
 complete -c berth -n "__fish_berth_using_subcommand run" -l rm -d 'Remove the container when it exits'
 complete -c berth -n "__fish_berth_using_subcommand run" -s d -l detach -d 'Run in the background and print the container ID'
 complete -c berth -n "__fish_berth_using_subcommand run" -s i -l interactive -d 'Keep standard input open (else the container reads /dev/null)'
+complete -c berth -n "__fish_berth_using_subcommand run" -l init -d 'Run an init as PID 1 that forwards signals and reaps zombies (the embedded runtime\'s own; with an external runtime, catatonit or tini from the host)'
+complete -c berth -n "__fish_berth_using_subcommand run" -s t -l tty -d 'Allocate a pseudo-terminal for the container (its controlling terminal)'
 complete -c berth -n "__fish_berth_using_subcommand run" -l read-only -d 'Mount the container\'s root filesystem read-only'
-complete -c berth -n "__fish_berth_using_subcommand run" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c berth -n "__fish_berth_using_subcommand run" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand exec" -s e -l env -d 'Set an environment variable (`KEY=VALUE`, or `KEY` to take it from this environment)' -r
+complete -c berth -n "__fish_berth_using_subcommand exec" -s u -l user -d 'User (`name`, `uid`, `uid:gid`) to run as [default: the container\'s]' -r
+complete -c berth -n "__fish_berth_using_subcommand exec" -s w -l workdir -d 'Working directory inside the container [default: the container\'s]' -r
+complete -c berth -n "__fish_berth_using_subcommand exec" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand exec" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand exec" -s i -l interactive -d 'Keep standard input open (else the command reads /dev/null)'
+complete -c berth -n "__fish_berth_using_subcommand exec" -s t -l tty -d 'Allocate a pseudo-terminal for the command'
+complete -c berth -n "__fish_berth_using_subcommand exec" -s d -l detach -d 'Run the command in the background'
+complete -c berth -n "__fish_berth_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c berth -n "__fish_berth_using_subcommand ps" -l format -d '`json`, `table`, or a Go template such as `{{.Names}} {{.ExitCode}}`' -r
 complete -c berth -n "__fish_berth_using_subcommand ps" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c berth -n "__fish_berth_using_subcommand ps" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -207,6 +243,73 @@ debug\t''
 trace\t''"
 complete -c berth -n "__fish_berth_using_subcommand unshare" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand unshare" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -f -a "create" -d 'Create a named volume'
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -f -a "ls" -d 'List volumes'
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -f -a "inspect" -d 'Show volumes\' details as JSON'
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -f -a "rm" -d 'Remove volumes'
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -f -a "prune" -d 'Remove every volume no container uses'
+complete -c berth -n "__fish_berth_using_subcommand volume; and not __fish_seen_subcommand_from create ls inspect rm prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from create" -s l -l label -d 'Set a label (`KEY=VALUE`)' -r
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from create" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from create" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from create" -l ignore -d 'Do nothing (and succeed) when the volume exists'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from ls" -l format -d '`json`, `table`, or a Go template such as `{{.Name}} {{.Mountpoint}}`' -r
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from ls" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from ls" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only volume names'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from inspect" -s f -l format -d 'A Go template such as `{{.Mountpoint}}` instead of JSON' -r
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from inspect" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from inspect" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from inspect" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from rm" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from rm" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from rm" -s f -l force -d 'Remove the containers that use the volumes first (killing running ones)'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from prune" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from prune" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from prune" -s f -l force -d 'Do not ask for confirmation'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a named volume'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List volumes'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "inspect" -d 'Show volumes\' details as JSON'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove volumes'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove every volume no container uses'
+complete -c berth -n "__fish_berth_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c berth -n "__fish_berth_using_subcommand container-monitor" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c berth -n "__fish_berth_using_subcommand container-monitor" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -215,19 +318,26 @@ debug\t''
 trace\t''"
 complete -c berth -n "__fish_berth_using_subcommand container-monitor" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand container-monitor" -s V -l version -d 'Print version'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "import" -d 'Create an image from a root filesystem tarball'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "images" -d 'List images in local storage'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "rmi" -d 'Remove one or more images from local storage'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "run" -d 'Run a command in a new container'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "ps" -d 'List containers'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "logs" -d 'Print a detached container\'s output'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "stop" -d 'Stop running containers (the stop signal, then SIGKILL after a timeout)'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "kill" -d 'Send a signal to running containers'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "rm" -d 'Remove containers'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "wait" -d 'Wait for containers to exit and print their exit codes'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "inspect" -d 'Show a container\'s or an image\'s configuration as JSON'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "info" -d 'Show the storage driver, rootless mode, runtimes and store root'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "unshare" -d 'Run a command in berth\'s rootless user and mount namespace'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "container-monitor" -d 'Watch a detached container (internal)'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run ps logs stop kill rm wait inspect info unshare container-monitor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "import" -d 'Create an image from a root filesystem tarball'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "images" -d 'List images in local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "rmi" -d 'Remove one or more images from local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "run" -d 'Run a command in a new container'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "exec" -d 'Run a command in a running container'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "ps" -d 'List containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "logs" -d 'Print a detached container\'s output'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "stop" -d 'Stop running containers (the stop signal, then SIGKILL after a timeout)'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "kill" -d 'Send a signal to running containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "rm" -d 'Remove containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "wait" -d 'Wait for containers to exit and print their exit codes'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "inspect" -d 'Show a container\'s or an image\'s configuration as JSON'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "info" -d 'Show the storage driver, rootless mode, runtimes and store root'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "unshare" -d 'Run a command in berth\'s rootless user and mount namespace'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "volume" -d 'Manage named volumes'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "container-monitor" -d 'Watch a detached container (internal)'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c berth -n "__fish_berth_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "create" -d 'Create a named volume'
+complete -c berth -n "__fish_berth_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "ls" -d 'List volumes'
+complete -c berth -n "__fish_berth_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "inspect" -d 'Show volumes\' details as JSON'
+complete -c berth -n "__fish_berth_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "rm" -d 'Remove volumes'
+complete -c berth -n "__fish_berth_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "prune" -d 'Remove every volume no container uses'

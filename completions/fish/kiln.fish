@@ -42,6 +42,18 @@ complete -c kiln -n "__fish_kiln_needs_command" -f -a "rmi" -d 'Remove one or mo
 complete -c kiln -n "__fish_kiln_needs_command" -f -a "parse" -d 'Print a Dockerfile\'s syntax tree in BuildKit\'s dump format'
 complete -c kiln -n "__fish_kiln_needs_command" -f -a "lint" -d 'Check a Dockerfile against BuildKit\'s build checks'
 complete -c kiln -n "__fish_kiln_needs_command" -f -a "system" -d 'Maintain the local store'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "from" -d 'Create a working container from an image (or scratch) and print its name'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "containers" -d 'List working containers'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "rm" -d 'Remove working containers'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "run" -d 'Run a command in a working container'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "copy" -d 'Copy files into a working container'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "add" -d 'Copy files into a working container, unpacking local tar archives'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "config" -d 'Change the image config of a working container'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "commit" -d 'Write a working container as an image'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "mount" -d 'Mount a working container\'s file system and print where (rootless: inside `kiln unshare`)'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "umount" -d 'Unmount working containers'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "unshare" -d 'Run a command in kiln\'s rootless user and mount namespace'
+complete -c kiln -n "__fish_kiln_needs_command" -f -a "manifest" -d 'Create, change, inspect and push manifest lists'
 complete -c kiln -n "__fish_kiln_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s t -l tag -d 'Name for the built image (repeatable); a name without a registry goes under localhost/' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s f -l file -d 'The Dockerfile [default: CONTEXT/Containerfile or CONTEXT/Dockerfile]' -r -F
@@ -51,6 +63,25 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l iidfile -d 'Write th
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l format -d 'Image format' -r -f -a "oci\t''
 docker\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l timestamp -d 'Created times of the image and its history, and the latest mtime in new layers, in seconds since the epoch [default: $SOURCE_DATE_EPOCH]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l pull -d 'When to pull base images: missing (default: only when not in the store), always, never; buildah\'s true (pull, keep the local image if the registry fails) and false (never)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l secret -d 'A secret for `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR; never stored in a layer, the history or the cache' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l ssh -d 'An SSH agent socket for `RUN --mount=type=ssh` (repeatable): default (from $SSH_AUTH_SOCK) or ID=SOCKET' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l network -d 'Network of RUN steps (`RUN --network=default`): host (the default) or none (loopback only)' -r -f -a "host\t''
+none\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-arg-file -d 'Read build arguments from FILE: KEY=VALUE lines as --build-arg takes them, `#` comments and blank lines skipped; --build-arg values win (repeatable)' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l label -d 'Set a label in the image config, over the Dockerfile\'s LABEL (KEY=VALUE, repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l annotation -d 'Set an annotation on the image manifest (KEY=VALUE, repeatable; OCI format only)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE, type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l layers -d 'Cache every step as a layer (`--layers=false`: no cache, one new layer)' -r -f -a "true\t''
+false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l jobs -d 'Build up to N independent stages at once (0: no limit) [default: the number of CPUs]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l creds -d 'Credentials USER:PASSWORD for the registries (base images, cache repositories)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -60,6 +91,7 @@ trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l no-cache -d 'Do not use cached results; run every instruction'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s q -l quiet -d 'Print only the image ID'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l check -d 'Run BuildKit\'s build checks on the Dockerfile and report them, without building; exit 1 when there are findings'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l squash -d 'Squash the new layers of the image into one on top of its base'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand images" -l format -d 'Output format: `json`, `table`, or a Go template such as `{{.Repository}}:{{.Tag}}`' -r
@@ -109,6 +141,8 @@ trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s q -l quiet -d 'Print nothing while pushing'
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s k -l type -d 'What to inspect: container (a working container, else an image) or image' -r -f -a "container\t''
+image\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s f -l format -d 'Format the output with a Go template, e.g. `{{.Config.config.Cmd}}`' -r
 complete -c kiln -n "__fish_kiln_using_subcommand inspect" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand inspect" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -134,6 +168,7 @@ debug\t''
 trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s a -l all -d 'Remove every image'
 complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s p -l prune -d 'Remove dangling (nameless) images'
+complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s f -l force -d 'Remove images even when containers use them (their layers stay until the containers go)'
 complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand rmi" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand parse" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -186,16 +221,261 @@ complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcom
 complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove dangling images, then unreferenced blobs and unpacked layers'
 complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from help" -f -a "check" -d 'Re-hash every blob and check every reference in the store'
 complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "build" -d 'Build an image from a Dockerfile and a context directory'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "images" -d 'List images in local storage'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "push" -d 'Copy a local image to a registry or any transport'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "inspect" -d 'Show an image\'s configuration and manifest as JSON'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "tag" -d 'Add names to a local image'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "rmi" -d 'Remove one or more images from local storage'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "parse" -d 'Print a Dockerfile\'s syntax tree in BuildKit\'s dump format'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "lint" -d 'Check a Dockerfile against BuildKit\'s build checks'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "system" -d 'Maintain the local store'
-complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l name -d 'Name for the working container [default: IMAGE-working-container[-N]]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l pull -d 'When to pull the image from a registry: always, missing, never (true = always, false = missing)' -r -f -a "always\t''
+missing\t''
+never\t''
+true\t''
+false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l format -d 'Format of images committed from this container: oci or docker' -r -f -a "oci\t''
+docker\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l tls-verify -d 'Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -s q -l quiet -d 'Print nothing while pulling'
+complete -c kiln -n "__fish_kiln_using_subcommand from" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand from" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -s a -l all -d 'Also list containers not created by kiln (berth\'s)'
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -l json -d 'Output as JSON'
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -s q -l quiet -d 'Print only container IDs'
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -s n -l noheading -d 'Do not print the column headings'
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -l notruncate -d 'Do not shorten IDs'
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand containers" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand rm" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand rm" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand rm" -s a -l all -d 'Remove every working container'
+complete -c kiln -n "__fish_kiln_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand run" -s u -l user -d 'Run as this user (USER[:GROUP], names or IDs) instead of the config\'s' -r
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l workingdir -d 'Run in this directory instead of the config\'s (created when missing)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand run" -s v -l volume -d 'Bind-mount a host directory: HOST-DIR:CONTAINER-DIR[:ro|rw] (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand run" -s e -l env -d 'Set an environment variable for the command: KEY=VALUE (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l network -d 'Network: host (the host\'s, or the rootless namespace\'s) or none (loopback only)' -r -f -a "host\t''
+none\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand run" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand run" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand copy" -l chown -d 'Owner of the copied files: USER[:GROUP], names resolved in the container [default: 0:0]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand copy" -l chmod -d 'Mode of the copied files (octal)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand copy" -l from -d 'Copy from this working container or image instead of the host (owners are kept)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand copy" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand copy" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand copy" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand add" -l chown -d 'Owner of the copied files: USER[:GROUP], names resolved in the container [default: 0:0]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand add" -l chmod -d 'Mode of the copied files (octal)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand add" -l from -d 'Copy from this working container or image instead of the host (owners are kept)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand add" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand add" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand add" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand add" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand config" -s e -l env -d 'Set an environment variable (KEY=VALUE, $NAME expands) or remove one (KEY-) (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l cmd -d 'Default command: a JSON array, or words split as a shell would' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l entrypoint -d 'Entrypoint: a JSON array, or a string run by /bin/sh -c ("" clears it)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -s l -l label -d 'Set a label (KEY=VALUE) or remove one (KEY-) (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -s a -l annotation -d 'Set a manifest annotation (KEY=VALUE) or remove one (KEY-) (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l workingdir -d 'Working directory for commands' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -s u -l user -d 'User (and group) commands run as' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -s p -l port -d 'Expose a port (PORT[/PROTO]) or stop exposing one (PORT[/PROTO]-) (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -s v -l volume -d 'Declare a volume (PATH) or remove one (PATH-) (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l author -d 'Author of the image' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l created-by -d '`created_by` of the history entry the next commit writes [default: /bin/sh]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l shell -d 'Shell for shell-form commands (docker format only)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l stop-signal -d 'Signal that stops the container' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l history-comment -d 'Comment of the history entry the next commit writes' -r
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand config" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand config" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand config" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -s f -l format -d 'Image format [default: the one given to `kiln from`, else oci]' -r -f -a "oci\t''
+docker\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -l iidfile -d 'Write the image ID to this file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -l timestamp -d 'Created time of the image and its new history entry, and the latest mtime in the new layer, in seconds since the epoch [default: $SOURCE_DATE_EPOCH]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -l rm -d 'Remove the working container after committing'
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -l squash -d 'Write the whole file system as a single layer'
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -s q -l quiet -d 'Print only the image ID, no progress'
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand commit" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand mount" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand mount" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand mount" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand mount" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand umount" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand umount" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand umount" -s a -l all -d 'Unmount every working container'
+complete -c kiln -n "__fish_kiln_using_subcommand umount" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand umount" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand unshare" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand unshare" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand unshare" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand unshare" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -f -a "create" -d 'Create a manifest list, optionally with images of the store'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -f -a "add" -d 'Add an image of the store to a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -f -a "remove" -d 'Remove an image (by manifest digest) from a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -f -a "inspect" -d 'Print a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -f -a "rm" -d 'Remove manifest lists from the store (not their images)'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -f -a "push" -d 'Push a manifest list and its images to a registry or any transport'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and not __fish_seen_subcommand_from create add remove inspect rm push help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from create" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from create" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l os -d 'Operating system of the entry [default: the image\'s]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l arch -d 'Architecture of the entry [default: the image\'s]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l variant -d 'CPU variant of the entry [default: the image\'s]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l annotation -d 'Annotation of the entry: KEY=VALUE (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from remove" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from remove" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from inspect" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from inspect" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from inspect" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from rm" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from rm" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l all -d 'Also push the images in the list (always done: a registry refuses a list whose images it lacks; `--all=false` is refused)' -r -f -a "true\t''
+false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -s f -l format -d 'Manifest type to push: oci or v2s2' -r -f -a "oci\t''
+v2s2\t''
+docker\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l authfile -d 'Auth file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l digestfile -d 'Write the pushed list\'s digest to this file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l rm -d 'Remove the manifest list from the store once pushed'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -s q -l quiet -d 'Print nothing while pushing'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -s h -l help -d 'Print help'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -s V -l version -d 'Print version'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a manifest list, optionally with images of the store'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add an image of the store to a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove an image (by manifest digest) from a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "inspect" -d 'Print a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove manifest lists from the store (not their images)'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "push" -d 'Push a manifest list and its images to a registry or any transport'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "build" -d 'Build an image from a Dockerfile and a context directory'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "images" -d 'List images in local storage'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "push" -d 'Copy a local image to a registry or any transport'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "inspect" -d 'Show an image\'s configuration and manifest as JSON'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "tag" -d 'Add names to a local image'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "rmi" -d 'Remove one or more images from local storage'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "parse" -d 'Print a Dockerfile\'s syntax tree in BuildKit\'s dump format'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "lint" -d 'Check a Dockerfile against BuildKit\'s build checks'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "system" -d 'Maintain the local store'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "from" -d 'Create a working container from an image (or scratch) and print its name'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "containers" -d 'List working containers'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "rm" -d 'Remove working containers'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "run" -d 'Run a command in a working container'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "copy" -d 'Copy files into a working container'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "add" -d 'Copy files into a working container, unpacking local tar archives'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "config" -d 'Change the image config of a working container'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "commit" -d 'Write a working container as an image'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "mount" -d 'Mount a working container\'s file system and print where (rootless: inside `kiln unshare`)'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "umount" -d 'Unmount working containers'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "unshare" -d 'Run a command in kiln\'s rootless user and mount namespace'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "manifest" -d 'Create, change, inspect and push manifest lists'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and not __fish_seen_subcommand_from build images pull push inspect tag rmi parse lint system from containers rm run copy add config commit mount umount unshare manifest help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from system" -f -a "prune" -d 'Remove dangling images, then unreferenced blobs and unpacked layers'
 complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from system" -f -a "check" -d 'Re-hash every blob and check every reference in the store'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "create" -d 'Create a manifest list, optionally with images of the store'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "add" -d 'Add an image of the store to a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "remove" -d 'Remove an image (by manifest digest) from a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "inspect" -d 'Print a manifest list'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "rm" -d 'Remove manifest lists from the store (not their images)'
+complete -c kiln -n "__fish_kiln_using_subcommand help; and __fish_seen_subcommand_from manifest" -f -a "push" -d 'Push a manifest list and its images to a registry or any transport'
