@@ -1,8 +1,8 @@
 //! Applying an uncompressed layer tar onto a directory, safely.
 //!
 //! Entries are resolved inside the root (see [`crate::root`]); names with `..`, relative
-//! symlink targets that climb out, hard links to missing targets and devices (unless allowed)
-//! are refused with an error naming the entry. OCI whiteouts delete what lower layers put
+//! symlink targets that climb out and hard links to missing targets are refused with an error
+//! naming the entry; device nodes are refused, created or skipped as [`DeviceNodes`] says. OCI whiteouts delete what lower layers put
 //! there; entries of the same layer are never hidden by its own whiteouts (image-spec
 //! `layer.md`). Directory modes and mtimes are set after their contents, at the end.
 
@@ -17,44 +17,8 @@ use rustix::io::Errno;
 use crate::ArchiveError;
 use crate::error::show;
 use crate::names::{Whiteout, check_symlink_target, join, normalize, split, whiteout};
+use crate::options::{ApplyOptions, ApplyStats, DeviceNodes};
 use crate::root::{Root, is_dir, list, lstat_at, os, proc_path, remove_all_at};
-
-/// How a layer is applied.
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
-    /// Create character and block devices; when false they are refused. Whiteouts are not
-    /// devices in a layer tar, so this does not affect them.
-    pub allow_devices: bool,
-    /// Give entries the owners recorded in the tar (needs root, or a user namespace with the
-    /// ids mapped); when false, files keep the ids of the calling process.
-    pub same_owner: bool,
-    /// Strip a leading `/` from entry names and hard link targets (docker's behaviour) instead
-    /// of refusing them. The stripped name is still confined to the root.
-    pub confine_absolute_names: bool,
-    /// Restore extended attributes from PAX `SCHILY.xattr.*` records. Overlay's own
-    /// attributes (`*.overlay.*`) are never set: they would change how the tree mounts.
-    pub xattrs: bool,
-}
-
-impl Default for ApplyOptions {
-    fn default() -> Self {
-        Self {
-            allow_devices: false,
-            same_owner: true,
-            confine_absolute_names: false,
-            xattrs: true,
-        }
-    }
-}
-
-/// What applying a layer did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ApplyStats {
-    /// Tar entries processed, whiteouts included.
-    pub entries: u64,
-    /// Bytes of regular file content written.
-    pub bytes: u64,
-}
 
 /// Applies an uncompressed layer tar stream onto `root`, which must exist.
 ///
@@ -283,8 +247,39 @@ impl Applier<'_> {
                 kind: char::from(kind.as_byte()),
             });
         }
-        if is_device && !self.opts.allow_devices {
-            return Err(ArchiveError::DeviceNotAllowed { entry: show(&raw) });
+        let (major, minor) = if is_device {
+            // An unreadable number is an error, never 0/0: that would turn a device into a whiteout.
+            let h = e.header();
+            let bad = entry_err(&raw, "reading the device number");
+            let major = numeric(
+                h.device_major().map(|d| d.unwrap_or(0).into()),
+                &h.as_bytes()[329..337],
+            );
+            let minor = numeric(
+                h.device_minor().map(|d| d.unwrap_or(0).into()),
+                &h.as_bytes()[337..345],
+            );
+            let major = u32::try_from(major.map_err(bad)?)
+                .map_err(|_| ArchiveError::InvalidName { entry: show(&raw) })?;
+            let minor = u32::try_from(minor.map_err(bad)?)
+                .map_err(|_| ArchiveError::InvalidName { entry: show(&raw) })?;
+            (major, minor)
+        } else {
+            (0, 0)
+        };
+        // A character device 0/0 is overlay's whiteout, not a device: no policy applies.
+        let overlay_whiteout = kind.is_character_special() && major == 0 && minor == 0;
+        if is_device && !overlay_whiteout {
+            match self.opts.devices {
+                DeviceNodes::Refuse => {
+                    return Err(ArchiveError::DeviceNotAllowed { entry: show(&raw) });
+                }
+                DeviceNodes::Skip => {
+                    self.stats.skipped_devices.add(&raw);
+                    return Ok(());
+                }
+                DeviceNodes::Create | DeviceNodes::CreateOrSkip => {}
+            }
         }
         // Checks that need no disk access come first, so a refused entry touches nothing.
         let link = e.link_name_bytes().map(std::borrow::Cow::into_owned);
@@ -331,20 +326,26 @@ impl Applier<'_> {
                 link.as_deref().unwrap_or_default(),
             )
         } else {
-            let (ft, dev) = if kind.is_fifo() {
-                (FileType::Fifo, 0)
+            let ft = if kind.is_fifo() {
+                FileType::Fifo
+            } else if kind.is_character_special() {
+                FileType::CharacterDevice
             } else {
-                let major = e.header().device_major().ok().flatten().unwrap_or(0);
-                let minor = e.header().device_minor().ok().flatten().unwrap_or(0);
-                let ft = if kind.is_character_special() {
-                    FileType::CharacterDevice
-                } else {
-                    FileType::BlockDevice
-                };
-                (ft, rustix::fs::makedev(major, minor))
+                FileType::BlockDevice
             };
-            rustix::fs::mknodat(pfd, os(base), ft, Mode::from_raw_mode(0o600), dev)
-                .map_err(errno_err(&raw, "creating the special file"))?;
+            let dev = rustix::fs::makedev(major, minor);
+            match rustix::fs::mknodat(pfd, os(base), ft, Mode::from_raw_mode(0o600), dev) {
+                Ok(()) => {}
+                Err(Errno::PERM)
+                    if is_device
+                        && !overlay_whiteout
+                        && self.opts.devices == DeviceNodes::CreateOrSkip =>
+                {
+                    self.stats.skipped_devices.add(&raw);
+                    return Ok(());
+                }
+                Err(e) => return Err(errno_err(&raw, "creating the special file")(e)),
+            }
             self.finish_node(pfd, base, &raw, &meta, true)
         }
     }

@@ -27,7 +27,7 @@ use std::sync::mpsc;
 
 use rustix::fs::{FileType, Mode, OFlags, ResolveFlags, XattrFlags};
 use rustix::io::Errno;
-use wharf_archive::{ApplyOptions, LayerReader};
+use wharf_archive::{ApplyOptions, ApplyStats, DeviceNodes, LayerReader, SkippedDevices};
 use wharf_oci::media_type::layer_compression;
 use wharf_oci::{Digest, ImageManifest};
 
@@ -227,17 +227,34 @@ fn place_markers(
     Ok(())
 }
 
-/// Apply options for the current process: owners restored when we are (namespaced) root,
-/// device nodes only for real root (a user namespace cannot create them).
+/// Apply options for the current process: owners restored when we are (namespaced) root;
+/// device nodes created by real root, and otherwise created where the kernel allows and
+/// skipped where it refuses (a user namespace always does), as containers/storage does
+/// rootless: the runtime bind-mounts `/dev` from the host, so nothing is lost.
 pub fn default_apply_options() -> ApplyOptions {
     let root = rustix::process::geteuid().is_root();
     let initial_ns = std::fs::read_to_string("/proc/self/uid_map")
         .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]);
     ApplyOptions {
-        allow_devices: root && initial_ns,
+        devices: if root && initial_ns {
+            DeviceNodes::Create
+        } else {
+            DeviceNodes::CreateOrSkip
+        },
         same_owner: root,
         ..ApplyOptions::default()
     }
+}
+
+/// What [`Store::unpack_layers`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unpacked {
+    /// The layer directories, bottom-first.
+    pub dirs: Vec<PathBuf>,
+    /// Device nodes the apply options skipped (rootless), per layer blob digest, for the
+    /// layers this call unpacked: callers warn about them. Layers that were already unpacked
+    /// report nothing again.
+    pub skipped_devices: Vec<(Digest, SkippedDevices)>,
 }
 
 impl Store {
@@ -260,6 +277,16 @@ impl Store {
         diff_ids: &[Digest],
         opts: &ApplyOptions,
     ) -> Result<Vec<PathBuf>, StoreError> {
+        Ok(self.unpack_layers(manifest, diff_ids, opts)?.dirs)
+    }
+
+    /// [`Store::ensure_unpacked_with`], also reporting what the apply options skipped.
+    pub fn unpack_layers(
+        &self,
+        manifest: &ImageManifest,
+        diff_ids: &[Digest],
+        opts: &ApplyOptions,
+    ) -> Result<Unpacked, StoreError> {
         let layers = manifest.layers();
         if layers.len() != diff_ids.len() {
             return Err(StoreError::LayerCountMismatch {
@@ -268,15 +295,19 @@ impl Store {
             });
         }
         let chains = chain_id(diff_ids);
-        let mut dirs = Vec::with_capacity(layers.len());
+        let mut done = Unpacked::default();
         for ((layer, diff_id), chain) in layers.iter().zip(diff_ids).zip(&chains) {
             let dest = self.layer_dir(chain);
             if !dest.is_dir() {
-                self.unpack_one(layer, diff_id, chain, opts)?;
+                let stats = self.unpack_one(layer, diff_id, chain, opts)?;
+                if stats.skipped_devices.count > 0 {
+                    done.skipped_devices
+                        .push((layer.digest().clone(), stats.skipped_devices));
+                }
             }
-            dirs.push(dest);
+            done.dirs.push(dest);
         }
-        Ok(dirs)
+        Ok(done)
     }
 
     fn unpack_one(
@@ -285,7 +316,7 @@ impl Store {
         diff_id: &Digest,
         chain: &Digest,
         opts: &ApplyOptions,
-    ) -> Result<(), StoreError> {
+    ) -> Result<ApplyStats, StoreError> {
         let media_type = layer.media_type().to_string();
         let compression =
             layer_compression(&media_type).ok_or_else(|| StoreError::UnknownLayerType {
@@ -322,7 +353,7 @@ impl Store {
                 path: self.blob_path(layer.digest()),
                 source: io::Error::other("scanner thread panicked"),
             })?;
-            applied.map_err(archive_err)?;
+            let stats = applied.map_err(archive_err)?;
             let info = reader.finish().map_err(archive_err)?;
             if info.digest != *layer.digest() {
                 return Err(StoreError::DigestMismatch {
@@ -342,11 +373,12 @@ impl Store {
             let dest = self.layer_dir(chain);
             self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
             match std::fs::rename(&temp, &dest) {
-                Ok(()) => sync_dir(&self.layers_dir()),
+                Ok(()) => sync_dir(&self.layers_dir())?,
                 // Another process unpacked the same layer first: theirs is as good as ours.
-                Err(_) if dest.is_dir() => remove_all(&temp),
-                Err(e) => Err(StoreError::io("renaming into place", &dest)(e)),
+                Err(_) if dest.is_dir() => remove_all(&temp)?,
+                Err(e) => return Err(StoreError::io("renaming into place", &dest)(e)),
             }
+            Ok(stats)
         })();
         if result.is_err() {
             let _ = remove_all(&temp);

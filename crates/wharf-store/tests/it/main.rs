@@ -7,6 +7,7 @@
 mod blobs;
 mod common;
 mod concurrent;
+mod devices;
 mod gc_fsck;
 mod images;
 mod schema;
