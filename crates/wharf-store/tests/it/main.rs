@@ -4,6 +4,7 @@
 // SKIP lines go to stderr, as the project's test conventions require.
 #![allow(clippy::print_stderr)]
 
+mod bench;
 mod blobs;
 mod common;
 mod concurrent;
