@@ -20,11 +20,33 @@ pub enum DeviceNodes {
     CreateOrSkip,
 }
 
+/// What OCI whiteouts (`.wh.NAME`, `.wh..wh..opq`) do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Whiteouts {
+    /// Delete what lower layers put there: the root is the merged tree of all layers below.
+    #[default]
+    Apply,
+    /// Write overlay's own markers instead: the root is this layer's diff alone, to be stacked
+    /// as an overlay lower directory. `.wh.NAME` becomes a character device 0/0 at `NAME`
+    /// (unprivileged users may make one since Linux 5.8); `DIR/.wh..wh..opq` sets
+    /// `trusted.overlay.opaque=y` (when permitted) and `user.overlay.opaque=y` on `DIR` (at
+    /// least one must hold). Nothing is deleted but what a whiteout replaces.
+    Overlay {
+        /// Where `mknod` is refused, make `NAME` an empty file with the
+        /// `user.overlay.whiteout` xattr (and `trusted.overlay.whiteout` when permitted) and
+        /// mark its directory `*.overlay.opaque=x`: overlay's "xwhiteout" form (Linux 6.7+,
+        /// also read by fuse-overlayfs). Without it, a refused `mknod` is an error.
+        xattr_fallback: bool,
+    },
+}
+
 /// How a layer is applied.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Character and block devices: refused, created or skipped.
     pub devices: DeviceNodes,
+    /// Whiteouts delete lower entries, or are written in overlay's form.
+    pub whiteouts: Whiteouts,
     /// Give entries the owners recorded in the tar (needs root, or a user namespace with the
     /// ids mapped); when false, files keep the ids of the calling process.
     pub same_owner: bool,
@@ -40,6 +62,7 @@ impl Default for ApplyOptions {
     fn default() -> Self {
         Self {
             devices: DeviceNodes::Refuse,
+            whiteouts: Whiteouts::Apply,
             same_owner: true,
             confine_absolute_names: false,
             xattrs: true,

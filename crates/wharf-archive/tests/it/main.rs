@@ -6,5 +6,6 @@
 mod devices;
 mod hostile;
 mod overlay;
+mod overlay_out;
 mod roundtrip;
 mod tree;
