@@ -1,8 +1,8 @@
 //! Applying an uncompressed layer tar onto a directory, safely.
 //!
 //! Entries are resolved inside the root (see [`crate::root`]); names with `..`, relative
-//! symlink targets that climb out, hard links to missing targets and devices (unless allowed)
-//! are refused with an error naming the entry. OCI whiteouts delete what lower layers put
+//! symlink targets that climb out and hard links to missing targets are refused with an error
+//! naming the entry; device nodes are refused, created or skipped as [`DeviceNodes`] says. OCI whiteouts delete what lower layers put
 //! there; entries of the same layer are never hidden by its own whiteouts (image-spec
 //! `layer.md`). Directory modes and mtimes are set after their contents, at the end.
 
@@ -16,45 +16,11 @@ use rustix::io::Errno;
 
 use crate::ArchiveError;
 use crate::error::show;
+use crate::header::{Meta, device_numbers, read_meta};
 use crate::names::{Whiteout, check_symlink_target, join, normalize, split, whiteout};
+use crate::options::{ApplyOptions, ApplyStats, DeviceNodes, Whiteouts};
+use crate::overlay_out::{make_whiteout, mark_opaque};
 use crate::root::{Root, is_dir, list, lstat_at, os, proc_path, remove_all_at};
-
-/// How a layer is applied.
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
-    /// Create character and block devices; when false they are refused. Whiteouts are not
-    /// devices in a layer tar, so this does not affect them.
-    pub allow_devices: bool,
-    /// Give entries the owners recorded in the tar (needs root, or a user namespace with the
-    /// ids mapped); when false, files keep the ids of the calling process.
-    pub same_owner: bool,
-    /// Strip a leading `/` from entry names and hard link targets (docker's behaviour) instead
-    /// of refusing them. The stripped name is still confined to the root.
-    pub confine_absolute_names: bool,
-    /// Restore extended attributes from PAX `SCHILY.xattr.*` records. Overlay's own
-    /// attributes (`*.overlay.*`) are never set: they would change how the tree mounts.
-    pub xattrs: bool,
-}
-
-impl Default for ApplyOptions {
-    fn default() -> Self {
-        Self {
-            allow_devices: false,
-            same_owner: true,
-            confine_absolute_names: false,
-            xattrs: true,
-        }
-    }
-}
-
-/// What applying a layer did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ApplyStats {
-    /// Tar entries processed, whiteouts included.
-    pub entries: u64,
-    /// Bytes of regular file content written.
-    pub bytes: u64,
-}
 
 /// Applies an uncompressed layer tar stream onto `root`, which must exist.
 ///
@@ -102,16 +68,7 @@ struct Applier<'o> {
     buf: Vec<u8>,
 }
 
-/// Metadata of one entry, read from its header and PAX records.
-struct Meta {
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    mtime: Timespec,
-    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
-}
-
-fn entry_err<'a>(
+pub(crate) fn entry_err<'a>(
     entry: &'a [u8],
     op: &'static str,
 ) -> impl Fn(io::Error) -> ArchiveError + Copy + 'a {
@@ -122,7 +79,10 @@ fn entry_err<'a>(
     }
 }
 
-fn errno_err<'a>(entry: &'a [u8], op: &'static str) -> impl Fn(Errno) -> ArchiveError + Copy + 'a {
+pub(crate) fn errno_err<'a>(
+    entry: &'a [u8],
+    op: &'static str,
+) -> impl Fn(Errno) -> ArchiveError + Copy + 'a {
     move |e| ArchiveError::Entry {
         entry: show(entry),
         op,
@@ -130,102 +90,7 @@ fn errno_err<'a>(entry: &'a [u8], op: &'static str) -> impl Fn(Errno) -> Archive
     }
 }
 
-/// Parses a PAX time (`[-]seconds[.fraction]`).
-pub(crate) fn parse_pax_time(v: &[u8]) -> Option<Timespec> {
-    let s = std::str::from_utf8(v).ok()?;
-    let (neg, s) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
-    let secs: i64 = secs.parse().ok()?;
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut nanos: i64 = 0;
-    for (i, b) in frac.bytes().take(9).enumerate() {
-        nanos += i64::from(b - b'0') * 10_i64.pow(8 - i as u32);
-    }
-    Some(if !neg {
-        Timespec {
-            tv_sec: secs,
-            tv_nsec: nanos,
-        }
-    } else if nanos == 0 {
-        Timespec {
-            tv_sec: -secs,
-            tv_nsec: 0,
-        }
-    } else {
-        Timespec {
-            tv_sec: -secs - 1,
-            tv_nsec: 1_000_000_000 - nanos,
-        }
-    })
-}
-
-/// A numeric header field; an empty one (all NUL or spaces, as some writers leave unused
-/// fields) reads as 0, like Go's archive/tar does.
-fn numeric(parsed: io::Result<u64>, field: &[u8]) -> io::Result<u64> {
-    if field.iter().all(|&b| b == 0 || b == b' ') {
-        return Ok(0);
-    }
-    parsed
-}
-
-fn is_overlay_xattr(name: &[u8]) -> bool {
-    name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.")
-}
-
 impl Applier<'_> {
-    fn meta<R: Read>(&self, e: &mut tar::Entry<'_, R>, raw: &[u8]) -> Result<Meta, ArchiveError> {
-        let h = e.header();
-        let bad = entry_err(raw, "reading the header");
-        let mode = h.mode().map_err(bad)? & 0o7777;
-        let old = h.as_old();
-        let uid = numeric(h.uid(), &old.uid).map_err(entry_err(raw, "reading the uid"))?;
-        let gid = numeric(h.gid(), &old.gid).map_err(entry_err(raw, "reading the gid"))?;
-        let mtime = numeric(h.mtime(), &old.mtime).map_err(entry_err(raw, "reading the mtime"))?;
-        let mut meta = Meta {
-            mode,
-            uid: u32::try_from(uid).map_err(|_| ArchiveError::InvalidName { entry: show(raw) })?,
-            gid: u32::try_from(gid).map_err(|_| ArchiveError::InvalidName { entry: show(raw) })?,
-            mtime: Timespec {
-                tv_sec: i64::try_from(mtime).unwrap_or(i64::MAX),
-                tv_nsec: 0,
-            },
-            xattrs: Vec::new(),
-        };
-        let want_xattrs = self.opts.xattrs;
-        if let Some(pax) = e.pax_extensions().map_err(ArchiveError::Tar)? {
-            for ext in pax {
-                let ext = ext.map_err(ArchiveError::Tar)?;
-                let key = ext.key_bytes();
-                if key == b"mtime" {
-                    if let Some(t) = parse_pax_time(ext.value_bytes()) {
-                        meta.mtime = t;
-                    }
-                } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
-                    if want_xattrs && !is_overlay_xattr(name) && !name.contains(&0) {
-                        meta.xattrs
-                            .push((name.to_vec(), ext.value_bytes().to_vec()));
-                    }
-                } else if key == b"uid" || key == b"gid" {
-                    let v = std::str::from_utf8(ext.value_bytes())
-                        .ok()
-                        .and_then(|s| s.parse::<u32>().ok())
-                        .ok_or_else(|| ArchiveError::InvalidName { entry: show(raw) })?;
-                    if key == b"uid" {
-                        meta.uid = v;
-                    } else {
-                        meta.gid = v;
-                    }
-                }
-            }
-        }
-        Ok(meta)
-    }
-
     /// Records `path` and its ancestors as belonging to this layer.
     fn mark(&mut self, path: &[u8]) {
         let mut p = path;
@@ -263,11 +128,19 @@ impl Applier<'_> {
             };
         }
         let (parent, base) = split(&name);
-        match whiteout(&raw, base)? {
-            Whiteout::None => {}
-            Whiteout::AufsMeta => return Ok(()),
-            Whiteout::Opaque => return self.opaque(parent, &raw),
-            Whiteout::Remove(victim) => return self.whiteout(parent, victim, &raw),
+        let overlay = match self.opts.whiteouts {
+            Whiteouts::Apply => None,
+            Whiteouts::Overlay { xattr_fallback } => Some(xattr_fallback),
+        };
+        match (whiteout(&raw, base)?, overlay) {
+            (Whiteout::None, _) => {}
+            (Whiteout::AufsMeta, _) => return Ok(()),
+            (Whiteout::Opaque, None) => return self.opaque(parent, &raw),
+            (Whiteout::Opaque, Some(_)) => return self.overlay_opaque(parent, &raw),
+            (Whiteout::Remove(victim), None) => return self.whiteout(parent, victim, &raw),
+            (Whiteout::Remove(victim), Some(fallback)) => {
+                return self.overlay_whiteout(parent, victim, &raw, fallback);
+            }
         }
         let is_regular = kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse();
         let is_device = kind.is_character_special() || kind.is_block_special();
@@ -283,8 +156,24 @@ impl Applier<'_> {
                 kind: char::from(kind.as_byte()),
             });
         }
-        if is_device && !self.opts.allow_devices {
-            return Err(ArchiveError::DeviceNotAllowed { entry: show(&raw) });
+        let (major, minor) = if is_device {
+            device_numbers(e.header(), &raw)?
+        } else {
+            (0, 0)
+        };
+        // A character device 0/0 is overlay's whiteout, not a device: no policy applies.
+        let overlay_whiteout = kind.is_character_special() && major == 0 && minor == 0;
+        if is_device && !overlay_whiteout {
+            match self.opts.devices {
+                DeviceNodes::Refuse => {
+                    return Err(ArchiveError::DeviceNotAllowed { entry: show(&raw) });
+                }
+                DeviceNodes::Skip => {
+                    self.stats.skipped_devices.add(&raw);
+                    return Ok(());
+                }
+                DeviceNodes::Create | DeviceNodes::CreateOrSkip => {}
+            }
         }
         // Checks that need no disk access come first, so a refused entry touches nothing.
         let link = e.link_name_bytes().map(std::borrow::Cow::into_owned);
@@ -296,7 +185,7 @@ impl Applier<'_> {
         } else {
             None
         };
-        let meta = self.meta(e, &raw)?;
+        let meta = read_meta(e, &raw, self.opts.xattrs)?;
 
         let pfd = self.parent(parent, &raw)?;
         let pfd = pfd.as_fd();
@@ -331,20 +220,31 @@ impl Applier<'_> {
                 link.as_deref().unwrap_or_default(),
             )
         } else {
-            let (ft, dev) = if kind.is_fifo() {
-                (FileType::Fifo, 0)
+            let ft = if kind.is_fifo() {
+                FileType::Fifo
+            } else if kind.is_character_special() {
+                FileType::CharacterDevice
             } else {
-                let major = e.header().device_major().ok().flatten().unwrap_or(0);
-                let minor = e.header().device_minor().ok().flatten().unwrap_or(0);
-                let ft = if kind.is_character_special() {
-                    FileType::CharacterDevice
-                } else {
-                    FileType::BlockDevice
-                };
-                (ft, rustix::fs::makedev(major, minor))
+                FileType::BlockDevice
             };
-            rustix::fs::mknodat(pfd, os(base), ft, Mode::from_raw_mode(0o600), dev)
-                .map_err(errno_err(&raw, "creating the special file"))?;
+            if overlay_whiteout && let Some(fallback) = overlay {
+                make_whiteout(pfd, base, fallback)
+                    .map_err(errno_err(&raw, "creating the overlay whiteout"))?;
+                return self.finish_node(pfd, base, &raw, &meta, true);
+            }
+            let dev = rustix::fs::makedev(major, minor);
+            match rustix::fs::mknodat(pfd, os(base), ft, Mode::from_raw_mode(0o600), dev) {
+                Ok(()) => {}
+                Err(Errno::PERM)
+                    if is_device
+                        && !overlay_whiteout
+                        && self.opts.devices == DeviceNodes::CreateOrSkip =>
+                {
+                    self.stats.skipped_devices.add(&raw);
+                    return Ok(());
+                }
+                Err(e) => return Err(errno_err(&raw, "creating the special file")(e)),
+            }
             self.finish_node(pfd, base, &raw, &meta, true)
         }
     }
@@ -534,6 +434,42 @@ impl Applier<'_> {
         Ok(())
     }
 
+    /// `.wh.NAME` in overlay mode: `NAME` becomes overlay's whiteout, unless this layer made
+    /// `NAME` itself (its own content wins, as in [`Self::whiteout`]).
+    fn overlay_whiteout(
+        &mut self,
+        parent: &[u8],
+        victim: &[u8],
+        raw: &[u8],
+        xattr_fallback: bool,
+    ) -> Result<(), ArchiveError> {
+        let path = join(parent, victim);
+        if self.seen.contains(&path) {
+            return Ok(());
+        }
+        let pfd = self.parent(parent, raw)?;
+        if lstat_at(pfd.as_fd(), victim)
+            .map_err(entry_err(raw, "inspecting"))?
+            .is_some()
+        {
+            // Left by a lower layer in a root that was not fresh: the whiteout replaces it.
+            remove_all_at(pfd.as_fd(), victim)
+                .map_err(entry_err(raw, "replacing the existing entry"))?;
+            self.root.invalidate();
+        }
+        self.mark(&path);
+        make_whiteout(pfd.as_fd(), victim, xattr_fallback)
+            .map_err(errno_err(raw, "creating the overlay whiteout"))?;
+        Ok(())
+    }
+
+    /// `DIR/.wh..wh..opq` in overlay mode: `DIR` (created if missing) is marked opaque.
+    fn overlay_opaque(&mut self, dir: &[u8], raw: &[u8]) -> Result<(), ArchiveError> {
+        let fd = self.parent(dir, raw)?;
+        self.mark(dir);
+        mark_opaque(fd.as_fd()).map_err(errno_err(raw, "marking the directory opaque"))
+    }
+
     fn opaque(&mut self, dir: &[u8], raw: &[u8]) -> Result<(), ArchiveError> {
         let fd = match self.root.open_dir_nofollow(dir) {
             Ok(fd) => fd,
@@ -642,26 +578,6 @@ fn tolerate_xattr(r: Result<(), Errno>, name: &[u8], file_or_dir: bool) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pax_times_parse_with_fractions_and_signs() {
-        let t = |s: &str| parse_pax_time(s.as_bytes()).map(|t| (t.tv_sec, t.tv_nsec));
-        assert_eq!(t("1700000000"), Some((1_700_000_000, 0)));
-        assert_eq!(t("12.5"), Some((12, 500_000_000)));
-        assert_eq!(t("-5"), Some((-5, 0)));
-        assert_eq!(t("-1.25"), Some((-2, 750_000_000)));
-        assert_eq!(t("1.123456789123"), Some((1, 123_456_789)));
-        assert_eq!(t("x"), None);
-        assert_eq!(t("1.2x"), None);
-    }
-
-    #[test]
-    fn overlay_attributes_are_recognised() {
-        assert!(is_overlay_xattr(b"trusted.overlay.opaque"));
-        assert!(is_overlay_xattr(b"user.overlay.redirect"));
-        assert!(!is_overlay_xattr(b"user.overlayish"));
-        assert!(!is_overlay_xattr(b"security.capability"));
-    }
 
     fn tar_of(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());

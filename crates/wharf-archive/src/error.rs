@@ -28,7 +28,7 @@ pub enum ArchiveError {
     #[error("entry {entry:?} replaces a directory that this layer already created or traversed")]
     ReplacesDirectory { entry: String },
     #[error(
-        "entry {entry:?} is a device node, and devices are not allowed (ApplyOptions::allow_devices)"
+        "entry {entry:?} is a device node, and device nodes are refused (ApplyOptions::devices)"
     )]
     DeviceNotAllowed { entry: String },
     #[error("entry {entry:?} is an invalid whiteout")]

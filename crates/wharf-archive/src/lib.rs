@@ -28,16 +28,22 @@
 mod apply;
 mod compress;
 mod error;
+mod header;
 pub mod names;
+mod options;
+mod overlay_out;
 mod reader;
 mod root;
 mod write;
 
-pub use apply::{ApplyOptions, ApplyStats, apply_layer};
+pub use apply::apply_layer;
 pub use compress::{
     CompressWriter, Compressor, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, decompress,
 };
 pub use error::ArchiveError;
+pub use options::{
+    ApplyOptions, ApplyStats, DeviceNodes, SKIPPED_PATHS_KEPT, SkippedDevices, Whiteouts,
+};
 pub use reader::LayerReader;
 pub use wharf_oci::media_type::LayerCompression;
 pub use write::{LayerInfo, LayerSource, WriteOptions, write_layer};

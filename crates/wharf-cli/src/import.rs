@@ -107,7 +107,7 @@ pub fn import(
         let tar = wharf_archive::decompress(input, compression)?;
         let apply = ApplyOptions {
             confine_absolute_names: true,
-            allow_devices: true,
+            devices: wharf_archive::DeviceNodes::Create,
             ..ApplyOptions::default()
         };
         wharf_archive::apply_layer(tar, &scratch, &apply).context("unpacking the tarball")?;

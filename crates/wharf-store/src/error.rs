@@ -97,14 +97,6 @@ pub enum StoreError {
         #[source]
         source: Box<wharf_archive::ArchiveError>,
     },
-    #[error("layer {layer}: {op} {path:?} failed")]
-    Marker {
-        layer: Digest,
-        path: String,
-        op: &'static str,
-        #[source]
-        source: io::Error,
-    },
     #[error(
         "no place for the store: neither WHARF_ROOT, XDG_DATA_HOME nor HOME is set (pass --root)"
     )]

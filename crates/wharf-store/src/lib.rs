@@ -67,8 +67,8 @@ pub use index::REF_NAME;
 pub use layers::chain_id;
 pub use name::normalize_name;
 pub use root::default_root;
-pub use unpack::default_apply_options;
-pub use wharf_archive::ApplyOptions;
+pub use unpack::{Unpacked, default_apply_options};
+pub use wharf_archive::{ApplyOptions, DeviceNodes, SkippedDevices};
 use wharf_oci::Digest;
 
 use crate::fsutil::{mkdir_p, write_atomic};

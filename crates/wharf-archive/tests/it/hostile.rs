@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wharf_archive::{ApplyOptions, ArchiveError, apply_layer};
+use wharf_archive::{ApplyOptions, ArchiveError, Whiteouts, apply_layer};
 
 /// A raw ustar header block.
 fn header(name: &[u8], kind: u8, size: usize, link: &[u8], dev: (u32, u32)) -> [u8; 512] {
@@ -90,6 +90,7 @@ struct Case {
 fn corpus(outside: &Path) -> Vec<Case> {
     let out = outside.to_str().unwrap().to_owned();
     let abs_name: &'static str = Box::leak(format!("{out}/abs").into_boxed_str());
+    let abs_wh: &'static str = Box::leak(format!("{out}/.wh.abs").into_boxed_str());
     let c = |kind, layer: Layer, names| Case {
         kind,
         layer: layer.end(),
@@ -213,6 +214,21 @@ fn corpus(outside: &Path) -> Vec<Case> {
             "sda",
         ),
         c(
+            "whiteout climbing out",
+            Layer::default().file("a/../../outside/.wh.x", b""),
+            "a/../../outside/.wh.x",
+        ),
+        c(
+            "opaque marker climbing out",
+            Layer::default().file("../outside/.wh..wh..opq", b""),
+            "../outside/.wh..wh..opq",
+        ),
+        c(
+            "absolute whiteout",
+            Layer::default().file(abs_wh, b""),
+            abs_wh,
+        ),
+        c(
             "whiteout of dotdot",
             Layer::default().file(".wh...", b""),
             ".wh...",
@@ -259,11 +275,23 @@ fn hostile_layers_are_refused_and_write_nothing_outside() {
     std::fs::create_dir(&outside).unwrap();
     let cases = corpus(&outside);
     assert!(cases.len() >= 15);
-    for (i, case) in cases.iter().enumerate() {
+    // Both whiteout modes: the store applies in overlay mode, everything else in apply mode.
+    let modes = [
+        Whiteouts::Apply,
+        Whiteouts::Overlay {
+            xattr_fallback: true,
+        },
+    ];
+    for (i, (case, whiteouts)) in cases
+        .iter()
+        .flat_map(|c| modes.iter().map(move |m| (c, *m)))
+        .enumerate()
+    {
         let root = tmp.path().join(format!("root-{i}"));
         std::fs::create_dir(&root).unwrap();
         let opts = ApplyOptions {
             same_owner: false,
+            whiteouts,
             ..ApplyOptions::default()
         };
         let result = apply_layer(&case.layer[..], &root, &opts);

@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
+mod devices;
 mod hostile;
 mod overlay;
+mod overlay_out;
 mod roundtrip;
 mod tree;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use wharf_archive::{
-    ApplyOptions, LayerCompression, LayerReader, LayerSource, WriteOptions, apply_layer,
+    ApplyOptions, LayerCompression, LayerReader, LayerSource, Whiteouts, WriteOptions, apply_layer,
     write_layer,
 };
 use wharf_testkit::user;
@@ -216,6 +216,28 @@ fn in_namespace(dir: &Path) {
     apply_layer(&mut reader, &fresh, &ApplyOptions::default()).unwrap();
     assert_eq!(reader.finish().unwrap(), info);
     assert_same(&expected, &snapshot(&fresh));
+
+    // The same layer applied in overlay-output mode is a lower directory: stacked on the
+    // lower tree it mounts to the same view.
+    let (diff, stacked) = (dir.join("diff"), dir.join("stacked"));
+    std::fs::create_dir(&diff).unwrap();
+    std::fs::create_dir(&stacked).unwrap();
+    let mut reader = LayerReader::new(File::open(&blob).unwrap(), LayerCompression::Zstd).unwrap();
+    let overlay_out = ApplyOptions {
+        whiteouts: Whiteouts::Overlay {
+            xattr_fallback: true,
+        },
+        ..ApplyOptions::default()
+    };
+    apply_layer(&mut reader, &diff, &overlay_out).unwrap();
+    assert_eq!(reader.finish().unwrap(), info);
+    let opts = format!("lowerdir={}:{},userxattr", diff.display(), lower.display());
+    run(Command::new("mount")
+        .args(["-t", "overlay", "overlay", "-o", &opts])
+        .arg(&stacked));
+    let got = snapshot(&stacked);
+    run(Command::new("umount").arg(&stacked));
+    assert_same(&expected, &got);
     println!(
         "overlay round trip: {} entries compared",
         expected.nodes.len()

@@ -220,7 +220,7 @@ fn real_tree_round_trips_exactly_through_gzip_and_zstd() {
         let mut reader =
             LayerReader::new(BufReader::new(File::open(&blob_path).unwrap()), compression).unwrap();
         let apply = ApplyOptions {
-            allow_devices: true,
+            devices: wharf_archive::DeviceNodes::Create,
             same_owner: is_root(),
             ..ApplyOptions::default()
         };

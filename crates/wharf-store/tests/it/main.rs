@@ -4,9 +4,11 @@
 // SKIP lines go to stderr, as the project's test conventions require.
 #![allow(clippy::print_stderr)]
 
+mod bench;
 mod blobs;
 mod common;
 mod concurrent;
+mod devices;
 mod gc_fsck;
 mod images;
 mod schema;

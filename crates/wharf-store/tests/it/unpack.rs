@@ -279,3 +279,47 @@ fn two_processes_unpacking_the_same_layers_agree() {
     assert_eq!(std::fs::read_dir(store.layers_dir()).unwrap().count(), 2);
     assert!(tmp_leftovers(store.root()).is_empty());
 }
+
+#[test]
+fn a_hostile_layer_is_refused_naming_the_layer_and_the_entry() {
+    let (dir, store) = temp_store();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    // The tar crate's builder refuses `..`: write the name into the header directly.
+    let name = format!("../../../../../../..{}/f", outside.display());
+    let mut h = tar::Header::new_ustar();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_mode(0o644);
+    h.set_size(1);
+    h.set_cksum();
+    let mut tar = h.as_bytes().to_vec();
+    tar.extend_from_slice(&[b'x'; 512]);
+    tar.extend_from_slice(&[0; 1024]);
+    let diff_id = wharf_oci::digest::sha256(&tar);
+    let mut w = store.blob_writer(None).unwrap();
+    std::io::Write::write_all(&mut w, &tar).unwrap();
+    let blob = w.commit().unwrap();
+    let manifest: ImageManifest = serde_json::from_value(json!({"schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": blob.digest.to_string(), "size": blob.size},
+        "layers": [{"mediaType": wharf_oci::media_type::OCI_LAYER_TAR,
+            "digest": blob.digest.to_string(), "size": blob.size}]}))
+    .unwrap();
+    let err = store
+        .ensure_unpacked(&manifest, std::slice::from_ref(&diff_id))
+        .unwrap_err();
+    let chain = {
+        let mut msg = err.to_string();
+        let mut src = std::error::Error::source(&err);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        msg
+    };
+    assert!(chain.contains(&blob.digest.to_string()), "{chain}");
+    assert!(chain.contains(&name), "{chain}");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    assert!(!store.layer_dir(&chain_id(&[diff_id])[0]).exists());
+    assert!(tmp_leftovers(store.root()).is_empty());
+}
