@@ -364,7 +364,23 @@ fn exec_joins_a_running_container() {
         assert_eq!(code, 125, "{rt}: {err}");
         assert!(err.contains("is not running"), "{rt}: {err}");
         assert!(env.berth(&["rm", &name]).status.success());
+        // `stop` ends with SIGKILL (a shell as PID 1 ignores SIGTERM): nothing of the
+        // container may outlive it.
+        wait_for("the stopped container's processes to be gone", || {
+            !processes_with_cmdline(main)
+        });
     }
+}
+
+/// Whether any process on the host runs with exactly this `sh -c` script.
+fn processes_with_cmdline(script: &str) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == script.as_bytes()))
+    })
 }
 
 #[test]

@@ -38,6 +38,15 @@ pub fn signal(f: &Found, sig: Signal) -> anyhow::Result<()> {
         .pid
         .filter(|_| f.running())
         .ok_or_else(|| anyhow::anyhow!("container {} is not running", f.record.name))?;
+    // SIGKILL cannot be relayed: it ends the embedded runtime's relay process at once, and
+    // the container's PID 1 then only dies through its parent-death signal. Killing the PID
+    // namespace's init directly kills every process in it, whatever happened to the relay.
+    if sig == Signal::SIGKILL
+        && f.record.runtime == "embedded"
+        && let Some(init) = wharf_sandbox::runtime::container_init_pid(pid)
+    {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init), sig);
+    }
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig)
         .map_err(|e| anyhow::anyhow!("sending {sig} to container {}: {e}", f.record.name))
 }
