@@ -298,6 +298,14 @@ async fn copy_image(
     }
     let to_docker = target_docker(opts.format, m.kind);
     // Layer digest -> (its compression, its diff ID) for the layers to recompress.
+    // Recompression is CPU-bound and every zstd stream holds its workers' buffers: more streams
+    // than cores only add memory (six zstd streams peaked at 129 MiB, twice the budget).
+    let parallel = match opts.compress {
+        Some(_) => opts
+            .parallel
+            .min(std::thread::available_parallelism().map_or(1, std::num::NonZero::get)),
+        None => opts.parallel,
+    };
     let mut recompress: HashMap<Digest, (LayerCompression, Option<Digest>)> = HashMap::new();
     if let Some(c) = opts.compress {
         check_compress(opts, c, to_docker, dst)?;
@@ -341,7 +349,7 @@ async fn copy_image(
             }
         }
     }))
-    .buffer_unordered(opts.parallel.max(1))
+    .buffer_unordered(parallel.max(1))
     .try_collect()
     .await?;
     let mut renamed: HashMap<Digest, Recompressed> = HashMap::new();
