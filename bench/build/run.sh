@@ -63,7 +63,8 @@ t() {
     local name=$1; shift
     as_user /usr/bin/time -f "%e %M" -o "$work/t" "$@" >/dev/null 2>"$work/err" ||
         { echo "$name failed:"; cat "$work/err"; exit 1; }
-    read -r secs[$name] rss[$name] < "$work/t"
+    local s m; read -r s m < "$work/t"
+    secs[$name]=$s; rss[$name]=$m
 }
 
 K=("$KILN" --root "$work/kiln-store")
