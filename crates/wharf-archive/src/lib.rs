@@ -32,6 +32,7 @@ mod header;
 pub mod names;
 mod options;
 mod overlay_out;
+mod pgzip;
 mod reader;
 mod root;
 mod write;
