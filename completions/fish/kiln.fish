@@ -77,6 +77,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l layers -d 'Cache every step as a layer (`--layers=false`: no cache, one new layer)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l jobs -d 'Build up to N independent stages at once (0: no limit) [default: the number of CPUs]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l platform -d 'Build for OS/ARCH[/VARIANT]; only the host\'s platform can be built so far (a list, or another platform, is refused naming what it would need)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l creds -d 'Credentials USER:PASSWORD for the registries (base images, cache repositories)' -r

@@ -391,6 +391,28 @@ fn bad_input_names_the_line_and_tags_nothing() {
     assert_eq!(out.status.code(), Some(125));
     assert!(text(&out.stderr).contains("nope"), "{}", text(&out.stderr));
     assert_untagged(&root, "broken");
+
+    // --platform: the host's own is built (this build then fails at its RUN, exit 3); another
+    // platform or a list is refused up front, naming what it would need.
+    let (host, other) = match std::env::consts::ARCH {
+        "aarch64" => ("linux/arm64", "linux/amd64"),
+        _ => ("linux/amd64", "linux/arm64"),
+    };
+    let out = build("failing-run.Dockerfile", &["--platform", host]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let out = build("failing-run.Dockerfile", &["--platform", other]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(err.contains(other) && err.contains("qemu-user"), "{err}");
+    let both = format!("{host},{other}");
+    let out = build("failing-run.Dockerfile", &["--platform", &both]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("manifest list"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_untagged(&root, "broken");
     // Nothing left behind.
     assert_eq!(
         std::fs::read_dir(root.join("containers")).unwrap().count(),

@@ -41,14 +41,18 @@ pub fn signal(f: &Found, sig: Signal) -> anyhow::Result<()> {
     // SIGKILL cannot be relayed: it ends the embedded runtime's relay process at once, and
     // the container's PID 1 then only dies through its parent-death signal. Killing the PID
     // namespace's init directly kills every process in it, whatever happened to the relay.
+    let mut init_killed = false;
     if sig == Signal::SIGKILL
         && f.record.runtime == "embedded"
         && let Some(init) = wharf_sandbox::runtime::container_init_pid(pid)
     {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init), sig);
+        init_killed = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init), sig).is_ok();
     }
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig)
-        .map_err(|e| anyhow::anyhow!("sending {sig} to container {}: {e}", f.record.name))
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
+        // The relay exits as soon as its child does: it may be gone already.
+        Err(nix::errno::Errno::ESRCH) if init_killed => Ok(()),
+        r => r.map_err(|e| anyhow::anyhow!("sending {sig} to container {}: {e}", f.record.name)),
+    }
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {

@@ -68,6 +68,10 @@ pub struct Args {
     /// Build up to N independent stages at once (0: no limit) [default: the number of CPUs]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Build for OS/ARCH[/VARIANT]; only the host's platform can be built so far (a list, or
+    /// another platform, is refused naming what it would need)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// The build context: a directory, `-` for a tar archive (or a lone Dockerfile) on
@@ -266,6 +270,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Format::Oci
     };
     opts.timestamp = timestamp;
+    if let Some(list) = &args.platform {
+        check_platform(list)?;
+    }
     opts.pull.policy = args.engine.pull;
     opts.pull.client = args.registry.client_options()?;
     for s in &args.engine.secrets {
@@ -344,4 +351,30 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     println!("{}", built.image_id.digest());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--platform`: the host's platform is what every build produces, so naming it is accepted;
+/// anything else would need emulation and per-platform pulls, which are not built yet.
+fn check_platform(list: &str) -> anyhow::Result<()> {
+    let host = wharf_oci::platform::Platform::host();
+    let wanted = list
+        .split(',')
+        .map(|p| {
+            wharf_oci::platform::Platform::parse(p.trim())
+                .with_context(|| format!("--platform {p}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(
+        wanted.len() == 1,
+        "--platform {list}: building several platforms into a manifest list is not supported \
+         yet; build each platform on its own machine and join them with `kiln manifest create` \
+         and `kiln manifest add`"
+    );
+    let want = &wanted[0];
+    anyhow::ensure!(
+        host.matches(want),
+        "--platform {want}: kiln builds for this machine's platform ({host}) only; building for \
+         {want} needs qemu-user emulation, which kiln does not drive yet"
+    );
+    Ok(())
 }
