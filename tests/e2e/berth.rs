@@ -471,3 +471,80 @@ fn foreground_run_forwards_sigterm_to_the_container() {
     }
     assert!(env.containers().is_empty());
 }
+
+/// Device nodes outside /dev, rootless, where mknod is refused: `import` leaves them out and
+/// `run` skips them when it unpacks an image that has them (as containers/storage does), each
+/// with a warning naming them; the container still runs.
+#[test]
+fn rootless_import_and_run_skip_device_nodes_with_a_warning() {
+    let Some(env) = setup() else { return };
+    let rootfs = env.tmp.path().join("devroot");
+    std::fs::create_dir_all(rootfs.join("srv")).unwrap();
+    std::fs::write(rootfs.join("srv/kept.txt"), "kept\n").unwrap();
+    let mk = std::process::Command::new("mknod")
+        .arg(rootfs.join("srv/null"))
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(mk.success(), "mknod as root");
+    let tar = env.tmp.path().join("dev-layer.tar");
+    let st = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .args(["--numeric-owner", "--owner=0", "--group=0", "."])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ls = |image: &str| {
+        env.berth(&[
+            "run",
+            "--rm",
+            "-v",
+            "/bin/busybox:/busybox:ro",
+            image,
+            "/busybox",
+            "ls",
+            "/srv",
+        ])
+    };
+
+    // Rootless import: the node is left out of the image, with a warning.
+    env.user.chown(env.tmp.path());
+    let out = env.berth(&["import", tar.to_str().unwrap(), "devs"]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("left out 1 device node") && err.contains("srv/null"),
+        "{err}"
+    );
+    let out = ls("devs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "kept.txt\n");
+
+    // Imported by root, the image keeps it; the rootless run skips it when it unpacks, once.
+    let out = std::process::Command::new(crate::bin("berth"))
+        .arg("--root")
+        .arg(&env.root)
+        .args(["import", tar.to_str().unwrap(), "devs-root"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    env.user.chown(env.tmp.path());
+    let out = ls("devs-root");
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(text(&out.stdout), "kept.txt\n");
+    assert!(
+        err.contains("skipped 1 device node") && err.contains("srv/null"),
+        "{err}"
+    );
+    let out = ls("devs-root");
+    assert!(out.status.success());
+    assert!(
+        !text(&out.stderr).contains("device node"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -81,14 +81,23 @@ fn apply_change(c: &mut ContainerConfig, change: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Imports the tarball read from `input` as an image named `names` (may be empty) and returns
-/// the manifest digest.
+/// What [`import`] made.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The manifest digest.
+    pub digest: wharf_oci::Digest,
+    /// What the caller should tell the user (device nodes left out when rootless).
+    pub warnings: Vec<String>,
+}
+
+/// Imports the tarball read from `input` as an image named `names` (may be empty).
 pub fn import(
     store: &Store,
     input: impl Read,
     names: &[String],
     opts: &ImportOptions,
-) -> anyhow::Result<wharf_oci::Digest> {
+) -> anyhow::Result<Imported> {
+    let mut warnings = Vec::new();
     let mut container = ContainerConfig {
         env: Some(vec![
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
@@ -105,12 +114,22 @@ pub fn import(
     std::fs::create_dir(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let result = (|| {
         let tar = wharf_archive::decompress(input, compression)?;
+        // Rootless, mknod is refused: device nodes are left out of the image with a warning,
+        // as podman's import (containers/storage) does; as root they are kept.
         let apply = ApplyOptions {
             confine_absolute_names: true,
-            devices: wharf_archive::DeviceNodes::Create,
+            devices: wharf_archive::DeviceNodes::CreateOrSkip,
             ..ApplyOptions::default()
         };
-        wharf_archive::apply_layer(tar, &scratch, &apply).context("unpacking the tarball")?;
+        let stats =
+            wharf_archive::apply_layer(tar, &scratch, &apply).context("unpacking the tarball")?;
+        if stats.skipped_devices.count > 0 {
+            warnings.push(format!(
+                "left out {} device node(s) that a rootless user cannot create: {}",
+                stats.skipped_devices.count,
+                stats.skipped_devices.first.join(", ")
+            ));
+        }
         let mut blob = store.blob_writer(None)?;
         let layer = wharf_archive::write_layer(
             &scratch,
@@ -165,7 +184,10 @@ pub fn import(
         .context("building the manifest")?;
     let bytes = wharf_oci::manifest::to_bytes(&manifest)?;
     let desc = store.commit_image(&bytes, media_type::OCI_MANIFEST, names)?;
-    Ok(desc.digest().clone())
+    Ok(Imported {
+        digest: desc.digest().clone(),
+        warnings,
+    })
 }
 
 #[cfg(test)]

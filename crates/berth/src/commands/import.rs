@@ -42,9 +42,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         created: None,
     };
     let names: Vec<String> = args.reference.iter().cloned().collect();
-    let digest = wharf_cli::import::import(&store, input, &names, &opts)
+    let imported = wharf_cli::import::import(&store, input, &names, &opts)
         .with_context(|| format!("importing {}", args.file.display()))?;
-    let record = store.resolve(digest.as_ref())?;
+    for w in &imported.warnings {
+        eprintln!("WARN: {w}");
+    }
+    let record = store.resolve(imported.digest.as_ref())?;
     let id = store.image_id(&record)?;
     println!(
         "{}",

@@ -270,9 +270,23 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let manifest = raw
         .image()
         .with_context(|| format!("image {} has no manifest for this platform", args.image))?;
-    let layers = store
-        .ensure_unpacked(manifest, &config.rootfs.diff_ids)
+    let unpacked = store
+        .unpack_layers(
+            manifest,
+            &config.rootfs.diff_ids,
+            &wharf_store::default_apply_options(),
+        )
         .with_context(|| format!("unpacking the layers of {}", args.image))?;
+    // Rootless, mknod is refused: device nodes in a layer are skipped (as containers/storage
+    // does) and said once, when the layer is unpacked.
+    for (layer, skipped) in &unpacked.skipped_devices {
+        eprintln!(
+            "WARN: layer {layer}: skipped {} device node(s) that a rootless user cannot create: {}",
+            skipped.count,
+            skipped.first.join(", ")
+        );
+    }
+    let layers = unpacked.dirs;
 
     let id = container::new_id();
     let name = match &args.name {
