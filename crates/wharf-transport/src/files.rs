@@ -189,11 +189,7 @@ fn write_into(
     size: Option<u64>,
 ) -> Result<(Digest, u64)> {
     let dest = label;
-    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(TransportError::io("creating a temporary file in", dir))?;
+    let tmp = temp_file_in(dir)?;
     let hasher = match digest {
         Some(d) => Hasher::for_digest(d).map_err(|_| TransportError::Invalid {
             location: dest.display().to_string(),
@@ -223,8 +219,22 @@ fn write_into(
             actual: n,
         });
     }
-    let dest = &name(&actual);
-    let tmp = buffered
+    persist(buffered, &name(&actual))?;
+    Ok((actual, n))
+}
+
+/// A temporary file in `dir` (created if missing), renamed into place by [`persist`].
+fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(TransportError::io("creating a temporary file in", dir))
+}
+
+/// Flushes, syncs and renames a finished temporary file to `dest`.
+fn persist(w: io::BufWriter<tempfile::NamedTempFile>, dest: &Path) -> Result<()> {
+    let tmp = w
         .into_inner()
         .map_err(|e| TransportError::io("writing", dest)(e.into_error()))?;
     tmp.as_file()
@@ -232,7 +242,7 @@ fn write_into(
         .map_err(TransportError::io("syncing", dest))?;
     tmp.persist(dest)
         .map_err(|e| TransportError::io("renaming into place", dest)(e.error))?;
-    Ok((actual, n))
+    Ok(())
 }
 
 /// Writes small bytes atomically (temporary file + rename).
@@ -245,12 +255,7 @@ pub(crate) fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
 /// hashing it a second time here cost as much CPU as the rest of a registry-to-layout copy.
 /// A failed read leaves nothing behind: the temporary file is dropped.
 pub(crate) fn write_presumed(mut reader: impl Read, dest: &Path, size: u64) -> Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(TransportError::io("creating a temporary file in", dir))?;
+    let tmp = temp_file_in(dest.parent().unwrap_or(Path::new(".")))?;
     let mut w = io::BufWriter::with_capacity(256 << 10, tmp);
     let n = io::copy(&mut reader, &mut w).map_err(TransportError::io("writing", dest))?;
     if n != size {
@@ -259,13 +264,5 @@ pub(crate) fn write_presumed(mut reader: impl Read, dest: &Path, size: u64) -> R
             what: format!("expected {size} bytes, got {n}"),
         });
     }
-    let tmp = w
-        .into_inner()
-        .map_err(|e| TransportError::io("writing", dest)(e.into_error()))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(TransportError::io("syncing", dest))?;
-    tmp.persist(dest)
-        .map_err(|e| TransportError::io("renaming into place", dest)(e.error))?;
-    Ok(())
+    persist(w, dest)
 }
