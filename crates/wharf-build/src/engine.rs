@@ -349,17 +349,12 @@ impl Builder<'_> {
                 )
             })
             .collect();
-        let manifest = ImageManifestBuilder::default()
-            .schema_version(2u32)
-            .config(Descriptor::new(
-                MediaType::ImageConfig,
-                2,
-                wharf_oci::digest::sha256(b"{}"),
-            ))
-            .layers(descs)
-            .build()?;
         let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
-        Ok(self.store.ensure_unpacked(&manifest, &diff_ids)?)
+        let opts = wharf_store::default_apply_options();
+        Ok(self
+            .store
+            .unpack_descriptors(&descs, &diff_ids, &opts)?
+            .dirs)
     }
 
     fn container(&mut self, layers: &[LayerRef]) -> Result<WorkingContainer, BuildError> {

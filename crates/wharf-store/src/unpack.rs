@@ -22,7 +22,7 @@ use wharf_archive::{
     ApplyOptions, ApplyStats, DeviceNodes, LayerReader, SkippedDevices, Whiteouts,
 };
 use wharf_oci::media_type::layer_compression;
-use wharf_oci::{Digest, ImageManifest};
+use wharf_oci::{Descriptor, Digest, ImageManifest};
 
 use crate::fsutil::{mkdir_p, remove_all, sync_dir};
 use crate::{Store, StoreError, chain_id};
@@ -87,7 +87,17 @@ impl Store {
         diff_ids: &[Digest],
         opts: &ApplyOptions,
     ) -> Result<Unpacked, StoreError> {
-        let layers = manifest.layers();
+        self.unpack_descriptors(manifest.layers(), diff_ids, opts)
+    }
+
+    /// [`Store::unpack_layers`] for layer descriptors that belong to no stored manifest (a
+    /// build's or a working container's layer chain).
+    pub fn unpack_descriptors(
+        &self,
+        layers: &[Descriptor],
+        diff_ids: &[Digest],
+        opts: &ApplyOptions,
+    ) -> Result<Unpacked, StoreError> {
         if layers.len() != diff_ids.len() {
             return Err(StoreError::LayerCountMismatch {
                 layers: layers.len(),

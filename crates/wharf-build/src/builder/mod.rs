@@ -29,7 +29,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use wharf_oci::config::ContainerConfig;
-use wharf_oci::oci_spec::image::ImageManifestBuilder;
 use wharf_oci::{Descriptor, Digest, ImageConfig, ImageManifest, MediaType, Platform, RawManifest};
 use wharf_sandbox::overlay::{Driver, DriverKind};
 use wharf_store::Store;
@@ -208,7 +207,7 @@ fn new_id(salt: &str) -> String {
         .to_owned()
 }
 
-/// A minimal manifest naming `layers`, for [`Store::ensure_unpacked`].
+/// The unpacked directories of `layers`, base first.
 fn unpack(store: &Store, layers: &[BaseLayer]) -> Result<Vec<PathBuf>, ContainerError> {
     let descs: Vec<Descriptor> = layers
         .iter()
@@ -220,17 +219,9 @@ fn unpack(store: &Store, layers: &[BaseLayer]) -> Result<Vec<PathBuf>, Container
             )
         })
         .collect();
-    let manifest = ImageManifestBuilder::default()
-        .schema_version(2u32)
-        .config(Descriptor::new(
-            MediaType::ImageConfig,
-            2,
-            wharf_oci::digest::sha256(b"{}"),
-        ))
-        .layers(descs)
-        .build()?;
     let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
-    Ok(store.ensure_unpacked(&manifest, &diff_ids)?)
+    let opts = wharf_store::default_apply_options();
+    Ok(store.unpack_descriptors(&descs, &diff_ids, &opts)?.dirs)
 }
 
 /// An image read from the store.
