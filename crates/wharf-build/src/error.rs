@@ -201,17 +201,19 @@ pub enum BuildError {
     Ignore(Box<IgnoreError>),
 }
 
-// The causes are boxed to keep `Result<_, BuildError>` small.
+/// `From` for causes kept boxed in an error enum (to keep its `Result`s small).
 macro_rules! boxed_from {
-    ($($t:ty => $v:ident),*) => {$(
-        impl From<$t> for BuildError {
+    ($target:ident: $($t:ty => $v:ident),*) => {$(
+        impl From<$t> for $target {
             fn from(e: $t) -> Self {
-                BuildError::$v(Box::new(e))
+                $target::$v(Box::new(e))
             }
         }
     )*};
 }
-boxed_from!(StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive, IgnoreError => Ignore);
+pub(crate) use boxed_from;
+
+boxed_from!(BuildError: StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive, IgnoreError => Ignore);
 
 impl BuildError {
     pub(crate) fn io(

@@ -84,17 +84,7 @@ pub enum ContainerError {
     Archive(Box<ArchiveError>),
 }
 
-// The causes are boxed to keep `Result<_, ContainerError>` small.
-macro_rules! boxed_from {
-    ($($t:ty => $v:ident),*) => {$(
-        impl From<$t> for ContainerError {
-            fn from(e: $t) -> Self {
-                ContainerError::$v(Box::new(e))
-            }
-        }
-    )*};
-}
-boxed_from!(BuildError => Build, StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive);
+crate::error::boxed_from!(ContainerError: BuildError => Build, StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive);
 
 impl ContainerError {
     pub(crate) fn io(
