@@ -16,6 +16,7 @@ pub mod progress;
 pub mod pull;
 pub mod run;
 pub mod template;
+pub mod unshare;
 
 pub use global::GlobalArgs;
 pub use run::{ExitError, main_with};

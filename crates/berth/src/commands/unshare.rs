@@ -3,26 +3,10 @@
 
 use std::process::ExitCode;
 
+pub use wharf_cli::unshare::Args;
+
 use crate::cli::Cli;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Command and arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
-}
-
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
-    let (program, rest) = args
-        .command
-        .split_first()
-        .map_or((shell.as_str(), &[][..]), |(p, r)| (p.as_str(), r));
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(rest);
-    if let Some(root) = &cli.global.root {
-        cmd.env("WHARF_ROOT", root);
-    }
-    let code = wharf_sandbox::run_in_userns(&cmd).map_err(super::run::sandbox_err)?;
-    Ok(ExitCode::from(code))
+    wharf_cli::unshare::run(&cli.global, args)
 }
