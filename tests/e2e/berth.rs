@@ -95,7 +95,7 @@ impl Env {
 impl Drop for Env {
     /// A failed test must not leave detached containers running.
     fn drop(&mut self) {
-        let ids = self.berth(&["ps", "-aq", "--no-trunc"]);
+        let ids = self.berth(&["ps", "-q", "--no-trunc"]);
         for id in text(&ids.stdout).lines() {
             let _ = self.berth(&["rm", "-f", id]);
         }

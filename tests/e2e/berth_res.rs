@@ -4,12 +4,86 @@
 //! rootless on a host without delegation).
 
 use std::path::PathBuf;
+use std::process::Output;
 
-use crate::berth::{Env, setup, text};
+use wharf_testkit::user::{TestUser, test_user};
+
+use crate::bin;
+
+struct Env {
+    tmp: tempfile::TempDir,
+    root: PathBuf,
+    user: TestUser,
+}
+
+/// A store owned by the test user holding `localhost/box:latest` (busybox, `CMD sh`).
+fn setup() -> Option<Env> {
+    let Some(user) = test_user() else {
+        eprintln!("SKIP: no unprivileged test user (run the tests as root to create wharf-test)");
+        return None;
+    };
+    if !wharf_testkit::busybox::available() {
+        eprintln!("SKIP: busybox-static is not installed");
+        return None;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("berth-res-e2e")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).unwrap();
+    let root = tmp.path().join("store");
+    let env = Env { tmp, root, user };
+    env.user.chown(env.tmp.path());
+    let out = env.berth(&[
+        "import",
+        "--change",
+        "CMD [\"sh\"]",
+        tar.to_str().unwrap(),
+        "box",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    Some(env)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
 
 impl Env {
-    fn container_count(&self) -> usize {
+    fn berth(&self, args: &[&str]) -> Output {
+        self.user
+            .command(bin("berth"))
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .current_dir("/tmp")
+            .output()
+            .unwrap()
+    }
+
+    /// `berth run --rm ARGS`: (exit code, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        let out = self.berth(&all);
+        (
+            out.status.code().unwrap_or(-1),
+            text(&out.stdout),
+            text(&out.stderr),
+        )
+    }
+
+    fn containers(&self) -> usize {
         std::fs::read_dir(self.root.join("containers")).map_or(0, Iterator::count)
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let ids = self.berth(&["ps", "-aq", "--no-trunc"]);
+        for id in text(&ids.stdout).lines() {
+            let _ = self.berth(&["rm", "-f", id]);
+        }
     }
 }
 
@@ -64,7 +138,7 @@ fn named_volume_persists_and_is_filled_from_the_image() {
     assert!(v[0]["CreatedAt"].as_str().unwrap().contains('T'));
     assert!(v[0]["Labels"].is_object() && v[0]["Options"].is_object());
     assert_eq!(
-        env.container_count(),
+        env.containers(),
         0,
         "--rm keeps named volumes, not containers"
     );
@@ -109,11 +183,7 @@ fn volume_commands_and_in_use_refusal() {
     let out = env.berth(&["volume", "rm", "-f", "v1"]);
     assert_eq!(text(&out.stdout), "v1\n", "{}", text(&out.stderr));
     assert!(!env.root.join("volumes/v1").exists());
-    assert_eq!(
-        env.container_count(),
-        0,
-        "-f removes the container using it"
-    );
+    assert_eq!(env.containers(), 0, "-f removes the container using it");
 
     let out = env.berth(&["volume", "rm", "v1"]);
     assert_eq!(out.status.code(), Some(125));
@@ -198,7 +268,7 @@ fn bad_mount_specs_are_125_naming_the_flag() {
         let (code, _, err) = env.run(&all);
         assert_eq!(code, 125, "{args:?}: {err}");
         assert!(err.contains(msg), "{args:?}: {err}");
-        assert_eq!(env.container_count(), 0, "{args:?} left a container");
+        assert_eq!(env.containers(), 0, "{args:?} left a container");
     }
     assert!(!env.root.join("volumes/bad").exists());
 }
@@ -290,7 +360,7 @@ fn published_port_reaches_a_server_in_the_container() {
             );
         }
     }
-    assert_eq!(env.container_count(), 0);
+    assert_eq!(env.containers(), 0);
 }
 
 #[test]
@@ -328,7 +398,7 @@ fn private_network_has_an_interface_and_ports_need_it() {
     let (code, _, err) = env.run(&["-p", "80", "box", "true"]);
     assert_eq!(code, 125);
     assert!(err.contains("-p/--publish"), "{err}");
-    assert_eq!(env.container_count(), 0);
+    assert_eq!(env.containers(), 0);
 }
 
 /// The file of `controller` (v1) holding `file` for the cgroup `path`, or the v2 file.
@@ -471,5 +541,5 @@ fn cgroup_limits_rootless_fail_with_the_reason() {
     let (code, _, err) = env.run(&["--memory", "lots", "box", "true"]);
     assert_eq!(code, 125);
     assert!(err.contains("invalid --memory"), "{err}");
-    assert_eq!(env.container_count(), 0);
+    assert_eq!(env.containers(), 0);
 }
