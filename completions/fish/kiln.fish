@@ -80,9 +80,10 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l jobs -d 'Build up to
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l platform -d 'Build for OS/ARCH[/VARIANT]; only the host\'s platform can be built so far (a list, or another platform, is refused naming what it would need)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
-complete -c kiln -n "__fish_kiln_using_subcommand build" -l creds -d 'Credentials USER:PASSWORD for the registries (base images, cache repositories)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l authfile -d 'Auth file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l retry -d 'Retry a failed transfer this many times' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -128,11 +129,11 @@ false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l authfile -d 'Auth file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l retry -d 'Retry a failed transfer this many times' -r
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s f -l format -d 'Manifest format: oci or v2s2' -r -f -a "oci\t''
 v2s2\t''
 docker\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l digestfile -d 'Write the pushed manifest\'s digest to this file' -r -F
-complete -c kiln -n "__fish_kiln_using_subcommand push" -l retry -d 'Retry a failed transfer this many times' -r
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -230,9 +231,12 @@ true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l format -d 'Format of images committed from this container: oci or docker' -r -f -a "oci\t''
 docker\t''"
-complete -c kiln -n "__fish_kiln_using_subcommand from" -l tls-verify -d 'Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l authfile -d 'Auth file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l retry -d 'Retry a failed transfer this many times' -r
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -431,6 +435,7 @@ false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l authfile -d 'Auth file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l retry -d 'Retry a failed transfer this many times' -r
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l digestfile -d 'Write the pushed list\'s digest to this file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''

@@ -14,6 +14,7 @@ pub mod import;
 pub mod output;
 pub mod progress;
 pub mod pull;
+pub mod registry;
 pub mod run;
 pub mod template;
 pub mod unshare;

@@ -40,13 +40,15 @@ pub fn resolve(
     }
     let args = wharf_cli::pull::PullArgs {
         image: name.to_string(),
-        tls_verify,
-        creds: None,
-        cert_dir: None,
-        authfile: std::env::var_os("REGISTRY_AUTH_FILE").map(Into::into),
+        registry: wharf_cli::registry::RegistryArgs {
+            tls_verify,
+            creds: None,
+            cert_dir: None,
+            authfile: std::env::var_os("REGISTRY_AUTH_FILE").map(Into::into),
+            retry: 3,
+        },
         all_platforms: false,
         quiet: false,
-        retry: 3,
     };
     // The image ID goes nowhere: `run`'s standard output is the container's.
     let pulled = wharf_cli::pull::pull(store, &args, &mut std::io::sink(), &mut std::io::stderr());

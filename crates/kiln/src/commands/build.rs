@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use wharf_build::{BuildOptions, Event, Format, PullPolicy, Secret, SshAgent};
 use wharf_cli::ExitError;
-use wharf_registry::{ClientOptions, Credentials};
+use wharf_cli::registry::RegistryArgs;
 use wharf_sandbox::spec::NetworkMode;
 
 use crate::cli::Cli;
@@ -108,40 +108,6 @@ pub struct EngineArgs {
     /// Set an annotation on the image manifest (KEY=VALUE, repeatable; OCI format only)
     #[arg(long = "annotation", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
-}
-
-/// How to reach registries: base image pulls and the cache repositories.
-#[derive(Debug, clap::Args)]
-pub struct RegistryArgs {
-    /// Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub tls_verify: Option<bool>,
-    /// Credentials USER:PASSWORD for the registries (base images, cache repositories)
-    #[arg(long, value_name = "USER:PASSWORD")]
-    pub creds: Option<String>,
-    /// Use certificates (*.crt, *.cert, *.key) in DIR
-    #[arg(long, value_name = "DIR")]
-    pub cert_dir: Option<PathBuf>,
-    /// Auth file
-    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
-    pub authfile: Option<PathBuf>,
-}
-
-impl RegistryArgs {
-    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
-        Ok(ClientOptions {
-            tls_verify: self.tls_verify,
-            creds: self
-                .creds
-                .as_deref()
-                .map(Credentials::parse)
-                .transpose()
-                .context("--creds")?,
-            cert_dir: self.cert_dir.clone(),
-            authfile: self.authfile.clone(),
-            ..ClientOptions::default()
-        })
-    }
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.

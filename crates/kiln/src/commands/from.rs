@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use wharf_build::Format;
 use wharf_build::builder::{self, FromOptions};
+use wharf_cli::registry::RegistryArgs;
 use wharf_store::Store;
 
 use crate::cli::Cli;
@@ -24,13 +25,8 @@ pub struct Args {
     /// Format of images committed from this container: oci or docker
     #[arg(long, value_name = "FORMAT", default_value = "oci", value_parser = ["oci", "docker"])]
     pub format: String,
-    /// Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain
-    /// HTTP)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub tls_verify: Option<bool>,
-    /// Credentials USER:PASSWORD for the registry
-    #[arg(long, value_name = "USER:PASSWORD")]
-    pub creds: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Print nothing while pulling
     #[arg(short, long)]
     pub quiet: bool,
@@ -41,13 +37,9 @@ pub struct Args {
 fn pull(store: &Store, args: &Args) -> anyhow::Result<String> {
     let pull_args = wharf_cli::pull::PullArgs {
         image: args.image.clone(),
-        tls_verify: args.tls_verify,
-        creds: args.creds.clone(),
-        cert_dir: None,
-        authfile: None,
+        registry: args.registry.clone(),
         all_platforms: false,
         quiet: args.quiet,
-        retry: 3,
     };
     let mut id = Vec::new();
     let mut progress: Box<dyn std::io::Write> = if args.quiet {

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use wharf_build::manifest_list::{self, AddToList};
-use wharf_registry::{ClientOptions, Credentials, RetryPolicy};
-use wharf_transport::{CopyOptions, Destination, Format, ImageRef, Source};
+use wharf_cli::registry::{Push, RegistryArgs};
+use wharf_transport::Format;
 
 use crate::cli::Cli;
 
@@ -90,18 +90,8 @@ pub struct PushArgs {
     /// Manifest type to push: oci or v2s2
     #[arg(short, long, value_parser = ["oci", "v2s2", "docker"])]
     pub format: Option<String>,
-    /// Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub tls_verify: Option<bool>,
-    /// Credentials USER:PASSWORD for the registry
-    #[arg(long, value_name = "USER:PASSWORD")]
-    pub creds: Option<String>,
-    /// Use certificates (*.crt, *.cert, *.key) in DIR
-    #[arg(long, value_name = "DIR")]
-    pub cert_dir: Option<PathBuf>,
-    /// Auth file
-    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
-    pub authfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Write the pushed list's digest to this file
     #[arg(long, value_name = "PATH")]
     pub digestfile: Option<PathBuf>,
@@ -167,45 +157,18 @@ fn push(cli: &Cli, a: &PushArgs) -> anyhow::Result<ExitCode> {
     // Fails early, with a clear message, for a name that is not a list.
     manifest_list::inspect(&store, &a.list)?;
     let dst_ref = wharf_transport::shorthand::push_target(&a.list, Some(&a.destination))?;
-    let opts = ClientOptions {
-        tls_verify: a.tls_verify,
-        creds: a
-            .creds
-            .as_deref()
-            .map(Credentials::parse)
-            .transpose()
-            .context("--creds")?,
-        cert_dir: a.cert_dir.clone(),
-        authfile: a.authfile.clone(),
-        retry: RetryPolicy::default(),
-        ..ClientOptions::default()
-    };
-    let src = Source::open(
-        &ImageRef::Store {
-            name: a.list.clone(),
+    wharf_cli::registry::push(
+        &store,
+        &Push {
+            name: &a.list,
+            destination: &dst_ref,
+            registry: &a.registry,
+            format: a.format.as_deref().and_then(Format::parse),
+            quiet: a.quiet,
+            digestfile: a.digestfile.as_deref(),
         },
-        &opts,
-        Some(&store),
+        &mut std::io::stderr(),
     )?;
-    let dst = Destination::open(&dst_ref, &opts, Some(&store))?;
-    let copy = CopyOptions {
-        format: a.format.as_deref().and_then(Format::parse),
-        all: true,
-        ..CopyOptions::default()
-    };
-    if !a.quiet {
-        eprintln!("Pushing {} to {dst_ref}", a.list);
-    }
-    let report = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(wharf_transport::copy(&src, &dst, &copy))
-        .with_context(|| format!("pushing {} to {dst_ref}", a.list))?;
-    if let (Some(path), Some(d)) = (&a.digestfile, &report.manifest_digest) {
-        std::fs::write(path, d.to_string())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
     if a.rm {
         manifest_list::remove(&store, &a.list)?;
     }

@@ -1,0 +1,114 @@
+//! What `kiln build`, `kiln push`, `kiln manifest push`, `kiln pull` and `berth pull` share
+//! to reach a registry: buildah's and podman's registry flags, the async runtime, and the copy
+//! of a stored image (or list) to any destination.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use wharf_registry::{ClientOptions, Credentials, RetryPolicy};
+use wharf_store::Store;
+use wharf_transport::{CopyOptions, Destination, ImageRef, Source};
+
+/// Registry flags with buildah's and podman's names.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// Credentials USER:PASSWORD for the registry
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub creds: Option<String>,
+    /// Use certificates (*.crt, *.cert, *.key) in DIR
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Auth file
+    #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Retry a failed transfer this many times
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retry: u32,
+}
+
+impl RegistryArgs {
+    /// The client options these flags ask for.
+    ///
+    /// # Errors
+    /// `--creds` that is not `USER[:PASSWORD]`.
+    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
+        Ok(ClientOptions {
+            tls_verify: self.tls_verify,
+            creds: self
+                .creds
+                .as_deref()
+                .map(Credentials::parse)
+                .transpose()
+                .context("--creds")?,
+            cert_dir: self.cert_dir.clone(),
+            authfile: self.authfile.clone(),
+            retry: RetryPolicy {
+                times: self.retry,
+                ..RetryPolicy::default()
+            },
+            ..ClientOptions::default()
+        })
+    }
+}
+
+/// The process's async runtime: two workers (transfers are I/O-bound; hashing and compression
+/// run on their own threads).
+///
+/// # Errors
+/// The runtime cannot start (no threads left).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// What [`push`] copies and where.
+#[derive(Debug)]
+pub struct Push<'a> {
+    /// A name or ID in the store (an image or a manifest list).
+    pub name: &'a str,
+    pub destination: &'a ImageRef,
+    pub registry: &'a RegistryArgs,
+    pub format: Option<wharf_transport::Format>,
+    /// Print nothing while pushing.
+    pub quiet: bool,
+    /// Write the pushed manifest's digest here.
+    pub digestfile: Option<&'a std::path::Path>,
+}
+
+/// Copies `push.name` from the store to its destination, with every image of a list; the
+/// progress line goes to `progress`.
+///
+/// # Errors
+/// Bad flags, an unknown name, or a failed copy (the destination names no blob it lacks).
+pub fn push(store: &Store, push: &Push<'_>, progress: &mut dyn Write) -> anyhow::Result<()> {
+    let opts = push.registry.client_options()?;
+    let src_ref = ImageRef::Store {
+        name: push.name.to_owned(),
+    };
+    let src = Source::open(&src_ref, &opts, Some(store))?;
+    let dst = Destination::open(push.destination, &opts, Some(store))?;
+    let copy = CopyOptions {
+        format: push.format,
+        all: true,
+        retry_times: push.registry.retry,
+        ..CopyOptions::default()
+    };
+    if !push.quiet {
+        writeln!(progress, "Pushing {} to {}", push.name, push.destination)?;
+    }
+    let report = runtime()?
+        .block_on(wharf_transport::copy(&src, &dst, &copy))
+        .with_context(|| format!("pushing {} to {}", push.name, push.destination))?;
+    if let (Some(path), Some(d)) = (push.digestfile, &report.manifest_digest) {
+        std::fs::write(path, d.to_string())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
