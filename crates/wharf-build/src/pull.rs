@@ -188,7 +188,11 @@ fn pull_one(
         client,
         Some(store),
     )?;
-    runtime.block_on(wharf_transport::copy(&src, &dst, &CopyOptions::default()))?;
+    let copy = CopyOptions {
+        retry_times: client.retry.times,
+        ..CopyOptions::default()
+    };
+    runtime.block_on(wharf_transport::copy(&src, &dst, &copy))?;
     Ok(store_name)
 }
 
