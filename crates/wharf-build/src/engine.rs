@@ -728,24 +728,31 @@ impl Builder<'_> {
         let root = ctr.rootfs();
         let mut sources = Vec::new();
         for s in &c.sources {
-            if context::has_wildcard(s) {
-                return Err(BuildError::Unsupported {
-                    what: "wildcards in COPY --from sources".to_owned(),
-                });
-            }
             let abs = config::clean_abs(s);
-            let path =
-                rootfs::resolve(&root, &abs, true).map_err(BuildError::io("resolving", &abs))?;
-            if std::fs::symlink_metadata(&path).is_err() {
+            // A wildcard matches in the stage's or image's root, as BuildKit does.
+            let matches = if context::has_wildcard(&abs) {
+                rootfs::glob(&root, &abs).map_err(BuildError::io("matching", &abs))?
+            } else {
+                vec![abs]
+            };
+            let mut found = false;
+            for abs in matches {
+                let path = rootfs::resolve(&root, &abs, true)
+                    .map_err(BuildError::io("resolving", &abs))?;
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    found = true;
+                    sources.push(Source {
+                        rel: abs.trim_start_matches('/').to_owned(),
+                        path,
+                    });
+                }
+            }
+            if !found {
                 return Err(BuildError::SourceNotFoundIn {
                     path: s.clone(),
                     from: from.clone(),
                 });
             }
-            sources.push(Source {
-                rel: abs.trim_start_matches('/').to_owned(),
-                path,
-            });
         }
         Ok(CopyInputs {
             sources,
@@ -778,6 +785,13 @@ impl Builder<'_> {
             dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
         }
         if inputs.sources.len() > 1 && !dest.ends_with('/') {
+            // Several sources (after wildcard expansion) go into a directory: one that exists
+            // already, or one named with a trailing slash, as Docker demands.
+            let host =
+                rootfs::resolve(rootfs, &dest, true).map_err(BuildError::io("resolving", &dest))?;
+            if !host.is_dir() {
+                return Err(BuildError::DestNotDirectory);
+            }
             dest.push('/');
         }
         let keep_owner = inputs.from.is_some();
