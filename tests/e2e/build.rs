@@ -490,6 +490,69 @@ fn rootless_build_as_unprivileged_user() {
     assert_eq!(cache_hits(&again), 15, "{}", text(&again.stderr));
 }
 
+/// A base image (imported by root) holding a device node: a rootless build skips the node
+/// when it unpacks the layer and says so once, on one line naming the count and a path.
+#[test]
+fn rootless_build_warns_about_skipped_device_nodes() {
+    let Some(user) = wharf_testkit::user::test_user() else {
+        eprintln!("SKIP: no unprivileged test user (needs root to create it)");
+        return;
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("kiln-devs")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let rootfs = tmp.path().join("devroot");
+    std::fs::create_dir_all(rootfs.join("srv")).unwrap();
+    std::fs::write(rootfs.join("srv/kept.txt"), "kept\n").unwrap();
+    let mk = Command::new("mknod")
+        .arg(rootfs.join("srv/null"))
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(mk.success(), "mknod as root");
+    let tar = tmp.path().join("dev-layer.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .args(["--numeric-owner", "--owner=0", "--group=0", "."])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let root = tmp.path().join("store");
+    ok("berth", &root, &["import", tar.to_str().unwrap(), "devs"]);
+    let ctx = tmp.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM devs\nCOPY a.txt /srv/a.txt\n").unwrap();
+    std::fs::write(ctx.join("a.txt"), "a\n").unwrap();
+    user.chown(tmp.path());
+    let build = |tag: &str| {
+        let out = user
+            .command(crate::bin("kiln"))
+            .arg("--root")
+            .arg(&root)
+            .args(["build", "--no-cache", "-t", tag, ctx.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    let err = build("app");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("device node")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].starts_with("WARN: layer sha256:")
+            && warnings[0].contains("skipped 1 device node(s)")
+            && warnings[0].contains("/srv/null"),
+        "{err}"
+    );
+    // The layer stays unpacked: the next build has nothing to skip and says nothing.
+    let err = build("app2");
+    assert!(!err.contains("device node"), "{err}");
+}
+
 #[test]
 fn add_unpacks_archives_and_heredoc_runs() {
     let Some((tmp, root)) = busybox_store() else {

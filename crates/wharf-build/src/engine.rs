@@ -335,7 +335,7 @@ impl Builder<'_> {
     }
 
     /// The unpacked lower directories of `layers`, base first.
-    fn lowers(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
+    fn lowers(&mut self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
         if layers.is_empty() {
             return Ok(Vec::new());
         }
@@ -351,10 +351,21 @@ impl Builder<'_> {
             .collect();
         let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
         let opts = wharf_store::default_apply_options();
-        Ok(self
-            .store
-            .unpack_descriptors(&descs, &diff_ids, &opts)?
-            .dirs)
+        let unpacked = self.store.unpack_descriptors(&descs, &diff_ids, &opts)?;
+        // Rootless, mknod is refused: device nodes of a base layer are skipped (as
+        // containers/storage does) and said once, when the layer is first unpacked.
+        for (layer, skipped) in &unpacked.skipped_devices {
+            (self.events)(Event::Warning(format!(
+                "layer {layer}: skipped {} device node(s) that a rootless user cannot create, e.g. /{}",
+                skipped.count,
+                skipped
+                    .first
+                    .first()
+                    .map_or("", String::as_str)
+                    .trim_start_matches('/')
+            )));
+        }
+        Ok(unpacked.dirs)
     }
 
     fn container(&mut self, layers: &[LayerRef]) -> Result<WorkingContainer, BuildError> {
