@@ -21,6 +21,9 @@
 //!   [`output`] exports the result (`--output`); [`squash`] merges new layers (`--squash`);
 //!   independent stages build concurrently (`BuildOptions::jobs`); [`context_source`] reads
 //!   contexts from standard input or a URL.
+//! - `BuildOptions::platform` builds for another platform (bases chosen for it, RUN through
+//!   qemu-user binfmt emulation, checked by [`platform`]); [`build_platforms`] builds a list
+//!   of platforms and tags an image index of the results.
 //!
 //! [`builder`] keeps working containers between commands, as buildah does (`kiln from`, `run`,
 //! `copy`, `config`, `commit`), and [`manifest_list`] keeps manifest lists in the store.
