@@ -387,13 +387,34 @@ fn bad_input_names_the_line_and_tags_nothing() {
     assert!(err.contains("\"nosuchstage\" not found"), "{err}");
     assert_untagged(&root, "broken");
 
+    // COPY --from with a wildcard: matched in the stage's root; no match, or several matches
+    // to a destination that is not a directory, is an error naming the line.
+    let out = build("from-wildcard-none.Dockerfile", &[]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("from-wildcard-none.Dockerfile:4: COPY --from=src /out/*.md /w/"),
+        "{err}"
+    );
+    assert!(err.contains("\"/out/*.md\" not found in src"), "{err}");
+    assert_untagged(&root, "broken");
+    let out = build("from-wildcard-many.Dockerfile", &[]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("from-wildcard-many.Dockerfile:4: COPY --from=src /out/*.txt /w"),
+        "{err}"
+    );
+    assert!(err.contains("the destination must be a directory"), "{err}");
+    assert_untagged(&root, "broken");
+
     let out = build("failing-run.Dockerfile", &["--target", "nope"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(text(&out.stderr).contains("nope"), "{}", text(&out.stderr));
     assert_untagged(&root, "broken");
 
     // --platform: the host's own is built (this build then fails at its RUN, exit 3); another
-    // platform or a list is refused up front, naming what it would need.
+    // platform, alone or in a list, refuses the local base made for the host, naming both.
     let (host, other) = match std::env::consts::ARCH {
         "aarch64" => ("linux/arm64", "linux/amd64"),
         _ => ("linux/amd64", "linux/arm64"),
@@ -403,12 +424,22 @@ fn bad_input_names_the_line_and_tags_nothing() {
     let out = build("failing-run.Dockerfile", &["--platform", other]);
     assert_eq!(out.status.code(), Some(125));
     let err = text(&out.stderr);
-    assert!(err.contains(other) && err.contains("qemu-user"), "{err}");
+    assert!(
+        err.contains("failing-run.Dockerfile:1: FROM busybox")
+            && err.contains(&format!("is for {host}"))
+            && err.contains(&format!("not {other}")),
+        "{err}"
+    );
     let both = format!("{host},{other}");
     let out = build("failing-run.Dockerfile", &["--platform", &both]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let out = build(
+        "failing-run.Dockerfile",
+        &["--platform", "linux/amd64,linux/amd64"],
+    );
     assert_eq!(out.status.code(), Some(125));
     assert!(
-        text(&out.stderr).contains("manifest list"),
+        text(&out.stderr).contains("named twice"),
         "{}",
         text(&out.stderr)
     );
@@ -467,6 +498,69 @@ fn rootless_build_as_unprivileged_user() {
     check_basic_image(&root, tmp.path());
     let again = as_user("kiln", &["build", "-t", "app", ctx.to_str().unwrap()]);
     assert_eq!(cache_hits(&again), 15, "{}", text(&again.stderr));
+}
+
+/// A base image (imported by root) holding a device node: a rootless build skips the node
+/// when it unpacks the layer and says so once, on one line naming the count and a path.
+#[test]
+fn rootless_build_warns_about_skipped_device_nodes() {
+    let Some(user) = wharf_testkit::user::test_user() else {
+        eprintln!("SKIP: no unprivileged test user (needs root to create it)");
+        return;
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("kiln-devs")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let rootfs = tmp.path().join("devroot");
+    std::fs::create_dir_all(rootfs.join("srv")).unwrap();
+    std::fs::write(rootfs.join("srv/kept.txt"), "kept\n").unwrap();
+    let mk = Command::new("mknod")
+        .arg(rootfs.join("srv/null"))
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(mk.success(), "mknod as root");
+    let tar = tmp.path().join("dev-layer.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .args(["--numeric-owner", "--owner=0", "--group=0", "."])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let root = tmp.path().join("store");
+    ok("berth", &root, &["import", tar.to_str().unwrap(), "devs"]);
+    let ctx = tmp.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM devs\nCOPY a.txt /srv/a.txt\n").unwrap();
+    std::fs::write(ctx.join("a.txt"), "a\n").unwrap();
+    user.chown(tmp.path());
+    let build = |tag: &str| {
+        let out = user
+            .command(crate::bin("kiln"))
+            .arg("--root")
+            .arg(&root)
+            .args(["build", "--no-cache", "-t", tag, ctx.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    let err = build("app");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("device node")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].starts_with("WARN: layer sha256:")
+            && warnings[0].contains("skipped 1 device node(s)")
+            && warnings[0].contains("/srv/null"),
+        "{err}"
+    );
+    // The layer stays unpacked: the next build has nothing to skip and says nothing.
+    let err = build("app2");
+    assert!(!err.contains("device node"), "{err}");
 }
 
 #[test]

@@ -56,12 +56,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "ENV of an existing key: buildah moves it to the end; BuildKit's addEnv replaces it in \
          place, as kiln does (same values, different order)",
     ),
-    (
-        "copy-from-wildcard",
-        "build",
-        "kiln has no wildcards in COPY --from sources yet (wharf-build engine.rs copy_inputs \
-         refuses them)",
-    ),
 ];
 
 /// Empty mount points a RUN step leaves behind (buildah's, and kiln's sandbox's, with

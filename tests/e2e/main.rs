@@ -12,6 +12,7 @@ mod build_equiv;
 mod build_instr;
 mod build_mounts;
 mod build_out;
+mod build_platform;
 mod cli;
 mod ferry;
 mod images;

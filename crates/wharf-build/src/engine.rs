@@ -9,7 +9,9 @@ use wharf_dockerfile::instruction::{Copy, Instruction, Located};
 use wharf_dockerfile::stage::{self, Plan};
 use wharf_oci::config::{ContainerConfig, History};
 use wharf_oci::oci_spec::image::ImageManifestBuilder;
-use wharf_oci::{Descriptor, Digest, ImageConfig, ImageManifest, MediaType, Platform, media_type};
+use wharf_oci::{
+    Descriptor, Digest, ImageConfig, ImageManifest, MediaType, Platform, RawManifest, media_type,
+};
 use wharf_sandbox::overlay::Driver;
 use wharf_store::Store;
 
@@ -73,6 +75,9 @@ pub struct BuildOptions {
     pub layers: bool,
     /// `--jobs`: how many stages may be built at once.
     pub jobs: usize,
+    /// `--platform`: the platform built (base images chosen for it, RUN emulated when it is
+    /// not the host's); the host's when `None`. [`crate::build_platforms`] builds several.
+    pub platform: Option<Platform>,
 }
 
 impl BuildOptions {
@@ -96,6 +101,7 @@ impl BuildOptions {
             squash: false,
             layers: true,
             jobs: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            platform: None,
         }
     }
 }
@@ -198,6 +204,16 @@ pub fn build(
     opts: &BuildOptions,
     events: &mut dyn FnMut(Event),
 ) -> Result<Built, BuildError> {
+    // Bases are pulled for the platform built.
+    let with_platform;
+    let opts = if opts.platform.is_some() && opts.pull.platform != opts.platform {
+        let mut o = opts.clone();
+        o.pull.platform.clone_from(&opts.platform);
+        with_platform = o;
+        &with_platform
+    } else {
+        opts
+    };
     let dockerfile = opts.dockerfile.clone().unwrap_or_else(|| {
         let c = opts.context.join("Containerfile");
         if c.is_file() {
@@ -224,6 +240,14 @@ pub fn build(
         &stage::BuildOptions {
             build_args: opts.build_args.clone(),
             target: opts.target.clone(),
+            target_platform: opts
+                .platform
+                .as_ref()
+                .map(|p| wharf_dockerfile::platform::Platform {
+                    os: p.os.clone(),
+                    arch: p.architecture.clone(),
+                    variant: p.variant.clone().unwrap_or_default(),
+                }),
             ..stage::BuildOptions::default()
         },
     )
@@ -272,6 +296,11 @@ pub fn build(
 }
 
 impl Builder<'_> {
+    /// The platform built.
+    fn platform(&self) -> Platform {
+        self.opts.platform.clone().unwrap_or_else(Platform::host)
+    }
+
     fn now(&self) -> String {
         let t = match self.opts.timestamp {
             Some(s) => chrono::DateTime::from_timestamp(s, 0).unwrap_or_default(),
@@ -317,8 +346,35 @@ impl Builder<'_> {
                 name: name.to_owned(),
                 source: Box::new(source),
             })?;
-        let manifest: ImageManifest = self.store.read_json(record.digest())?;
+        let mut raw = RawManifest::parse(self.store.read_small(record.digest())?, None)?;
+        let want = self.platform();
+        if let Some(index) = raw.index() {
+            let chosen = wharf_oci::platform::select_manifest(index.manifests(), &want)
+                .ok_or_else(|| BuildError::NoPlatformImage {
+                    name: name.to_owned(),
+                    wanted: want.to_string(),
+                })?
+                .clone();
+            raw = RawManifest::parse(self.store.read_small(chosen.digest())?, None)?;
+        }
+        let manifest: ImageManifest =
+            raw.image()
+                .cloned()
+                .ok_or_else(|| BuildError::NoPlatformImage {
+                    name: name.to_owned(),
+                    wanted: want.to_string(),
+                })?;
         let config: ImageConfig = self.store.read_json(manifest.config().digest())?;
+        let found = Platform::new(&config.os, &config.architecture, config.variant.as_deref());
+        // A base of another platform is refused only when a platform was asked for: images
+        // imported without one carry the host's anyway.
+        if self.opts.platform.is_some() && !want.matches(&found) {
+            return Err(BuildError::PlatformMismatch {
+                name: name.to_owned(),
+                found: found.to_string(),
+                wanted: want.to_string(),
+            });
+        }
         let layers = manifest
             .layers()
             .iter()
@@ -335,7 +391,7 @@ impl Builder<'_> {
     }
 
     /// The unpacked lower directories of `layers`, base first.
-    fn lowers(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
+    fn lowers(&mut self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
         if layers.is_empty() {
             return Ok(Vec::new());
         }
@@ -351,10 +407,21 @@ impl Builder<'_> {
             .collect();
         let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
         let opts = wharf_store::default_apply_options();
-        Ok(self
-            .store
-            .unpack_descriptors(&descs, &diff_ids, &opts)?
-            .dirs)
+        let unpacked = self.store.unpack_descriptors(&descs, &diff_ids, &opts)?;
+        // Rootless, mknod is refused: device nodes of a base layer are skipped (as
+        // containers/storage does) and said once, when the layer is first unpacked.
+        for (layer, skipped) in &unpacked.skipped_devices {
+            (self.events)(Event::Warning(format!(
+                "layer {layer}: skipped {} device node(s) that a rootless user cannot create, e.g. /{}",
+                skipped.count,
+                skipped
+                    .first
+                    .first()
+                    .map_or("", String::as_str)
+                    .trim_start_matches('/')
+            )));
+        }
+        Ok(unpacked.dirs)
     }
 
     fn container(&mut self, layers: &[LayerRef]) -> Result<WorkingContainer, BuildError> {
@@ -382,15 +449,20 @@ impl Builder<'_> {
             let key = cache::key(&r.key, &["FROM stage"]);
             (r.config, r.layers, key, r.root_env)
         } else if stage.base.eq_ignore_ascii_case("scratch") {
-            let host = Platform::host();
+            let target = self.platform();
             let image = ImageConfig {
-                architecture: host.architecture,
-                os: host.os,
-                variant: host.variant,
                 config: Some(ContainerConfig::default()),
+                architecture: target.architecture,
+                os: target.os,
+                variant: target.variant,
                 ..ImageConfig::default()
             };
-            let key = cache::key(&wharf_oci::digest::sha256(b"scratch"), &[&ts]);
+            // An explicit platform keys the cache: a RUN over scratch differs per platform.
+            let platform = self.opts.platform.as_ref().map(|p| format!("platform {p}"));
+            let parts: Vec<&str> = std::iter::once(ts.as_str())
+                .chain(platform.as_deref())
+                .collect();
+            let key = cache::key(&wharf_oci::digest::sha256(b"scratch"), &parts);
             (image, Vec::new(), key, Vec::new())
         } else {
             let (image, layers, id) = self.load_image(&stage.base).map_err(self.at(&stage.from))?;
@@ -585,6 +657,13 @@ impl Builder<'_> {
         let rootfs = ctr.rootfs();
         match ins {
             Instruction::Run(r) => {
+                let target = self.platform();
+                crate::platform::check_emulation(&target).map_err(|reason| {
+                    BuildError::NoEmulation {
+                        platform: target.to_string(),
+                        reason,
+                    }
+                })?;
                 let scratch = ctr.scratch();
                 let req = RunRequest {
                     run: r,
@@ -728,24 +807,31 @@ impl Builder<'_> {
         let root = ctr.rootfs();
         let mut sources = Vec::new();
         for s in &c.sources {
-            if context::has_wildcard(s) {
-                return Err(BuildError::Unsupported {
-                    what: "wildcards in COPY --from sources".to_owned(),
-                });
-            }
             let abs = config::clean_abs(s);
-            let path =
-                rootfs::resolve(&root, &abs, true).map_err(BuildError::io("resolving", &abs))?;
-            if std::fs::symlink_metadata(&path).is_err() {
+            // A wildcard matches in the stage's or image's root, as BuildKit does.
+            let matches = if context::has_wildcard(&abs) {
+                rootfs::glob(&root, &abs).map_err(BuildError::io("matching", &abs))?
+            } else {
+                vec![abs]
+            };
+            let mut found = false;
+            for abs in matches {
+                let path = rootfs::resolve(&root, &abs, true)
+                    .map_err(BuildError::io("resolving", &abs))?;
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    found = true;
+                    sources.push(Source {
+                        rel: abs.trim_start_matches('/').to_owned(),
+                        path,
+                    });
+                }
+            }
+            if !found {
                 return Err(BuildError::SourceNotFoundIn {
                     path: s.clone(),
                     from: from.clone(),
                 });
             }
-            sources.push(Source {
-                rel: abs.trim_start_matches('/').to_owned(),
-                path,
-            });
         }
         Ok(CopyInputs {
             sources,
@@ -778,6 +864,13 @@ impl Builder<'_> {
             dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
         }
         if inputs.sources.len() > 1 && !dest.ends_with('/') {
+            // Several sources (after wildcard expansion) go into a directory: one that exists
+            // already, or one named with a trailing slash, as Docker demands.
+            let host =
+                rootfs::resolve(rootfs, &dest, true).map_err(BuildError::io("resolving", &dest))?;
+            if !host.is_dir() {
+                return Err(BuildError::DestNotDirectory);
+            }
             dest.push('/');
         }
         let keep_owner = inputs.from.is_some();

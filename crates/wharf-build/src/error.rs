@@ -115,6 +115,26 @@ pub enum BuildError {
         value: String,
         reason: String,
     },
+    /// A RUN for a platform whose binaries this machine cannot execute.
+    #[error(
+        "running commands for {platform} needs qemu-user emulation: {reason}; install Debian's \
+         qemu-user-static and binfmt-support, with binfmt_misc mounted \
+         (mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc)"
+    )]
+    NoEmulation {
+        platform: String,
+        reason: crate::platform::EmulationMissing,
+    },
+    /// A base image built for another platform than the one asked for.
+    #[error("image {name:?} is for {found}, not {wanted}")]
+    PlatformMismatch {
+        name: String,
+        found: String,
+        wanted: String,
+    },
+    /// A manifest list in the store without an image for the platform asked for.
+    #[error("the manifest list {name:?} has no image for {wanted}")]
+    NoPlatformImage { name: String, wanted: String },
     /// A feature this engine does not implement yet.
     #[error("{what} is not supported yet")]
     Unsupported { what: String },

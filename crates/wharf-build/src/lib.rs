@@ -21,6 +21,9 @@
 //!   [`output`] exports the result (`--output`); [`squash`] merges new layers (`--squash`);
 //!   independent stages build concurrently (`BuildOptions::jobs`); [`context_source`] reads
 //!   contexts from standard input or a URL.
+//! - `BuildOptions::platform` builds for another platform (bases chosen for it, RUN through
+//!   qemu-user binfmt emulation, checked by [`platform`]); [`build_platforms`] builds a list
+//!   of platforms and tags an image index of the results.
 //!
 //! [`builder`] keeps working containers between commands, as buildah does (`kiln from`, `run`,
 //! `copy`, `config`, `commit`), and [`manifest_list`] keeps manifest lists in the store.
@@ -51,6 +54,8 @@ mod metadata;
 mod mounts;
 mod onbuild;
 pub mod output;
+pub mod platform;
+mod platforms;
 pub mod pull;
 pub mod remote_cache;
 pub mod rootfs;
@@ -62,5 +67,6 @@ pub mod squash;
 pub use engine::{BuildOptions, Built, Event, Format, build};
 pub use error::BuildError;
 pub use metadata::read_build_arg_file;
+pub use platforms::{BuiltList, build_platforms};
 pub use pull::{PullOptions, PullPolicy};
 pub use secrets::{RunOptions, Secret, SecretSource, SshAgent};

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wharf_oci::Reference;
+use wharf_oci::{ImageConfig, Platform, RawManifest, Reference};
 use wharf_registry::{ClientOptions, RegistriesConf};
 use wharf_store::Store;
 use wharf_transport::{CopyOptions, Destination, ImageRef, Source, TransportError};
@@ -53,6 +53,9 @@ pub struct PullOptions {
     pub policy: PullPolicy,
     /// Registry access: `--tls-verify`, `--creds`, `--authfile`, `--cert-dir`.
     pub client: ClientOptions,
+    /// The platform to pick from a registry's manifest list; the host's when `None`. A local
+    /// image of another platform counts as missing.
+    pub platform: Option<Platform>,
 }
 
 /// Resolves image names for one build, pulling each name at most once.
@@ -75,7 +78,22 @@ impl Puller {
         if let Some(n) = self.resolved.get(name) {
             return Ok(n.clone());
         }
-        let local = store.resolve(name);
+        let mut local = store.resolve(name);
+        // Another platform's image pulled under this name is missing for this build (a
+        // manifest list is kept: the engine picks from it; a local `localhost/` image cannot
+        // be pulled, the engine refuses its platform).
+        if let (Some(want), Ok(record)) = (&opts.platform, &local)
+            && opts.policy != PullPolicy::Never
+            && !record
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("localhost/"))
+            && local_platform(store, record.digest()).is_some_and(|p| !want.matches(&p))
+        {
+            local = Err(wharf_store::StoreError::ImageNotFound {
+                input: name.to_owned(),
+            });
+        }
         let resolved = match (opts.policy, local) {
             (PullPolicy::Never | PullPolicy::Missing, Ok(_)) => name.to_owned(),
             (PullPolicy::Never, Err(source)) => {
@@ -147,7 +165,14 @@ fn pull(
         .map_err(BuildError::io("starting the async runtime for", name))?;
     let mut last = None;
     for candidate in &tried {
-        match pull_one(store, &client, &runtime, candidate, pulling) {
+        match pull_one(
+            store,
+            &client,
+            &runtime,
+            candidate,
+            opts.platform.as_ref(),
+            pulling,
+        ) {
             Ok(n) => return Ok(n),
             Err(e) => last = Some(e),
         }
@@ -164,12 +189,24 @@ fn pull(
     })
 }
 
+/// The platform of a single image's config; `None` for a manifest list or what cannot be read.
+fn local_platform(store: &Store, digest: &wharf_oci::Digest) -> Option<Platform> {
+    let raw = RawManifest::parse(store.read_small(digest).ok()?, None).ok()?;
+    let config: ImageConfig = store.read_json(raw.image()?.config().digest()).ok()?;
+    Some(Platform::new(
+        &config.os,
+        &config.architecture,
+        config.variant.as_deref(),
+    ))
+}
+
 /// Pulls one registry reference into the store; returns its store name.
 fn pull_one(
     store: &Store,
     client: &ClientOptions,
     runtime: &tokio::runtime::Runtime,
     candidate: &str,
+    platform: Option<&Platform>,
     pulling: &mut dyn FnMut(&str),
 ) -> Result<String, Box<TransportError>> {
     let (src_ref, store_name) = wharf_transport::shorthand::pull_target(candidate)?;
@@ -190,6 +227,7 @@ fn pull_one(
     )?;
     let copy = CopyOptions {
         retry_times: client.retry.times,
+        platform: platform.cloned(),
         ..CopyOptions::default()
     };
     runtime.block_on(wharf_transport::copy(&src, &dst, &copy))?;

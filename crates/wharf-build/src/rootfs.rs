@@ -98,6 +98,56 @@ pub fn mkdir_all(root: &Path, path: &str, owner: Option<(u32, u32)>) -> io::Resu
     resolve(root, path, true)
 }
 
+/// Expands the absolute container path pattern `pattern` (Go `filepath.Match` wildcards in
+/// any component) against the tree under `root`, one component at a time as BuildKit's
+/// `ResolveWildcards` does: directories on the way are resolved inside `root` (symlinks
+/// followed), so nothing outside the root is read. Returns the matching absolute container
+/// paths, sorted per directory; an empty list when nothing matches.
+pub fn glob(root: &Path, pattern: &str) -> io::Result<Vec<String>> {
+    let mut matched = vec![String::new()];
+    for part in pattern.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        let mut next = Vec::new();
+        for dir in &matched {
+            if part == ".." || !crate::context::has_wildcard(part) {
+                next.push(format!("{dir}/{part}"));
+                continue;
+            }
+            let host = resolve(root, if dir.is_empty() { "/" } else { dir }, true)?;
+            let entries = match std::fs::read_dir(&host) {
+                Ok(e) => e,
+                // Not a directory or missing: this branch matches nothing.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut names = Vec::new();
+            for entry in entries {
+                let name = entry?.file_name();
+                if crate::context::glob(part.as_bytes(), name.as_encoded_bytes()) {
+                    names.push(name.to_string_lossy().into_owned());
+                }
+            }
+            names.sort();
+            next.extend(names.into_iter().map(|n| format!("{dir}/{n}")));
+        }
+        matched = next;
+    }
+    let mut out = Vec::new();
+    for m in matched {
+        let path = if m.is_empty() { "/".to_owned() } else { m };
+        if std::fs::symlink_metadata(resolve(root, &path, false)?).is_ok() {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +174,29 @@ mod tests {
         let made = mkdir_all(root, "/bin/new/dir", None).unwrap();
         assert_eq!(made, root.join("usr/bin/new/dir"));
         assert!(made.is_dir());
+    }
+
+    #[test]
+    fn glob_matches_inside_the_root_only() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("out/sub")).unwrap();
+        for f in ["out/b.txt", "out/a.txt", "out/c.log", "out/sub/d.txt"] {
+            std::fs::write(root.join(f), f).unwrap();
+        }
+        std::os::unix::fs::symlink("/out", root.join("link")).unwrap();
+        assert_eq!(
+            glob(root, "/out/*.txt").unwrap(),
+            ["/out/a.txt", "/out/b.txt"]
+        );
+        assert_eq!(glob(root, "/link/?.log").unwrap(), ["/link/c.log"]);
+        assert_eq!(
+            glob(root, "/*/sub/*").unwrap(),
+            ["/link/sub/d.txt", "/out/sub/d.txt"]
+        );
+        assert_eq!(glob(root, "/o*/a.txt").unwrap(), ["/out/a.txt"]);
+        assert!(glob(root, "/out/*.md").unwrap().is_empty());
+        assert!(glob(root, "/out/a.txt/*").unwrap().is_empty());
+        assert!(glob(root, "/nothere/*").unwrap().is_empty());
     }
 }

@@ -68,8 +68,8 @@ pub struct Args {
     /// Build up to N independent stages at once (0: no limit) [default: the number of CPUs]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Build for OS/ARCH[/VARIANT]; only the host's platform can be built so far (a list, or
-    /// another platform, is refused naming what it would need)
+    /// Build for OS/ARCH[/VARIANT]; a comma-separated list builds each platform and tags a
+    /// manifest list of them. RUN for a foreign architecture needs qemu-user binfmt emulation
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     #[command(flatten)]
@@ -236,8 +236,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Format::Oci
     };
     opts.timestamp = timestamp;
-    if let Some(list) = &args.platform {
-        check_platform(list)?;
+    let platforms = match &args.platform {
+        Some(list) => parse_platforms(list)?,
+        None => Vec::new(),
+    };
+    if let [one] = platforms.as_slice() {
+        opts.platform = Some(one.clone());
     }
     opts.pull.policy = args.engine.pull;
     opts.pull.client = args.registry.client_options()?;
@@ -284,22 +288,32 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             _ => Ok(()),
         };
     };
+    if platforms.len() > 1 {
+        anyhow::ensure!(
+            output.is_none(),
+            "--output with several platforms is not supported: build one platform per --output"
+        );
+        let list = wharf_build::build_platforms(&store, &opts, &platforms, &mut on_event)
+            .map_err(build_error)?;
+        if let Some(f) = &args.iidfile {
+            std::fs::write(f, list.index.to_string())
+                .with_context(|| format!("writing {}", f.display()))?;
+        }
+        if !quiet {
+            for t in &args.tags {
+                let name = wharf_store::normalize_name(t).unwrap_or_else(|_| t.clone());
+                eprintln!(
+                    "Successfully tagged {name} (a manifest list of {} images)",
+                    list.images.len()
+                );
+            }
+        }
+        println!("{}", list.index.digest());
+        return Ok(ExitCode::SUCCESS);
+    }
     let built = match wharf_build::build(&store, &opts, &mut on_event) {
         Ok(b) => b,
-        Err(e) => {
-            // A failing RUN ends the build with the command's own exit status, as buildah.
-            if let Some(code) = e.run_exit_code() {
-                let mut message = format!("building: {e}");
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    message.push_str(": ");
-                    message.push_str(&s.to_string());
-                    source = s.source();
-                }
-                return Err(ExitError { code, message }.into());
-            }
-            return Err(anyhow::Error::new(e).context("building"));
-        }
+        Err(e) => return Err(build_error(e)),
     };
     if let Some(o) = &output {
         o.write(&store, &built.manifest, &args.tags)
@@ -319,28 +333,32 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--platform`: the host's platform is what every build produces, so naming it is accepted;
-/// anything else would need emulation and per-platform pulls, which are not built yet.
-fn check_platform(list: &str) -> anyhow::Result<()> {
-    let host = wharf_oci::platform::Platform::host();
-    let wanted = list
-        .split(',')
-        .map(|p| {
-            wharf_oci::platform::Platform::parse(p.trim())
-                .with_context(|| format!("--platform {p}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    anyhow::ensure!(
-        wanted.len() == 1,
-        "--platform {list}: building several platforms into a manifest list is not supported \
-         yet; build each platform on its own machine and join them with `kiln manifest create` \
-         and `kiln manifest add`"
-    );
-    let want = &wanted[0];
-    anyhow::ensure!(
-        host.matches(want),
-        "--platform {want}: kiln builds for this machine's platform ({host}) only; building for \
-         {want} needs qemu-user emulation, which kiln does not drive yet"
-    );
-    Ok(())
+/// A failed build: a failing RUN ends it with the command's own exit status, as buildah.
+fn build_error(e: wharf_build::BuildError) -> anyhow::Error {
+    if let Some(code) = e.run_exit_code() {
+        let mut message = format!("building: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        return ExitError { code, message }.into();
+    }
+    anyhow::Error::new(e).context("building")
+}
+
+/// `--platform`: a comma-separated list of `OS/ARCH[/VARIANT]`, each named once.
+fn parse_platforms(list: &str) -> anyhow::Result<Vec<wharf_oci::platform::Platform>> {
+    let mut out: Vec<wharf_oci::platform::Platform> = Vec::new();
+    for p in list.split(',') {
+        let platform = wharf_oci::platform::Platform::parse(p.trim())
+            .with_context(|| format!("--platform {list}"))?;
+        anyhow::ensure!(
+            !out.contains(&platform),
+            "--platform {list}: {platform} is named twice"
+        );
+        out.push(platform);
+    }
+    Ok(out)
 }
