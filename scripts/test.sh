@@ -14,7 +14,8 @@ need_pkgs=()
 for pair in skopeo:skopeo umoci:umoci /bin/busybox:busybox-static docker-registry:docker-registry \
             newuidmap:uidmap runc:runc fuse-overlayfs:fuse-overlayfs htpasswd:apache2-utils \
             zstd:zstd setpriv:util-linux /usr/bin/time:time tar:tar pasta:passt \
-            slirp4netns:slirp4netns buildah:buildah; do
+            slirp4netns:slirp4netns buildah:buildah qemu-aarch64-static:qemu-user-static \
+            update-binfmts:binfmt-support; do
   cmd=${pair%%:*} pkg=${pair#*:}
   if [[ $cmd == /* ]]; then [[ -e $cmd ]] || need_pkgs+=("$pkg"); else command -v "$cmd" >/dev/null || need_pkgs+=("$pkg"); fi
 done
@@ -30,6 +31,22 @@ if ((${#need_pkgs[@]})); then
   rm -f /usr/sbin/policy-rc.d
 fi
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+
+# Foreign-platform builds (kiln build --platform linux/arm64) run RUN steps under qemu-user
+# through binfmt_misc; the F flag (qemu-user-static registers with it) keeps the interpreter
+# reachable inside a user namespace. Their base image is Debian's arm64 busybox-static, fetched
+# as a .deb into apt's cache. Best effort: without them those tests print SKIP.
+if [[ $(id -u) -eq 0 ]]; then
+  mountpoint -q /proc/sys/fs/binfmt_misc ||
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || update-binfmts --enable qemu-aarch64 || true
+  if ! compgen -G '/var/cache/apt/archives/busybox-static_*_arm64.deb' >/dev/null; then
+    step "fetching busybox-static:arm64"
+    { dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64; } &&
+      apt-get update -qq &&
+      (cd /var/cache/apt/archives && apt-get download -qq busybox-static:arm64) || true
+  fi
+fi
 
 # --- 2. The unprivileged test user (rootless tests run as this user, with subid ranges). ------
 if [[ $(id -u) -eq 0 ]]; then
