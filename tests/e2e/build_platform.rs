@@ -298,3 +298,52 @@ fn foreign_run_under_qemu_emulation() {
     assert_eq!(stdout.matches("aarch64").count(), 1, "{stdout}");
     assert_eq!(arch_of(&root, "arm"), "arm64");
 }
+
+/// `FROM --platform=$BUILDPLATFORM`: a cross-compiling stage takes the build machine's base
+/// and runs natively (no emulation), while the image built carries the target platform.
+#[test]
+fn stage_platform_runs_natively_for_a_foreign_target() {
+    if std::env::consts::ARCH != "x86_64" {
+        eprintln!("SKIP: the test builds for arm64 from an x86_64 host");
+        return;
+    }
+    let Some((tmp, root)) = crate::busybox_store() else {
+        return;
+    };
+    let ctx = context(
+        tmp.path(),
+        "ctx",
+        "FROM --platform=$BUILDPLATFORM busybox AS build\nARG TARGETARCH\n\
+         RUN echo \"$(uname -m) for $TARGETARCH\" > /out.txt\n\
+         FROM scratch\nCOPY --from=build /out.txt /\n",
+    );
+    let out_dir = tmp.path().join("out");
+    let ctx = ctx.to_str().unwrap();
+    kiln_ok(
+        &root,
+        &["build", "--platform", "linux/arm64", "-t", "cross", ctx],
+    );
+    assert_eq!(arch_of(&root, "cross"), "arm64");
+    let out = format!("type=local,dest={}", out_dir.display());
+    kiln_ok(
+        &root,
+        &["build", "--platform", "linux/arm64", "-o", &out, ctx],
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("out.txt")).unwrap(),
+        "x86_64 for arm64\n"
+    );
+    // A stage platform that is not OS/ARCH is refused on its line.
+    let bad = context(
+        tmp.path(),
+        "bad",
+        "FROM --platform=linux/ busybox\nRUN true\n",
+    );
+    let out = kiln(&root, &["build", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Dockerfile:1") && err.contains("invalid platform \"linux/\""),
+        "{err}"
+    );
+}

@@ -296,9 +296,19 @@ pub fn build(
 }
 
 impl Builder<'_> {
-    /// The platform built.
-    fn platform(&self) -> Platform {
-        self.opts.platform.clone().unwrap_or_else(Platform::host)
+    /// The platform stage `index` is built for: its `FROM --platform=` (e.g.
+    /// `$BUILDPLATFORM` for a cross-compiling stage), else `--platform`; `None` when neither
+    /// asks for one (the host's, and a base of any platform is taken as it is).
+    fn stage_platform(&self, index: usize) -> Result<Option<Platform>, BuildError> {
+        match &self.plan.stages[index].platform {
+            Some(p) => Platform::parse(p)
+                .map(Some)
+                .map_err(|source| BuildError::BadPlatform {
+                    value: p.clone(),
+                    source,
+                }),
+            None => Ok(self.opts.platform.clone()),
+        }
     }
 
     fn now(&self) -> String {
@@ -332,13 +342,21 @@ impl Builder<'_> {
     fn load_image(
         &mut self,
         name: &str,
+        platform: Option<&Platform>,
     ) -> Result<(ImageConfig, Vec<LayerRef>, Digest), BuildError> {
         let events = &mut *self.events;
-        let name = &self
-            .puller
-            .resolve(self.store, &self.opts.pull, name, &mut |r| {
-                events(Event::Pulling(r.to_owned()));
-            })?;
+        let with_platform;
+        let pull = if self.opts.pull.platform.as_ref() == platform {
+            &self.opts.pull
+        } else {
+            let mut o = self.opts.pull.clone();
+            o.platform = platform.cloned();
+            with_platform = o;
+            &with_platform
+        };
+        let name = &self.puller.resolve(self.store, pull, name, &mut |r| {
+            events(Event::Pulling(r.to_owned()));
+        })?;
         let record = self
             .store
             .resolve(name)
@@ -347,7 +365,7 @@ impl Builder<'_> {
                 source: Box::new(source),
             })?;
         let mut raw = RawManifest::parse(self.store.read_small(record.digest())?, None)?;
-        let want = self.platform();
+        let want = platform.cloned().unwrap_or_else(Platform::host);
         if let Some(index) = raw.index() {
             let chosen = wharf_oci::platform::select_manifest(index.manifests(), &want)
                 .ok_or_else(|| BuildError::NoPlatformImage {
@@ -368,7 +386,7 @@ impl Builder<'_> {
         let found = Platform::new(&config.os, &config.architecture, config.variant.as_deref());
         // A base of another platform is refused only when a platform was asked for: images
         // imported without one carry the host's anyway.
-        if self.opts.platform.is_some() && !want.matches(&found) {
+        if platform.is_some() && !want.matches(&found) {
             return Err(BuildError::PlatformMismatch {
                 name: name.to_owned(),
                 found: found.to_string(),
@@ -444,12 +462,13 @@ impl Builder<'_> {
             text: stage.from.original.trim().to_owned(),
         });
         let ts = format!("timestamp {:?}", self.opts.timestamp);
+        let platform = self.stage_platform(index).map_err(self.at(&stage.from))?;
         let (mut image, mut layers, mut key, root_env) = if let Some(b) = stage.base_stage {
             let r = self.build_stage(b)?;
             let key = cache::key(&r.key, &["FROM stage"]);
             (r.config, r.layers, key, r.root_env)
         } else if stage.base.eq_ignore_ascii_case("scratch") {
-            let target = self.platform();
+            let target = platform.clone().unwrap_or_else(Platform::host);
             let image = ImageConfig {
                 config: Some(ContainerConfig::default()),
                 architecture: target.architecture,
@@ -458,14 +477,16 @@ impl Builder<'_> {
                 ..ImageConfig::default()
             };
             // An explicit platform keys the cache: a RUN over scratch differs per platform.
-            let platform = self.opts.platform.as_ref().map(|p| format!("platform {p}"));
+            let platform = platform.as_ref().map(|p| format!("platform {p}"));
             let parts: Vec<&str> = std::iter::once(ts.as_str())
                 .chain(platform.as_deref())
                 .collect();
             let key = cache::key(&wharf_oci::digest::sha256(b"scratch"), &parts);
             (image, Vec::new(), key, Vec::new())
         } else {
-            let (image, layers, id) = self.load_image(&stage.base).map_err(self.at(&stage.from))?;
+            let (image, layers, id) = self
+                .load_image(&stage.base, platform.as_ref())
+                .map_err(self.at(&stage.from))?;
             let env = env_pairs(&image);
             let key = cache::key(&id, &[&ts]);
             (image, layers, key, env)
@@ -657,7 +678,9 @@ impl Builder<'_> {
         let rootfs = ctr.rootfs();
         match ins {
             Instruction::Run(r) => {
-                let target = self.platform();
+                // The image's own platform: a stage may name another than the build's.
+                let target =
+                    Platform::new(&image.os, &image.architecture, image.variant.as_deref());
                 crate::platform::check_emulation(&target).map_err(|reason| {
                     BuildError::NoEmulation {
                         platform: target.to_string(),
@@ -741,7 +764,9 @@ impl Builder<'_> {
                 (r.layers, r.key.to_string())
             }
             _ => {
-                let (_, layers, id) = self.load_image(from)?;
+                // An image named by `--from` is taken for the platform of the stage using it.
+                let platform = self.stage_platform(stage)?;
+                let (_, layers, id) = self.load_image(from, platform.as_ref())?;
                 (layers, id.to_string())
             }
         };

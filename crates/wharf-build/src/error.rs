@@ -115,6 +115,13 @@ pub enum BuildError {
         value: String,
         reason: String,
     },
+    /// `FROM --platform=` with a value that is not `OS/ARCH[/VARIANT]`.
+    #[error("invalid platform {value:?}")]
+    BadPlatform {
+        value: String,
+        #[source]
+        source: wharf_oci::platform::PlatformError,
+    },
     /// A RUN for a platform whose binaries this machine cannot execute.
     #[error(
         "running commands for {platform} needs qemu-user emulation: {reason}; install Debian's \

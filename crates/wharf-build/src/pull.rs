@@ -75,7 +75,12 @@ impl Puller {
         name: &str,
         pulling: &mut dyn FnMut(&str),
     ) -> Result<String, BuildError> {
-        if let Some(n) = self.resolved.get(name) {
+        // Stages may pull one name for different platforms (`FROM --platform=`).
+        let key = match &opts.platform {
+            Some(p) => format!("{name} {p}"),
+            None => name.to_owned(),
+        };
+        if let Some(n) = self.resolved.get(&key) {
             return Ok(n.clone());
         }
         let mut local = store.resolve(name);
@@ -111,7 +116,7 @@ impl Puller {
             },
             (_, _) => pull(store, opts, name, pulling)?,
         };
-        self.resolved.insert(name.to_owned(), resolved.clone());
+        self.resolved.insert(key, resolved.clone());
         Ok(resolved)
     }
 }
