@@ -77,7 +77,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l layers -d 'Cache every step as a layer (`--layers=false`: no cache, one new layer)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l jobs -d 'Build up to N independent stages at once (0: no limit) [default: the number of CPUs]' -r
-complete -c kiln -n "__fish_kiln_using_subcommand build" -l platform -d 'Build for OS/ARCH[/VARIANT]; only the host\'s platform can be built so far (a list, or another platform, is refused naming what it would need)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l platform -d 'Build for OS/ARCH[/VARIANT]; a comma-separated list builds each platform and tags a manifest list of them. RUN for a foreign architecture needs qemu-user binfmt emulation' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
@@ -393,12 +393,19 @@ complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subc
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l arch -d 'Architecture of the entry [default: the image\'s]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l variant -d 'CPU variant of the entry [default: the image\'s]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l annotation -d 'Annotation of the entry: KEY=VALUE (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l authfile -d 'Auth file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l retry -d 'Retry a failed transfer this many times' -r
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l all -d 'When IMAGE is a manifest list, add each of its images (pulled for every platform)'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from remove" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F

@@ -181,6 +181,42 @@ fn platform_list_builds_a_manifest_list() {
     let args = ["build", "--tls-verify=false", "--platform", "linux/amd64"];
     kiln_ok(&fresh, &[&args[..], &["-t", "pulled-amd", p]].concat());
     assert_eq!(arch_of(&fresh, "pulled-amd"), "amd64");
+
+    // `manifest add` of a registry reference, into a store that lacks it: with --all every
+    // entry of the pushed list (same manifests), without it the host's image alone; the new
+    // list pushes and reads back as the original's entries.
+    let other = tmp.path().join("other");
+    kiln_ok(&other, &["manifest", "create", "copy"]);
+    let nt = "--tls-verify=false";
+    kiln_ok(&other, &["manifest", "add", nt, "--all", "copy", &dest]);
+    let copied = json(&kiln_ok(&other, &["manifest", "inspect", "copy"]));
+    assert_eq!(copied["manifests"], index["manifests"], "{copied}");
+    let dest2 = format!("docker://{}/e2e/copy:v1", reg.addr());
+    kiln_ok(&other, &["manifest", "push", nt, "copy", &dest2]);
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", nt, &dest2])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo: {}", text(&out.stderr));
+    assert_eq!(json(&out)["manifests"], index["manifests"]);
+    kiln_ok(&other, &["manifest", "create", "one"]);
+    kiln_ok(&other, &["manifest", "add", nt, "one", &dest]);
+    let one = json(&kiln_ok(&other, &["manifest", "inspect", "one"]));
+    assert_eq!(one["manifests"].as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["manifests"][0], index["manifests"][0], "{one}");
+    // Platform overrides do not apply to a whole index.
+    let out = kiln(
+        &other,
+        &[
+            "manifest", "add", nt, "--all", "--arch", "s390x", "one", &dest,
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--arch"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

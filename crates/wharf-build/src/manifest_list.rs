@@ -114,21 +114,28 @@ fn entry_for(store: &Store, image: &str, opts: &AddToList) -> Result<Descriptor,
     }
     let mut desc = raw.descriptor();
     desc.set_platform(Some(platform));
-    if !opts.annotations.is_empty() {
-        let mut map = HashMap::new();
-        for a in &opts.annotations {
-            let (k, v) = a
-                .split_once('=')
-                .ok_or_else(|| ContainerError::InvalidValue {
-                    flag: "--annotation",
-                    value: a.clone(),
-                    reason: "expected KEY=VALUE".to_owned(),
-                })?;
-            map.insert(k.to_owned(), v.to_owned());
-        }
-        desc.set_annotations(Some(map));
-    }
+    annotate(&mut desc, opts)?;
     Ok(desc)
+}
+
+/// Sets `--annotation KEY=VALUE`s on an entry.
+fn annotate(desc: &mut Descriptor, opts: &AddToList) -> Result<(), ContainerError> {
+    if opts.annotations.is_empty() {
+        return Ok(());
+    }
+    let mut map = HashMap::new();
+    for a in &opts.annotations {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| ContainerError::InvalidValue {
+                flag: "--annotation",
+                value: a.clone(),
+                reason: "expected KEY=VALUE".to_owned(),
+            })?;
+        map.insert(k.to_owned(), v.to_owned());
+    }
+    desc.set_annotations(Some(map));
+    Ok(())
 }
 
 /// Adds `entry`, replacing an entry for the same manifest.
@@ -154,6 +161,52 @@ pub fn add(
     let instance = entry.digest().clone();
     upsert(&mut index, entry);
     Ok((save(store, &full, &index, Some(&old))?, instance))
+}
+
+/// `kiln manifest add --all LIST IMAGE`: every entry of IMAGE when it is an index of the store
+/// (with its platforms), else IMAGE alone as [`add`] does. Returns the list's new digest and
+/// the manifest digests added.
+pub fn add_all(
+    store: &Store,
+    list: &str,
+    image: &str,
+    opts: &AddToList,
+) -> Result<(Digest, Vec<Digest>), ContainerError> {
+    let record = store
+        .resolve(image)
+        .map_err(|source| ContainerError::ImageNotFound {
+            name: image.to_owned(),
+            source: Box::new(source),
+        })?;
+    let raw = RawManifest::parse(store.read_small(record.digest())?, None)?;
+    let Some(source) = raw.index() else {
+        let (digest, instance) = add(store, list, image, opts)?;
+        return Ok((digest, vec![instance]));
+    };
+    if let Some(flag) = [
+        ("--os", &opts.os),
+        ("--arch", &opts.arch),
+        ("--variant", &opts.variant),
+    ]
+    .into_iter()
+    .find_map(|(flag, v)| v.as_ref().map(|v| (flag, v)))
+    {
+        return Err(ContainerError::InvalidValue {
+            flag: flag.0,
+            value: flag.1.clone(),
+            reason: "with --all, the entries of an index keep their own platforms".to_owned(),
+        });
+    }
+    let (old, mut index) = load(store, list)?;
+    let full = list_name(store, list)?;
+    let mut added = Vec::new();
+    for entry in source.manifests() {
+        let mut entry = entry.clone();
+        annotate(&mut entry, opts)?;
+        added.push(entry.digest().clone());
+        upsert(&mut index, entry);
+    }
+    Ok((save(store, &full, &index, Some(&old))?, added))
 }
 
 /// `kiln manifest remove LIST DIGEST`: drops the entry for that manifest digest.

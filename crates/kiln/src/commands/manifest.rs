@@ -50,9 +50,16 @@ pub struct AddArgs {
     /// Annotation of the entry: KEY=VALUE (repeatable)
     #[arg(long, value_name = "KEY=VALUE")]
     pub annotation: Vec<String>,
+    /// When IMAGE is a manifest list, add each of its images (pulled for every platform)
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The manifest list
     pub list: String,
-    /// Image of the store
+    /// Image to add: a name or ID of the store, or a transport reference (docker://,
+    /// oci:, oci-archive:, docker-archive:, dir:) pulled into the store first; a name the
+    /// store lacks is pulled from its registry
     pub image: String,
 }
 
@@ -121,9 +128,17 @@ pub fn run(cli: &Cli, cmd: &Command) -> anyhow::Result<ExitCode> {
                 variant: a.variant.clone(),
                 annotations: a.annotation.clone(),
             };
-            let (list, instance) = manifest_list::add(&store, &a.list, &a.image, &opts)
-                .with_context(|| format!("adding {:?} to {:?}", a.image, a.list))?;
-            writeln!(out, "{}: {instance}", list.digest())?;
+            let image = local_or_pulled(&store, a)?;
+            let added = if a.all {
+                manifest_list::add_all(&store, &a.list, &image, &opts)
+            } else {
+                manifest_list::add(&store, &a.list, &image, &opts).map(|(l, i)| (l, vec![i]))
+            };
+            let (list, added) =
+                added.with_context(|| format!("adding {:?} to {:?}", a.image, a.list))?;
+            for instance in added {
+                writeln!(out, "{}: {instance}", list.digest())?;
+            }
         }
         Command::Remove(a) => {
             let list = manifest_list::remove_entry(&store, &a.list, &a.digest)
@@ -147,6 +162,31 @@ pub fn run(cli: &Cli, cmd: &Command) -> anyhow::Result<ExitCode> {
         Command::Push(a) => return push(cli, a),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store name of `manifest add`'s IMAGE: a store reference or a name the store has as it
+/// is; a transport reference, or a name the store lacks, pulled into the store first (with
+/// every platform for `--all`), as buildah reads such images from their source.
+fn local_or_pulled(store: &wharf_store::Store, a: &AddArgs) -> anyhow::Result<String> {
+    for prefix in ["store:", "containers-storage:"] {
+        if let Some(name) = a.image.strip_prefix(prefix) {
+            return Ok(name.to_owned());
+        }
+    }
+    let has_transport = wharf_transport::ImageRef::parse(&a.image).is_ok();
+    if !has_transport && store.resolve(&a.image).is_ok() {
+        return Ok(a.image.clone());
+    }
+    let (_, name) = wharf_transport::shorthand::pull_target(&a.image)?;
+    let args = wharf_cli::pull::PullArgs {
+        image: a.image.clone(),
+        registry: a.registry.clone(),
+        all_platforms: a.all,
+        quiet: false,
+    };
+    wharf_cli::pull::pull(store, &args, &mut std::io::sink(), &mut std::io::stderr())
+        .with_context(|| format!("pulling {}", a.image))?;
+    Ok(name)
 }
 
 fn push(cli: &Cli, a: &PushArgs) -> anyhow::Result<ExitCode> {
