@@ -561,6 +561,24 @@ fn rootless_build_warns_about_skipped_device_nodes() {
     // The layer stays unpacked: the next build has nothing to skip and says nothing.
     let err = build("app2");
     assert!(!err.contains("device node"), "{err}");
+
+    // `kiln from` unpacks the base at once, as buildah does, and says the same.
+    let root2 = tmp.path().join("store2");
+    ok("berth", &root2, &["import", tar.to_str().unwrap(), "devs"]);
+    user.chown(tmp.path());
+    let out = user
+        .command(crate::bin("kiln"))
+        .arg("--root")
+        .arg(&root2)
+        .args(["from", "devs"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("device node")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings[0].contains("/srv/null"), "{err}");
+    assert_eq!(text(&out.stdout).trim(), "devs-working-container");
 }
 
 #[test]

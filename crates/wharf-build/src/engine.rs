@@ -428,16 +428,8 @@ impl Builder<'_> {
         let unpacked = self.store.unpack_descriptors(&descs, &diff_ids, &opts)?;
         // Rootless, mknod is refused: device nodes of a base layer are skipped (as
         // containers/storage does) and said once, when the layer is first unpacked.
-        for (layer, skipped) in &unpacked.skipped_devices {
-            (self.events)(Event::Warning(format!(
-                "layer {layer}: skipped {} device node(s) that a rootless user cannot create, e.g. /{}",
-                skipped.count,
-                skipped
-                    .first
-                    .first()
-                    .map_or("", String::as_str)
-                    .trim_start_matches('/')
-            )));
+        for warning in unpacked.device_warnings() {
+            (self.events)(Event::Warning(warning));
         }
         Ok(unpacked.dirs)
     }

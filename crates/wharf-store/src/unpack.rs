@@ -57,6 +57,28 @@ pub struct Unpacked {
     pub skipped_devices: Vec<(Digest, SkippedDevices)>,
 }
 
+impl Unpacked {
+    /// One line per layer whose device nodes were skipped, for the caller to print as a
+    /// warning (the store itself never prints).
+    #[must_use]
+    pub fn device_warnings(&self) -> Vec<String> {
+        self.skipped_devices
+            .iter()
+            .map(|(layer, skipped)| {
+                format!(
+                    "layer {layer}: skipped {} device node(s) that a rootless user cannot create, e.g. /{}",
+                    skipped.count,
+                    skipped
+                        .first
+                        .first()
+                        .map_or("", String::as_str)
+                        .trim_start_matches('/')
+                )
+            })
+            .collect()
+    }
+}
+
 impl Store {
     /// Unpacks every layer of `manifest` that is not unpacked yet and returns the layer
     /// directories bottom-first (overlay wants them top-first in `lowerdir`). `diff_ids` come

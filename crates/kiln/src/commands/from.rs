@@ -75,6 +75,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let ctr = builder::create(&store, &opts)
         .with_context(|| format!("creating a working container from {}", args.image))?;
+    for w in &ctr.unpack_warnings {
+        eprintln!("WARN: {w}");
+    }
     println!("{}", ctr.record.name);
     Ok(ExitCode::SUCCESS)
 }

@@ -89,6 +89,9 @@ pub struct Record {
 pub struct Container {
     pub dir: PathBuf,
     pub record: Record,
+    /// Warnings of the unpack [`create`] did (device nodes a rootless unpack skipped), for
+    /// the caller to print; empty for a container read back from the store.
+    pub unpack_warnings: Vec<String>,
 }
 
 impl Container {
@@ -209,6 +212,11 @@ fn new_id(salt: &str) -> String {
 
 /// The unpacked directories of `layers`, base first.
 fn unpack(store: &Store, layers: &[BaseLayer]) -> Result<Vec<PathBuf>, ContainerError> {
+    Ok(unpacked(store, layers)?.dirs)
+}
+
+/// Unpacks `layers`, reporting what this call unpacked.
+fn unpacked(store: &Store, layers: &[BaseLayer]) -> Result<wharf_store::Unpacked, ContainerError> {
     let descs: Vec<Descriptor> = layers
         .iter()
         .map(|l| {
@@ -221,7 +229,7 @@ fn unpack(store: &Store, layers: &[BaseLayer]) -> Result<Vec<PathBuf>, Container
         .collect();
     let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
     let opts = wharf_store::default_apply_options();
-    Ok(store.unpack_descriptors(&descs, &diff_ids, &opts)?.dirs)
+    Ok(store.unpack_descriptors(&descs, &diff_ids, &opts)?)
 }
 
 /// An image read from the store.
@@ -388,7 +396,7 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
     let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
     // Recorded before unpacking, so that a concurrent gc keeps what we unpack.
     store.record_container_layers(&id, &wharf_store::chain_id(&diff_ids))?;
-    let ctr = Container {
+    let mut ctr = Container {
         dir,
         record: Record {
             id,
@@ -409,12 +417,16 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
             created_by: None,
             history_comment: None,
         },
+        unpack_warnings: Vec::new(),
     };
+    // The base is unpacked now, as buildah does at `from`: later steps find it unpacked.
     let result = (|| {
         for d in ["upper", "work", "merged", "run"] {
             mkdir(&ctr.dir.join(d))?;
         }
-        ctr.lowers(store)?;
+        if !ctr.record.layers.is_empty() {
+            ctr.unpack_warnings = unpacked(store, &ctr.record.layers)?.device_warnings();
+        }
         ctr.save(store)
     })();
     drop(lock);
@@ -433,6 +445,7 @@ fn load(dir: &Path) -> Result<Container, ContainerError> {
     Ok(Container {
         dir: dir.to_path_buf(),
         record,
+        unpack_warnings: Vec::new(),
     })
 }
 
