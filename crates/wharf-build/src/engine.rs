@@ -2,10 +2,10 @@
 //! executed in a working container, then the target stage committed to the store.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use wharf_archive::LayerCompression;
-use wharf_dockerfile::instruction::{Copy, Instruction, Located};
+use wharf_dockerfile::instruction::{Instruction, Located};
 use wharf_dockerfile::stage::{self, Plan};
 use wharf_oci::config::{ContainerConfig, History};
 use wharf_oci::oci_spec::image::ImageManifestBuilder;
@@ -18,18 +18,20 @@ use wharf_store::Store;
 use crate::cache::{self, CachedLayer, Record};
 use crate::config::{self, StageFlags};
 use crate::container::WorkingContainer;
-use crate::context::{self, Context, Source};
-use crate::copy::{self, CopySpec};
+use crate::context::Context;
 use crate::error::BuildError;
-use crate::mounts::{self, FromRoot};
+use crate::metadata;
+use crate::mounts;
 use crate::onbuild;
 use crate::pull::{PullOptions, Puller};
 use crate::remote_cache::{RemoteCache, RemoteCacheOptions};
 use crate::rootfs;
 use crate::run::{self, RunRequest};
 use crate::secrets::RunOptions;
-use crate::{copy_flags, metadata, sources};
+use copy_step::CopyInputs;
 
+#[path = "copy_step.rs"]
+mod copy_step;
 #[path = "schedule.rs"]
 mod schedule;
 #[path = "squash_stage.rs"]
@@ -737,195 +739,7 @@ impl Builder<'_> {
     }
 }
 
-/// The sources of a COPY/ADD and the digest that keys them.
-struct CopyInputs {
-    sources: Vec<Source>,
-    digest: String,
-    /// For `--from`: the container holding the stage's or image's files.
-    from: Option<WorkingContainer>,
-    /// Heredoc and URL sources, written to files.
-    staged: Option<sources::Staged>,
-}
-
 impl Builder<'_> {
-    /// The tree of a stage (other than `stage`) or image named by `--from`/`from=`.
-    fn root_of(&mut self, stage: usize, from: &str) -> Result<FromRoot, BuildError> {
-        let (layers, identity) = match self.plan.stage(from).map(|s| s.index) {
-            Some(i) if i != stage => {
-                let r = self.build_stage(i)?;
-                (r.layers, r.key.to_string())
-            }
-            _ => {
-                // An image named by `--from` is taken for the platform of the stage using it.
-                let platform = self.stage_platform(stage)?;
-                let (_, layers, id) = self.load_image(from, platform.as_ref())?;
-                (layers, id.to_string())
-            }
-        };
-        Ok(FromRoot {
-            container: self.container(&layers)?,
-            identity,
-        })
-    }
-
-    /// Resolves the `--mount`s of a RUN (stages and images of bind mounts built or pulled).
-    fn run_mounts(
-        &mut self,
-        stage: usize,
-        r: &wharf_dockerfile::instruction::Run,
-    ) -> Result<mounts::Planned, BuildError> {
-        let mut froms = Vec::new();
-        for m in &r.mounts {
-            froms.push(match (&m.kind, &m.from) {
-                (wharf_dockerfile::mount::MountType::Bind, Some(f)) => {
-                    Some(self.root_of(stage, f)?)
-                }
-                _ => None,
-            });
-        }
-        mounts::plan(r, &self.context, &self.opts.run, froms)
-    }
-
-    fn copy_inputs(&mut self, stage: usize, c: &Copy, add: bool) -> Result<CopyInputs, BuildError> {
-        if add
-            && let Some(u) = c
-                .sources
-                .iter()
-                .find(|s| (s.contains("://") && !sources::is_url(s)) || s.starts_with("git@"))
-        {
-            return Err(BuildError::Unsupported {
-                what: format!("ADD of the remote source {u:?}"),
-            });
-        }
-        let Some(from) = &c.from else {
-            let staged = sources::stage(c, add, &self.store.tmp_dir())?;
-            let mut list = Vec::new();
-            for s in &c.sources {
-                if !(sources::is_heredoc(s) || add && sources::is_url(s)) {
-                    list.extend(self.context.sources(s)?);
-                }
-            }
-            let mut digest = self.context.digest_sources(&list)?;
-            if let Some(st) = &staged {
-                digest.push_str(&st.digest);
-                list.extend(st.sources.iter().cloned());
-            }
-            return Ok(CopyInputs {
-                sources: list,
-                digest,
-                from: None,
-                staged,
-            });
-        };
-        let FromRoot {
-            container: ctr,
-            identity,
-        } = self.root_of(stage, from)?;
-        let root = ctr.rootfs();
-        let mut sources = Vec::new();
-        for s in &c.sources {
-            let abs = config::clean_abs(s);
-            // A wildcard matches in the stage's or image's root, as BuildKit does.
-            let matches = if context::has_wildcard(&abs) {
-                rootfs::glob(&root, &abs).map_err(BuildError::io("matching", &abs))?
-            } else {
-                vec![abs]
-            };
-            let mut found = false;
-            for abs in matches {
-                let path = rootfs::resolve(&root, &abs, true)
-                    .map_err(BuildError::io("resolving", &abs))?;
-                if std::fs::symlink_metadata(&path).is_ok() {
-                    found = true;
-                    sources.push(Source {
-                        rel: abs.trim_start_matches('/').to_owned(),
-                        path,
-                    });
-                }
-            }
-            if !found {
-                return Err(BuildError::SourceNotFoundIn {
-                    path: s.clone(),
-                    from: from.clone(),
-                });
-            }
-        }
-        Ok(CopyInputs {
-            sources,
-            digest: identity,
-            from: Some(ctr),
-            staged: None,
-        })
-    }
-
-    /// Copies the inputs. `--link` gives the same layer as without it: each COPY already
-    /// becomes its own layer of the copied files only; what BuildKit adds with it (reusing the
-    /// layer when only the base changed) is not done, the cache key still chains the parent.
-    fn copy(
-        &self,
-        c: &Copy,
-        cfg: &ContainerConfig,
-        rootfs: &Path,
-        inputs: CopyInputs,
-        add: bool,
-    ) -> Result<(), BuildError> {
-        let chown = c
-            .chown
-            .as_deref()
-            .map(|v| copy::parse_chown(rootfs, v))
-            .transpose()?;
-        let chmod = c.chmod.as_deref().map(copy::parse_chmod).transpose()?;
-        let workdir = cfg.working_dir.clone().unwrap_or_default();
-        let mut dest = rootfs::absolute(&workdir, &c.dest);
-        if dest.ends_with("/.") || c.dest == "." {
-            dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
-        }
-        if inputs.sources.len() > 1 && !dest.ends_with('/') {
-            // Several sources (after wildcard expansion) go into a directory: one that exists
-            // already, or one named with a trailing slash, as Docker demands.
-            let host =
-                rootfs::resolve(rootfs, &dest, true).map_err(BuildError::io("resolving", &dest))?;
-            if !host.is_dir() {
-                return Err(BuildError::DestNotDirectory);
-            }
-            dest.push('/');
-        }
-        let keep_owner = inputs.from.is_some();
-        let context = &self.context;
-        let exclude = copy_flags::Exclude::new(&c.excludes)?;
-        let list: Vec<&Source> = inputs
-            .sources
-            .iter()
-            .filter(|s| !exclude.top_level(s))
-            .collect();
-        let excluded = |rel: &str| {
-            (!keep_owner && context.is_excluded(rel)) || exclude.inside(rel, list.iter().copied())
-        };
-        for s in &list {
-            let from_url = inputs
-                .staged
-                .as_ref()
-                .is_some_and(|st| st.sources.iter().any(|x| x.path == s.path));
-            let spec = CopySpec {
-                rootfs,
-                dest: if c.parents {
-                    copy_flags::parents_dest(&dest, s)
-                } else {
-                    dest.clone()
-                },
-                chown,
-                chmod,
-                keep_owner,
-                excluded: &excluded,
-                // Docker unpacks local archives only, never a downloaded one.
-                unpack: add && c.unpack != Some(false) && !from_url,
-            };
-            copy::copy_sources(std::slice::from_ref(*s), &spec)?;
-        }
-        drop(inputs);
-        Ok(())
-    }
-
     /// Writes config and manifest and records the image under the tags.
     fn commit(&mut self, result: StageResult) -> Result<(Digest, Digest), BuildError> {
         let result = if self.opts.squash || !self.opts.layers {
