@@ -395,9 +395,91 @@ fn private_network_has_an_interface_and_ports_need_it() {
     let (code, _, err) = env.run(&["--network", "none", "-p", "8080:80", "box", "true"]);
     assert_eq!(code, 125);
     assert!(err.contains("needs a private network"), "{err}");
-    let (code, _, err) = env.run(&["-p", "80", "box", "true"]);
+    let (code, _, err) = env.run(&["-p", "80/sctp", "box", "true"]);
     assert_eq!(code, 125);
     assert!(err.contains("-p/--publish"), "{err}");
+    assert_eq!(env.containers(), 0);
+}
+
+/// `-p CONTAINERPORT` and `-p IP::CONTAINERPORT`: berth picks a free host port, as podman
+/// does, records it, and shows it in `ps`, `inspect` and `port`; the server answers there.
+#[test]
+fn publish_without_host_port_picks_a_free_one() {
+    let Some(env) = setup() else { return };
+    let server = "mkdir -p /www && echo hello-$NET > /www/index.html && \
+                  exec httpd -f -p 8080 -h /www";
+    for tool in network_tools() {
+        for (publish, shown_ip) in [("127.0.0.1::8080", "127.0.0.1"), ("8080", "0.0.0.0")] {
+            let net_env = format!("NET={tool}");
+            let out = env.berth(&[
+                "run",
+                "-d",
+                "--network",
+                tool,
+                "-p",
+                publish,
+                "-p",
+                "127.0.0.1::53/udp",
+                "-e",
+                &net_env,
+                "box",
+                "sh",
+                "-c",
+                server,
+            ]);
+            assert!(
+                out.status.success(),
+                "{tool} {publish}: {}",
+                text(&out.stderr)
+            );
+            let id = text(&out.stdout).trim().to_string();
+            let out = env.berth(&["port", &id, "8080"]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let addr = text(&out.stdout).trim().to_string();
+            let port: u16 = addr
+                .strip_prefix(&format!("{shown_ip}:"))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("{tool} {publish}: berth port said {addr:?}"));
+            assert_ne!(port, 8080);
+            let body = http_get(port);
+            let logs = text(&env.berth(&["logs", &id]).stderr);
+            assert_eq!(
+                body.as_deref(),
+                Some(format!("hello-{tool}\n").as_str()),
+                "{tool} {publish}: {logs}"
+            );
+            // All ports, the udp one included, with a port of its own.
+            let all = text(&env.berth(&["port", &id]).stdout);
+            let lines: Vec<&str> = all.lines().collect();
+            assert_eq!(lines.len(), 2, "{all}");
+            assert_eq!(lines[0], format!("8080/tcp -> {shown_ip}:{port}"));
+            let udp = lines[1].strip_prefix("53/udp -> 127.0.0.1:").unwrap();
+            assert!(udp.parse::<u16>().is_ok_and(|p| p != 0), "{all}");
+            // ps: the PORTS column and {{.Ports}}.
+            let ps = text(&env.berth(&["ps", "--format", "{{.Ports}}"]).stdout);
+            let want = format!("{shown_ip}:{port}->8080/tcp, 127.0.0.1:{udp}->53/udp");
+            assert_eq!(ps.trim(), want);
+            let table = text(&env.berth(&["ps"]).stdout);
+            assert!(table.lines().next().unwrap().contains(" PORTS "), "{table}");
+            assert!(table.contains(&want), "{table}");
+            // inspect: NetworkSettings.Ports, podman's shape.
+            let out = env.berth(&["inspect", &id]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let host_ip = if shown_ip == "0.0.0.0" { "" } else { shown_ip };
+            assert_eq!(
+                v[0]["NetworkSettings"]["Ports"]["8080/tcp"],
+                serde_json::json!([{"HostIp": host_ip, "HostPort": port.to_string()}])
+            );
+            let out = env.berth(&["port", &id, "81"]);
+            assert_eq!(out.status.code(), Some(125));
+            assert!(text(&out.stderr).contains("does not publish port \"81/tcp\""));
+            assert!(env.berth(&["rm", "-f", &id]).status.success());
+            assert!(
+                std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                "{tool}: port {port} still taken"
+            );
+        }
+    }
     assert_eq!(env.containers(), 0);
 }
 

@@ -26,6 +26,9 @@ pub struct Record {
     pub remove: bool,
     /// Signal `berth stop` sends first (the image's `StopSignal`, else SIGTERM).
     pub stop_signal: String,
+    /// Published ports (`-p`), with the host ports berth chose where none was given.
+    #[serde(default)]
+    pub ports: Vec<crate::ports::Published>,
 }
 
 /// `created`, `running`, `exited`.

@@ -81,11 +81,12 @@ pub struct Args {
     /// [default: private with -p, else none]
     #[arg(long, value_parser = ["none", "host", "private", "pasta", "slirp4netns"])]
     pub network: Option<String>,
-    /// Publish a container port on the host: `[IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`
+    /// Publish a container port on the host: `[[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp]`
+    /// (without a host port, a free one is chosen: see `berth port`)
     #[arg(
         short = 'p',
         long = "publish",
-        value_name = "[IP:]HOST:CONTAINER[/PROTO]"
+        value_name = "[[IP:][HOST]:]CONTAINER[/PROTO]"
     )]
     pub publish: Vec<String>,
     /// Add a capability (`CAP_NET_RAW`, `net_raw`, or `ALL`)
@@ -244,7 +245,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let runtime = runtime_program(args.runtime.as_deref())?;
     // Validate every flag before touching the store.
     let volumes = crate::volumes::parse_all(&args.volume, &args.mount, &args.tmpfs)?;
-    let network = crate::network::plan(args.network.as_deref(), &args.publish)?;
+    let mut network = crate::network::plan(args.network.as_deref(), &args.publish)?;
     let limits = crate::resources::plan(
         args.memory.as_deref(),
         args.cpus.as_deref(),
@@ -349,6 +350,8 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     }
     opts.network = network.mode;
     if let Some(tool) = &network.tool {
+        wharf_sandbox::network::assign_host_ports(&mut network.ports)
+            .map_err(|e| unmount_cleanup(e.into()))?;
         let netns = wharf_sandbox::network::setup(tool, &dir, &network.ports)
             .map_err(|e| unmount_cleanup(e.into()))?;
         opts.network_namespace = Some(netns);
@@ -397,6 +400,11 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
             .as_ref()
             .and_then(|c| c.stop_signal.clone())
             .unwrap_or_else(|| "SIGTERM".into()),
+        ports: network
+            .ports
+            .iter()
+            .map(crate::ports::Published::from)
+            .collect(),
     };
     let write = container::write_json(&dir, container::RECORD, &record).and_then(|()| {
         container::write_json(
