@@ -134,12 +134,14 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Unmounts the root filesystem and, with `remove`, deletes the container's directory.
+    /// Unmounts the root filesystem and, with `remove`, deletes the container's directory
+    /// and its anonymous volumes.
     pub fn finish(&self, remove: bool) {
         wharf_sandbox::network::teardown(&self.dir);
         let _ = self.driver.unmount(&self.merged);
         if remove {
             let _ = std::fs::remove_dir_all(&self.dir);
+            container::remove_anonymous_volumes(&self.dir, &self.record);
         }
     }
 }
@@ -244,7 +246,7 @@ pub fn exit_code(status: std::process::ExitStatus) -> u8 {
 pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let runtime = runtime_program(args.runtime.as_deref())?;
     // Validate every flag before touching the store.
-    let volumes = crate::volumes::parse_all(&args.volume, &args.mount, &args.tmpfs)?;
+    let mut volumes = crate::volumes::parse_all(&args.volume, &args.mount, &args.tmpfs)?;
     let mut network = crate::network::plan(args.network.as_deref(), &args.publish)?;
     let limits = crate::resources::plan(
         args.memory.as_deref(),
@@ -268,6 +270,13 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let record = super::pull_policy::resolve(store, &args.image, args.pull, args.tls_verify)?;
     let image_id = store.image_id(&record)?;
     let (raw, config) = wharf_cli::images::load(store, &record)?;
+    let image_volumes = config.config.as_ref().and_then(|c| c.volumes.as_ref());
+    let anonymous = crate::volumes::anonymous_for_image(
+        image_volumes.into_iter().flat_map(|v| v.keys()),
+        &volumes,
+    )?;
+    volumes.extend(anonymous);
+    let anonymous = crate::volumes::anonymous_names(&volumes);
     let manifest = raw
         .image()
         .with_context(|| format!("image {} has no manifest for this platform", args.image))?;
@@ -364,6 +373,10 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     opts.cap_drop.clone_from(&args.cap_drop);
     opts.seccomp = seccomp;
     opts.no_new_privileges = no_new_privileges || opts.no_new_privileges;
+    let unmount_cleanup = |e: anyhow::Error| {
+        crate::volumes::remove_anonymous(store.root(), &anonymous);
+        unmount_cleanup(e)
+    };
     opts.extra_mounts =
         crate::volumes::to_oci(store.root(), &volumes, &req.target).map_err(unmount_cleanup)?;
     if args.userns.as_deref() == Some("keep-id") {
@@ -400,6 +413,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
             .as_ref()
             .and_then(|c| c.stop_signal.clone())
             .unwrap_or_else(|| "SIGTERM".into()),
+        anonymous_volumes: anonymous.clone(),
         ports: network
             .ports
             .iter()
