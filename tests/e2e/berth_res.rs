@@ -395,9 +395,208 @@ fn private_network_has_an_interface_and_ports_need_it() {
     let (code, _, err) = env.run(&["--network", "none", "-p", "8080:80", "box", "true"]);
     assert_eq!(code, 125);
     assert!(err.contains("needs a private network"), "{err}");
-    let (code, _, err) = env.run(&["-p", "80", "box", "true"]);
+    let (code, _, err) = env.run(&["-p", "80/sctp", "box", "true"]);
     assert_eq!(code, 125);
     assert!(err.contains("-p/--publish"), "{err}");
+    assert_eq!(env.containers(), 0);
+}
+
+/// `-p CONTAINERPORT` and `-p IP::CONTAINERPORT`: berth picks a free host port, as podman
+/// does, records it, and shows it in `ps`, `inspect` and `port`; the server answers there.
+#[test]
+fn publish_without_host_port_picks_a_free_one() {
+    let Some(env) = setup() else { return };
+    let server = "mkdir -p /www && echo hello-$NET > /www/index.html && \
+                  exec httpd -f -p 8080 -h /www";
+    for tool in network_tools() {
+        for (publish, shown_ip) in [("127.0.0.1::8080", "127.0.0.1"), ("8080", "0.0.0.0")] {
+            let net_env = format!("NET={tool}");
+            let out = env.berth(&[
+                "run",
+                "-d",
+                "--network",
+                tool,
+                "-p",
+                publish,
+                "-p",
+                "127.0.0.1::53/udp",
+                "-e",
+                &net_env,
+                "box",
+                "sh",
+                "-c",
+                server,
+            ]);
+            assert!(
+                out.status.success(),
+                "{tool} {publish}: {}",
+                text(&out.stderr)
+            );
+            let id = text(&out.stdout).trim().to_string();
+            let out = env.berth(&["port", &id, "8080"]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let addr = text(&out.stdout).trim().to_string();
+            let port: u16 = addr
+                .strip_prefix(&format!("{shown_ip}:"))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("{tool} {publish}: berth port said {addr:?}"));
+            assert_ne!(port, 8080);
+            let body = http_get(port);
+            let logs = text(&env.berth(&["logs", &id]).stderr);
+            assert_eq!(
+                body.as_deref(),
+                Some(format!("hello-{tool}\n").as_str()),
+                "{tool} {publish}: {logs}"
+            );
+            // All ports, the udp one included, with a port of its own.
+            let all = text(&env.berth(&["port", &id]).stdout);
+            let lines: Vec<&str> = all.lines().collect();
+            assert_eq!(lines.len(), 2, "{all}");
+            assert_eq!(lines[0], format!("8080/tcp -> {shown_ip}:{port}"));
+            let udp = lines[1].strip_prefix("53/udp -> 127.0.0.1:").unwrap();
+            assert!(udp.parse::<u16>().is_ok_and(|p| p != 0), "{all}");
+            // ps: the PORTS column and {{.Ports}}.
+            let ps = text(&env.berth(&["ps", "--format", "{{.Ports}}"]).stdout);
+            let want = format!("{shown_ip}:{port}->8080/tcp, 127.0.0.1:{udp}->53/udp");
+            assert_eq!(ps.trim(), want);
+            let table = text(&env.berth(&["ps"]).stdout);
+            assert!(table.lines().next().unwrap().contains(" PORTS "), "{table}");
+            assert!(table.contains(&want), "{table}");
+            // inspect: NetworkSettings.Ports, podman's shape.
+            let out = env.berth(&["inspect", &id]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let host_ip = if shown_ip == "0.0.0.0" { "" } else { shown_ip };
+            assert_eq!(
+                v[0]["NetworkSettings"]["Ports"]["8080/tcp"],
+                serde_json::json!([{"HostIp": host_ip, "HostPort": port.to_string()}])
+            );
+            let out = env.berth(&["port", &id, "81"]);
+            assert_eq!(out.status.code(), Some(125));
+            assert!(text(&out.stderr).contains("does not publish port \"81/tcp\""));
+            assert!(env.berth(&["rm", "-f", &id]).status.success());
+            assert!(
+                std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                "{tool}: port {port} still taken"
+            );
+        }
+    }
+    assert_eq!(env.containers(), 0);
+}
+
+/// An image's `VOLUME /data`: an anonymous volume (64-hex name) filled from the image, listed
+/// by `volume ls`, removed with the container by `run --rm` and `rm -v`; a `-v` on the same
+/// path replaces it.
+#[test]
+fn image_volume_gets_an_anonymous_volume() {
+    let Some(env) = setup() else { return };
+    let rootfs = env.tmp.path().join("vol-rootfs");
+    wharf_testkit::busybox::make_rootfs(&rootfs).unwrap();
+    std::fs::create_dir_all(rootfs.join("data")).unwrap();
+    std::fs::write(rootfs.join("data/seed"), "from-image\n").unwrap();
+    let tar = env.tmp.path().join("vol.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["--numeric-owner", "--owner=0", "--group=0", "-cf"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    env.user.chown(env.tmp.path());
+    let out = env.berth(&[
+        "import",
+        "--change",
+        "VOLUME /data",
+        tar.to_str().unwrap(),
+        "volimg",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let volumes = || -> Vec<String> {
+        text(&env.berth(&["volume", "ls", "-q"]).stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+
+    // run --rm: the volume exists while the container runs, holds the image's content and
+    // what the container wrote, and is gone afterwards.
+    let script = "cat /data/seed; echo written > /data/new; \
+                  grep -c ' /data ' /proc/self/mountinfo";
+    let out = env.berth(&[
+        "run",
+        "-d",
+        "--rm",
+        "volimg",
+        "sh",
+        "-c",
+        &format!("{script}; sleep 30"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    let names = volumes();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let name = &names[0];
+    assert!(
+        name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{name}"
+    );
+    let data = env.root.join("volumes").join(name).join("_data");
+    let mut written = false;
+    for _ in 0..100 {
+        written = data.join("new").is_file();
+        if written {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(written, "the container's write is in {}", data.display());
+    assert_eq!(
+        std::fs::read_to_string(data.join("seed")).unwrap(),
+        "from-image\n"
+    );
+    let out = env.berth(&["volume", "inspect", name]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["Anonymous"], true);
+    let logs = text(&env.berth(&["logs", &id]).stdout);
+    assert_eq!(logs, "from-image\n1\n");
+    assert!(env.berth(&["rm", "-f", &id]).status.success());
+    for _ in 0..100 {
+        if volumes().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        volumes().is_empty(),
+        "the --rm container's volume is removed"
+    );
+
+    // Foreground --rm: the same, once the command returns.
+    let (code, out, err) = env.run(&["volimg", "sh", "-c", "cat /data/seed; touch /data/x"]);
+    assert_eq!((code, out.as_str()), (0, "from-image\n"), "{err}");
+    assert!(volumes().is_empty());
+
+    // Without --rm the volume stays with the container: `rm` keeps it, `rm -v` removes it.
+    for (flags, kept) in [(&["rm"][..], true), (&["rm", "-v"][..], false)] {
+        let out = env.berth(&["run", "volimg", "true"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let ids = text(&env.berth(&["ps", "-aq", "--no-trunc"]).stdout);
+        let id = ids.trim();
+        assert_eq!(volumes().len(), 1);
+        let mut args = flags.to_vec();
+        args.push(id);
+        assert!(env.berth(&args).status.success());
+        assert_eq!(volumes().len(), usize::from(kept), "berth {flags:?}");
+        for v in volumes() {
+            assert!(env.berth(&["volume", "rm", &v]).status.success());
+        }
+    }
+
+    // A -v on the path replaces the anonymous volume.
+    let (code, out, err) = env.run(&["-v", "named:/data", "volimg", "cat", "/data/seed"]);
+    assert_eq!((code, out.as_str()), (0, "from-image\n"), "{err}");
+    assert_eq!(volumes(), ["named"]);
     assert_eq!(env.containers(), 0);
 }
 

@@ -32,6 +32,8 @@ pub enum Command {
     Exec(commands::exec::Args),
     /// List containers
     Ps(commands::ps::Args),
+    /// List a container's published ports, or the host address of one of them
+    Port(commands::port::Args),
     /// Print a detached container's output
     Logs(commands::logs::Args),
     /// Stop running containers (the stop signal, then SIGKILL after a timeout)

@@ -26,6 +26,13 @@ pub struct Record {
     pub remove: bool,
     /// Signal `berth stop` sends first (the image's `StopSignal`, else SIGTERM).
     pub stop_signal: String,
+    /// The anonymous volumes made for the image's `VOLUME`s, removed with the container by
+    /// `rm -v` and `run --rm`.
+    #[serde(default)]
+    pub anonymous_volumes: Vec<String>,
+    /// Published ports (`-p`), with the host ports berth chose where none was given.
+    #[serde(default)]
+    pub ports: Vec<crate::ports::Published>,
 }
 
 /// `created`, `running`, `exited`.
@@ -76,6 +83,14 @@ pub fn alive(pid: i32) -> bool {
             .next()
             .is_some_and(|rest| rest.split_whitespace().next() != Some("Z"))
     })
+}
+
+/// Removes the anonymous volumes of the container whose directory is `dir`
+/// (`$ROOT/containers/<id>`, so the store's root is two levels up).
+pub fn remove_anonymous_volumes(dir: &Path, record: &Record) {
+    if let Some(root) = dir.parent().and_then(Path::parent) {
+        crate::volumes::remove_anonymous(root, &record.anonymous_volumes);
+    }
 }
 
 pub fn now() -> String {

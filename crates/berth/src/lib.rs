@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod container;
 pub mod network;
+pub mod ports;
 pub mod resources;
 pub mod volumes;
 

@@ -12,7 +12,8 @@ pub struct Plan {
     pub ports: Vec<PortMapping>,
 }
 
-/// `--network` (`None` when not given) and the `-p` flags. Published ports need a private
+/// `--network` (`None` when not given) and the `-p` flags (host ports still 0 where the flag
+/// gave none: [`wharf_sandbox::network::assign_host_ports`] picks them). Published ports need a private
 /// network, which is then the default; without `-p` the default stays `none`.
 pub fn plan(network: Option<&str>, publish: &[String]) -> anyhow::Result<Plan> {
     let ports = publish
@@ -52,7 +53,7 @@ mod tests {
         assert!(err.contains("needs a private network"), "{err}");
         assert!(plan(Some("host"), &["8080:80".into()]).is_err());
         assert!(
-            plan(None, &["80".into()])
+            plan(None, &["80/sctp".into()])
                 .unwrap_err()
                 .to_string()
                 .contains("-p/--publish")

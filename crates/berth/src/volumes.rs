@@ -3,8 +3,9 @@
 //! type=bind|volume|tmpfs,source=..,target=..,...`, and `--tmpfs CTR[:OPTS]`.
 //!
 //! Everything is parsed and checked before the container exists ([`parse`], [`parse_mount`],
-//! [`parse_tmpfs`], [`check_targets`]); named volumes are created and filled from the image
-//! once its root filesystem is mounted ([`to_oci`]).
+//! [`parse_tmpfs`], [`check_targets`]); an image's `VOLUME` that no flag covers gets an
+//! anonymous volume ([`anonymous_for_image`]); named and anonymous volumes are created and
+//! filled from the image once its root filesystem is mounted ([`to_oci`]).
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,9 @@ pub enum Source {
     Named { name: String, copy: bool },
     /// A fresh tmpfs with these mount options (`size=64m`, `mode=1777`, `nosuid`, ...).
     Tmpfs(Vec<String>),
+    /// A new volume with a random name for an image's `VOLUME`, filled from the image, and
+    /// removed with its container by `rm -v` and `run --rm`.
+    Anonymous(String),
 }
 
 /// One `-v`, `--mount` or `--tmpfs` flag.
@@ -309,6 +313,63 @@ pub fn parse_all(
     Ok(all)
 }
 
+/// Anonymous volumes for the image's `VOLUME` paths that no `-v`, `--mount` or `--tmpfs` of
+/// `given` covers (the same container path), as podman does; each gets a random 64-hex name.
+pub fn anonymous_for_image<'a>(
+    image_volumes: impl IntoIterator<Item = &'a String>,
+    given: &[Volume],
+) -> anyhow::Result<Vec<Volume>> {
+    let norm = |p: &str| {
+        let t = p.trim_end_matches('/');
+        if t.is_empty() {
+            "/".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    let mut out: Vec<Volume> = Vec::new();
+    for path in image_volumes {
+        let flag = format!("the image's VOLUME {path:?}");
+        check_target(&flag, path)?;
+        let target = norm(path);
+        if given
+            .iter()
+            .chain(&out)
+            .any(|v| norm(&v.container) == target)
+        {
+            continue;
+        }
+        out.push(Volume {
+            source: Source::Anonymous(crate::container::new_id()),
+            container: target,
+            readonly: false,
+            flag,
+        });
+    }
+    Ok(out)
+}
+
+/// The names of the anonymous volumes among `all`.
+pub fn anonymous_names(all: &[Volume]) -> Vec<String> {
+    all.iter()
+        .filter_map(|v| match &v.source {
+            Source::Anonymous(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Removes the anonymous volumes `names` of a removed container (best effort: a volume
+/// already gone is fine).
+pub fn remove_anonymous(store_root: &Path, names: &[String]) {
+    let volumes = VolumeStore::new(store_root);
+    for name in names {
+        if volumes.get(name).is_ok_and(|v| v.anonymous) {
+            let _ = volumes.remove(name);
+        }
+    }
+}
+
 /// Refuses two mounts on one container path, as podman does.
 pub fn check_targets(all: &[Volume]) -> anyhow::Result<()> {
     for (i, v) in all.iter().enumerate() {
@@ -338,7 +399,7 @@ impl Volume {
                 options.extend(["rbind".to_string(), "rprivate".to_string()]);
                 builder.typ("bind").source(host)
             }
-            Source::Named { name, .. } => {
+            Source::Named { name, .. } | Source::Anonymous(name) => {
                 options.extend(["rbind", "rprivate", "nosuid", "nodev"].map(String::from));
                 builder.typ("bind").source(volumes.data_dir(name))
             }
@@ -366,15 +427,25 @@ pub fn to_oci(store_root: &Path, all: &[Volume], rootfs: &Path) -> anyhow::Resul
     sorted.sort_by_key(|v| v.container.split('/').filter(|c| !c.is_empty()).count());
     let mut out = Vec::new();
     for v in sorted {
-        if let Source::Named { name, copy } = &v.source {
-            volumes
-                .get_or_create(name, &crate::container::now())
-                .with_context(|| format!("volume {name}"))?;
-            if *copy {
+        let copy_from_image = match &v.source {
+            Source::Named { name, copy } => {
                 volumes
-                    .copy_up(name, rootfs, &v.container)
-                    .with_context(|| format!("copying {} into volume {name}", v.container))?;
+                    .get_or_create(name, &crate::container::now())
+                    .with_context(|| format!("volume {name}"))?;
+                copy.then_some(name)
             }
+            Source::Anonymous(name) => {
+                volumes
+                    .create_anonymous(name, &crate::container::now())
+                    .with_context(|| format!("anonymous volume for {}", v.flag))?;
+                Some(name)
+            }
+            Source::Bind(_) | Source::Tmpfs(_) => None,
+        };
+        if let Some(name) = copy_from_image {
+            volumes
+                .copy_up(name, rootfs, &v.container)
+                .with_context(|| format!("copying {} into volume {name}", v.container))?;
         }
         out.push(v.mount(&volumes)?);
     }
@@ -484,6 +555,26 @@ mod tests {
                 .contains("--tmpfs")
         );
         assert!(parse_tmpfs("/t:huge").is_err());
+    }
+
+    #[test]
+    fn image_volumes_not_covered_get_anonymous_ones() {
+        let given = vec![
+            parse("named:/covered/").unwrap(),
+            parse_tmpfs("/tmp").unwrap(),
+        ];
+        let image: Vec<String> = ["/data", "/covered", "/tmp", "/data/"]
+            .map(String::from)
+            .to_vec();
+        let anon = anonymous_for_image(&image, &given).unwrap();
+        assert_eq!(anon.len(), 1, "{anon:?}");
+        assert_eq!(anon[0].container, "/data");
+        let names = anonymous_names(&anon);
+        assert_eq!(names[0].len(), 64);
+        assert!(names[0].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(anonymous_names(&given).is_empty());
+        let bad = anonymous_for_image(&["rel".to_string()], &[]).unwrap_err();
+        assert!(bad.to_string().contains("VOLUME"), "{bad}");
     }
 
     #[test]

@@ -13,7 +13,8 @@ use wharf_store::Store;
 /// What `import` records besides the layer.
 #[derive(Debug, Default, Clone)]
 pub struct ImportOptions {
-    /// Dockerfile-style changes: `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, `USER`, `LABEL`, `EXPOSE`.
+    /// Dockerfile-style changes: `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, `USER`, `LABEL`, `EXPOSE`,
+    /// `STOPSIGNAL`, `VOLUME`.
     pub changes: Vec<String>,
     /// The history comment.
     pub message: Option<String>,
@@ -74,8 +75,22 @@ fn apply_change(c: &mut ContainerConfig, change: &str) -> anyhow::Result<()> {
                     .insert(port, wharf_oci::config::Empty::default());
             }
         }
+        "VOLUME" => {
+            // A JSON array or space-separated paths, as in a Dockerfile.
+            let paths = serde_json::from_str::<Vec<String>>(value)
+                .unwrap_or_else(|_| value.split_whitespace().map(str::to_owned).collect());
+            for path in paths {
+                anyhow::ensure!(
+                    path.starts_with('/'),
+                    "VOLUME {path:?} must be an absolute path"
+                );
+                c.volumes
+                    .get_or_insert_with(Default::default)
+                    .insert(path, wharf_oci::config::Empty::default());
+            }
+        }
         other => bail!(
-            "unsupported --change instruction {other:?} (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, WORKDIR)"
+            "unsupported --change instruction {other:?} (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)"
         ),
     }
     Ok(())
@@ -211,6 +226,19 @@ mod tests {
             ["53/udp", "80/tcp"]
         );
         assert_eq!(c.labels.unwrap()["k"], "v");
+        let mut c = ContainerConfig::default();
+        apply_change(&mut c, "VOLUME /data /cache").unwrap();
+        apply_change(&mut c, r#"VOLUME ["/logs"]"#).unwrap();
+        assert_eq!(
+            c.volumes
+                .clone()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>(),
+            ["/cache", "/data", "/logs"]
+        );
+        assert!(apply_change(&mut c, "VOLUME data").is_err());
         assert!(apply_change(&mut ContainerConfig::default(), "RUN x").is_err());
         assert_eq!(compression_of(&[0x1f, 0x8b, 8]), LayerCompression::Gzip);
     }

@@ -86,11 +86,13 @@ impl Proto {
     }
 }
 
-/// One `-p [IP:]HOSTPORT:CONTAINERPORT[/PROTO]` (ports may be equal-length ranges `A-B`).
+/// One `-p [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]` (ports may be equal-length ranges `A-B`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortMapping {
     /// The host address to listen on; all addresses when `None`.
     pub host_ip: Option<IpAddr>,
+    /// The first host port; 0 until [`assign_host_ports`] has picked free ones for a mapping
+    /// given without a host port (`-p 80`, `-p 127.0.0.1::80`).
     pub host_port: u16,
     pub container_port: u16,
     /// How many consecutive ports (1 for a single port).
@@ -121,8 +123,9 @@ fn port_range(spec: &str, s: &str) -> Result<(u16, u16), NetworkError> {
     }
 }
 
-/// Parses `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`; `IP` may be `[v6]`; ranges `A-B` must
-/// have the same length on both sides. A host port is required (no random ones).
+/// Parses `-p [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp]`, podman's syntax: `IP` may be
+/// `[v6]`; ranges `A-B` must have the same length on both sides; without a host port (`80`,
+/// `IP::80`) the host port is left 0 for [`assign_host_ports`].
 pub fn parse_port(spec: &str) -> Result<PortMapping, NetworkError> {
     let bad = |reason: &str| NetworkError::InvalidPort {
         spec: spec.to_string(),
@@ -134,35 +137,37 @@ pub fn parse_port(spec: &str) -> Result<PortMapping, NetworkError> {
         Some((_, p)) => return Err(bad(&format!("unknown protocol {p:?} (tcp or udp)"))),
         None => (spec, Proto::Tcp),
     };
-    let (ip, ports) = if let Some(v6) = rest.strip_prefix('[') {
+    // (IP, HOSTPORT, CONTAINERPORT), the first two possibly empty.
+    let (ip, host, container) = if let Some(v6) = rest.strip_prefix('[') {
         let (addr, after) = v6
             .split_once("]:")
-            .ok_or_else(|| bad("expected [IPV6]:HOSTPORT:CONTAINERPORT"))?;
-        (Some(addr), after)
+            .ok_or_else(|| bad("expected [IPV6]:[HOSTPORT]:CONTAINERPORT"))?;
+        let (host, container) = after
+            .split_once(':')
+            .ok_or_else(|| bad("expected [IPV6]:[HOSTPORT]:CONTAINERPORT"))?;
+        (addr, host, container)
     } else {
-        match rest.matches(':').count() {
-            2 => {
-                let (ip, after) = rest.split_once(':').unwrap_or_default();
-                (Some(ip).filter(|i| !i.is_empty()), after)
-            }
-            1 => (None, rest),
-            0 => {
-                return Err(bad(
-                    "give HOSTPORT:CONTAINERPORT (random host ports are not supported)",
-                ));
-            }
-            _ => return Err(bad("expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")),
+        let parts: Vec<&str> = rest.split(':').collect();
+        match parts.as_slice() {
+            [ip, host, container] => (*ip, *host, *container),
+            [host, container] => ("", *host, *container),
+            [container] => ("", "", *container),
+            _ => return Err(bad("expected [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp]")),
         }
     };
-    let host_ip = ip
+    let host_ip = Some(ip)
+        .filter(|i| !i.is_empty())
         .map(|i| {
             i.parse::<IpAddr>()
                 .map_err(|_| bad(&format!("{i:?} is not an IP address")))
         })
         .transpose()?;
-    let (host, container) = ports.split_once(':').unwrap_or_default();
-    let (host_port, n1) = port_range(spec, host)?;
     let (container_port, n2) = port_range(spec, container)?;
+    let (host_port, n1) = if host.is_empty() {
+        (0, n2)
+    } else {
+        port_range(spec, host)?
+    };
     if n1 != n2 {
         return Err(bad("the host and container port ranges differ in length"));
     }
@@ -178,6 +183,65 @@ pub fn parse_port(spec: &str) -> Result<PortMapping, NetworkError> {
         count: n1,
         proto,
     })
+}
+
+/// Whether `count` ports from `first` can be bound on `ip` with `proto` right now.
+fn ports_free(ip: IpAddr, first: u16, count: u16, proto: Proto) -> bool {
+    (0..count).all(|i| {
+        let Some(port) = first.checked_add(i) else {
+            return false;
+        };
+        match proto {
+            Proto::Tcp => std::net::TcpListener::bind((ip, port)).is_ok(),
+            Proto::Udp => std::net::UdpSocket::bind((ip, port)).is_ok(),
+        }
+    })
+}
+
+/// Gives every mapping without a host port free host ports, as podman does: the kernel picks
+/// one (a bind to port 0 on the mapping's address), and for a range the ports after it must
+/// be free too. The ports are released again for pasta or slirp4netns to take; another
+/// program could take one in between, which the helper then reports.
+pub fn assign_host_ports(ports: &mut [PortMapping]) -> Result<(), NetworkError> {
+    let all = IpAddr::from([0, 0, 0, 0]);
+    for i in 0..ports.len() {
+        if ports[i].host_port != 0 {
+            continue;
+        }
+        let p = &ports[i];
+        let ip = p.host_ip.unwrap_or(all);
+        let mut found = None;
+        for _ in 0..100 {
+            let probe = match p.proto {
+                Proto::Tcp => std::net::TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()),
+                Proto::Udp => std::net::UdpSocket::bind((ip, 0)).and_then(|s| s.local_addr()),
+            };
+            let first = probe
+                .map_err(|e| NetworkError::InvalidPort {
+                    spec: format!("{}/{}", p.container_port, p.proto.name()),
+                    reason: format!("no free host port on {ip}: {e}"),
+                })?
+                .port();
+            // Also not one an earlier mapping of this container was given.
+            let taken = ports[..i].iter().any(|o| {
+                o.proto == p.proto
+                    && first < o.host_port.saturating_add(o.count)
+                    && o.host_port < first.saturating_add(p.count)
+            });
+            if !taken && (p.count == 1 || ports_free(ip, first, p.count, p.proto)) {
+                found = Some(first);
+                break;
+            }
+        }
+        let Some(first) = found else {
+            return Err(NetworkError::InvalidPort {
+                spec: format!("{}/{}", p.container_port, p.proto.name()),
+                reason: format!("no {} consecutive free host ports on {ip}", p.count),
+            });
+        };
+        ports[i].host_port = first;
+    }
+    Ok(())
 }
 
 /// The user-mode network program.
@@ -545,9 +609,17 @@ mod tests {
         let p = parse_port("[::1]:9000-9001:90-91/tcp").unwrap();
         assert_eq!((p.host_port, p.container_port, p.count), (9000, 90, 2));
         assert_eq!(parse_port(":8080:80").unwrap().host_ip, None);
+        // No host port: left 0 for assign_host_ports.
+        let p = parse_port("80").unwrap();
+        assert_eq!((p.host_ip, p.host_port, p.container_port), (None, 0, 80));
+        let p = parse_port("127.0.0.1::53/udp").unwrap();
+        assert_eq!((p.host_port, p.proto), (0, Proto::Udp));
+        assert_eq!(p.host_ip, Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(parse_port("[::1]::90-92").unwrap().count, 3);
         for bad in [
-            "80",
             "a:80",
+            "0",
+            "1:2:3:4",
             "1.2.3.4.5:1:2",
             "8080:80/sctp",
             "0:80",
@@ -558,6 +630,37 @@ mod tests {
         ] {
             let err = parse_port(bad).unwrap_err().to_string();
             assert!(err.contains("-p/--publish"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn missing_host_ports_get_free_ones() {
+        let mut ports = vec![
+            parse_port("127.0.0.1::80").unwrap(),
+            parse_port("127.0.0.1::80/udp").unwrap(),
+            parse_port("127.0.0.1::90-92").unwrap(),
+            parse_port("127.0.0.1:1234:100").unwrap(),
+        ];
+        assign_host_ports(&mut ports).unwrap();
+        assert_eq!(ports[3].host_port, 1234, "a given host port is kept");
+        for p in &ports[..3] {
+            assert_ne!(p.host_port, 0);
+            assert!(ports_free(
+                p.host_ip.unwrap(),
+                p.host_port,
+                p.count,
+                p.proto
+            ));
+        }
+        let (a, b) = (&ports[0], &ports[2]);
+        assert!(b.host_port + 2 < a.host_port || a.host_port < b.host_port);
+        // A port in use is never chosen.
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy_port = busy.local_addr().unwrap().port();
+        for _ in 0..20 {
+            let mut p = vec![parse_port("127.0.0.1::80").unwrap()];
+            assign_host_ports(&mut p).unwrap();
+            assert_ne!(p[0].host_port, busy_port);
         }
     }
 }

@@ -76,6 +76,10 @@ pub struct VolumeInfo {
     pub options: BTreeMap<String, String>,
     /// The first container to mount it copies the image's content at the mount point in.
     pub needs_copy_up: bool,
+    /// Made for one container's image `VOLUME` (a random name, removed with the container by
+    /// `rm -v` and `run --rm`), as podman's `Anonymous`.
+    #[serde(default)]
+    pub anonymous: bool,
 }
 
 /// The volumes of one store.
@@ -136,6 +140,26 @@ impl VolumeStore {
         labels: BTreeMap<String, String>,
         created_at: &str,
     ) -> Result<VolumeInfo, VolumeError> {
+        self.create_as(name, labels, created_at, false)
+    }
+
+    /// Creates the anonymous volume `name` (a random name the caller chose) for an image's
+    /// `VOLUME`.
+    pub fn create_anonymous(
+        &self,
+        name: &str,
+        created_at: &str,
+    ) -> Result<VolumeInfo, VolumeError> {
+        self.create_as(name, BTreeMap::new(), created_at, true)
+    }
+
+    fn create_as(
+        &self,
+        name: &str,
+        labels: BTreeMap<String, String>,
+        created_at: &str,
+        anonymous: bool,
+    ) -> Result<VolumeInfo, VolumeError> {
         check_name(name)?;
         fs::create_dir_all(&self.dir).map_err(io_err("create", &self.dir))?;
         let dest = self.dir.join(name);
@@ -152,6 +176,7 @@ impl VolumeStore {
             labels,
             options: BTreeMap::new(),
             needs_copy_up: true,
+            anonymous,
         };
         let tmp = self.dir.join(format!(".tmp-{name}-{}", unique_suffix()));
         let built = (|| {
@@ -355,7 +380,11 @@ mod tests {
             Err(VolumeError::AlreadyExists { .. })
         ));
         assert_eq!(vols.get_or_create("one", "t2").unwrap().labels, labels);
+        assert!(!vols.get("one").unwrap().anonymous);
         vols.get_or_create("two", "t3").unwrap();
+        let anon = vols.create_anonymous("0a1b", "t4").unwrap();
+        assert!(anon.anonymous && vols.get("0a1b").unwrap().anonymous);
+        vols.remove("0a1b").unwrap();
         let names: Vec<String> = vols.list().unwrap().into_iter().map(|v| v.name).collect();
         assert_eq!(names, ["one", "two"]);
         vols.remove("one").unwrap();

@@ -15,7 +15,8 @@ pub struct Args {
     pub file: PathBuf,
     /// Name for the image; a name without a registry goes under localhost/
     pub reference: Option<String>,
-    /// Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, WORKDIR
+    /// Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER,
+    /// VOLUME, WORKDIR
     #[arg(short, long = "change")]
     pub changes: Vec<String>,
     /// Commit message recorded in the image's history

@@ -41,6 +41,9 @@ fn container_json(f: &Found) -> Value {
             "FinishedAt": f.state.finished,
         },
         "OCIRuntime": f.record.runtime,
+        "NetworkSettings": {
+            "Ports": crate::ports::inspect(&f.record.ports),
+        },
         "GraphDriver": {
             "Name": f.record.driver,
             "Data": {

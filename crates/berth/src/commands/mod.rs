@@ -10,6 +10,7 @@ pub mod keep_id;
 pub mod kill;
 pub mod logs;
 pub mod monitor;
+pub mod port;
 pub mod ps;
 pub mod pull;
 pub mod pull_policy;
@@ -42,6 +43,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) => run::run(cli, a),
         Command::Exec(a) => exec::run(cli, a),
         Command::Ps(a) => ps::run(cli, a),
+        Command::Port(a) => port::run(cli, a),
         Command::Logs(a) => logs::run(cli, a),
         Command::Stop(a) => stop::run(cli, a),
         Command::Kill(a) => kill::run(cli, a),

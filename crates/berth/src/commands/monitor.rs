@@ -157,11 +157,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // container stays its child (adopted ones too: the subreaper flag survives the exec).
     // Only where nothing but waiting and logging is left: an external runtime must be told to
     // delete its container (a killed `runc run` leaves it running, holding the log pipes), a
-    // private network's helper must be stopped, and a cgroup removed. Those containers keep
+    // private network's helper must be stopped, a cgroup removed, and a --rm container's
+    // anonymous volumes removed. Those containers keep
     // this full monitor; the default one (embedded runtime, no network helper, no limits)
     // gets the small one.
     let needs_cleanup = found.record.runtime != "embedded"
         || dir.join("netns").exists()
+        || (found.record.remove && !found.record.anonymous_volumes.is_empty())
         || spec
             .linux()
             .as_ref()
@@ -246,6 +248,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     if found.record.remove {
         let _ = std::fs::remove_dir_all(dir);
+        container::remove_anonymous_volumes(dir, &found.record);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -38,6 +38,7 @@ pub fn summary(f: &Found) -> Value {
         "ExitCode": f.state.exit_code.unwrap_or(0),
         "Pid": f.state.pid.unwrap_or(0),
         "Exited": f.status() == "exited",
+        "Ports": crate::ports::column(&f.record.ports),
     })
 }
 
@@ -104,6 +105,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                         command_column(&f.record.command.join(" "), args.no_trunc),
                         ago(Some(&f.record.created)),
                         status_text(f),
+                        crate::ports::column(&f.record.ports),
                         f.record.name.clone(),
                     ]
                 })
@@ -117,6 +119,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                         "COMMAND",
                         "CREATED",
                         "STATUS",
+                        "PORTS",
                         "NAMES"
                     ],
                     &rows

@@ -13,6 +13,9 @@ pub struct Args {
     /// Kill running containers first
     #[arg(short, long)]
     pub force: bool,
+    /// Also remove the containers' anonymous volumes (made for the image's `VOLUME`s)
+    #[arg(short, long)]
+    pub volumes: bool,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -35,6 +38,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         if f.dir.exists() {
             std::fs::remove_dir_all(&f.dir)
                 .with_context(|| format!("removing {}", f.dir.display()))?;
+        }
+        if args.volumes {
+            container::remove_anonymous_volumes(&f.dir, &f.record);
         }
         println!("{c}");
     }

@@ -81,11 +81,12 @@ pub struct Args {
     /// [default: private with -p, else none]
     #[arg(long, value_parser = ["none", "host", "private", "pasta", "slirp4netns"])]
     pub network: Option<String>,
-    /// Publish a container port on the host: `[IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`
+    /// Publish a container port on the host: `[[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp]`
+    /// (without a host port, a free one is chosen: see `berth port`)
     #[arg(
         short = 'p',
         long = "publish",
-        value_name = "[IP:]HOST:CONTAINER[/PROTO]"
+        value_name = "[[IP:][HOST]:]CONTAINER[/PROTO]"
     )]
     pub publish: Vec<String>,
     /// Add a capability (`CAP_NET_RAW`, `net_raw`, or `ALL`)
@@ -133,12 +134,14 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Unmounts the root filesystem and, with `remove`, deletes the container's directory.
+    /// Unmounts the root filesystem and, with `remove`, deletes the container's directory
+    /// and its anonymous volumes.
     pub fn finish(&self, remove: bool) {
         wharf_sandbox::network::teardown(&self.dir);
         let _ = self.driver.unmount(&self.merged);
         if remove {
             let _ = std::fs::remove_dir_all(&self.dir);
+            container::remove_anonymous_volumes(&self.dir, &self.record);
         }
     }
 }
@@ -243,8 +246,8 @@ pub fn exit_code(status: std::process::ExitStatus) -> u8 {
 pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let runtime = runtime_program(args.runtime.as_deref())?;
     // Validate every flag before touching the store.
-    let volumes = crate::volumes::parse_all(&args.volume, &args.mount, &args.tmpfs)?;
-    let network = crate::network::plan(args.network.as_deref(), &args.publish)?;
+    let mut volumes = crate::volumes::parse_all(&args.volume, &args.mount, &args.tmpfs)?;
+    let mut network = crate::network::plan(args.network.as_deref(), &args.publish)?;
     let limits = crate::resources::plan(
         args.memory.as_deref(),
         args.cpus.as_deref(),
@@ -267,6 +270,13 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let record = super::pull_policy::resolve(store, &args.image, args.pull, args.tls_verify)?;
     let image_id = store.image_id(&record)?;
     let (raw, config) = wharf_cli::images::load(store, &record)?;
+    let image_volumes = config.config.as_ref().and_then(|c| c.volumes.as_ref());
+    let anonymous = crate::volumes::anonymous_for_image(
+        image_volumes.into_iter().flat_map(|v| v.keys()),
+        &volumes,
+    )?;
+    volumes.extend(anonymous);
+    let anonymous = crate::volumes::anonymous_names(&volumes);
     let manifest = raw
         .image()
         .with_context(|| format!("image {} has no manifest for this platform", args.image))?;
@@ -349,6 +359,8 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     }
     opts.network = network.mode;
     if let Some(tool) = &network.tool {
+        wharf_sandbox::network::assign_host_ports(&mut network.ports)
+            .map_err(|e| unmount_cleanup(e.into()))?;
         let netns = wharf_sandbox::network::setup(tool, &dir, &network.ports)
             .map_err(|e| unmount_cleanup(e.into()))?;
         opts.network_namespace = Some(netns);
@@ -361,6 +373,10 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     opts.cap_drop.clone_from(&args.cap_drop);
     opts.seccomp = seccomp;
     opts.no_new_privileges = no_new_privileges || opts.no_new_privileges;
+    let unmount_cleanup = |e: anyhow::Error| {
+        crate::volumes::remove_anonymous(store.root(), &anonymous);
+        unmount_cleanup(e)
+    };
     opts.extra_mounts =
         crate::volumes::to_oci(store.root(), &volumes, &req.target).map_err(unmount_cleanup)?;
     if args.userns.as_deref() == Some("keep-id") {
@@ -397,6 +413,12 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
             .as_ref()
             .and_then(|c| c.stop_signal.clone())
             .unwrap_or_else(|| "SIGTERM".into()),
+        anonymous_volumes: anonymous.clone(),
+        ports: network
+            .ports
+            .iter()
+            .map(crate::ports::Published::from)
+            .collect(),
     };
     let write = container::write_json(&dir, container::RECORD, &record).and_then(|()| {
         container::write_json(

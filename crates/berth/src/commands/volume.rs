@@ -92,6 +92,7 @@ fn info_json(v: &VolumeInfo, users: usize) -> Value {
         "Options": v.options,
         "MountCount": users,
         "NeedsCopyUp": v.needs_copy_up,
+        "Anonymous": v.anonymous,
     })
 }
 
