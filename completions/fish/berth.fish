@@ -39,6 +39,7 @@ complete -c berth -n "__fish_berth_needs_command" -f -a "pull" -d 'Copy an image
 complete -c berth -n "__fish_berth_needs_command" -f -a "run" -d 'Run a command in a new container'
 complete -c berth -n "__fish_berth_needs_command" -f -a "exec" -d 'Run a command in a running container'
 complete -c berth -n "__fish_berth_needs_command" -f -a "ps" -d 'List containers'
+complete -c berth -n "__fish_berth_needs_command" -f -a "port" -d 'List a container\'s published ports, or the host address of one of them'
 complete -c berth -n "__fish_berth_needs_command" -f -a "logs" -d 'Print a detached container\'s output'
 complete -c berth -n "__fish_berth_needs_command" -f -a "stop" -d 'Stop running containers (the stop signal, then SIGKILL after a timeout)'
 complete -c berth -n "__fish_berth_needs_command" -f -a "kill" -d 'Send a signal to running containers'
@@ -50,7 +51,7 @@ complete -c berth -n "__fish_berth_needs_command" -f -a "unshare" -d 'Run a comm
 complete -c berth -n "__fish_berth_needs_command" -f -a "volume" -d 'Manage named volumes'
 complete -c berth -n "__fish_berth_needs_command" -f -a "container-monitor" -d 'Watch a detached container (internal)'
 complete -c berth -n "__fish_berth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c berth -n "__fish_berth_using_subcommand import" -s c -l change -d 'Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, WORKDIR' -r
+complete -c berth -n "__fish_berth_using_subcommand import" -s c -l change -d 'Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR' -r
 complete -c berth -n "__fish_berth_using_subcommand import" -s m -l message -d 'Commit message recorded in the image\'s history' -r
 complete -c berth -n "__fish_berth_using_subcommand import" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c berth -n "__fish_berth_using_subcommand import" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -121,7 +122,7 @@ host\t''
 private\t''
 pasta\t''
 slirp4netns\t''"
-complete -c berth -n "__fish_berth_using_subcommand run" -s p -l publish -d 'Publish a container port on the host: `[IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -s p -l publish -d 'Publish a container port on the host: `[[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp]` (without a host port, a free one is chosen: see `berth port`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l cap-add -d 'Add a capability (`CAP_NET_RAW`, `net_raw`, or `ALL`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l cap-drop -d 'Drop a capability (or `ALL`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l security-opt -d '`seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`' -r
@@ -172,6 +173,14 @@ complete -c berth -n "__fish_berth_using_subcommand ps" -s q -l quiet -d 'Print 
 complete -c berth -n "__fish_berth_using_subcommand ps" -l no-trunc -d 'Do not truncate IDs'
 complete -c berth -n "__fish_berth_using_subcommand ps" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c berth -n "__fish_berth_using_subcommand port" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c berth -n "__fish_berth_using_subcommand port" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand port" -s h -l help -d 'Print help'
+complete -c berth -n "__fish_berth_using_subcommand port" -s V -l version -d 'Print version'
 complete -c berth -n "__fish_berth_using_subcommand logs" -l tail -d 'Print only the last N lines' -r
 complete -c berth -n "__fish_berth_using_subcommand logs" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c berth -n "__fish_berth_using_subcommand logs" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -207,6 +216,7 @@ info\t''
 debug\t''
 trace\t''"
 complete -c berth -n "__fish_berth_using_subcommand rm" -s f -l force -d 'Kill running containers first'
+complete -c berth -n "__fish_berth_using_subcommand rm" -s v -l volumes -d 'Also remove the containers\' anonymous volumes (made for the image\'s `VOLUME`s)'
 complete -c berth -n "__fish_berth_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand rm" -s V -l version -d 'Print version'
 complete -c berth -n "__fish_berth_using_subcommand wait" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -318,24 +328,25 @@ debug\t''
 trace\t''"
 complete -c berth -n "__fish_berth_using_subcommand container-monitor" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand container-monitor" -s V -l version -d 'Print version'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "import" -d 'Create an image from a root filesystem tarball'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "images" -d 'List images in local storage'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "rmi" -d 'Remove one or more images from local storage'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "run" -d 'Run a command in a new container'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "exec" -d 'Run a command in a running container'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "ps" -d 'List containers'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "logs" -d 'Print a detached container\'s output'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "stop" -d 'Stop running containers (the stop signal, then SIGKILL after a timeout)'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "kill" -d 'Send a signal to running containers'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "rm" -d 'Remove containers'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "wait" -d 'Wait for containers to exit and print their exit codes'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "inspect" -d 'Show a container\'s or an image\'s configuration as JSON'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "info" -d 'Show the storage driver, rootless mode, runtimes and store root'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "unshare" -d 'Run a command in berth\'s rootless user and mount namespace'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "volume" -d 'Manage named volumes'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "container-monitor" -d 'Watch a detached container (internal)'
-complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "import" -d 'Create an image from a root filesystem tarball'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "images" -d 'List images in local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "rmi" -d 'Remove one or more images from local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "pull" -d 'Copy an image from a registry or any transport into local storage'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "run" -d 'Run a command in a new container'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "exec" -d 'Run a command in a running container'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "ps" -d 'List containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "port" -d 'List a container\'s published ports, or the host address of one of them'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "logs" -d 'Print a detached container\'s output'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "stop" -d 'Stop running containers (the stop signal, then SIGKILL after a timeout)'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "kill" -d 'Send a signal to running containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "rm" -d 'Remove containers'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "wait" -d 'Wait for containers to exit and print their exit codes'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "inspect" -d 'Show a container\'s or an image\'s configuration as JSON'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "info" -d 'Show the storage driver, rootless mode, runtimes and store root'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "unshare" -d 'Run a command in berth\'s rootless user and mount namespace'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "volume" -d 'Manage named volumes'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "container-monitor" -d 'Watch a detached container (internal)'
+complete -c berth -n "__fish_berth_using_subcommand help; and not __fish_seen_subcommand_from import images rmi pull run exec ps port logs stop kill rm wait inspect info unshare volume container-monitor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c berth -n "__fish_berth_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "create" -d 'Create a named volume'
 complete -c berth -n "__fish_berth_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "ls" -d 'List volumes'
 complete -c berth -n "__fish_berth_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "inspect" -d 'Show volumes\' details as JSON'
