@@ -383,3 +383,47 @@ fn stage_platform_runs_natively_for_a_foreign_target() {
         "{err}"
     );
 }
+
+/// `--format docker` with a list writes a Docker manifest list of Docker manifests, as buildah
+/// does, and a registry serves it as one.
+#[test]
+fn docker_format_list_is_a_docker_manifest_list() {
+    if !have("skopeo") {
+        return;
+    }
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let ctx = context(tmp.path(), "ctx", "FROM scratch\nCOPY hello.txt /\n");
+    std::fs::write(ctx.join("hello.txt"), "hello\n").unwrap();
+    let platforms = "linux/amd64,linux/arm64";
+    let ctx = ctx.to_str().unwrap();
+    let args = ["build", "--format", "docker", "--platform", platforms];
+    kiln_ok(&root, &[&args[..], &["-t", "dl", ctx]].concat());
+    let list = json(&kiln_ok(&root, &["manifest", "inspect", "dl"]));
+    let docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
+    assert_eq!(list["mediaType"], docker_list, "{list}");
+    let entries = list["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    for e in entries {
+        assert_eq!(
+            e["mediaType"], "application/vnd.docker.distribution.manifest.v2+json",
+            "{list}"
+        );
+    }
+    let dest = format!("docker://{}/e2e/dl:v1", reg.addr());
+    kiln_ok(
+        &root,
+        &["manifest", "push", "--tls-verify=false", "dl", &dest],
+    );
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", &dest])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo: {}", text(&out.stderr));
+    let raw = json(&out);
+    assert_eq!(raw["mediaType"], docker_list, "{raw}");
+    assert_eq!(raw["manifests"], list["manifests"]);
+}

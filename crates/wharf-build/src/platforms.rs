@@ -1,12 +1,13 @@
 //! `--platform` with several platforms: each is built on its own (bases chosen for it, RUN
-//! emulated where it is foreign) into an unnamed image, then one OCI image index listing them
-//! all, each entry with its config's platform, is stored under the build's tags.
+//! emulated where it is foreign) into an unnamed image, then one image index listing them all,
+//! each entry with its config's platform, is stored under the build's tags: an OCI index, or
+//! a Docker manifest list with `--format docker` (as buildah writes).
 
 use wharf_oci::oci_spec::image::{Arch, ImageIndexBuilder, Os, PlatformBuilder};
 use wharf_oci::{Descriptor, Digest, ImageConfig, MediaType, Platform, RawManifest, media_type};
 use wharf_store::Store;
 
-use crate::engine::{BuildOptions, Built, Event, build};
+use crate::engine::{BuildOptions, Built, Event, Format, build};
 use crate::error::BuildError;
 
 /// What [`build_platforms`] made.
@@ -36,13 +37,17 @@ pub fn build_platforms(
         entries.push(entry(store, &built.manifest)?);
         images.push((p.clone(), built));
     }
+    let kind = match opts.format {
+        Format::Oci => media_type::OCI_INDEX,
+        Format::Docker => media_type::DOCKER_MANIFEST_LIST,
+    };
     let index = ImageIndexBuilder::default()
         .schema_version(2u32)
-        .media_type(MediaType::ImageIndex)
+        .media_type(MediaType::from(kind))
         .manifests(entries)
         .build()?;
     let bytes = wharf_oci::manifest::to_bytes(&index)?;
-    let desc = store.commit_image(&bytes, media_type::OCI_INDEX, &opts.tags)?;
+    let desc = store.commit_image(&bytes, kind, &opts.tags)?;
     Ok(BuiltList {
         index: desc.digest().clone(),
         images,
