@@ -560,7 +560,8 @@ fn image_volume_gets_an_anonymous_volume() {
     assert_eq!(v[0]["Anonymous"], true);
     let logs = text(&env.berth(&["logs", &id]).stdout);
     assert_eq!(logs, "from-image\n1\n");
-    assert!(env.berth(&["rm", "-f", &id]).status.success());
+    let out = env.berth(&["rm", "-f", &id]);
+    assert!(out.status.success(), "rm -f: {}", text(&out.stderr));
     for _ in 0..100 {
         if volumes().is_empty() {
             break;

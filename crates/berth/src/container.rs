@@ -169,7 +169,17 @@ pub fn find(store: &Store, key: &str) -> anyhow::Result<Found> {
 pub fn wait_exited(found: &Found, timeout: Option<std::time::Duration>) -> anyhow::Result<Found> {
     let start = std::time::Instant::now();
     loop {
-        let now = load(&found.dir)?;
+        let now = match load(&found.dir) {
+            Ok(now) => now,
+            // The monitor of a `--rm` container removes it once it has exited: gone is exited
+            // (`rm -f` raced it here).
+            Err(_) if !found.dir.join(RECORD).exists() => {
+                let mut gone = found.clone();
+                "exited".clone_into(&mut gone.state.status);
+                return Ok(gone);
+            }
+            Err(e) => return Err(e),
+        };
         let monitor_gone = now.state.monitor_pid.is_some_and(|p| !alive(p));
         if now.state.status == "exited" || !now.running() || monitor_gone {
             // A monitor writes `exited` right after its container ends; give it that moment.
