@@ -519,6 +519,123 @@ fn ferry_copy_recompresses_layers_with_zstd() {
     );
 }
 
+/// `--dest-decompress` (copy and sync): layers stored as plain tars, named by their diff IDs,
+/// and read back by skopeo, which checks every blob's digest.
+#[test]
+fn ferry_dest_decompress_stores_plain_layers() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let t = tmp.path().display();
+    let nt = "--dest-tls-verify=false";
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            nt,
+            "store:localhost/busybox",
+            &format!("docker://{a}/up/busybox:1"),
+        ],
+    );
+    let plain = format!("docker://{a}/plain/busybox:1");
+    let args = [
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        nt,
+        "--dest-decompress",
+    ];
+    let up = format!("docker://{a}/up/busybox:1");
+    ok(
+        "ferry",
+        &root,
+        &[&args[..], &[up.as_str(), plain.as_str()]].concat(),
+    );
+    ok(
+        "ferry",
+        &root,
+        &[
+            "sync",
+            "-q",
+            "-s",
+            "docker",
+            "-d",
+            "docker",
+            "--src-tls-verify=false",
+            nt,
+            "--dest-decompress",
+            &format!("{a}/up/busybox"),
+            &format!("{a}/synced"),
+        ],
+    );
+    for image in [plain.clone(), format!("docker://{a}/synced/busybox:1")] {
+        let raw: serde_json::Value = serde_json::from_str(&ok(
+            "ferry",
+            &root,
+            &["inspect", "--tls-verify=false", "--raw", &image],
+        ))
+        .unwrap();
+        let config: serde_json::Value = serde_json::from_str(&ok(
+            "ferry",
+            &root,
+            &["inspect", "--tls-verify=false", "--config", &image],
+        ))
+        .unwrap();
+        let layer = &raw["layers"][0];
+        let mt = layer["mediaType"].as_str().unwrap();
+        assert!(
+            [
+                "application/vnd.oci.image.layer.v1.tar",
+                "application/vnd.docker.image.rootfs.diff.tar"
+            ]
+            .contains(&mt),
+            "{mt}"
+        );
+        assert_eq!(layer["digest"], config["rootfs"]["diff_ids"][0], "{image}");
+        // Uncompressed: busybox's layer tar is larger than its gzip.
+        assert!(layer["size"].as_u64().unwrap() > 1_500_000, "{layer}");
+    }
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "--dest-decompress",
+            "--dest-compress-format",
+            "zstd",
+            &up,
+            &plain,
+        ],
+    );
+    assert!(!out.status.success());
+    if have("skopeo") {
+        let dir = format!("dir:{t}/sk");
+        let out = Command::new("skopeo")
+            .args(["copy", "-q", "--src-tls-verify=false", &plain, &dir])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let raw: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(tmp.path().join("sk/manifest.json")).unwrap())
+                .unwrap();
+        let d = raw["layers"][0]["digest"].as_str().unwrap();
+        let blob = tmp.path().join("sk").join(d.trim_start_matches("sha256:"));
+        let mut head = [0u8; 262];
+        std::io::Read::read_exact(&mut std::fs::File::open(blob).unwrap(), &mut head).unwrap();
+        assert_eq!(&head[257..262], b"ustar", "the stored layer is a plain tar");
+    }
+}
+
 /// `--src-username/--src-password`, `--username/--password`, `--no-creds` and `--src-no-creds`
 /// against a registry that wants a password.
 #[test]

@@ -3,7 +3,8 @@
 //! The compressed bytes are part of a layer's identity (its digest), so the backend and level are
 //! fixed: gzip is flate2 with the zlib-rs backend at level 6 (the level `gzip` itself defaults
 //! to), compressed on every core in fixed 1 MiB blocks (see [`crate::pgzip`]); zstd is level 3
-//! in multithreaded mode. Neither output depends on the number of cores.
+//! in multithreaded mode with fixed 2 MiB jobs, on reused contexts (see [`crate::zstdmt`]).
+//! Neither output depends on the number of cores or workers.
 
 use std::io::{self, BufReader, Read, Write};
 
@@ -86,11 +87,21 @@ impl<R: Read> Read for Decoder<R> {
 pub(crate) enum Encoder<W: Write> {
     None(W),
     Gzip(crate::pgzip::ParallelGzip<W>),
-    Zstd(zstd::stream::write::Encoder<'static, W>),
+    Zstd(crate::zstdmt::ZstdWriter<W>),
 }
 
 impl<W: Write> Encoder<W> {
     pub(crate) fn new(w: W, c: LayerCompression, level: Option<i32>) -> Result<Self, ArchiveError> {
+        Self::sharing(w, c, level, 1)
+    }
+
+    /// An encoder for one of `streams` streams compressed at the same time.
+    fn sharing(
+        w: W,
+        c: LayerCompression,
+        level: Option<i32>,
+        streams: usize,
+    ) -> Result<Self, ArchiveError> {
         Ok(match c {
             LayerCompression::None => Self::None(w),
             LayerCompression::Gzip => {
@@ -99,20 +110,17 @@ impl<W: Write> Encoder<W> {
                 Self::Gzip(crate::pgzip::ParallelGzip::new(w, level))
             }
             LayerCompression::Zstd => {
-                let err = |e| ArchiveError::Compression("zstd", e);
-                let mut enc =
-                    zstd::stream::write::Encoder::new(w, level.unwrap_or(DEFAULT_ZSTD_LEVEL))
-                        .map_err(err)?;
-                let workers = std::thread::available_parallelism()
-                    .map_or(1, std::num::NonZero::get)
-                    .min(8) as u32;
-                enc.multithread(workers).map_err(err)?;
+                // One stream uses every core (up to 8); streams compressed at once share them.
+                let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+                let workers = (cores / streams.max(1)).clamp(1, 8) as u32;
                 // zstdmt's default job (4 windows, 8 MiB at level 3) kept several jobs' buffers
-                // alive at once: 66 MB peak. 2 MiB jobs keep it near 30 MB. The job size is part
-                // of the output's identity (worker count is not), so it is fixed here.
-                enc.set_parameter(zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_SIZE))
-                    .map_err(err)?;
-                Self::Zstd(enc)
+                // alive at once. The job size is part of the output's identity (the worker
+                // count is not), so it is fixed here.
+                let level = level.unwrap_or(DEFAULT_ZSTD_LEVEL);
+                Self::Zstd(
+                    crate::zstdmt::ZstdWriter::new(w, level, ZSTD_JOB_SIZE, workers)
+                        .map_err(|e| ArchiveError::Compression("zstd", e))?,
+                )
             }
         })
     }
@@ -176,6 +184,16 @@ impl Compressor {
     /// A writer compressing into `w`; call [`CompressWriter::finish`] to write the trailer.
     pub fn writer<W: Write>(&self, w: W) -> Result<CompressWriter<W>, ArchiveError> {
         Encoder::new(w, self.compression, self.level).map(CompressWriter)
+    }
+
+    /// A writer for one of `streams` streams compressed at the same time: zstd's workers of
+    /// all of them together stay within the cores (the output is the same as [`Self::writer`]'s).
+    pub fn writer_sharing<W: Write>(
+        &self,
+        w: W,
+        streams: usize,
+    ) -> Result<CompressWriter<W>, ArchiveError> {
+        Encoder::sharing(w, self.compression, self.level, streams).map(CompressWriter)
     }
 }
 
@@ -275,6 +293,44 @@ mod tests {
         assert!(Compressor::new(LayerCompression::Gzip, Some(9)).level_is_valid());
         assert!(!Compressor::new(LayerCompression::Gzip, Some(10)).level_is_valid());
         assert!(!Compressor::new(LayerCompression::Zstd, Some(0)).level_is_valid());
+    }
+
+    #[test]
+    fn zstd_output_is_the_same_for_any_worker_share_and_reused_context() {
+        // Larger than several 2 MiB jobs, so that workers really split it.
+        let data: Vec<u8> = (0..9_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 & 0x3f)
+            .collect();
+        let c = Compressor::new(LayerCompression::Zstd, None);
+        let out = |streams: usize| {
+            let mut w = c.writer_sharing(Vec::new(), streams).unwrap();
+            w.write_all(&data).unwrap();
+            w.finish().unwrap()
+        };
+        let one = out(1);
+        // The same bytes as the zstd crate's own multithreaded encoder with these settings,
+        // so layers keep the digests they had before contexts were pooled.
+        let mut plain = zstd::stream::write::Encoder::new(Vec::new(), DEFAULT_ZSTD_LEVEL).unwrap();
+        plain.multithread(3).unwrap();
+        plain
+            .set_parameter(zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_SIZE))
+            .unwrap();
+        plain.write_all(&data).unwrap();
+        assert_eq!(plain.finish().unwrap(), one);
+        // A stream abandoned half-way returns its context to the pool; the reset drops its
+        // frame, so the next stream on that context starts clean.
+        let mut abandoned = c.writer(Vec::new()).unwrap();
+        abandoned.write_all(&data[..3_000_000]).unwrap();
+        drop(abandoned);
+        for streams in [1, 2, 64] {
+            assert_eq!(out(streams), one, "{streams} streams");
+        }
+        let mut back = Vec::new();
+        decompress(&one[..], LayerCompression::Zstd)
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
     }
 
     #[test]

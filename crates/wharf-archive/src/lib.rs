@@ -36,6 +36,7 @@ mod pgzip;
 mod reader;
 mod root;
 mod write;
+mod zstdmt;
 
 pub use apply::apply_layer;
 pub use compress::{

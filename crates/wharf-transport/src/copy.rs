@@ -343,7 +343,13 @@ async fn copy_image(
         async move {
             match (how, opts.compress) {
                 (Some((from, diff_id)), Some(c)) => {
-                    transfer_recompressed(src, dst, d, from, diff_id, c, opts).await
+                    let how = Recompression {
+                        from,
+                        diff_id,
+                        c,
+                        streams: parallel.max(1),
+                    };
+                    transfer_recompressed(src, dst, d, how, opts).await
                 }
                 _ => transfer(src, dst, d, kind_of(d), opts).await,
             }
@@ -444,16 +450,29 @@ fn with_layers(
     )?)
 }
 
+/// How one layer is recompressed.
+struct Recompression {
+    from: LayerCompression,
+    diff_id: Option<Digest>,
+    c: Compressor,
+    /// Layers recompressed at the same time, sharing the cores.
+    streams: usize,
+}
+
 /// Moves one layer recompressed, retrying network failures like [`transfer`].
 async fn transfer_recompressed(
     src: &Source,
     dst: &Destination,
     d: &Descriptor,
-    from: LayerCompression,
-    diff_id: Option<Digest>,
-    c: Compressor,
+    how: Recompression,
     opts: &CopyOptions,
 ) -> Result<Outcome> {
+    let Recompression {
+        from,
+        diff_id,
+        c,
+        streams,
+    } = how;
     let (digest, size, kind) = (d.digest().clone(), d.size(), BlobKind::Layer);
     emit(
         opts,
@@ -466,7 +485,7 @@ async fn transfer_recompressed(
     let mut attempt = 0;
     let r = loop {
         let progress = opts.progress.as_ref();
-        match recompress::transfer(src, dst, d, from, diff_id.clone(), c, progress).await {
+        match recompress::transfer(src, dst, d, from, diff_id.clone(), c, streams, progress).await {
             Ok(r) => break r,
             Err(e) if e.is_retryable() && attempt < opts.retry_times => {
                 attempt += 1;

@@ -58,6 +58,12 @@ pub enum TransportError {
         path: PathBuf,
         error: serde_yaml_ng::Error,
     },
+    #[error("listing the images of {image}")]
+    SyncPlan {
+        image: String,
+        #[source]
+        source: Box<TransportError>,
+    },
     #[error("syncing {from} to {to}")]
     Sync {
         from: String,

@@ -71,6 +71,7 @@ fn recompress(
     from: LayerCompression,
     diff_id: Option<&Digest>,
     c: Compressor,
+    streams: usize,
     out: ChannelWriter,
 ) -> Result<(Recompressed, ChannelWriter)> {
     let fail = |source| TransportError::Recompress {
@@ -82,7 +83,7 @@ fn recompress(
         what: "unsupported digest algorithm".into(),
     })?;
     let mut raw = HashingReader::new(input, hasher);
-    let mut enc = c.writer(HashingWriter::new(out, Hasher::sha256()))?;
+    let mut enc = c.writer_sharing(HashingWriter::new(out, Hasher::sha256()), streams)?;
     let diff = {
         let dec = wharf_archive::decompress(&mut raw, from)?;
         let mut plain = HashingReader::new(dec, Hasher::sha256());
@@ -120,7 +121,9 @@ fn recompress(
     Ok((Recompressed { digest, size }, w))
 }
 
-/// Copies one layer from `src` to `dst`, recompressed with `c`.
+/// Copies one layer from `src` to `dst`, recompressed with `c`, as one of `streams` layers
+/// recompressed at the same time (they share the cores).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn transfer(
     src: &Source,
     dst: &Destination,
@@ -128,6 +131,7 @@ pub(crate) async fn transfer(
     from: LayerCompression,
     diff_id: Option<Digest>,
     c: Compressor,
+    streams: usize,
     progress: Option<&Progress>,
 ) -> Result<Recompressed> {
     let input = Counting::wrap(src.blob(d).await?, d.digest(), progress);
@@ -145,6 +149,7 @@ pub(crate) async fn transfer(
             from,
             diff_id.as_ref(),
             c,
+            streams,
             writer,
         )
         .and_then(|(r, mut w)| {

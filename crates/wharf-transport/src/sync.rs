@@ -87,11 +87,14 @@ pub struct SyncImage {
 }
 
 /// What a sync will copy.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct SyncPlan {
     pub images: Vec<SyncImage>,
     /// Repositories or directories the images came from.
     pub sources: usize,
+    /// Repositories of a YAML file whose images could not be listed (only with `keep_going`;
+    /// without it the first such error ends [`plan`]), each a [`TransportError::SyncPlan`].
+    pub failed: Vec<TransportError>,
 }
 
 /// What happens, in order, while [`sync`] works.
@@ -145,9 +148,11 @@ pub async fn plan(
         ));
     }
     let src_opts = Arc::new(source_options.clone());
+    let keep_going = opts.keep_going;
     // (source image, destination suffix before scoping, options)
     let mut found: Vec<(ImageRef, String, Arc<ClientOptions>)> = Vec::new();
     let mut sources = 0;
+    let mut failed = Vec::new();
     match from {
         SyncSource::Docker => {
             let name = source.strip_prefix("docker://").unwrap_or(source);
@@ -196,7 +201,19 @@ pub async fn plan(
             let path = Path::new(source);
             for (registry, cfg) in sync_config::load(path)? {
                 let opts = Arc::new(registry_options(source_options, &cfg));
-                for refs in yaml_images(source, &registry, &cfg, &opts).await? {
+                let listed = yaml_images(source, &registry, &cfg, &opts).await;
+                for listing in listed {
+                    let refs = match listing {
+                        Ok(refs) => refs,
+                        Err(e) if keep_going => {
+                            failed.push(e);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if refs.is_empty() {
+                        continue;
+                    }
                     sources += 1;
                     for r in refs {
                         found.push((ImageRef::Docker(r.clone()), r.to_string(), opts.clone()));
@@ -232,7 +249,11 @@ pub async fn plan(
             destination,
         });
     }
-    Ok(SyncPlan { images, sources })
+    Ok(SyncPlan {
+        images,
+        sources,
+        failed,
+    })
 }
 
 /// Copies every image of `plan` (nothing on a dry run), reporting each through `on`.
@@ -322,62 +343,70 @@ fn yaml_repository(file: &str, registry: &str, name: &str) -> Result<Reference> 
 }
 
 /// The images one registry entry of a YAML file names, one list per repository (`images`
-/// first, then `images-by-tag-regex`, then `images-by-semver`).
+/// first, then `images-by-tag-regex`, then `images-by-semver`); a repository whose images
+/// cannot be listed (bad name, unreachable, unknown, bad pattern) is an error of its own,
+/// naming it, so that the others can still be synced.
 async fn yaml_images(
     file: &str,
     registry: &str,
     cfg: &RegistrySync,
     opts: &ClientOptions,
-) -> Result<Vec<Vec<Reference>>> {
+) -> Vec<Result<Vec<Reference>>> {
     let mut out = Vec::new();
+    let named = |name: &str, r: Result<Vec<Reference>>| {
+        r.map_err(|e| TransportError::SyncPlan {
+            image: format!("{registry}/{name}"),
+            source: Box::new(e),
+        })
+    };
     for (name, refs) in &cfg.images {
-        let repo = yaml_repository(file, registry, name)?;
-        let refs = match refs.as_deref() {
-            None | Some([]) => all_tags(&repo, opts).await?,
-            Some(list) => list
-                .iter()
-                .map(|t| with_tag_or_digest(file, &repo, t))
-                .collect::<Result<_>>()?,
+        let listed = async {
+            let repo = yaml_repository(file, registry, name)?;
+            match refs.as_deref() {
+                None | Some([]) => all_tags(&repo, opts).await,
+                Some(list) => list
+                    .iter()
+                    .map(|t| with_tag_or_digest(file, &repo, t))
+                    .collect::<Result<_>>(),
+            }
         };
-        if !refs.is_empty() {
-            out.push(refs);
-        }
+        out.push(named(name, listed.await));
     }
     for (name, pattern) in &cfg.images_by_tag_regex {
-        let repo = yaml_repository(file, registry, name)?;
-        let re = regex::Regex::new(pattern).map_err(|e| {
-            invalid(
-                format!("{file}: {registry}: images-by-tag-regex: {name}"),
-                format!("bad regular expression {pattern:?}: {e}"),
-            )
-        })?;
-        let refs: Vec<Reference> = all_tags(&repo, opts)
-            .await?
-            .into_iter()
-            .filter(|r| r.tag.as_deref().is_some_and(|t| re.is_match(t)))
-            .collect();
-        if !refs.is_empty() {
-            out.push(refs);
-        }
+        let listed = async {
+            let repo = yaml_repository(file, registry, name)?;
+            let re = regex::Regex::new(pattern).map_err(|e| {
+                invalid(
+                    format!("{file}: {registry}: images-by-tag-regex: {name}"),
+                    format!("bad regular expression {pattern:?}: {e}"),
+                )
+            })?;
+            Ok(all_tags(&repo, opts)
+                .await?
+                .into_iter()
+                .filter(|r| r.tag.as_deref().is_some_and(|t| re.is_match(t)))
+                .collect())
+        };
+        out.push(named(name, listed.await));
     }
     for (name, constraint) in &cfg.images_by_semver {
-        let repo = yaml_repository(file, registry, name)?;
-        let filter = SemverFilter::parse(constraint).map_err(|e| {
-            invalid(
-                format!("{file}: {registry}: images-by-semver: {name}"),
-                format!("bad version constraint {e}"),
-            )
-        })?;
-        let refs: Vec<Reference> = all_tags(&repo, opts)
-            .await?
-            .into_iter()
-            .filter(|r| r.tag.as_deref().is_some_and(|t| filter.matches(t)))
-            .collect();
-        if !refs.is_empty() {
-            out.push(refs);
-        }
+        let listed = async {
+            let repo = yaml_repository(file, registry, name)?;
+            let filter = SemverFilter::parse(constraint).map_err(|e| {
+                invalid(
+                    format!("{file}: {registry}: images-by-semver: {name}"),
+                    format!("bad version constraint {e}"),
+                )
+            })?;
+            Ok(all_tags(&repo, opts)
+                .await?
+                .into_iter()
+                .filter(|r| r.tag.as_deref().is_some_and(|t| filter.matches(t)))
+                .collect())
+        };
+        out.push(named(name, listed.await));
     }
-    Ok(out)
+    out
 }
 
 fn with_tag_or_digest(file: &str, repo: &Reference, t: &str) -> Result<Reference> {

@@ -99,6 +99,16 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             &opts,
         ))
         .with_context(|| format!("listing the images of {}", args.source))?;
+    // Repositories that could not be listed (only with --keep-going): reported, then the rest.
+    for e in &plan.failed {
+        let mut line = format!("Error: {e}");
+        let mut cause = std::error::Error::source(e);
+        while let Some(c) = cause {
+            line = format!("{line}: {c}");
+            cause = c.source();
+        }
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
     let report = rt.block_on(wharf_transport::sync::sync(&plan, &dst_opts, &opts, &on))?;
     if let Some(path) = &args.digestfile
         && !args.dry_run
@@ -120,6 +130,14 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         plan.images.len() - report.failed.len(),
         plan.sources
     );
+    if !plan.failed.is_empty() {
+        anyhow::bail!(
+            "sync failed for {} of {} images and could not list {} repositories (errors above)",
+            report.failed.len(),
+            plan.images.len(),
+            plan.failed.len()
+        );
+    }
     if !report.failed.is_empty() {
         anyhow::bail!(
             "sync failed for {} of {} images (errors above)",

@@ -28,6 +28,9 @@ pub struct TransferArgs {
     /// Compress layers that are not (gzip unless --dest-compress-format says otherwise)
     #[arg(long)]
     pub dest_compress: bool,
+    /// Store layers uncompressed at the destination (their digests become their diff IDs)
+    #[arg(long, conflicts_with_all = ["dest_compress", "dest_compress_format", "dest_compress_level"])]
+    pub dest_decompress: bool,
     /// Retry a failed transfer this many times
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retry_times: u32,
@@ -117,6 +120,9 @@ impl TransferArgs {
 
     /// The recompression asked for, if any.
     fn compressor(&self) -> Option<Compressor> {
+        if self.dest_decompress {
+            return Some(Compressor::new(LayerCompression::None, None));
+        }
         let format = match self.dest_compress_format.as_deref() {
             Some("zstd") => Some(LayerCompression::Zstd),
             Some(_) => Some(LayerCompression::Gzip),

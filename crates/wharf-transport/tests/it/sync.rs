@@ -361,3 +361,90 @@ fn sync_keep_going_reports_failures_and_goes_on() {
     assert_eq!(r.synced.len(), 1);
     assert_eq!(tags(&c, a, "kept/busybox"), ["1"]);
 }
+
+/// Repositories of a YAML file that cannot be listed (unknown repository, bad regex, a
+/// registry that does not answer): without `keep_going` the first one ends the plan with an
+/// error naming it; with it, each is reported and the others are synced.
+#[test]
+fn sync_yaml_keep_going_past_repositories_that_cannot_be_listed() {
+    let Some((tmp, store)) = base_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let Some(dst) = Registry::start_plain() else {
+        return;
+    };
+    let c = client(tmp.path());
+    let (a, b) = (reg.addr(), dst.addr());
+    copy(
+        &store,
+        &c,
+        &format!("store:{BASE}"),
+        &format!("docker://{a}/up/busybox:1"),
+        &quick(),
+    );
+    // A port nothing listens on: bound, then closed.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let yaml = tmp.path().join("sync.yml");
+    std::fs::write(
+        &yaml,
+        format!(
+            "{a}:\n  tls-verify: false\n  images:\n    nope/missing: []\n    up/busybox: []\n  \
+             images-by-tag-regex:\n    up/busybox: '(unclosed'\n\
+             {dead}:\n  tls-verify: false\n  images:\n    gone/away: []\n"
+        ),
+    )
+    .unwrap();
+    let src = yaml.to_str().unwrap();
+    let dc = ClientOptions {
+        tls_verify: Some(false),
+        ..c.clone()
+    };
+
+    let strict = opts();
+    let err = rt()
+        .block_on(plan(
+            SyncSource::Yaml,
+            src,
+            SyncDest::Docker,
+            b,
+            &c,
+            &strict,
+        ))
+        .unwrap_err();
+    let msg = format!("{err} / {:?}", std::error::Error::source(&err));
+    assert!(msg.contains(&format!("{a}/nope/missing")), "{msg}");
+
+    let going = SyncOptions {
+        keep_going: true,
+        ..opts()
+    };
+    let p = rt()
+        .block_on(plan(SyncSource::Yaml, src, SyncDest::Docker, b, &c, &going))
+        .unwrap();
+    let failed: Vec<String> = p.failed.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        failed,
+        [
+            format!("listing the images of {a}/nope/missing"),
+            format!("listing the images of {a}/up/busybox"),
+            format!("listing the images of {dead}/gone/away"),
+        ]
+    );
+    let causes: Vec<String> = p
+        .failed
+        .iter()
+        .map(|e| std::error::Error::source(e).unwrap().to_string())
+        .collect();
+    assert!(causes[1].contains("(unclosed"), "{causes:?}");
+    assert_eq!(p.images.len(), 1);
+    let r = rt().block_on(sync(&p, &dc, &going, &|_| {})).unwrap();
+    assert!(r.failed.is_empty());
+    assert_eq!(r.synced.len(), 1);
+    assert_eq!(tags(&dc, b, "busybox"), ["1"]);
+}
