@@ -11,7 +11,7 @@ use crate::{busybox_store, have};
 
 /// A tiny HTTP/1.1 server for ADD URLs (the content source, not a registry): serves `body` at
 /// `/files/tool.txt` with a Last-Modified time, 404 elsewhere. Returns the port.
-fn serve_file(body: &'static [u8]) -> u16 {
+pub(crate) fn serve_file(body: &'static [u8]) -> u16 {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();

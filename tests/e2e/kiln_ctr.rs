@@ -191,6 +191,20 @@ fn script(k: &Runner) -> (String, String) {
     k.kiln(&["copy", &ctr, "tree", "/opt/tree"]);
     k.kiln(&["add", &ctr, "archive.tar.gz", "/opt/unpacked/"]);
     k.kiln(&["copy", &ctr, "archive.tar.gz", "/opt/kept/"]);
+    // A URL is downloaded (named after its last segment, mode 0600) and never unpacked.
+    let port = crate::build_copy::serve_file(b"downloaded tool\n");
+    let url = format!("http://127.0.0.1:{port}/files/tool.txt");
+    k.kiln(&["add", &ctr, &url, "/opt/url/"]);
+    let stat = k.kiln(&[
+        "run",
+        &ctr,
+        "--",
+        "stat",
+        "-c",
+        "%a %s",
+        "/opt/url/tool.txt",
+    ]);
+    assert_eq!(stat.trim(), "600 16");
     // Relative destinations start at the working directory the config sets.
     k.kiln(&["config", "--workingdir", "/srv", &ctr]);
     k.kiln(&["copy", &ctr, "greeting.txt", "rel.txt"]);

@@ -104,11 +104,12 @@ fn set_mode_mtime(path: &Path, mode: u32, mtime: i64) -> Result<(), BuildError> 
     filetime::set_file_times(path, t, t).map_err(BuildError::io("setting times of", path))
 }
 
-struct Fetched {
-    name: String,
-    path: PathBuf,
-    digest: Digest,
-    mtime: i64,
+pub(crate) struct Fetched {
+    /// The file name (the URL's last path segment).
+    pub name: String,
+    pub path: PathBuf,
+    pub digest: Digest,
+    pub mtime: i64,
 }
 
 /// The file name Docker gives a downloaded URL: its last path segment.
@@ -119,7 +120,8 @@ fn url_file_name(url: &reqwest::Url) -> String {
         .unwrap_or_else(|| "index.html".to_owned())
 }
 
-fn fetch(url: &str, checksum: Option<&str>, dir: &Path) -> Result<Fetched, BuildError> {
+/// Downloads `url` into `dir` (streamed, hashed, checked against `checksum` when given).
+pub(crate) fn fetch(url: &str, checksum: Option<&str>, dir: &Path) -> Result<Fetched, BuildError> {
     let fail = |reason: String| BuildError::Fetch {
         url: url.to_owned(),
         reason,

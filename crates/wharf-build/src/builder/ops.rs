@@ -13,7 +13,7 @@ use super::{Container, ContainerError};
 use crate::container::WorkingContainer;
 use crate::context::Source;
 use crate::copy::{self, CopySpec};
-use crate::{BuildError, rootfs};
+use crate::{BuildError, rootfs, sources};
 
 /// What `kiln run` executes.
 #[derive(Debug, Clone)]
@@ -161,9 +161,21 @@ fn host_source(s: &str) -> Result<Source, ContainerError> {
 
 /// Copies (or, with `unpack`, adds) files into the container.
 pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), ContainerError> {
-    if let Some(u) = opts.sources.iter().find(|s| s.contains("://")) {
+    let urls = opts.sources.iter().any(|s| sources::is_url(s));
+    if let Some(u) = opts
+        .sources
+        .iter()
+        .find(|s| s.contains("://") && !sources::is_url(s))
+    {
         return Err(ContainerError::Unsupported {
-            what: format!("adding the URL {u:?}"),
+            what: format!("adding the URL {u:?} (only http and https are fetched)"),
+        });
+    }
+    if urls && opts.from.is_some() {
+        return Err(ContainerError::InvalidValue {
+            flag: "--from",
+            value: opts.from.clone().unwrap_or_default(),
+            reason: "URL sources are fetched, not read from a container or image".to_owned(),
         });
     }
     let from = opts
@@ -171,8 +183,32 @@ pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), Cont
         .as_deref()
         .map(|f| open_from(store, ctr, f))
         .transpose()?;
+    // URLs are downloaded into a staging directory first, then copied like host files (as
+    // Docker's ADD: not unpacked, mode 0600, the Last-Modified time).
+    let staging = if urls {
+        let tmp = store.tmp_dir();
+        std::fs::create_dir_all(&tmp).map_err(ContainerError::io("creating", &tmp))?;
+        Some(
+            tempfile::Builder::new()
+                .prefix("add-")
+                .tempdir_in(&tmp)
+                .map_err(ContainerError::io("creating a staging directory in", &tmp))?,
+        )
+    } else {
+        None
+    };
     let mut sources = Vec::new();
-    for s in &opts.sources {
+    for (n, s) in opts.sources.iter().enumerate() {
+        if let (Some(dir), true) = (&staging, sources::is_url(s)) {
+            let sub = dir.path().join(n.to_string());
+            std::fs::create_dir(&sub).map_err(ContainerError::io("creating", &sub))?;
+            let fetched = sources::fetch(s, None, &sub)?;
+            sources.push(Source {
+                rel: fetched.name,
+                path: fetched.path,
+            });
+            continue;
+        }
         match &from {
             None => sources.push(host_source(s)?),
             Some(root) => {
@@ -208,16 +244,31 @@ pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), Cont
         dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
     }
     let excluded = |_: &str| false;
-    let spec = CopySpec {
-        rootfs: Path::new(&root),
-        dest,
-        chown,
-        chmod,
-        keep_owner: from.is_some(),
-        excluded: &excluded,
-        unpack: opts.unpack,
-    };
-    copy::copy_sources(&sources, &spec)?;
+    // Downloads are never unpacked (Docker's rule), local archives are with `add`.
+    let (fetched, local): (Vec<Source>, Vec<Source>) = sources.into_iter().partition(|s| {
+        staging
+            .as_ref()
+            .is_some_and(|d| s.path.starts_with(d.path()))
+    });
+    if !fetched.is_empty() && !local.is_empty() && !dest.ends_with('/') {
+        // Several sources go into a directory.
+        dest.push('/');
+    }
+    for (group, unpack) in [(local, opts.unpack), (fetched, false)] {
+        if group.is_empty() {
+            continue;
+        }
+        let spec = CopySpec {
+            rootfs: Path::new(&root),
+            dest: dest.clone(),
+            chown,
+            chmod,
+            keep_owner: from.is_some(),
+            excluded: &excluded,
+            unpack,
+        };
+        copy::copy_sources(&group, &spec)?;
+    }
     drop(from);
     drop(mounted);
     Ok(())
