@@ -1,6 +1,7 @@
 //! `kiln copy` and `kiln add [--chown U:G] [--chmod MODE] [--from CTR|IMAGE] CTR SRC... DEST`:
-//! copy host files (or files of another container or image) into a working container with
-//! COPY's rules; `add` also unpacks local tar archives (`buildah copy`, `buildah add`).
+//! copy host files, http(s) URLs (downloaded, never unpacked), or files of another container or
+//! image into a working container with COPY's rules; `add` also unpacks local tar archives
+//! (`buildah copy`, `buildah add`).
 
 use std::process::ExitCode;
 
@@ -22,7 +23,8 @@ pub struct Args {
     pub from: Option<String>,
     /// Working container name or ID
     pub container: String,
-    /// Sources, then the destination (relative to the container's working directory)
+    /// Sources (host paths or http(s) URLs), then the destination (relative to the container's
+    /// working directory)
     #[arg(required = true, num_args = 1.., value_name = "SRC... DEST")]
     pub paths: Vec<String>,
 }
