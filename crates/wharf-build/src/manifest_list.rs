@@ -25,8 +25,11 @@ fn normalized(name: &str) -> Result<String, ContainerError> {
     Ok(wharf_store::normalize_name(name)?)
 }
 
-/// The list named `name` and its parsed index.
-fn load(store: &Store, name: &str) -> Result<(Digest, ImageIndex), ContainerError> {
+/// The store record `name` resolves to, and its parsed manifest.
+fn read(
+    store: &Store,
+    name: &str,
+) -> Result<(wharf_store::ImageRecord, RawManifest), ContainerError> {
     let record = store
         .resolve(name)
         .map_err(|source| ContainerError::ImageNotFound {
@@ -34,6 +37,12 @@ fn load(store: &Store, name: &str) -> Result<(Digest, ImageIndex), ContainerErro
             source: Box::new(source),
         })?;
     let raw = RawManifest::parse(store.read_small(record.digest())?, None)?;
+    Ok((record, raw))
+}
+
+/// The list named `name` and its parsed index.
+fn load(store: &Store, name: &str) -> Result<(Digest, ImageIndex), ContainerError> {
+    let (record, raw) = read(store, name)?;
     let index = raw
         .index()
         .cloned()
@@ -92,13 +101,7 @@ pub fn create(store: &Store, name: &str, images: &[String]) -> Result<Digest, Co
 
 /// The index entry for an image of the store: its manifest, with the platform of its config.
 fn entry_for(store: &Store, image: &str, opts: &AddToList) -> Result<Descriptor, ContainerError> {
-    let record = store
-        .resolve(image)
-        .map_err(|source| ContainerError::ImageNotFound {
-            name: image.to_owned(),
-            source: Box::new(source),
-        })?;
-    let raw = RawManifest::parse(store.read_small(record.digest())?, None)?;
+    let (_, raw) = read(store, image)?;
     let manifest = raw.image().ok_or_else(|| ContainerError::NotAnImage {
         name: image.to_owned(),
     })?;
@@ -172,13 +175,7 @@ pub fn add_all(
     image: &str,
     opts: &AddToList,
 ) -> Result<(Digest, Vec<Digest>), ContainerError> {
-    let record = store
-        .resolve(image)
-        .map_err(|source| ContainerError::ImageNotFound {
-            name: image.to_owned(),
-            source: Box::new(source),
-        })?;
-    let raw = RawManifest::parse(store.read_small(record.digest())?, None)?;
+    let (_, raw) = read(store, image)?;
     let Some(source) = raw.index() else {
         let (digest, instance) = add(store, list, image, opts)?;
         return Ok((digest, vec![instance]));
