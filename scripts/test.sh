@@ -39,7 +39,9 @@ command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 if [[ $(id -u) -eq 0 ]]; then
   mountpoint -q /proc/sys/fs/binfmt_misc ||
     mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
-  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || update-binfmts --enable qemu-aarch64 || true
+  # The package registers its formats at install time only when binfmt_misc was mounted then.
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] ||
+    { update-binfmts --import qemu-aarch64 2>/dev/null; update-binfmts --enable qemu-aarch64; } || true
   if ! compgen -G '/var/cache/apt/archives/busybox-static_*_arm64.deb' >/dev/null; then
     step "fetching busybox-static:arm64"
     { dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64; } &&
