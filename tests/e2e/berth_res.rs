@@ -743,3 +743,92 @@ fn cgroup_limits_rootless_fail_with_the_reason() {
     assert!(err.contains("invalid --memory"), "{err}");
     assert_eq!(env.containers(), 0);
 }
+
+/// `berth port -a`: every running container's ports, each line prefixed with its short ID and
+/// a tab (podman's format), an exited container left out; `-l`: the newest container, exited
+/// or not; a port argument filters both.
+#[test]
+fn port_all_and_latest() {
+    let Some(env) = setup() else { return };
+    let Some(tool) = network_tools().first().copied() else {
+        return;
+    };
+    let (p1, p2, p3, p4) = (free_port(), free_port(), free_port(), free_port());
+    let mut ids = Vec::new();
+    for (name, publish, cmd) in [
+        ("pa", vec![format!("127.0.0.1:{p1}:80")], "sleep 60"),
+        (
+            "pb",
+            vec![
+                format!("127.0.0.1:{p2}:53/udp"),
+                format!("127.0.0.1:{p3}:90"),
+            ],
+            "sleep 60",
+        ),
+        ("pc", vec![format!("127.0.0.1:{p4}:70")], "true"),
+    ] {
+        let mut args = vec!["run", "-d", "--network", tool, "--name", name];
+        for p in &publish {
+            args.extend(["-p", p.as_str()]);
+        }
+        args.extend(["box", "sh", "-c", cmd]);
+        let out = env.berth(&args);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        ids.push(text(&out.stdout).trim()[..12].to_string());
+        // Distinct creation times, so that the newest is pc.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(text(&env.berth(&["wait", "pc"]).stdout).trim(), "0");
+
+    let out = env.berth(&["port", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    lines.sort();
+    let mut want = vec![
+        format!("{}\t80/tcp -> 127.0.0.1:{p1}", ids[0]),
+        format!("{}\t53/udp -> 127.0.0.1:{p2}", ids[1]),
+        format!("{}\t90/tcp -> 127.0.0.1:{p3}", ids[1]),
+    ];
+    want.sort();
+    assert_eq!(lines, want, "the exited pc is not listed");
+    let out = env.berth(&["port", "-a", "53/udp"]);
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}\t127.0.0.1:{p2}\n", ids[1]),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.berth(&["port", "-a", "99"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("no running container publishes port \"99/tcp\""),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = env.berth(&["port", "--latest"]);
+    assert_eq!(text(&out.stdout), format!("70/tcp -> 127.0.0.1:{p4}\n"));
+    let out = env.berth(&["port", "-l", "70"]);
+    assert_eq!(text(&out.stdout), format!("127.0.0.1:{p4}\n"));
+    let out = env.berth(&["port", "-l", "80"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("container pc does not publish port \"80/tcp\""));
+
+    // With -a or -l the one argument is the port; no container and no flag is an error.
+    let out = env.berth(&["port", "-a", "pa"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("invalid port \"pa\""));
+    for args in [
+        &["port", "-a", "80", "90"][..],
+        &["port", "-a", "-l"],
+        &["port"],
+    ] {
+        let out = env.berth(args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    for name in ["pa", "pb", "pc"] {
+        assert!(env.berth(&["rm", "-f", name]).status.success());
+    }
+    assert_eq!(env.containers(), 0);
+}
