@@ -832,3 +832,83 @@ fn port_all_and_latest() {
     }
     assert_eq!(env.containers(), 0);
 }
+
+/// Whether `pid` is a live (not zombie) pasta/passt/slirp4netns process.
+fn helper_alive(pid: i32) -> bool {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let zombie = stat
+        .rsplit(')')
+        .next()
+        .and_then(|r| r.split_whitespace().next())
+        == Some("Z");
+    !zombie
+        && ["pasta", "passt", "slirp4netns"]
+            .iter()
+            .any(|h| comm.starts_with(h))
+}
+
+/// A detached container's full monitor killed with SIGKILL: its network helper does not die
+/// with it (pasta runs in the background, slirp4netns was `run`'s child), so `stop` and `rm`
+/// stop it instead; its published port is free again.
+#[test]
+fn killed_monitor_leaves_no_network_helper() {
+    let Some(env) = setup() else { return };
+    for tool in network_tools() {
+        for last in ["stop", "rm"] {
+            let port = free_port();
+            let publish = format!("127.0.0.1:{port}:80");
+            let out = env.berth(&[
+                "run",
+                "-d",
+                "--network",
+                tool,
+                "-p",
+                &publish,
+                "box",
+                "sleep",
+                "60",
+            ]);
+            assert!(out.status.success(), "{tool}: {}", text(&out.stderr));
+            let id = text(&out.stdout).trim().to_string();
+            let dir = env.root.join("containers").join(&id);
+            let state: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+            let monitor = i32::try_from(state["monitor_pid"].as_i64().unwrap()).unwrap();
+            let helper: i32 = std::fs::read_to_string(dir.join("network.pid"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            assert!(helper_alive(helper), "{tool}: helper {helper} runs");
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(monitor),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+            let out = if last == "stop" {
+                env.berth(&["stop", "-t", "1", &id])
+            } else {
+                env.berth(&["rm", "-f", &id])
+            };
+            assert!(out.status.success(), "{tool} {last}: {}", text(&out.stderr));
+            // `stop` waits for the helper; give a process that was not ours a moment anyway.
+            for _ in 0..100 {
+                if !helper_alive(helper) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            assert!(
+                !helper_alive(helper),
+                "{tool} {last}: {helper} lingers after the monitor was killed"
+            );
+            assert!(
+                std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                "{tool} {last}: port {port} still taken"
+            );
+            let _ = env.berth(&["rm", "-f", &id]);
+        }
+    }
+    assert_eq!(env.containers(), 0);
+}
