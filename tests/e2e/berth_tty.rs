@@ -233,6 +233,14 @@ fn exec_tty_follows_window_size_changes() {
         let script = "trap 'stty size' WINCH; trap 'exit 7' TERM; stty size; echo ready; i=0; \
                       while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done";
         eprintln!("runtime {rt}");
+        // exec -d returns once the command runs, not when it ends.
+        let started = Instant::now();
+        let out = env.berth(&["exec", "-d", &name, "sleep", "5"]);
+        assert!(out.status.success(), "{rt}: {}", text(&out.stderr));
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{rt}: exec -d waited for its command"
+        );
         let p = on_pty(&env, &["exec", "-t", &name, "sh", "-c", script], 24, 80);
         p.wait_output("ready");
         assert!(p.output().starts_with("24 80\n"), "{rt}: {:?}", p.output());
