@@ -176,7 +176,15 @@ fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
     if !args.interactive {
         cmd.stdin(std::process::Stdio::null());
     }
-    cmd.stderr(std::process::Stdio::piped());
+    if args.detach {
+        // The detached process keeps the runtime's streams: on /dev/null, as with the
+        // embedded runtime, or whoever reads berth's output would wait for the command.
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    } else {
+        cmd.stderr(std::process::Stdio::piped());
+    }
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting the OCI runtime {}", found.record.runtime))?;
