@@ -743,3 +743,172 @@ fn cgroup_limits_rootless_fail_with_the_reason() {
     assert!(err.contains("invalid --memory"), "{err}");
     assert_eq!(env.containers(), 0);
 }
+
+/// `berth port -a`: every running container's ports, each line prefixed with its short ID and
+/// a tab (podman's format), an exited container left out; `-l`: the newest container, exited
+/// or not; a port argument filters both.
+#[test]
+fn port_all_and_latest() {
+    let Some(env) = setup() else { return };
+    let Some(tool) = network_tools().first().copied() else {
+        return;
+    };
+    let (p1, p2, p3, p4) = (free_port(), free_port(), free_port(), free_port());
+    let mut ids = Vec::new();
+    for (name, publish, cmd) in [
+        ("pa", vec![format!("127.0.0.1:{p1}:80")], "sleep 60"),
+        (
+            "pb",
+            vec![
+                format!("127.0.0.1:{p2}:53/udp"),
+                format!("127.0.0.1:{p3}:90"),
+            ],
+            "sleep 60",
+        ),
+        ("pc", vec![format!("127.0.0.1:{p4}:70")], "true"),
+    ] {
+        let mut args = vec!["run", "-d", "--network", tool, "--name", name];
+        for p in &publish {
+            args.extend(["-p", p.as_str()]);
+        }
+        args.extend(["box", "sh", "-c", cmd]);
+        let out = env.berth(&args);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        ids.push(text(&out.stdout).trim()[..12].to_string());
+        // Distinct creation times, so that the newest is pc.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(text(&env.berth(&["wait", "pc"]).stdout).trim(), "0");
+
+    let out = env.berth(&["port", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    lines.sort();
+    let mut want = vec![
+        format!("{}\t80/tcp -> 127.0.0.1:{p1}", ids[0]),
+        format!("{}\t53/udp -> 127.0.0.1:{p2}", ids[1]),
+        format!("{}\t90/tcp -> 127.0.0.1:{p3}", ids[1]),
+    ];
+    want.sort();
+    assert_eq!(lines, want, "the exited pc is not listed");
+    let out = env.berth(&["port", "-a", "53/udp"]);
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}\t127.0.0.1:{p2}\n", ids[1]),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.berth(&["port", "-a", "99"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("no running container publishes port \"99/tcp\""),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = env.berth(&["port", "--latest"]);
+    assert_eq!(text(&out.stdout), format!("70/tcp -> 127.0.0.1:{p4}\n"));
+    let out = env.berth(&["port", "-l", "70"]);
+    assert_eq!(text(&out.stdout), format!("127.0.0.1:{p4}\n"));
+    let out = env.berth(&["port", "-l", "80"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("container pc does not publish port \"80/tcp\""));
+
+    // With -a or -l the one argument is the port; no container and no flag is an error.
+    let out = env.berth(&["port", "-a", "pa"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("invalid port \"pa\""));
+    for args in [
+        &["port", "-a", "80", "90"][..],
+        &["port", "-a", "-l"],
+        &["port"],
+    ] {
+        let out = env.berth(args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    for name in ["pa", "pb", "pc"] {
+        assert!(env.berth(&["rm", "-f", name]).status.success());
+    }
+    assert_eq!(env.containers(), 0);
+}
+
+/// Whether `pid` is a live (not zombie) pasta/passt/slirp4netns process.
+fn helper_alive(pid: i32) -> bool {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let zombie = stat
+        .rsplit(')')
+        .next()
+        .and_then(|r| r.split_whitespace().next())
+        == Some("Z");
+    !zombie
+        && ["pasta", "passt", "slirp4netns"]
+            .iter()
+            .any(|h| comm.starts_with(h))
+}
+
+/// A detached container's full monitor killed with SIGKILL: its network helper does not die
+/// with it (pasta runs in the background, slirp4netns was `run`'s child), so `stop` and `rm`
+/// stop it instead; its published port is free again.
+#[test]
+fn killed_monitor_leaves_no_network_helper() {
+    let Some(env) = setup() else { return };
+    for tool in network_tools() {
+        for last in ["stop", "rm"] {
+            let port = free_port();
+            let publish = format!("127.0.0.1:{port}:80");
+            let out = env.berth(&[
+                "run",
+                "-d",
+                "--network",
+                tool,
+                "-p",
+                &publish,
+                "box",
+                "sleep",
+                "60",
+            ]);
+            assert!(out.status.success(), "{tool}: {}", text(&out.stderr));
+            let id = text(&out.stdout).trim().to_string();
+            let dir = env.root.join("containers").join(&id);
+            let state: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+            let monitor = i32::try_from(state["monitor_pid"].as_i64().unwrap()).unwrap();
+            let helper: i32 = std::fs::read_to_string(dir.join("network.pid"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            assert!(helper_alive(helper), "{tool}: helper {helper} runs");
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(monitor),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+            let out = if last == "stop" {
+                env.berth(&["stop", "-t", "1", &id])
+            } else {
+                env.berth(&["rm", "-f", &id])
+            };
+            assert!(out.status.success(), "{tool} {last}: {}", text(&out.stderr));
+            // `stop` waits for the helper; give a process that was not ours a moment anyway.
+            for _ in 0..100 {
+                if !helper_alive(helper) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            assert!(
+                !helper_alive(helper),
+                "{tool} {last}: {helper} lingers after the monitor was killed"
+            );
+            assert!(
+                std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                "{tool} {last}: port {port} still taken"
+            );
+            let _ = env.berth(&["rm", "-f", &id]);
+        }
+    }
+    assert_eq!(env.containers(), 0);
+}

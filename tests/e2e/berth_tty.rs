@@ -207,6 +207,67 @@ fn tty_follows_window_size_changes() {
     assert_eq!(code, 7, "SIGTERM reached the container");
 }
 
+/// `exec -t` follows berth's window size too, with each runtime (runc's exec relays the
+/// terminal itself and resizes it on the SIGWINCH berth passes on).
+#[test]
+fn exec_tty_follows_window_size_changes() {
+    let Some(env) = setup() else { return };
+    let mut runtimes = vec!["embedded"];
+    if have("runc") {
+        runtimes.push("runc");
+    }
+    for rt in runtimes {
+        let name = format!("w-{rt}");
+        let out = env.berth(&[
+            "run",
+            "-d",
+            "--runtime",
+            rt,
+            "--name",
+            &name,
+            "box",
+            "sleep",
+            "60",
+        ]);
+        assert!(out.status.success(), "{rt}: {}", text(&out.stderr));
+        let script = "trap 'stty size' WINCH; trap 'exit 7' TERM; stty size; echo ready; i=0; \
+                      while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done";
+        eprintln!("runtime {rt}");
+        // exec -d returns once the command runs, not when it ends.
+        let started = Instant::now();
+        let out = env.berth(&["exec", "-d", &name, "sleep", "5"]);
+        assert!(out.status.success(), "{rt}: {}", text(&out.stderr));
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{rt}: exec -d waited for its command"
+        );
+        let p = on_pty(&env, &["exec", "-t", &name, "sh", "-c", script], 24, 80);
+        p.wait_output("ready");
+        assert!(p.output().starts_with("24 80\n"), "{rt}: {:?}", p.output());
+        let tty = nix::unistd::ttyname(p.slave.as_ref().unwrap().as_fd()).unwrap();
+        let status = std::process::Command::new("stty")
+            .arg("-F")
+            .arg(&tty)
+            .args(["rows", "41", "cols", "101"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let pid = p.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-WINCH", &pid])
+            .status()
+            .unwrap();
+        p.wait_output("41 101\n");
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let (code, out) = p.finish();
+        assert_eq!(code, 7, "{rt}: SIGTERM reached the exec'd process: {out:?}");
+        assert!(env.berth(&["rm", "-f", &name]).status.success());
+    }
+    assert!(env.containers().is_empty());
+}
+
 #[test]
 fn tty_detached_logs_the_terminal_output() {
     let Some(env) = setup() else { return };
@@ -347,16 +408,16 @@ fn exec_joins_a_running_container() {
         let out = child.wait_with_output().unwrap();
         assert_eq!(text(&out.stdout), "fed\ndone\n", "{rt}: -i");
 
-        if rt == "embedded" {
-            let p = on_pty(
-                &env,
-                &["exec", "-t", &name, "sh", "-c", "tty; exit 2"],
-                24,
-                80,
-            );
+        // -t: a terminal of the size of berth's own, with or without -i.
+        for extra in [&[][..], &["-i"]] {
+            let mut args = vec!["exec", "-t"];
+            args.extend_from_slice(extra);
+            args.extend([name.as_str(), "sh", "-c", "tty; stty size; exit 2"]);
+            let p = on_pty(&env, &args, 33, 77);
             let (code, out) = p.finish();
-            assert_eq!(code, 2, "{out}");
-            assert!(out.starts_with("/dev/pts/"), "exec -t: {out:?}");
+            assert_eq!(code, 2, "{rt} {extra:?}: {out}");
+            assert!(out.starts_with("/dev/pts/"), "{rt} {extra:?}: {out:?}");
+            assert!(out.contains("\n33 77\n"), "{rt} {extra:?}: size: {out:?}");
         }
 
         assert!(env.berth(&["stop", "-t", "1", &name]).status.success());

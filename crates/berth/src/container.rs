@@ -85,6 +85,16 @@ pub fn alive(pid: i32) -> bool {
     })
 }
 
+/// For a detached container whose monitor is gone (killed) and whose process has ended: what
+/// that monitor would have done on the way out that outlives it, stopping the private
+/// network's helper (pasta forks into the background and slirp4netns is the monitor's child:
+/// neither dies with it, and both keep the published ports taken).
+pub fn clean_up_after_dead_monitor(f: &Found) {
+    if f.state.monitor_pid.is_some_and(|p| !alive(p)) && !f.running() {
+        wharf_sandbox::network::teardown(&f.dir);
+    }
+}
+
 /// Removes the anonymous volumes of the container whose directory is `dir`
 /// (`$ROOT/containers/<id>`, so the store's root is two levels up).
 pub fn remove_anonymous_volumes(dir: &Path, record: &Record) {

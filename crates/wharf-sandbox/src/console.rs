@@ -78,6 +78,24 @@ impl Drop for RawMode {
     }
 }
 
+/// A duplicate of the first of standard input, output and error that is a terminal (the one
+/// whose size a container's terminal follows: input may be /dev/null without `-i`).
+pub fn stdio_terminal() -> Option<OwnedFd> {
+    [
+        io::stdin().as_fd().try_clone_to_owned(),
+        io::stdout().as_fd().try_clone_to_owned(),
+        io::stderr().as_fd().try_clone_to_owned(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|fd| is_terminal(fd.as_fd()))
+}
+
+/// The window size (rows, columns) of the first terminal among the standard streams.
+pub fn stdio_window_size() -> Option<(u16, u16)> {
+    stdio_terminal().and_then(|fd| crate::sys::tty::window_size(fd.as_fd()).ok())
+}
+
 /// Copies the window size of the terminal `from` onto the pty `to` now, and on every SIGWINCH
 /// the calling process receives from now on. `to` must stay open meanwhile.
 pub fn follow_window_size(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {

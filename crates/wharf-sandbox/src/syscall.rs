@@ -200,9 +200,10 @@ impl Syscall for LinuxSyscall {
     fn setup_console(&self, socket: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
         use std::os::fd::AsFd as _;
         let (master, slave) = crate::sys::tty::open_pty()?;
-        // The size of the caller's terminal (inherited as stdin) before the process starts:
-        // set later by the caller, the first `stty size` could still see 0 0.
-        if let Ok((rows, cols)) = crate::sys::tty::window_size(std::io::stdin().as_fd()) {
+        // The size of the caller's terminal (inherited as stdin, or stdout or stderr when
+        // stdin is not one, as for `exec -t` without `-i`) before the process starts: set
+        // later by the caller, the first `stty size` could still see 0 0.
+        if let Some((rows, cols)) = crate::console::stdio_window_size() {
             crate::sys::tty::set_window_size(slave.as_fd(), rows, cols)?;
         }
         crate::console::send_fd(socket, master.as_fd())?;

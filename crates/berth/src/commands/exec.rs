@@ -111,8 +111,12 @@ fn embedded(found: &Found, args: &Args, env: Vec<String>) -> anyhow::Result<u8> 
         return Ok(0);
     }
     wharf_sandbox::runtime::forward_signals(c.pid()).map_err(sandbox_err)?;
+    // Kept open while the window size follows it.
+    let terminal = console::stdio_terminal();
     if let Some(master) = c.take_console() {
-        console::follow_window_size(stdin.as_fd(), master.as_fd()).context("window size")?;
+        if let Some(t) = &terminal {
+            console::follow_window_size(t.as_fd(), master.as_fd()).context("window size")?;
+        }
         let input = if args.interactive {
             Some(stdin.as_fd().try_clone_to_owned().context("dup stdin")?)
         } else {
@@ -129,14 +133,8 @@ fn embedded(found: &Found, args: &Args, env: Vec<String>) -> anyhow::Result<u8> 
 fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
     let mut cmd = std::process::Command::new(&found.record.runtime);
     cmd.arg("--root").arg(found.dir.join("runtime")).arg("exec");
-    if args.tty {
-        cmd.arg("-t");
-    }
     if args.detach {
         cmd.arg("-d");
-    }
-    for e in env {
-        cmd.arg("--env").arg(e);
     }
     if let Some(u) = &args.user {
         anyhow::ensure!(
@@ -144,12 +142,31 @@ fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
             "with --runtime {}, exec -u takes UID[:GID], not {u:?}",
             found.record.runtime
         );
-        cmd.arg("--user").arg(u);
     }
-    if let Some(w) = &args.workdir {
-        cmd.arg("--cwd").arg(w);
+    // With -t the process goes to the runtime as a file (`--process`), which alone can carry
+    // the terminal's size: set by the runtime before the process starts, where its own resize
+    // after the start races with the process's first look (`stty size` saw 0 0).
+    let process_file = if args.tty {
+        let path = found.dir.join(format!("exec-{}.json", std::process::id()));
+        write_process(found, args, env, &path)?;
+        cmd.arg("--process").arg(&path);
+        Some(TempFile(path))
+    } else {
+        for e in env {
+            cmd.arg("--env").arg(e);
+        }
+        if let Some(u) = &args.user {
+            cmd.arg("--user").arg(u);
+        }
+        if let Some(w) = &args.workdir {
+            cmd.arg("--cwd").arg(w);
+        }
+        None
+    };
+    cmd.arg(&found.record.id);
+    if process_file.is_none() {
+        cmd.args(&args.command);
     }
-    cmd.arg(&found.record.id).args(&args.command);
     let owner = found
         .state
         .monitor_pid
@@ -159,7 +176,15 @@ fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
     if !args.interactive {
         cmd.stdin(std::process::Stdio::null());
     }
-    cmd.stderr(std::process::Stdio::piped());
+    if args.detach {
+        // The detached process keeps the runtime's streams: on /dev/null, as with the
+        // embedded runtime, or whoever reads berth's output would wait for the command.
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    } else {
+        cmd.stderr(std::process::Stdio::piped());
+    }
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting the OCI runtime {}", found.record.runtime))?;
@@ -183,10 +208,57 @@ fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
     let err = String::from_utf8_lossy(&tail);
     let status = wharf_sandbox::runtime::with_terminal_signals_ignored(|| child.wait())
         .context("waiting for the OCI runtime")?;
+    drop(process_file);
     let code = exit_code(status);
     Ok(match code {
         255 if err.contains("executable file not found") || err.contains("no such file") => 127,
         255 if err.contains("permission denied") => 126,
         c => c,
     })
+}
+
+/// Removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The exec'd process for `RUNTIME exec --process PATH`: the container's process with the
+/// command, `-e`, `-u UID[:GID]`, `-w`, a terminal, and the size of berth's terminal.
+fn write_process(
+    found: &Found,
+    args: &Args,
+    env: &[String],
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let spec = super::monitor::read_spec(&found.dir.join("bundle"))?;
+    let mut process = spec.process().clone().unwrap_or_default();
+    process.set_args(Some(args.command.clone()));
+    let base = process.env().clone().unwrap_or_default();
+    process.set_env(Some(wharf_sandbox::spec::merge_env_lists(&base, env)));
+    if let Some(w) = &args.workdir {
+        process.set_cwd(w.into());
+    }
+    if let Some(u) = &args.user {
+        let mut ids = u.split(':').map(str::parse::<u32>);
+        if let Some(Ok(uid)) = ids.next() {
+            process.user_mut().set_uid(uid);
+        }
+        if let Some(Ok(gid)) = ids.next() {
+            process.user_mut().set_gid(gid);
+        }
+    }
+    process.set_terminal(Some(args.tty));
+    if let Some((rows, cols)) = console::stdio_window_size() {
+        let size = oci_spec::runtime::BoxBuilder::default()
+            .height(u64::from(rows))
+            .width(u64::from(cols))
+            .build()?;
+        process.set_console_size(Some(size));
+    }
+    std::fs::write(path, serde_json::to_vec(&process)?)
+        .with_context(|| format!("writing {}", path.display()))
 }

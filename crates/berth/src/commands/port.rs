@@ -1,15 +1,24 @@
-//! `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`: the host addresses a container's ports are
-//! published on (podman port).
+//! `berth port [-a | -l | CONTAINER] [PRIVATE_PORT[/PROTO]]`: the host addresses a container's
+//! ports are published on (podman port). `-a` lists every running container's, each line
+//! prefixed with its short ID and a tab; `-l` takes the newest container.
 
 use std::process::ExitCode;
 
 use crate::cli::Cli;
-use crate::{container, ports};
+use crate::container::{self, Found};
+use crate::ports;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Container name or ID
-    pub container: String,
+    /// Show the published ports of every running container
+    #[arg(short, long, conflicts_with = "latest")]
+    pub all: bool,
+    /// Act on the newest container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Container name or ID (not with --all or --latest, whose first argument is the port)
+    #[arg(required_unless_present_any = ["all", "latest"])]
+    pub container: Option<String>,
     /// Show only the host address of this container port (`80`, `80/tcp`, `53/udp`)
     #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
     pub port: Option<String>,
@@ -29,19 +38,60 @@ fn parse_private(s: &str) -> anyhow::Result<(u16, &str)> {
     Ok((port, proto))
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let only = args.port.as_deref().map(parse_private).transpose()?;
+/// The containers to show and the port filter, from the three ways of calling `port`.
+fn targets(cli: &Cli, args: &Args) -> anyhow::Result<(Vec<Found>, Option<String>)> {
     let store = super::open_store(cli)?;
-    let found = container::find(&store, &args.container)?;
-    let Some(lines) = ports::lines(&found.record.ports, only) else {
-        let (port, proto) = only.unwrap_or_default();
-        anyhow::bail!(
-            "container {} does not publish port \"{port}/{proto}\"",
-            found.record.name
+    if args.all || args.latest {
+        let flag = if args.all { "--all" } else { "--latest" };
+        anyhow::ensure!(
+            args.port.is_none(),
+            "with {flag}, port takes at most one argument, the port: PRIVATE_PORT[/PROTO]"
         );
-    };
-    for l in lines {
-        println!("{l}");
+        let everything = container::list(&store)?;
+        let chosen = if args.all {
+            // podman lists only running containers here.
+            everything.into_iter().filter(Found::running).collect()
+        } else {
+            let newest = everything
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("--latest: there are no containers"))?;
+            vec![newest]
+        };
+        return Ok((chosen, args.container.clone()));
+    }
+    let key = args.container.as_deref().unwrap_or_default();
+    Ok((vec![container::find(&store, key)?], args.port.clone()))
+}
+
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let (containers, port) = targets(cli, args)?;
+    let only = port.as_deref().map(parse_private).transpose()?;
+    let mut shown = false;
+    for found in &containers {
+        let prefix = if args.all {
+            format!("{}\t", &found.record.id[..found.record.id.len().min(12)])
+        } else {
+            String::new()
+        };
+        if let Some(lines) = ports::lines(&found.record.ports, only) {
+            shown |= !lines.is_empty();
+            for l in lines {
+                println!("{prefix}{l}");
+            }
+        }
+    }
+    // With a port: an error unless some container publishes it (podman's message).
+    if let Some((port, proto)) = only
+        && !shown
+    {
+        match containers.as_slice() {
+            [one] => anyhow::bail!(
+                "container {} does not publish port \"{port}/{proto}\"",
+                one.record.name
+            ),
+            _ => anyhow::bail!("no running container publishes port \"{port}/{proto}\""),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

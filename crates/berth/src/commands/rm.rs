@@ -31,7 +31,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 f.record.name
             );
             super::kill::signal(&f, Signal::SIGKILL)?;
-            container::wait_exited(&f, None)?;
+            container::clean_up_after_dead_monitor(&container::wait_exited(&f, None)?);
+        } else {
+            container::clean_up_after_dead_monitor(&f);
         }
         remove_leftover_cgroup(&f.dir);
         // A monitor removes a --rm container itself once it has exited.

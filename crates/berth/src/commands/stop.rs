@@ -20,15 +20,17 @@ pub struct Args {
 /// Stops `f` and waits until its exit is recorded.
 pub fn stop(f: &Found, time: u64) -> anyhow::Result<()> {
     if !f.running() {
+        container::clean_up_after_dead_monitor(f);
         return Ok(());
     }
     let sig = super::kill::parse_signal(&f.record.stop_signal).unwrap_or(Signal::SIGTERM);
     super::kill::signal(f, sig)?;
-    let now = container::wait_exited(f, Some(Duration::from_secs(time)))?;
+    let mut now = container::wait_exited(f, Some(Duration::from_secs(time)))?;
     if now.running() {
         super::kill::signal(&now, Signal::SIGKILL)?;
-        container::wait_exited(&now, None)?;
+        now = container::wait_exited(&now, None)?;
     }
+    container::clean_up_after_dead_monitor(&now);
     Ok(())
 }
 

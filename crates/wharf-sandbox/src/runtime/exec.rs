@@ -125,7 +125,7 @@ pub fn exec(
                 &plan,
                 opts.user.as_deref(),
                 &namespaces,
-                &err_w,
+                err_w,
                 theirs.as_ref(),
             )
         }
@@ -172,24 +172,28 @@ fn joiner(
     plan: &InitPlan,
     user: Option<&str>,
     namespaces: &[OwnedFd],
-    err_w: &OwnedFd,
+    err_w: OwnedFd,
     console: Option<&OwnedFd>,
 ) -> ! {
     let _ = process::die_with_parent();
     for fd in namespaces {
         if let Err(e) = namespace::setns(fd.as_fd()) {
-            super::report_and_exit(&fail("joining the container's namespaces", e), err_w);
+            super::report_and_exit(&fail("joining the container's namespaces", e), &err_w);
         }
     }
     match process::fork() {
-        Err(e) => super::report_and_exit(&fail("fork", e), err_w),
+        Err(e) => super::report_and_exit(&fail("fork", e), &err_w),
         Ok(process::Forked::Child) => {
             let _ = process::die_with_parent();
             process::default_signals();
             let e = enter(plan, user, console);
-            super::report_and_exit(&e, err_w)
+            super::report_and_exit(&e, &err_w)
         }
         Ok(process::Forked::Parent(pid)) => {
+            // The caller reads the report until every copy is closed: only C2's may stay
+            // (closed by its exec), or `exec` would return, and relay a terminal, only once
+            // the command has ended.
+            drop(err_w);
             let _ = process::forward_signals_to(pid);
             let code = process::wait_exit_code(pid).unwrap_or(125);
             process::exit_now(i32::from(code))
