@@ -179,6 +179,8 @@ warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand port" -s a -l all -d 'Show the published ports of every running container'
+complete -c berth -n "__fish_berth_using_subcommand port" -s l -l latest -d 'Act on the newest container'
 complete -c berth -n "__fish_berth_using_subcommand port" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand port" -s V -l version -d 'Print version'
 complete -c berth -n "__fish_berth_using_subcommand logs" -l tail -d 'Print only the last N lines' -r
