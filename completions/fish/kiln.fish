@@ -285,6 +285,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand run" -s V -l version -d 'Print
 complete -c kiln -n "__fish_kiln_using_subcommand copy" -l chown -d 'Owner of the copied files: USER[:GROUP], names resolved in the container [default: 0:0]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand copy" -l chmod -d 'Mode of the copied files (octal)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand copy" -l from -d 'Copy from this working container or image instead of the host (owners are kept)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand copy" -l checksum -d 'Verify a downloaded source against this digest (sha256:HEX; http(s) sources only)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand copy" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand copy" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -296,6 +297,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand copy" -s V -l version -d 'Prin
 complete -c kiln -n "__fish_kiln_using_subcommand add" -l chown -d 'Owner of the copied files: USER[:GROUP], names resolved in the container [default: 0:0]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand add" -l chmod -d 'Mode of the copied files (octal)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand add" -l from -d 'Copy from this working container or image instead of the host (owners are kept)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand add" -l checksum -d 'Verify a downloaded source against this digest (sha256:HEX; http(s) sources only)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand add" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand add" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''

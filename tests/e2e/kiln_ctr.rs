@@ -205,6 +205,28 @@ fn script(k: &Runner) -> (String, String) {
         "/opt/url/tool.txt",
     ]);
     assert_eq!(stat.trim(), "600 16");
+    // --checksum: the right digest passes, a wrong one is refused and adds nothing.
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let right = format!(
+        "sha256:{}",
+        wharf_oci::digest::sha256(b"downloaded tool\n").digest()
+    );
+    k.kiln(&["add", "--checksum", &right, &ctr, &url, "/opt/sum/"]);
+    let bad = k.run(
+        "kiln",
+        &["add", "--checksum", &wrong, &ctr, &url, "/opt/bad/"],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("checksum mismatch"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let listed = k.kiln(&["run", &ctr, "--", "ls", "/opt"]);
+    assert!(
+        listed.contains("sum") && !listed.contains("bad"),
+        "{listed}"
+    );
     // Relative destinations start at the working directory the config sets.
     k.kiln(&["config", "--workingdir", "/srv", &ctr]);
     k.kiln(&["copy", &ctr, "greeting.txt", "rel.txt"]);

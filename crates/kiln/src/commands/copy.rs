@@ -21,6 +21,9 @@ pub struct Args {
     /// Copy from this working container or image instead of the host (owners are kept)
     #[arg(long, value_name = "CONTAINER|IMAGE")]
     pub from: Option<String>,
+    /// Verify a downloaded source against this digest (sha256:HEX; http(s) sources only)
+    #[arg(long, value_name = "DIGEST")]
+    pub checksum: Option<String>,
     /// Working container name or ID
     pub container: String,
     /// Sources (host paths or http(s) URLs), then the destination (relative to the container's
@@ -45,6 +48,7 @@ pub fn run(cli: &Cli, args: &Args, unpack: bool) -> anyhow::Result<ExitCode> {
         chmod: args.chmod.clone(),
         from: args.from.clone(),
         unpack,
+        checksum: args.checksum.clone(),
     };
     builder::add(&store, &ctr, &opts)
         .with_context(|| format!("copying into container {:?}", args.container))?;

@@ -108,6 +108,8 @@ pub struct AddOptions {
     pub from: Option<String>,
     /// `kiln add`: unpack local tar archives.
     pub unpack: bool,
+    /// `--checksum`: the digest a downloaded (URL) source must have.
+    pub checksum: Option<String>,
 }
 
 /// Where `--from` files come from, kept mounted while they are copied.
@@ -171,6 +173,14 @@ pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), Cont
             what: format!("adding the URL {u:?} (only http and https are fetched)"),
         });
     }
+    if let (Some(c), false) = (&opts.checksum, urls) {
+        return Err(BuildError::InvalidFlag {
+            flag: "checksum",
+            value: c.clone(),
+            reason: "only an http(s) source can be verified with --checksum".to_owned(),
+        }
+        .into());
+    }
     if urls && opts.from.is_some() {
         return Err(ContainerError::InvalidValue {
             flag: "--from",
@@ -202,7 +212,7 @@ pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), Cont
         if let (Some(dir), true) = (&staging, sources::is_url(s)) {
             let sub = dir.path().join(n.to_string());
             std::fs::create_dir(&sub).map_err(ContainerError::io("creating", &sub))?;
-            let fetched = sources::fetch(s, None, &sub)?;
+            let fetched = sources::fetch(s, opts.checksum.as_deref(), &sub)?;
             sources.push(Source {
                 rel: fetched.name,
                 path: fetched.path,
