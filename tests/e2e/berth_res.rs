@@ -462,13 +462,18 @@ fn publish_without_host_port_picks_a_free_one() {
             let table = text(&env.berth(&["ps"]).stdout);
             assert!(table.lines().next().unwrap().contains(" PORTS "), "{table}");
             assert!(table.contains(&want), "{table}");
-            // inspect: NetworkSettings.Ports, podman's shape.
+            // inspect: NetworkSettings.Ports and HostConfig.PortBindings, podman's shape.
             let out = env.berth(&["inspect", &id]);
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             let host_ip = if shown_ip == "0.0.0.0" { "" } else { shown_ip };
             assert_eq!(
                 v[0]["NetworkSettings"]["Ports"]["8080/tcp"],
                 serde_json::json!([{"HostIp": host_ip, "HostPort": port.to_string()}])
+            );
+            // HostConfig.PortBindings names the port chosen at creation, as podman's does.
+            assert_eq!(
+                v[0]["HostConfig"]["PortBindings"],
+                v[0]["NetworkSettings"]["Ports"]
             );
             let out = env.berth(&["port", &id, "81"]);
             assert_eq!(out.status.code(), Some(125));

@@ -62,6 +62,9 @@ fn container_json(f: &Found) -> Value {
         },
         "HostConfig": {
             "AutoRemove": f.record.remove,
+            // The host ports are chosen when the container is created, so the bindings name
+            // them, as podman's do.
+            "PortBindings": crate::ports::inspect(&f.record.ports),
             "ReadonlyRootfs": spec["root"]["readonly"],
             "CapAdd": [],
         },
