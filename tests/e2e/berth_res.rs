@@ -599,6 +599,22 @@ fn image_volume_gets_an_anonymous_volume() {
         }
     }
 
+    // `-v /scratch` and a `--mount type=volume` without source are anonymous volumes too:
+    // written through while the container runs, removed with it by --rm.
+    let (code, out, err) = env.run(&[
+        "-v",
+        "/scratch",
+        "--mount",
+        "type=volume,target=/cache",
+        "volimg",
+        "sh",
+        "-c",
+        "echo hi > /scratch/f && echo c > /cache/f && grep -c -e ' /scratch ' -e ' /cache ' \
+         /proc/self/mountinfo",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "2\n"), "{err}");
+    assert!(volumes().is_empty(), "{:?}", volumes());
+
     // A -v on the path replaces the anonymous volume.
     let (code, out, err) = env.run(&["-v", "named:/data", "volimg", "cat", "/data/seed"]);
     assert_eq!((code, out.as_str()), (0, "from-image\n"), "{err}");

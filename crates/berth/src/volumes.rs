@@ -1,5 +1,6 @@
-//! The mount flags of `berth run`, with podman's syntax: `-v HOST:CTR[:OPTS]` (a bind mount) or
-//! `-v NAME:CTR[:OPTS]` (a named volume, created on first use), `--mount
+//! The mount flags of `berth run`, with podman's syntax: `-v HOST:CTR[:OPTS]` (a bind mount),
+//! `-v NAME:CTR[:OPTS]` (a named volume, created on first use), `-v CTR` (an anonymous one),
+//! `--mount
 //! type=bind|volume|tmpfs,source=..,target=..,...`, and `--tmpfs CTR[:OPTS]`.
 //!
 //! Everything is parsed and checked before the container exists ([`parse`], [`parse_mount`],
@@ -59,9 +60,19 @@ pub fn parse(spec: &str) -> anyhow::Result<Volume> {
     let (host, container, opts) = match parts.as_slice() {
         [h, c] => (*h, *c, ""),
         [h, c, o] => (*h, *c, *o),
+        // `-v /data`: a new anonymous volume there, as podman.
+        [c] if c.starts_with('/') => {
+            check_target(&flag, c)?;
+            return Ok(Volume {
+                source: Source::Anonymous(crate::container::new_id()),
+                container: (*c).to_string(),
+                readonly: false,
+                flag,
+            });
+        }
         [_] => anyhow::bail!(
-            "{flag}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS] or VOLUME-NAME:CONTAINER-DIR \
-             (anonymous volumes are not supported)"
+            "{flag}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS], VOLUME-NAME:CONTAINER-DIR or \
+             CONTAINER-DIR (an anonymous volume)"
         ),
         _ => anyhow::bail!("{flag}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS]"),
     };
@@ -262,11 +273,14 @@ pub fn parse_mount(spec: &str) -> anyhow::Result<Volume> {
             Source::Bind(canonical_host(&flag, host)?)
         }
         "volume" => {
+            // Without source=, a new anonymous volume (as podman).
             let Some(name) = source else {
-                anyhow::bail!(
-                    "{flag}: type=volume needs source= (the volume name; anonymous volumes are \
-                     not supported)"
-                );
+                return Ok(Volume {
+                    source: Source::Anonymous(crate::container::new_id()),
+                    container: target.to_string(),
+                    readonly,
+                    flag,
+                });
             };
             anyhow::ensure!(
                 is_valid_name(name),
@@ -470,7 +484,7 @@ mod tests {
             }
         );
         for bad in [
-            "/tmp",
+            "tmp",
             "rel/ative:/x",
             ".x:/x",
             "/tmp:rel",
@@ -555,6 +569,19 @@ mod tests {
                 .contains("--tmpfs")
         );
         assert!(parse_tmpfs("/t:huge").is_err());
+    }
+
+    #[test]
+    fn a_lone_container_path_or_a_sourceless_volume_mount_is_anonymous() {
+        let v = parse("/scratch").unwrap();
+        assert!(matches!(&v.source, Source::Anonymous(n) if n.len() == 64));
+        assert_eq!(v.container, "/scratch");
+        let m = parse_mount("type=volume,target=/cache,ro").unwrap();
+        assert!(matches!(m.source, Source::Anonymous(_)));
+        assert!(m.readonly);
+        // A relative lone path is neither a volume nor a target.
+        assert!(parse("scratch").is_err());
+        assert!(parse("/a/../b").is_err());
     }
 
     #[test]

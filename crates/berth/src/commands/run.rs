@@ -60,10 +60,12 @@ pub struct Args {
     #[arg(long)]
     pub entrypoint: Option<String>,
     /// Bind mount a host directory or a named volume (created on first use):
-    /// `HOST-DIR:CONTAINER-DIR[:ro|rw]`, `NAME:CONTAINER-DIR[:ro|rw|nocopy]`
+    /// `HOST-DIR:CONTAINER-DIR[:ro|rw]`, `NAME:CONTAINER-DIR[:ro|rw|nocopy]`, or `CONTAINER-DIR`
+    /// alone for an anonymous volume (removed with the container by `--rm` and `rm -v`)
     #[arg(short, long = "volume", value_name = "HOST|NAME:CONTAINER[:OPTS]")]
     pub volume: Vec<String>,
-    /// Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]`
+    /// Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]` (a volume
+    /// without source is anonymous)
     /// `[,tmpfs-size=..][,tmpfs-mode=..]` (`src`, `dst`, `destination` also work)
     #[arg(long = "mount", value_name = "type=TYPE,OPTS")]
     pub mount: Vec<String>,
