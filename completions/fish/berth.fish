@@ -114,7 +114,7 @@ complete -c berth -n "__fish_berth_using_subcommand run" -s w -l workdir -d 'Wor
 complete -c berth -n "__fish_berth_using_subcommand run" -s u -l user -d 'User (`name`, `uid`, `uid:gid`) to run as' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l entrypoint -d 'Override the image\'s entrypoint (a string or a JSON array)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -s v -l volume -d 'Bind mount a host directory or a named volume (created on first use): `HOST-DIR:CONTAINER-DIR[:ro|rw]`, `NAME:CONTAINER-DIR[:ro|rw|nocopy]`, or `CONTAINER-DIR` alone for an anonymous volume (removed with the container by `--rm` and `rm -v`)' -r
-complete -c berth -n "__fish_berth_using_subcommand run" -l mount -d 'Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]` (a volume without source is anonymous) `[,tmpfs-size=..][,tmpfs-mode=..]` (`src`, `dst`, `destination` also work)' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l mount -d 'Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]` `[,tmpfs-size=..][,tmpfs-mode=..]` (`src`, `dst`, `destination` also work; a volume without source is anonymous)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l tmpfs -d 'Mount a fresh tmpfs: `CONTAINER-DIR[:OPTS]` (default `rw,noexec,nosuid,nodev`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l hostname -d 'Container host name [default: the first 12 characters of the ID]' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l network -d 'Network mode: `none` (loopback only), `host`, or `private` (own namespace with user-mode networking: `pasta`, else `slirp4netns`; or name one of them) [default: private with -p, else none]' -r -f -a "none\t''

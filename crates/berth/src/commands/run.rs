@@ -64,9 +64,9 @@ pub struct Args {
     /// alone for an anonymous volume (removed with the container by `--rm` and `rm -v`)
     #[arg(short, long = "volume", value_name = "HOST|NAME:CONTAINER[:OPTS]")]
     pub volume: Vec<String>,
-    /// Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]` (a volume
+    /// Attach a mount: `type=bind|volume|tmpfs,source=..,target=..[,readonly]`
+    /// `[,tmpfs-size=..][,tmpfs-mode=..]` (`src`, `dst`, `destination` also work; a volume
     /// without source is anonymous)
-    /// `[,tmpfs-size=..][,tmpfs-mode=..]` (`src`, `dst`, `destination` also work)
     #[arg(long = "mount", value_name = "type=TYPE,OPTS")]
     pub mount: Vec<String>,
     /// Mount a fresh tmpfs: `CONTAINER-DIR[:OPTS]` (default `rw,noexec,nosuid,nodev`)
