@@ -185,15 +185,22 @@ fn tty_follows_window_size_changes() {
         80,
     );
     p.wait_output("ready");
-    let name = nix::unistd::ttyname(p.slave.as_ref().unwrap().as_fd()).unwrap();
+    let (code, _) = resize_then_terminate(p);
+    assert_eq!(code, 7, "SIGTERM reached the container");
+}
+
+/// Resizes the pty to 41x101, sends berth the SIGWINCH a terminal emulator would (berth is
+/// not in the pty's session), waits for the command to print the new size, then sends
+/// SIGTERM and returns berth's exit code and output.
+fn resize_then_terminate(p: OnPty) -> (i32, String) {
+    let tty = nix::unistd::ttyname(p.slave.as_ref().unwrap().as_fd()).unwrap();
     let status = std::process::Command::new("stty")
         .arg("-F")
-        .arg(&name)
+        .arg(&tty)
         .args(["rows", "41", "cols", "101"])
         .status()
         .unwrap();
     assert!(status.success());
-    // berth is not in the pty's session: deliver the SIGWINCH a terminal emulator would.
     let pid = p.child.id().to_string();
     std::process::Command::new("kill")
         .args(["-WINCH", &pid])
@@ -203,8 +210,7 @@ fn tty_follows_window_size_changes() {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status();
-    let (code, _) = p.finish();
-    assert_eq!(code, 7, "SIGTERM reached the container");
+    p.finish()
 }
 
 /// `exec -t` follows berth's window size too, with each runtime (runc's exec relays the
@@ -244,24 +250,7 @@ fn exec_tty_follows_window_size_changes() {
         let p = on_pty(&env, &["exec", "-t", &name, "sh", "-c", script], 24, 80);
         p.wait_output("ready");
         assert!(p.output().starts_with("24 80\n"), "{rt}: {:?}", p.output());
-        let tty = nix::unistd::ttyname(p.slave.as_ref().unwrap().as_fd()).unwrap();
-        let status = std::process::Command::new("stty")
-            .arg("-F")
-            .arg(&tty)
-            .args(["rows", "41", "cols", "101"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let pid = p.child.id().to_string();
-        std::process::Command::new("kill")
-            .args(["-WINCH", &pid])
-            .status()
-            .unwrap();
-        p.wait_output("41 101\n");
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status();
-        let (code, out) = p.finish();
+        let (code, out) = resize_then_terminate(p);
         assert_eq!(code, 7, "{rt}: SIGTERM reached the exec'd process: {out:?}");
         assert!(env.berth(&["rm", "-f", &name]).status.success());
     }
