@@ -106,19 +106,25 @@ fn entry_for(store: &Store, image: &str, opts: &AddToList) -> Result<Descriptor,
         name: image.to_owned(),
     })?;
     let config: ImageConfig = store.read_json(manifest.config().digest())?;
+    let mut desc = raw.descriptor();
+    desc.set_platform(Some(entry_platform(&config, opts)?));
+    annotate(&mut desc, opts)?;
+    Ok(desc)
+}
+
+/// The platform of an index entry: the image config's, with `--os/--arch/--variant` over it.
+pub(crate) fn entry_platform(
+    config: &ImageConfig,
+    opts: &AddToList,
+) -> Result<wharf_oci::oci_spec::image::Platform, wharf_oci::oci_spec::OciSpecError> {
     let mut platform = PlatformBuilder::default()
         .architecture(Arch::from(
             opts.arch.as_deref().unwrap_or(config.architecture.as_str()),
         ))
         .os(Os::from(opts.os.as_deref().unwrap_or(config.os.as_str())))
         .build()?;
-    if let Some(v) = opts.variant.clone().or(config.variant) {
-        platform.set_variant(Some(v));
-    }
-    let mut desc = raw.descriptor();
-    desc.set_platform(Some(platform));
-    annotate(&mut desc, opts)?;
-    Ok(desc)
+    platform.set_variant(opts.variant.clone().or_else(|| config.variant.clone()));
+    Ok(platform)
 }
 
 /// Sets `--annotation KEY=VALUE`s on an entry.

@@ -3,12 +3,13 @@
 //! each entry with its config's platform, is stored under the build's tags: an OCI index, or
 //! a Docker manifest list with `--format docker` (as buildah writes).
 
-use wharf_oci::oci_spec::image::{Arch, ImageIndexBuilder, Os, PlatformBuilder};
+use wharf_oci::oci_spec::image::ImageIndexBuilder;
 use wharf_oci::{Descriptor, Digest, ImageConfig, MediaType, Platform, RawManifest, media_type};
 use wharf_store::Store;
 
 use crate::engine::{BuildOptions, Built, Event, Format, build};
 use crate::error::BuildError;
+use crate::manifest_list::{AddToList, entry_platform};
 
 /// What [`build_platforms`] made.
 #[derive(Debug, Clone)]
@@ -60,12 +61,7 @@ fn entry(store: &Store, manifest: &Digest) -> Result<Descriptor, BuildError> {
     let mut desc = raw.descriptor();
     if let Some(image) = raw.image() {
         let config: ImageConfig = store.read_json(image.config().digest())?;
-        let mut platform = PlatformBuilder::default()
-            .architecture(Arch::from(config.architecture.as_str()))
-            .os(Os::from(config.os.as_str()))
-            .build()?;
-        platform.set_variant(config.variant);
-        desc.set_platform(Some(platform));
+        desc.set_platform(Some(entry_platform(&config, &AddToList::default())?));
     }
     Ok(desc)
 }

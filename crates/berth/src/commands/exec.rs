@@ -147,10 +147,14 @@ fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
     // the terminal's size: set by the runtime before the process starts, where its own resize
     // after the start races with the process's first look (`stty size` saw 0 0).
     let process_file = if args.tty {
-        let path = found.dir.join(format!("exec-{}.json", std::process::id()));
-        write_process(found, args, env, &path)?;
-        cmd.arg("--process").arg(&path);
-        Some(TempFile(path))
+        let file = tempfile::Builder::new()
+            .prefix("exec-")
+            .suffix(".json")
+            .tempfile_in(&found.dir)
+            .with_context(|| format!("creating a process file in {}", found.dir.display()))?;
+        write_process(found, args, env, file.path())?;
+        cmd.arg("--process").arg(file.path());
+        Some(file)
     } else {
         for e in env {
             cmd.arg("--env").arg(e);
@@ -215,15 +219,6 @@ fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
         255 if err.contains("permission denied") => 126,
         c => c,
     })
-}
-
-/// Removed on drop.
-struct TempFile(std::path::PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// The exec'd process for `RUNTIME exec --process PATH`: the container's process with the

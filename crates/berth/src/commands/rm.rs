@@ -23,7 +23,7 @@ pub struct Args {
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let store = super::open_store(cli)?;
     for c in &args.containers {
-        let f = container::find(&store, c)?;
+        let mut f = container::find(&store, c)?;
         if f.running() {
             anyhow::ensure!(
                 args.force,
@@ -31,10 +31,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 f.record.name
             );
             super::kill::signal(&f, Signal::SIGKILL)?;
-            container::clean_up_after_dead_monitor(&container::wait_exited(&f, None)?);
-        } else {
-            container::clean_up_after_dead_monitor(&f);
+            f = container::wait_exited(&f, None)?;
         }
+        container::clean_up_after_dead_monitor(&f);
         remove_leftover_cgroup(&f.dir);
         // A monitor removes a --rm container itself once it has exited.
         if f.dir.exists() {
