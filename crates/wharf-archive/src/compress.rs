@@ -11,6 +11,7 @@ use std::io::{self, BufReader, Read, Write};
 use wharf_oci::media_type::LayerCompression;
 
 use crate::ArchiveError;
+use crate::limits::ExpansionLimits;
 
 /// Bytes of input per zstdmt job; fixed because it shapes the compressed output.
 const ZSTD_JOB_SIZE: u32 = 2 << 20;
@@ -29,57 +30,102 @@ fn compression_name(c: LayerCompression) -> &'static str {
 }
 
 /// Wraps a compressed layer stream in the matching decompressor. Concatenated gzip members and
-/// zstd frames are read as one stream, as registries and other tools produce them.
+/// zstd frames are read as one stream, as registries and other tools produce them. The output
+/// is bounded by [`ExpansionLimits::current`].
 pub fn decompress<'a, R: Read + 'a>(
     r: R,
     c: LayerCompression,
 ) -> Result<Box<dyn Read + 'a>, ArchiveError> {
-    Ok(match c {
-        LayerCompression::None => Box::new(r),
-        LayerCompression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
-        LayerCompression::Zstd => Box::new(
-            zstd::stream::read::Decoder::new(r)
-                .map_err(|e| ArchiveError::Compression("zstd", e))?,
-        ),
-    })
+    Ok(Box::new(Decoder::new(r, c)?))
 }
 
-/// A decompressor whose source can be taken back at the end (to hash trailing bytes).
-pub(crate) enum Decoder<R: Read> {
+/// Counts the compressed bytes a decoder has taken from its source.
+pub(crate) struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+enum Kind<R: Read> {
     None(R),
-    Gzip(Box<flate2::read::MultiGzDecoder<R>>),
-    Zstd(zstd::stream::read::Decoder<'static, BufReader<R>>),
+    Gzip(Box<flate2::read::MultiGzDecoder<Counted<R>>>),
+    Zstd(zstd::stream::read::Decoder<'static, BufReader<Counted<R>>>),
+}
+
+/// A decompressor whose source can be taken back at the end (to hash trailing bytes), and
+/// whose output is bounded by [`ExpansionLimits`].
+pub(crate) struct Decoder<R: Read> {
+    kind: Kind<R>,
+    limits: ExpansionLimits,
+    produced: u64,
 }
 
 impl<R: Read> Decoder<R> {
     pub(crate) fn new(r: R, c: LayerCompression) -> Result<Self, ArchiveError> {
-        Ok(match c {
-            LayerCompression::None => Self::None(r),
-            LayerCompression::Gzip => Self::Gzip(Box::new(flate2::read::MultiGzDecoder::new(r))),
-            LayerCompression::Zstd => Self::Zstd(
-                zstd::stream::read::Decoder::new(r)
+        Self::with_limits(r, c, ExpansionLimits::current())
+    }
+
+    pub(crate) fn with_limits(
+        r: R,
+        c: LayerCompression,
+        limits: ExpansionLimits,
+    ) -> Result<Self, ArchiveError> {
+        let counted = Counted { inner: r, read: 0 };
+        let kind = match c {
+            LayerCompression::None => Kind::None(counted.inner),
+            LayerCompression::Gzip => {
+                Kind::Gzip(Box::new(flate2::read::MultiGzDecoder::new(counted)))
+            }
+            LayerCompression::Zstd => Kind::Zstd(
+                zstd::stream::read::Decoder::new(counted)
                     .map_err(|e| ArchiveError::Compression("zstd", e))?,
             ),
+        };
+        Ok(Self {
+            kind,
+            limits,
+            produced: 0,
         })
     }
 
     /// The source reader; bytes it buffered ahead were already read from it.
     pub(crate) fn into_inner(self) -> R {
-        match self {
-            Self::None(r) => r,
-            Self::Gzip(d) => d.into_inner(),
-            Self::Zstd(d) => d.finish().into_inner(),
+        match self.kind {
+            Kind::None(r) => r,
+            Kind::Gzip(d) => d.into_inner().inner,
+            Kind::Zstd(d) => d.finish().into_inner().inner,
+        }
+    }
+
+    /// Compressed bytes taken from the source so far (`None` for an uncompressed stream).
+    fn consumed(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::None(_) => None,
+            Kind::Gzip(d) => Some(d.get_ref().read),
+            Kind::Zstd(d) => Some(d.get_ref().get_ref().read),
         }
     }
 }
 
 impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Self::None(r) => r.read(buf),
-            Self::Gzip(d) => d.read(buf),
-            Self::Zstd(d) => d.read(buf),
+        let n = match &mut self.kind {
+            Kind::None(r) => return r.read(buf),
+            Kind::Gzip(d) => d.read(buf)?,
+            Kind::Zstd(d) => d.read(buf)?,
+        };
+        self.produced += n as u64;
+        if let Some(consumed) = self.consumed() {
+            self.limits.check_io(self.produced, consumed)?;
         }
+        Ok(n)
     }
 }
 
@@ -224,6 +270,30 @@ pub(crate) fn stream_error(c: LayerCompression, e: io::Error) -> ArchiveError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expansion_past_the_limits_fails_with_the_named_limit() {
+        let zeros = vec![0u8; 8 << 20];
+        for c in [LayerCompression::Gzip, LayerCompression::Zstd] {
+            let mut enc = Encoder::new(Vec::new(), c, None).unwrap();
+            enc.write_all(&zeros).unwrap();
+            let bomb = enc.finish().unwrap();
+            let limits = ExpansionLimits {
+                max_size: Some(1 << 20),
+                max_ratio: None,
+            };
+            let mut d = Decoder::with_limits(&bomb[..], c, limits).unwrap();
+            let err = io::copy(&mut d, &mut io::sink()).unwrap_err();
+            let inner = err.get_ref().map(ToString::to_string).unwrap_or_default();
+            assert!(inner.contains("WHARF_LAYER_MAX_SIZE"), "{c:?}: {err}");
+            // Within the limits the same stream decodes whole.
+            let mut d = Decoder::with_limits(&bomb[..], c, ExpansionLimits::default()).unwrap();
+            assert_eq!(
+                io::copy(&mut d, &mut io::sink()).unwrap(),
+                zeros.len() as u64
+            );
+        }
+    }
 
     fn roundtrip(c: LayerCompression) -> Vec<u8> {
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();

@@ -29,6 +29,7 @@ mod apply;
 mod compress;
 mod error;
 mod header;
+pub mod limits;
 pub mod names;
 mod options;
 mod overlay_out;
@@ -43,6 +44,7 @@ pub use compress::{
     CompressWriter, Compressor, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, decompress,
 };
 pub use error::ArchiveError;
+pub use limits::{ExpansionError, ExpansionLimits};
 pub use options::{
     ApplyOptions, ApplyStats, DeviceNodes, SKIPPED_PATHS_KEPT, SkippedDevices, Whiteouts,
 };

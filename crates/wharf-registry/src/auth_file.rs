@@ -338,7 +338,7 @@ fn read_json_object(path: &Path) -> Result<serde_json::Map<String, serde_json::V
 }
 
 fn write_json_0600(path: &Path, doc: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
     let io = |p: &Path| {
         let p: PathBuf = p.to_owned();
         move |source| RegistryError::Io { path: p, source }
@@ -349,25 +349,28 @@ fn write_json_0600(path: &Path, doc: &serde_json::Map<String, serde_json::Value>
         .mode(0o700)
         .create(dir)
         .map_err(io(dir))?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "auth.json".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let mut text = serde_json::to_vec_pretty(doc).map_err(|source| RegistryError::Json {
         path: path.to_owned(),
         source,
     })?;
     text.push(b'\n');
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io(&tmp))?;
-    f.write_all(&text).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    // The directory may be shared (`--authfile /shared/auth.json`): a predictable temporary
+    // name could be pre-created, or linked elsewhere, by another user, who would then receive
+    // the credentials. tempfile creates a random name with O_EXCL, mode 0600 whatever the umask.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".auth.json.")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(io(dir))?;
+    let tmp_path = tmp.path().to_owned();
+    tmp.write_all(&text).map_err(io(&tmp_path))?;
+    tmp.as_file().sync_all().map_err(io(&tmp_path))?;
+    tmp.persist(path).map_err(|e| RegistryError::Io {
+        path: path.to_owned(),
+        source: e.error,
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -569,5 +572,44 @@ mod tests {
             .mode()
             & 0o777;
         assert_eq!(dmode, 0o700);
+    }
+
+    /// Finding 7 of the security audit: with `--authfile` in a shared directory, another user
+    /// pre-created the temporary file (its name was `.auth.json.tmp<PID>`) and received the
+    /// credentials. The attacker's file must stay untouched and the result must be ours, 0600.
+    #[test]
+    fn login_in_a_shared_directory_ignores_a_precreated_temp_file() {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let f = shared.join("auth.json");
+        // Every name the old code could pick for this process, made by "another user": as
+        // root the file is handed to nobody, as in the attack; otherwise it is ours, which
+        // still shows whether the write went through it.
+        let trap = shared.join(format!(".auth.json.tmp{}", std::process::id()));
+        std::fs::write(&trap, b"").unwrap();
+        std::fs::set_permissions(&trap, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let euid = std::fs::metadata("/proc/self").unwrap().uid();
+        if euid == 0 {
+            std::os::unix::fs::chown(&trap, Some(65534), Some(65534)).unwrap();
+        }
+        login(&f, "r.example", &Credentials::new("me", "s3cret")).unwrap();
+        let trapped = std::fs::read(&trap).expect("the attacker's file is left where it was");
+        assert!(
+            trapped.is_empty(),
+            "credentials went into the attacker's file"
+        );
+        let md = std::fs::metadata(&f).unwrap();
+        assert_eq!(md.permissions().mode() & 0o777, 0o600);
+        assert_eq!(md.uid(), euid);
+        assert!(md.ino() != std::fs::metadata(&trap).unwrap().ino());
+        // Nothing else is left behind in the shared directory.
+        let names: Vec<_> = std::fs::read_dir(&shared)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 }

@@ -112,6 +112,7 @@ impl RegistryClient {
             skip: 0,
             hasher: Some(hasher),
             response: None,
+            watchdog: None,
             failures: 0,
             done: false,
         };
@@ -390,6 +391,8 @@ pub struct BlobReader {
     skip: u64,
     hasher: Option<Hasher>,
     response: Option<Response>,
+    /// The low-speed limit of the current response.
+    watchdog: Option<crate::speed::Watchdog>,
     failures: u32,
     done: bool,
 }
@@ -465,6 +468,7 @@ impl BlobReader {
             });
         }
         self.response = Some(resp);
+        self.watchdog = self.client.watchdog();
         Ok(())
     }
 
@@ -494,7 +498,7 @@ impl BlobReader {
             let Some(resp) = self.response.as_mut() else {
                 continue;
             };
-            match resp.chunk().await {
+            match crate::speed::next_chunk(resp, self.watchdog.as_mut()).await {
                 Ok(Some(mut bytes)) => {
                     if self.skip > 0 {
                         let drop_n = (self.skip as usize).min(bytes.len());
@@ -544,12 +548,8 @@ impl BlobReader {
                     }
                     return Ok(None);
                 }
-                Err(source) => {
-                    let err = RegistryError::Http {
-                        method: "GET".to_owned(),
-                        url: self.url.to_string(),
-                        source,
-                    };
+                Err(e) => {
+                    let err = self.client.chunk_error(self.url.as_str(), e);
                     self.resume(err).await?;
                 }
             }

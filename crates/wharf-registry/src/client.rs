@@ -43,6 +43,13 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// The longest wait for the next piece of a response.
     pub read_timeout: Duration,
+    /// A body that delivers fewer bytes per second than this for [`Self::low_speed_time`]
+    /// fails (0: no limit); `$WHARF_LOW_SPEED_LIMIT`, else
+    /// [`crate::speed::DEFAULT_LOW_SPEED_LIMIT`].
+    pub low_speed_limit: u64,
+    /// The window of [`Self::low_speed_limit`]; `$WHARF_LOW_SPEED_TIME` (seconds), else
+    /// [`crate::speed::DEFAULT_LOW_SPEED_TIME`].
+    pub low_speed_time: Duration,
 }
 
 impl Default for ClientOptions {
@@ -59,8 +66,17 @@ impl Default for ClientOptions {
             user_agent: format!("wharf/{}", env!("CARGO_PKG_VERSION")),
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_mins(2),
+            low_speed_limit: env_u64("WHARF_LOW_SPEED_LIMIT")
+                .unwrap_or(crate::speed::DEFAULT_LOW_SPEED_LIMIT),
+            low_speed_time: env_u64("WHARF_LOW_SPEED_TIME")
+                .map_or(crate::speed::DEFAULT_LOW_SPEED_TIME, Duration::from_secs),
         }
     }
+}
+
+/// A whole number from the environment; unset or malformed is `None` (the default applies).
+fn env_u64(var: &str) -> Option<u64> {
+    std::env::var(var).ok()?.trim().parse().ok()
 }
 
 /// What `GET /v2/` told.
@@ -505,6 +521,31 @@ impl RegistryClient {
 
     pub(crate) fn retry_policy(&self) -> RetryPolicy {
         self.inner.opts.retry
+    }
+
+    /// A fresh low-speed watchdog for one response body (`None` when the limit is off).
+    pub(crate) fn watchdog(&self) -> Option<crate::speed::Watchdog> {
+        crate::speed::Watchdog::new(
+            self.inner.opts.low_speed_limit,
+            self.inner.opts.low_speed_time,
+        )
+    }
+
+    /// Turns a failed body read of `GET url` into the crate's error.
+    pub(crate) fn chunk_error(&self, url: &str, e: crate::speed::ChunkError) -> RegistryError {
+        match e {
+            crate::speed::ChunkError::Http(source) => RegistryError::Http {
+                method: "GET".to_owned(),
+                url: url.to_owned(),
+                source,
+            },
+            crate::speed::ChunkError::TooSlow { bytes, window } => RegistryError::TooSlow {
+                url: url.to_owned(),
+                bytes,
+                seconds: window.as_secs(),
+                limit: self.inner.opts.low_speed_limit,
+            },
+        }
     }
 }
 

@@ -82,6 +82,15 @@ pub enum RegistryError {
         #[source]
         source: wharf_oci::digest::DigestError,
     },
+    #[error(
+        "{url}: only {bytes} bytes arrived in {seconds} s, below the low-speed limit of {limit} bytes/s (WHARF_LOW_SPEED_LIMIT, WHARF_LOW_SPEED_TIME; 0 turns it off)"
+    )]
+    TooSlow {
+        url: String,
+        bytes: u64,
+        seconds: u64,
+        limit: u64,
+    },
     #[error("{what} from {url} is larger than the {limit}-byte limit")]
     TooLarge {
         what: &'static str,

@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod paths;
 pub mod registries_conf;
 pub mod retry;
+pub mod speed;
 pub mod tags;
 pub mod tls;
 

@@ -133,12 +133,11 @@ impl RegistryClient {
             .map(str::to_owned);
         let mut resp = resp;
         let mut body = Vec::new();
+        let mut watchdog = self.watchdog();
         loop {
-            let chunk = resp.chunk().await.map_err(|source| RegistryError::Http {
-                method: "GET".to_owned(),
-                url: url.to_string(),
-                source,
-            })?;
+            let chunk = crate::speed::next_chunk(&mut resp, watchdog.as_mut())
+                .await
+                .map_err(|e| self.chunk_error(url.as_str(), e))?;
             let Some(chunk) = chunk else { break };
             body.extend_from_slice(&chunk);
             if body.len() as u64 > MAX_MANIFEST_SIZE {

@@ -429,3 +429,63 @@ async fn bearer_tokens_are_fetched_per_scope_cached_and_refreshed() {
     // No credentials were sent to the token server (none are configured).
     assert!(token_reqs[0].header("authorization").is_none());
 }
+
+/// Security finding 11: a registry that sends a body one byte at a time kept a pull alive
+/// forever (each byte came within `read_timeout`). Below the low-speed limit for a whole
+/// window, blobs (after their resumes) and manifests fail, naming the URL and the limit.
+#[tokio::test]
+async fn a_body_sent_one_byte_at_a_time_fails_at_the_low_speed_limit() {
+    let blob = bytes(4096, 11);
+    let digest = sha256(&blob);
+    let b2 = blob.clone();
+    let fake = Fake::start(move |req, _| {
+        let mut r = if req.path.contains("/manifests/") {
+            manifest_reply()
+        } else {
+            reply(200, &b2)
+        };
+        r.trickle = Some((1, Duration::from_millis(100)));
+        r
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = isolated_opts(dir.path());
+    opts.tls_verify = Some(false);
+    opts.low_speed_limit = 100;
+    opts.low_speed_time = Duration::from_secs(1);
+    opts.retry.times = 1;
+    let client = RegistryClient::new(&fake.addr, &opts).unwrap();
+
+    let started = Instant::now();
+    let mut reader = client
+        .get_blob("a/b", &digest, Some(blob.len() as u64))
+        .await
+        .unwrap();
+    let err = loop {
+        match reader.next_chunk().await {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("a trickled blob was accepted"),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(err, RegistryError::TooSlow { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("/blobs/") && text.contains("WHARF_LOW_SPEED_LIMIT"),
+        "{text}"
+    );
+    // One window, one resume, one more window: far from the 4096 s the body would take.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        fake.requests("/blobs/").len(),
+        2,
+        "resumed once, as the retry policy says"
+    );
+
+    let err = client.get_manifest("a/b", "latest").await.unwrap_err();
+    assert!(matches!(err, RegistryError::TooSlow { .. }), "{err:?}");
+}
