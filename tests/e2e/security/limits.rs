@@ -79,6 +79,7 @@ fn a_decompression_bomb_is_refused_at_unpack() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+    eprintln!("refused as expected:\n{err}");
     assert_eq!(layer_dirs(&victim), 1, "only busybox's layer is kept");
 
     // A size limit, set by the user, is as clear.
