@@ -93,4 +93,14 @@ step "build the binaries the end-to-end tests drive"
 cargo build -q --workspace --bins
 
 step "cargo nextest run --workspace"
-cargo nextest run --workspace --no-fail-fast "$@"
+rm -f target/nextest/ci/junit.xml   # nextest writes its report under the workspace, not CARGO_TARGET_DIR
+cargo nextest run --workspace --profile ci --no-fail-fast "$@"
+
+# A test that skips has tested nothing: on CI, where every prerequisite is installed, that is a
+# failure unless scripts/skip-allowlist names it with the reason this host cannot run it.
+step "skipped tests"
+if [[ ${CI:-} == true ]]; then
+  python3 scripts/check-skips.py target/nextest/ci/junit.xml scripts/skip-allowlist
+else
+  python3 scripts/check-skips.py target/nextest/ci/junit.xml scripts/skip-allowlist || true
+fi
