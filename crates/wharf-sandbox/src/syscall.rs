@@ -314,6 +314,8 @@ pub(crate) mod fake {
         pub(crate) overlay_errno: Option<i32>,
         /// When set, helpers exit with this code and this stderr.
         pub(crate) helper_fails: Option<(i32, String)>,
+        /// When set, mounts of this filesystem type fail with this errno.
+        pub(crate) mount_errno: Option<(&'static str, i32)>,
     }
 
     impl Syscall for Recording {
@@ -358,6 +360,11 @@ pub(crate) mod fake {
             flags: u64,
             data: Option<&str>,
         ) -> io::Result<()> {
+            if let Some((t, errno)) = self.mount_errno
+                && fstype == Some(t)
+            {
+                return Err(io::Error::from_raw_os_error(errno));
+            }
             self.op(format!(
                 "mount {} {} {} {flags:#x} {}",
                 source.map_or("-".into(), |s| s.display().to_string()),

@@ -617,6 +617,61 @@ mod tests {
         }
     }
 
+    /// Issue 11, finding 5: with the host's network, /sys is the host's bound recursively; its
+    /// submounts (the cgroup hierarchies) are made read-only too, not only the top mount.
+    #[test]
+    fn host_sys_bind_is_read_only_recursively() {
+        let (root, _) = plan();
+        let mut o = SpecOptions::new(root.path(), "box");
+        o.network = crate::spec::NetworkMode::Host;
+        o.command = Some(vec!["true".into()]);
+        let spec = generate(None, &o).unwrap();
+        let plan = InitPlan::from_spec(&spec, Path::new("/"), false).unwrap();
+        let fake = Recording::default();
+        let _ = setup_and_exec(&fake, &plan, None);
+        let ops = fake.ops();
+        let sys = format!("{}/sys", root.path().display());
+        let bind = ops
+            .iter()
+            .position(|o| {
+                o.starts_with(&format!(
+                    "mount /sys {sys} - {:#x}",
+                    libc::MS_BIND | libc::MS_REC
+                ))
+            })
+            .unwrap_or_else(|| panic!("no recursive bind of /sys: {ops:#?}"));
+        let all = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let setattr = ops
+            .iter()
+            .position(|o| *o == format!("setattr-recursive {sys} {all:#x}"))
+            .unwrap_or_else(|| panic!("/sys is not made read-only recursively: {ops:#?}"));
+        assert!(bind < setattr && setattr < pos_of(&ops, "pivot_root"));
+
+        // The same when sysfs cannot be mounted fresh and the host's is bound instead.
+        let mut fresh = plan.clone();
+        for m in &mut fresh.mounts {
+            if m.destination == Path::new("/sys") {
+                m.options = super::mounts::parse(&["ro".to_string()]);
+                m.fstype = Some("sysfs".into());
+                m.source = Some("sysfs".into());
+            }
+        }
+        let fake = Recording {
+            mount_errno: Some(("sysfs", libc::EPERM)),
+            ..Recording::default()
+        };
+        let _ = setup_and_exec(&fake, &fresh, None);
+        let ops = fake.ops();
+        assert!(
+            ops.contains(&format!("setattr-recursive {sys} {all:#x}")),
+            "{ops:#?}"
+        );
+    }
+
+    fn pos_of(ops: &[String], prefix: &str) -> usize {
+        ops.iter().position(|o| o.starts_with(prefix)).unwrap()
+    }
+
     #[test]
     fn terminal_is_set_up_after_pivot_root_before_identity() {
         let (root, _) = plan();
