@@ -25,6 +25,11 @@ pub fn absolute(workdir: &str, path: &str) -> String {
 }
 
 /// `mkdir -p` inside the root; created directories get mode 0755 and `owner`.
+///
+/// Each component is resolved by the sandbox's resolver, then made by path: safe while nothing
+/// else changes the root filesystem (COPY, WORKDIR and RUN mount targets run between steps, with
+/// no container process alive). The runtime makes its own targets with `mkdirat` in
+/// `openat2(RESOLVE_IN_ROOT)` handles; moving this onto that code would close the window too.
 pub fn mkdir_all(root: &Path, path: &str, owner: Option<(u32, u32)>) -> io::Result<PathBuf> {
     let mut done = String::new();
     for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
