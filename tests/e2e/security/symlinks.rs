@@ -208,6 +208,15 @@ fn berth_run_refuses_41_link_chains_to_the_host() {
             r.name()
         );
 
+        // runc resolves in user space with its own limit (255 links), inside the root: it may
+        // run, but must not touch the host either.
+        let _ = r.tool(
+            "berth",
+            &store,
+            &["run", "--rm", "--runtime", "runc", "hostile", "true"],
+        );
+        assert_host_untouched(&r, &host, "berth run --runtime runc");
+
         // VOLUME /data through a chain to the host's 0700 secret directory, into a named volume.
         let out = r.tool(
             "berth",
