@@ -2,63 +2,16 @@
 //! root, never the host's, so `COPY x /bin/` into an image where `/bin -> usr/bin` lands in
 //! `usr/bin` of the image and a hostile link cannot point a write outside the root.
 
-use std::ffi::OsString;
 use std::io;
-use std::path::{Component, Path, PathBuf};
-
-/// Links followed before giving up, as Linux's `MAXSYMLINKS`.
-const MAX_LINKS: usize = 40;
+use std::path::{Path, PathBuf};
 
 /// Resolves the absolute container path `path` against `root` and returns the host path.
 /// Symlinks in directories are followed inside `root`; the last component is followed only
-/// when `follow_last`. Missing components are kept as they are (the caller creates them).
+/// when `follow_last`. Missing components are kept as they are (the caller creates them). A
+/// chain of more than 40 links fails with ELOOP. This is the sandbox's resolver (one resolver
+/// for the runtime, volumes and builds).
 pub fn resolve(root: &Path, path: &str, follow_last: bool) -> io::Result<PathBuf> {
-    let mut pending: Vec<OsString> = components(Path::new(path));
-    pending.reverse();
-    let mut resolved: Vec<OsString> = Vec::new();
-    let mut links = 0;
-    while let Some(name) = pending.pop() {
-        if name == ".." {
-            resolved.pop();
-            continue;
-        }
-        let mut candidate = root.to_path_buf();
-        candidate.extend(&resolved);
-        candidate.push(&name);
-        let last = pending.is_empty();
-        match std::fs::symlink_metadata(&candidate) {
-            Ok(m) if m.file_type().is_symlink() && (!last || follow_last) => {
-                links += 1;
-                if links > MAX_LINKS {
-                    return Err(io::Error::other(format!(
-                        "too many levels of symbolic links resolving {path}"
-                    )));
-                }
-                let target = std::fs::read_link(&candidate)?;
-                if target.is_absolute() {
-                    resolved.clear();
-                }
-                let mut more = components(&target);
-                more.reverse();
-                pending.extend(more);
-            }
-            _ => resolved.push(name),
-        }
-    }
-    let mut out = root.to_path_buf();
-    out.extend(&resolved);
-    Ok(out)
-}
-
-/// The normal and `..` components of `p` (root and `.` dropped).
-fn components(p: &Path) -> Vec<OsString> {
-    p.components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some(OsString::from("..")),
-            _ => None,
-        })
-        .collect()
+    wharf_sandbox::resolve_in_root(root, Path::new(path), follow_last).map_err(io::Error::from)
 }
 
 /// Joins a Dockerfile path onto the working directory (absolute paths win), `/`-separated.
@@ -72,6 +25,11 @@ pub fn absolute(workdir: &str, path: &str) -> String {
 }
 
 /// `mkdir -p` inside the root; created directories get mode 0755 and `owner`.
+///
+/// Each component is resolved by the sandbox's resolver, then made by path: safe while nothing
+/// else changes the root filesystem (COPY, WORKDIR and RUN mount targets run between steps, with
+/// no container process alive). The runtime makes its own targets with `mkdirat` in
+/// `openat2(RESOLVE_IN_ROOT)` handles; moving this onto that code would close the window too.
 pub fn mkdir_all(root: &Path, path: &str, owner: Option<(u32, u32)>) -> io::Result<PathBuf> {
     let mut done = String::new();
     for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
@@ -174,6 +132,23 @@ mod tests {
         let made = mkdir_all(root, "/bin/new/dir", None).unwrap();
         assert_eq!(made, root.join("usr/bin/new/dir"));
         assert!(made.is_dir());
+    }
+
+    /// A base image whose directory is a chain of 41 links to a host path: COPY and WORKDIR
+    /// must fail with ELOOP, not create anything on the host.
+    #[test]
+    fn a_41_link_chain_fails_with_eloop_and_creates_nothing_outside() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = t.path();
+        for i in 1..41 {
+            std::os::unix::fs::symlink(format!("/l{}", i + 1), root.join(format!("l{i}"))).unwrap();
+        }
+        std::os::unix::fs::symlink(outside.path(), root.join("l41")).unwrap();
+        let e = resolve(root, "/l1/x", true).unwrap_err();
+        assert!(e.to_string().contains("ELOOP"), "{e}");
+        assert!(mkdir_all(root, "/l1/made", None).is_err());
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     }
 
     #[test]

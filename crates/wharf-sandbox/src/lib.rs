@@ -64,4 +64,6 @@ pub mod userns;
 pub mod volume;
 
 pub use error::SandboxError;
+/// The container-path resolver, shared with the build engine (one resolver for the project).
+pub use runtime::path::{MAX_LINKS, ResolveError, resolve_in_root};
 pub use userns::{maybe_reexec_in_userns, run_in_userns};

@@ -18,6 +18,32 @@ pub struct OverlayMount {
     pub userxattr: bool,
 }
 
+/// A path inside a container's root filesystem: `path` is the container's view (absolute or
+/// not), `root` the host directory it is resolved under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InRoot<'a> {
+    pub root: &'a Path,
+    pub path: &'a Path,
+}
+
+impl<'a> InRoot<'a> {
+    pub fn new(root: &'a Path, path: &'a Path) -> Self {
+        Self { root, path }
+    }
+}
+
+impl std::fmt::Display for InRoot<'_> {
+    /// The host path it names when no symlink is involved (for logs and the recording fake).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rel = self.path.strip_prefix("/").unwrap_or(self.path);
+        if rel.as_os_str().is_empty() {
+            write!(f, "{}", self.root.display())
+        } else {
+            write!(f, "{}", self.root.join(rel).display())
+        }
+    }
+}
+
 /// Kernel operations used by the sandbox.
 pub trait Syscall {
     /// Writes `data` to an existing file such as `/proc/PID/uid_map` in one `write`.
@@ -47,15 +73,36 @@ pub trait Syscall {
     fn sethostname(&self, name: &str) -> io::Result<()>;
     /// Brings up `lo` in the current network namespace.
     fn loopback_up(&self) -> io::Result<()>;
+
+    // Paths inside a root filesystem ([`InRoot`]): resolved by the kernel as if the root were
+    // `/` (`openat2(RESOLVE_IN_ROOT)`), so that no symlink of the image, however long its
+    // chain, reaches the host: more than 40 links fail with ELOOP.
+
     /// Creates a directory and its parents (existing ones are fine).
-    fn mkdir_all(&self, path: &Path) -> io::Result<()>;
+    fn mkdir_all(&self, path: InRoot<'_>) -> io::Result<()>;
     /// Creates an empty file (and its parent directories) to bind-mount a file onto; an
-    /// existing file is left as it is.
-    fn create_file(&self, path: &Path) -> io::Result<()>;
-    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;
+    /// existing entry is left as it is.
+    fn create_file(&self, path: InRoot<'_>) -> io::Result<()>;
+    fn symlink(&self, target: &Path, link: InRoot<'_>) -> io::Result<()>;
     /// mknod(2) of a character device.
-    fn mknod_char(&self, path: &Path, mode: u32, major: u64, minor: u64) -> io::Result<()>;
-    fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()>;
+    fn mknod_char(&self, path: InRoot<'_>, mode: u32, major: u64, minor: u64) -> io::Result<()>;
+    /// lchown(2): a last symlink is not followed.
+    fn chown(&self, path: InRoot<'_>, uid: u32, gid: u32) -> io::Result<()>;
+    /// mount(2) onto `target`, through the handle the lookup returned (so a symlink swapped in
+    /// afterwards cannot redirect it).
+    fn mount_in(
+        &self,
+        source: Option<&Path>,
+        target: InRoot<'_>,
+        fstype: Option<&str>,
+        flags: u64,
+        data: Option<&str>,
+    ) -> io::Result<()>;
+    /// Remounts the mount at `target` with `flags` added to the flags it must keep.
+    fn remount_in(&self, target: InRoot<'_>, flags: u64) -> io::Result<()>;
+    /// Sets the `MS_RDONLY`/`MS_NOSUID`/`MS_NODEV`/`MS_NOEXEC` bits of `flags` on the mount at
+    /// `target` and every mount below it (`mount_setattr(AT_RECURSIVE)`).
+    fn set_recursive(&self, target: InRoot<'_>, flags: u64) -> io::Result<()>;
     fn setrlimit(&self, resource: u32, soft: u64, hard: u64) -> io::Result<()>;
     fn drop_bounding(&self, keep: u64) -> io::Result<()>;
     fn set_keepcaps(&self, on: bool) -> io::Result<()>;
@@ -130,39 +177,43 @@ impl Syscall for LinuxSyscall {
         crate::sys::net::loopback_up()
     }
 
-    fn mkdir_all(&self, path: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(path)
+    fn mkdir_all(&self, p: InRoot<'_>) -> io::Result<()> {
+        crate::sys::mount::mkdir_all_in_root(p.root, p.path).map(drop)
     }
 
-    fn create_file(&self, path: &Path) -> io::Result<()> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map(drop)
+    fn create_file(&self, p: InRoot<'_>) -> io::Result<()> {
+        crate::sys::mount::create_file_in_root(p.root, p.path)
     }
 
-    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
-        std::os::unix::fs::symlink(target, link)
+    fn symlink(&self, target: &Path, link: InRoot<'_>) -> io::Result<()> {
+        crate::sys::mount::symlink_in_root(target, link.root, link.path)
     }
 
-    fn mknod_char(&self, path: &Path, mode: u32, major: u64, minor: u64) -> io::Result<()> {
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            path,
-            rustix::fs::FileType::CharacterDevice,
-            rustix::fs::Mode::from_raw_mode(mode),
-            rustix::fs::makedev(major as u32, minor as u32),
-        )
-        .map_err(io::Error::from)
+    fn mknod_char(&self, p: InRoot<'_>, mode: u32, major: u64, minor: u64) -> io::Result<()> {
+        crate::sys::mount::mknod_char_in_root(p.root, p.path, mode, major, minor)
     }
 
-    fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
-        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+    fn chown(&self, p: InRoot<'_>, uid: u32, gid: u32) -> io::Result<()> {
+        crate::sys::mount::chown_in_root(p.root, p.path, uid, gid)
+    }
+
+    fn mount_in(
+        &self,
+        source: Option<&Path>,
+        target: InRoot<'_>,
+        fstype: Option<&str>,
+        flags: u64,
+        data: Option<&str>,
+    ) -> io::Result<()> {
+        crate::sys::mount::mount_in_root(source, target.root, target.path, fstype, flags, data)
+    }
+
+    fn remount_in(&self, target: InRoot<'_>, flags: u64) -> io::Result<()> {
+        crate::sys::mount::remount_in_root(target.root, target.path, flags)
+    }
+
+    fn set_recursive(&self, target: InRoot<'_>, flags: u64) -> io::Result<()> {
+        crate::sys::mount::set_recursive_in_root(target.root, target.path, flags)
     }
 
     fn setrlimit(&self, resource: u32, soft: u64, hard: u64) -> io::Result<()> {
@@ -239,7 +290,7 @@ impl Syscall for LinuxSyscall {
 pub(crate) mod fake {
     //! A recording fake: every call is appended to a log; outcomes can be scripted.
 
-    use super::{OverlayMount, Syscall};
+    use super::{InRoot, OverlayMount, Syscall};
     use std::cell::RefCell;
     use std::io;
     use std::os::unix::process::ExitStatusExt;
@@ -263,6 +314,8 @@ pub(crate) mod fake {
         pub(crate) overlay_errno: Option<i32>,
         /// When set, helpers exit with this code and this stderr.
         pub(crate) helper_fails: Option<(i32, String)>,
+        /// When set, mounts of this filesystem type fail with this errno.
+        pub(crate) mount_errno: Option<(&'static str, i32)>,
     }
 
     impl Syscall for Recording {
@@ -307,6 +360,11 @@ pub(crate) mod fake {
             flags: u64,
             data: Option<&str>,
         ) -> io::Result<()> {
+            if let Some((t, errno)) = self.mount_errno
+                && fstype == Some(t)
+            {
+                return Err(io::Error::from_raw_os_error(errno));
+            }
             self.op(format!(
                 "mount {} {} {} {flags:#x} {}",
                 source.map_or("-".into(), |s| s.display().to_string()),
@@ -334,20 +392,43 @@ pub(crate) mod fake {
         fn loopback_up(&self) -> io::Result<()> {
             self.op("lo up".into())
         }
-        fn mkdir_all(&self, path: &Path) -> io::Result<()> {
-            self.op(format!("mkdir {}", path.display()))
+        fn mkdir_all(&self, p: InRoot<'_>) -> io::Result<()> {
+            self.op(format!("mkdir {p}"))
         }
-        fn create_file(&self, path: &Path) -> io::Result<()> {
-            self.op(format!("touch {}", path.display()))
+        fn create_file(&self, p: InRoot<'_>) -> io::Result<()> {
+            self.op(format!("touch {p}"))
         }
-        fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
-            self.op(format!("symlink {} {}", target.display(), link.display()))
+        fn symlink(&self, target: &Path, link: InRoot<'_>) -> io::Result<()> {
+            self.op(format!("symlink {} {link}", target.display()))
         }
-        fn mknod_char(&self, path: &Path, mode: u32, major: u64, minor: u64) -> io::Result<()> {
-            self.op(format!("mknod {} {mode:o} {major}:{minor}", path.display()))
+        fn mknod_char(&self, p: InRoot<'_>, mode: u32, major: u64, minor: u64) -> io::Result<()> {
+            self.op(format!("mknod {p} {mode:o} {major}:{minor}"))
         }
-        fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
-            self.op(format!("chown {} {uid}:{gid}", path.display()))
+        fn chown(&self, p: InRoot<'_>, uid: u32, gid: u32) -> io::Result<()> {
+            self.op(format!("chown {p} {uid}:{gid}"))
+        }
+        fn mount_in(
+            &self,
+            source: Option<&Path>,
+            target: InRoot<'_>,
+            fstype: Option<&str>,
+            flags: u64,
+            data: Option<&str>,
+        ) -> io::Result<()> {
+            self.mount(source, Path::new(&target.to_string()), fstype, flags, data)
+        }
+        fn remount_in(&self, target: InRoot<'_>, flags: u64) -> io::Result<()> {
+            let locked = self.locked_flags(Path::new(&target.to_string()))?;
+            self.mount(
+                None,
+                Path::new(&target.to_string()),
+                None,
+                libc::MS_REMOUNT | libc::MS_BIND | flags | locked,
+                None,
+            )
+        }
+        fn set_recursive(&self, target: InRoot<'_>, flags: u64) -> io::Result<()> {
+            self.op(format!("setattr-recursive {target} {flags:#x}"))
         }
         fn setrlimit(&self, resource: u32, soft: u64, hard: u64) -> io::Result<()> {
             self.op(format!("setrlimit {resource} {soft} {hard}"))

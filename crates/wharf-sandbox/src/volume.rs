@@ -47,6 +47,26 @@ pub enum VolumeError {
         source: io::Error,
     },
 
+    #[error("cannot copy {target} of the image (root filesystem {rootfs}) into volume {name:?}")]
+    CopyUp {
+        name: String,
+        target: String,
+        rootfs: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "cannot copy {target} of the image (root filesystem {rootfs}) into volume {name:?}: the \
+         path resolves through more than 40 symbolic links (ELOOP); the image is broken or \
+         hostile, fix or remove the link chain"
+    )]
+    SymlinkChain {
+        name: String,
+        target: String,
+        rootfs: PathBuf,
+    },
+
     #[error("the volume metadata {path} is invalid")]
     Metadata {
         path: PathBuf,
@@ -279,15 +299,37 @@ impl VolumeStore {
             .map_err(io_err("read", &data))?
             .next()
             .is_none();
-        let source = crate::runtime::path::secure_join(rootfs, Path::new(target));
         let mut copied = false;
-        if empty
-            && let Ok(meta) = fs::metadata(&source)
-            && meta.is_dir()
-        {
-            copy_tree(&source, &data)?;
-            copy_attrs(&meta, &data)?;
-            copied = true;
+        if empty {
+            // Opened by the kernel inside the root filesystem (`openat2(RESOLVE_IN_ROOT)`): an
+            // image's symlink chain cannot lead the copy to a host directory, and more than 40
+            // links fail with ELOOP. The tree is then read below that handle only.
+            let source = match crate::sys::mount::open_dir_in_root(rootfs, Path::new(target)) {
+                Ok(fd) => Some(fd),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => None,
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    return Err(VolumeError::SymlinkChain {
+                        name: name.to_string(),
+                        target: target.to_string(),
+                        rootfs: rootfs.to_path_buf(),
+                    });
+                }
+                Err(source) => {
+                    return Err(VolumeError::CopyUp {
+                        name: name.to_string(),
+                        target: target.to_string(),
+                        rootfs: rootfs.to_path_buf(),
+                        source,
+                    });
+                }
+            };
+            if let Some(fd) = source {
+                let path = crate::sys::mount::fd_path(&fd);
+                let meta = fs::metadata(&path).map_err(io_err("read", Path::new(target)))?;
+                copy_tree(&path, &data)?;
+                copy_attrs(&meta, &data)?;
+                copied = true;
+            }
         }
         info.needs_copy_up = false;
         write_metadata(&self.dir.join(name), &info)?;

@@ -3,3 +3,5 @@
 //! and fails if it succeeds. The threat model is in SECURITY.md.
 
 mod limits;
+mod symlinks;
+mod sysfs;

@@ -13,10 +13,9 @@ use oci_spec::runtime::{PosixRlimitType, Spec};
 use seccompiler::BpfProgram;
 
 use super::mounts::{self, ParsedOptions};
-use super::path::secure_join;
 use crate::error::SandboxError;
 use crate::spec::{ALL_CAPABILITIES, DEFAULT_DEVICES};
-use crate::syscall::Syscall;
+use crate::syscall::{InRoot, Syscall};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PlannedMount {
@@ -226,10 +225,20 @@ pub(crate) struct StepError {
 }
 
 fn step<T>(r: io::Result<T>, what: impl FnOnce() -> String) -> Result<T, StepError> {
-    r.map_err(|source| StepError {
-        step: what(),
-        source,
-        exec: false,
+    r.map_err(|source| {
+        let mut step = what();
+        // Only the errno crosses to the parent: the step says what ELOOP means here.
+        if source.raw_os_error() == Some(libc::ELOOP) {
+            step.push_str(
+                ", whose path in the image resolves through more than 40 symbolic links \
+                 (ELOOP; the image is broken or hostile, fix or remove the link chain)",
+            );
+        }
+        StepError {
+            step,
+            source,
+            exec: false,
+        }
     })
 }
 
@@ -245,8 +254,24 @@ fn remount(sys: &dyn Syscall, path: &Path, flags: u64) -> io::Result<()> {
     )
 }
 
+/// The flags `mount_setattr` can apply to a whole tree of mounts.
+const RECURSIVE_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+
+/// Makes a recursive bind at `dest` read-only, nosuid, nodev, noexec as `flags` say, on every
+/// mount of the tree: a remount changes only the top one, and the host's submounts (the cgroup
+/// hierarchies under a bound `/sys`) would stay writable.
+fn restrict_tree(sys: &dyn Syscall, dest: InRoot<'_>, flags: u64) -> io::Result<()> {
+    if flags & RECURSIVE_FLAGS != 0 {
+        sys.set_recursive(dest, flags & RECURSIVE_FLAGS)?;
+    }
+    Ok(())
+}
+
+/// Every path is resolved inside the root filesystem by the kernel, and every mount goes
+/// through the resolved handle: a hostile image's symlinks (a chain of more than 40 included,
+/// which fails with ELOOP) cannot point a mount or a created file at the host.
 fn do_mount(sys: &dyn Syscall, rootfs: &Path, m: &PlannedMount) -> Result<(), StepError> {
-    let dest = secure_join(rootfs, &m.destination);
+    let dest = InRoot::new(rootfs, &m.destination);
     let what = || {
         format!(
             "mounting {} on {}",
@@ -258,90 +283,92 @@ fn do_mount(sys: &dyn Syscall, rootfs: &Path, m: &PlannedMount) -> Result<(), St
         let source = m.source.clone().unwrap_or_default();
         let is_dir = std::fs::metadata(&source).map_or(true, |md| md.is_dir());
         if is_dir {
-            step(sys.mkdir_all(&dest), what)?;
+            step(sys.mkdir_all(dest), what)?;
         } else {
-            step(sys.create_file(&dest), what)?;
+            step(sys.create_file(dest), what)?;
         }
-        step(sys.mount(Some(&source), &dest, None, bind, None), what)?;
+        step(sys.mount_in(Some(&source), dest, None, bind, None), what)?;
         if m.options.flags != 0 {
-            step(remount(sys, &dest, m.options.flags), what)?;
+            step(sys.remount_in(dest, m.options.flags), what)?;
         }
+        let recursive = m.options.recursive
+            | if bind & libc::MS_REC != 0 {
+                m.options.flags
+            } else {
+                0
+            };
+        step(restrict_tree(sys, dest, recursive), what)?;
     } else {
-        step(sys.mkdir_all(&dest), what)?;
+        step(sys.mkdir_all(dest), what)?;
         let fstype = m.fstype.as_deref().unwrap_or("none");
-        let r = sys.mount(
+        let r = sys.mount_in(
             m.source.as_deref(),
-            &dest,
+            dest,
             Some(fstype),
             m.options.flags,
             m.options.data.as_deref(),
         );
         match r {
-            // sysfs needs the network namespace's owner; without it, bind the host's read-only.
+            // sysfs needs the network namespace's owner; without it, bind the host's read-only,
+            // submounts included.
             Err(e) if fstype == "sysfs" && e.raw_os_error() == Some(libc::EPERM) => {
                 step(
-                    sys.mount(
+                    sys.mount_in(
                         Some(Path::new("/sys")),
-                        &dest,
+                        dest,
                         None,
                         libc::MS_BIND | libc::MS_REC,
                         None,
                     ),
                     what,
                 )?;
-                step(
-                    remount(
-                        sys,
-                        &dest,
-                        libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                    ),
-                    what,
-                )?;
+                step(sys.remount_in(dest, RECURSIVE_FLAGS), what)?;
+                step(restrict_tree(sys, dest, RECURSIVE_FLAGS), what)?;
             }
             other => step(other, what)?,
         }
     }
     if let Some(p) = m.options.propagation {
-        step(sys.mount(None, &dest, None, p, None), what)?;
+        step(sys.mount_in(None, dest, None, p, None), what)?;
     }
     Ok(())
 }
 
 fn setup_dev(sys: &dyn Syscall, plan: &InitPlan) -> Result<(), StepError> {
-    let dev = secure_join(&plan.rootfs, Path::new("/dev"));
+    let root = plan.rootfs.as_path();
     if plan.bind_devices {
         // Nodes the spec did not bind already (runc adds /dev/tty the same way).
         for (path, _, _) in DEFAULT_DEVICES {
             if plan.mounts.iter().any(|m| m.destination == Path::new(path)) {
                 continue;
             }
-            let dest = secure_join(&plan.rootfs, Path::new(path));
+            let dest = InRoot::new(root, Path::new(path));
             let what = || format!("binding {path}");
-            step(sys.create_file(&dest), what)?;
+            step(sys.create_file(dest), what)?;
             step(
-                sys.mount(Some(Path::new(path)), &dest, None, libc::MS_BIND, None),
+                sys.mount_in(Some(Path::new(path)), dest, None, libc::MS_BIND, None),
                 what,
             )?;
         }
     } else {
         for (path, mode, major, minor, uid, gid) in &plan.devices {
-            let dest = secure_join(&plan.rootfs, path);
+            let dest = InRoot::new(root, path);
             let what = || format!("creating device {}", path.display());
-            step(sys.mknod_char(&dest, *mode, *major, *minor), what)?;
-            step(sys.chown(&dest, *uid, *gid), what)?;
+            step(sys.mknod_char(dest, *mode, *major, *minor), what)?;
+            step(sys.chown(dest, *uid, *gid), what)?;
         }
     }
     for (target, link) in [
-        ("/proc/self/fd", "fd"),
-        ("/proc/self/fd/0", "stdin"),
-        ("/proc/self/fd/1", "stdout"),
-        ("/proc/self/fd/2", "stderr"),
-        ("pts/ptmx", "ptmx"),
-        ("/proc/kcore", "core"),
+        ("/proc/self/fd", "/dev/fd"),
+        ("/proc/self/fd/0", "/dev/stdin"),
+        ("/proc/self/fd/1", "/dev/stdout"),
+        ("/proc/self/fd/2", "/dev/stderr"),
+        ("pts/ptmx", "/dev/ptmx"),
+        ("/proc/kcore", "/dev/core"),
     ] {
-        match sys.symlink(Path::new(target), &dev.join(link)) {
+        match sys.symlink(Path::new(target), InRoot::new(root, Path::new(link))) {
             Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-                return step(Err(e), || format!("linking /dev/{link}"));
+                return step(Err(e), || format!("linking {link}"));
             }
             _ => {}
         }
@@ -488,10 +515,13 @@ pub(crate) fn setup(
         })?;
     }
     // The working directory is made while still root, as runc and podman do.
+    // Resolved under `/` like every other path the runtime creates, so that no magic link
+    // (`/proc/self/root/...`) can take it elsewhere.
     if std::fs::metadata(&plan.cwd).is_err() {
-        step(sys.mkdir_all(&plan.cwd), || {
-            format!("creating the working directory {}", plan.cwd.display())
-        })?;
+        step(
+            sys.mkdir_all(InRoot::new(Path::new("/"), &plan.cwd)),
+            || format!("creating the working directory {}", plan.cwd.display()),
+        )?;
     }
     enter_process(sys, plan)
 }
@@ -585,6 +615,61 @@ mod tests {
                 assert!(target.starts_with(&root), "{o}");
             }
         }
+    }
+
+    /// Issue 11, finding 5: with the host's network, /sys is the host's bound recursively; its
+    /// submounts (the cgroup hierarchies) are made read-only too, not only the top mount.
+    #[test]
+    fn host_sys_bind_is_read_only_recursively() {
+        let (root, _) = plan();
+        let mut o = SpecOptions::new(root.path(), "box");
+        o.network = crate::spec::NetworkMode::Host;
+        o.command = Some(vec!["true".into()]);
+        let spec = generate(None, &o).unwrap();
+        let plan = InitPlan::from_spec(&spec, Path::new("/"), false).unwrap();
+        let fake = Recording::default();
+        let _ = setup_and_exec(&fake, &plan, None);
+        let ops = fake.ops();
+        let sys = format!("{}/sys", root.path().display());
+        let bind = ops
+            .iter()
+            .position(|o| {
+                o.starts_with(&format!(
+                    "mount /sys {sys} - {:#x}",
+                    libc::MS_BIND | libc::MS_REC
+                ))
+            })
+            .unwrap_or_else(|| panic!("no recursive bind of /sys: {ops:#?}"));
+        let all = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let setattr = ops
+            .iter()
+            .position(|o| *o == format!("setattr-recursive {sys} {all:#x}"))
+            .unwrap_or_else(|| panic!("/sys is not made read-only recursively: {ops:#?}"));
+        assert!(bind < setattr && setattr < pos_of(&ops, "pivot_root"));
+
+        // The same when sysfs cannot be mounted fresh and the host's is bound instead.
+        let mut fresh = plan.clone();
+        for m in &mut fresh.mounts {
+            if m.destination == Path::new("/sys") {
+                m.options = super::mounts::parse(&["ro".to_string()]);
+                m.fstype = Some("sysfs".into());
+                m.source = Some("sysfs".into());
+            }
+        }
+        let fake = Recording {
+            mount_errno: Some(("sysfs", libc::EPERM)),
+            ..Recording::default()
+        };
+        let _ = setup_and_exec(&fake, &fresh, None);
+        let ops = fake.ops();
+        assert!(
+            ops.contains(&format!("setattr-recursive {sys} {all:#x}")),
+            "{ops:#?}"
+        );
+    }
+
+    fn pos_of(ops: &[String], prefix: &str) -> usize {
+        ops.iter().position(|o| o.starts_with(prefix)).unwrap()
     }
 
     #[test]

@@ -7,6 +7,9 @@ pub(crate) struct ParsedOptions {
     pub flags: u64,
     /// `MS_BIND`, with `MS_REC` for `rbind`.
     pub bind: Option<u64>,
+    /// `MS_RDONLY`, `MS_NOSUID`, `MS_NODEV`, `MS_NOEXEC` to set on every mount of a recursive
+    /// bind (`rro`, `rnosuid`, `rnodev`, `rnoexec`, as runc spells them).
+    pub recursive: u64,
     /// A propagation change to apply after mounting (`MS_PRIVATE|MS_REC`, ...).
     pub propagation: Option<u64>,
     /// Everything the kernel's filesystem parses itself (`mode=755`, `size=65536k`).
@@ -16,6 +19,7 @@ pub(crate) struct ParsedOptions {
 pub(crate) fn parse(options: &[String]) -> ParsedOptions {
     let mut flags = 0u64;
     let mut bind = None;
+    let mut recursive = 0u64;
     let mut propagation = None;
     let mut data: Vec<&str> = Vec::new();
     for o in options {
@@ -33,6 +37,15 @@ pub(crate) fn parse(options: &[String]) -> ParsedOptions {
             "mand" => libc::MS_MANDLOCK,
             "rw" | "suid" | "dev" | "exec" | "async" | "atime" | "diratime" | "norelatime"
             | "nostrictatime" | "nomand" | "defaults" => 0,
+            r @ ("rro" | "rnosuid" | "rnodev" | "rnoexec") => {
+                recursive |= match r {
+                    "rro" => libc::MS_RDONLY,
+                    "rnosuid" => libc::MS_NOSUID,
+                    "rnodev" => libc::MS_NODEV,
+                    _ => libc::MS_NOEXEC,
+                };
+                0
+            }
             "bind" => {
                 bind = Some(libc::MS_BIND);
                 0
@@ -66,6 +79,7 @@ pub(crate) fn parse(options: &[String]) -> ParsedOptions {
     ParsedOptions {
         flags,
         bind,
+        recursive,
         propagation,
         data: (!data.is_empty()).then(|| data.join(",")),
     }
@@ -90,5 +104,12 @@ mod tests {
         assert_eq!(b.flags, libc::MS_RDONLY);
         assert_eq!(b.propagation, Some(libc::MS_PRIVATE | libc::MS_REC));
         assert_eq!(b.data, None);
+        assert_eq!(b.recursive, 0);
+        let r = parse(&opts(&["rbind", "rro", "rnosuid", "rnodev", "rnoexec"]));
+        assert_eq!(
+            r.recursive,
+            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC
+        );
+        assert_eq!((r.flags, r.data), (0, None));
     }
 }

@@ -96,11 +96,16 @@ pub(crate) fn default_mounts(plan: &MountPlan<'_>) -> Result<Vec<Mount>, Sandbox
             &["nosuid", "noexec", "nodev", "ro"],
         )?);
     } else {
+        // `ro` alone makes only the top mount read-only; `rro` and friends (runc's recursive
+        // attributes, honoured by the embedded runtime too) cover the host's submounts, the
+        // cgroup hierarchies under /sys/fs/cgroup among them.
         m.push(mount(
             "/sys",
             "bind",
             "/sys",
-            &["rbind", "nosuid", "noexec", "nodev", "ro"],
+            &[
+                "rbind", "nosuid", "noexec", "nodev", "ro", "rro", "rnosuid", "rnodev", "rnoexec",
+            ],
         )?);
     }
     if plan.rootless {
