@@ -3,6 +3,7 @@
 //! image has none, as podman does.
 
 use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -39,8 +40,13 @@ pub fn apply(rootfs: &Path, opts: &mut SpecOptions) -> anyhow::Result<()> {
 
 /// Appends `line` to `rootfs/rel` unless a line's field `field` is `id` already.
 fn add_entry(rootfs: &Path, rel: &str, field: usize, id: u32, line: &str) -> anyhow::Result<()> {
-    let path = rootfs.join(rel);
-    // Never write through a symlink of the image: it could point anywhere on the host.
+    // Never write through a symlink of the image: it could point anywhere on the host. The
+    // directory resolves inside the root (a hostile `/etc -> /home/user/.ssh` stays in the
+    // image, a chain of more than 40 links is refused); the file itself is never followed.
+    let (dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let dir = wharf_sandbox::resolve_in_root(rootfs, Path::new(dir), true)
+        .with_context(|| format!("--userns=keep-id: cannot add the user to /{rel}"))?;
+    let path = dir.join(file);
     match std::fs::symlink_metadata(&path) {
         Ok(m) if !m.is_file() => anyhow::bail!(
             "--userns=keep-id: /{rel} in the image is not a regular file; cannot add the user"
@@ -57,12 +63,11 @@ fn add_entry(rootfs: &Path, rel: &str, field: usize, id: u32, line: &str) -> any
     {
         return Ok(());
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
     let sep = if text.is_empty() || text.ends_with('\n') {
