@@ -2,8 +2,8 @@
 //! Each binary is started by a shell that first opens descriptor 7 on a host directory (on
 //! `/` as root: the way the audit read `/etc/shadow`), as `exec 7</home/user` would; the
 //! container then tries to list, read and write through `/proc/self/fd/7`. Covered: `berth
-//! run`, `berth run -d`, `berth exec`, `kiln run` on a working container and a `kiln build`
-//! RUN step, rootless and as root.
+//! run` (embedded runtime and runc), `berth run -d`, `berth exec`, `kiln run` on a working
+//! container and a `kiln build` RUN step, rootless and as root.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -123,13 +123,19 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-fn berth_run(store: &Store, bait: &Bait) {
+/// `berth run`, with the embedded runtime or `--runtime runc` (which must not pass them on
+/// either: berth gives it no `--preserve-fds`).
+fn berth_run(store: &Store, bait: &Bait, runtime: &str) {
     let mut args = vec!["run".to_owned(), "--rm".to_owned()];
+    if runtime != "embedded" {
+        args.extend(["--runtime".to_owned(), runtime.to_owned()]);
+    }
     args.extend(probe_args(bait));
     args.extend(["box", "sh", "-c", PROBE].map(str::to_owned));
     let out = bait.spawn(store, "berth", &strs(&args));
-    assert!(out.status.success(), "berth run: {}", all(&out));
-    bait.check("berth run", &text(&out.stdout));
+    let what = format!("berth run ({runtime})");
+    assert!(out.status.success(), "{what}: {}", all(&out));
+    bait.check(&what, &text(&out.stdout));
 }
 
 fn berth_run_detached(store: &Store, bait: &Bait) {
@@ -207,7 +213,8 @@ fn kiln_build_run(store: &Store, bait: &Bait) {
 fn no_fd_crosses(rootless: bool) {
     let store = Store::new(rootless);
     let bait = Bait::new(&store);
-    berth_run(&store, &bait);
+    berth_run(&store, &bait, "embedded");
+    berth_run(&store, &bait, "runc");
     berth_run_detached(&store, &bait);
     berth_exec(&store, &bait);
     kiln_run(&store, &bait);
