@@ -324,3 +324,36 @@ fn exec_helper_is_out_of_reach_rootless() {
 fn exec_helper_is_out_of_reach_as_root() {
     exec_race(false);
 }
+
+/// The run path's own host process in the container: with `--init`, PID 1 stays a fork of
+/// berth for the container's lifetime. The container's processes must not reach its
+/// executable, memory or descriptors, nor attach to it.
+fn init_race(rootless: bool) {
+    let store = Store::new(rootless);
+    // Only opens and link reads (a descriptor may be a pipe: reading it would block);
+    // `/proc/1/mem` needs what PTRACE_ATTACH needs.
+    let probe = "readlink /proc/1/exe && echo REACHED exe; \
+                 (exec 3</proc/1/mem) 2>/dev/null && echo REACHED mem; \
+                 (exec 3</proc/1/environ) 2>/dev/null && echo REACHED environ; \
+                 for f in /proc/1/fd/*; do readlink $f && echo REACHED $f; done; \
+                 echo DONE";
+    let out = store.ok(
+        "berth",
+        &["run", "--rm", "--init", "box", "sh", "-c", probe],
+    );
+    assert!(out.contains("DONE"), "the probe did not run: {out}");
+    assert!(
+        !out.contains("REACHED"),
+        "a process in the container reached berth's init (PID 1):\n{out}"
+    );
+}
+
+#[test]
+fn init_is_out_of_reach_rootless() {
+    init_race(true);
+}
+
+#[test]
+fn init_is_out_of_reach_as_root() {
+    init_race(false);
+}
