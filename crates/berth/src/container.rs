@@ -90,7 +90,20 @@ pub fn alive(pid: i32) -> bool {
 /// network's helper (pasta forks into the background and slirp4netns is the monitor's child:
 /// neither dies with it, and both keep the published ports taken).
 pub fn clean_up_after_dead_monitor(f: &Found) {
-    if f.state.monitor_pid.is_some_and(|p| !alive(p)) && !f.running() {
+    if f.state.monitor_pid.is_none_or(alive) {
+        return;
+    }
+    // The embedded runtime's relay dies with its monitor (parent-death signal), but not at
+    // once: as the last process mapping the sealed copy of berth it frees that copy on exit.
+    if f.record.runtime == "embedded" {
+        for _ in 0..250 {
+            if !f.running() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    if !f.running() {
         wharf_sandbox::network::teardown(&f.dir);
     }
 }

@@ -200,6 +200,18 @@ pub enum SandboxError {
         reason: String,
     },
 
+    #[error(
+        "cannot re-execute from a sealed copy of the executable while {step} (a container started \
+         from the installed file could overwrite it through /proc/self/exe); hint: allow \
+         executable memfds (sysctl vm.memfd_noexec=0), or install the binary on a read-only \
+         mount, which needs no copy"
+    )]
+    SealedExe {
+        step: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("setting up the container's cgroup")]
     Cgroup(#[from] crate::cgroup::CgroupError),
 }

@@ -299,7 +299,8 @@ fn wait_until_running(
 
 /// `berth-monitor` next to this executable, when installed there.
 fn small_monitor() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
+    // Next to the installed berth, not its sealed copy (`/memfd:...`).
+    let exe = wharf_sandbox::runtime::installed_exe()?;
     let candidate = exe.parent()?.join("berth-monitor");
     candidate.is_file().then_some(candidate)
 }

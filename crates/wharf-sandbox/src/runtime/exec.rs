@@ -1,7 +1,9 @@
 //! `exec` into a running container of the embedded runtime: C1 joins the namespaces of the
 //! container's PID 1 through `/proc/PID/ns/*` (user first, which grants the rights to join the
 //! others), then forks C2, which lands in the container's PID namespace, takes the spec's
-//! capabilities, `no_new_privs` and seccomp filter, and executes the command. As with
+//! capabilities, `no_new_privs` and seccomp filter, and executes the command. C1 makes itself
+//! non-dumpable before it joins anything, so the container can neither ptrace C2 nor open its
+//! `/proc` entries while C2 still runs the host binary. As with
 //! [`super::start`], C1 relays signals and the exit status; set-up failures come back on a
 //! close-on-exec pipe.
 
@@ -176,6 +178,12 @@ fn joiner(
     console: Option<&OwnedFd>,
 ) -> ! {
     let _ = process::die_with_parent();
+    // Before anything is joined: C2, forked below into the container's PID namespace, is a
+    // copy of the host binary that the container must not be able to ptrace, nor reach through
+    // `/proc/PID/exe` (CVE-2019-5736), until it has become the command.
+    if let Err(e) = process::set_non_dumpable() {
+        super::report_and_exit(&fail("making the runtime process non-dumpable", e), &err_w);
+    }
     for fd in namespaces {
         if let Err(e) = namespace::setns(fd.as_fd()) {
             super::report_and_exit(&fail("joining the container's namespaces", e), &err_w);

@@ -55,6 +55,79 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
     crate::idmap::map_file_text(&entries)
 }
 
+/// The variable that holds the path of the executable as installed once
+/// [`reexec_sealed`] runs a copy of it (companion programs are found next to it).
+pub const INSTALLED_EXE_ENV: &str = "_WHARF_INSTALLED_EXE";
+
+/// Re-executes the calling program (same arguments and environment) from a sealed in-memory
+/// copy of its executable, unless it already runs from one or from a read-only mount; returns
+/// only in the process that should carry on. Call it at the start of `main` of every command
+/// that starts or enters containers, before any thread starts.
+///
+/// Why: the processes that set a container up are forks of this program, and the first
+/// program they execute is the container's. If that is `/proc/self/exe` (the image's
+/// entrypoint, or a `#!/proc/self/exe` script the container put in place of the command
+/// `berth exec` runs), the container runs this very file, can open it through
+/// `/proc/PID/exe` and, once it is no longer busy, overwrite it on the host (CVE-2019-5736,
+/// the reason for runc's own sealed copy). From a sealed copy, `/proc/self/exe` is that
+/// copy, which nobody can write, and the installed file is never reached.
+pub fn reexec_sealed() -> Result<(), SandboxError> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let fail = |step| move |source| SandboxError::SealedExe { step, source };
+    let mut exe = std::fs::File::open("/proc/self/exe").map_err(SandboxError::CurrentExe)?;
+    if process::is_sealed(exe.as_fd()) {
+        // The exec named the process after the descriptor ("3"): `ps` shows the program again.
+        if let Some(name) = std::env::var_os(INSTALLED_EXE_ENV)
+            .as_deref()
+            .map(std::path::Path::new)
+            .and_then(std::path::Path::file_name)
+            .and_then(|n| std::ffi::CString::new(n.as_bytes()).ok())
+        {
+            let _ = nix::sys::prctl::set_name(&name);
+        }
+        return Ok(());
+    }
+    if process::on_read_only_mount(exe.as_fd()) {
+        return Ok(());
+    }
+    let installed = std::fs::read_link("/proc/self/exe").map_err(SandboxError::CurrentExe)?;
+    let copy = process::sealable_memfd(c"wharf-exe").map_err(fail("creating a memfd"))?;
+    let mut copy = std::fs::File::from(copy);
+    std::io::copy(&mut exe, &mut copy).map_err(fail("copying the executable"))?;
+    process::seal(copy.as_fd()).map_err(fail("sealing the copy"))?;
+    drop(exe);
+    let nul = |what: &str| SandboxError::NulByte {
+        what: what.to_string(),
+    };
+    let args = std::env::args_os()
+        .map(|a| std::ffi::CString::new(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| nul("the re-executed command line"))?;
+    let mut env = Vec::new();
+    for (k, v) in std::env::vars_os().filter(|(k, _)| k != INSTALLED_EXE_ENV) {
+        let mut kv = k.as_bytes().to_vec();
+        kv.push(b'=');
+        kv.extend_from_slice(v.as_bytes());
+        env.push(std::ffi::CString::new(kv).map_err(|_| nul("the environment"))?);
+    }
+    let mut kv = format!("{INSTALLED_EXE_ENV}=").into_bytes();
+    kv.extend_from_slice(installed.as_os_str().as_bytes());
+    env.push(std::ffi::CString::new(kv).map_err(|_| nul("the executable's path"))?);
+    Err(fail("executing the copy")(process::fexec(
+        copy.as_fd(),
+        &args,
+        &env,
+    )))
+}
+
+/// The executable as installed: [`INSTALLED_EXE_ENV`] after [`reexec_sealed`], else
+/// `/proc/self/exe`.
+pub fn installed_exe() -> Option<std::path::PathBuf> {
+    std::env::var_os(INSTALLED_EXE_ENV)
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+}
+
 /// Runs the bundle in `dir` (its `config.json`) in the foreground; returns the exit code of
 /// the container's process (128+N when killed by signal N).
 pub fn run_bundle(dir: &Path) -> Result<u8, SandboxError> {
@@ -395,8 +468,12 @@ fn first_child(
     console: Option<&OwnedFd>,
 ) -> ! {
     let _ = process::die_with_parent();
-    let status = netns
-        .map_or(Ok(()), namespace::setns_net)
+    // Before any namespace is entered: the container's PID 1 is forked from here and runs the
+    // host binary until its exec (or for good, as `--init`); non-dumpable, the container
+    // cannot ptrace it nor open its `/proc/PID/{exe,fd,mem}` (CVE-2019-5736). The exec of
+    // the container's program makes that process dumpable again, as its own.
+    let status = process::set_non_dumpable()
+        .and_then(|()| netns.map_or(Ok(()), namespace::setns_net))
         .and_then(|()| namespace::unshare(flags))
         .err()
         .and_then(|e| e.raw_os_error())

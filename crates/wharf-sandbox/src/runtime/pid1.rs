@@ -38,6 +38,9 @@ pub(crate) fn run(plan: &InitPlan, err_w: OwnedFd) -> ! {
         Ok(process::Forked::Parent(child)) => {
             // The exec (or the child's report) closes the pipe; our copy must not keep it open.
             drop(err_w);
+            // PID 1 stays in the container: it keeps none of the caller's descriptors (it is
+            // non-dumpable too, see `first_child`, so they could not be reached anyway).
+            process::close_from(3);
             // PID 1 only gets the signals it handles: these handlers pass them on.
             let _ = process::forward_signals_to(child);
             process::exit_now(i32::from(reap_until(child)))

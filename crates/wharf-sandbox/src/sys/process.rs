@@ -4,9 +4,9 @@
 //! The child runs between `fork` and `execve` in a copy of a possibly multi-threaded parent, so
 //! it only makes async-signal-safe calls (raw syscalls on prepared buffers, no allocation).
 
-use std::ffi::{CString, c_char, c_int};
+use std::ffi::{CString, c_char, c_int, c_uint};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -319,8 +319,14 @@ pub(crate) fn set_ids(uid: u32, gid: u32, groups: &[u32]) -> io::Result<()> {
     Ok(())
 }
 
-/// execve(2); returns only on failure.
+/// execve(2) of the container's process; returns only on failure. Every descriptor above the
+/// standard streams is marked close-on-exec first: whatever the caller had open (a directory
+/// of the host, `/` itself) must not cross into the container, and the set-up report pipe,
+/// already close-on-exec, still tells the parent that the exec happened by closing.
 pub(crate) fn exec(path: &std::ffi::CStr, args: &[CString], env: &[CString]) -> io::Error {
+    if let Err(e) = cloexec_from(3) {
+        return e;
+    }
     match nix::unistd::execve(path, args, env) {
         Err(e) => e.into(),
         Ok(never) => match never {},
@@ -423,4 +429,140 @@ pub(crate) fn take_terminal_foreground() -> io::Result<()> {
     // SAFETY: restores the disposition that was installed before.
     let _ = unsafe { signal(Signal::SIGTTOU, previous) };
     r.map_err(io::Error::from)
+}
+
+/// Marks every descriptor from `first` up close-on-exec: `close_range(2)` with
+/// `CLOSE_RANGE_CLOEXEC` (Linux 5.11), else one `fcntl` per descriptor listed in
+/// `/proc/self/fd`. An error here must stop the exec: a descriptor left inheritable is a leak.
+pub(crate) fn cloexec_from(first: c_int) -> io::Result<()> {
+    let first = c_uint::try_from(first).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: close_range takes two integers and a flag word and no pointers; with
+    // CLOSE_RANGE_CLOEXEC it closes nothing, so no descriptor owned elsewhere is invalidated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if !matches!(err.raw_os_error(), Some(libc::ENOSYS | libc::EINVAL)) {
+        return Err(err);
+    }
+    // Older kernels: the directory's own descriptor is among those listed, and marking it
+    // close-on-exec too is harmless.
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        let Some(fd) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<c_int>().ok())
+        else {
+            continue;
+        };
+        if fd < first as c_int {
+            continue;
+        }
+        // SAFETY: F_GETFD/F_SETFD take an integer; an fd that closed meanwhile gives EBADF.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        // SAFETY: as above.
+        if flags >= 0 && unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Closes every descriptor from `first` up (a process that stays in the container, such as
+/// `--init`'s PID 1, keeps nothing the caller had open). Best effort: a failure leaves them to
+/// [`set_non_dumpable`], which already keeps the container from reaching them.
+pub(crate) fn close_from(first: c_int) {
+    let Ok(first) = c_uint::try_from(first) else {
+        return;
+    };
+    // SAFETY: close_range takes integers only; the caller owns every descriptor from `first`
+    // up (it is a forked child about to run the container's code, holding no Rust handles
+    // to them that are used afterwards).
+    let _ = unsafe { libc::syscall(libc::SYS_close_range, first, c_uint::MAX, 0 as c_uint) };
+}
+
+/// PR_SET_DUMPABLE 0: the calling process (and its forks, until one of them executes a
+/// program) can no longer be ptraced, nor can its `/proc/PID/{exe,mem,fd,environ,...}` be
+/// opened, by processes of the same user without CAP_SYS_PTRACE over it. A runtime process
+/// that enters a container's PID namespace is a fork of the host binary: without this, a
+/// process in the container could attach to it, or open `/proc/PID/exe` and so reach the host
+/// binary (CVE-2019-5736). Changing credentials keeps it at 0 (`suid_dumpable`); the exec of
+/// the container's program resets it, to the program's own.
+pub(crate) fn set_non_dumpable() -> io::Result<()> {
+    // SAFETY: PR_SET_DUMPABLE takes an integer and no pointers.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The seals of a copy of the executable: no write, resize or further change of the seals.
+const EXE_SEALS: c_int =
+    libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+
+/// Whether `fd` is a memfd carrying every seal of [`EXE_SEALS`].
+pub(crate) fn is_sealed(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: F_GET_SEALS takes no argument; a file that is not a memfd gives EINVAL.
+    let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    seals >= 0 && seals & EXE_SEALS == EXE_SEALS
+}
+
+/// Whether `fd`'s file is on a read-only mount: nothing reached through it can be written.
+pub(crate) fn on_read_only_mount(fd: BorrowedFd<'_>) -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `st` is a writable statvfs that fstatvfs fills on success only, after which it
+    // is read.
+    if unsafe { libc::fstatvfs(fd.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstatvfs succeeded, so `st` is initialized.
+    let st = unsafe { st.assume_init() };
+    st.f_flag & libc::ST_RDONLY != 0
+}
+
+/// A new close-on-exec, sealable, executable memfd named `name`.
+pub(crate) fn sealable_memfd(name: &std::ffi::CStr) -> io::Result<OwnedFd> {
+    use std::os::fd::FromRawFd as _;
+    let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // MFD_EXEC (Linux 6.3) keeps `vm.memfd_noexec` from refusing the exec; older kernels do not
+    // know the flag (EINVAL) and make every memfd executable.
+    let mut last = io::Error::from_raw_os_error(libc::EINVAL);
+    for flags in [base | libc::MFD_EXEC, base] {
+        // SAFETY: `name` is a valid C string for the call; the flags are plain bits.
+        let fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
+        if fd >= 0 {
+            // SAFETY: memfd_create returned a new descriptor that nothing else owns.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        last = io::Error::last_os_error();
+        if last.raw_os_error() != Some(libc::EINVAL) {
+            break;
+        }
+    }
+    Err(last)
+}
+
+/// Adds [`EXE_SEALS`] to the memfd `fd`.
+pub(crate) fn seal(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: F_ADD_SEALS takes an integer set of seals.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, EXE_SEALS) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// fexecve(3) of `fd`; returns only on failure.
+pub(crate) fn fexec(fd: BorrowedFd<'_>, args: &[CString], env: &[CString]) -> io::Error {
+    match nix::unistd::fexecve(fd.as_raw_fd(), args, env) {
+        Err(e) => e.into(),
+        Ok(never) => match never {},
+    }
 }
