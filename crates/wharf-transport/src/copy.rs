@@ -324,6 +324,7 @@ async fn copy_image(
             }
         }
     }
+    crate::source::check_config_size(image.config(), &src.describe())?;
     let mut blobs: Vec<Descriptor> = vec![image.config().clone()];
     for l in image.layers() {
         if !blobs.iter().any(|b| b.digest() == l.digest()) {

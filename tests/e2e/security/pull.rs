@@ -4,6 +4,7 @@
 //! `berth pull` must fail with a clear error naming the blob, leave nothing of the image in the
 //! store, never panic, and the store's other images must still be listed.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -26,7 +27,7 @@ fn http(
         body.len()
     );
     for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();
@@ -106,7 +107,11 @@ fn push_unique_image(reg: &Registry, work: &Path, repo_tag: &str) -> serde_json:
             .success()
     );
     let store = work.join("pusher-store");
-    crate::ok("berth", &store, &["import", tar.to_str().unwrap(), "unique"]);
+    crate::ok(
+        "berth",
+        &store,
+        &["import", tar.to_str().unwrap(), "unique"],
+    );
     crate::ok(
         "ferry",
         &store,
@@ -140,7 +145,11 @@ fn push_unique_image(reg: &Registry, work: &Path, repo_tag: &str) -> serde_json:
 fn assert_refused_cleanly(v: &Victim, image: &str, blobs: &[&str], cause: &str) {
     let out = v.out("berth", &["pull", "--tls-verify=false", image]);
     let err = text(&out.stderr);
-    assert!(!out.status.success(), "{}: pull of {image} succeeded", v.label());
+    assert!(
+        !out.status.success(),
+        "{}: pull of {image} succeeded",
+        v.label()
+    );
     assert!(
         !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
         "{}: panic on bad input: {err}",
