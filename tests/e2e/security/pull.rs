@@ -89,8 +89,9 @@ fn upload_blob(reg: &Registry, repo: &str, bytes: &[u8]) -> String {
 }
 
 /// Pushes a small image with a layer of its own (not shared with the victim's store) to
-/// `REG/repo:tag` from a scratch store; returns its manifest as stored.
-fn push_unique_image(reg: &Registry, work: &Path, repo_tag: &str) -> serde_json::Value {
+/// `REG/repo:tag` from a scratch store; returns its manifest as stored. With `big`, a second
+/// layer holds 48 MiB of random bytes (still in flight when the first one fails).
+fn push_unique_image(reg: &Registry, work: &Path, repo_tag: &str, big: bool) -> serde_json::Value {
     let files = work.join("unique");
     std::fs::create_dir_all(&files).unwrap();
     std::fs::write(files.join("payload"), repo_tag.repeat(4096)).unwrap();
@@ -112,13 +113,35 @@ fn push_unique_image(reg: &Registry, work: &Path, repo_tag: &str) -> serde_json:
         &store,
         &["import", tar.to_str().unwrap(), "unique"],
     );
+    let mut name = "store:localhost/unique:latest";
+    if big {
+        let ctx = work.join("ctx");
+        std::fs::create_dir_all(&ctx).unwrap();
+        std::fs::write(
+            ctx.join("Dockerfile"),
+            "FROM localhost/unique\nCOPY big /big\n",
+        )
+        .unwrap();
+        let mut random = vec![0u8; 48 << 20];
+        std::fs::File::open("/dev/urandom")
+            .unwrap()
+            .read_exact(&mut random)
+            .unwrap();
+        std::fs::write(ctx.join("big"), random).unwrap();
+        crate::ok(
+            "kiln",
+            &store,
+            &["build", "-t", "unique2", ctx.to_str().unwrap()],
+        );
+        name = "store:localhost/unique2:latest";
+    }
     crate::ok(
         "ferry",
         &store,
         &[
             "copy",
             "--dest-tls-verify=false",
-            "store:localhost/unique:latest",
+            name,
             &format!("docker://{}/{repo_tag}", reg.addr()),
         ],
     );
@@ -182,7 +205,7 @@ fn assert_refused_cleanly(v: &Victim, image: &str, blobs: &[&str], cause: &str) 
 fn a_huge_config_is_refused_and_the_store_stays_usable() {
     let reg = Registry::start_plain().expect("docker-registry is required");
     let work = tempfile::tempdir().unwrap();
-    let manifest = push_unique_image(&reg, work.path(), "huge/box:orig");
+    let manifest = push_unique_image(&reg, work.path(), "huge/box:orig", false);
     let (status, _, config) = http(
         reg.addr(),
         "GET",
@@ -221,14 +244,21 @@ fn a_huge_config_is_refused_and_the_store_stays_usable() {
     }
 }
 
-/// A layer blob changed on the registry's disk (same size): before, `berth pull` printed a
-/// tokio panic backtrace.
+/// A layer blob changed on the registry's disk (same size) while another, large layer is
+/// still downloading: before, `berth pull` printed a tokio panic backtrace (the runtime shut
+/// down under the other layer's blocking writer) and left the blobs it had stored.
 #[test]
 fn a_corrupted_blob_fails_cleanly() {
     let reg = Registry::start_plain().expect("docker-registry is required");
     let work = tempfile::tempdir().unwrap();
-    let manifest = push_unique_image(&reg, work.path(), "bad/box:1");
+    let manifest = push_unique_image(&reg, work.path(), "bad/box:1", true);
+    assert_eq!(
+        manifest["layers"].as_array().unwrap().len(),
+        2,
+        "{manifest}"
+    );
     let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+    let big = manifest["layers"][1]["digest"].as_str().unwrap().to_owned();
     let config = manifest["config"]["digest"].as_str().unwrap().to_owned();
     let hex = layer.trim_start_matches("sha256:");
     let data = reg
@@ -243,6 +273,6 @@ fn a_corrupted_blob_fails_cleanly() {
     std::fs::write(&data, &bytes).unwrap();
     let image = format!("{}/bad/box:1", reg.addr());
     for v in victims() {
-        assert_refused_cleanly(&v, &image, &[&layer, &config], "digest");
+        assert_refused_cleanly(&v, &image, &[&layer, &config, &big], "digest");
     }
 }
