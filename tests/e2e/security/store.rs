@@ -376,6 +376,10 @@ fn a_tampered_config_blob_is_refused() {
             "{}: the message names the blob, the cause and the fix: {err}",
             v.label()
         );
+        // The damaged image does not hide the others from `images`.
+        v.ok("kiln", &["tag", "box", "other"]);
+        let images = v.ok("berth", &["images"]);
+        assert!(images.contains("localhost/other"), "{images}");
         let check = v.out("kiln", &["system", "check"]);
         assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
         assert!(
@@ -399,6 +403,9 @@ fn a_tampered_unpacked_layer_is_reported_and_repaired() {
             clean.contains("1 unpacked layers") && clean.ends_with("ok\n"),
             "{clean}"
         );
+        // Running containers on it changed nothing the quick check looks at.
+        let clean = v.ok("kiln", &["system", "check", "--quick"]);
+        assert!(clean.ends_with("ok\n"), "{clean}");
         let layers: Vec<PathBuf> = std::fs::read_dir(v.root.join("layers"))
             .unwrap()
             .map(|e| e.unwrap().path())
