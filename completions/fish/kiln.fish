@@ -218,7 +218,7 @@ warn\t''
 info\t''
 debug\t''
 trace\t''"
-complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -l quick -d 'Compare unpacked layers by file metadata (inode, size, times) instead of re-hashing every file: catches ordinary edits, not a rewrite that restores the timestamps'
+complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -l quick -d 'Compare unpacked layers by file metadata (inode, size, mtime, ctime) instead of re-hashing every file: catches any change made through the filesystem, not one made below it (to the disk device)'
 complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -l repair -d 'Remove damaged unpacked layers; they are unpacked again from their blobs when next used'
 complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand system; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'

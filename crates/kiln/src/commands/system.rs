@@ -17,8 +17,9 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Compare unpacked layers by file metadata (inode, size, times) instead of re-hashing
-    /// every file: catches ordinary edits, not a rewrite that restores the timestamps
+    /// Compare unpacked layers by file metadata (inode, size, mtime, ctime) instead of
+    /// re-hashing every file: catches any change made through the filesystem, not one made
+    /// below it (to the disk device)
     #[arg(long)]
     pub quick: bool,
     /// Remove damaged unpacked layers; they are unpacked again from their blobs when next used
