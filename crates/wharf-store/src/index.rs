@@ -229,3 +229,46 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::time::{Duration, Instant};
+
+    use crate::Store;
+
+    #[test]
+    fn a_held_lock_times_out_naming_the_holder() {
+        let t = tempfile::tempdir().unwrap();
+        let store =
+            Store::open_with_lock_timeout(t.path().join("s"), Some(Duration::ZERO)).unwrap();
+        // Another open file description conflicts with ours even in one process.
+        let held = std::fs::File::open(store.root().join("index.lock")).unwrap();
+        rustix::fs::flock(&held, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        let store =
+            Store::open_with_lock_timeout(store.root(), Some(Duration::from_millis(300))).unwrap();
+        let start = Instant::now();
+        let err = store.update_index(|_| Ok(())).unwrap_err().to_string();
+        assert!(start.elapsed() >= Duration::from_millis(300));
+        let me = format!("process {} (", std::process::id());
+        assert!(
+            err.contains(&me) && err.contains("WHARF_LOCK_TIMEOUT"),
+            "{err}"
+        );
+        drop(held);
+        store.update_index(|_| Ok(())).unwrap();
+    }
+
+    #[test]
+    fn the_root_is_private_and_an_open_tightens_it() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("s");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        Store::open(&root).unwrap();
+        assert_eq!(mode(&root), 0o700);
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Store::open(&root).unwrap();
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join("index.lock")) & 0o077, 0);
+    }
+}

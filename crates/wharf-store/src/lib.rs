@@ -112,8 +112,16 @@ impl Store {
     /// Opens (creating when needed) the store at `root`, and removes leftovers of processes
     /// that ended in the middle of a write.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        Self::open_with_lock_timeout(root, index::lock_timeout_from_env()?)
+    }
+
+    /// [`Store::open`] with an explicit metadata-lock timeout instead of the one from
+    /// [`LOCK_TIMEOUT_ENV`] (`None`: wait forever).
+    pub fn open_with_lock_timeout(
+        root: impl Into<PathBuf>,
+        lock_timeout: Option<std::time::Duration>,
+    ) -> Result<Self, StoreError> {
         let root: PathBuf = root.into();
-        let lock_timeout = index::lock_timeout_from_env()?;
         mkdir_private(&root)?;
         for dir in ["oci/blobs/sha256", "layers", "containers", "cache", "tmp"] {
             mkdir_p(&root.join(dir))?;
