@@ -151,6 +151,19 @@ impl Store {
     /// ([`LOCK_TIMEOUT_ENV`]); then fails naming the holder. The holder's pid and command are
     /// written into the lock file for the next waiter's message.
     pub(crate) fn lock_index(&self) -> Result<IndexLock, StoreError> {
+        self.lock_index_within(self.inner.lock_timeout)
+    }
+
+    /// The metadata lock if it is free right now, else `None`.
+    pub(crate) fn try_lock_index(&self) -> Result<Option<IndexLock>, StoreError> {
+        match self.lock_index_within(Some(Duration::ZERO)) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(StoreError::LockTimeout { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn lock_index_within(&self, timeout: Option<Duration>) -> Result<IndexLock, StoreError> {
         let path = self.root().join("index.lock");
         let mut file = OpenOptions::new()
             .create(true)
@@ -166,7 +179,7 @@ impl Store {
         // signal, and the pause grows to 100 ms so a waiter costs nothing noticeable.
         while !try_lock_exclusive(&file).map_err(StoreError::io("locking", &path))? {
             let waited = start.elapsed();
-            if let Some(limit) = self.inner.lock_timeout
+            if let Some(limit) = timeout
                 && waited >= limit
             {
                 return Err(StoreError::LockTimeout {
