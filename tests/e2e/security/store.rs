@@ -152,6 +152,26 @@ fn attacker_finds(attacker: &TestUser, needle: &str, dirs: &[&Path]) -> String {
         .current_dir("/")
         .output()
         .unwrap();
+    text(&out.stdout) + &attacker_finds_in_tmp(attacker, needle, dirs[0])
+}
+
+/// Files the attacker can read in the shared temporary directories (`/tmp`, `/dev/shm`) that
+/// are newer than `since` and contain `needle`: where a secret would land if it were staged
+/// outside the store.
+fn attacker_finds_in_tmp(attacker: &TestUser, needle: &str, since: &Path) -> String {
+    let out = attacker
+        .command("sh")
+        .arg("-c")
+        .arg(
+            "find /tmp /dev/shm -xdev -maxdepth 6 -type f -newer \"$1\" -readable 2>/dev/null \
+             | xargs -r grep -a -l -s -F -- \"$2\"",
+        )
+        .args(["sh"])
+        .arg(since)
+        .arg(needle)
+        .current_dir("/")
+        .output()
+        .unwrap();
     text(&out.stdout)
 }
 
