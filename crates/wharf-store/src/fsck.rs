@@ -62,7 +62,8 @@ impl fmt::Display for FsckProblem {
                 actual,
             } => write!(
                 f,
-                "{}: corrupt blob: content hashes to {actual}, not {expected}",
+                "{}: corrupt blob: content hashes to {actual}, not {expected}; remove the \
+                 images that use it (kiln rmi) and pull or build them again",
                 path.display()
             ),
             Self::UnreadableBlob { path, error } => {
@@ -258,6 +259,8 @@ impl Store {
                 .and_then(|b| Refs::parse(&b, &path.display()))
             {
                 Ok(r) => r,
+                // Already reported by `check_blobs` (each cause once).
+                Err(StoreError::CorruptBlob { .. }) => continue,
                 Err(e) => {
                     report.problems.push(FsckProblem::BadDocument {
                         path,
@@ -337,6 +340,7 @@ impl Store {
                     diff_ids.len()
                 ),
             }),
+            Err(StoreError::CorruptBlob { .. }) => {} // reported by `check_blobs`
             Err(e) => report.problems.push(FsckProblem::BadDocument {
                 path,
                 error: error_chain(&e),
