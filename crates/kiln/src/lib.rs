@@ -28,6 +28,9 @@ pub fn main() -> ExitCode {
             | cli::Command::Copy(_)
             | cli::Command::Add(_)
             | cli::Command::Commit(_)
+            // Unpacked layers hold files of subordinate IDs: only the namespace can read
+            // (check) and remove (prune, repair) all of them.
+            | cli::Command::System(_)
     ) {
         match wharf_sandbox::maybe_reexec_in_userns() {
             Ok(Some(code)) => return code,

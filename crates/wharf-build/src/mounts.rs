@@ -335,8 +335,17 @@ impl Planned {
                     }
                     let id = secret_id(mount)?;
                     let target = target_of(mount, workdir, || format!("/run/secrets/{id}"));
-                    std::fs::create_dir_all(scratch)
-                        .map_err(BuildError::io("creating", scratch))?;
+                    {
+                        // The secret's copy must never be readable by another user, not even
+                        // between its creation and the chmod below: a 0700 directory, a 0600
+                        // file created with that mode.
+                        use std::os::unix::fs::DirBuilderExt as _;
+                        std::fs::DirBuilder::new()
+                            .recursive(true)
+                            .mode(0o700)
+                            .create(scratch)
+                            .map_err(BuildError::io("creating", scratch))?;
+                    }
                     a.temp.push(private.clone());
                     write_secret(secret, &private)?;
                     chown_chmod(
@@ -401,20 +410,26 @@ fn secret_value(secret: &Secret) -> Result<String, BuildError> {
     }
 }
 
+/// Writes the secret's copy to `dest`, created 0600 (`std::fs::copy` would give it the
+/// source's mode, `fs::write` the umask's).
 fn write_secret(secret: &Secret, dest: &Path) -> Result<(), BuildError> {
-    match &secret.source {
-        SecretSource::File(p) => {
-            std::fs::copy(p, dest).map_err(|_| BuildError::SecretUnreadable {
-                id: secret.id.clone(),
-                from: p.display().to_string(),
-            })?;
-        }
-        SecretSource::Env(_) => {
-            let value = secret_value(secret)?;
-            std::fs::write(dest, value).map_err(BuildError::io("writing", dest))?;
-        }
-    }
-    Ok(())
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let value = match &secret.source {
+        SecretSource::File(p) => std::fs::read(p).map_err(|_| BuildError::SecretUnreadable {
+            id: secret.id.clone(),
+            from: p.display().to_string(),
+        })?,
+        SecretSource::Env(_) => secret_value(secret)?.into_bytes(),
+    };
+    let _ = std::fs::remove_file(dest);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dest)
+        .and_then(|mut f| f.write_all(&value))
+        .map_err(BuildError::io("writing", dest))
 }
 
 impl Attached {

@@ -71,7 +71,26 @@ pub fn summaries(store: &Store) -> Result<Vec<ImageSummary>, StoreError> {
     let records = store.list_images()?;
     let mut out = Vec::with_capacity(records.len());
     for r in &records {
-        let (raw, config) = load(store, r)?;
+        let (raw, config) = match load(store, r) {
+            Ok(loaded) => loaded,
+            // One damaged image (a blob changed on disk) must not hide the others: it is
+            // listed from its index entry alone; using it fails naming the damage, and
+            // `kiln system check` reports it.
+            Err(StoreError::CorruptBlob { .. }) => {
+                let (repository, tag) = split_name(r.name.as_deref());
+                out.push(ImageSummary {
+                    repository,
+                    tag,
+                    id: r.digest().clone(),
+                    digest: r.digest().clone(),
+                    created: String::new(),
+                    size: r.manifest.size(),
+                    names: r.name.iter().cloned().collect(),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let size = raw.bytes.len() as u64
             + raw.image().map_or(0, |m| {
                 m.config().size()

@@ -46,9 +46,14 @@ pub fn pull(
     if !args.quiet {
         writeln!(progress, "Pulling {src_ref}")?;
     }
-    runtime()?
-        .block_on(wharf_transport::copy(&src, &dst, &copy))
-        .with_context(|| format!("pulling {src_ref}"))?;
+    let copied = runtime()?.block_on(wharf_transport::copy(&src, &dst, &copy));
+    if copied.is_err() {
+        // A pull that failed half-way (a damaged blob, a refused config) leaves nothing of
+        // the image behind: what it stored is referenced by no image. Best effort: the
+        // error that matters is the pull's.
+        let _ = store.discard_unreferenced();
+    }
+    copied.with_context(|| format!("pulling {src_ref}"))?;
     let record = store.resolve(&name)?;
     writeln!(out, "{}", store.image_id(&record)?.digest())?;
     Ok(())

@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod digest;
+pub mod limits;
 pub mod manifest;
 pub mod media_type;
 pub mod platform;

@@ -12,8 +12,8 @@ use crate::client::{Missing, RegistryClient, Req, ReqBody, check_repository};
 use crate::error::{RegistryError, Result};
 
 /// Manifests larger than this are refused (containers/image uses the same 4 MiB bound), so a
-/// hostile registry cannot make us buffer without limit.
-pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+/// hostile registry cannot make us buffer without limit. The one cap of `wharf_oci::limits`.
+pub const MAX_MANIFEST_SIZE: u64 = wharf_oci::limits::MAX_MANIFEST_SIZE;
 
 /// A manifest or index as fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,13 +23,22 @@ impl Bundle {
     }
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> Result<(), SandboxError> {
+/// Writes `data` to `path` through a temporary file created with `mode`.
+fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), SandboxError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let err = |source| SandboxError::Write {
         path: path.to_path_buf(),
         source,
     };
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    // A leftover temp file from a crash may carry a wider mode: start from a fresh inode.
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(err)?;
     f.write_all(data).map_err(err)?;
     // No fsync: a bundle lives as long as its container and is rewritten for the next one; a
     // crash leaves a container that is discarded anyway, and four syncs cost ~50 ms per run.
@@ -70,26 +79,41 @@ pub fn write_bundle(
     image: Option<&ContainerConfig>,
     mut opts: SpecOptions,
 ) -> Result<Bundle, SandboxError> {
-    std::fs::create_dir_all(dir).map_err(|source| SandboxError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    // 0700 and a 0600 config.json: the spec holds the container's environment (`-e
+    // DB_PASSWORD=...`, a build's `--secret ...,env=`), which no other user may read. The
+    // `/etc` files stay 0644: they are bind-mounted for every user inside the container.
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| SandboxError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+    }
     let etc = EtcFiles {
         hosts: dir.join("hosts"),
         resolv_conf: dir.join("resolv.conf"),
         hostname: dir.join("hostname"),
     };
-    write_atomic(&etc.hosts, hosts_file(&opts.hostname).as_bytes())?;
+    write_atomic(&etc.hosts, hosts_file(&opts.hostname).as_bytes(), 0o644)?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     write_atomic(
         &etc.resolv_conf,
         resolv_conf(&host_resolv, opts.network).as_bytes(),
+        0o644,
     )?;
-    write_atomic(&etc.hostname, format!("{}\n", opts.hostname).as_bytes())?;
+    write_atomic(
+        &etc.hostname,
+        format!("{}\n", opts.hostname).as_bytes(),
+        0o644,
+    )?;
     opts.etc_files = Some(etc);
     let spec = spec::generate(image, &opts)?;
     let json = serde_json::to_vec_pretty(&spec).map_err(SandboxError::SerializeSpec)?;
-    write_atomic(&dir.join("config.json"), &json)?;
+    write_atomic(&dir.join("config.json"), &json, 0o600)?;
     Ok(Bundle {
         dir: dir.to_path_buf(),
         spec,

@@ -14,8 +14,9 @@ use crate::fsutil::{mkdir_p, sync_dir};
 use crate::{Inner, Store, StoreError};
 
 /// JSON documents (manifests, indexes, configs) larger than this are refused by
-/// [`Store::read_json`]: the distribution spec caps manifests at 4 MiB and configs stay far below.
-pub const JSON_LIMIT: u64 = 16 << 20;
+/// [`Store::read_json`]: the one cap every pull path also applies
+/// ([`wharf_oci::limits::MAX_JSON_SIZE`]), so nothing a pull stored is unreadable later.
+pub const JSON_LIMIT: u64 = wharf_oci::limits::MAX_JSON_SIZE;
 
 /// A blob that is now in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,7 +219,8 @@ impl Store {
         })
     }
 
-    /// Reads a small blob whole, refusing blobs over [`JSON_LIMIT`].
+    /// Reads a small blob whole, refusing blobs over [`JSON_LIMIT`] and blobs whose content no
+    /// longer matches their digest ([`StoreError::CorruptBlob`]).
     pub fn read_small(&self, d: &Digest) -> Result<Vec<u8>, StoreError> {
         let file = self.open_blob(d)?;
         let path = self.blob_path(d);
@@ -237,6 +239,18 @@ impl Store {
         file.take(JSON_LIMIT + 1)
             .read_to_end(&mut bytes)
             .map_err(StoreError::io("reading", &path))?;
+        // Manifests and configs decide what runs (Cmd, Env, layers): a blob changed on disk
+        // after it was verified must not be trusted. Hashing a few KiB is cheap.
+        let mut hasher = Hasher::for_digest(d)?;
+        hasher.update(&bytes);
+        let actual = hasher.finish();
+        if actual != *d {
+            return Err(StoreError::CorruptBlob {
+                digest: d.clone(),
+                actual,
+                path,
+            });
+        }
         Ok(bytes)
     }
 }

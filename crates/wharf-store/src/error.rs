@@ -98,6 +98,32 @@ pub enum StoreError {
         source: Box<wharf_archive::ArchiveError>,
     },
     #[error(
+        "the store is locked: {} is held by {holder}; gave up after {}s. Wait for that process \
+         to finish (or stop it), or set WHARF_LOCK_TIMEOUT=SECONDS (or never) to wait longer",
+        path.display(),
+        waited.as_secs_f64()
+    )]
+    LockTimeout {
+        path: PathBuf,
+        holder: String,
+        waited: std::time::Duration,
+    },
+    #[error(
+        "invalid WHARF_LOCK_TIMEOUT {value:?}: give seconds (e.g. 60 or 0.5), 0 to fail at once, or never"
+    )]
+    BadLockTimeout { value: String },
+    #[error(
+        "blob {digest} in the store is damaged: its content hashes to {actual} ({}). Remove \
+         the images that use it (kiln rmi) and pull or build them again; kiln system check \
+         lists everything damaged",
+        path.display()
+    )]
+    CorruptBlob {
+        digest: Digest,
+        actual: Digest,
+        path: PathBuf,
+    },
+    #[error(
         "no place for the store: neither WHARF_ROOT, XDG_DATA_HOME nor HOME is set (pass --root)"
     )]
     NoRoot,

@@ -1,5 +1,6 @@
 //! Consistency check: every blob re-hashed, every reference from `index.json` down to configs
-//! and layers followed, and every problem reported with the path it concerns.
+//! and layers followed, every unpacked layer directory compared with what was unpacked, and
+//! every problem reported with the path it concerns.
 
 use std::fmt;
 use std::fs::File;
@@ -10,6 +11,7 @@ use wharf_oci::Digest;
 use wharf_oci::digest::{Hasher, HashingReader};
 
 use crate::refs::{Refs, Role};
+use crate::tree::{TreeCheck, TreeStatus};
 use crate::{Store, StoreError, read_dir_names};
 
 /// One problem found by [`Store::fsck`].
@@ -41,6 +43,14 @@ pub enum FsckProblem {
     },
     /// `index.json`, a manifest or a config that does not parse, or that contradicts itself.
     BadDocument { path: PathBuf, error: String },
+    /// An unpacked layer directory that differs from what was unpacked (see `tree`).
+    ChangedLayer {
+        path: PathBuf,
+        chain: Digest,
+        changes: Vec<String>,
+    },
+    /// An unpacked layer directory that could not be walked.
+    UnreadableLayer { path: PathBuf, error: String },
 }
 
 impl fmt::Display for FsckProblem {
@@ -52,7 +62,8 @@ impl fmt::Display for FsckProblem {
                 actual,
             } => write!(
                 f,
-                "{}: corrupt blob: content hashes to {actual}, not {expected}",
+                "{}: corrupt blob: content hashes to {actual}, not {expected}; remove the \
+                 images that use it (kiln rmi) and pull or build them again",
                 path.display()
             ),
             Self::UnreadableBlob { path, error } => {
@@ -86,6 +97,21 @@ impl fmt::Display for FsckProblem {
                 path.display()
             ),
             Self::BadDocument { path, error } => write!(f, "{}: {error}", path.display()),
+            Self::ChangedLayer { path, changes, .. } => write!(
+                f,
+                "{}: unpacked layer changed since it was unpacked ({}); remove it with \
+                 `kiln system check --repair` (it is unpacked again from its verified blob \
+                 when next used)",
+                path.display(),
+                changes.join("; ")
+            ),
+            Self::UnreadableLayer { path, error } => {
+                write!(
+                    f,
+                    "{}: cannot check unpacked layer: {error}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -96,6 +122,10 @@ pub struct FsckReport {
     pub blobs_checked: usize,
     pub bytes_checked: u64,
     pub references_checked: usize,
+    /// Unpacked layer directories compared with their records.
+    pub layers_checked: usize,
+    /// Unpacked layer directories without a record (unpacked by an older wharf): not checked.
+    pub layers_unrecorded: usize,
     pub problems: Vec<FsckProblem>,
 }
 
@@ -120,10 +150,44 @@ impl Store {
     /// Re-hashes every blob and checks every reference. Problems are collected, not returned as
     /// errors; an error means the check itself could not run (e.g. `blobs/` unreadable).
     pub fn fsck(&self) -> Result<FsckReport, StoreError> {
+        self.fsck_with(TreeCheck::Full)
+    }
+
+    /// [`Store::fsck`], comparing unpacked layer directories with their records as deep as
+    /// `layers` says ([`TreeCheck::Fast`] trusts `lstat` data, [`TreeCheck::Full`] re-hashes
+    /// every file).
+    pub fn fsck_with(&self, layers: TreeCheck) -> Result<FsckReport, StoreError> {
         let mut report = FsckReport::default();
         self.check_blobs(&mut report)?;
         self.check_references(&mut report);
+        self.check_layers(&mut report, layers)?;
         Ok(report)
+    }
+
+    fn check_layers(&self, report: &mut FsckReport, check: TreeCheck) -> Result<(), StoreError> {
+        for hex in read_dir_names(&self.layers_dir())? {
+            let path = self.layers_dir().join(&hex);
+            let Ok(chain) = wharf_oci::digest::parse(&format!("sha256:{hex}")) else {
+                continue; // not a layer directory of ours (gc judges those)
+            };
+            match self.check_layer_tree(&chain, check) {
+                Ok(TreeStatus::Intact) => report.layers_checked += 1,
+                Ok(TreeStatus::Unrecorded) => report.layers_unrecorded += 1,
+                Ok(TreeStatus::Changed(changes)) => {
+                    report.layers_checked += 1;
+                    report.problems.push(FsckProblem::ChangedLayer {
+                        path,
+                        chain,
+                        changes,
+                    });
+                }
+                Err(e) => report.problems.push(FsckProblem::UnreadableLayer {
+                    path,
+                    error: error_chain(&e),
+                }),
+            }
+        }
+        Ok(())
     }
 
     fn check_blobs(&self, report: &mut FsckReport) -> Result<(), StoreError> {
@@ -195,6 +259,8 @@ impl Store {
                 .and_then(|b| Refs::parse(&b, &path.display()))
             {
                 Ok(r) => r,
+                // Already reported by `check_blobs` (each cause once).
+                Err(StoreError::CorruptBlob { .. }) => continue,
                 Err(e) => {
                     report.problems.push(FsckProblem::BadDocument {
                         path,
@@ -274,6 +340,7 @@ impl Store {
                     diff_ids.len()
                 ),
             }),
+            Err(StoreError::CorruptBlob { .. }) => {} // reported by `check_blobs`
             Err(e) => report.problems.push(FsckProblem::BadDocument {
                 path,
                 error: error_chain(&e),

@@ -1,8 +1,8 @@
 //! Small filesystem helpers: advisory locks, durable renames and tree removal.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use rustix::fs::FlockOperation;
@@ -39,7 +39,15 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 /// the destination directory. Readers see the old or the new file, never a torn one.
 pub(crate) fn write_atomic(temp: &Path, dest: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let result = (|| {
-        let mut f = File::create(temp).map_err(StoreError::io("creating", temp))?;
+        // 0600: store files may hold secrets (a container's environment); only the owner
+        // reads them, as containers/storage does.
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(temp)
+            .map_err(StoreError::io("creating", temp))?;
         f.write_all(bytes)
             .map_err(StoreError::io("writing", temp))?;
         f.sync_all().map_err(StoreError::io("syncing", temp))?;
@@ -58,6 +66,25 @@ pub(crate) fn write_atomic(temp: &Path, dest: &Path, bytes: &[u8]) -> Result<(),
 /// Creates a directory and its parents.
 pub(crate) fn mkdir_p(dir: &Path) -> Result<(), StoreError> {
     fs::create_dir_all(dir).map_err(StoreError::io("creating directory", dir))
+}
+
+/// Creates the store root (and missing parents) mode 0700, as podman's storage: the store holds
+/// container environments and build secrets, so no other user may read or lock anything in it.
+/// An existing root that we own but others can enter is tightened to 0700; one owned by someone
+/// else is left as it is (its owner chose).
+pub(crate) fn mkdir_private(dir: &Path) -> Result<(), StoreError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(StoreError::io("creating directory", dir))?;
+    let meta = fs::metadata(dir).map_err(StoreError::io("inspecting", dir))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.uid() == rustix::process::geteuid().as_raw() && mode & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(StoreError::io("making private (mode 0700)", dir))?;
+    }
+    Ok(())
 }
 
 /// Removes a file or a whole tree. Directories without write permission (read-only layer

@@ -83,6 +83,39 @@ impl Store {
         Ok(out)
     }
 
+    /// Removes the blobs and layer trees this handle wrote (its pins) that no image references
+    /// and no other live process pinned, then releases the pins: after a failed pull or build
+    /// nothing of it stays in the store. Returns the digests of the removed blobs.
+    ///
+    /// Does not wait for the metadata lock: when another process holds it (the failure may
+    /// well have been that lock's timeout), nothing is removed and a later `gc` collects
+    /// what is left, since no image references it.
+    pub fn discard_unreferenced(&self) -> Result<Vec<Digest>, StoreError> {
+        let Some(_lock) = self.try_lock_index()? else {
+            return Ok(Vec::new());
+        };
+        let reach = self.reachable()?;
+        let own = crate::lease::own_pins(&self.inner.lease)?;
+        let others = crate::lease::other_pins(&self.tmp_dir(), &self.inner.lease)?;
+        let mounted = self.container_layers()?;
+        let mut removed = Vec::new();
+        for item in own.iter().filter(|i| !others.contains(*i)) {
+            if let Some(hex) = item.strip_prefix("layer:") {
+                if !reach.chains.contains(hex) && !mounted.contains(hex) {
+                    remove_all(&self.layers_dir().join(hex))?;
+                }
+            } else if let Ok(digest) = wharf_oci::digest::parse(item)
+                && !reach.blobs.contains(digest.as_ref())
+            {
+                remove_all(&self.blob_path(&digest))?;
+                removed.push(digest);
+            }
+        }
+        self.prune_tree_records()?;
+        self.inner.lease.release_pins()?;
+        Ok(removed)
+    }
+
     /// Removes every blob and layer tree that no image references. Runs under the metadata
     /// lock, so no image can be committed (or its blobs verified) half-way through.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
@@ -128,6 +161,7 @@ impl Store {
             remove_all(&self.layers_dir().join(&hex))?;
             report.removed_layers.push(hex);
         }
+        self.prune_tree_records()?;
         Ok(report)
     }
 }

@@ -167,10 +167,29 @@ pub(crate) fn clean_tmp(tmp: &Path, own: &Lease) -> Result<Vec<PathBuf>, StoreEr
 
 /// Items pinned by live leases (including our own).
 pub(crate) fn live_pins(tmp: &Path, own: &Lease) -> Result<HashSet<String>, StoreError> {
+    pins_of(tmp, own, true)
+}
+
+/// Items pinned by live leases other than ours.
+pub(crate) fn other_pins(tmp: &Path, own: &Lease) -> Result<HashSet<String>, StoreError> {
+    pins_of(tmp, own, false)
+}
+
+/// Items our lease pins.
+pub(crate) fn own_pins(own: &Lease) -> Result<HashSet<String>, StoreError> {
+    match fs::read_to_string(&own.path) {
+        Ok(text) => Ok(text.lines().map(str::to_owned).collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(HashSet::new()),
+        Err(e) => Err(StoreError::io("reading lease", &own.path)(e)),
+    }
+}
+
+fn pins_of(tmp: &Path, own: &Lease, with_own: bool) -> Result<HashSet<String>, StoreError> {
     let (live, dead) = scan_leases(tmp, own)?;
     drop(dead);
     let mut pins = HashSet::new();
-    for token in live.iter().map(String::as_str).chain([own.token()]) {
+    let mine = with_own.then(|| own.token());
+    for token in live.iter().map(String::as_str).chain(mine) {
         let path = tmp.join(format!("{token}{LEASE_SUFFIX}"));
         match fs::read_to_string(&path) {
             Ok(text) => pins.extend(text.lines().map(str::to_owned)),

@@ -7,11 +7,16 @@
 //!                          `docker.io/library/busybox:latest`), so `skopeo ... oci:$ROOT/oci:NAME`
 //!                          and `umoci ... --image $ROOT/oci:NAME` work on it directly
 //! $ROOT/layers/<chain-id>  unpacked layer trees, the overlay lower directories (see below)
+//! $ROOT/layer-trees/<chain-id>  what each tree held when unpacked, for fsck (see `tree`)
 //! $ROOT/containers/<id>/   working and running containers (owned by the sandbox and build crates)
 //! $ROOT/cache/             build cache records
 //! $ROOT/tmp/               in-flight writes; per-process leases (see below)
-//! $ROOT/index.lock         the metadata lock
+//! $ROOT/index.lock         the metadata lock (holds the pid and command of its holder)
 //! ```
+//!
+//! **Privacy.** The root is mode 0700 (as podman's storage) and files written through the store
+//! are 0600: container records and bundles hold environment values, builds stage secrets under
+//! `containers/`, and another user able to open `index.lock` could stall every writer.
 //!
 //! **Invariants.** A blob appears under `blobs/` only after its digest and size were verified
 //! ([`BlobWriter`]); compressed blobs are kept exactly as they came. `index.json` is replaced by
@@ -51,6 +56,7 @@ mod lease;
 mod name;
 mod refs;
 mod root;
+mod tree;
 mod unpack;
 mod users;
 
@@ -63,15 +69,16 @@ pub use error::StoreError;
 pub use fsck::{FsckProblem, FsckReport};
 pub use gc::GcReport;
 pub use images::ImageRecord;
-pub use index::REF_NAME;
+pub use index::{DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_ENV, REF_NAME};
 pub use layers::chain_id;
 pub use name::normalize_name;
 pub use root::default_root;
+pub use tree::{TreeCheck, TreeStatus};
 pub use unpack::{Unpacked, default_apply_options};
 pub use wharf_archive::{ApplyOptions, DeviceNodes, SkippedDevices};
 use wharf_oci::Digest;
 
-use crate::fsutil::{mkdir_p, write_atomic};
+use crate::fsutil::{mkdir_p, mkdir_private, write_atomic};
 use crate::lease::Lease;
 
 /// An open store. Cheap to clone; clones share one lease (one liveness lock file).
@@ -84,6 +91,8 @@ pub struct Store {
 pub(crate) struct Inner {
     root: PathBuf,
     lease: Lease,
+    /// How long to wait for the metadata lock before failing (see [`index::LOCK_TIMEOUT_ENV`]).
+    lock_timeout: Option<std::time::Duration>,
 }
 
 impl Inner {
@@ -103,7 +112,17 @@ impl Store {
     /// Opens (creating when needed) the store at `root`, and removes leftovers of processes
     /// that ended in the middle of a write.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        Self::open_with_lock_timeout(root, index::lock_timeout_from_env()?)
+    }
+
+    /// [`Store::open`] with an explicit metadata-lock timeout instead of the one from
+    /// [`LOCK_TIMEOUT_ENV`] (`None`: wait forever).
+    pub fn open_with_lock_timeout(
+        root: impl Into<PathBuf>,
+        lock_timeout: Option<std::time::Duration>,
+    ) -> Result<Self, StoreError> {
         let root: PathBuf = root.into();
+        mkdir_private(&root)?;
         for dir in ["oci/blobs/sha256", "layers", "containers", "cache", "tmp"] {
             mkdir_p(&root.join(dir))?;
         }
@@ -111,7 +130,11 @@ impl Store {
         let lease = Lease::acquire(&tmp)?;
         lease::clean_tmp(&tmp, &lease)?;
         let store = Self {
-            inner: Arc::new(Inner { root, lease }),
+            inner: Arc::new(Inner {
+                root,
+                lease,
+                lock_timeout,
+            }),
         };
         let layout = store.oci_dir().join("oci-layout");
         if !layout.exists() {

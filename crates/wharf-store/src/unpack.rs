@@ -190,9 +190,18 @@ impl Store {
                 });
             }
             let dest = self.layer_dir(chain);
+            // Recorded now that the stream matched the diff ID, for `fsck` to compare with
+            // later (see `tree`). Best effort: without a record the layer is still verified,
+            // only a later change to it goes unnoticed.
+            let record = Self::layer_tree_record(&temp).ok();
             self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
             match std::fs::rename(&temp, &dest) {
-                Ok(()) => sync_dir(&self.layers_dir())?,
+                Ok(()) => {
+                    sync_dir(&self.layers_dir())?;
+                    if let Some(r) = record {
+                        let _ = self.save_layer_tree_record(chain, &r);
+                    }
+                }
                 // Another process unpacked the same layer first: theirs is as good as ours.
                 Err(_) if dest.is_dir() => remove_all(&temp)?,
                 Err(e) => return Err(StoreError::io("renaming into place", &dest)(e)),

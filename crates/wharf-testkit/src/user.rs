@@ -174,6 +174,36 @@ impl TestUser {
     }
 }
 
+/// The second unprivileged user of the security tests: another local user, the attacker of a
+/// victim's store. It has no subordinate IDs (it runs nothing in containers).
+pub const PEER_USER: &str = "wharf-peer";
+
+/// Returns [`PEER_USER`], creating it (idempotently, so a fresh CI machine gets it) when
+/// running as root. Panics when it cannot be had: attack tests need a real second user and
+/// must not pass by skipping (run the tests as root, as CI does).
+pub fn peer_user() -> TestUser {
+    assert_eq!(
+        rustix_euid(),
+        0,
+        "tests with a second local user must run as root (they create {PEER_USER}), as CI does"
+    );
+    if id_of("-u", PEER_USER).is_none() {
+        // Test processes may race here; useradd's lock makes one win.
+        let _ = Command::new("useradd")
+            .args(["--create-home", "--shell", "/bin/sh", PEER_USER])
+            .output();
+    }
+    let uid = id_of("-u", PEER_USER)
+        .unwrap_or_else(|| panic!("cannot create the user {PEER_USER} (is useradd installed?)"));
+    TestUser {
+        name: PEER_USER.into(),
+        uid,
+        gid: id_of("-g", PEER_USER).unwrap_or(uid),
+        home: format!("/home/{PEER_USER}"),
+        switch: true,
+    }
+}
+
 /// Whether this process is the unprivileged half started by [`TestUser::run_self`].
 pub fn is_inner() -> bool {
     std::env::var_os(INNER_ENV).is_some()

@@ -3,16 +3,21 @@
 //! manifest is written last, so a destination never names a blob it lacks.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use futures_util::StreamExt as _;
+use tokio::io::{AsyncRead, ReadBuf};
 use wharf_archive::{Compressor, LayerCompression};
 use wharf_oci::manifest::{convert_image_manifest, convert_index, to_bytes};
 use wharf_oci::media_type::{self, ManifestKind};
 use wharf_oci::platform::select_manifest;
 use wharf_oci::{Descriptor, Digest, ImageConfig, Platform, RawManifest};
 
+use crate::BlobStream;
 use crate::counting::Counting;
 use crate::dest::Destination;
 use crate::error::{Result, TransportError};
@@ -324,6 +329,7 @@ async fn copy_image(
             }
         }
     }
+    crate::source::check_config_size(image.config(), &src.describe())?;
     let mut blobs: Vec<Descriptor> = vec![image.config().clone()];
     for l in image.layers() {
         if !blobs.iter().any(|b| b.digest() == l.digest()) {
@@ -338,10 +344,15 @@ async fn copy_image(
             BlobKind::Layer
         }
     };
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(blobs.iter().map(|d| {
+    // On the first failure the other blobs stop at their next read (`Cancel`), and every
+    // transfer is waited for before returning: a blocking store writer left running would
+    // outlive the copy and panic when the caller's runtime shuts down under it.
+    let cancel = Cancel::default();
+    let results: Vec<Result<Outcome>> = futures_util::stream::iter(blobs.iter().map(|d| {
         let how = recompress.get(d.digest()).cloned();
+        let cancel = cancel.clone();
         async move {
-            match (how, opts.compress) {
+            let r = match (how, opts.compress) {
                 (Some((from, diff_id)), Some(c)) => {
                     let how = Recompression {
                         from,
@@ -351,13 +362,19 @@ async fn copy_image(
                     };
                     transfer_recompressed(src, dst, d, how, opts).await
                 }
-                _ => transfer(src, dst, d, kind_of(d), opts).await,
+                _ => transfer(src, dst, d, kind_of(d), opts, &cancel).await,
+            };
+            if r.is_err() {
+                cancel.0.store(true, Ordering::Relaxed);
             }
+            r
         }
     }))
     .buffer_unordered(parallel.max(1))
-    .try_collect()
-    .await?;
+    .collect()
+    .await;
+    // In completion order: the first error is the cause, later ones are the stopped siblings.
+    let outcomes = results.into_iter().collect::<Result<Vec<Outcome>>>()?;
     let mut renamed: HashMap<Digest, Recompressed> = HashMap::new();
     for o in outcomes {
         match o {
@@ -512,6 +529,31 @@ fn retry_wait(opts: &CopyOptions, attempt: u32) -> Duration {
         .unwrap_or_else(|| Duration::from_millis(200 << attempt.min(6)))
 }
 
+/// Set once a blob of the image failed; the other transfers' streams then fail their next read.
+#[derive(Debug, Clone, Default)]
+struct Cancel(Arc<AtomicBool>);
+
+/// A blob stream that stops when its image's copy was cancelled.
+struct Cancellable {
+    inner: BlobStream,
+    cancel: Cancel,
+}
+
+impl AsyncRead for Cancellable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.cancel.0.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(std::io::Error::other(
+                "stopped because another blob of the image failed",
+            )));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
 /// Moves one blob, retrying network failures with a growing pause.
 async fn transfer(
     src: &Source,
@@ -519,6 +561,7 @@ async fn transfer(
     d: &Descriptor,
     kind: BlobKind,
     opts: &CopyOptions,
+    cancel: &Cancel,
 ) -> Result<Outcome> {
     let (digest, size) = (d.digest().clone(), d.size());
     if dst.has_blob(d).await? {
@@ -541,6 +584,10 @@ async fn transfer(
     loop {
         let result = async {
             let stream = Counting::wrap(src.blob(d).await?, d.digest(), opts.progress.as_ref());
+            let stream: BlobStream = Box::new(Cancellable {
+                inner: stream,
+                cancel: cancel.clone(),
+            });
             dst.put_blob_from(d, stream, src.verifies_blobs()).await
         }
         .await;

@@ -13,8 +13,9 @@ use wharf_oci::digest::{Hasher, HashingWriter};
 use crate::BlobStream;
 use crate::error::{Result, TransportError};
 
-/// Manifests and configs read whole are refused above this size.
-const SMALL_LIMIT: u64 = 16 << 20;
+/// Manifests and configs read whole are refused above this size (the one cap of
+/// `wharf_oci::limits`, so the store can read back whatever was copied from here).
+const SMALL_LIMIT: u64 = wharf_oci::limits::MAX_JSON_SIZE;
 
 /// The files of a directory, or of a tar archive indexed by member name (read in place).
 #[derive(Debug)]

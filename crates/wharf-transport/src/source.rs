@@ -207,12 +207,7 @@ impl Source {
     /// A small blob (a config) read whole.
     pub async fn blob_bytes(&self, d: &Descriptor) -> Result<Bytes> {
         use tokio::io::AsyncReadExt as _;
-        if d.size() > 16 << 20 {
-            return Err(TransportError::Invalid {
-                location: self.describe(),
-                what: format!("config {} is larger than 16 MiB", d.digest()),
-            });
-        }
+        check_config_size(d, &self.describe())?;
         let mut out = Vec::with_capacity(d.size() as usize);
         let mut s = self.blob(d).await?.take(d.size() + 1);
         s.read_to_end(&mut out)
@@ -228,6 +223,25 @@ impl Source {
         }
         Ok(Bytes::from(out))
     }
+}
+
+/// Refuses a config whose descriptor announces more than [`wharf_oci::limits::MAX_CONFIG_SIZE`]
+/// before a byte is fetched: every copy (pulls of all three binaries, `ferry copy`) goes through
+/// this, and the store could not read a larger one back.
+pub(crate) fn check_config_size(d: &Descriptor, location: &str) -> Result<()> {
+    let limit = wharf_oci::limits::MAX_CONFIG_SIZE;
+    if d.size() > limit {
+        return Err(TransportError::Invalid {
+            location: location.to_owned(),
+            what: format!(
+                "config {} is {} bytes, more than the {limit} bytes accepted for image configs \
+                 (refused before downloading it)",
+                d.digest(),
+                d.size()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn check_manifest(m: RawManifest, d: &Descriptor) -> Result<RawManifest> {

@@ -7,5 +7,7 @@ mod exec_race;
 mod fds;
 mod keep_id;
 mod limits;
+mod pull;
+mod store;
 mod symlinks;
 mod sysfs;

@@ -11,8 +11,20 @@ use crate::cli::Cli;
 pub enum Command {
     /// Remove dangling images, then unreferenced blobs and unpacked layers
     Prune(PruneArgs),
-    /// Re-hash every blob and check every reference in the store
-    Check,
+    /// Re-hash every blob, check every reference and every unpacked layer in the store
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Compare unpacked layers by file metadata (inode, size, mtime, ctime) instead of
+    /// re-hashing every file: catches any change made through the filesystem, not one made
+    /// below it (to the disk device)
+    #[arg(long)]
+    pub quick: bool,
+    /// Remove damaged unpacked layers; they are unpacked again from their blobs when next used
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,24 +53,50 @@ pub fn run(cli: &Cli, cmd: &Command) -> anyhow::Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check => {
-            let r = store.fsck().context("checking the store")?;
+        Command::Check(a) => {
+            let depth = if a.quick {
+                wharf_store::TreeCheck::Fast
+            } else {
+                wharf_store::TreeCheck::Full
+            };
+            let r = store.fsck_with(depth).context("checking the store")?;
+            let mut left = 0;
             for p in &r.problems {
-                writeln!(out, "problem: {p}")?;
+                match p {
+                    wharf_store::FsckProblem::ChangedLayer { chain, path, .. } if a.repair => {
+                        store
+                            .remove_layer_tree(chain)
+                            .with_context(|| format!("removing {}", path.display()))?;
+                        writeln!(out, "repaired: {p}")?;
+                    }
+                    _ => {
+                        left += 1;
+                        writeln!(out, "problem: {p}")?;
+                    }
+                }
             }
             writeln!(
                 out,
-                "checked {} blobs ({}) and {} references: {}",
+                "checked {} blobs ({}), {} references and {} unpacked layers{}: {}",
                 r.blobs_checked,
                 wharf_cli::human::size(r.bytes_checked),
                 r.references_checked,
-                if r.is_clean() {
+                r.layers_checked,
+                if r.layers_unrecorded > 0 {
+                    format!(
+                        " ({} more unpacked before records existed, not checked)",
+                        r.layers_unrecorded
+                    )
+                } else {
+                    String::new()
+                },
+                if left == 0 {
                     "ok".to_owned()
                 } else {
-                    format!("{} problems", r.problems.len())
+                    format!("{left} problems")
                 }
             )?;
-            Ok(if r.is_clean() {
+            Ok(if left == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -1,0 +1,354 @@
+//! Records of unpacked layer trees (`layer-trees/<chain-id-hex>`), so that [`Store::fsck`] can
+//! tell that a directory under `layers/` changed after it was unpacked.
+//!
+//! Why a record and not the diff ID itself: the diff ID is the digest of the uncompressed tar
+//! exactly as its author wrote it (entry order, header fields, PAX records, padding). The
+//! unpacked tree keeps none of that, and it holds overlay's whiteout forms instead of `.wh.`
+//! entries, so re-tarring it cannot reproduce the diff ID. Instead, right after the tar stream
+//! was verified against the diff ID and before the tree is renamed into place, every entry is
+//! recorded: path, type, mode, owner, size, symlink target or device number, a digest of its
+//! extended attributes and of its content, and its inode, mtime and ctime.
+//!
+//! - The **full** check walks the tree again and compares everything, hashing every file:
+//!   it catches any change of content, metadata, added or removed entries.
+//! - The **fast** check compares what `lstat` gives (type, mode, owner, size, inode, mtime and
+//!   ctime) without reading file contents. Writing a file changes its ctime, which no user can
+//!   set back, and replacing it changes its inode, so this catches every ordinary edit; it
+//!   misses only what bypasses the filesystem's timestamps (writing the block device, a
+//!   clock set back by root between the write and the check).
+//!
+//! Owners are recorded as host IDs (translated through `/proc/self/uid_map`), so a record made
+//! inside the rootless user namespace compares with a check run outside it and vice versa.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use wharf_oci::Digest;
+use wharf_oci::digest::{Hasher, HashingReader};
+
+use crate::fsutil::{mkdir_private, remove_all};
+use crate::{Store, StoreError};
+
+/// The directory of tree records, beside `layers/`.
+pub(crate) const TREES_DIR: &str = "layer-trees";
+
+/// One recorded entry; `content` is the sha256 of a regular file's bytes, the target of a
+/// symlink or the device number of a device node.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Entry {
+    kind: char,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    ino: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    content: String,
+    xattrs: String,
+}
+
+/// path (relative, `/`-separated; lossy for names that are not UTF-8) -> entry.
+type Tree = BTreeMap<String, Entry>;
+
+/// How deep [`Store::check_layer_tree`] looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeCheck {
+    /// Metadata only (`lstat`): fast, see the module docs for what it misses.
+    Fast,
+    /// Metadata and every file's content.
+    Full,
+}
+
+/// Maps IDs seen in this process's user namespace to host IDs.
+struct IdMap(Vec<(u32, u32, u32)>);
+
+impl IdMap {
+    fn load(file: &str) -> Self {
+        let ranges = fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<u32> = l
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                (f.len() == 3).then(|| (f[0], f[1], f[2]))
+            })
+            .collect();
+        Self(ranges)
+    }
+
+    fn host(&self, id: u32) -> u32 {
+        self.0
+            .iter()
+            .find(|(inside, _, n)| id >= *inside && id - inside < *n)
+            .map_or(id, |(inside, outside, _)| outside + (id - inside))
+    }
+}
+
+fn kind_of(t: fs::FileType) -> char {
+    if t.is_dir() {
+        'd'
+    } else if t.is_symlink() {
+        'l'
+    } else if t.is_file() {
+        'f'
+    } else if t.is_char_device() {
+        'c'
+    } else if t.is_block_device() {
+        'b'
+    } else if t.is_fifo() {
+        'p'
+    } else {
+        's'
+    }
+}
+
+fn xattr_digest(path: &Path) -> String {
+    let mut names: Vec<_> = xattr::list(path).map(Iterator::collect).unwrap_or_default();
+    if names.is_empty() {
+        return String::new();
+    }
+    names.sort();
+    let mut h = Hasher::sha256();
+    for n in names {
+        let value = xattr::get(path, &n).ok().flatten().unwrap_or_default();
+        h.update(n.as_encoded_bytes());
+        h.update(b"\0");
+        h.update(wharf_oci::digest::sha256(&value).as_ref().as_bytes());
+        h.update(b"\n");
+    }
+    h.finish().to_string()
+}
+
+fn hash_file(path: &Path) -> io::Result<String> {
+    let file = fs::File::open(path)?;
+    let mut r = HashingReader::new(
+        io::BufReader::with_capacity(256 << 10, file),
+        Hasher::sha256(),
+    );
+    io::copy(&mut r, &mut io::sink())?;
+    Ok(r.finish().0.to_string())
+}
+
+/// Walks `root` and records every entry below it (the root directory itself is left out:
+/// renaming it into place changes its ctime).
+fn walk(root: &Path, check: TreeCheck) -> Result<Tree, StoreError> {
+    let ids = (
+        IdMap::load("/proc/self/uid_map"),
+        IdMap::load("/proc/self/gid_map"),
+    );
+    let mut tree = Tree::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let mut names: Vec<_> = fs::read_dir(&dir)
+            .map_err(StoreError::io("listing", &dir))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::io("listing", &dir))?;
+        names.sort();
+        for name in names {
+            let rel = rel.join(&name);
+            let path = root.join(&rel);
+            let m = fs::symlink_metadata(&path).map_err(StoreError::io("inspecting", &path))?;
+            let kind = kind_of(m.file_type());
+            let content = match kind {
+                // An unreadable file reads the same way when recorded and when checked (same
+                // user, same namespace); the error text stands in for its digest.
+                'f' if check == TreeCheck::Full => {
+                    hash_file(&path).unwrap_or_else(|e| format!("unreadable: {e}"))
+                }
+                'l' => fs::read_link(&path)
+                    .map_err(StoreError::io("reading link", &path))?
+                    .to_string_lossy()
+                    .into_owned(),
+                'c' | 'b' => m.rdev().to_string(),
+                _ => String::new(),
+            };
+            if kind == 'd' {
+                stack.push(rel.clone());
+            }
+            tree.insert(
+                rel.to_string_lossy().into_owned(),
+                Entry {
+                    kind,
+                    mode: m.mode() & 0o7777,
+                    uid: ids.0.host(m.uid()),
+                    gid: ids.1.host(m.gid()),
+                    size: if kind == 'd' { 0 } else { m.size() },
+                    ino: m.ino(),
+                    mtime: (m.mtime(), m.mtime_nsec()),
+                    ctime: (m.ctime(), m.ctime_nsec()),
+                    content,
+                    xattrs: if check == TreeCheck::Full {
+                        xattr_digest(&path)
+                    } else {
+                        String::new()
+                    },
+                },
+            );
+        }
+    }
+    Ok(tree)
+}
+
+/// What changed between a recorded tree and the one on disk: up to `max` descriptions.
+fn differences(recorded: &Tree, now: &Tree, check: TreeCheck, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, was) in recorded {
+        let Some(is) = now.get(path) else {
+            out.push(format!("/{path} was removed"));
+            continue;
+        };
+        let what = if was.kind != is.kind {
+            Some("its type changed")
+        } else if check == TreeCheck::Full && was.content != is.content {
+            Some("its content changed")
+        } else if was.kind == 'l' && was.content != is.content {
+            Some("its target changed")
+        } else if was.mode != is.mode {
+            Some("its mode changed")
+        } else if (was.uid, was.gid) != (is.uid, is.gid) {
+            Some("its owner changed")
+        } else if was.size != is.size {
+            Some("its size changed")
+        } else if check == TreeCheck::Full && was.xattrs != is.xattrs {
+            Some("its extended attributes changed")
+        } else if check == TreeCheck::Fast
+            && (was.ino, was.mtime, was.ctime) != (is.ino, is.mtime, is.ctime)
+        {
+            Some("it was modified (inode or timestamps differ)")
+        } else {
+            None
+        };
+        if let Some(w) = what {
+            out.push(format!("/{path}: {w}"));
+        }
+        if out.len() >= max {
+            return out;
+        }
+    }
+    for path in now.keys().filter(|p| !recorded.contains_key(*p)) {
+        if out.len() >= max {
+            break;
+        }
+        out.push(format!("/{path} was added"));
+    }
+    out
+}
+
+/// The outcome of checking one layer tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeStatus {
+    Intact,
+    /// No record: unpacked before records existed. Nothing to compare with.
+    Unrecorded,
+    /// What differs (at most a few entries).
+    Changed(Vec<String>),
+}
+
+impl Store {
+    fn tree_record_path(&self, chain: &Digest) -> PathBuf {
+        self.root().join(TREES_DIR).join(chain.digest())
+    }
+
+    /// The record of the tree at `dir`, which is about to become a layer directory.
+    pub(crate) fn layer_tree_record(dir: &Path) -> Result<Vec<u8>, StoreError> {
+        let tree = walk(dir, TreeCheck::Full)?;
+        serde_json::to_vec(&tree).map_err(|source| StoreError::Json {
+            what: format!("the record of {}", dir.display()),
+            source,
+        })
+    }
+
+    /// Stores the record of `layers/<chain>` made by [`Store::layer_tree_record`].
+    pub(crate) fn save_layer_tree_record(
+        &self,
+        chain: &Digest,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        mkdir_private(&self.root().join(TREES_DIR))?;
+        self.write_file_atomic(&self.tree_record_path(chain), record)
+    }
+
+    /// Compares `layers/<chain>` with its record.
+    pub fn check_layer_tree(
+        &self,
+        chain: &Digest,
+        check: TreeCheck,
+    ) -> Result<TreeStatus, StoreError> {
+        let record = self.tree_record_path(chain);
+        let bytes = match fs::read(&record) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(TreeStatus::Unrecorded),
+            Err(e) => return Err(StoreError::io("reading", &record)(e)),
+        };
+        let recorded: Tree = serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
+            what: record.display().to_string(),
+            source,
+        })?;
+        let now = walk(&self.layer_dir(chain), check)?;
+        let diff = differences(&recorded, &now, check, 5);
+        Ok(if diff.is_empty() {
+            TreeStatus::Intact
+        } else {
+            TreeStatus::Changed(diff)
+        })
+    }
+
+    /// Removes the unpacked tree of `chain` and its record: the next use unpacks it again from
+    /// its verified blob. This is how a damaged layer directory is repaired.
+    pub fn remove_layer_tree(&self, chain: &Digest) -> Result<(), StoreError> {
+        remove_all(&self.layer_dir(chain))?;
+        remove_all(&self.tree_record_path(chain))
+    }
+
+    /// Removes records whose layer directory is gone (after gc).
+    pub(crate) fn prune_tree_records(&self) -> Result<(), StoreError> {
+        for hex in crate::read_dir_names(&self.root().join(TREES_DIR))? {
+            if !self.layers_dir().join(&hex).exists() {
+                remove_all(&self.root().join(TREES_DIR).join(&hex))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_modes_see_a_rewritten_file_and_only_full_sees_a_same_stat_rewrite() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        fs::create_dir(root.join("bin")).unwrap();
+        fs::write(root.join("bin/sh"), b"original").unwrap();
+        std::os::unix::fs::symlink("sh", root.join("bin/ash")).unwrap();
+        let recorded = walk(root, TreeCheck::Full).unwrap();
+        for check in [TreeCheck::Fast, TreeCheck::Full] {
+            assert!(differences(&recorded, &walk(root, check).unwrap(), check, 5).is_empty());
+        }
+        fs::write(root.join("bin/sh"), b"tampered").unwrap();
+        for check in [TreeCheck::Fast, TreeCheck::Full] {
+            let d = differences(&recorded, &walk(root, check).unwrap(), check, 5);
+            assert_eq!(d.len(), 1, "{check:?}: {d:?}");
+            assert!(d[0].starts_with("/bin/sh"), "{d:?}");
+        }
+        fs::remove_file(root.join("bin/ash")).unwrap();
+        fs::write(root.join("new"), b"").unwrap();
+        let d = differences(
+            &recorded,
+            &walk(root, TreeCheck::Full).unwrap(),
+            TreeCheck::Full,
+            5,
+        );
+        assert!(d.contains(&"/bin/ash was removed".to_owned()), "{d:?}");
+        assert!(d.contains(&"/new was added".to_owned()), "{d:?}");
+    }
+}
