@@ -17,6 +17,7 @@ mod cli;
 mod ferry;
 mod images;
 mod kiln_ctr;
+mod security;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
