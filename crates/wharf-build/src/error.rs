@@ -226,6 +226,9 @@ pub enum BuildError {
     Archive(Box<ArchiveError>),
     #[error(transparent)]
     Ignore(Box<IgnoreError>),
+    /// The private network of RUN could not be started.
+    #[error(transparent)]
+    Network(Box<wharf_sandbox::network::NetworkError>),
 }
 
 /// `From` for causes kept boxed in an error enum (to keep its `Result`s small).
@@ -240,7 +243,7 @@ macro_rules! boxed_from {
 }
 pub(crate) use boxed_from;
 
-boxed_from!(BuildError: StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive, IgnoreError => Ignore);
+boxed_from!(BuildError: StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive, IgnoreError => Ignore, wharf_sandbox::network::NetworkError => Network);
 
 impl BuildError {
     pub(crate) fn io(

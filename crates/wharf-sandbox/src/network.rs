@@ -61,6 +61,9 @@ pub enum NetworkError {
 
     #[error("{tool} failed: {message}")]
     Helper { tool: &'static str, message: String },
+
+    #[error(transparent)]
+    RuntimeDir(#[from] crate::runtime_dir::RuntimeDirError),
 }
 
 impl NetworkError {
@@ -283,6 +286,60 @@ impl Tool {
             Tool::Slirp4netns(_) => "slirp4netns",
         }
     }
+
+    /// The address of the helper's DNS forwarder inside the namespace, for the container's
+    /// `resolv.conf`: the host's own resolver may be on its loopback (systemd-resolved,
+    /// dnsmasq), which the namespace cannot reach. pasta gets podman's `--dns-forward`
+    /// address; slirp4netns always forwards from 10.0.2.3.
+    pub fn dns_forwarder(&self) -> IpAddr {
+        match self {
+            Tool::Pasta(_) => IpAddr::from(PASTA_DNS),
+            Tool::Slirp4netns(_) => IpAddr::from([10, 0, 2, 3]),
+        }
+    }
+}
+
+/// The address pasta maps to the host's first resolver (podman's choice: link-local, so it
+/// never shadows a real server).
+const PASTA_DNS: [u8; 4] = [169, 254, 1, 1];
+
+/// A private network that lives as long as the value: [`setup`] when created (without
+/// published ports), [`teardown`] when dropped, for callers whose containers share one network
+/// (the RUN steps of a build, `kiln run`).
+#[derive(Debug)]
+pub struct PrivateNetwork {
+    dir: PathBuf,
+    netns: PathBuf,
+    dns: IpAddr,
+}
+
+impl PrivateNetwork {
+    /// Starts `tool` on a new network namespace bound in `dir` (which must exist and stay
+    /// until the value is dropped).
+    pub fn start(tool: &Tool, dir: &Path) -> Result<Self, NetworkError> {
+        let netns = setup(tool, dir, &[])?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            netns,
+            dns: tool.dns_forwarder(),
+        })
+    }
+
+    /// The namespace's file, for [`crate::spec::SpecOptions::network_namespace`].
+    pub fn netns(&self) -> &Path {
+        &self.netns
+    }
+
+    /// The DNS forwarder's address, for [`crate::spec::SpecOptions::dns_servers`].
+    pub fn dns(&self) -> IpAddr {
+        self.dns
+    }
+}
+
+impl Drop for PrivateNetwork {
+    fn drop(&mut self) {
+        teardown(&self.dir);
+    }
 }
 
 /// Files in the container's directory.
@@ -364,27 +421,23 @@ fn helper_failed(tool: &'static str, dir: &Path, what: &str) -> NetworkError {
     }
 }
 
-/// pasta, as podman runs it: configure the namespace from the host's addresses and routes, no
-/// port forwarded but the published ones, no access to the host's loopback through the
-/// gateway. It forks to the background once the namespace is configured.
-fn start_pasta(
-    program: &Path,
-    dir: &Path,
-    netns: &Path,
-    ports: &[PortMapping],
-) -> Result<(), NetworkError> {
-    let mut cmd = Command::new(program);
-    cmd.args(["--config-net", "--quiet", "--no-map-gw"]);
-    // Started by real root, pasta would switch to `nobody`, who cannot open the namespace
-    // file in the container's private directory. (In a user namespace it keeps its IDs.)
-    if nix::unistd::geteuid().is_root() && !crate::overlay::in_child_userns() {
-        cmd.args(["--runas", "0:0"]);
+/// pasta's options before `--netns`, as podman passes them: configure the namespace from the
+/// host's addresses and routes; no access to the host's loopback through the gateway address
+/// (`--no-map-gw`: a build must not reach services bound to the host's 127.0.0.1); DNS through
+/// [`PASTA_DNS`]; no port forwarded but the published ones.
+fn pasta_args(ports: &[PortMapping], as_root: bool) -> Vec<String> {
+    let mut args: Vec<String> = ["--config-net", "--quiet", "--no-map-gw", "--dns-forward"]
+        .map(String::from)
+        .to_vec();
+    args.push(IpAddr::from(PASTA_DNS).to_string());
+    if as_root {
+        args.extend(["--runas", "0:0"].map(String::from));
     }
     for proto in [Proto::Tcp, Proto::Udp] {
         let flag = if proto == Proto::Tcp { "-t" } else { "-u" };
         let mine: Vec<&PortMapping> = ports.iter().filter(|p| p.proto == proto).collect();
         if mine.is_empty() {
-            cmd.args([flag, "none"]);
+            args.extend([flag, "none"].map(String::from));
         }
         for p in mine {
             let range = |start: u16| {
@@ -395,14 +448,33 @@ fn start_pasta(
                 }
             };
             let addr = p.host_ip.map(|ip| format!("{ip}/")).unwrap_or_default();
-            cmd.arg(flag).arg(format!(
+            args.push(flag.to_owned());
+            args.push(format!(
                 "{addr}{}:{}",
                 range(p.host_port),
                 range(p.container_port)
             ));
         }
     }
-    cmd.args(["-T", "none", "-U", "none", "--netns"])
+    // Nothing forwarded from the namespace to the host's loopback either.
+    args.extend(["-T", "none", "-U", "none"].map(String::from));
+    args
+}
+
+/// pasta, as podman runs it (see [`pasta_args`]). It forks to the background once the
+/// namespace is configured.
+fn start_pasta(
+    program: &Path,
+    dir: &Path,
+    netns: &Path,
+    ports: &[PortMapping],
+) -> Result<(), NetworkError> {
+    let mut cmd = Command::new(program);
+    // Started by real root, pasta would switch to `nobody`, who cannot open the namespace
+    // file in the container's private directory. (In a user namespace it keeps its IDs.)
+    let as_root = nix::unistd::geteuid().is_root() && !crate::overlay::in_child_userns();
+    cmd.args(pasta_args(ports, as_root));
+    cmd.arg("--netns")
         .arg(netns)
         .arg("--pid")
         .arg(dir.join(PID));
@@ -429,8 +501,16 @@ fn start_pasta(
     Ok(())
 }
 
-/// slirp4netns, as podman runs it: a tap device with the usual 10.0.2.0/24 set-up, no access
-/// to the host's loopback, ports added through its API socket once it is ready.
+/// slirp4netns's options, as podman passes them: a tap device with the usual 10.0.2.0/24
+/// set-up and no access to the host's loopback through 10.0.2.2.
+const SLIRP_ARGS: [&str; 4] = [
+    "--configure",
+    "--mtu=65520",
+    "--disable-host-loopback",
+    "--netns-type=path",
+];
+
+/// slirp4netns (see [`SLIRP_ARGS`]), ports added through its API socket once it is ready.
 fn start_slirp(
     program: &Path,
     dir: &Path,
@@ -449,15 +529,12 @@ fn start_slirp(
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
     )
     .map_err(|e| spawn_err(e.into()))?;
-    let api = slirp_socket(dir);
+    // The API socket can publish ports and reach the namespace: in the caller's private
+    // runtime directory, never in /tmp.
+    let api = crate::runtime_dir::ensure()?.join(slirp_socket_name(dir));
     let log = std::fs::File::create(dir.join(LOG)).map_err(spawn_err)?;
     let spawned = Command::new(program)
-        .args([
-            "--configure",
-            "--mtu=65520",
-            "--disable-host-loopback",
-            "--netns-type=path",
-        ])
+        .args(SLIRP_ARGS)
         .arg(format!("--ready-fd={}", ready_w.as_raw_fd()))
         .arg("--api-socket")
         .arg(&api)
@@ -569,22 +646,18 @@ pub fn teardown(dir: &Path) {
         let _ = std::fs::remove_file(&netns);
     }
     let _ = std::fs::remove_file(dir.join(PID));
-    let _ = std::fs::remove_file(slirp_socket(dir));
+    let _ = std::fs::remove_file(crate::runtime_dir::path().join(slirp_socket_name(dir)));
 }
 
-/// slirp4netns's API socket: a short path (unix socket paths are limited to 107 bytes),
-/// named after the container's directory.
-fn slirp_socket(dir: &Path) -> PathBuf {
+/// The name of slirp4netns's API socket in the runtime directory: short (unix socket paths are
+/// limited to 107 bytes), after the container's directory.
+fn slirp_socket_name(dir: &Path) -> String {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let short: String = name.chars().take(16).collect();
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    base.join(format!("wharf-slirp-{short}.sock"))
+    format!("slirp-{short}.sock")
 }
 
 #[cfg(test)]
@@ -631,6 +704,21 @@ mod tests {
             let err = parse_port(bad).unwrap_err().to_string();
             assert!(err.contains("-p/--publish"), "{bad}: {err}");
         }
+    }
+
+    /// Neither helper may hand the namespace the host's loopback (issue 11, finding 6).
+    #[test]
+    fn helpers_keep_the_host_loopback_out_of_reach() {
+        let args = pasta_args(&[parse_port("127.0.0.1:8080:80").unwrap()], false);
+        assert!(args.iter().any(|a| a == "--no-map-gw"), "{args:?}");
+        let pos = args.iter().position(|a| a == "--dns-forward").unwrap();
+        assert_eq!(args[pos + 1], "169.254.1.1");
+        let joined = args.join(" ");
+        assert!(joined.contains("-T none -U none"), "{joined}");
+        assert!(joined.contains("-t 127.0.0.1/8080:80 -u none"), "{joined}");
+        assert!(!joined.contains("--runas"), "{joined}");
+        assert!(pasta_args(&[], true).join(" ").contains("--runas 0:0"));
+        assert!(SLIRP_ARGS.contains(&"--disable-host-loopback"));
     }
 
     #[test]

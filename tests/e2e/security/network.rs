@@ -175,9 +175,9 @@ fn assert_private(what: &str, out: &str, hits: &AtomicUsize, before: usize) {
     );
     let resolv = marked(out, "RESOLV");
     assert!(
-        resolv.iter().any(|l| l.starts_with("nameserver ")
-            && !l.contains(" 127.")
-            && !l.contains(" ::1")),
+        resolv
+            .iter()
+            .any(|l| l.starts_with("nameserver ") && !l.contains(" 127.") && !l.contains(" ::1")),
         "{what}: resolv.conf names no name server the namespace can reach: {resolv:?}"
     );
 }
@@ -211,7 +211,10 @@ fn attack(rootless: bool) {
     let (out, before) = build(&["--network", "none"]);
     let (leaked, n) = observe(&out, &hits, before);
     assert!(!leaked && n == 0, "--network none reached the host:\n{out}");
-    assert!(!has_default_route(&out), "--network none has a route:\n{out}");
+    assert!(
+        !has_default_route(&out),
+        "--network none has a route:\n{out}"
+    );
     let (out, before) = build(&["--network", "host"]);
     assert_host("kiln build --network host", &out, &hits, before);
 
