@@ -1,6 +1,7 @@
 //! OCI bundles: a directory with `config.json` (and the generated `/etc` files) next to a root
 //! filesystem, as `runc run -b DIR` and other OCI runtimes take it.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -47,10 +48,10 @@ pub fn hosts_file(hostname: &str) -> String {
 /// own network namespace cannot reach (systemd-resolved's 127.0.0.53, dnsmasq), after
 /// `nameservers` (a private network's DNS forwarder, which reaches them for it).
 pub fn resolv_conf(host: &str, network: NetworkMode, nameservers: &[std::net::IpAddr]) -> String {
-    let first: String = nameservers
-        .iter()
-        .map(|ip| format!("nameserver {ip}\n"))
-        .collect();
+    let first = nameservers.iter().fold(String::new(), |mut out, ip| {
+        let _ = writeln!(out, "nameserver {ip}");
+        out
+    });
     host.lines()
         .filter(|l| {
             if network == NetworkMode::Host {

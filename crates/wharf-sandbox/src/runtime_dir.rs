@@ -55,7 +55,7 @@ fn host_uid() -> u32 {
     let euid = euid();
     let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
     map.lines()
-        .filter_map(|l| {
+        .find_map(|l| {
             let f: Vec<u64> = l
                 .split_whitespace()
                 .filter_map(|n| n.parse().ok())
@@ -69,7 +69,6 @@ fn host_uid() -> u32 {
                 _ => None,
             }
         })
-        .next()
         .unwrap_or(euid)
 }
 

@@ -84,13 +84,12 @@ impl Caller {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
-        let mut cmd = match &self.user {
-            Some(u) => u.command(bin(program)),
-            None => {
-                let mut c = std::process::Command::new(bin(program));
-                c.env_remove("WHARF_ROOT");
-                c
-            }
+        let mut cmd = if let Some(u) = &self.user {
+            u.command(bin(program))
+        } else {
+            let mut c = std::process::Command::new(bin(program));
+            c.env_remove("WHARF_ROOT");
+            c
         };
         cmd.arg("--root")
             .arg(&self.root)

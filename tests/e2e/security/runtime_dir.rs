@@ -244,13 +244,12 @@ fn attack(rootless: bool) {
             root.as_os_str(),
         ];
         all.extend(args.iter().map(std::ffi::OsStr::new));
-        let mut cmd = match &user {
-            Some(u) => u.command("sh"),
-            None => {
-                let mut c = Command::new("sh");
-                c.env_remove("XDG_RUNTIME_DIR").env_remove("WHARF_ROOT");
-                c
-            }
+        let mut cmd = if let Some(u) = &user {
+            u.command("sh")
+        } else {
+            let mut c = Command::new("sh");
+            c.env_remove("XDG_RUNTIME_DIR").env_remove("WHARF_ROOT");
+            c
         };
         cmd.args(all)
             .env("TMPDIR", shared.path())
