@@ -234,6 +234,11 @@ true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l format -d 'Format of images committed from this container: oci or docker' -r -f -a "oci\t''
 docker\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l network -d 'Network of later `kiln run`s in this container that give no --network: private (the default: an own namespace with outbound access through pasta, else slirp4netns), pasta, slirp4netns, host or none' -r -f -a "private\t''
+pasta\t''
+slirp4netns\t''
+host\t''
+none\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
@@ -275,7 +280,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand run" -s u -l user -d 'Run as t
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l workingdir -d 'Run in this directory instead of the config\'s (created when missing)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand run" -s v -l volume -d 'Bind-mount a host directory: HOST-DIR:CONTAINER-DIR[:ro|rw] (repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand run" -s e -l env -d 'Set an environment variable for the command: KEY=VALUE (repeatable)' -r
-complete -c kiln -n "__fish_kiln_using_subcommand run" -l network -d 'Network: private (the default: an own namespace with outbound access through pasta, else slirp4netns; the host\'s loopback is out of reach), pasta or slirp4netns (private through that helper), host (the host\'s, or the rootless namespace\'s), or none (loopback only)' -r -f -a "private\t''
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l network -d 'Network: private (the default, or the container\'s `kiln from --network`: an own namespace with outbound access through pasta, else slirp4netns; the host\'s loopback is out of reach), pasta or slirp4netns (private through that helper), host (the host\'s, or the rootless namespace\'s), or none (loopback only)' -r -f -a "private\t''
 pasta\t''
 slirp4netns\t''
 host\t''

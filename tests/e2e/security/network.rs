@@ -232,6 +232,29 @@ fn attack(rootless: bool) {
     assert_private("kiln run (default network)", &out, &hits, before);
     let (out, before) = run(&["--network", "host"]);
     assert_host("kiln run --network host", &out, &hits, before);
+
+    // `kiln from --network` sets the default of later runs, as buildah's; `kiln run
+    // --network` still wins.
+    caller.ok(
+        "kiln",
+        &["from", "--network", "host", "--name", "host-ctr", "busybox"],
+    );
+    let run_in = |extra: &[&str]| {
+        let before = hits.load(Ordering::SeqCst);
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend(["host-ctr", "--", "sh", "-c", script.as_str()]);
+        (caller.ok("kiln", &args), before)
+    };
+    let (out, before) = run_in(&[]);
+    assert_host(
+        "kiln from --network host, then kiln run",
+        &out,
+        &hits,
+        before,
+    );
+    let (out, before) = run_in(&["--network", "private"]);
+    assert_private("kiln run --network private", &out, &hits, before);
 }
 
 #[test]

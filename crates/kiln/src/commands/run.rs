@@ -28,12 +28,12 @@ pub struct Args {
     /// Set an environment variable for the command: KEY=VALUE (repeatable)
     #[arg(short, long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Network: private (the default: an own namespace with outbound access through pasta, else
-    /// slirp4netns; the host's loopback is out of reach), pasta or slirp4netns (private through
-    /// that helper), host (the host's, or the rootless namespace's), or none (loopback only)
-    #[arg(long, value_name = "MODE", default_value = "private",
-          value_parser = wharf_build::network::NETWORK_VALUES)]
-    pub network: String,
+    /// Network: private (the default, or the container's `kiln from --network`: an own
+    /// namespace with outbound access through pasta, else slirp4netns; the host's loopback is
+    /// out of reach), pasta or slirp4netns (private through that helper), host (the host's, or
+    /// the rootless namespace's), or none (loopback only)
+    #[arg(long, value_name = "MODE", value_parser = wharf_build::network::NETWORK_VALUES)]
+    pub network: Option<String>,
     /// Working container name or ID
     pub container: String,
     /// The command and its arguments
@@ -49,7 +49,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("invalid --env {e:?}: expected KEY=VALUE");
         }
     }
-    let (network, network_tool) = wharf_build::network::parse_network(&args.network);
+    let chosen = args
+        .network
+        .as_deref()
+        .or(ctr.record.network.as_deref())
+        .unwrap_or("private");
+    let (network, network_tool) = wharf_build::network::parse_network(chosen);
     let opts = RunOptions {
         command: args.command.clone(),
         user: args.user.clone(),
