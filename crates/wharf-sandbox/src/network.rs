@@ -367,9 +367,24 @@ pub fn setup(tool: &Tool, dir: &Path, ports: &[PortMapping]) -> Result<PathBuf, 
     Ok(netns)
 }
 
+/// Creates (or truncates) `path` for writing, readable by the owner only whatever the umask:
+/// the helper's log and pid file say what the container's network is doing.
+fn private_file(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode through open(2).
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(f)
+}
+
 /// A fresh network namespace with `lo` up, kept alive by a bind mount on `path`.
 fn create_netns(path: &Path) -> io::Result<()> {
-    std::fs::File::create(path)?;
+    private_file(path)?;
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
     match process::fork()? {
         process::Forked::Child => {
@@ -478,7 +493,7 @@ fn start_pasta(
         .arg(netns)
         .arg("--pid")
         .arg(dir.join(PID));
-    let log = std::fs::File::create(dir.join(LOG)).map_err(|source| NetworkError::Spawn {
+    let log = private_file(&dir.join(LOG)).map_err(|source| NetworkError::Spawn {
         tool: "pasta",
         source,
     })?;
@@ -532,7 +547,7 @@ fn start_slirp(
     // The API socket can publish ports and reach the namespace: in the caller's private
     // runtime directory, never in /tmp.
     let api = crate::runtime_dir::ensure()?.join(slirp_socket_name(dir));
-    let log = std::fs::File::create(dir.join(LOG)).map_err(spawn_err)?;
+    let log = private_file(&dir.join(LOG)).map_err(spawn_err)?;
     let spawned = Command::new(program)
         .args(SLIRP_ARGS)
         .arg(format!("--ready-fd={}", ready_w.as_raw_fd()))
@@ -546,7 +561,7 @@ fn start_slirp(
         .spawn();
     drop(ready_w);
     let mut child = spawned.map_err(spawn_err)?;
-    let _ = std::fs::write(dir.join(PID), child.id().to_string());
+    let _ = private_file(&dir.join(PID)).and_then(|mut f| write!(f, "{}", child.id()));
     let mut ready = [0u8; 1];
     if std::fs::File::from(ready_r).read_exact(&mut ready).is_err() {
         let status = child.wait().map(|s| s.to_string()).unwrap_or_default();

@@ -83,16 +83,21 @@ fn as_peer(envs: &[(&str, String)]) -> Command {
     cmd
 }
 
-/// Whether the name is one of ours, for entries of the real `/tmp` (shared with other tests).
-fn ours(path: &Path) -> bool {
-    let name = path.to_string_lossy();
-    ["berth", "wharf", "slirp", "console"]
-        .iter()
-        .any(|w| name.contains(w))
+/// Whether an entry of the real `/tmp` (shared with every other test running meanwhile) may
+/// come from the victim's run: a socket or fifo the victim owns (where the console and slirp4netns
+/// sockets used to go, whatever `TMPDIR` says), or the victim's fallback runtime directory.
+fn ours_in_tmp(path: &Path, meta: &std::fs::Metadata, owner: u32) -> bool {
+    let t = meta.file_type();
+    meta.uid() == owner
+        && (t.is_socket()
+            || t.is_fifo()
+            || path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy() == format!("wharf-run-{owner}")))
 }
 
 /// Every path under `roots` (directories themselves excluded), as the caller can see them.
-/// In `/tmp` only entries with one of our names owned by `owner` count.
+/// In `/tmp` only entries [`ours_in_tmp`] count.
 fn walk(roots: &[PathBuf], owner: u32) -> BTreeSet<PathBuf> {
     fn rec(dir: &Path, depth: usize, out: &mut BTreeSet<PathBuf>, filter: Option<u32>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -104,7 +109,7 @@ fn walk(roots: &[PathBuf], owner: u32) -> BTreeSet<PathBuf> {
                 continue;
             };
             if let Some(owner) = filter
-                && (meta.uid() != owner || !ours(&p))
+                && !ours_in_tmp(&p, &meta, owner)
             {
                 continue;
             }
