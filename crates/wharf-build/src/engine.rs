@@ -704,7 +704,7 @@ impl Builder<'_> {
                     .as_ref()
                     .map(|m| m.attach(self.store, &self.context, &rootfs, &scratch, &workdir))
                     .transpose()?;
-                let private = if run::network(r, self.opts.run.network)
+                let private = if run::network(r, self.opts.run.network)?
                     == wharf_sandbox::spec::NetworkMode::Private
                 {
                     Some(self.network.join()?)

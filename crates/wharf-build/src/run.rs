@@ -43,12 +43,14 @@ pub struct RunExtras {
     pub private: Option<crate::network::Joined>,
 }
 
-/// The network `run` gets: its own `--network`, else the build's `default`.
-pub(crate) fn network(run: &Run, default: Option<NetworkMode>) -> NetworkMode {
+/// The network `run` gets: its own `--network`, else the build's `default`. The host's only
+/// when the build's is: the caller decides that, never the Dockerfile.
+pub(crate) fn network(run: &Run, default: Option<NetworkMode>) -> Result<NetworkMode, BuildError> {
+    let default = default.unwrap_or(NetworkMode::None);
     match run.network.as_deref() {
-        Some("host") => NetworkMode::Host,
-        Some("none") => NetworkMode::None,
-        _ => default.unwrap_or(NetworkMode::None),
+        Some("host") if default != NetworkMode::Host => Err(BuildError::HostNetworkNotAllowed),
+        Some("none") => Ok(NetworkMode::None),
+        _ => Ok(default),
     }
 }
 
@@ -100,7 +102,7 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     opts.entrypoint = Some(Vec::new());
     opts.env.clone_from(&req.args_env);
     opts.env.extend(extras.env.iter().cloned());
-    opts.network = network(req.run, extras.network);
+    opts.network = network(req.run, extras.network)?;
     if opts.network == NetworkMode::Private {
         // Never a fresh unconnected namespace in its place: that would silently be `none`.
         let joined = extras

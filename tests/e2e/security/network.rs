@@ -217,6 +217,34 @@ fn attack(rootless: bool) {
     let (out, before) = build(&["--network", "host"]);
     assert_host("kiln build --network host", &out, &hits, before);
 
+    // The Dockerfile cannot pick the host's network itself: `RUN --network=host` needs the
+    // caller's `--network host` (BuildKit's network.host entitlement).
+    let ctx = caller.context(&format!(
+        "FROM busybox\nRUN --network=host {}\n",
+        probe_script(port)
+    ));
+    let ctx = ctx.to_str().unwrap();
+    let before = hits.load(Ordering::SeqCst);
+    let out = caller.run("kiln", &["build", "--no-cache", "-t", "probe", ctx]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (leaked, n) = observe(&all, &hits, before);
+    assert!(
+        !out.status.success() && !leaked && n == 0,
+        "RUN --network=host without kiln build --network host ran ({n} connections):\n{all}"
+    );
+    assert!(all.contains("kiln build --network host"), "{all}");
+    let (out, before) = build(&["--network", "host"]);
+    assert_host(
+        "RUN --network=host with --network host",
+        &out,
+        &hits,
+        before,
+    );
+
     // A working container: `kiln run` defaults to the private network too.
     let ctr = "probe-ctr";
     caller.ok("kiln", &["from", "--name", ctr, "busybox"]);
