@@ -125,8 +125,11 @@ fn verify(path: &Path, uid: u32) -> Result<(), RuntimeDirError> {
         }));
     }
     if meta.uid() != uid {
+        // In the rootless user namespace the caller is uid 0 and other users all show as
+        // the overflow uid: name the caller by its host uid.
+        let you = if uid == euid() { host_uid() } else { uid };
         return Err(unsafe_dir(format!(
-            "it belongs to uid {}, not to you (uid {uid})",
+            "it belongs to another user (uid {} as seen here), not to you (uid {you})",
             meta.uid()
         )));
     }
@@ -155,7 +158,7 @@ mod tests {
         assert!(err.contains("mode 0755"), "{err}");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         let err = verify(&dir, me.wrapping_add(1)).unwrap_err().to_string();
-        assert!(err.contains("belongs to uid"), "{err}");
+        assert!(err.contains("belongs to another user"), "{err}");
         assert!(err.contains(&dir.display().to_string()), "{err}");
         let link = t.path().join("l");
         std::os::unix::fs::symlink(&dir, &link).unwrap();

@@ -440,3 +440,105 @@ fn sockets_of_a_run_are_private_rootless() {
 fn sockets_of_a_run_are_private_as_root() {
     attack(false);
 }
+
+/// A command run as [`PEER`].
+fn peer_command(program: &str) -> Command {
+    let (uid, gid) = peer();
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={gid}"))
+        .arg("--clear-groups")
+        .arg("--")
+        .arg(program)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    cmd
+}
+
+/// Without `XDG_RUNTIME_DIR`, the runtime directory is `$TMPDIR/wharf-run-UID`, a name anyone
+/// can guess: the peer plants it first, as an open directory and as a symbolic link to a
+/// directory of its own. berth must refuse both, naming the directory, and put nothing there.
+#[test]
+fn planted_runtime_dir_is_refused_rootless() {
+    assert!(
+        wharf_testkit::busybox::available(),
+        "busybox-static is needed (CI installs it)"
+    );
+    let (peer_uid, _) = peer();
+    let user = test_user().expect("the unprivileged test user wharf-test");
+    let tmp = tempfile::Builder::new()
+        .prefix("sec-planted")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).unwrap();
+    let root = tmp.path().join("store");
+    user.chown(tmp.path());
+    let shared = tempfile::Builder::new()
+        .prefix("sec-shared-tmp")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let berth = |args: &[&str]| {
+        user.command(bin("berth"))
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("TMPDIR", shared.path())
+            .current_dir("/tmp")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = berth(&[
+        "import",
+        "--change",
+        "CMD [\"sh\"]",
+        tar.to_str().unwrap(),
+        "box",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planted = shared.path().join(format!("wharf-run-{}", user.uid));
+    let trap = shared.path().join("peer-trap");
+    let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
+    ok(peer_command("mkdir").arg("-m").arg("777").arg(&trap));
+    for how in ["directory", "symlink"] {
+        let _ = std::fs::remove_dir(&planted);
+        let _ = std::fs::remove_file(&planted);
+        if how == "directory" {
+            ok(peer_command("mkdir").arg("-m").arg("777").arg(&planted));
+        } else {
+            ok(peer_command("ln").arg("-s").arg(&trap).arg(&planted));
+        }
+        // -t through runc needs a console socket; slirp4netns an API socket.
+        let out = berth(&[
+            "run",
+            "--rm",
+            "-t",
+            "--runtime",
+            "runc",
+            "--network",
+            "slirp4netns",
+            "box",
+            "true",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(&planted.display().to_string()),
+            "a {how} planted by uid {peer_uid} at {} was not refused ({}): {err}",
+            planted.display(),
+            out.status
+        );
+        let inside: Vec<_> = std::fs::read_dir(&trap).unwrap().flatten().collect();
+        assert!(
+            inside.is_empty(),
+            "the run put {inside:?} in the peer's directory"
+        );
+        let meta = std::fs::symlink_metadata(&planted).unwrap();
+        assert_eq!(meta.uid(), peer_uid, "the planted {how} was replaced");
+    }
+}
