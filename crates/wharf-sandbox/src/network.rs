@@ -5,7 +5,14 @@
 //! The namespace and its helper exist before the runtime starts: the spec names the file as the
 //! container's network namespace (runc joins it; so does the embedded runtime, before creating
 //! the user namespace), so the interface is configured before the container's command runs.
-//! [`teardown`] stops the helper and unbinds the namespace once the container has exited.
+//! [`teardown`] stops the helper and unbinds the namespace once the container has exited;
+//! [`PrivateNetwork`] does both for callers that share one network (a build's RUN steps).
+//!
+//! Neither helper lets the namespace reach the host's loopback (pasta `--no-map-gw`,
+//! slirp4netns `--disable-host-loopback`, as podman): a container must not talk to services
+//! bound to the host's 127.0.0.1. Name resolution goes through the helper's DNS forwarder
+//! ([`Tool::dns_forwarder`]), and slirp4netns's API socket lives in the caller's private
+//! [`crate::runtime_dir`].
 //!
 //! ```no_run
 //! # fn main() -> Result<(), wharf_sandbox::network::NetworkError> {

@@ -191,7 +191,7 @@ fn peer_probe() {
     // others (the real /tmp is large) every 20 ms.
     let mut round = 0u64;
     while !stop.exists() && start.elapsed() < Duration::from_secs(90) {
-        let these = if round % 200 == 0 {
+        let these = if round.is_multiple_of(200) {
             &roots[..]
         } else {
             &roots[..1]
