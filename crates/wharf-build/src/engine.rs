@@ -272,7 +272,7 @@ pub fn build(
     if let Ok(bytes) = std::fs::read(&stat_file) {
         context.load_stat_cache(&bytes);
     }
-    let network = RunNetwork::new(store.tmp_dir(), opts.network_tool.clone());
+    let network = RunNetwork::new(store.temp_path("net"), opts.network_tool.clone());
     let mut b = Builder {
         store,
         opts,

@@ -8,6 +8,7 @@
 //! the containers of a pod share theirs; it is torn down when the build ends.
 
 use std::net::IpAddr;
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -46,38 +47,48 @@ impl Joined {
     }
 }
 
-/// A network and the directory holding its namespace file; the network goes first on drop.
+/// A network and the directory holding its namespace file; the network goes first on drop,
+/// then the directory.
 struct Started {
     net: PrivateNetwork,
-    _dir: tempfile::TempDir,
+    _dir: OwnedDir,
 }
 
-/// Starts `tool` (by name, or the first installed) on a fresh directory under `parent`.
-fn start(parent: &Path, tool: Option<&str>) -> Result<Started, BuildError> {
+/// A directory removed when dropped.
+struct OwnedDir(PathBuf);
+
+impl Drop for OwnedDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Starts `tool` (by name, or the first installed) on the new directory `dir`.
+fn start(dir: &Path, tool: Option<&str>) -> Result<Started, BuildError> {
     let tool = Tool::find(tool).map_err(BuildError::from)?;
-    std::fs::create_dir_all(parent).map_err(BuildError::io("creating", parent))?;
-    // A short name: slirp4netns's API socket is named after it.
-    let dir = tempfile::Builder::new()
-        .prefix("net-")
-        .rand_bytes(12)
-        .tempdir_in(parent)
-        .map_err(BuildError::io("creating a network directory in", parent))?;
-    let net = PrivateNetwork::start(&tool, dir.path()).map_err(BuildError::from)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(BuildError::io("creating", dir))?;
+    let dir = OwnedDir(dir.to_path_buf());
+    let net = PrivateNetwork::start(&tool, &dir.0).map_err(BuildError::from)?;
     Ok(Started { net, _dir: dir })
 }
 
 /// The private network shared by a build's RUN steps, started on first use.
 pub(crate) struct RunNetwork {
-    /// Where its directory goes (the store's `tmp/`).
-    parent: PathBuf,
+    /// Its directory: a path under the store's `tmp/` leased to this process, so that another
+    /// process opening the store meanwhile does not clean it away.
+    dir: PathBuf,
     tool: Option<String>,
     started: Mutex<Option<Started>>,
 }
 
 impl RunNetwork {
-    pub(crate) fn new(parent: PathBuf, tool: Option<String>) -> Self {
+    pub(crate) fn new(dir: PathBuf, tool: Option<String>) -> Self {
         Self {
-            parent,
+            dir,
             tool,
             started: Mutex::new(None),
         }
@@ -93,7 +104,7 @@ impl RunNetwork {
         if let Some(s) = started.as_ref() {
             return Ok(Joined::of(&s.net));
         }
-        let s = start(&self.parent, self.tool.as_deref())?;
+        let s = start(&self.dir, self.tool.as_deref())?;
         let joined = Joined::of(&s.net);
         *started = Some(s);
         Ok(joined)
@@ -104,8 +115,13 @@ impl RunNetwork {
 pub(crate) struct OwnNetwork(Started);
 
 impl OwnNetwork {
+    /// Starts one in a new directory under `parent` (the container's scratch directory).
     pub(crate) fn start(parent: &Path, tool: Option<&str>) -> Result<Self, BuildError> {
-        start(parent, tool).map(OwnNetwork)
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = parent.join(format!("net-{}-{nanos}", std::process::id()));
+        start(&dir, tool).map(OwnNetwork)
     }
 
     pub(crate) fn joined(&self) -> Joined {

@@ -672,14 +672,17 @@ pub fn teardown(dir: &Path) {
 }
 
 /// The name of slirp4netns's API socket in the runtime directory: short (unix socket paths are
-/// limited to 107 bytes), after the container's directory.
+/// limited to 107 bytes) and one per network directory, from a hash of its whole path (FNV-1a:
+/// the same in every process and release, so that a later `teardown` finds it).
 fn slirp_socket_name(dir: &Path) -> String {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let short: String = name.chars().take(16).collect();
-    format!("slirp-{short}.sock")
+    let hash = dir
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("slirp-{hash:016x}.sock")
 }
 
 #[cfg(test)]
@@ -741,6 +744,18 @@ mod tests {
         assert!(!joined.contains("--runas"), "{joined}");
         assert!(pasta_args(&[], true).join(" ").contains("--runas 0:0"));
         assert!(SLIRP_ARGS.contains(&"--disable-host-loopback"));
+    }
+
+    #[test]
+    fn slirp_sockets_are_one_per_directory() {
+        let a = slirp_socket_name(Path::new("/store/containers/0123456789abcdef0"));
+        let b = slirp_socket_name(Path::new("/store/containers/0123456789abcdef1"));
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            slirp_socket_name(Path::new("/store/containers/0123456789abcdef0"))
+        );
+        assert_eq!(a.len(), "slirp-.sock".len() + 16);
     }
 
     #[test]
