@@ -318,17 +318,21 @@ pub struct PrivateNetwork {
     dir: PathBuf,
     netns: PathBuf,
     dns: IpAddr,
+    /// slirp4netns's `--exit-fd` peer: if this process dies without dropping the value,
+    /// slirp4netns sees the pipe close and exits instead of running on alone.
+    _tie: Option<std::os::fd::OwnedFd>,
 }
 
 impl PrivateNetwork {
     /// Starts `tool` on a new network namespace bound in `dir` (which must exist and stay
     /// until the value is dropped).
     pub fn start(tool: &Tool, dir: &Path) -> Result<Self, NetworkError> {
-        let netns = setup(tool, dir, &[])?;
+        let (netns, tie) = setup_inner(tool, dir, &[], true)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             netns,
             dns: tool.dns_forwarder(),
+            _tie: tie,
         })
     }
 
@@ -358,20 +362,32 @@ const LOG: &str = "network.log";
 /// published, and returns the namespace's path once the helper has configured it. On failure
 /// nothing is left running or mounted.
 pub fn setup(tool: &Tool, dir: &Path, ports: &[PortMapping]) -> Result<PathBuf, NetworkError> {
+    setup_inner(tool, dir, ports, false).map(|(netns, _)| netns)
+}
+
+/// [`setup`]; with `tie`, slirp4netns also gets an `--exit-fd` whose other end is returned.
+fn setup_inner(
+    tool: &Tool,
+    dir: &Path,
+    ports: &[PortMapping],
+    tie: bool,
+) -> Result<(PathBuf, Option<std::os::fd::OwnedFd>), NetworkError> {
     let netns = dir.join(NETNS);
     create_netns(&netns).map_err(|source| NetworkError::Netns {
         path: netns.clone(),
         source,
     })?;
     let started = match tool {
-        Tool::Pasta(program) => start_pasta(program, dir, &netns, ports),
-        Tool::Slirp4netns(program) => start_slirp(program, dir, &netns, ports),
+        Tool::Pasta(program) => start_pasta(program, dir, &netns, ports).map(|()| None),
+        Tool::Slirp4netns(program) => start_slirp(program, dir, &netns, ports, tie),
     };
-    if let Err(e) = started {
-        teardown(dir);
-        return Err(e);
+    match started {
+        Ok(tie) => Ok((netns, tie)),
+        Err(e) => {
+            teardown(dir);
+            Err(e)
+        }
     }
-    Ok(netns)
 }
 
 /// Creates (or truncates) `path` for writing, readable by the owner only whatever the umask:
@@ -538,10 +554,25 @@ fn start_slirp(
     dir: &Path,
     netns: &Path,
     ports: &[PortMapping],
-) -> Result<(), NetworkError> {
+    tie: bool,
+) -> Result<Option<std::os::fd::OwnedFd>, NetworkError> {
     let spawn_err = |source| NetworkError::Spawn {
         tool: "slirp4netns",
         source,
+    };
+    // With `tie`, slirp4netns gets the read end of a pipe whose write end stays here
+    // (close-on-exec): it exits once every write end is closed, that is when we are gone.
+    let exit_pipe = if tie {
+        let (r, w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;
+        nix::fcntl::fcntl(
+            r.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map_err(|e| spawn_err(e.into()))?;
+        Some((r, w))
+    } else {
+        None
     };
     let (ready_r, ready_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;
@@ -555,8 +586,12 @@ fn start_slirp(
     // runtime directory, never in /tmp.
     let api = crate::runtime_dir::ensure()?.join(slirp_socket_name(dir));
     let log = private_file(&dir.join(LOG)).map_err(spawn_err)?;
-    let spawned = Command::new(program)
-        .args(SLIRP_ARGS)
+    let mut cmd = Command::new(program);
+    cmd.args(SLIRP_ARGS);
+    if let Some((r, _)) = &exit_pipe {
+        cmd.arg(format!("--exit-fd={}", r.as_raw_fd()));
+    }
+    let spawned = cmd
         .arg(format!("--ready-fd={}", ready_w.as_raw_fd()))
         .arg("--api-socket")
         .arg(&api)
@@ -567,6 +602,10 @@ fn start_slirp(
         .stderr(log)
         .spawn();
     drop(ready_w);
+    let tie = exit_pipe.map(|(r, w)| {
+        drop(r);
+        w
+    });
     let mut child = spawned.map_err(spawn_err)?;
     let _ = private_file(&dir.join(PID)).and_then(|mut f| write!(f, "{}", child.id()));
     let mut ready = [0u8; 1];
@@ -588,7 +627,7 @@ fn start_slirp(
             })?;
         }
     }
-    Ok(())
+    Ok(tie)
 }
 
 fn slirp_hostfwd(api: &Path, p: &PortMapping, host: u16, guest: u16) -> Result<(), String> {
