@@ -66,7 +66,10 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l timestamp -d 'Create
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l pull -d 'When to pull base images: missing (default: only when not in the store), always, never; buildah\'s true (pull, keep the local image if the registry fails) and false (never)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l secret -d 'A secret for `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR; never stored in a layer, the history or the cache' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l ssh -d 'An SSH agent socket for `RUN --mount=type=ssh` (repeatable): default (from $SSH_AUTH_SOCK) or ID=SOCKET' -r
-complete -c kiln -n "__fish_kiln_using_subcommand build" -l network -d 'Network of RUN steps (`RUN --network=default`): host (the default) or none (loopback only)' -r -f -a "host\t''
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l network -d 'Network of RUN steps (`RUN --network=default`): private (the default: an own namespace with outbound access through pasta, else slirp4netns; the host\'s loopback is out of reach), pasta or slirp4netns (private through that helper), host, or none (loopback only)' -r -f -a "private\t''
+pasta\t''
+slirp4netns\t''
+host\t''
 none\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-arg-file -d 'Read build arguments from FILE: KEY=VALUE lines as --build-arg takes them, `#` comments and blank lines skipped; --build-arg values win (repeatable)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l label -d 'Set a label in the image config, over the Dockerfile\'s LABEL (KEY=VALUE, repeatable)' -r
@@ -233,6 +236,11 @@ true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l format -d 'Format of images committed from this container: oci or docker' -r -f -a "oci\t''
 docker\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l network -d 'Network of later `kiln run`s in this container that give no --network: private (the default: an own namespace with outbound access through pasta, else slirp4netns), pasta, slirp4netns, host or none' -r -f -a "private\t''
+pasta\t''
+slirp4netns\t''
+host\t''
+none\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
@@ -274,7 +282,10 @@ complete -c kiln -n "__fish_kiln_using_subcommand run" -s u -l user -d 'Run as t
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l workingdir -d 'Run in this directory instead of the config\'s (created when missing)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand run" -s v -l volume -d 'Bind-mount a host directory: HOST-DIR:CONTAINER-DIR[:ro|rw] (repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand run" -s e -l env -d 'Set an environment variable for the command: KEY=VALUE (repeatable)' -r
-complete -c kiln -n "__fish_kiln_using_subcommand run" -l network -d 'Network: host (the host\'s, or the rootless namespace\'s) or none (loopback only)' -r -f -a "host\t''
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l network -d 'Network: private (the default, or the container\'s `kiln from --network`: an own namespace with outbound access through pasta, else slirp4netns; the host\'s loopback is out of reach), pasta or slirp4netns (private through that helper), host (the host\'s, or the rootless namespace\'s), or none (loopback only)' -r -f -a "private\t''
+pasta\t''
+slirp4netns\t''
+host\t''
 none\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''

@@ -22,6 +22,7 @@ use crate::context::Context;
 use crate::error::BuildError;
 use crate::metadata;
 use crate::mounts;
+use crate::network::RunNetwork;
 use crate::onbuild;
 use crate::pull::{PullOptions, Puller};
 use crate::remote_cache::{RemoteCache, RemoteCacheOptions};
@@ -80,6 +81,9 @@ pub struct BuildOptions {
     /// `--platform`: the platform built (base images chosen for it, RUN emulated when it is
     /// not the host's); the host's when `None`. [`crate::build_platforms`] builds several.
     pub platform: Option<Platform>,
+    /// The helper of RUN's private network (`pasta` or `slirp4netns`); the first installed
+    /// when `None`.
+    pub network_tool: Option<String>,
 }
 
 impl BuildOptions {
@@ -104,6 +108,7 @@ impl BuildOptions {
             layers: true,
             jobs: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             platform: None,
+            network_tool: None,
         }
     }
 }
@@ -198,6 +203,8 @@ struct Builder<'a> {
     cached: usize,
     puller: Puller,
     remote: Option<RemoteCache>,
+    /// The private network of RUN steps, shared by every stage.
+    network: &'a RunNetwork,
 }
 
 /// Builds the image and commits it under `opts.tags`.
@@ -265,9 +272,11 @@ pub fn build(
     if let Ok(bytes) = std::fs::read(&stat_file) {
         context.load_stat_cache(&bytes);
     }
+    let network = RunNetwork::new(store.temp_path("net"), opts.network_tool.clone());
     let mut b = Builder {
         store,
         opts,
+        network: &network,
         results: vec![None; plan.stages.len()],
         plan,
         file_name,
@@ -695,6 +704,13 @@ impl Builder<'_> {
                     .as_ref()
                     .map(|m| m.attach(self.store, &self.context, &rootfs, &scratch, &workdir))
                     .transpose()?;
+                let private = if run::network(r, self.opts.run.network)?
+                    == wharf_sandbox::spec::NetworkMode::Private
+                {
+                    Some(self.network.join()?)
+                } else {
+                    None
+                };
                 let extras = run::RunExtras {
                     mounts: attached
                         .as_ref()
@@ -702,6 +718,7 @@ impl Builder<'_> {
                         .unwrap_or_default(),
                     env: attached.as_ref().map(|a| a.env.clone()).unwrap_or_default(),
                     network: self.opts.run.network,
+                    private,
                 };
                 let result = run::run_with(&req, &extras);
                 if let Some(a) = attached {

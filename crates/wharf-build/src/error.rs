@@ -145,6 +145,14 @@ pub enum BuildError {
     /// A feature this engine does not implement yet.
     #[error("{what} is not supported yet")]
     Unsupported { what: String },
+    /// `RUN --network=host` in a build whose network is not the host's: the Dockerfile alone
+    /// may not open the host's network (and services on its loopback) to a RUN, as BuildKit's
+    /// `network.host` entitlement.
+    #[error(
+        "RUN --network=host needs the build's network to be the host's; hint: kiln build \
+         --network host, if you trust this Dockerfile with the host's network"
+    )]
+    HostNetworkNotAllowed,
     /// Layers need an overlay driver: the copy driver has no upper directory to snapshot.
     #[error("building needs kernel overlay or fuse-overlayfs; only the copy driver works here")]
     NoOverlay,
@@ -226,6 +234,9 @@ pub enum BuildError {
     Archive(Box<ArchiveError>),
     #[error(transparent)]
     Ignore(Box<IgnoreError>),
+    /// The private network of RUN could not be started.
+    #[error(transparent)]
+    Network(Box<wharf_sandbox::network::NetworkError>),
 }
 
 /// `From` for causes kept boxed in an error enum (to keep its `Result`s small).
@@ -240,7 +251,7 @@ macro_rules! boxed_from {
 }
 pub(crate) use boxed_from;
 
-boxed_from!(BuildError: StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive, IgnoreError => Ignore);
+boxed_from!(BuildError: StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive, IgnoreError => Ignore, wharf_sandbox::network::NetworkError => Network);
 
 impl BuildError {
     pub(crate) fn io(

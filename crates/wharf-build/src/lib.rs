@@ -52,6 +52,7 @@ mod error;
 pub mod manifest_list;
 mod metadata;
 mod mounts;
+pub mod network;
 mod onbuild;
 pub mod output;
 pub mod platform;

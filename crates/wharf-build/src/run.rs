@@ -39,13 +39,18 @@ pub struct RunExtras {
     pub env: Vec<String>,
     /// The network of `RUN` and `RUN --network=default`; loopback only when `None`.
     pub network: Option<NetworkMode>,
+    /// The private network to join when the RUN's network is [`NetworkMode::Private`].
+    pub private: Option<crate::network::Joined>,
 }
 
-fn network(run: &Run, default: Option<NetworkMode>) -> NetworkMode {
+/// The network `run` gets: its own `--network`, else the build's `default`. The host's only
+/// when the build's is: the caller decides that, never the Dockerfile.
+pub(crate) fn network(run: &Run, default: Option<NetworkMode>) -> Result<NetworkMode, BuildError> {
+    let default = default.unwrap_or(NetworkMode::None);
     match run.network.as_deref() {
-        Some("host") => NetworkMode::Host,
-        Some("none") => NetworkMode::None,
-        _ => default.unwrap_or(NetworkMode::None),
+        Some("host") if default != NetworkMode::Host => Err(BuildError::HostNetworkNotAllowed),
+        Some("none") => Ok(NetworkMode::None),
+        _ => Ok(default),
     }
 }
 
@@ -97,7 +102,18 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     opts.entrypoint = Some(Vec::new());
     opts.env.clone_from(&req.args_env);
     opts.env.extend(extras.env.iter().cloned());
-    opts.network = network(req.run, extras.network);
+    opts.network = network(req.run, extras.network)?;
+    if opts.network == NetworkMode::Private {
+        // Never a fresh unconnected namespace in its place: that would silently be `none`.
+        let joined = extras
+            .private
+            .as_ref()
+            .ok_or_else(|| BuildError::Unsupported {
+                what: "a private RUN network without its namespace".to_owned(),
+            })?;
+        opts.network_namespace = Some(joined.netns.clone());
+        opts.dns_servers = vec![joined.dns];
+    }
     extra_mounts.extend(extras.mounts.iter().cloned());
     opts.extra_mounts = extra_mounts;
     if let Some(w) = req.config.working_dir.as_deref().filter(|w| !w.is_empty()) {

@@ -74,7 +74,7 @@ impl Builder<'_> {
     /// Builds `stages` (all ready) on one thread each.
     fn build_wave(&mut self, stages: &[usize]) -> Result<(), BuildError> {
         let (tx, rx) = mpsc::channel::<Event>();
-        let (store, opts) = (self.store, self.opts);
+        let (store, opts, network) = (self.store, self.opts, self.network);
         let jobs: Vec<_> = stages
             .iter()
             .map(|&i| {
@@ -103,6 +103,7 @@ impl Builder<'_> {
                         let mut b = Builder {
                             store,
                             opts,
+                            network,
                             plan,
                             file_name,
                             context,

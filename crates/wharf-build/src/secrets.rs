@@ -125,8 +125,8 @@ impl SshAgent {
 pub struct RunOptions {
     pub secrets: Vec<Secret>,
     pub ssh: Vec<SshAgent>,
-    /// The network of `RUN` and `RUN --network=default`: the host's (the default, what a
-    /// rootless build's user namespace sees) or `None` (loopback only).
+    /// The network of `RUN` and `RUN --network=default` (kiln's default: private, see
+    /// [`crate::network`]); loopback only when `None`.
     pub network: Option<NetworkMode>,
 }
 

@@ -1,6 +1,7 @@
 //! OCI bundles: a directory with `config.json` (and the generated `/etc` files) next to a root
 //! filesystem, as `runc run -b DIR` and other OCI runtimes take it.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -53,8 +54,13 @@ pub fn hosts_file(hostname: &str) -> String {
 }
 
 /// The host's resolver configuration without loopback name servers, which a container in its
-/// own network namespace cannot reach (systemd-resolved's 127.0.0.53, dnsmasq).
-pub fn resolv_conf(host: &str, network: NetworkMode) -> String {
+/// own network namespace cannot reach (systemd-resolved's 127.0.0.53, dnsmasq), after
+/// `nameservers` (a private network's DNS forwarder, which reaches them for it).
+pub fn resolv_conf(host: &str, network: NetworkMode, nameservers: &[std::net::IpAddr]) -> String {
+    let first = nameservers.iter().fold(String::new(), |mut out, ip| {
+        let _ = writeln!(out, "nameserver {ip}");
+        out
+    });
     host.lines()
         .filter(|l| {
             if network == NetworkMode::Host {
@@ -65,7 +71,7 @@ pub fn resolv_conf(host: &str, network: NetworkMode) -> String {
                 && f.next()
                     .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
         })
-        .fold(String::new(), |mut out, l| {
+        .fold(first, |mut out, l| {
             out.push_str(l);
             out.push('\n');
             out
@@ -102,7 +108,7 @@ pub fn write_bundle(
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     write_atomic(
         &etc.resolv_conf,
-        resolv_conf(&host_resolv, opts.network).as_bytes(),
+        resolv_conf(&host_resolv, opts.network, &opts.dns_servers).as_bytes(),
         0o644,
     )?;
     write_atomic(
@@ -128,9 +134,17 @@ mod tests {
     fn loopback_resolvers_are_dropped_for_a_private_network() {
         let host = "search example.org\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n";
         assert_eq!(
-            resolv_conf(host, NetworkMode::None),
+            resolv_conf(host, NetworkMode::None, &[]),
             "search example.org\nnameserver 10.0.0.2\n"
         );
-        assert_eq!(resolv_conf(host, NetworkMode::Host), host);
+        assert_eq!(resolv_conf(host, NetworkMode::Host, &[]), host);
+        assert_eq!(
+            resolv_conf(
+                host,
+                NetworkMode::Private,
+                &["169.254.1.1".parse().unwrap()]
+            ),
+            "nameserver 169.254.1.1\nsearch example.org\nnameserver 10.0.0.2\n"
+        );
     }
 }

@@ -159,13 +159,20 @@ pub struct ConsoleSocket {
 }
 
 impl ConsoleSocket {
-    /// Listens on `path` (replacing a stale socket file).
+    /// Listens on `path` (replacing a stale socket file), connectable by the owner only.
+    /// `path` belongs in the caller's private [`crate::runtime_dir`]: whoever connects first
+    /// gets to hand over the terminal.
     pub fn bind(path: &std::path::Path) -> io::Result<Self> {
+        use std::os::unix::fs::PermissionsExt as _;
         let _ = std::fs::remove_file(path);
-        Ok(Self {
-            listener: std::os::unix::net::UnixListener::bind(path)?,
+        let listener = std::os::unix::net::UnixListener::bind(path)?;
+        let socket = Self {
+            listener,
             path: path.to_path_buf(),
-        })
+        };
+        // Whatever the umask gave it (the directory already keeps others out).
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(socket)
     }
 
     /// Makes [`ConsoleSocket::receive`] return `WouldBlock` instead of waiting for a connection.

@@ -10,6 +10,8 @@
 //!   running container through setns).
 //! - [`console`]: a container's terminal from the caller's side (pty master over
 //!   `SCM_RIGHTS`, raw mode, relay, window size).
+//! - [`network`]: private networks through pasta or slirp4netns; [`runtime_dir`]: the
+//!   caller's private directory for the sockets of running containers.
 //! - [`syscall`]: the trait through which the logic reaches the kernel, so that tests can fake it.
 //!
 //! A binary's `main` enters the namespace first, then runs a container from an image's
@@ -56,6 +58,7 @@ pub mod idmap;
 pub mod network;
 pub mod overlay;
 pub mod runtime;
+pub mod runtime_dir;
 pub mod spec;
 #[allow(unsafe_code)]
 mod sys;

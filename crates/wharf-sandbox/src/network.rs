@@ -5,7 +5,14 @@
 //! The namespace and its helper exist before the runtime starts: the spec names the file as the
 //! container's network namespace (runc joins it; so does the embedded runtime, before creating
 //! the user namespace), so the interface is configured before the container's command runs.
-//! [`teardown`] stops the helper and unbinds the namespace once the container has exited.
+//! [`teardown`] stops the helper and unbinds the namespace once the container has exited;
+//! [`PrivateNetwork`] does both for callers that share one network (a build's RUN steps).
+//!
+//! Neither helper lets the namespace reach the host's loopback (pasta `--no-map-gw`,
+//! slirp4netns `--disable-host-loopback`, as podman): a container must not talk to services
+//! bound to the host's 127.0.0.1. Name resolution goes through the helper's DNS forwarder
+//! ([`Tool::dns_forwarder`]), and slirp4netns's API socket lives in the caller's private
+//! [`crate::runtime_dir`].
 //!
 //! ```no_run
 //! # fn main() -> Result<(), wharf_sandbox::network::NetworkError> {
@@ -61,6 +68,9 @@ pub enum NetworkError {
 
     #[error("{tool} failed: {message}")]
     Helper { tool: &'static str, message: String },
+
+    #[error(transparent)]
+    RuntimeDir(#[from] crate::runtime_dir::RuntimeDirError),
 }
 
 impl NetworkError {
@@ -283,6 +293,64 @@ impl Tool {
             Tool::Slirp4netns(_) => "slirp4netns",
         }
     }
+
+    /// The address of the helper's DNS forwarder inside the namespace, for the container's
+    /// `resolv.conf`: the host's own resolver may be on its loopback (systemd-resolved,
+    /// dnsmasq), which the namespace cannot reach. pasta gets podman's `--dns-forward`
+    /// address; slirp4netns always forwards from 10.0.2.3.
+    pub fn dns_forwarder(&self) -> IpAddr {
+        match self {
+            Tool::Pasta(_) => IpAddr::from(PASTA_DNS),
+            Tool::Slirp4netns(_) => IpAddr::from([10, 0, 2, 3]),
+        }
+    }
+}
+
+/// The address pasta maps to the host's first resolver (podman's choice: link-local, so it
+/// never shadows a real server).
+const PASTA_DNS: [u8; 4] = [169, 254, 1, 1];
+
+/// A private network that lives as long as the value: [`setup`] when created (without
+/// published ports), [`teardown`] when dropped, for callers whose containers share one network
+/// (the RUN steps of a build, `kiln run`).
+#[derive(Debug)]
+pub struct PrivateNetwork {
+    dir: PathBuf,
+    netns: PathBuf,
+    dns: IpAddr,
+    /// slirp4netns's `--exit-fd` peer: if this process dies without dropping the value,
+    /// slirp4netns sees the pipe close and exits instead of running on alone.
+    _tie: Option<std::os::fd::OwnedFd>,
+}
+
+impl PrivateNetwork {
+    /// Starts `tool` on a new network namespace bound in `dir` (which must exist and stay
+    /// until the value is dropped).
+    pub fn start(tool: &Tool, dir: &Path) -> Result<Self, NetworkError> {
+        let (netns, tie) = setup_inner(tool, dir, &[], true)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            netns,
+            dns: tool.dns_forwarder(),
+            _tie: tie,
+        })
+    }
+
+    /// The namespace's file, for [`crate::spec::SpecOptions::network_namespace`].
+    pub fn netns(&self) -> &Path {
+        &self.netns
+    }
+
+    /// The DNS forwarder's address, for [`crate::spec::SpecOptions::dns_servers`].
+    pub fn dns(&self) -> IpAddr {
+        self.dns
+    }
+}
+
+impl Drop for PrivateNetwork {
+    fn drop(&mut self) {
+        teardown(&self.dir);
+    }
 }
 
 /// Files in the container's directory.
@@ -294,25 +362,52 @@ const LOG: &str = "network.log";
 /// published, and returns the namespace's path once the helper has configured it. On failure
 /// nothing is left running or mounted.
 pub fn setup(tool: &Tool, dir: &Path, ports: &[PortMapping]) -> Result<PathBuf, NetworkError> {
+    setup_inner(tool, dir, ports, false).map(|(netns, _)| netns)
+}
+
+/// [`setup`]; with `tie`, slirp4netns also gets an `--exit-fd` whose other end is returned.
+fn setup_inner(
+    tool: &Tool,
+    dir: &Path,
+    ports: &[PortMapping],
+    tie: bool,
+) -> Result<(PathBuf, Option<std::os::fd::OwnedFd>), NetworkError> {
     let netns = dir.join(NETNS);
     create_netns(&netns).map_err(|source| NetworkError::Netns {
         path: netns.clone(),
         source,
     })?;
     let started = match tool {
-        Tool::Pasta(program) => start_pasta(program, dir, &netns, ports),
-        Tool::Slirp4netns(program) => start_slirp(program, dir, &netns, ports),
+        Tool::Pasta(program) => start_pasta(program, dir, &netns, ports).map(|()| None),
+        Tool::Slirp4netns(program) => start_slirp(program, dir, &netns, ports, tie),
     };
-    if let Err(e) = started {
-        teardown(dir);
-        return Err(e);
+    match started {
+        Ok(tie) => Ok((netns, tie)),
+        Err(e) => {
+            teardown(dir);
+            Err(e)
+        }
     }
-    Ok(netns)
+}
+
+/// Creates (or truncates) `path` for writing, readable by the owner only whatever the umask:
+/// the helper's log and pid file say what the container's network is doing.
+fn private_file(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode through open(2).
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(f)
 }
 
 /// A fresh network namespace with `lo` up, kept alive by a bind mount on `path`.
 fn create_netns(path: &Path) -> io::Result<()> {
-    std::fs::File::create(path)?;
+    private_file(path)?;
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
     match process::fork()? {
         process::Forked::Child => {
@@ -364,27 +459,23 @@ fn helper_failed(tool: &'static str, dir: &Path, what: &str) -> NetworkError {
     }
 }
 
-/// pasta, as podman runs it: configure the namespace from the host's addresses and routes, no
-/// port forwarded but the published ones, no access to the host's loopback through the
-/// gateway. It forks to the background once the namespace is configured.
-fn start_pasta(
-    program: &Path,
-    dir: &Path,
-    netns: &Path,
-    ports: &[PortMapping],
-) -> Result<(), NetworkError> {
-    let mut cmd = Command::new(program);
-    cmd.args(["--config-net", "--quiet", "--no-map-gw"]);
-    // Started by real root, pasta would switch to `nobody`, who cannot open the namespace
-    // file in the container's private directory. (In a user namespace it keeps its IDs.)
-    if nix::unistd::geteuid().is_root() && !crate::overlay::in_child_userns() {
-        cmd.args(["--runas", "0:0"]);
+/// pasta's options before `--netns`, as podman passes them: configure the namespace from the
+/// host's addresses and routes; no access to the host's loopback through the gateway address
+/// (`--no-map-gw`: a build must not reach services bound to the host's 127.0.0.1); DNS through
+/// [`PASTA_DNS`]; no port forwarded but the published ones.
+fn pasta_args(ports: &[PortMapping], as_root: bool) -> Vec<String> {
+    let mut args: Vec<String> = ["--config-net", "--quiet", "--no-map-gw", "--dns-forward"]
+        .map(String::from)
+        .to_vec();
+    args.push(IpAddr::from(PASTA_DNS).to_string());
+    if as_root {
+        args.extend(["--runas", "0:0"].map(String::from));
     }
     for proto in [Proto::Tcp, Proto::Udp] {
         let flag = if proto == Proto::Tcp { "-t" } else { "-u" };
         let mine: Vec<&PortMapping> = ports.iter().filter(|p| p.proto == proto).collect();
         if mine.is_empty() {
-            cmd.args([flag, "none"]);
+            args.extend([flag, "none"].map(String::from));
         }
         for p in mine {
             let range = |start: u16| {
@@ -395,18 +486,37 @@ fn start_pasta(
                 }
             };
             let addr = p.host_ip.map(|ip| format!("{ip}/")).unwrap_or_default();
-            cmd.arg(flag).arg(format!(
+            args.push(flag.to_owned());
+            args.push(format!(
                 "{addr}{}:{}",
                 range(p.host_port),
                 range(p.container_port)
             ));
         }
     }
-    cmd.args(["-T", "none", "-U", "none", "--netns"])
+    // Nothing forwarded from the namespace to the host's loopback either.
+    args.extend(["-T", "none", "-U", "none"].map(String::from));
+    args
+}
+
+/// pasta, as podman runs it (see [`pasta_args`]). It forks to the background once the
+/// namespace is configured.
+fn start_pasta(
+    program: &Path,
+    dir: &Path,
+    netns: &Path,
+    ports: &[PortMapping],
+) -> Result<(), NetworkError> {
+    let mut cmd = Command::new(program);
+    // Started by real root, pasta would switch to `nobody`, who cannot open the namespace
+    // file in the container's private directory. (In a user namespace it keeps its IDs.)
+    let as_root = nix::unistd::geteuid().is_root() && !crate::overlay::in_child_userns();
+    cmd.args(pasta_args(ports, as_root));
+    cmd.arg("--netns")
         .arg(netns)
         .arg("--pid")
         .arg(dir.join(PID));
-    let log = std::fs::File::create(dir.join(LOG)).map_err(|source| NetworkError::Spawn {
+    let log = private_file(&dir.join(LOG)).map_err(|source| NetworkError::Spawn {
         tool: "pasta",
         source,
     })?;
@@ -429,17 +539,40 @@ fn start_pasta(
     Ok(())
 }
 
-/// slirp4netns, as podman runs it: a tap device with the usual 10.0.2.0/24 set-up, no access
-/// to the host's loopback, ports added through its API socket once it is ready.
+/// slirp4netns's options, as podman passes them: a tap device with the usual 10.0.2.0/24
+/// set-up and no access to the host's loopback through 10.0.2.2.
+const SLIRP_ARGS: [&str; 4] = [
+    "--configure",
+    "--mtu=65520",
+    "--disable-host-loopback",
+    "--netns-type=path",
+];
+
+/// slirp4netns (see [`SLIRP_ARGS`]), ports added through its API socket once it is ready.
 fn start_slirp(
     program: &Path,
     dir: &Path,
     netns: &Path,
     ports: &[PortMapping],
-) -> Result<(), NetworkError> {
+    tie: bool,
+) -> Result<Option<std::os::fd::OwnedFd>, NetworkError> {
     let spawn_err = |source| NetworkError::Spawn {
         tool: "slirp4netns",
         source,
+    };
+    // With `tie`, slirp4netns gets the read end of a pipe whose write end stays here
+    // (close-on-exec): it exits once every write end is closed, that is when we are gone.
+    let exit_pipe = if tie {
+        let (r, w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;
+        nix::fcntl::fcntl(
+            r.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map_err(|e| spawn_err(e.into()))?;
+        Some((r, w))
+    } else {
+        None
     };
     let (ready_r, ready_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;
@@ -449,15 +582,16 @@ fn start_slirp(
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
     )
     .map_err(|e| spawn_err(e.into()))?;
-    let api = slirp_socket(dir);
-    let log = std::fs::File::create(dir.join(LOG)).map_err(spawn_err)?;
-    let spawned = Command::new(program)
-        .args([
-            "--configure",
-            "--mtu=65520",
-            "--disable-host-loopback",
-            "--netns-type=path",
-        ])
+    // The API socket can publish ports and reach the namespace: in the caller's private
+    // runtime directory, never in /tmp.
+    let api = crate::runtime_dir::ensure()?.join(slirp_socket_name(dir));
+    let log = private_file(&dir.join(LOG)).map_err(spawn_err)?;
+    let mut cmd = Command::new(program);
+    cmd.args(SLIRP_ARGS);
+    if let Some((r, _)) = &exit_pipe {
+        cmd.arg(format!("--exit-fd={}", r.as_raw_fd()));
+    }
+    let spawned = cmd
         .arg(format!("--ready-fd={}", ready_w.as_raw_fd()))
         .arg("--api-socket")
         .arg(&api)
@@ -468,8 +602,12 @@ fn start_slirp(
         .stderr(log)
         .spawn();
     drop(ready_w);
+    let tie = exit_pipe.map(|(r, w)| {
+        drop(r);
+        w
+    });
     let mut child = spawned.map_err(spawn_err)?;
-    let _ = std::fs::write(dir.join(PID), child.id().to_string());
+    let _ = private_file(&dir.join(PID)).and_then(|mut f| write!(f, "{}", child.id()));
     let mut ready = [0u8; 1];
     if std::fs::File::from(ready_r).read_exact(&mut ready).is_err() {
         let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
@@ -489,7 +627,7 @@ fn start_slirp(
             })?;
         }
     }
-    Ok(())
+    Ok(tie)
 }
 
 fn slirp_hostfwd(api: &Path, p: &PortMapping, host: u16, guest: u16) -> Result<(), String> {
@@ -569,22 +707,21 @@ pub fn teardown(dir: &Path) {
         let _ = std::fs::remove_file(&netns);
     }
     let _ = std::fs::remove_file(dir.join(PID));
-    let _ = std::fs::remove_file(slirp_socket(dir));
+    let _ = std::fs::remove_file(crate::runtime_dir::path().join(slirp_socket_name(dir)));
 }
 
-/// slirp4netns's API socket: a short path (unix socket paths are limited to 107 bytes),
-/// named after the container's directory.
-fn slirp_socket(dir: &Path) -> PathBuf {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let short: String = name.chars().take(16).collect();
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    base.join(format!("wharf-slirp-{short}.sock"))
+/// The name of slirp4netns's API socket in the runtime directory: short (unix socket paths are
+/// limited to 107 bytes) and one per network directory, from a hash of its whole path (FNV-1a:
+/// the same in every process and release, so that a later `teardown` finds it).
+fn slirp_socket_name(dir: &Path) -> String {
+    let hash = dir
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("slirp-{hash:016x}.sock")
 }
 
 #[cfg(test)]
@@ -631,6 +768,33 @@ mod tests {
             let err = parse_port(bad).unwrap_err().to_string();
             assert!(err.contains("-p/--publish"), "{bad}: {err}");
         }
+    }
+
+    /// Neither helper may hand the namespace the host's loopback (issue 11, finding 6).
+    #[test]
+    fn helpers_keep_the_host_loopback_out_of_reach() {
+        let args = pasta_args(&[parse_port("127.0.0.1:8080:80").unwrap()], false);
+        assert!(args.iter().any(|a| a == "--no-map-gw"), "{args:?}");
+        let pos = args.iter().position(|a| a == "--dns-forward").unwrap();
+        assert_eq!(args[pos + 1], "169.254.1.1");
+        let joined = args.join(" ");
+        assert!(joined.contains("-T none -U none"), "{joined}");
+        assert!(joined.contains("-t 127.0.0.1/8080:80 -u none"), "{joined}");
+        assert!(!joined.contains("--runas"), "{joined}");
+        assert!(pasta_args(&[], true).join(" ").contains("--runas 0:0"));
+        assert!(SLIRP_ARGS.contains(&"--disable-host-loopback"));
+    }
+
+    #[test]
+    fn slirp_sockets_are_one_per_directory() {
+        let a = slirp_socket_name(Path::new("/store/containers/0123456789abcdef0"));
+        let b = slirp_socket_name(Path::new("/store/containers/0123456789abcdef1"));
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            slirp_socket_name(Path::new("/store/containers/0123456789abcdef0"))
+        );
+        assert_eq!(a.len(), "slirp-.sock".len() + 16);
     }
 
     #[test]

@@ -366,6 +366,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
         let netns = wharf_sandbox::network::setup(tool, &dir, &network.ports)
             .map_err(|e| unmount_cleanup(e.into()))?;
         opts.network_namespace = Some(netns);
+        opts.dns_servers = vec![tool.dns_forwarder()];
     }
     let unmount_cleanup = |e: anyhow::Error| {
         wharf_sandbox::network::teardown(&dir);

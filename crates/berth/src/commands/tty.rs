@@ -40,7 +40,7 @@ pub fn start_external(
     size_from: Option<std::os::fd::BorrowedFd<'_>>,
 ) -> anyhow::Result<ExternalTty> {
     wharf_sandbox::runtime::become_subreaper().map_err(sandbox_err)?;
-    let socket = ConsoleSocket::bind(&socket_path(id)).context("console socket")?;
+    let socket = ConsoleSocket::bind(&socket_path(id)?).context("console socket")?;
     let pid_file = dir.join("container.pid");
     let mut child = Command::new(runtime)
         .arg("--root")
@@ -104,10 +104,13 @@ pub fn delete_external(dir: &Path, runtime: &str, id: &str) {
         .status();
 }
 
-/// Where the console socket of container `id` listens: not in the store, whose paths can be
-/// longer than a unix socket address allows (108 bytes).
-pub fn socket_path(id: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("berth-console-{}.sock", &id[..id.len().min(16)]))
+/// Where the console socket of container `id` listens: in the caller's private runtime
+/// directory, where no other user can connect first and hand over a terminal of their own
+/// (which would then receive what is typed); not in the store, whose paths can be longer than
+/// a unix socket address allows (108 bytes).
+pub fn socket_path(id: &str) -> anyhow::Result<std::path::PathBuf> {
+    let dir = wharf_sandbox::runtime_dir::ensure()?;
+    Ok(dir.join(format!("console-{}.sock", &id[..id.len().min(16)])))
 }
 
 /// Waits for the runtime to connect to `socket` and send the pty master, while `child` lives.

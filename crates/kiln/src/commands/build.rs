@@ -9,7 +9,6 @@ use anyhow::{Context as _, bail};
 use wharf_build::{BuildOptions, Event, Format, PullPolicy, Secret, SshAgent};
 use wharf_cli::ExitError;
 use wharf_cli::registry::RegistryArgs;
-use wharf_sandbox::spec::NetworkMode;
 
 use crate::cli::Cli;
 
@@ -95,9 +94,12 @@ pub struct EngineArgs {
     /// $SSH_AUTH_SOCK) or ID=SOCKET
     #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
     pub ssh: Vec<String>,
-    /// Network of RUN steps (`RUN --network=default`): host (the default) or none (loopback only)
-    #[arg(long, value_name = "MODE", value_parser = ["host", "none"])]
-    pub network: Option<String>,
+    /// Network of RUN steps (`RUN --network=default`): private (the default: an own namespace
+    /// with outbound access through pasta, else slirp4netns; the host's loopback is out of
+    /// reach), pasta or slirp4netns (private through that helper), host, or none (loopback only)
+    #[arg(long, value_name = "MODE", default_value = "private",
+          value_parser = wharf_build::network::NETWORK_VALUES)]
+    pub network: String,
     /// Read build arguments from FILE: KEY=VALUE lines as --build-arg takes them, `#` comments
     /// and blank lines skipped; --build-arg values win (repeatable)
     #[arg(long = "build-arg-file", value_name = "FILE")]
@@ -251,10 +253,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     for s in &args.engine.ssh {
         opts.run.ssh.push(SshAgent::parse(s)?);
     }
-    opts.run.network = Some(match args.engine.network.as_deref() {
-        Some("none") => NetworkMode::None,
-        _ => NetworkMode::Host,
-    });
+    let (network, network_tool) = wharf_build::network::parse_network(&args.engine.network);
+    opts.run.network = Some(network);
+    opts.network_tool = network_tool;
     opts.squash = args.squash;
     if let Some(jobs) = args.jobs {
         opts.jobs = if jobs == 0 { usize::MAX } else { jobs };

@@ -25,6 +25,11 @@ pub struct Args {
     /// Format of images committed from this container: oci or docker
     #[arg(long, value_name = "FORMAT", default_value = "oci", value_parser = ["oci", "docker"])]
     pub format: String,
+    /// Network of later `kiln run`s in this container that give no --network: private (the
+    /// default: an own namespace with outbound access through pasta, else slirp4netns), pasta,
+    /// slirp4netns, host or none
+    #[arg(long, value_name = "MODE", value_parser = wharf_build::network::NETWORK_VALUES)]
+    pub network: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Print nothing while pulling
@@ -72,6 +77,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         } else {
             Format::Oci
         },
+        network: args.network.clone(),
     };
     let ctr = builder::create(&store, &opts)
         .with_context(|| format!("creating a working container from {}", args.image))?;

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use wharf_build::builder::{self, RunOptions};
 use wharf_cli::ExitError;
-use wharf_sandbox::spec::NetworkMode;
 
 use crate::cli::Cli;
 
@@ -29,9 +28,12 @@ pub struct Args {
     /// Set an environment variable for the command: KEY=VALUE (repeatable)
     #[arg(short, long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Network: host (the host's, or the rootless namespace's) or none (loopback only)
-    #[arg(long, value_name = "MODE", default_value = "host", value_parser = ["host", "none"])]
-    pub network: String,
+    /// Network: private (the default, or the container's `kiln from --network`: an own
+    /// namespace with outbound access through pasta, else slirp4netns; the host's loopback is
+    /// out of reach), pasta or slirp4netns (private through that helper), host (the host's, or
+    /// the rootless namespace's), or none (loopback only)
+    #[arg(long, value_name = "MODE", value_parser = wharf_build::network::NETWORK_VALUES)]
+    pub network: Option<String>,
     /// Working container name or ID
     pub container: String,
     /// The command and its arguments
@@ -47,17 +49,20 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("invalid --env {e:?}: expected KEY=VALUE");
         }
     }
+    let chosen = args
+        .network
+        .as_deref()
+        .or(ctr.record.network.as_deref())
+        .unwrap_or("private");
+    let (network, network_tool) = wharf_build::network::parse_network(chosen);
     let opts = RunOptions {
         command: args.command.clone(),
         user: args.user.clone(),
         working_dir: args.workingdir.clone(),
         env: args.env.clone(),
         volumes: args.volumes.clone(),
-        network: if args.network == "none" {
-            NetworkMode::None
-        } else {
-            NetworkMode::Host
-        },
+        network,
+        network_tool,
     };
     match builder::run(&store, &ctr, &opts) {
         Ok(()) => Ok(ExitCode::SUCCESS),

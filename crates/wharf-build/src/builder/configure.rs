@@ -328,6 +328,7 @@ mod tests {
             annotations: std::collections::BTreeMap::new(),
             created_by: None,
             history_comment: None,
+            network: None,
         }
     }
 

@@ -82,6 +82,10 @@ pub struct Record {
     pub created_by: Option<String>,
     #[serde(default)]
     pub history_comment: Option<String>,
+    /// `kiln from --network`: the network of later `kiln run`s that name none (buildah's
+    /// values, see [`crate::network::parse_network`]); private when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// A working container found in the store.
@@ -180,6 +184,8 @@ pub struct FromOptions {
     /// The container's name; `<image>-working-container[-N]` when `None`.
     pub name: Option<String>,
     pub format: Format,
+    /// The default network of `kiln run` in this container (`--network`).
+    pub network: Option<String>,
 }
 
 impl FromOptions {
@@ -188,6 +194,7 @@ impl FromOptions {
             image: image.into(),
             name: None,
             format: Format::Oci,
+            network: None,
         }
     }
 }
@@ -416,6 +423,7 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
             annotations: BTreeMap::new(),
             created_by: None,
             history_comment: None,
+            network: opts.network.clone(),
         },
         unpack_warnings: Vec::new(),
     };

@@ -13,6 +13,7 @@ use super::{Container, ContainerError};
 use crate::container::WorkingContainer;
 use crate::context::Source;
 use crate::copy::{self, CopySpec};
+use crate::network::OwnNetwork;
 use crate::{BuildError, rootfs, sources};
 
 /// What `kiln run` executes.
@@ -28,6 +29,9 @@ pub struct RunOptions {
     /// `HOST:CONTAINER[:ro|rw]` bind mounts.
     pub volumes: Vec<String>,
     pub network: NetworkMode,
+    /// The helper of a private network (`pasta` or `slirp4netns`); the first installed when
+    /// `None`.
+    pub network_tool: Option<String>,
 }
 
 fn bind(spec: &str) -> Result<wharf_oci::oci_spec::runtime::Mount, ContainerError> {
@@ -86,8 +90,19 @@ pub fn run(store: &Store, ctr: &Container, opts: &RunOptions) -> Result<(), Cont
     spec.network = opts.network;
     spec.extra_mounts = extra_mounts;
     let scratch = ctr.scratch();
+    // Torn down (helper stopped, namespace unbound) when the command has returned.
+    let network = if opts.network == NetworkMode::Private {
+        let net = OwnNetwork::start(&scratch, opts.network_tool.as_deref())?;
+        let joined = net.joined();
+        spec.network_namespace = Some(joined.netns);
+        spec.dns_servers = vec![joined.dns];
+        Some(net)
+    } else {
+        None
+    };
     let bundle = wharf_sandbox::bundle::write_bundle(&scratch.join("bundle"), Some(&config), spec)?;
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir)?;
+    drop(network);
     drop(mounted);
     if code != 0 {
         return Err(BuildError::RunFailed { code }.into());

@@ -117,6 +117,9 @@ pub struct SpecOptions {
     /// An existing network namespace to join (a bound file, see [`crate::network`]) instead
     /// of a new one, for [`NetworkMode::Private`].
     pub network_namespace: Option<PathBuf>,
+    /// Name servers written first into the container's `resolv.conf`: the DNS forwarder of a
+    /// private network ([`crate::network::Tool::dns_forwarder`]).
+    pub dns_servers: Vec<std::net::IpAddr>,
     /// `linux.cgroupsPath` and the limits written there (see [`crate::cgroup`]).
     pub cgroup: Option<(String, crate::cgroup::Limits)>,
     /// The container's user-namespace maps (container -> host, as seen by the runtime).
@@ -155,6 +158,7 @@ impl SpecOptions {
             rootless: true,
             network: NetworkMode::None,
             network_namespace: None,
+            dns_servers: Vec::new(),
             cgroup: None,
             uid_map,
             gid_map,
