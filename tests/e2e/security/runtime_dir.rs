@@ -26,37 +26,16 @@ use wharf_testkit::user::test_user;
 
 use crate::bin;
 
-/// The second local user, the attacker.
-const PEER: &str = "wharf-peer";
-
 /// Environment of the probe run as the peer.
 const ROOTS_ENV: &str = "WHARF_PEER_ROOTS";
 const PATHS_ENV: &str = "WHARF_PEER_PATHS";
 const STOP_ENV: &str = "WHARF_PEER_STOP";
 const OWNER_ENV: &str = "WHARF_PEER_VICTIM";
 
-fn id_of(flag: &str, name: &str) -> Option<u32> {
-    let out = Command::new("id").arg(flag).arg(name).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
-        .flatten()
-}
-
-/// The peer user's (uid, gid), created once (idempotently: concurrent tests race on useradd,
-/// whose lock lets one win).
+/// The peer user's (uid, gid): the testkit's second local user, created when missing.
 fn peer() -> (u32, u32) {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "this attack needs root to create the second local user {PEER}"
-    );
-    if id_of("-u", PEER).is_none() {
-        let _ = Command::new("useradd")
-            .args(["--no-create-home", "--shell", "/bin/sh", PEER])
-            .output();
-    }
-    let uid = id_of("-u", PEER).unwrap_or_else(|| panic!("cannot create the user {PEER}"));
-    (uid, id_of("-g", PEER).unwrap_or(uid))
+    let peer = wharf_testkit::user::peer_user();
+    (peer.uid, peer.gid)
 }
 
 /// The test binary itself as the peer, running [`peer_probe`] with `envs`.
@@ -157,7 +136,7 @@ fn try_access(path: &Path) -> Option<String> {
     Some(format!("ACCESSIBLE {what} {}", path.display()))
 }
 
-/// The attacker's side, run as [`PEER`] by the attack tests (ignored otherwise): with
+/// The attacker's side, run as [`wharf_testkit::user::PEER_USER`] by the attack tests (ignored otherwise): with
 /// `WHARF_PEER_PATHS`, tries each path once; with `WHARF_PEER_ROOTS`, keeps listing those
 /// directories and trying every new entry until the file `WHARF_PEER_STOP` exists. Prints one
 /// `ACCESSIBLE ...` line per success.
@@ -441,7 +420,7 @@ fn sockets_of_a_run_are_private_as_root() {
     attack(false);
 }
 
-/// A command run as [`PEER`].
+/// A command run as [`wharf_testkit::user::PEER_USER`].
 fn peer_command(program: &str) -> Command {
     let (uid, gid) = peer();
     let mut cmd = Command::new("setpriv");
