@@ -3,7 +3,7 @@
 //!
 //! `read_timeout` alone only bounds the wait for the *next* piece: a hostile or broken registry
 //! that sends one byte every minute keeps a pull alive forever. Nothing in skopeo or podman
-//! bounds that; here every body read goes through [`next_chunk`].
+//! bounds that; here every body read goes through `next_chunk`.
 
 use std::time::Duration;
 
