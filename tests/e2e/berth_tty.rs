@@ -437,7 +437,10 @@ fn processes_with_cmdline(script: &str) -> bool {
 fn init_reaps_zombies_and_forwards_sigterm() {
     let Some(env) = setup() else { return };
     // With runc, `--init` is podman's catatonit (scripts/test.sh installs it).
-    assert!(have("runc") && have("catatonit"), "runc and catatonit are installed on CI");
+    assert!(
+        have("runc") && have("catatonit"),
+        "runc and catatonit are installed on CI"
+    );
     for rt in ["embedded", "runc"] {
         let (code, out, err) = env.run(&[
             "--init",
