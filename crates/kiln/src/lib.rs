@@ -44,10 +44,9 @@ pub fn main() -> ExitCode {
     // Commands that start or enter containers run from a sealed copy of this executable, so
     // that a container never reaches the installed file (CVE-2019-5736).
     if matches!(cli.command, cli::Command::Build(_) | cli::Command::Run(_))
-        && let Err(e) = wharf_sandbox::runtime::reexec_sealed()
+        && let Some(code) = wharf_cli::reexec_sealed()
     {
-        eprintln!("Error: {:#}", anyhow::Error::new(e));
-        return ExitCode::from(125);
+        return code;
     }
     wharf_cli::main_with(125, || commands::dispatch(&cli))
 }

@@ -20,4 +20,4 @@ pub mod template;
 pub mod unshare;
 
 pub use global::GlobalArgs;
-pub use run::{ExitError, main_with};
+pub use run::{ExitError, main_with, reexec_sealed};

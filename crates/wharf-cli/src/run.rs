@@ -34,3 +34,13 @@ pub fn main_with(default_code: u8, f: impl FnOnce() -> anyhow::Result<ExitCode>)
         }
     }
 }
+
+/// The preamble of every command that starts or enters containers: re-executes from a sealed
+/// copy of the executable ([`wharf_sandbox::runtime::reexec_sealed`]), so that a container
+/// never reaches the installed file (CVE-2019-5736). Returns the exit code when the process
+/// must stop here; call it before any thread starts.
+pub fn reexec_sealed() -> Option<ExitCode> {
+    let e = wharf_sandbox::runtime::reexec_sealed().err()?;
+    let _ = writeln!(std::io::stderr(), "Error: {:#}", anyhow::Error::new(e));
+    Some(ExitCode::from(125))
+}

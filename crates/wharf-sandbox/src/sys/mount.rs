@@ -10,7 +10,8 @@ use std::path::Path;
 
 use rustix::fs::CWD;
 use rustix::mount::{
-    FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags, UnmountFlags,
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags, OpenTreeFlags,
+    UnmountFlags,
 };
 
 use crate::syscall::OverlayMount;
@@ -498,6 +499,27 @@ struct MountAttr {
     attr_clr: u64,
     propagation: u64,
     userns_fd: u64,
+}
+
+/// A read-only bind mount of the file `file` refers to, made detached (`open_tree` with
+/// `OPEN_TREE_CLONE`, then `mount_setattr(MOUNT_ATTR_RDONLY)`): executing the returned `O_PATH`
+/// descriptor runs the same file, with no copy, and nothing that reaches the file through the
+/// running program (`/proc/PID/exe`) can open it for writing (`EROFS`). The mount is in no
+/// mount table and goes away with its last user. Needs `CAP_SYS_ADMIN` over the caller's mount
+/// namespace: root, or root of the rootless user namespace.
+pub(crate) fn read_only_clone(file: std::os::fd::BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let tree = rustix::mount::open_tree(
+        file,
+        c"",
+        OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | OpenTreeFlags::AT_EMPTY_PATH,
+    )?;
+    mount_setattr_recursive(
+        &tree,
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+    )?;
+    Ok(tree)
 }
 
 /// mount_setattr(2) on the mount `fd` refers to and every mount below it, setting `set`
