@@ -95,7 +95,20 @@ pub fn reexec_sealed() -> Result<(), SandboxError> {
     // binary is tens of MB with its line tables: copying it cost ~40 ms per command and its
     // size in memory for as long as the container ran). Where the mount namespace is not
     // ours (rootless outside the user namespace), a sealed memfd copy, as runc does.
-    let target = match crate::sys::mount::read_only_clone(exe.as_fd()) {
+    //
+    // The clone is made of the file as this mount namespace sees it: after the rootless
+    // re-exec, `/proc/self/exe` still names a mount of the namespace it was opened in, which
+    // `open_tree` refuses (EINVAL). The same file (same device and inode) opened by its path
+    // is on our own mount.
+    let ours = std::fs::File::open(&installed).ok().filter(|f| {
+        use std::os::unix::fs::MetadataExt as _;
+        match (f.metadata(), exe.metadata()) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    });
+    let source = ours.as_ref().map_or(exe.as_fd(), AsFd::as_fd);
+    let target = match crate::sys::mount::read_only_clone(source) {
         Ok(ro) => ro,
         Err(e) => {
             tracing::debug!(error = %e, "no read-only clone of the executable; copying it");
