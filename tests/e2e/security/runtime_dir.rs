@@ -40,22 +40,15 @@ fn peer() -> (u32, u32) {
 
 /// The test binary itself as the peer, running [`peer_probe`] with `envs`.
 fn as_peer(envs: &[(&str, String)]) -> Command {
-    let (uid, gid) = peer();
-    let mut cmd = Command::new("setpriv");
-    cmd.arg(format!("--reuid={uid}"))
-        .arg(format!("--regid={gid}"))
-        .arg("--clear-groups")
-        .arg("--")
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "security::runtime_dir::peer_probe",
-            "--exact",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin");
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = peer_command(exe.to_str().unwrap());
+    cmd.args([
+        "security::runtime_dir::peer_probe",
+        "--exact",
+        "--include-ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
     for (k, v) in envs {
         cmd.env(k, v);
     }
