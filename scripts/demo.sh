@@ -4,8 +4,24 @@
 # starts on a free loopback port — then the image read back from the registry by ferry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -x /bin/busybox ]] || { echo "install busybox-static first (apt-get install busybox-static)"; exit 1; }
-command -v docker-registry >/dev/null || { echo "install docker-registry first (apt-get install docker-registry)"; exit 1; }
+# What the demo needs from Debian. As root it installs them itself, as scripts/test.sh does;
+# otherwise it prints the one command to run.
+need=()
+[[ -x /bin/busybox ]] || need+=(busybox-static)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v newuidmap >/dev/null || need+=(uidmap)
+if ((${#need[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "the demo needs ${need[*]}: run  sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+  printf '\n==> installing %s\n' "${need[*]}"
+  # docker-registry's package starts a system service on :5000; the demo starts its own.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
 cargo build -q --release --bins
 bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d /tmp/wharf-demo.XXXXXX)
