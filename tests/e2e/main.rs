@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod berth;
+mod berth_monitor;
 mod berth_pull;
 mod berth_res;
 mod berth_tty;

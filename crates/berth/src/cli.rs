@@ -55,4 +55,7 @@ pub enum Command {
     /// Watch a detached container (internal)
     #[command(hide = true, name = "container-monitor")]
     ContainerMonitor(commands::monitor::Args),
+    /// Record a detached container's end and clean up after it (internal)
+    #[command(hide = true, name = "container-cleanup")]
+    ContainerCleanup(commands::monitor::CleanupArgs),
 }

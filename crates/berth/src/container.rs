@@ -85,26 +85,68 @@ pub fn alive(pid: i32) -> bool {
     })
 }
 
+/// What happens once a container's process has ended, whoever notices it: the container's
+/// monitor (through `berth container-cleanup`, the normal case), or a later `stop`, `rm`, `ps`,
+/// `inspect` or `wait` when the monitor was killed. The one place for it, so that every way out
+/// does all of it: an external runtime's container deleted and its cgroup removed, the private
+/// network's helper stopped (pasta forks into the background and slirp4netns is the monitor's
+/// child: neither dies with it, and both keep the published ports taken), the exit recorded,
+/// the root filesystem unmounted, and a `--rm` container removed with its anonymous volumes.
+/// Each step is idempotent, so a second caller finishes what a first one could not.
+pub fn finish(dir: &Path, record: &Record, exit_code: Option<i32>) -> anyhow::Result<()> {
+    if record.runtime != "embedded" {
+        crate::commands::run::external_delete(dir, &record.runtime, &record.id);
+    }
+    // The embedded runtime removes its cgroup when its relay sees the container end; not when
+    // the relay was killed with its monitor.
+    crate::commands::rm::remove_leftover_cgroup(dir);
+    // Before the state says exited: `rm` may remove the directory right after.
+    wharf_sandbox::network::teardown(dir);
+    let mut state: State = read_json(&dir.join(STATE)).unwrap_or_default();
+    if state.status != "exited" {
+        state.status = "exited".into();
+        state.exit_code = exit_code;
+        state.finished = Some(now());
+        write_json(dir, STATE, &state)?;
+    }
+    if let Ok(driver) = wharf_sandbox::overlay::Driver::by_name(&record.driver) {
+        let _ = driver.unmount(&dir.join("merged"));
+    }
+    // Rootless, the container's files belong to the user's subordinate IDs: only root of the
+    // user namespace (the monitor, `rm`) can remove them all. A caller outside it (`ps`) leaves
+    // the removal to one of those rather than delete the record and strand the rest.
+    if record.remove && rustix::process::geteuid().is_root() {
+        // `rm -f` may be removing it at the same time: gone is what was wanted.
+        let removed = match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", dir.display()))
+            }
+            _ => Ok(()),
+        };
+        remove_anonymous_volumes(dir, record);
+        removed?;
+    }
+    Ok(())
+}
+
 /// For a detached container whose monitor is gone (killed) and whose process has ended: what
-/// that monitor would have done on the way out that outlives it, stopping the private
-/// network's helper (pasta forks into the background and slirp4netns is the monitor's child:
-/// neither dies with it, and both keep the published ports taken).
+/// the monitor would have done on its way out ([`finish`]), with the exit code unknown.
 pub fn clean_up_after_dead_monitor(f: &Found) {
-    if f.state.monitor_pid.is_none_or(alive) {
+    if f.state.status != "running" || f.state.monitor_pid.is_none_or(alive) {
         return;
     }
     // The embedded runtime's relay dies with its monitor (parent-death signal), but not at
     // once: as the last process mapping the sealed copy of berth it frees that copy on exit.
-    if f.record.runtime == "embedded" {
-        for _ in 0..250 {
-            if !f.running() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+    // A `runc run` that `rm -f` has just killed takes its moment too (its container does not
+    // die with it: the runtime's delete in `finish` kills that).
+    for _ in 0..250 {
+        if !f.running() {
+            break;
         }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     if !f.running() {
-        wharf_sandbox::network::teardown(&f.dir);
+        let _ = finish(&f.dir, &f.record, f.state.exit_code);
     }
 }
 
@@ -169,13 +211,52 @@ pub fn list(store: &Store) -> anyhow::Result<Vec<Found>> {
     for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.join(RECORD).is_file()
-            && let Ok(found) = load(&path)
+            && let Ok(mut found) = load(&path)
         {
+            // A killed monitor left `running` behind a process that has ended: record the end
+            // now, so that no command reports (or acts on) a state that is no longer true.
+            if found.state.status == "running"
+                && found.state.monitor_pid.is_some_and(|p| !alive(p))
+                && !found.running()
+            {
+                clean_up_after_dead_monitor(&found);
+                match load(&path) {
+                    Ok(now) => found = now,
+                    Err(_) => continue,
+                }
+            }
             out.push(found);
         }
     }
     out.sort_by(|a, b| b.record.created.cmp(&a.record.created));
     Ok(out)
+}
+
+/// Whether `name` is taken by a container of the store: berth's, or a working container of
+/// `kiln from` (`builder.json`; one namespace, as in containers/storage, and kiln checks
+/// berth's the same way). Call it under [`Store::lock_container_names`].
+pub fn name_taken(store: &Store, name: &str) -> anyhow::Result<bool> {
+    #[derive(Deserialize)]
+    struct Named {
+        name: String,
+    }
+    let dir = store.containers_dir();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        for file in [RECORD, "builder.json"] {
+            if let Ok(bytes) = std::fs::read(path.join(file))
+                && serde_json::from_slice::<Named>(&bytes).is_ok_and(|r| r.name == name)
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// The container named `key`: by name, full ID or unique ID prefix.

@@ -142,6 +142,12 @@ pub(crate) struct IndexLock {
     _file: File,
 }
 
+/// Held while a container name is checked and taken ([`Store::lock_container_names`]).
+#[derive(Debug)]
+pub struct ContainerNamesLock {
+    _file: File,
+}
+
 impl Store {
     pub(crate) fn index_path(&self) -> std::path::PathBuf {
         self.oci_dir().join("index.json")
@@ -163,8 +169,23 @@ impl Store {
         }
     }
 
+    /// Takes the lock under which a new container's name is checked against every container
+    /// of the store (berth's and kiln's working containers share one namespace, as in
+    /// containers/storage) and its record written; without it two `berth run --name x` or
+    /// `kiln from --name x` at once could both find `x` free. Waits like the index lock.
+    pub fn lock_container_names(&self) -> Result<ContainerNamesLock, StoreError> {
+        let file = self.lock_file_within("containers.lock", self.inner.lock_timeout)?;
+        Ok(ContainerNamesLock { _file: file })
+    }
+
     fn lock_index_within(&self, timeout: Option<Duration>) -> Result<IndexLock, StoreError> {
-        let path = self.root().join("index.lock");
+        let file = self.lock_file_within("index.lock", timeout)?;
+        Ok(IndexLock { _file: file })
+    }
+
+    /// Takes the exclusive lock on `$ROOT/NAME`, polling for at most `timeout`.
+    fn lock_file_within(&self, name: &str, timeout: Option<Duration>) -> Result<File, StoreError> {
+        let path = self.root().join(name);
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -200,7 +221,7 @@ impl Store {
         let _ = file.set_len(0);
         let _ = std::os::unix::fs::FileExt::write_all_at(&file, me.as_bytes(), 0);
         let _ = file.flush();
-        Ok(IndexLock { _file: file })
+        Ok(file)
     }
 
     pub(crate) fn read_index(&self) -> Result<LayoutIndex, StoreError> {

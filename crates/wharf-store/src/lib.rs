@@ -69,7 +69,7 @@ pub use error::StoreError;
 pub use fsck::{FsckProblem, FsckReport};
 pub use gc::GcReport;
 pub use images::ImageRecord;
-pub use index::{DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_ENV, REF_NAME};
+pub use index::{ContainerNamesLock, DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_ENV, REF_NAME};
 pub use layers::chain_id;
 pub use name::normalize_name;
 pub use root::default_root;

@@ -3,22 +3,21 @@
 //! well under 2 MB RSS). `berth container-monitor` starts the container and then executes
 //! this program in its place, so the container stays its child. It copies the container's
 //! output into `ctr.log` in k8s-file format (`<RFC 3339 time> stdout|stderr F|P <text>`),
-//! waits for the container, writes its exit code into `state.json`, and unmounts (and
-//! removes, with `--rm`) the container.
+//! waits for the container, and then executes `berth container-cleanup` with the exit code,
+//! which records it and cleans up (one implementation for every kind of container).
 //!
 //! Descriptors are inherited as the standard streams, so that no raw descriptor number has to
 //! be trusted: 0 is the container's stdout pipe, 1 its stderr pipe, 2 its pty master (or
-//! /dev/null). Arguments are `KEY=VALUE` pairs: `dir`, `pid` (a child of this process),
-//! `started`, `driver`, and optionally `remove=1`, `adopted=1` (with `runtime` and `id`: an
-//! external runtime started the container detached and this process adopted it as its
-//! subreaper; `RUNTIME --root DIR/runtime delete -f ID` once it has exited).
+//! /dev/null). Arguments are `KEY=VALUE` pairs: `dir`, `pid` (a child of this process, or
+//! adopted as its subreaper) and `berth` (the program to become at the end).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write as _;
 use std::os::fd::{AsFd as _, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rustix::event::{PollFd, PollFlags, poll};
@@ -41,14 +40,12 @@ fn main() -> ExitCode {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect();
-    let (Some(dir), Some(pid), Some(driver)) = (
+    let (Some(dir), Some(pid)) = (
         args.get("dir").map(PathBuf::from),
         args.get("pid").and_then(|p| p.parse::<i32>().ok()),
-        args.get("driver"),
     ) else {
         return ExitCode::from(125);
     };
-    let started = args.get("started").cloned().unwrap_or_default();
     let mut streams = Vec::new();
     for (fd, name) in [
         (std::io::stdin().as_fd().try_clone_to_owned(), "stdout"),
@@ -63,65 +60,75 @@ fn main() -> ExitCode {
             });
         }
     }
+    // Without a log the output is still drained, or the container would block writing it.
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join("ctr.log"));
-    if let Ok(mut log) = log {
-        copy_streams(&mut streams, &mut log);
+        .open(dir.join("ctr.log"))
+        .or_else(|_| std::fs::OpenOptions::new().write(true).open("/dev/null"));
+    let Ok(mut log) = log else {
+        return ExitCode::from(125);
+    };
+    let code = copy_until_exit(&mut streams, &mut log, pid);
+    // The rest of a container's end (state, runtime, cgroup, network helper, unmount, `--rm`)
+    // is berth's, in one place: become `berth container-cleanup` in this process's place, so
+    // that `wait` and `rm` still see a live monitor until it is done.
+    if let Some(berth) = args.get("berth") {
+        let e = std::process::Command::new(berth)
+            .arg("container-cleanup")
+            .arg(&dir)
+            .arg(format!("--exit-code={code}"))
+            .exec();
+        // berth is gone (uninstalled meanwhile): the next berth command that finds this
+        // container finds its monitor gone and records the end itself.
+        drop(e);
     }
-    let code = wait_for(pid);
-    if args.get("adopted").is_some_and(|v| v == "1")
-        && let (Some(runtime), Some(id)) = (args.get("runtime"), args.get("id"))
-    {
-        let _ = std::process::Command::new(runtime)
-            .arg("--root")
-            .arg(dir.join("runtime"))
-            .args(["delete", "-f", id])
-            .status();
-    }
-    let monitor = std::process::id();
-    let state = format!(
-        "{{\"status\":\"exited\",\"pid\":{pid},\"monitor_pid\":{monitor},\"exit_code\":{code},\
-         \"started\":{},\"finished\":\"{}\"}}",
-        if started.is_empty() {
-            "null".to_string()
-        } else {
-            format!("\"{}\"", started.replace(['"', '\\'], ""))
-        },
-        now()
-    );
-    let _ = write_atomic(&dir, "state.json", state.as_bytes());
-    if driver != "copy" {
-        let _ = rustix::mount::unmount(dir.join("merged"), rustix::mount::UnmountFlags::empty());
-    }
-    if args.get("remove").is_some_and(|v| v == "1") {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    ExitCode::SUCCESS
+    ExitCode::from(125)
 }
 
-/// Copies every stream into the log until each has ended (end of file, or EIO from a pty
-/// whose last user has gone).
-fn copy_streams(streams: &mut [Stream], log: &mut File) {
+/// Copies the container's output into the log until its process `pid` has ended and what it
+/// wrote by then is logged; returns its exit code. The end is watched through a pidfd beside
+/// the streams, because the streams alone may never end: a killed `runc run` leaves its
+/// container running and holding them until the cleanup that follows deletes it. After the
+/// end, 200 ms without data ends the drain. Without a pidfd (kernel < 5.3), the streams' end
+/// and then the process's.
+fn copy_until_exit(streams: &mut [Stream], log: &mut File, pid: i32) -> i32 {
+    let pidfd = Pid::from_raw(pid)
+        .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok());
+    let drain = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 200_000_000,
+    };
+    let mut code = None;
     let mut buf = vec![0u8; 8192];
     loop {
         let open: Vec<usize> = (0..streams.len())
             .filter(|i| streams[*i].fd.is_some())
             .collect();
         if open.is_empty() {
-            return;
+            break;
         }
-        let ready: Vec<bool> = {
+        let watch = pidfd.as_ref().filter(|_| code.is_none());
+        let (ready, ended): (Vec<bool>, bool) = {
             let mut fds: Vec<PollFd<'_>> = open
                 .iter()
                 .filter_map(|i| streams[*i].fd.as_ref())
                 .map(|fd| PollFd::new(fd, PollFlags::IN))
                 .collect();
-            match poll(&mut fds, None) {
-                Ok(_) => fds.iter().map(|f| !f.revents().is_empty()).collect(),
+            if let Some(p) = watch {
+                fds.push(PollFd::new(p, PollFlags::IN));
+            }
+            match poll(&mut fds, code.is_some().then_some(&drain)) {
+                Ok(0) => break,
+                Ok(_) => (
+                    fds[..open.len()]
+                        .iter()
+                        .map(|f| !f.revents().is_empty())
+                        .collect(),
+                    watch.is_some() && fds.last().is_some_and(|f| !f.revents().is_empty()),
+                ),
                 Err(rustix::io::Errno::INTR) => continue,
-                Err(_) => return,
+                Err(_) => break,
             }
         };
         for (i, r) in open.iter().zip(ready) {
@@ -131,17 +138,19 @@ fn copy_streams(streams: &mut [Stream], log: &mut File) {
             let s = &mut streams[*i];
             let Some(fd) = s.fd.as_ref() else { continue };
             match rustix::io::read(fd, &mut buf) {
-                Ok(0) | Err(_) => {
-                    if !s.partial.is_empty() {
-                        entry(log, s.name, "P", &s.partial);
-                        s.partial.clear();
-                    }
-                    s.fd = None;
-                }
+                Ok(0) | Err(_) => s.fd = None,
                 Ok(n) => lines(log, s, &buf[..n]),
             }
         }
+        if ended {
+            code = Some(wait_for(pid));
+        }
     }
+    for s in streams.iter_mut().filter(|s| !s.partial.is_empty()) {
+        entry(log, s.name, "P", &s.partial);
+        s.partial.clear();
+    }
+    code.unwrap_or_else(|| wait_for(pid))
 }
 
 /// Logs the complete lines of `data` (after what was pending), keeps the rest.
@@ -189,14 +198,6 @@ fn wait_for(pid: i32) -> i32 {
             Err(_) => return 125,
         }
     }
-}
-
-fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = File::create(&tmp)?;
-    f.write_all(data)?;
-    drop(f);
-    std::fs::rename(&tmp, dir.join(name))
 }
 
 /// The current UTC time as RFC 3339 with nanoseconds, like `berth`'s own timestamps.

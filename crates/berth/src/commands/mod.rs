@@ -54,5 +54,6 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Unshare(a) => unshare::run(cli, a),
         Command::Volume(a) => volume::run(cli, a),
         Command::ContainerMonitor(a) => monitor::run(a),
+        Command::ContainerCleanup(a) => monitor::cleanup(a),
     }
 }

@@ -1,20 +1,22 @@
-//! The monitor of a detached container (conmon's role): a re-execution of `berth` in the same
-//! user and mount namespace as `run -d` (so the overlay mount stays alive with it), in its own
-//! process group. It starts the container with its output on pipes, writes that output to
-//! `ctr.log` in k8s-file format (`<RFC 3339 time> stdout|stderr F|P <text>`), records the pid,
-//! then the exit code in `state.json`, and finally unmounts (and removes with `--rm`).
+//! The monitor of a detached container (conmon's role), in three acts of one process: a
+//! re-execution of `berth` in the same user and mount namespace as `run -d` (so the overlay
+//! mount stays alive with it), in its own process group, starts the container with its output
+//! on pipes and records its pid; it then executes `berth-monitor`, which writes that output to
+//! `ctr.log` and waits for the container; that in turn executes `berth container-cleanup`, which
+//! does what a container's end requires ([`container::finish`]). One implementation of each
+//! part, whatever the runtime, network or volumes.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
-use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use wharf_store::Store;
 
 use crate::cli::Cli;
-use crate::commands::run::{Prepared, exit_code};
+use crate::commands::run::Prepared;
 use crate::container::{self, State};
 
 #[derive(Debug, clap::Args)]
@@ -23,9 +25,17 @@ pub struct Args {
     pub dir: PathBuf,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct CleanupArgs {
+    /// The container's directory
+    pub dir: PathBuf,
+    /// The container's exit code (128+N for signal N), when known
+    #[arg(long)]
+    pub exit_code: Option<i32>,
+}
+
 /// `run -d`: starts the monitor and waits for its report ("ok" or "err CODE MESSAGE").
 pub fn start_detached(_cli: &Cli, _store: &Store, p: &Prepared) -> anyhow::Result<ExitCode> {
-    use std::os::unix::process::CommandExt as _;
     let spawned = std::process::Command::new("/proc/self/exe")
         .arg("container-monitor")
         .arg(&p.dir)
@@ -73,22 +83,37 @@ enum Running {
     Adopted(i32),
 }
 
-/// The hidden `berth container-monitor DIR` entry.
+/// The hidden `berth container-monitor DIR` entry: starts the container, reports to `run -d`,
+/// then becomes `berth-monitor` (the one monitor), which logs and waits, and at the end
+/// becomes `berth container-cleanup` ([`container::finish`]).
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let dir = &args.dir;
     let found = container::load(dir)?;
     let bundle_dir = dir.join("bundle");
-    let null = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .context("opening /dev/null")?;
     // Standard output is the report pipe to `run -d`; keep it aside.
     let mut report = std::fs::File::from(
         std::os::fd::AsFd::as_fd(&std::io::stdout())
             .try_clone_to_owned()
             .context("dup")?,
     );
+    // Both programs the container's end depends on must be there before it starts.
+    let (Some(program), Some(berth)) = (small_monitor(), wharf_sandbox::runtime::installed_exe())
+    else {
+        let exe = wharf_sandbox::runtime::installed_exe().unwrap_or_default();
+        let _ = writeln!(
+            report,
+            "err 125 berth-monitor is not installed next to {}: a detached container needs it \
+             (hint: install both binaries of the berth package, e.g. cargo install --path \
+             crates/berth)",
+            exe.display()
+        );
+        return Ok(ExitCode::from(125));
+    };
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .context("opening /dev/null")?;
     nix::unistd::dup2(null.as_raw_fd(), 0).context("dup2")?;
     let pipe = || -> anyhow::Result<(OwnedFd, OwnedFd)> {
         Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
@@ -143,7 +168,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Running::External(c) => i32::try_from(c.id()).unwrap_or_default(),
         Running::Adopted(pid) => *pid,
     };
-    let mut state = State {
+    let state = State {
         status: "running".into(),
         pid: Some(pid),
         monitor_pid: Some(i32::try_from(std::process::id()).unwrap_or_default()),
@@ -153,103 +178,36 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     container::write_json(dir, container::STATE, &state)?;
     let _ = writeln!(report, "ok");
     drop(report);
-    // From here on, the small monitor does the rest in this process's place (and pid): the
-    // container stays its child (adopted ones too: the subreaper flag survives the exec).
-    // Only where nothing but waiting and logging is left: an external runtime must be told to
-    // delete its container (a killed `runc run` leaves it running, holding the log pipes), a
-    // private network's helper must be stopped, a cgroup removed, and a --rm container's
-    // anonymous volumes removed. Those containers keep
-    // this full monitor; the default one (embedded runtime, no network helper, no limits)
-    // gets the small one.
-    let needs_cleanup = found.record.runtime != "embedded"
-        || dir.join("netns").exists()
-        || (found.record.remove && !found.record.anonymous_volumes.is_empty())
-        || spec
-            .linux()
+    // From here on `berth-monitor` does the rest in this process's place (and pid), so that
+    // what stays resident for the container's lifetime is small: the container stays its
+    // child (adopted ones too: the subreaper flag survives the exec). Its standard streams:
+    // stdout pipe, stderr pipe, pty master (all numbered >= 3 now).
+    let streams = [
+        out_r.as_raw_fd(),
+        err_r.as_raw_fd(),
+        master
             .as_ref()
-            .is_some_and(|l| l.cgroups_path().is_some());
-    if let Some(program) = small_monitor().filter(|_| !needs_cleanup) {
-        let adopted = matches!(running, Running::Adopted(_));
-        // Its standard streams: stdout pipe, stderr pipe, pty master (all numbered >= 3 now).
-        let streams = [
-            out_r.as_raw_fd(),
-            err_r.as_raw_fd(),
-            master
-                .as_ref()
-                .map_or(null.as_raw_fd(), std::os::fd::AsRawFd::as_raw_fd),
-        ];
-        for (target, fd) in (0..).zip(streams) {
-            nix::unistd::dup2(fd, target).context("dup2")?;
-        }
-        let mut cmd = std::process::Command::new(&program);
-        cmd.arg(format!("dir={}", dir.display()))
-            .arg(format!("pid={pid}"))
-            .arg(format!(
-                "started={}",
-                state.started.as_deref().unwrap_or_default()
-            ))
-            .arg(format!("driver={}", found.record.driver));
-        if found.record.remove {
-            cmd.arg("remove=1");
-        }
-        if adopted {
-            cmd.arg("adopted=1")
-                .arg(format!("runtime={}", found.record.runtime))
-                .arg(format!("id={}", found.record.id));
-        }
-        let e = std::os::unix::process::CommandExt::exec(&mut cmd);
-        // Not executable after all: monitor from here, with berth's own code.
-        nix::unistd::dup2(null.as_raw_fd(), 0).context("dup2")?;
-        nix::unistd::dup2(null.as_raw_fd(), 1).context("dup2")?;
-        nix::unistd::dup2(null.as_raw_fd(), 2).context("dup2")?;
-        let _ = e;
+            .map_or(null.as_raw_fd(), std::os::fd::AsRawFd::as_raw_fd),
+    ];
+    for (target, fd) in (0..).zip(streams) {
+        nix::unistd::dup2(fd, target).context("dup2")?;
     }
+    let e = std::process::Command::new(&program)
+        .arg(format!("dir={}", dir.display()))
+        .arg(format!("pid={pid}"))
+        .arg(format!("berth={}", berth.display()))
+        .exec();
+    // Not executable after all (removed since the check): nobody will log this container, but
+    // its end is still recorded by the next command that looks at it (the monitor is gone).
+    drop(running);
+    Err(e).with_context(|| format!("executing {}", program.display()))
+}
 
-    let log = Arc::new(Mutex::new(
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(container::LOG))
-            .context("opening the container log")?,
-    ));
-    let copiers: Vec<_> = [(out_r, "stdout"), (err_r, "stderr")]
-        .into_iter()
-        .chain(master.map(|m| (m, "stdout")))
-        .map(|(fd, stream)| {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || copy_log(fd, stream, &log))
-        })
-        .collect();
-    let code = match running {
-        Running::Embedded(c) => c.wait().unwrap_or(125),
-        Running::External(mut c) => c.wait().map_or(125, exit_code),
-        Running::Adopted(pid) => {
-            let code = wharf_sandbox::runtime::wait_pid(pid).unwrap_or(125);
-            super::tty::delete_external(dir, &found.record.runtime, &found.record.id);
-            code
-        }
-    };
-    // A killed `runc run` leaves its container running (and holding the log pipes).
-    if found.record.runtime != "embedded" {
-        crate::commands::run::external_delete(&found.record, dir);
-        crate::commands::rm::remove_leftover_cgroup(dir);
-    }
-    for c in copiers {
-        let _ = c.join();
-    }
-    // Before the state says exited: `rm` may remove the directory right after.
-    wharf_sandbox::network::teardown(dir);
-    state.status = "exited".into();
-    state.exit_code = Some(i32::from(code));
-    state.finished = Some(container::now());
-    container::write_json(dir, container::STATE, &state)?;
-    if let Ok(driver) = wharf_sandbox::overlay::Driver::by_name(&found.record.driver) {
-        let _ = driver.unmount(&dir.join("merged"));
-    }
-    if found.record.remove {
-        let _ = std::fs::remove_dir_all(dir);
-        container::remove_anonymous_volumes(dir, &found.record);
-    }
+/// The hidden `berth container-cleanup DIR --exit-code N` entry, which `berth-monitor`
+/// becomes once the container has ended.
+pub fn cleanup(args: &CleanupArgs) -> anyhow::Result<ExitCode> {
+    let found = container::load(&args.dir)?;
+    container::finish(&args.dir, &found.record, args.exit_code)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -309,30 +267,4 @@ pub fn read_spec(bundle: &std::path::Path) -> anyhow::Result<oci_spec::runtime::
     let path = bundle.join("config.json");
     let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
-/// Copies one stream into the log, a line at a time: `F` for a full line, `P` for a partial
-/// one (the stream ended without a newline).
-fn copy_log(fd: OwnedFd, stream: &str, log: &Mutex<std::fs::File>) {
-    let mut reader = BufReader::new(std::fs::File::from(fd));
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let tag = if line.last() == Some(&b'\n') {
-            line.pop();
-            "F"
-        } else {
-            "P"
-        };
-        let mut entry = format!("{} {stream} {tag} ", container::now()).into_bytes();
-        entry.extend_from_slice(&line);
-        entry.push(b'\n');
-        if let Ok(mut f) = log.lock() {
-            let _ = f.write_all(&entry);
-        }
-    }
 }

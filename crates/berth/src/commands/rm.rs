@@ -40,7 +40,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             std::fs::remove_dir_all(&f.dir)
                 .with_context(|| format!("removing {}", f.dir.display()))?;
         }
-        if args.volumes {
+        // A `--rm` container's anonymous volumes go with it, whoever removes it.
+        if args.volumes || f.record.remove {
             container::remove_anonymous_volumes(&f.dir, &f.record);
         }
         println!("{c}");

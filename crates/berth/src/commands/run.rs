@@ -224,11 +224,11 @@ pub fn external_in(record: &Record, dir: &Path) -> std::process::Command {
 
 /// `RUNTIME delete --force ID`: when `runc run` itself was killed (`rm -f`), its container's
 /// processes and cgroup would stay behind.
-pub fn external_delete(record: &Record, dir: &Path) {
-    let _ = std::process::Command::new(&record.runtime)
+pub fn external_delete(dir: &Path, runtime: &str, id: &str) {
+    let _ = std::process::Command::new(runtime)
         .arg("--root")
         .arg(dir.join("runtime"))
-        .args(["delete", "--force", &record.id])
+        .args(["delete", "--force", id])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();
@@ -301,9 +301,11 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let layers = unpacked.dirs;
 
     let id = container::new_id();
+    // Held until the record is written: the name is taken only then.
+    let names_lock = store.lock_container_names()?;
     let name = match &args.name {
         Some(n) => {
-            if container::list(store)?.iter().any(|f| &f.record.name == n) {
+            if container::name_taken(store, n)? {
                 anyhow::bail!("the container name {n:?} is already in use; hint: berth rm {n}");
             }
             n.clone()
@@ -434,6 +436,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
         )
     });
     write.map_err(unmount_cleanup)?;
+    drop(names_lock);
     Ok(Prepared {
         dir,
         record,

@@ -77,7 +77,7 @@ pub fn start_external(
         .status()
         .with_context(|| format!("starting the OCI runtime {runtime}"))?;
     if !started.success() {
-        delete_external(dir, runtime, id);
+        super::run::external_delete(dir, runtime, id);
         return Err(wharf_cli::ExitError {
             code: 125,
             message: format!("the OCI runtime {runtime} failed to start the container"),
@@ -91,17 +91,6 @@ pub fn start_external(
         .parse()
         .with_context(|| format!("bad pid {text:?} in {}", pid_file.display()))?;
     Ok(ExternalTty { pid, master })
-}
-
-/// `RUNTIME --root DIR/runtime delete -f ID`, once the container has exited.
-pub fn delete_external(dir: &Path, runtime: &str, id: &str) {
-    let _ = Command::new(runtime)
-        .arg("--root")
-        .arg(dir.join("runtime"))
-        .args(["delete", "-f", id])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
 }
 
 /// Where the console socket of container `id` listens: in the caller's private runtime
@@ -177,7 +166,7 @@ pub fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
         container::write_json(&p.dir, container::STATE, &state)?;
         let relayed = console::relay(&started.master, input, &mut stdout);
         let code = wharf_sandbox::runtime::wait_pid(started.pid).map_err(sandbox_err);
-        delete_external(&p.dir, &p.record.runtime, &p.record.id);
+        super::run::external_delete(&p.dir, &p.record.runtime, &p.record.id);
         relayed.context("relaying the terminal")?;
         code
     }

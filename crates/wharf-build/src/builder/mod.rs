@@ -310,30 +310,6 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// Holds `$ROOT/builders.lock` so that two `kiln from` never take the same name. It is not in
-/// `containers/`, where `gc` expects only directories.
-struct NameLock(std::fs::File);
-
-impl NameLock {
-    fn take(store: &Store) -> Result<Self, ContainerError> {
-        let path = store.root().join("builders.lock");
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(ContainerError::io("opening", &path))?;
-        f.lock().map_err(ContainerError::io("locking", &path))?;
-        Ok(Self(f))
-    }
-}
-
-impl Drop for NameLock {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
-}
-
 /// Names taken by working containers and by berth's containers (one namespace, as in
 /// containers/storage).
 fn taken_names(store: &Store) -> Result<BTreeMap<String, String>, ContainerError> {
@@ -370,7 +346,7 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
     if driver.kind() == DriverKind::Copy {
         return Err(BuildError::NoOverlay.into());
     }
-    let lock = NameLock::take(store)?;
+    let lock = store.lock_container_names()?;
     let taken = taken_names(store)?;
     let name = if let Some(n) = &opts.name {
         if !valid_name(n) {
@@ -505,7 +481,7 @@ pub fn update<T>(
     key: &str,
     change: impl FnOnce(&mut Record) -> Result<T, ContainerError>,
 ) -> Result<T, ContainerError> {
-    let lock = NameLock::take(store)?;
+    let lock = store.lock_container_names()?;
     let mut ctr = find(store, key)?;
     let out = change(&mut ctr.record)?;
     ctr.save(store)?;

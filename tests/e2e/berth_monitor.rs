@@ -1,0 +1,273 @@
+//! The end of a detached container, rootless: whoever notices it (the container's monitor, or
+//! a later command when the monitor was killed), everything a container holds is released —
+//! the record (`--rm`), the anonymous volumes, the network helper and its published port, and
+//! a state that no longer says `running`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::berth::{Env, setup, text};
+
+/// The image `volimg`: busybox with `VOLUME /data`.
+fn import_volume_image(env: &Env) {
+    let rootfs = env.tmp.path().join("vol-rootfs");
+    wharf_testkit::busybox::make_rootfs(&rootfs).unwrap();
+    std::fs::create_dir_all(rootfs.join("data")).unwrap();
+    let tar = env.tmp.path().join("vol.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["--numeric-owner", "--owner=0", "--group=0", "-cf"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    env.user.chown(env.tmp.path());
+    let out = env.berth(&[
+        "import",
+        "--change",
+        "VOLUME /data",
+        tar.to_str().unwrap(),
+        "volimg",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits up to 30 s for `what`.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The pid of the container's network helper (pasta or slirp4netns), once it runs.
+fn helper_pid(dir: &Path) -> i32 {
+    let file = dir.join("network.pid");
+    wait_for("the network helper's pid file", || file.is_file());
+    std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
+}
+
+fn state(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap()
+}
+
+fn container_dir(env: &Env, out: &std::process::Output) -> PathBuf {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    env.root.join("containers").join(id)
+}
+
+#[test]
+fn detached_rm_container_that_exits_by_itself_leaves_nothing() {
+    let Some(env) = setup() else { return };
+    import_volume_image(&env);
+    for rt in ["embedded", "runc"] {
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:8080");
+        let out = env.berth(&[
+            "run",
+            "-d",
+            "--rm",
+            "--runtime",
+            rt,
+            "--network",
+            "pasta",
+            "-p",
+            &publish,
+            "volimg",
+            "sh",
+            "-c",
+            "sleep 1",
+        ]);
+        let dir = container_dir(&env, &out);
+        let helper = helper_pid(&dir);
+        assert!(process_alive(helper), "{rt}: the network helper runs");
+        wait_for("the container to remove itself", || !dir.exists());
+        assert!(
+            !process_alive(helper),
+            "{rt}: the network helper {helper} outlived its container"
+        );
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "{rt}: published port {port} is still taken"
+        );
+        let volumes = text(&env.berth(&["volume", "ls", "-q"]).stdout);
+        assert_eq!(volumes.trim(), "", "{rt}: anonymous volume left behind");
+        assert!(env.containers().is_empty(), "{rt}: {:?}", env.containers());
+        let ps = text(&env.berth(&["ps", "-a", "-q"]).stdout);
+        assert_eq!(ps.trim(), "", "{rt}");
+    }
+}
+
+#[test]
+fn killed_monitor_state_is_corrected_and_rm_finishes() {
+    let Some(env) = setup() else { return };
+    import_volume_image(&env);
+    // The embedded runtime's container dies with its monitor (parent-death signal): the next
+    // command must record the end, stop the network helper and free the port by itself.
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:8080");
+    let out = env.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "orphan",
+        "--network",
+        "pasta",
+        "-p",
+        &publish,
+        "volimg",
+        "sleep",
+        "300",
+    ]);
+    let dir = container_dir(&env, &out);
+    let helper = helper_pid(&dir);
+    let monitor = state(&dir)["monitor_pid"].as_i64().unwrap();
+    let pid = state(&dir)["pid"].as_i64().unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &monitor.to_string()])
+        .status();
+    wait_for("the container to die with its monitor", || {
+        !process_alive(i32::try_from(pid).unwrap())
+    });
+    let ps = text(
+        &env.berth(&["ps", "-a", "--format", "{{.Names}} {{.State}}"])
+            .stdout,
+    );
+    assert_eq!(ps.trim(), "orphan exited");
+    assert_eq!(state(&dir)["status"], "exited", "state.json was corrected");
+    assert!(
+        !process_alive(helper),
+        "the network helper of a container whose monitor was killed still runs"
+    );
+    let out = env.berth(&["rm", "-v", "orphan"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(env.containers().is_empty());
+    let volumes = text(&env.berth(&["volume", "ls", "-q"]).stdout);
+    assert_eq!(volumes.trim(), "", "rm -v removes the anonymous volume");
+
+    // runc's container outlives a killed monitor; `rm -f` kills it and finishes the rest.
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:8080");
+    let out = env.berth(&[
+        "run",
+        "-d",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--network",
+        "pasta",
+        "-p",
+        &publish,
+        "volimg",
+        "sleep",
+        "317",
+    ]);
+    let dir = container_dir(&env, &out);
+    let helper = helper_pid(&dir);
+    let monitor = state(&dir)["monitor_pid"].as_i64().unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &monitor.to_string()])
+        .status();
+    wait_for("the monitor to go", || {
+        !process_alive(i32::try_from(monitor).unwrap())
+    });
+    let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+    let out = env.berth(&["rm", "-f", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(env.containers().is_empty(), "{:?}", env.containers());
+    assert!(!process_alive(helper), "rm -f stops the network helper");
+    let volumes = text(&env.berth(&["volume", "ls", "-q"]).stdout);
+    assert_eq!(
+        volumes.trim(),
+        "",
+        "a --rm container's anonymous volume goes with it"
+    );
+    let runc_left = std::process::Command::new("pgrep")
+        .args(["-fx", "sleep 317"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&runc_left.stdout).trim().is_empty(),
+        "the container's process still runs: {}",
+        text(&runc_left.stdout)
+    );
+}
+
+#[test]
+fn concurrent_runs_with_one_name_give_one_container() {
+    let Some(env) = setup() else { return };
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            env.user
+                .command(crate::bin("berth"))
+                .arg("--root")
+                .arg(&env.root)
+                .args(["run", "-d", "--name", "same", "box", "sleep", "30"])
+                .current_dir("/tmp")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let ok = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(ok, 1, "exactly one run takes the name");
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        assert!(
+            text(&o.stderr).contains("already in use"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    let ps = text(&env.berth(&["ps", "-a", "--format", "{{.Names}}"]).stdout);
+    assert_eq!(ps.trim(), "same");
+    // kiln's working containers and berth's containers share one namespace of names.
+    let kiln = env
+        .user
+        .command(crate::bin("kiln"))
+        .arg("--root")
+        .arg(&env.root)
+        .args(["from", "--name", "workbench", "localhost/box"])
+        .current_dir("/tmp")
+        .output()
+        .unwrap();
+    assert!(kiln.status.success(), "{}", text(&kiln.stderr));
+    let out = env.berth(&["run", "--rm", "--name", "workbench", "box", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("already in use"),
+        "{}",
+        text(&out.stderr)
+    );
+}
