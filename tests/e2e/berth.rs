@@ -3,7 +3,7 @@
 //! read-only root, volumes, image config and flags), exit codes, the same observations through
 //! runc, detached containers with logs/stop/ps, and bad input that must leave nothing behind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use wharf_testkit::user::{TestUser, test_user};
@@ -17,42 +17,31 @@ pub(crate) struct Env {
 }
 
 /// A store owned by the test user holding `localhost/box:latest`: busybox with
-/// `ENV GREETING=hello`, `WORKDIR /srv`, `CMD sh`. `None` (skipped) without busybox or user.
-pub(crate) fn setup() -> Option<Env> {
-    let Some(user) = test_user() else {
-        eprintln!("SKIP: no unprivileged test user (run the tests as root to create wharf-test)");
-        return None;
-    };
-    if !wharf_testkit::busybox::available() {
-        eprintln!("SKIP: busybox-static is not installed");
-        return None;
-    }
+/// `ENV GREETING=hello`, `WORKDIR /srv`, `CMD sh`. CI installs every prerequisite, so a missing
+/// one fails the test with the command that provides it.
+pub(crate) fn setup() -> Env {
+    let user = test_user().expect(
+        "no unprivileged test user: run the tests as root once (scripts/test.sh creates wharf-test)",
+    );
+    assert!(
+        wharf_testkit::busybox::available(),
+        "busybox-static is not installed: apt-get install busybox-static"
+    );
     let tmp = tempfile::Builder::new()
         .prefix("berth-e2e")
         .tempdir_in("/tmp")
         .unwrap();
-    let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).unwrap();
     let root = tmp.path().join("store");
     let env = Env { tmp, root, user };
-    env.user.chown(env.tmp.path());
-    let out = env.berth(&[
-        "import",
-        "--change",
-        "ENV GREETING=hello",
-        "--change",
-        "WORKDIR /srv",
-        "--change",
-        "CMD [\"sh\"]",
-        tar.to_str().unwrap(),
+    env.import(
         "box",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    Some(env)
+        &["ENV GREETING=hello", "WORKDIR /srv", "CMD [\"sh\"]"],
+        |_| {},
+    );
+    env
 }
 
-pub(crate) fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+pub(crate) use crate::text;
 
 impl Env {
     pub(crate) fn berth(&self, args: &[&str]) -> Output {
@@ -76,6 +65,32 @@ impl Env {
             text(&out.stdout),
             text(&out.stderr),
         )
+    }
+
+    /// Imports a busybox root filesystem, changed by `customize` first, as image `name` with
+    /// the `--change` instructions `changes`.
+    pub(crate) fn import(&self, name: &str, changes: &[&str], customize: impl FnOnce(&Path)) {
+        let rootfs = self.tmp.path().join(format!("{name}-rootfs"));
+        wharf_testkit::busybox::make_rootfs(&rootfs).unwrap();
+        customize(&rootfs);
+        let tar = self.tmp.path().join(format!("{name}.tar"));
+        let status = std::process::Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .args(["--numeric-owner", "--owner=0", "--group=0", "-cf"])
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.user.chown(self.tmp.path());
+        let mut args = vec!["import"];
+        for c in changes {
+            args.extend(["--change", c]);
+        }
+        args.extend([tar.to_str().unwrap(), name]);
+        let out = self.berth(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
     }
 
     pub(crate) fn containers(&self) -> Vec<PathBuf> {
@@ -104,7 +119,7 @@ impl Drop for Env {
 
 #[test]
 fn run_exit_codes_follow_podman() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     assert_eq!(env.run(&["box", "true"]).0, 0);
     let (code, _, err) = env.run(&["box", "sh", "-c", "exit 3"]);
     assert_eq!(code, 3, "{err}");
@@ -160,7 +175,7 @@ fn check_default_probe(lines: &[String]) {
 
 #[test]
 fn run_shows_the_container_view() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let lines = probe(&env, &[]);
     check_default_probe(&lines);
 
@@ -190,7 +205,7 @@ fn run_shows_the_container_view() {
 
 #[test]
 fn seccomp_profile_file_denies_its_syscalls() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let profile = env.tmp.path().join("deny-mkdir.json");
     std::fs::write(
         &profile,
@@ -223,7 +238,7 @@ fn seccomp_profile_file_denies_its_syscalls() {
 
 #[test]
 fn runc_sees_the_same_container() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     if !have("runc") {
         return;
     }
@@ -238,7 +253,7 @@ fn runc_sees_the_same_container() {
 
 #[test]
 fn read_only_root_and_bind_volumes() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let (code, _, err) = env.run(&["--read-only", "box", "touch", "/x"]);
     assert_ne!(code, 0);
     assert!(err.contains("Read-only file system"), "{err}");
@@ -268,7 +283,7 @@ fn read_only_root_and_bind_volumes() {
 
 #[test]
 fn bad_input_is_125_and_leaves_nothing() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let bad_profile = env.tmp.path().join("seccomp.json");
     std::fs::write(&bad_profile, "{ not json").unwrap();
     env.user.chown(&bad_profile);
@@ -315,7 +330,7 @@ pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn detached_container_logs_stop_ps_rm() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let script = "trap 'echo bye; exit 7' TERM; echo out; echo err >&2; \
                   while true; do sleep 0.1; done";
     let out = env.berth(&["run", "-d", "--name", "web", "box", "sh", "-c", script]);
@@ -387,7 +402,7 @@ fn detached_container_logs_stop_ps_rm() {
 
 #[test]
 fn detached_kill_and_rm_force() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let out = env.berth(&["run", "-d", "box", "sleep", "60"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let id = text(&out.stdout).trim()[..12].to_string();
@@ -410,7 +425,7 @@ fn detached_kill_and_rm_force() {
 
 #[test]
 fn info_and_unshare_show_the_rootless_namespace() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let out = env.berth(&["info", "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -432,7 +447,7 @@ fn info_and_unshare_show_the_rootless_namespace() {
 
 #[test]
 fn foreground_run_forwards_sigterm_to_the_container() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     for rt in ["embedded", "runc"] {
         if rt == "runc" && !have("runc") {
             continue;
@@ -477,7 +492,7 @@ fn foreground_run_forwards_sigterm_to_the_container() {
 /// with a warning naming them; the container still runs.
 #[test]
 fn rootless_import_and_run_skip_device_nodes_with_a_warning() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let rootfs = env.tmp.path().join("devroot");
     std::fs::create_dir_all(rootfs.join("srv")).unwrap();
     std::fs::write(rootfs.join("srv/kept.txt"), "kept\n").unwrap();

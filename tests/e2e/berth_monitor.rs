@@ -4,34 +4,14 @@
 //! a state that no longer says `running`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use crate::berth::{Env, setup, text};
+use crate::berth::{Env, setup, text, wait_for};
 
 /// The image `volimg`: busybox with `VOLUME /data`.
 fn import_volume_image(env: &Env) {
-    let rootfs = env.tmp.path().join("vol-rootfs");
-    wharf_testkit::busybox::make_rootfs(&rootfs).unwrap();
-    std::fs::create_dir_all(rootfs.join("data")).unwrap();
-    let tar = env.tmp.path().join("vol.tar");
-    let status = std::process::Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .args(["--numeric-owner", "--owner=0", "--group=0", "-cf"])
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    env.user.chown(env.tmp.path());
-    let out = env.berth(&[
-        "import",
-        "--change",
-        "VOLUME /data",
-        tar.to_str().unwrap(),
-        "volimg",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    env.import("volimg", &["VOLUME /data"], |rootfs| {
+        std::fs::create_dir_all(rootfs.join("data")).unwrap();
+    });
 }
 
 fn free_port() -> u16 {
@@ -40,18 +20,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// Waits up to 30 s for `what`.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The pid of the container's network helper (pasta or slirp4netns), once it runs.
@@ -85,7 +53,7 @@ fn container_dir(env: &Env, out: &std::process::Output) -> PathBuf {
 
 #[test]
 fn detached_rm_container_that_exits_by_itself_leaves_nothing() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     import_volume_image(&env);
     for rt in ["embedded", "runc"] {
         let port = free_port();
@@ -127,7 +95,7 @@ fn detached_rm_container_that_exits_by_itself_leaves_nothing() {
 
 #[test]
 fn killed_monitor_state_is_corrected_and_rm_finishes() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     import_volume_image(&env);
     // The embedded runtime's container dies with its monitor (parent-death signal): the next
     // command must record the end, stop the network helper and free the port by itself.
@@ -222,7 +190,7 @@ fn killed_monitor_state_is_corrected_and_rm_finishes() {
 
 #[test]
 fn concurrent_runs_with_one_name_give_one_container() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let children: Vec<_> = (0..4)
         .map(|_| {
             env.user

@@ -8,7 +8,7 @@ use crate::bin;
 
 #[test]
 fn run_pull_policies() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let Some(reg) = Registry::start_plain() else {
         return;
     };
@@ -66,7 +66,7 @@ fn run_pull_policies() {
 
 #[test]
 fn userns_keep_id_runs_as_the_user() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let data = env.tmp.path().join("kept");
     std::fs::create_dir(&data).unwrap();
     env.user.chown(&data);

@@ -4,92 +4,12 @@
 //! rootless on a host without delegation).
 
 use std::path::PathBuf;
-use std::process::Output;
 
-use wharf_testkit::user::{TestUser, test_user};
-
-use crate::bin;
-
-struct Env {
-    tmp: tempfile::TempDir,
-    root: PathBuf,
-    user: TestUser,
-}
-
-/// A store owned by the test user holding `localhost/box:latest` (busybox, `CMD sh`).
-fn setup() -> Option<Env> {
-    let Some(user) = test_user() else {
-        eprintln!("SKIP: no unprivileged test user (run the tests as root to create wharf-test)");
-        return None;
-    };
-    if !wharf_testkit::busybox::available() {
-        eprintln!("SKIP: busybox-static is not installed");
-        return None;
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix("berth-res-e2e")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).unwrap();
-    let root = tmp.path().join("store");
-    let env = Env { tmp, root, user };
-    env.user.chown(env.tmp.path());
-    let out = env.berth(&[
-        "import",
-        "--change",
-        "CMD [\"sh\"]",
-        tar.to_str().unwrap(),
-        "box",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    Some(env)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-impl Env {
-    fn berth(&self, args: &[&str]) -> Output {
-        self.user
-            .command(bin("berth"))
-            .arg("--root")
-            .arg(&self.root)
-            .args(args)
-            .current_dir("/tmp")
-            .output()
-            .unwrap()
-    }
-
-    /// `berth run --rm ARGS`: (exit code, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let mut all = vec!["run", "--rm"];
-        all.extend_from_slice(args);
-        let out = self.berth(&all);
-        (
-            out.status.code().unwrap_or(-1),
-            text(&out.stdout),
-            text(&out.stderr),
-        )
-    }
-
-    fn containers(&self) -> usize {
-        std::fs::read_dir(self.root.join("containers")).map_or(0, Iterator::count)
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let ids = self.berth(&["ps", "-aq", "--no-trunc"]);
-        for id in text(&ids.stdout).lines() {
-            let _ = self.berth(&["rm", "-f", id]);
-        }
-    }
-}
+use crate::berth::{setup, text};
 
 #[test]
 fn named_volume_persists_and_is_filled_from_the_image() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let (code, _, err) = env.run(&["-v", "data:/data", "box", "sh", "-c", "echo one > /data/f"]);
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = env.run(&[
@@ -138,7 +58,7 @@ fn named_volume_persists_and_is_filled_from_the_image() {
     assert!(v[0]["CreatedAt"].as_str().unwrap().contains('T'));
     assert!(v[0]["Labels"].is_object() && v[0]["Options"].is_object());
     assert_eq!(
-        env.containers(),
+        env.containers().len(),
         0,
         "--rm keeps named volumes, not containers"
     );
@@ -146,7 +66,7 @@ fn named_volume_persists_and_is_filled_from_the_image() {
 
 #[test]
 fn volume_commands_and_in_use_refusal() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let out = env.berth(&["volume", "create", "--label", "app=db", "v1"]);
     assert_eq!(text(&out.stdout), "v1\n", "{}", text(&out.stderr));
     let out = env.berth(&["volume", "create", "v1"]);
@@ -183,7 +103,11 @@ fn volume_commands_and_in_use_refusal() {
     let out = env.berth(&["volume", "rm", "-f", "v1"]);
     assert_eq!(text(&out.stdout), "v1\n", "{}", text(&out.stderr));
     assert!(!env.root.join("volumes/v1").exists());
-    assert_eq!(env.containers(), 0, "-f removes the container using it");
+    assert_eq!(
+        env.containers().len(),
+        0,
+        "-f removes the container using it"
+    );
 
     let out = env.berth(&["volume", "rm", "v1"]);
     assert_eq!(out.status.code(), Some(125));
@@ -201,7 +125,7 @@ fn volume_commands_and_in_use_refusal() {
 
 #[test]
 fn tmpfs_on_a_read_only_root_and_read_only_binds() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let (code, out, err) = env.run(&[
         "--read-only",
         "--tmpfs",
@@ -247,7 +171,7 @@ fn tmpfs_on_a_read_only_root_and_read_only_binds() {
 
 #[test]
 fn bad_mount_specs_are_125_naming_the_flag() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     for (args, msg) in [
         (vec!["--mount", "type=nfs,target=/x"], "invalid --mount"),
         (
@@ -268,7 +192,7 @@ fn bad_mount_specs_are_125_naming_the_flag() {
         let (code, _, err) = env.run(&all);
         assert_eq!(code, 125, "{args:?}: {err}");
         assert!(err.contains(msg), "{args:?}: {err}");
-        assert_eq!(env.containers(), 0, "{args:?} left a container");
+        assert_eq!(env.containers().len(), 0, "{args:?} left a container");
     }
     assert!(!env.root.join("volumes/bad").exists());
 }
@@ -314,7 +238,7 @@ fn network_tools() -> Vec<&'static str> {
 
 #[test]
 fn published_port_reaches_a_server_in_the_container() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let mut runtimes = vec!["embedded"];
     if crate::have("runc") {
         runtimes.push("runc");
@@ -360,12 +284,12 @@ fn published_port_reaches_a_server_in_the_container() {
             );
         }
     }
-    assert_eq!(env.containers(), 0);
+    assert_eq!(env.containers().len(), 0);
 }
 
 #[test]
 fn private_network_has_an_interface_and_ports_need_it() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     for tool in network_tools() {
         // Without -p too: a non-loopback interface with an IPv4 address.
         let (code, out, err) = env.run(&["--network", tool, "box", "ip", "-o", "-4", "addr"]);
@@ -398,14 +322,14 @@ fn private_network_has_an_interface_and_ports_need_it() {
     let (code, _, err) = env.run(&["-p", "80/sctp", "box", "true"]);
     assert_eq!(code, 125);
     assert!(err.contains("-p/--publish"), "{err}");
-    assert_eq!(env.containers(), 0);
+    assert_eq!(env.containers().len(), 0);
 }
 
 /// `-p CONTAINERPORT` and `-p IP::CONTAINERPORT`: berth picks a free host port, as podman
 /// does, records it, and shows it in `ps`, `inspect` and `port`; the server answers there.
 #[test]
 fn publish_without_host_port_picks_a_free_one() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let server = "mkdir -p /www && echo hello-$NET > /www/index.html && \
                   exec httpd -f -p 8080 -h /www";
     for tool in network_tools() {
@@ -485,7 +409,7 @@ fn publish_without_host_port_picks_a_free_one() {
             );
         }
     }
-    assert_eq!(env.containers(), 0);
+    assert_eq!(env.containers().len(), 0);
 }
 
 /// An image's `VOLUME /data`: an anonymous volume (64-hex name) filled from the image, listed
@@ -493,7 +417,7 @@ fn publish_without_host_port_picks_a_free_one() {
 /// path replaces it.
 #[test]
 fn image_volume_gets_an_anonymous_volume() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let rootfs = env.tmp.path().join("vol-rootfs");
     wharf_testkit::busybox::make_rootfs(&rootfs).unwrap();
     std::fs::create_dir_all(rootfs.join("data")).unwrap();
@@ -619,7 +543,7 @@ fn image_volume_gets_an_anonymous_volume() {
     let (code, out, err) = env.run(&["-v", "named:/data", "volimg", "cat", "/data/seed"]);
     assert_eq!((code, out.as_str()), (0, "from-image\n"), "{err}");
     assert_eq!(volumes(), ["named"]);
-    assert_eq!(env.containers(), 0);
+    assert_eq!(env.containers().len(), 0);
 }
 
 /// The file of `controller` (v1) holding `file` for the cgroup `path`, or the v2 file.
@@ -733,7 +657,7 @@ fn cgroup_limits_as_root() {
 
 #[test]
 fn cgroup_limits_rootless_fail_with_the_reason() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").is_file() {
         eprintln!("SKIP: cgroup v2 host: rootless limits depend on systemd delegation here");
         return;
@@ -762,7 +686,7 @@ fn cgroup_limits_rootless_fail_with_the_reason() {
     let (code, _, err) = env.run(&["--memory", "lots", "box", "true"]);
     assert_eq!(code, 125);
     assert!(err.contains("invalid --memory"), "{err}");
-    assert_eq!(env.containers(), 0);
+    assert_eq!(env.containers().len(), 0);
 }
 
 /// `berth port -a`: every running container's ports, each line prefixed with its short ID and
@@ -770,7 +694,7 @@ fn cgroup_limits_rootless_fail_with_the_reason() {
 /// or not; a port argument filters both.
 #[test]
 fn port_all_and_latest() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let Some(tool) = network_tools().first().copied() else {
         return;
     };
@@ -851,7 +775,7 @@ fn port_all_and_latest() {
     for name in ["pa", "pb", "pc"] {
         assert!(env.berth(&["rm", "-f", name]).status.success());
     }
-    assert_eq!(env.containers(), 0);
+    assert_eq!(env.containers().len(), 0);
 }
 
 /// Whether `pid` is a live (not zombie) pasta/passt/slirp4netns process.
@@ -874,7 +798,7 @@ fn helper_alive(pid: i32) -> bool {
 /// stop it instead; its published port is free again.
 #[test]
 fn killed_monitor_leaves_no_network_helper() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     for tool in network_tools() {
         for last in ["stop", "rm"] {
             let port = free_port();
@@ -931,5 +855,5 @@ fn killed_monitor_leaves_no_network_helper() {
             let _ = env.berth(&["rm", "-f", &id]);
         }
     }
-    assert_eq!(env.containers(), 0);
+    assert_eq!(env.containers().len(), 0);
 }

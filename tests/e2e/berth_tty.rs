@@ -112,7 +112,7 @@ impl OnPty {
 
 #[test]
 fn tty_is_the_containers_controlling_terminal() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let mut runtimes = vec!["embedded"];
     if have("runc") {
         runtimes.push("runc");
@@ -149,7 +149,7 @@ fn tty_is_the_containers_controlling_terminal() {
 
 #[test]
 fn tty_interactive_echoes_through_and_restores_the_terminal() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let mut p = on_pty(&env, &["run", "--rm", "-i", "-t", "box", "cat"], 24, 80);
     // Raw mode on berth's side: our bytes reach the container's pty unchanged, which echoes
     // them (its line discipline is in cooked mode) and cat writes the line back.
@@ -175,7 +175,7 @@ fn tty_interactive_echoes_through_and_restores_the_terminal() {
 
 #[test]
 fn tty_follows_window_size_changes() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let script = "trap 'stty size' WINCH; trap 'exit 7' TERM; echo ready; i=0; \
                   while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done";
     let p = on_pty(
@@ -217,7 +217,7 @@ fn resize_then_terminate(p: OnPty) -> (i32, String) {
 /// terminal itself and resizes it on the SIGWINCH berth passes on).
 #[test]
 fn exec_tty_follows_window_size_changes() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let mut runtimes = vec!["embedded"];
     if have("runc") {
         runtimes.push("runc");
@@ -259,7 +259,7 @@ fn exec_tty_follows_window_size_changes() {
 
 #[test]
 fn tty_detached_logs_the_terminal_output() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let mut runtimes = vec!["embedded"];
     if have("runc") {
         runtimes.push("runc");
@@ -305,7 +305,7 @@ fn code_out(out: &std::process::Output) -> (i32, String, String) {
 
 #[test]
 fn exec_joins_a_running_container() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let mut runtimes = vec!["embedded"];
     if have("runc") {
         runtimes.push("runc");
@@ -435,7 +435,7 @@ fn processes_with_cmdline(script: &str) -> bool {
 
 #[test]
 fn init_reaps_zombies_and_forwards_sigterm() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     // With runc, `--init` is podman's catatonit (scripts/test.sh installs it).
     assert!(
         have("runc") && have("catatonit"),
@@ -529,7 +529,7 @@ fn memory_kb(pid: &str) -> (u64, u64, String) {
 
 #[test]
 fn detached_monitor_is_the_small_binary() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let out = env.berth(&[
         "run",
         "-d",

@@ -10,11 +10,8 @@ use std::process::{Command, Output};
 
 use wharf_testkit::registry::Registry;
 
+use crate::text;
 use crate::{bin, busybox_store, have};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Runs kiln (or berth) against one store, as root or as the test user, from `cwd`.
 struct Runner {

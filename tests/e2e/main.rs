@@ -23,6 +23,11 @@ mod security;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Command output as text (lossy), for assertions and messages.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// The path of a workspace binary built for these tests.
 pub fn bin(name: &str) -> PathBuf {
     // Cargo builds the binaries of (dev-)dependencies into the same target directory as this

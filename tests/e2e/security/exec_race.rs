@@ -11,10 +11,7 @@ use std::process::{Command, Output};
 use wharf_testkit::user::{TestUser, test_user};
 
 use crate::bin;
-
-pub(crate) fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+pub(crate) use crate::text;
 
 /// A store with `localhost/box:latest` (busybox, `CMD sh`), driven as root or as the
 /// unprivileged test user. A missing prerequisite fails the test: CI has them all.

@@ -6,11 +6,8 @@
 
 use std::process::Command;
 
+use crate::text;
 use wharf_testkit::user::test_user;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn keep_id_never_writes_through_an_image_symlink_to_the_host() {

@@ -9,11 +9,8 @@ use std::process::Command;
 
 use wharf_testkit::registry::Registry;
 
+use crate::text;
 use crate::{bin, busybox_store, ok};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// The unpacked layers of a store (finished or half-written).
 fn layer_dirs(root: &Path) -> usize {

@@ -15,16 +15,13 @@ use std::time::{Duration, Instant};
 use wharf_testkit::user::{TestUser, peer_user, test_user};
 
 use crate::bin;
+pub(super) use crate::text;
 
 /// A store and the user who owns it (`None`: this process, root in CI).
 pub(super) struct Victim {
     pub(super) tmp: tempfile::TempDir,
     pub(super) root: PathBuf,
     pub(super) user: Option<TestUser>,
-}
-
-pub(super) fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 impl Victim {

@@ -8,16 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::text;
 use wharf_testkit::user::{TestUser, test_user};
 
 /// Links in a chain after its entry: with the entry, 41 links, one more than the kernel's (and
 /// the old resolver's) 40. The old resolver followed 40 and handed the last link, whose target
 /// is a host path, to the host's kernel.
 const LINKS: usize = 40;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Who runs the tools: root itself, or the unprivileged test user.
 struct Runner {

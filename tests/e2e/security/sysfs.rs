@@ -5,12 +5,9 @@
 //! --network host` and in a kiln RUN with `--network host`; every write must be refused and the
 //! host's cgroup tree left as it was.
 
+use crate::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 const CGROUP: &str = "/sys/fs/cgroup";
 

@@ -480,6 +480,17 @@ pub(crate) fn setup(
             Err(_) => {}
         }
     }
+    // The working directory is made while still root and before the root becomes read-only,
+    // as runc does (prepareRootfs, then the read-only remount): an image's WORKDIR that its
+    // layers lack works with --read-only, as in podman. Resolved under `/` like every other
+    // path the runtime creates, so that no magic link (`/proc/self/root/...`) can take it
+    // elsewhere.
+    if std::fs::metadata(&plan.cwd).is_err() {
+        step(
+            sys.mkdir_all(InRoot::new(Path::new("/"), &plan.cwd)),
+            || format!("creating the working directory {}", plan.cwd.display()),
+        )?;
+    }
     for path in &plan.readonly {
         if std::fs::symlink_metadata(path).is_err() {
             continue;
@@ -513,15 +524,6 @@ pub(crate) fn setup(
         step(sys.setrlimit(*resource, *soft, *hard), || {
             format!("setting rlimit {resource}")
         })?;
-    }
-    // The working directory is made while still root, as runc and podman do.
-    // Resolved under `/` like every other path the runtime creates, so that no magic link
-    // (`/proc/self/root/...`) can take it elsewhere.
-    if std::fs::metadata(&plan.cwd).is_err() {
-        step(
-            sys.mkdir_all(InRoot::new(Path::new("/"), &plan.cwd)),
-            || format!("creating the working directory {}", plan.cwd.display()),
-        )?;
     }
     enter_process(sys, plan)
 }
