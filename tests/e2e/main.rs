@@ -40,7 +40,8 @@ pub fn bin(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} not built: run `cargo build --workspace` first",
+        "{} not built: run the tests with `cargo nextest run` (its setup script builds the \
+         binaries) or `cargo build --workspace --bins` first",
         path.display()
     );
     path
