@@ -29,6 +29,21 @@ fn compression_name(c: LayerCompression) -> &'static str {
     }
 }
 
+/// What a stream is, by its first bytes: gzip and zstd by their magic numbers, a tar by the
+/// `ustar` magic at offset 257 (`None` inside), anything else `None`. The one place that
+/// sniffs: imports, build contexts, `ADD` and archives all ask here.
+pub fn sniff(head: &[u8]) -> Option<LayerCompression> {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Some(LayerCompression::Gzip)
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(LayerCompression::Zstd)
+    } else if head.get(257..262) == Some(b"ustar") {
+        Some(LayerCompression::None)
+    } else {
+        None
+    }
+}
+
 /// Wraps a compressed layer stream in the matching decompressor. Concatenated gzip members and
 /// zstd frames are read as one stream, as registries and other tools produce them. The output
 /// is bounded by [`ExpansionLimits::current`].
@@ -270,6 +285,20 @@ pub(crate) fn stream_error(c: LayerCompression, e: io::Error) -> ArchiveError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sniff_knows_gzip_zstd_and_tar_only() {
+        assert_eq!(sniff(&[0x1f, 0x8b, 8]), Some(LayerCompression::Gzip));
+        assert_eq!(
+            sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Some(LayerCompression::Zstd)
+        );
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(sniff(&tar), Some(LayerCompression::None));
+        assert_eq!(sniff(b"BZh91AY"), None);
+        assert_eq!(sniff(&[]), None);
+    }
 
     #[test]
     fn expansion_past_the_limits_fails_with_the_named_limit() {

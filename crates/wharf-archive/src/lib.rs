@@ -41,7 +41,7 @@ mod zstdmt;
 
 pub use apply::apply_layer;
 pub use compress::{
-    CompressWriter, Compressor, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, decompress,
+    CompressWriter, Compressor, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, decompress, sniff,
 };
 pub use error::ArchiveError;
 pub use limits::{ExpansionError, ExpansionLimits};

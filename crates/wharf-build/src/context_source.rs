@@ -11,7 +11,7 @@
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use wharf_archive::{ApplyOptions, LayerCompression};
+use wharf_archive::ApplyOptions;
 use wharf_store::Store;
 
 use crate::error::BuildError;
@@ -55,19 +55,6 @@ impl Materialized {
     }
 }
 
-/// What a stream starts with.
-fn sniff(head: &[u8]) -> Option<LayerCompression> {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Some(LayerCompression::Gzip)
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Some(LayerCompression::Zstd)
-    } else if head.get(257..262) == Some(b"ustar") {
-        Some(LayerCompression::None)
-    } else {
-        None
-    }
-}
-
 /// Reads a context from `input` (standard input): a tar archive (compressed or not) becomes
 /// the context; anything else is taken as a Dockerfile with an empty context.
 pub fn from_reader(mut input: impl Read, store: &Store) -> Result<Materialized, BuildError> {
@@ -78,7 +65,7 @@ pub fn from_reader(mut input: impl Read, store: &Store) -> Result<Materialized, 
         .map_err(BuildError::io("reading", "standard input"))?;
     let dir = TempTree::new(store, "context")?;
     let stream = Cursor::new(head.clone()).chain(input);
-    let Some(compression) = sniff(&head) else {
+    let Some(compression) = wharf_archive::sniff(&head) else {
         let dockerfile = dir.path().join("Dockerfile");
         let mut out =
             std::fs::File::create(&dockerfile).map_err(BuildError::io("creating", &dockerfile))?;

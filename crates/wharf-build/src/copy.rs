@@ -172,12 +172,10 @@ fn archive_kind(path: &Path) -> Result<Option<Archive>, BuildError> {
         }
         n += got;
     }
+    if let Some(c) = wharf_archive::sniff(&head[..n]) {
+        return Ok(Some(Archive::Tar(c)));
+    }
     Ok(match &head[..n] {
-        [0x1f, 0x8b, ..] => Some(Archive::Tar(LayerCompression::Gzip)),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Archive::Tar(LayerCompression::Zstd)),
-        h if h.len() >= 262 && &h[257..262] == b"ustar" => {
-            Some(Archive::Tar(LayerCompression::None))
-        }
         [b'B', b'Z', b'h', ..] => Some(Archive::Bzip2),
         [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some(Archive::Xz),
         _ => None,

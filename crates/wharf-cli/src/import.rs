@@ -22,15 +22,6 @@ pub struct ImportOptions {
     pub created: Option<String>,
 }
 
-/// Sniffs gzip and zstd by their magic numbers; anything else is read as a plain tar.
-fn compression_of(head: &[u8]) -> LayerCompression {
-    match head {
-        [0x1f, 0x8b, ..] => LayerCompression::Gzip,
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => LayerCompression::Zstd,
-        _ => LayerCompression::None,
-    }
-}
-
 /// Parses a JSON array or falls back to the shell form (`sh -c "..."`), as Dockerfiles do.
 fn exec_or_shell(value: &str) -> Vec<String> {
     serde_json::from_str::<Vec<String>>(value.trim())
@@ -124,7 +115,9 @@ pub fn import(
     }
 
     let mut input = BufReader::with_capacity(256 << 10, input);
-    let compression = compression_of(input.fill_buf().context("reading the tarball")?);
+    // Anything that is neither gzip nor zstd is read as a plain tar (and refused as one).
+    let compression = wharf_archive::sniff(input.fill_buf().context("reading the tarball")?)
+        .unwrap_or(LayerCompression::None);
     let scratch = store.temp_path("import");
     std::fs::create_dir(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let result = (|| {
@@ -240,6 +233,5 @@ mod tests {
         );
         assert!(apply_change(&mut c, "VOLUME data").is_err());
         assert!(apply_change(&mut ContainerConfig::default(), "RUN x").is_err());
-        assert_eq!(compression_of(&[0x1f, 0x8b, 8]), LayerCompression::Gzip);
     }
 }

@@ -255,16 +255,6 @@ fn check_manifest(m: RawManifest, d: &Descriptor) -> Result<RawManifest> {
     Ok(m)
 }
 
-fn compression_of(head: &[u8]) -> LayerCompression {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        LayerCompression::Gzip
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        LayerCompression::Zstd
-    } else {
-        LayerCompression::None
-    }
-}
-
 /// Reads `manifest.json` of a `docker save` archive and describes the chosen image as a Docker
 /// v2s2 manifest. Uncompressed layers take their diff ID as digest (it is the digest of exactly
 /// those bytes, and the destination verifies it); compressed ones are hashed once here.
@@ -317,7 +307,7 @@ fn open_docker_archive(
             .take(4)
             .read(&mut head)
             .map_err(TransportError::io("reading", files.location()))?;
-        let compression = compression_of(&head[..n]);
+        let compression = wharf_archive::sniff(&head[..n]).unwrap_or(LayerCompression::None);
         let diff_id = config
             .rootfs
             .diff_ids
