@@ -507,7 +507,17 @@ fn init_reaps_zombies_and_forwards_sigterm() {
         assert_eq!(status.code(), Some(143), "{rt}");
         assert!(started.elapsed() < Duration::from_secs(10), "{rt}");
     }
-    assert!(env.containers().is_empty());
+    let left: Vec<_> = env
+        .containers()
+        .iter()
+        .map(|d| {
+            let files: Vec<_> = std::fs::read_dir(d)
+                .map(|r| r.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+                .unwrap_or_default();
+            format!("{}: {files:?}", d.display())
+        })
+        .collect();
+    assert!(left.is_empty(), "containers left behind: {left:#?}");
 }
 
 /// `VmHWM`/`VmRSS` of `pid` in kB.
