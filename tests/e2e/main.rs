@@ -19,6 +19,7 @@ mod ferry;
 mod images;
 mod kiln_ctr;
 mod security;
+mod snapshots;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
