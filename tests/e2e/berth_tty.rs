@@ -512,7 +512,7 @@ fn init_reaps_zombies_and_forwards_sigterm() {
         .iter()
         .map(|d| {
             let files: Vec<_> = std::fs::read_dir(d)
-                .map(|r| r.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+                .map(|r| r.filter_map(Result::ok).map(|e| e.file_name()).collect())
                 .unwrap_or_default();
             format!("{}: {files:?}", d.display())
         })

@@ -3,6 +3,7 @@
 //! diff in review (`cargo insta review`, or `INSTA_UPDATE=always` and `git diff`); CI
 //! (`CI=true`) never writes snapshots, so an unreviewed change fails there.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -38,7 +39,7 @@ fn help_of_every_subcommand() {
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{name} {path:?} --help");
-            all.push_str(&format!("===== {name} {} --help\n", path.join(" ")));
+            let _ = writeln!(all, "===== {name} {} --help", path.join(" "));
             all.push_str(&text(&out.stdout));
             all.push('\n');
         }
