@@ -1,9 +1,7 @@
 //! `registries.conf`, version 2 of containers-registries.conf(5): unqualified-search registries,
 //! per-registry `insecure`/`blocked`/`location` rewrites, mirrors and short-name aliases.
 //!
-//! Files: `$CONTAINERS_REGISTRIES_CONF` if set, else `$XDG_CONFIG_HOME/containers/registries.conf`
-//! if it exists, else `/etc/containers/registries.conf`; then the drop-ins of
-//! `<that file>.d/*.conf` in name order. A drop-in replaces a `[[registry]]` of the same prefix
+//! Files: see [`RegistriesConf::load`]. A drop-in replaces a `[[registry]]` of the same prefix
 //! and the search list when it sets one; aliases are merged.
 
 use std::collections::BTreeMap;
@@ -58,6 +56,14 @@ struct FileV2 {
     aliases: BTreeMap<String, String>,
 }
 
+/// `short-name-aliases.conf`: the aliases podman and buildah record after resolving a short
+/// name.
+#[derive(Debug, Default, Deserialize)]
+struct AliasCache {
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
+}
+
 /// The merged configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistriesConf {
@@ -79,27 +85,39 @@ pub struct PullSource {
 }
 
 impl RegistriesConf {
-    /// Loads the configuration the environment points at. Missing files mean an empty one.
+    /// Loads the configuration the environment points at, as containers/image does: the main
+    /// file is `$CONTAINERS_REGISTRIES_CONF` (or `--registries-conf`), else the user's
+    /// `registries.conf` if it exists, else the system one. The drop-ins of the system
+    /// directory `/etc/containers/registries.conf.d` and then of the user's
+    /// `~/.config/containers/registries.conf.d` follow, each in name order; when the user's own
+    /// `registries.conf` is the main file, only the user's drop-ins are read
+    /// (containers-registries.conf.d(5)). Missing files mean an empty configuration. Aliases
+    /// recorded in the short-name alias cache (`short-name-aliases.conf`) fill in names no
+    /// configuration file aliases.
     pub fn load(paths: &ConfigPaths) -> Result<Self> {
-        let main = if let Some(p) = &paths.registries_conf {
-            p.clone()
+        let user_dir = paths.config_home().map(|c| c.join("containers"));
+        let system_dropins = paths.etc.join("containers/registries.conf.d");
+        let user_file = user_dir.as_ref().map(|d| d.join("registries.conf"));
+        let user_dropins = user_dir.as_ref().map(|d| d.join("registries.conf.d"));
+        let (main, dropin_dirs) = if let Some(p) = &paths.registries_conf {
+            (p.clone(), vec![Some(system_dropins), user_dropins])
         } else {
-            let user = paths
-                .config_home()
-                .map(|c| c.join("containers/registries.conf"));
-            match user {
-                Some(u) if u.exists() => u,
-                _ => paths.etc.join("containers/registries.conf"),
+            match user_file {
+                Some(u) if u.exists() => (u, vec![user_dropins]),
+                _ => (
+                    paths.etc.join("containers/registries.conf"),
+                    vec![Some(system_dropins), user_dropins],
+                ),
             }
         };
         let mut conf = Self::default();
         if main.exists() {
             conf.merge_file(&main)?;
         }
-        let mut dropins_dir = main.clone().into_os_string();
-        dropins_dir.push(".d");
-        let dropins_dir = PathBuf::from(dropins_dir);
-        if let Ok(rd) = std::fs::read_dir(&dropins_dir) {
+        for dir in dropin_dirs.into_iter().flatten() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             let mut files: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "conf"))
@@ -107,6 +125,17 @@ impl RegistriesConf {
             files.sort();
             for f in files {
                 conf.merge_file(&f)?;
+            }
+        }
+        if let Some(cache) = &paths.alias_cache
+            && let Ok(text) = std::fs::read_to_string(cache)
+        {
+            // The cache is written by tools, not by the user: a damaged one is ignored (as
+            // containers/image does) rather than failing every pull.
+            if let Ok(file) = toml::from_str::<AliasCache>(&text) {
+                for (k, v) in file.aliases {
+                    conf.aliases.entry(k).or_insert(v);
+                }
             }
         }
         Ok(conf)
