@@ -17,6 +17,7 @@ mod cli;
 mod ferry;
 mod images;
 mod kiln_ctr;
+mod registry_conf;
 mod security;
 
 use std::path::{Path, PathBuf};

@@ -150,13 +150,13 @@ fn pull(
     pulling: &mut dyn FnMut(&str),
 ) -> Result<String, BuildError> {
     // The process's registry context: registries.conf is read once per process.
-    let client = opts
-        .client
-        .clone()
-        .with_config()
-        .map_err(|source| BuildError::RegistriesConf {
-            source: Box::new(source),
-        })?;
+    let client =
+        opts.client
+            .clone()
+            .with_config()
+            .map_err(|source| BuildError::RegistriesConf {
+                source: Box::new(source),
+            })?;
     let conf = client
         .registries_conf()
         .map_err(|source| BuildError::RegistriesConf {

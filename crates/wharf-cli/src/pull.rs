@@ -33,17 +33,30 @@ pub struct PullArgs {
 /// # Errors
 /// A short name that no alias or search registry resolves, or an ambiguous one on a terminal
 /// with `short-name-mode = "enforcing"`.
-pub fn candidates(input: &str, opts: &wharf_registry::ClientOptions) -> anyhow::Result<Vec<String>> {
+pub fn candidates(
+    input: &str,
+    opts: &wharf_registry::ClientOptions,
+) -> anyhow::Result<Vec<String>> {
     let has_transport = input.contains("://")
-        || ["oci:", "oci-archive:", "docker-archive:", "dir:", "store:", "containers-storage:"]
-            .iter()
-            .any(|t| input.starts_with(t));
+        || [
+            "oci:",
+            "oci-archive:",
+            "docker-archive:",
+            "dir:",
+            "store:",
+            "containers-storage:",
+        ]
+        .iter()
+        .any(|t| input.starts_with(t));
     if has_transport || !wharf_registry::shortnames::is_short_name(input) {
         return Ok(vec![input.to_owned()]);
     }
     let conf = opts.registries_conf()?;
-    let resolved =
-        wharf_registry::shortnames::resolve(input, &conf, wharf_registry::shortnames::interactive())?;
+    let resolved = wharf_registry::shortnames::resolve(
+        input,
+        &conf,
+        wharf_registry::shortnames::interactive(),
+    )?;
     tracing::info!(name = input, candidates = ?resolved.candidates, rationale = %resolved.rationale, "resolved a short name");
     Ok(resolved.candidates)
 }
@@ -93,8 +106,8 @@ fn pull_one(
     progress: &mut dyn Write,
 ) -> anyhow::Result<String> {
     let (src_ref, name) = wharf_transport::shorthand::pull_target(candidate)?;
-    let src = Source::open(&src_ref, opts, Some(store))
-        .with_context(|| format!("pulling {src_ref}"))?;
+    let src =
+        Source::open(&src_ref, opts, Some(store)).with_context(|| format!("pulling {src_ref}"))?;
     let dst = Destination::open(&ImageRef::Store { name: name.clone() }, opts, Some(store))?;
     let copy = CopyOptions {
         all: args.all_platforms,

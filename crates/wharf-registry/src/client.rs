@@ -253,8 +253,8 @@ impl RegistryClient {
             Err(RegistryError::Http { source, .. }) if is_tls_error(&source) => {
                 let problem = crate::error::cause_text(&source);
                 // rustls's words for a server that answered the hello with plain text.
-                let plain_http = problem.contains("InvalidContentType")
-                    || problem.contains("corrupt message");
+                let plain_http =
+                    problem.contains("InvalidContentType") || problem.contains("corrupt message");
                 Err(RegistryError::Tls {
                     host: self.inner.host.clone(),
                     problem: tls_problem(&problem),

@@ -104,8 +104,7 @@ pub fn resolve(name: &str, conf: &RegistriesConf, interactive: bool) -> Result<R
         .iter()
         .map(|r| format!("{}/{name}", r.trim_end_matches('/')))
         .collect();
-    if candidates.len() > 1 && interactive && ShortNameMode::of(conf)? == ShortNameMode::Enforcing
-    {
+    if candidates.len() > 1 && interactive && ShortNameMode::of(conf)? == ShortNameMode::Enforcing {
         return Err(RegistryError::ShortName {
             name: name.to_owned(),
             what: format!(
@@ -150,7 +149,10 @@ mod tests {
         );
         // Enforcing (the default) refuses the ambiguity on a terminal only.
         let e = resolve("busybox", &c, true).unwrap_err().to_string();
-        assert!(e.contains("a.example/busybox or b.example:5000/busybox"), "{e}");
+        assert!(
+            e.contains("a.example/busybox or b.example:5000/busybox"),
+            "{e}"
+        );
         let e = resolve("busybox", &RegistriesConf::default(), false)
             .unwrap_err()
             .to_string();

@@ -89,9 +89,8 @@ pub fn load(dir: &Path) -> Result<CertDir> {
                     return Err(err("more than one client certificate pair".to_owned()));
                 }
                 let chain = certs_of(p, &read(p)?)?;
-                let k = PrivateKeyDer::from_pem_slice(&read(&key)?).map_err(|e| {
-                    err(format!("{}: not a PEM private key: {e}", key.display()))
-                })?;
+                let k = PrivateKeyDer::from_pem_slice(&read(&key)?)
+                    .map_err(|e| err(format!("{}: not a PEM private key: {e}", key.display())))?;
                 out.identity = Some((chain, k));
             }
             "key" => {
@@ -187,7 +186,11 @@ impl ServerCertVerifier for DirTrust {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        if !self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
+        if !self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref())
+        {
             return Err(err);
         }
         // The leaf is itself a trust anchor: the chain is that one certificate. Go then checks

@@ -272,7 +272,10 @@ impl Source {
     /// The top-level manifest or index, with its exact bytes.
     pub async fn manifest(&self) -> Result<RawManifest> {
         match self {
-            Self::Registry { reference, endpoints } => {
+            Self::Registry {
+                reference,
+                endpoints,
+            } => {
                 let m = endpoints.top_manifest(reference).await?;
                 Ok(RawManifest::parse(m.bytes.to_vec(), Some(&m.media_type))?)
             }
@@ -289,7 +292,10 @@ impl Source {
     pub async fn child_manifest(&self, d: &Descriptor) -> Result<RawManifest> {
         let mt = d.media_type().to_string();
         let bytes = match self {
-            Self::Registry { reference, endpoints } => {
+            Self::Registry {
+                reference,
+                endpoints,
+            } => {
                 let e = endpoints.served(reference).await?;
                 let m = e
                     .client
@@ -319,7 +325,10 @@ impl Source {
 
     pub async fn blob(&self, d: &Descriptor) -> Result<BlobStream> {
         match self {
-            Self::Registry { reference, endpoints } => {
+            Self::Registry {
+                reference,
+                endpoints,
+            } => {
                 let e = endpoints.served(reference).await?;
                 let r = e
                     .client
