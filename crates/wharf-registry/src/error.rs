@@ -138,11 +138,6 @@ pub enum RegistryError {
     },
     #[error("registry {registry} is blocked in {}", path.display())]
     Blocked { registry: String, path: PathBuf },
-    #[error("cannot reach {host} over https: {source}")]
-    NoHttps {
-        host: String,
-        source: Box<RegistryError>,
-    },
     #[error("reading {}", path.display())]
     Io {
         path: PathBuf,

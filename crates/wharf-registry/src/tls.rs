@@ -6,7 +6,7 @@
 //! Trust follows Go's crypto/x509, which skopeo, buildah and podman use: a certificate placed in
 //! a cert dir is a trust anchor, and a server presenting exactly that certificate is trusted even
 //! when it is marked `CA:TRUE` (what `openssl req -x509`, as Docker's documentation shows, makes).
-//! rustls alone refuses such a server (`CaUsedAsEndEntity`); [`DirTrust`] accepts it after
+//! rustls alone refuses such a server (`CaUsedAsEndEntity`); the verifier here accepts it after
 //! checking the name and the validity period, as Go does for a one-certificate chain.
 
 use std::path::{Path, PathBuf};
