@@ -181,10 +181,9 @@ impl RegistryClient {
         };
         let insecure = match opts.tls_verify {
             Some(v) => !v,
-            None => opts
-                .registries
-                .as_ref()
-                .is_some_and(|r| r.is_insecure(host)),
+            // The process's registries.conf when the caller did not load one (login, tags,
+            // delete and the build cache reach registries this way too).
+            None => opts.registries_conf()?.is_insecure(host),
         };
         let certs = tls::cert_dir_for(&opts.paths, opts.cert_dir.as_deref(), host)?;
         let cert_note = match &certs.path {
@@ -250,8 +249,8 @@ impl RegistryClient {
                 tracing::debug!(host = %self.inner.host, error = %e, "https failed; trying plain http");
                 self.ping_scheme("http").await
             }
-            Err(RegistryError::Http { source, .. }) if is_tls_error(&source) => {
-                let problem = crate::error::cause_text(&source);
+            Err(RegistryError::Http { error, .. }) if is_tls_error(&error) => {
+                let problem = crate::error::cause_text(&error);
                 // rustls's words for a server that answered the hello with plain text.
                 let plain_http =
                     problem.contains("InvalidContentType") || problem.contains("corrupt message");
@@ -304,7 +303,7 @@ impl RegistryClient {
                     return Err(RegistryError::Http {
                         method: "GET".to_owned(),
                         url: url.to_string(),
-                        source,
+                        error: source,
                     });
                 }
             }
@@ -482,7 +481,7 @@ impl RegistryClient {
                     let err = RegistryError::Http {
                         method: req.method.to_string(),
                         url: req.url.to_string(),
-                        source,
+                        error: source,
                     };
                     if can_replay && err.is_retryable() && attempt < policy.times {
                         tracing::debug!(error = %err, attempt, "retrying");
@@ -556,7 +555,7 @@ impl RegistryClient {
             crate::speed::ChunkError::Http(source) => RegistryError::Http {
                 method: "GET".to_owned(),
                 url: url.to_owned(),
-                source,
+                error: source,
             },
             crate::speed::ChunkError::TooSlow { bytes, window } => RegistryError::TooSlow {
                 url: url.to_owned(),

@@ -10,11 +10,11 @@ use wharf_oci::Digest;
 pub enum RegistryError {
     /// The transport failed. The message holds the innermost causes of `source` once (reqwest's
     /// own text repeats the URL), so it is not a `#[source]`.
-    #[error("{method} {url}: {}", crate::error::cause_text(source))]
+    #[error("{method} {url}: {}", crate::error::cause_text(error))]
     Http {
         method: String,
         url: String,
-        source: reqwest::Error,
+        error: reqwest::Error,
     },
     /// The TLS handshake failed on a certificate (or the server did not speak TLS at all).
     #[error("{}", tls_message(host, problem, certs, *plain_http))]
@@ -234,12 +234,12 @@ impl RegistryError {
     /// 408, 429 and 5xx answers.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Http { source, .. } => {
-                source.is_connect()
-                    || source.is_timeout()
-                    || source.is_body()
-                    || source.is_request()
-                    || source.is_decode()
+            Self::Http { error, .. } => {
+                error.is_connect()
+                    || error.is_timeout()
+                    || error.is_body()
+                    || error.is_request()
+                    || error.is_decode()
             }
             Self::Status { status, .. } => is_retryable_status(*status),
             _ => false,
