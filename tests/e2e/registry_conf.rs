@@ -904,3 +904,88 @@ fn ca_signed_basic_auth_from_auth_json_docker_config_and_creds() {
         Ok(img.id.clone())
     );
 }
+
+#[test]
+fn rootless_user_registries_conf_mirror() {
+    if !peers_present() {
+        return;
+    }
+    let Some(user) = wharf_testkit::user::test_user() else {
+        return;
+    };
+    let Some(img) = Image::new() else { return };
+    let Some(mirror) = Registry::start_plain() else {
+        return;
+    };
+    img.push_to(&mirror, "library/wharfbox:2");
+    // The user's own ~/.config/containers/registries.conf, no environment variable: what a
+    // rootless user of podman has.
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let conf_dir = home.join(".config/containers");
+    std::fs::create_dir_all(&conf_dir).unwrap();
+    std::fs::write(
+        conf_dir.join("registries.conf"),
+        format!(
+            "unqualified-search-registries = [\"docker.io\"]\n\
+             [[registry]]\nprefix = \"docker.io\"\nlocation = \"{DEAD}\"\n\
+             [[registry.mirror]]\nlocation = \"{}\"\ninsecure = true\n",
+            mirror.addr()
+        ),
+    )
+    .unwrap();
+    user.chown(tmp.path());
+    let as_user = |program: PathBuf, args: &[&str]| {
+        let o = user
+            .command(program)
+            .env("HOME", &home)
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        if o.status.success() {
+            Ok(text(&o.stdout).trim().to_owned())
+        } else {
+            Err(show(&o))
+        }
+    };
+    let store = tmp.path().join("store");
+    let store = store.to_str().unwrap();
+    agree_ok(
+        "rootless, user registries.conf mirror",
+        &img.digest,
+        &[
+            (
+                "skopeo inspect (rootless)",
+                as_user(
+                    "skopeo".into(),
+                    &[
+                        "inspect",
+                        "--no-tags",
+                        "--format",
+                        "{{.Digest}}",
+                        "docker://docker.io/library/wharfbox:2",
+                    ],
+                ),
+            ),
+            (
+                "ferry inspect (rootless)",
+                as_user(
+                    bin("ferry"),
+                    &[
+                        "inspect",
+                        "--no-tags",
+                        "--format",
+                        "{{.Digest}}",
+                        "docker://docker.io/library/wharfbox:2",
+                    ],
+                ),
+            ),
+        ],
+    );
+    assert_eq!(
+        as_user(bin("kiln"), &["--root", store, "pull", "wharfbox:2"]).map(|s| sha(&s)),
+        Ok(img.id.clone()),
+        "rootless kiln pull of a short name through the user's mirror"
+    );
+}
