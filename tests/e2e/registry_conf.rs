@@ -451,6 +451,48 @@ fn prefix_remap_and_search_registries_and_aliases() {
             ("berth pull", wharf_pull(&env, "berth", &[], "team/app:1")),
         ],
     );
+    // Found again in the store under its search-registry name: no pull needed.
+    let o = env.wharf(
+        "berth",
+        &[
+            "run",
+            "--rm",
+            "--pull=never",
+            "--network",
+            "none",
+            "team/app:1",
+            "true",
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "berth run --pull=never of a short name pulled before: {}",
+        show(&o)
+    );
+    let o = env.wharf("kiln", &["from", "--pull=never", "team/app:1"]);
+    assert!(
+        o.status.success(),
+        "kiln from --pull=never of a short name pulled before: {}",
+        show(&o)
+    );
+    let ctx = env.tmp.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Containerfile"), "FROM team/app:1\nLABEL x=y\n").unwrap();
+    let o = env.wharf(
+        "kiln",
+        &[
+            "build",
+            "--pull=never",
+            "-t",
+            "localhost/fromsearch",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "FROM a short name pulled before, --pull=never: {}",
+        show(&o)
+    );
     // An alias from a drop-in of the user's registries.conf.d.
     let dropins = env.home().join(".config/containers/registries.conf.d");
     std::fs::create_dir_all(&dropins).unwrap();

@@ -85,6 +85,20 @@ impl Puller {
             return Ok(n.clone());
         }
         let mut local = store.resolve(name);
+        let mut name = name;
+        // A short name pulled before is in the store under its registry name (a search
+        // registry's, an alias's): found there, it is not pulled again.
+        let found;
+        if local.is_err()
+            && Reference::is_short_name(name)
+            && let Ok(conf) = opts.client.registries_conf()
+            && let Ok(c) = candidates(name, &conf)
+            && let Some(hit) = c.into_iter().find(|c| store.resolve(c).is_ok())
+        {
+            found = hit;
+            name = &found;
+            local = store.resolve(name);
+        }
         // Another platform's image pulled under this name is missing for this build (a
         // manifest list is kept: the engine picks from it; a local `localhost/` image cannot
         // be pulled, the engine refuses its platform).

@@ -61,6 +61,23 @@ pub fn candidates(
     Ok(resolved.candidates)
 }
 
+/// The store's image for `name`: the name itself as the store resolves it, else, for a short
+/// name, the first of its registry candidates (aliases, search registries) that the store holds,
+/// as podman and buildah look up short names locally before pulling.
+pub fn find_local(
+    store: &Store,
+    name: &str,
+    opts: &wharf_registry::ClientOptions,
+) -> Option<wharf_store::ImageRecord> {
+    if let Ok(r) = store.resolve(name) {
+        return Some(r);
+    }
+    candidates(name, opts)
+        .ok()?
+        .iter()
+        .find_map(|c| store.resolve(c).ok())
+}
+
 /// `pull`: copies an image into `store` and prints its image ID to `out`; progress goes to
 /// `progress` unless `--quiet`. A short name is resolved as podman and buildah do (aliases,
 /// then each search registry in order until one has the image); registries.conf mirrors and
