@@ -440,4 +440,46 @@ insecure = true
         let e = RegistriesConf::load(&paths).unwrap_err();
         assert!(e.to_string().contains("v1 format"), "{e}");
     }
+
+    /// containers-registries.conf.d(5): with `$CONTAINERS_REGISTRIES_CONF` (or the system file)
+    /// the system drop-ins then the user's are read; with the user's own registries.conf only the
+    /// user's. The alias cache fills in names no file aliases.
+    #[test]
+    fn dropin_dirs_follow_the_main_file_and_the_cache_comes_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = ConfigPaths::isolated(dir.path());
+        let sys_d = dir.path().join("etc/containers/registries.conf.d");
+        let user = paths.config_home().unwrap().join("containers");
+        std::fs::create_dir_all(&sys_d).unwrap();
+        std::fs::create_dir_all(user.join("registries.conf.d")).unwrap();
+        std::fs::write(
+            sys_d.join("10-sys.conf"),
+            "[aliases]\n\"a\" = \"sys.example/a\"\n\"s\" = \"sys.example/s\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            user.join("registries.conf.d/10-user.conf"),
+            "[aliases]\n\"a\" = \"user.example/a\"\n",
+        )
+        .unwrap();
+        let cache = dir.path().join("short-name-aliases.conf");
+        std::fs::write(
+            &cache,
+            "[aliases]\n\"a\" = \"cache.example/a\"\n\"c\" = \"cache.example/c\"\n",
+        )
+        .unwrap();
+        paths.alias_cache = Some(cache);
+        let env = dir.path().join("env.conf");
+        std::fs::write(&env, "").unwrap();
+        paths.registries_conf = Some(env);
+        let c = RegistriesConf::load(&paths).unwrap();
+        assert_eq!(c.resolve_alias("a"), Some("user.example/a"));
+        assert_eq!(c.resolve_alias("s"), Some("sys.example/s"));
+        assert_eq!(c.resolve_alias("c"), Some("cache.example/c"));
+        paths.registries_conf = None;
+        std::fs::write(user.join("registries.conf"), "").unwrap();
+        let c = RegistriesConf::load(&paths).unwrap();
+        assert_eq!(c.resolve_alias("a"), Some("user.example/a"));
+        assert_eq!(c.resolve_alias("s"), None, "system drop-ins are not read");
+    }
 }
