@@ -190,6 +190,32 @@ impl RegistriesConf {
                     what: "a [[registry]] has neither prefix nor location".to_owned(),
                 });
             }
+            for m in &entry.mirrors {
+                match m.pull_from_mirror.as_deref() {
+                    None | Some("" | "all") => {}
+                    Some("digest-only" | "tag-only") if entry.mirror_by_digest_only => {
+                        return Err(RegistryError::BadConfig {
+                            path: path.to_owned(),
+                            what: format!(
+                                "mirror {:?} of {:?} sets pull-from-mirror while the registry sets \
+                                 mirror-by-digest-only; use one of them",
+                                m.location, entry.prefix
+                            ),
+                        });
+                    }
+                    Some("digest-only" | "tag-only") => {}
+                    Some(other) => {
+                        return Err(RegistryError::BadConfig {
+                            path: path.to_owned(),
+                            what: format!(
+                                "mirror {:?}: invalid pull-from-mirror {other:?} (expected all, \
+                                 digest-only or tag-only)",
+                                m.location
+                            ),
+                        });
+                    }
+                }
+            }
             if entry.location.is_empty() && !entry.prefix.starts_with("*.") {
                 entry.location.clone_from(&entry.prefix);
             }
@@ -380,6 +406,20 @@ insecure = true
             (s[0].host.as_str(), s[0].repository.as_str()),
             ("other.example", "a/b")
         );
+    }
+
+    #[test]
+    fn pull_from_mirror_is_checked_as_containers_image_does() {
+        let bad = "[[registry]]\nlocation = \"r.example\"\n[[registry.mirror]]\nlocation = \"m.example\"\npull-from-mirror = \"sometimes\"\n";
+        let e = RegistriesConf::parse(Path::new("/r.conf"), bad).unwrap_err();
+        assert!(e.to_string().contains("invalid pull-from-mirror"), "{e}");
+        let both = "[[registry]]\nlocation = \"r.example\"\nmirror-by-digest-only = true\n[[registry.mirror]]\nlocation = \"m.example\"\npull-from-mirror = \"tag-only\"\n";
+        let e = RegistriesConf::parse(Path::new("/r.conf"), both).unwrap_err();
+        assert!(e.to_string().contains("use one of them"), "{e}");
+        let tag_only = "[[registry]]\nlocation = \"r.example\"\n[[registry.mirror]]\nlocation = \"m.example\"\npull-from-mirror = \"tag-only\"\n";
+        let c = RegistriesConf::parse(Path::new("/r.conf"), tag_only).unwrap();
+        assert_eq!(c.pull_sources("r.example", "a", false).unwrap().len(), 2);
+        assert_eq!(c.pull_sources("r.example", "a", true).unwrap().len(), 1);
     }
 
     #[test]
