@@ -192,7 +192,6 @@ impl RegistriesConf {
             }
             for m in &entry.mirrors {
                 match m.pull_from_mirror.as_deref() {
-                    None | Some("" | "all") => {}
                     Some("digest-only" | "tag-only") if entry.mirror_by_digest_only => {
                         return Err(RegistryError::BadConfig {
                             path: path.to_owned(),
@@ -203,7 +202,7 @@ impl RegistriesConf {
                             ),
                         });
                     }
-                    Some("digest-only" | "tag-only") => {}
+                    None | Some("" | "all" | "digest-only" | "tag-only") => {}
                     Some(other) => {
                         return Err(RegistryError::BadConfig {
                             path: path.to_owned(),
