@@ -142,7 +142,26 @@ fn from_pulls_from_a_registry_with_pull_policies_and_short_names() {
         "{}",
         text(&out.stderr)
     );
-    // ... then registries.conf's unqualified-search registries, `insecure` honoured.
+    // ... then registries.conf's unqualified-search registries, `insecure` honoured. The name
+    // must be one no alias names: the machine's /etc/containers/registries.conf.d drop-ins are
+    // read whatever CONTAINERS_REGISTRIES_CONF says (as buildah does), and Debian's
+    // shortnames.conf aliases busybox to docker.io.
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox:latest",
+            &format!("docker://{a}/wharfshort:latest"),
+        ],
+    );
+    let short = context(
+        tmp.path(),
+        "short2",
+        "FROM wharfshort\nRUN echo short > /s.txt\n",
+    );
+    let short = short.to_str().unwrap();
     let conf = tmp.path().join("registries.conf");
     std::fs::write(
         &conf,
@@ -155,7 +174,7 @@ fn from_pulls_from_a_registry_with_pull_policies_and_short_names() {
     let env = [("CONTAINERS_REGISTRIES_CONF", conf.to_str().unwrap())];
     let out = kiln_ok(&root2, &["build", "-t", "s", short], &env);
     assert!(
-        text(&out.stderr).contains(&format!("Pulling docker://{a}/busybox:latest")),
+        text(&out.stderr).contains(&format!("Pulling docker://{a}/wharfshort:latest")),
         "{}",
         text(&out.stderr)
     );

@@ -18,6 +18,7 @@ mod cli;
 mod ferry;
 mod images;
 mod kiln_ctr;
+mod registry_conf;
 mod security;
 mod snapshots;
 

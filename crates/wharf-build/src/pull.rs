@@ -8,7 +8,6 @@
 //! name in the store, so the next build finds them without the network.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use wharf_oci::{ImageConfig, Platform, RawManifest, Reference};
 use wharf_registry::{ClientOptions, RegistriesConf};
@@ -56,6 +55,8 @@ pub struct PullOptions {
     /// The platform to pick from a registry's manifest list; the host's when `None`. A local
     /// image of another platform counts as missing.
     pub platform: Option<Platform>,
+    /// The process's async runtime; without one, each pull starts its own.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 /// Resolves image names for one build, pulling each name at most once.
@@ -84,6 +85,20 @@ impl Puller {
             return Ok(n.clone());
         }
         let mut local = store.resolve(name);
+        let mut name = name;
+        // A short name pulled before is in the store under its registry name (a search
+        // registry's, an alias's): found there, it is not pulled again.
+        let found;
+        if local.is_err()
+            && Reference::is_short_name(name)
+            && let Ok(conf) = opts.client.registries_conf()
+            && let Ok(c) = candidates(name, &conf)
+            && let Some(hit) = c.into_iter().find(|c| store.resolve(c).is_ok())
+        {
+            found = hit;
+            name = &found;
+            local = store.resolve(name);
+        }
         // Another platform's image pulled under this name is missing for this build (a
         // manifest list is kept: the engine picks from it; a local `localhost/` image cannot
         // be pulled, the engine refuses its platform).
@@ -121,30 +136,24 @@ impl Puller {
     }
 }
 
-/// The registry references a name may mean, in the order to try.
+/// The registry references a name may mean, in the order to try: the shared short-name
+/// resolver of every Wharf command.
 fn candidates(name: &str, conf: &RegistriesConf) -> Result<Vec<String>, BuildError> {
     if !Reference::is_short_name(name) {
         return Ok(vec![name.to_owned()]);
     }
-    // The alias table is keyed by repository; a tag or digest carries over.
-    let split = name.find('@').or_else(|| {
-        let slash = name.rfind('/').map_or(0, |i| i + 1);
-        name[slash..].rfind(':').map(|i| slash + i)
-    });
-    let (repo, suffix) = split.map_or((name, ""), |i| name.split_at(i));
-    if let Some(alias) = conf.resolve_alias(repo) {
-        return Ok(vec![format!("{alias}{suffix}")]);
+    match wharf_registry::shortnames::resolve(name, conf, wharf_registry::shortnames::interactive())
+    {
+        Ok(r) => Ok(r.candidates),
+        Err(_) if conf.unqualified_search_registries.is_empty() => {
+            Err(BuildError::NoSearchRegistries {
+                name: name.to_owned(),
+            })
+        }
+        Err(source) => Err(BuildError::RegistriesConf {
+            source: Box::new(source),
+        }),
     }
-    if conf.unqualified_search_registries.is_empty() {
-        return Err(BuildError::NoSearchRegistries {
-            name: name.to_owned(),
-        });
-    }
-    Ok(conf
-        .unqualified_search_registries
-        .iter()
-        .map(|r| format!("{}/{name}", r.trim_end_matches('/')))
-        .collect())
 }
 
 /// Pulls `name` into the store and returns the store name it got.
@@ -154,20 +163,32 @@ fn pull(
     name: &str,
     pulling: &mut dyn FnMut(&str),
 ) -> Result<String, BuildError> {
-    let conf =
-        RegistriesConf::load(&opts.client.paths).map_err(|source| BuildError::RegistriesConf {
+    // The process's registry context: registries.conf is read once per process.
+    let client =
+        opts.client
+            .clone()
+            .with_config()
+            .map_err(|source| BuildError::RegistriesConf {
+                source: Box::new(source),
+            })?;
+    let conf = client
+        .registries_conf()
+        .map_err(|source| BuildError::RegistriesConf {
             source: Box::new(source),
         })?;
     let tried = candidates(name, &conf)?;
-    let mut client = opts.client.clone();
-    if client.registries.is_none() {
-        client.registries = Some(Arc::new(conf));
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(BuildError::io("starting the async runtime for", name))?;
+    // The caller's runtime when it passed one; a library call of its own otherwise.
+    let own;
+    let runtime = if let Some(h) = &opts.runtime {
+        h.clone()
+    } else {
+        own = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(BuildError::io("starting the async runtime for", name))?;
+        own.handle().clone()
+    };
     let mut last = None;
     for candidate in &tried {
         match pull_one(
@@ -209,7 +230,7 @@ fn local_platform(store: &Store, digest: &wharf_oci::Digest) -> Option<Platform>
 fn pull_one(
     store: &Store,
     client: &ClientOptions,
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     candidate: &str,
     platform: Option<&Platform>,
     pulling: &mut dyn FnMut(&str),

@@ -26,18 +26,106 @@ pub struct PullArgs {
     pub quiet: bool,
 }
 
+/// The registry references `input` may mean, in the order to try: a transport reference or a
+/// fully-qualified name is itself; a short name goes through the shared resolver
+/// ([`wharf_registry::shortnames`]: aliases, then the unqualified-search registries).
+///
+/// # Errors
+/// A short name that no alias or search registry resolves, or an ambiguous one on a terminal
+/// with `short-name-mode = "enforcing"`.
+pub fn candidates(
+    input: &str,
+    opts: &wharf_registry::ClientOptions,
+) -> anyhow::Result<Vec<String>> {
+    let has_transport = input.contains("://")
+        || [
+            "oci:",
+            "oci-archive:",
+            "docker-archive:",
+            "dir:",
+            "store:",
+            "containers-storage:",
+        ]
+        .iter()
+        .any(|t| input.starts_with(t));
+    if has_transport || !wharf_registry::shortnames::is_short_name(input) {
+        return Ok(vec![input.to_owned()]);
+    }
+    let conf = opts.registries_conf()?;
+    let resolved = wharf_registry::shortnames::resolve(
+        input,
+        &conf,
+        wharf_registry::shortnames::interactive(),
+    )?;
+    tracing::info!(name = input, candidates = ?resolved.candidates, rationale = %resolved.rationale, "resolved a short name");
+    Ok(resolved.candidates)
+}
+
+/// The store's image for `name`: the name itself as the store resolves it, else, for a short
+/// name, the first of its registry candidates (aliases, search registries) that the store holds,
+/// as podman and buildah look up short names locally before pulling.
+pub fn find_local(
+    store: &Store,
+    name: &str,
+    opts: &wharf_registry::ClientOptions,
+) -> Option<wharf_store::ImageRecord> {
+    if let Ok(r) = store.resolve(name) {
+        return Some(r);
+    }
+    candidates(name, opts)
+        .ok()?
+        .iter()
+        .find_map(|c| store.resolve(c).ok())
+}
+
 /// `pull`: copies an image into `store` and prints its image ID to `out`; progress goes to
-/// `progress` unless `--quiet`.
+/// `progress` unless `--quiet`. A short name is resolved as podman and buildah do (aliases,
+/// then each search registry in order until one has the image); registries.conf mirrors and
+/// remaps apply to every candidate.
 pub fn pull(
     store: &Store,
     args: &PullArgs,
     out: &mut dyn Write,
     progress: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let (src_ref, name) = wharf_transport::shorthand::pull_target(&args.image)?;
     let opts = args.registry.client_options()?;
-    let src = Source::open(&src_ref, &opts, Some(store))?;
-    let dst = Destination::open(&ImageRef::Store { name: name.clone() }, &opts, Some(store))?;
+    let tried = candidates(&args.image, &opts)?;
+    let mut failures: Vec<anyhow::Error> = Vec::new();
+    for candidate in &tried {
+        match pull_one(store, args, &opts, candidate, progress) {
+            Ok(name) => {
+                let record = store.resolve(&name)?;
+                writeln!(out, "{}", store.image_id(&record)?.digest())?;
+                return Ok(());
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    if failures.len() == 1
+        && let Some(e) = failures.pop()
+    {
+        return Err(e);
+    }
+    let all: Vec<String> = failures.iter().map(|e| format!("{e:#}")).collect();
+    anyhow::bail!(
+        "pulling {}: no candidate could be pulled: {}",
+        args.image,
+        all.join("; ")
+    )
+}
+
+/// Pulls one reference; returns the store name it got.
+fn pull_one(
+    store: &Store,
+    args: &PullArgs,
+    opts: &wharf_registry::ClientOptions,
+    candidate: &str,
+    progress: &mut dyn Write,
+) -> anyhow::Result<String> {
+    let (src_ref, name) = wharf_transport::shorthand::pull_target(candidate)?;
+    let src =
+        Source::open(&src_ref, opts, Some(store)).with_context(|| format!("pulling {src_ref}"))?;
+    let dst = Destination::open(&ImageRef::Store { name: name.clone() }, opts, Some(store))?;
     let copy = CopyOptions {
         all: args.all_platforms,
         retry_times: args.registry.retry,
@@ -54,7 +142,10 @@ pub fn pull(
         let _ = store.discard_unreferenced();
     }
     copied.with_context(|| format!("pulling {src_ref}"))?;
-    let record = store.resolve(&name)?;
-    writeln!(out, "{}", store.image_id(&record)?.digest())?;
-    Ok(())
+    if !args.quiet
+        && let Some((endpoint, true)) = src.served_by()
+    {
+        writeln!(progress, "Pulled from mirror {endpoint}")?;
+    }
+    Ok(name)
 }

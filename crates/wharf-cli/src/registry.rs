@@ -31,12 +31,13 @@ pub struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    /// The client options these flags ask for.
+    /// The registry context these flags ask for: the environment's containers-* configuration
+    /// (registries.conf with its drop-ins, auth files, certs.d), overridden by the flags.
     ///
     /// # Errors
-    /// `--creds` that is not `USER[:PASSWORD]`.
+    /// `--creds` that is not `USER[:PASSWORD]`, or a registries.conf that cannot be read.
     pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
-        Ok(ClientOptions {
+        let opts = ClientOptions {
             tls_verify: self.tls_verify,
             creds: self
                 .creds
@@ -51,21 +52,27 @@ impl RegistryArgs {
                 ..RetryPolicy::default()
             },
             ..ClientOptions::default()
-        })
+        };
+        Ok(opts.with_config()?)
     }
 }
 
-/// The process's async runtime: two workers (transfers are I/O-bound; hashing and compression
-/// run on their own threads).
+/// The process's async runtime, built on first use and shared by every command of the process:
+/// two workers (transfers are I/O-bound; hashing and compression run on their own threads).
 ///
 /// # Errors
 /// The runtime cannot start (no threads left).
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+pub fn runtime() -> anyhow::Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    if let Some(r) = RUNTIME.get() {
+        return Ok(r);
+    }
+    let r = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("starting the async runtime")
+        .context("starting the async runtime")?;
+    Ok(RUNTIME.get_or_init(|| r))
 }
 
 /// What [`push`] copies and where.

@@ -29,10 +29,28 @@ pub fn main_with(default_code: u8, f: impl FnOnce() -> anyhow::Result<ExitCode>)
                 .chain()
                 .find_map(|c| c.downcast_ref::<ExitError>())
                 .map_or(default_code, |e| e.code);
-            let _ = writeln!(std::io::stderr(), "Error: {err:#}");
+            let _ = writeln!(std::io::stderr(), "Error: {}", chain_once(&err));
             ExitCode::from(code)
         }
     }
+}
+
+/// An error chain on one line, outermost first, each cause once: a cause whose text an
+/// outer message already contains (a library that both quotes and chains its cause) is left
+/// out.
+pub fn chain_once(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for c in err.chain() {
+        let t = c.to_string();
+        if t.is_empty() || text.contains(&t) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&t);
+    }
+    text
 }
 
 /// The preamble of every command that starts or enters containers: re-executes from a sealed

@@ -104,6 +104,8 @@ pub(crate) struct Inner {
     pub api_host: String,
     pub http: reqwest::Client,
     pub insecure: bool,
+    /// Which certificate directory was read, for TLS errors.
+    pub cert_note: String,
     pub opts: ClientOptions,
     pub ping: OnceCell<PingInfo>,
     pub auth: Mutex<AuthState>,
@@ -179,34 +181,42 @@ impl RegistryClient {
         };
         let insecure = match opts.tls_verify {
             Some(v) => !v,
-            None => opts
-                .registries
-                .as_ref()
-                .is_some_and(|r| r.is_insecure(host)),
+            // The process's registries.conf when the caller did not load one (login, tags,
+            // delete and the build cache reach registries this way too).
+            None => opts.registries_conf()?.is_insecure(host),
         };
         let certs = tls::cert_dir_for(&opts.paths, opts.cert_dir.as_deref(), host)?;
-        let mut b = reqwest::Client::builder()
-            .use_rustls_tls()
+        let cert_note = match &certs.path {
+            Some(p) => format!("certificate directory read: {}", p.display()),
+            None if opts.cert_dir.is_none() => format!(
+                "no certificate directory found, looked in {}",
+                opts.paths
+                    .cert_dirs(host)
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "no certificate directory".to_owned(),
+        };
+        let tls = tls::client_config(&certs, insecure)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .user_agent(opts.user_agent.clone())
             .connect_timeout(opts.connect_timeout)
             .read_timeout(opts.read_timeout)
-            .danger_accept_invalid_certs(insecure);
-        for ca in certs.cas {
-            b = b.add_root_certificate(ca);
-        }
-        if let Some(id) = certs.identity {
-            b = b.identity(id);
-        }
-        let http = b.build().map_err(|source| RegistryError::ClientBuild {
-            host: host.to_owned(),
-            source,
-        })?;
+            .build()
+            .map_err(|source| RegistryError::ClientBuild {
+                host: host.to_owned(),
+                source,
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 host: host.to_owned(),
                 api_host,
                 http,
                 insecure,
+                cert_note,
                 opts: opts.clone(),
                 ping: OnceCell::new(),
                 auth: Mutex::new(AuthState::default()),
@@ -239,10 +249,18 @@ impl RegistryClient {
                 tracing::debug!(host = %self.inner.host, error = %e, "https failed; trying plain http");
                 self.ping_scheme("http").await
             }
-            Err(e @ RegistryError::Http { .. }) => Err(RegistryError::NoHttps {
-                host: self.inner.host.clone(),
-                source: Box::new(e),
-            }),
+            Err(RegistryError::Http { error, .. }) if is_tls_error(&error) => {
+                let problem = crate::error::cause_text(&error);
+                // rustls's words for a server that answered the hello with plain text.
+                let plain_http =
+                    problem.contains("InvalidContentType") || problem.contains("corrupt message");
+                Err(RegistryError::Tls {
+                    host: self.inner.host.clone(),
+                    problem: tls_problem(&problem),
+                    certs: self.inner.cert_note.clone(),
+                    plain_http,
+                })
+            }
             Err(e) => Err(e),
         }
     }
@@ -285,7 +303,7 @@ impl RegistryClient {
                     return Err(RegistryError::Http {
                         method: "GET".to_owned(),
                         url: url.to_string(),
-                        source,
+                        error: source,
                     });
                 }
             }
@@ -463,7 +481,7 @@ impl RegistryClient {
                     let err = RegistryError::Http {
                         method: req.method.to_string(),
                         url: req.url.to_string(),
-                        source,
+                        error: source,
                     };
                     if can_replay && err.is_retryable() && attempt < policy.times {
                         tracing::debug!(error = %err, attempt, "retrying");
@@ -537,7 +555,7 @@ impl RegistryClient {
             crate::speed::ChunkError::Http(source) => RegistryError::Http {
                 method: "GET".to_owned(),
                 url: url.to_owned(),
-                source,
+                error: source,
             },
             crate::speed::ChunkError::TooSlow { bytes, window } => RegistryError::TooSlow {
                 url: url.to_owned(),
@@ -553,12 +571,39 @@ fn is_tls_error(e: &reqwest::Error) -> bool {
     let mut src: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = src {
         let text = s.to_string().to_ascii_lowercase();
-        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+        if text.contains("certificate")
+            || text.contains("tls")
+            || text.contains("handshake")
+            || text.contains("corrupt message")
+        {
             return true;
         }
         src = s.source();
     }
     false
+}
+
+/// The certificate problem out of a TLS error's text ("invalid peer certificate: UnknownIssuer"
+/// becomes "UnknownIssuer: the certificate is not signed by a trusted CA").
+fn tls_problem(text: &str) -> String {
+    let core = text
+        .rsplit("invalid peer certificate: ")
+        .next()
+        .unwrap_or(text)
+        .trim();
+    let why = match core {
+        c if c.contains("UnknownIssuer") => "it is not signed by a trusted CA",
+        c if c.contains("NotValidForName") => "it is not valid for this host name",
+        c if c.contains("Expired") => "it has expired",
+        c if c.contains("NotValidYet") => "it is not valid yet",
+        c if c.contains("CaUsedAsEndEntity") => "it is a CA certificate used as the server's own",
+        _ => "",
+    };
+    if why.is_empty() {
+        core.to_owned()
+    } else {
+        format!("{why} ({core})")
+    }
 }
 
 fn pick_challenge(resp: &Response) -> Option<Challenge> {

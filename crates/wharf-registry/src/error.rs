@@ -8,12 +8,33 @@ use wharf_oci::Digest;
 /// An error from talking to a registry or reading its configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{method} {url}: {source}")]
+    /// The transport failed. The message holds the innermost causes of `source` once (reqwest's
+    /// own text repeats the URL), so it is not a `#[source]`.
+    #[error("{method} {url}: {}", crate::error::cause_text(error))]
     Http {
         method: String,
         url: String,
-        #[source]
-        source: reqwest::Error,
+        error: reqwest::Error,
+    },
+    /// The TLS handshake failed on a certificate (or the server did not speak TLS at all).
+    #[error("{}", tls_message(host, problem, certs, *plain_http))]
+    Tls {
+        host: String,
+        /// What the TLS library said about the certificate.
+        problem: String,
+        /// Which certificate directory was read, or where none was found.
+        certs: String,
+        /// The server answered the TLS hello with plain HTTP.
+        plain_http: bool,
+    },
+    #[error("short name {name:?}: {what}")]
+    ShortName { name: String, what: String },
+    /// Every place an image may be pulled from (mirrors, then the registry) failed.
+    #[error("{reference}: {}", failures.join("; "))]
+    Endpoints {
+        reference: String,
+        /// `ENDPOINT: error`, in the order tried.
+        failures: Vec<String>,
     },
     #[error("{method} {url}: registry answered {status}{}", describe(code.as_deref(), message.as_deref()))]
     Status {
@@ -76,7 +97,7 @@ pub enum RegistryError {
         expected: u64,
         actual: u64,
     },
-    #[error("cannot verify {digest}: {source}")]
+    #[error("cannot verify {digest}")]
     UnverifiableDigest {
         digest: Digest,
         #[source]
@@ -117,33 +138,25 @@ pub enum RegistryError {
     },
     #[error("registry {registry} is blocked in {}", path.display())]
     Blocked { registry: String, path: PathBuf },
-    #[error(
-        "cannot reach {host} over https and plain http is not allowed (hint: pass --tls-verify=false or mark the registry insecure in registries.conf): {source}"
-    )]
-    NoHttps {
-        host: String,
-        #[source]
-        source: Box<RegistryError>,
-    },
-    #[error("reading {}: {source}", path.display())]
+    #[error("reading {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("reading the upload source for {what}: {source}")]
+    #[error("reading the upload source for {what}")]
     Source {
         what: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("parsing {}: {source}", path.display())]
+    #[error("parsing {}", path.display())]
     Json {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
-    #[error("parsing {}: {source}", path.display())]
+    #[error("parsing {}", path.display())]
     Toml {
         path: PathBuf,
         #[source]
@@ -161,12 +174,50 @@ pub enum RegistryError {
     BadCredentials { what: String },
     #[error("certificate directory {}: {what}", path.display())]
     CertDir { path: PathBuf, what: String },
-    #[error("building the HTTP client for {host}: {source}")]
+    #[error("building the HTTP client for {host}")]
     ClientBuild {
         host: String,
         #[source]
         source: reqwest::Error,
     },
+}
+
+/// The causes of a transport error, innermost last, each once: reqwest's top message ("error
+/// sending request for url (...)") is left out when something more specific follows, and a
+/// cause whose text its parent already contains is skipped.
+pub(crate) fn cause_text(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    if parts.is_empty() {
+        let t = e.to_string();
+        // reqwest names the URL, which the message already shows.
+        return match t.find(" for url (") {
+            Some(i) => t[..i].to_owned(),
+            None => t,
+        };
+    }
+    parts.join(": ")
+}
+
+fn tls_message(host: &str, problem: &str, certs: &str, plain_http: bool) -> String {
+    if plain_http {
+        return format!(
+            "{host} answered the TLS handshake with plain HTTP, and plain HTTP is not allowed \
+             (hint: pass --tls-verify=false, or set insecure = true for it in registries.conf)"
+        );
+    }
+    format!(
+        "the TLS certificate of {host} was rejected: {problem} ({certs}; hint: put the CA \
+         certificate that signed it, or the server's self-signed certificate, in \
+         /etc/containers/certs.d/{host}/ca.crt or pass --cert-dir)"
+    )
 }
 
 fn describe(code: Option<&str>, message: Option<&str>) -> String {
@@ -183,12 +234,12 @@ impl RegistryError {
     /// 408, 429 and 5xx answers.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Http { source, .. } => {
-                source.is_connect()
-                    || source.is_timeout()
-                    || source.is_body()
-                    || source.is_request()
-                    || source.is_decode()
+            Self::Http { error, .. } => {
+                error.is_connect()
+                    || error.is_timeout()
+                    || error.is_body()
+                    || error.is_request()
+                    || error.is_decode()
             }
             Self::Status { status, .. } => is_retryable_status(*status),
             _ => false,

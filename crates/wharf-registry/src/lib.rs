@@ -4,7 +4,10 @@
 //! in `--creds` or the containers/Docker auth files, answers basic and bearer challenges
 //! (tokens cached per scope), retries 429/5xx/resets with backoff and `Retry-After`, and
 //! streams blobs both ways with every byte checked against its digest. [`RegistriesConf`]
-//! reads registries.conf for insecure and blocked registries, mirrors and short-name aliases.
+//! reads registries.conf for insecure and blocked registries, mirrors and short-name aliases;
+//! [`RegistryContext`] (the [`ClientOptions`] of a process, with that configuration loaded
+//! once) is what every command hands to the transports, and [`shortnames`] resolves short
+//! names for all of them.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), wharf_registry::RegistryError> {
@@ -21,11 +24,13 @@ pub mod auth_file;
 pub mod blob;
 pub mod challenge;
 pub mod client;
+pub mod context;
 pub mod error;
 pub mod manifest;
 pub mod paths;
 pub mod registries_conf;
 pub mod retry;
+pub mod shortnames;
 pub mod speed;
 pub mod tags;
 pub mod tls;
@@ -33,6 +38,7 @@ pub mod tls;
 pub use auth_file::Credentials;
 pub use blob::{BlobReader, PushedBlob, UploadOptions};
 pub use client::{ClientOptions, PingInfo, RegistryClient, check_repository};
+pub use context::RegistryContext;
 pub use error::RegistryError;
 pub use manifest::{Manifest, ManifestHead};
 pub use paths::ConfigPaths;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 /// The environment the configuration lookups depend on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ConfigPaths {
     /// `$HOME`.
     pub home: Option<PathBuf>,
@@ -21,12 +21,22 @@ pub struct ConfigPaths {
     pub docker_config: Option<PathBuf>,
     /// The system configuration directory, `/etc` unless a test moves it.
     pub etc: PathBuf,
+    /// The short-name alias cache podman and buildah write: `/var/cache/containers/
+    /// short-name-aliases.conf` for root, `$HOME/.cache/containers/short-name-aliases.conf`
+    /// otherwise.
+    pub alias_cache: Option<PathBuf>,
 }
 
 fn var(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+/// Whether this process runs as root (the owner of `/proc/self` is the effective user).
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 impl ConfigPaths {
@@ -40,6 +50,13 @@ impl ConfigPaths {
             registries_conf: var("CONTAINERS_REGISTRIES_CONF"),
             docker_config: var("DOCKER_CONFIG"),
             etc: PathBuf::from("/etc"),
+            alias_cache: if is_root() {
+                Some(PathBuf::from(
+                    "/var/cache/containers/short-name-aliases.conf",
+                ))
+            } else {
+                var("HOME").map(|h| h.join(".cache/containers/short-name-aliases.conf"))
+            },
         }
     }
 

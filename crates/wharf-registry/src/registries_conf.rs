@@ -1,9 +1,7 @@
 //! `registries.conf`, version 2 of containers-registries.conf(5): unqualified-search registries,
 //! per-registry `insecure`/`blocked`/`location` rewrites, mirrors and short-name aliases.
 //!
-//! Files: `$CONTAINERS_REGISTRIES_CONF` if set, else `$XDG_CONFIG_HOME/containers/registries.conf`
-//! if it exists, else `/etc/containers/registries.conf`; then the drop-ins of
-//! `<that file>.d/*.conf` in name order. A drop-in replaces a `[[registry]]` of the same prefix
+//! Files: see [`RegistriesConf::load`]. A drop-in replaces a `[[registry]]` of the same prefix
 //! and the search list when it sets one; aliases are merged.
 
 use std::collections::BTreeMap;
@@ -58,6 +56,14 @@ struct FileV2 {
     aliases: BTreeMap<String, String>,
 }
 
+/// `short-name-aliases.conf`: the aliases podman and buildah record after resolving a short
+/// name.
+#[derive(Debug, Default, Deserialize)]
+struct AliasCache {
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
+}
+
 /// The merged configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistriesConf {
@@ -79,27 +85,39 @@ pub struct PullSource {
 }
 
 impl RegistriesConf {
-    /// Loads the configuration the environment points at. Missing files mean an empty one.
+    /// Loads the configuration the environment points at, as containers/image does: the main
+    /// file is `$CONTAINERS_REGISTRIES_CONF` (or `--registries-conf`), else the user's
+    /// `registries.conf` if it exists, else the system one. The drop-ins of the system
+    /// directory `/etc/containers/registries.conf.d` and then of the user's
+    /// `~/.config/containers/registries.conf.d` follow, each in name order; when the user's own
+    /// `registries.conf` is the main file, only the user's drop-ins are read
+    /// (containers-registries.conf.d(5)). Missing files mean an empty configuration. Aliases
+    /// recorded in the short-name alias cache (`short-name-aliases.conf`) fill in names no
+    /// configuration file aliases.
     pub fn load(paths: &ConfigPaths) -> Result<Self> {
-        let main = if let Some(p) = &paths.registries_conf {
-            p.clone()
+        let user_dir = paths.config_home().map(|c| c.join("containers"));
+        let system_dropins = paths.etc.join("containers/registries.conf.d");
+        let user_file = user_dir.as_ref().map(|d| d.join("registries.conf"));
+        let user_dropins = user_dir.as_ref().map(|d| d.join("registries.conf.d"));
+        let (main, dropin_dirs) = if let Some(p) = &paths.registries_conf {
+            (p.clone(), vec![Some(system_dropins), user_dropins])
         } else {
-            let user = paths
-                .config_home()
-                .map(|c| c.join("containers/registries.conf"));
-            match user {
-                Some(u) if u.exists() => u,
-                _ => paths.etc.join("containers/registries.conf"),
+            match user_file {
+                Some(u) if u.exists() => (u, vec![user_dropins]),
+                _ => (
+                    paths.etc.join("containers/registries.conf"),
+                    vec![Some(system_dropins), user_dropins],
+                ),
             }
         };
         let mut conf = Self::default();
         if main.exists() {
             conf.merge_file(&main)?;
         }
-        let mut dropins_dir = main.clone().into_os_string();
-        dropins_dir.push(".d");
-        let dropins_dir = PathBuf::from(dropins_dir);
-        if let Ok(rd) = std::fs::read_dir(&dropins_dir) {
+        for dir in dropin_dirs.into_iter().flatten() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             let mut files: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "conf"))
@@ -107,6 +125,17 @@ impl RegistriesConf {
             files.sort();
             for f in files {
                 conf.merge_file(&f)?;
+            }
+        }
+        if let Some(cache) = &paths.alias_cache
+            && let Ok(text) = std::fs::read_to_string(cache)
+        {
+            // The cache is written by tools, not by the user: a damaged one is ignored (as
+            // containers/image does) rather than failing every pull.
+            if let Ok(file) = toml::from_str::<AliasCache>(&text) {
+                for (k, v) in file.aliases {
+                    conf.aliases.entry(k).or_insert(v);
+                }
             }
         }
         Ok(conf)
@@ -160,6 +189,31 @@ impl RegistriesConf {
                     path: path.to_owned(),
                     what: "a [[registry]] has neither prefix nor location".to_owned(),
                 });
+            }
+            for m in &entry.mirrors {
+                match m.pull_from_mirror.as_deref() {
+                    Some("digest-only" | "tag-only") if entry.mirror_by_digest_only => {
+                        return Err(RegistryError::BadConfig {
+                            path: path.to_owned(),
+                            what: format!(
+                                "mirror {:?} of {:?} sets pull-from-mirror while the registry sets \
+                                 mirror-by-digest-only; use one of them",
+                                m.location, entry.prefix
+                            ),
+                        });
+                    }
+                    None | Some("" | "all" | "digest-only" | "tag-only") => {}
+                    Some(other) => {
+                        return Err(RegistryError::BadConfig {
+                            path: path.to_owned(),
+                            what: format!(
+                                "mirror {:?}: invalid pull-from-mirror {other:?} (expected all, \
+                                 digest-only or tag-only)",
+                                m.location
+                            ),
+                        });
+                    }
+                }
             }
             if entry.location.is_empty() && !entry.prefix.starts_with("*.") {
                 entry.location.clone_from(&entry.prefix);
@@ -354,6 +408,20 @@ insecure = true
     }
 
     #[test]
+    fn pull_from_mirror_is_checked_as_containers_image_does() {
+        let bad = "[[registry]]\nlocation = \"r.example\"\n[[registry.mirror]]\nlocation = \"m.example\"\npull-from-mirror = \"sometimes\"\n";
+        let e = RegistriesConf::parse(Path::new("/r.conf"), bad).unwrap_err();
+        assert!(e.to_string().contains("invalid pull-from-mirror"), "{e}");
+        let both = "[[registry]]\nlocation = \"r.example\"\nmirror-by-digest-only = true\n[[registry.mirror]]\nlocation = \"m.example\"\npull-from-mirror = \"tag-only\"\n";
+        let e = RegistriesConf::parse(Path::new("/r.conf"), both).unwrap_err();
+        assert!(e.to_string().contains("use one of them"), "{e}");
+        let tag_only = "[[registry]]\nlocation = \"r.example\"\n[[registry.mirror]]\nlocation = \"m.example\"\npull-from-mirror = \"tag-only\"\n";
+        let c = RegistriesConf::parse(Path::new("/r.conf"), tag_only).unwrap();
+        assert_eq!(c.pull_sources("r.example", "a", false).unwrap().len(), 2);
+        assert_eq!(c.pull_sources("r.example", "a", true).unwrap().len(), 1);
+    }
+
+    #[test]
     fn insecure_hosts_wildcards_and_aliases() {
         let c = conf();
         assert!(c.is_insecure("plain.example:5000"));
@@ -410,5 +478,47 @@ insecure = true
         std::fs::write(&env, "[registries.search]\nregistries = [\"docker.io\"]\n").unwrap();
         let e = RegistriesConf::load(&paths).unwrap_err();
         assert!(e.to_string().contains("v1 format"), "{e}");
+    }
+
+    /// containers-registries.conf.d(5): with `$CONTAINERS_REGISTRIES_CONF` (or the system file)
+    /// the system drop-ins then the user's are read; with the user's own registries.conf only the
+    /// user's. The alias cache fills in names no file aliases.
+    #[test]
+    fn dropin_dirs_follow_the_main_file_and_the_cache_comes_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = ConfigPaths::isolated(dir.path());
+        let sys_d = dir.path().join("etc/containers/registries.conf.d");
+        let user = paths.config_home().unwrap().join("containers");
+        std::fs::create_dir_all(&sys_d).unwrap();
+        std::fs::create_dir_all(user.join("registries.conf.d")).unwrap();
+        std::fs::write(
+            sys_d.join("10-sys.conf"),
+            "[aliases]\n\"a\" = \"sys.example/a\"\n\"s\" = \"sys.example/s\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            user.join("registries.conf.d/10-user.conf"),
+            "[aliases]\n\"a\" = \"user.example/a\"\n",
+        )
+        .unwrap();
+        let cache = dir.path().join("short-name-aliases.conf");
+        std::fs::write(
+            &cache,
+            "[aliases]\n\"a\" = \"cache.example/a\"\n\"c\" = \"cache.example/c\"\n",
+        )
+        .unwrap();
+        paths.alias_cache = Some(cache);
+        let env = dir.path().join("env.conf");
+        std::fs::write(&env, "").unwrap();
+        paths.registries_conf = Some(env);
+        let c = RegistriesConf::load(&paths).unwrap();
+        assert_eq!(c.resolve_alias("a"), Some("user.example/a"));
+        assert_eq!(c.resolve_alias("s"), Some("sys.example/s"));
+        assert_eq!(c.resolve_alias("c"), Some("cache.example/c"));
+        paths.registries_conf = None;
+        std::fs::write(user.join("registries.conf"), "").unwrap();
+        let c = RegistriesConf::load(&paths).unwrap();
+        assert_eq!(c.resolve_alias("a"), Some("user.example/a"));
+        assert_eq!(c.resolve_alias("s"), None, "system drop-ins are not read");
     }
 }

@@ -65,7 +65,7 @@ impl RegistryClient {
             while let Some(chunk) = resp.chunk().await.map_err(|source| RegistryError::Http {
                 method: "GET".to_owned(),
                 url: url.to_string(),
-                source,
+                error: source,
             })? {
                 body.extend_from_slice(&chunk);
                 if body.len() > MAX_PAGE {

@@ -39,6 +39,8 @@ struct TlsFiles {
     ca_pem: String,
     cert_pem: String,
     key_pem: String,
+    /// A client certificate and key signed by the CA, which the registry then requires.
+    client: Option<(String, String)>,
 }
 
 impl Registry {
@@ -70,6 +72,49 @@ impl Registry {
         )
     }
 
+    /// Starts an anonymous TLS registry whose certificate is self-signed the way Docker's
+    /// documentation shows (`openssl req -newkey rsa:4096 -nodes -sha256 -x509 -addext
+    /// "subjectAltName = IP:127.0.0.1"`, which marks it `CA:TRUE`); [`Registry::cert_dir`]
+    /// holds that certificate as `ca.crt`. `None` (after `SKIP:`) without `openssl`.
+    pub fn start_docker_docs_self_signed() -> Option<Self> {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let key = tmp.path().join("domain.key");
+        let crt = tmp.path().join("domain.crt");
+        let out = Command::new("openssl")
+            .args(["req", "-newkey", "rsa:4096", "-nodes", "-sha256", "-keyout"])
+            .arg(&key)
+            .args([
+                "-addext",
+                "subjectAltName = IP:127.0.0.1",
+                "-x509",
+                "-days",
+                "365",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-out",
+            ])
+            .arg(&crt)
+            .output();
+        if !out.is_ok_and(|o| o.status.success()) {
+            eprintln!("SKIP: openssl is missing or failed (apt-get install openssl)");
+            return None;
+        }
+        let cert_pem = fs::read_to_string(&crt).expect("domain.crt");
+        let files = TlsFiles {
+            ca_pem: cert_pem.clone(),
+            cert_pem,
+            key_pem: fs::read_to_string(&key).expect("domain.key"),
+            client: None,
+        };
+        Self::start(Some((files, String::new())), None)
+    }
+
+    /// Starts an anonymous TLS registry that requires a client certificate signed by its CA;
+    /// [`Registry::cert_dir`] holds `ca.crt`, `client.cert` and `client.key`.
+    pub fn start_client_cert() -> Option<Self> {
+        Self::start(Some((tls_files_with(true), String::new())), None)
+    }
+
     #[allow(clippy::needless_pass_by_value)]
     fn start(tls: Option<(TlsFiles, String)>, creds: Option<(String, String)>) -> Option<Self> {
         if !Path::new(REGISTRY_BIN).exists() {
@@ -92,13 +137,23 @@ impl Registry {
             fs::write(dir.path().join("server.crt"), &files.cert_pem).expect("server.crt");
             fs::write(dir.path().join("server.key"), &files.key_pem).expect("server.key");
             fs::write(dir.path().join("htpasswd"), format!("{htpasswd}\n")).expect("htpasswd");
+            fs::write(dir.path().join("ca.pem"), &files.ca_pem).expect("ca.pem");
+            if let Some((cert, key)) = &files.client {
+                fs::write(certs.join("client.cert"), cert).expect("client.cert");
+                fs::write(certs.join("client.key"), key).expect("client.key");
+                // The unprivileged test user reads the key too.
+                fs::set_permissions(certs.join("client.key"), fs::Permissions::from_mode(0o644))
+                    .expect("chmod");
+            }
         }
+        let auth = tls.as_ref().is_some_and(|(_, h)| !h.is_empty());
+        let client_ca = tls.as_ref().is_some_and(|(f, _)| f.client.is_some());
         // A free port is found by binding port 0; another process may grab it before the
         // registry binds, so a registry that exits early is retried on a new port.
         for _ in 0..5 {
             let port = free_port();
             let addr = format!("127.0.0.1:{port}");
-            let config = config_yaml(dir.path(), &addr, is_tls);
+            let config = config_yaml(dir.path(), &addr, is_tls, auth, client_ca);
             fs::write(dir.path().join("config.yml"), config).expect("config.yml");
             let log = fs::File::create(dir.path().join("registry.log")).expect("registry.log");
             let child = Command::new(REGISTRY_BIN)
@@ -227,7 +282,7 @@ fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-fn config_yaml(dir: &Path, addr: &str, tls: bool) -> String {
+fn config_yaml(dir: &Path, addr: &str, tls: bool, auth: bool, client_ca: bool) -> String {
     let d = dir.display();
     let mut s = format!(
         "version: 0.1\n\
@@ -240,8 +295,16 @@ fn config_yaml(dir: &Path, addr: &str, tls: bool) -> String {
     if tls {
         let _ = write!(
             s,
-            "  tls:\n    certificate: {d}/server.crt\n    key: {d}/server.key\n\
-             auth:\n  htpasswd:\n    realm: wharf-test\n    path: {d}/htpasswd\n"
+            "  tls:\n    certificate: {d}/server.crt\n    key: {d}/server.key\n"
+        );
+        if client_ca {
+            let _ = write!(s, "    clientcas:\n      - {d}/ca.pem\n");
+        }
+    }
+    if auth {
+        let _ = write!(
+            s,
+            "auth:\n  htpasswd:\n    realm: wharf-test\n    path: {d}/htpasswd\n"
         );
     }
     s
@@ -249,6 +312,11 @@ fn config_yaml(dir: &Path, addr: &str, tls: bool) -> String {
 
 /// A CA and a server certificate for 127.0.0.1 and localhost signed by it.
 fn tls_files() -> TlsFiles {
+    tls_files_with(false)
+}
+
+/// [`tls_files`], with a client certificate signed by the same CA when `client`.
+fn tls_files_with(client: bool) -> TlsFiles {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
         KeyUsagePurpose,
@@ -278,5 +346,17 @@ fn tls_files() -> TlsFiles {
         ca_pem: ca_cert.pem(),
         cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
+        client: client.then(|| {
+            let key = KeyPair::generate().expect("client key");
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+            params
+                .distinguished_name
+                .push(DnType::CommonName, "wharf test client");
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            let cert = params
+                .signed_by(&key, &ca_cert, &ca_key)
+                .expect("client cert");
+            (cert.pem(), key.serialize_pem())
+        }),
     }
 }

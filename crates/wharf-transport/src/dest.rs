@@ -60,10 +60,25 @@ fn temp_dir_next_to(path: &Path) -> Result<tempfile::TempDir> {
 impl Destination {
     pub fn open(r: &ImageRef, client: &ClientOptions, store: Option<&Store>) -> Result<Self> {
         Ok(match r {
-            ImageRef::Docker(reference) => Self::Registry {
-                client: RegistryClient::new(&reference.registry, client)?,
-                reference: reference.clone(),
-            },
+            ImageRef::Docker(reference) => {
+                // Pushes go to the registry itself, never to a mirror or a remapped location
+                // (as containers/image); a blocked registry is refused.
+                let client = &client.clone().with_config()?;
+                let conf = client.registries_conf()?;
+                if let Some(entry) = conf.find(&reference.registry, &reference.repository)
+                    && entry.blocked
+                {
+                    return Err(wharf_registry::RegistryError::Blocked {
+                        registry: format!("{}/{}", reference.registry, reference.repository),
+                        path: conf.files.first().cloned().unwrap_or_default(),
+                    }
+                    .into());
+                }
+                Self::Registry {
+                    client: RegistryClient::new(&reference.registry, client)?,
+                    reference: reference.clone(),
+                }
+            }
             ImageRef::Oci { path, name } => {
                 layout::init(path)?;
                 Self::Layout {

@@ -19,9 +19,13 @@ use crate::reference::ImageRef;
 /// Where a source reads from.
 #[derive(Debug)]
 pub enum Source {
+    /// A registry image: the places registries.conf says to pull it from (mirrors in order,
+    /// then the possibly rewritten registry), of which the first that serves the manifest
+    /// serves everything.
     Registry {
-        client: RegistryClient,
+        /// The reference as given.
         reference: Reference,
+        endpoints: std::sync::Arc<Endpoints>,
     },
     /// `oci:` and `oci-archive:` (the archive is read in place).
     Layout {
@@ -45,6 +49,122 @@ pub enum Source {
     },
 }
 
+/// One place a registry image can be pulled from.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub client: RegistryClient,
+    /// The reference on this endpoint (rewritten for a mirror or a remapped prefix).
+    pub reference: Reference,
+    pub mirror: bool,
+}
+
+/// The endpoints of one registry image, in the order registries.conf gives, and the one that
+/// served its manifest.
+#[derive(Debug)]
+pub struct Endpoints {
+    list: Vec<Endpoint>,
+    chosen: std::sync::OnceLock<usize>,
+}
+
+impl Endpoints {
+    /// The pull endpoints of `reference` under the registries.conf of `opts`: mirrors (as
+    /// `mirror-by-digest-only` and `pull-from-mirror` allow), then the primary location. A
+    /// blocked registry is an error. Nothing is contacted yet.
+    pub fn new(reference: &Reference, opts: &ClientOptions) -> Result<Self> {
+        let opts = &opts.clone().with_config()?;
+        let conf = opts.registries_conf()?;
+        let sources = conf.pull_sources(
+            &reference.registry,
+            &reference.repository,
+            reference.digest.is_some(),
+        )?;
+        let mut list = Vec::with_capacity(sources.len());
+        for s in sources {
+            let mut r = reference.clone();
+            r.registry = s.host;
+            r.repository = s.repository;
+            wharf_registry::check_repository(&r.repository)?;
+            let client = if s.insecure && opts.tls_verify.is_none() {
+                let o = ClientOptions {
+                    tls_verify: Some(false),
+                    ..opts.clone()
+                };
+                RegistryClient::new(&r.registry, &o)?
+            } else {
+                RegistryClient::new(&r.registry, opts)?
+            };
+            list.push(Endpoint {
+                client,
+                reference: r,
+                mirror: s.mirror,
+            });
+        }
+        Ok(Self {
+            list,
+            chosen: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The endpoint that served the manifest, or the first one.
+    pub fn current(&self) -> &Endpoint {
+        &self.list[self.chosen.get().copied().unwrap_or(0)]
+    }
+
+    /// The endpoint that serves `reference`, asking for its manifest when none has yet.
+    async fn served(&self, reference: &Reference) -> Result<&Endpoint> {
+        if let Some(&i) = self.chosen.get() {
+            return Ok(&self.list[i]);
+        }
+        self.top_manifest(reference).await?;
+        Ok(self.current())
+    }
+
+    /// The manifest of `reference` from the first endpoint that has it; every endpoint's
+    /// failure is named when none does.
+    async fn top_manifest(&self, reference: &Reference) -> Result<wharf_registry::Manifest> {
+        let order: Vec<usize> = match self.chosen.get() {
+            Some(&i) => vec![i],
+            None => (0..self.list.len()).collect(),
+        };
+        let mut failures = Vec::new();
+        let mut last = None;
+        for i in order {
+            let e = &self.list[i];
+            match e
+                .client
+                .get_manifest(&e.reference.repository, &e.reference.tag_or_digest())
+                .await
+            {
+                Ok(m) => {
+                    let _ = self.chosen.set(i);
+                    if e.mirror {
+                        tracing::info!(mirror = %e.reference, "pulling from a mirror");
+                    }
+                    return Ok(m);
+                }
+                Err(err) => {
+                    tracing::debug!(endpoint = %e.reference, error = %err, "endpoint failed");
+                    failures.push(format!(
+                        "{} {}/{}: {err}",
+                        if e.mirror { "mirror" } else { "registry" },
+                        e.reference.registry,
+                        e.reference.repository
+                    ));
+                    last = Some(err);
+                }
+            }
+        }
+        match (failures.len(), last) {
+            (1, Some(err)) => Err(err.into()),
+            _ => Err(wharf_registry::RegistryError::Endpoints {
+                reference: reference.to_string(),
+                failures,
+            }
+            .into()),
+        }
+    }
+}
+
 /// One image of a `docker save` archive's `manifest.json`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -61,7 +181,7 @@ impl Source {
     pub fn open(r: &ImageRef, client: &ClientOptions, store: Option<&Store>) -> Result<Self> {
         match r {
             ImageRef::Docker(reference) => Ok(Self::Registry {
-                client: RegistryClient::new(&reference.registry, client)?,
+                endpoints: std::sync::Arc::new(Endpoints::new(reference, client)?),
                 reference: reference.clone(),
             }),
             ImageRef::Oci { path, name } => {
@@ -122,10 +242,29 @@ impl Source {
         }
     }
 
-    /// The registry client and reference, for a `docker://` source.
+    /// The registry client and reference of a `docker://` source: the endpoint that served
+    /// the manifest, or the first to try before that.
     pub fn registry(&self) -> Option<(&RegistryClient, &Reference)> {
         match self {
-            Self::Registry { client, reference } => Some((client, reference)),
+            Self::Registry { endpoints, .. } => {
+                let e = endpoints.current();
+                Some((&e.client, &e.reference))
+            }
+            _ => None,
+        }
+    }
+
+    /// Which endpoint served a registry image (`mirror.example/team/app`), once known, and
+    /// whether it is a mirror.
+    pub fn served_by(&self) -> Option<(String, bool)> {
+        match self {
+            Self::Registry { endpoints, .. } => endpoints.chosen.get().map(|&i| {
+                let e = &endpoints.list[i];
+                (
+                    format!("{}/{}", e.reference.registry, e.reference.repository),
+                    e.mirror,
+                )
+            }),
             _ => None,
         }
     }
@@ -133,10 +272,11 @@ impl Source {
     /// The top-level manifest or index, with its exact bytes.
     pub async fn manifest(&self) -> Result<RawManifest> {
         match self {
-            Self::Registry { client, reference } => {
-                let m = client
-                    .get_manifest(&reference.repository, &reference.tag_or_digest())
-                    .await?;
+            Self::Registry {
+                reference,
+                endpoints,
+            } => {
+                let m = endpoints.top_manifest(reference).await?;
                 Ok(RawManifest::parse(m.bytes.to_vec(), Some(&m.media_type))?)
             }
             Self::Layout { top, .. } | Self::Store { top, .. } => self.child_manifest(top).await,
@@ -152,9 +292,14 @@ impl Source {
     pub async fn child_manifest(&self, d: &Descriptor) -> Result<RawManifest> {
         let mt = d.media_type().to_string();
         let bytes = match self {
-            Self::Registry { client, reference } => {
-                let m = client
-                    .get_manifest(&reference.repository, d.digest().as_ref())
+            Self::Registry {
+                reference,
+                endpoints,
+            } => {
+                let e = endpoints.served(reference).await?;
+                let m = e
+                    .client
+                    .get_manifest(&e.reference.repository, d.digest().as_ref())
                     .await?;
                 let parsed = RawManifest::parse(m.bytes.to_vec(), Some(&m.media_type))?;
                 return check_manifest(parsed, d);
@@ -180,9 +325,14 @@ impl Source {
 
     pub async fn blob(&self, d: &Descriptor) -> Result<BlobStream> {
         match self {
-            Self::Registry { client, reference } => {
-                let r = client
-                    .get_blob(&reference.repository, d.digest(), Some(d.size()))
+            Self::Registry {
+                reference,
+                endpoints,
+            } => {
+                let e = endpoints.served(reference).await?;
+                let r = e
+                    .client
+                    .get_blob(&e.reference.repository, d.digest(), Some(d.size()))
                     .await?;
                 Ok(Box::new(r.into_async_read()))
             }

@@ -26,27 +26,34 @@ pub fn resolve(
             store.root().display()
         ))
     };
+    let registry = wharf_cli::registry::RegistryArgs {
+        tls_verify,
+        creds: None,
+        cert_dir: None,
+        authfile: std::env::var_os("REGISTRY_AUTH_FILE").map(Into::into),
+        retry: 3,
+    };
+    let opts = registry.client_options()?;
     if policy != Policy::Always {
-        match store.resolve(name) {
-            Ok(r) => return Ok(r),
-            Err(e) if policy == Policy::Never => {
+        match wharf_cli::pull::find_local(store, name, &opts) {
+            Some(r) => return Ok(r),
+            None if policy == Policy::Never => {
                 return Err(not_found(
-                    anyhow::anyhow!(e),
+                    anyhow::anyhow!(
+                        store
+                            .resolve(name)
+                            .err()
+                            .map_or_else(|| "not in the store".to_owned(), |e| e.to_string())
+                    ),
                     &format!(" (--pull=never); hint: berth pull {name}"),
                 ));
             }
-            Err(_) => {}
+            None => {}
         }
     }
     let args = wharf_cli::pull::PullArgs {
         image: name.to_string(),
-        registry: wharf_cli::registry::RegistryArgs {
-            tls_verify,
-            creds: None,
-            cert_dir: None,
-            authfile: std::env::var_os("REGISTRY_AUTH_FILE").map(Into::into),
-            retry: 3,
-        },
+        registry,
         all_platforms: false,
         quiet: false,
     };
@@ -59,5 +66,8 @@ pub fn resolve(
             e
         });
     }
-    Ok(store.resolve(name)?)
+    match wharf_cli::pull::find_local(store, name, &opts) {
+        Some(r) => Ok(r),
+        None => Ok(store.resolve(name)?),
+    }
 }

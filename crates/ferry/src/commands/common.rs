@@ -1,24 +1,17 @@
 //! Flags shared by the registry-facing commands, turned into client options; the runtime.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use wharf_registry::{ClientOptions, ConfigPaths, Credentials, RegistriesConf, RetryPolicy};
+use wharf_registry::{ClientOptions, ConfigPaths, Credentials, RetryPolicy};
 use wharf_store::Store;
 use wharf_transport::ImageRef;
 
 use crate::cli::Cli;
 
-/// The single tokio runtime of this process.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
+/// The single tokio runtime of this process (the one kiln and berth use too).
+pub use wharf_cli::registry::runtime;
 
 /// Registry options of a command that reads or writes one image.
 #[derive(Debug, Clone, clap::Args)]
@@ -121,15 +114,8 @@ pub fn client_options(
     if let Some(f) = &cli.registries_conf {
         paths.registries_conf = Some(f.clone());
     }
-    let registries = RegistriesConf::load(&paths).with_context(|| {
-        format!(
-            "reading {}",
-            paths
-                .registries_conf
-                .as_deref()
-                .map_or_else(|| "registries.conf".into(), |p| p.display().to_string())
-        )
-    })?;
+    // Read once per process: both sides of a copy share it.
+    let registries = wharf_registry::context::registries_conf(&paths)?;
     Ok(ClientOptions {
         paths,
         tls_verify: side.tls_verify,
@@ -137,7 +123,7 @@ pub fn client_options(
         anonymous: side.no_creds,
         cert_dir: side.cert_dir.clone(),
         authfile: side.authfile.clone(),
-        registries: Some(Arc::new(registries)),
+        registries: Some(registries),
         retry: RetryPolicy {
             times: retry_times,
             delay: retry_delay,

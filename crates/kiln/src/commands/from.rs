@@ -61,7 +61,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let store = super::open_store(cli)?;
     let mut image = args.image.clone();
     if image != "scratch" {
-        let local = store.resolve(&image).is_ok();
+        let opts = args.registry.client_options()?;
+        let found = wharf_cli::pull::find_local(&store, &image, &opts);
+        let local = found.is_some();
+        // A short name found under one of its registry names (a search registry, an alias).
+        if let Some(r) = found
+            && store.resolve(&image).is_err()
+        {
+            image = store.image_id(&r)?.digest().to_string();
+        }
         let policy = args.pull.as_str();
         match (policy, local) {
             ("always" | "true", _) | ("missing" | "false", false) => image = pull(&store, args)?,
