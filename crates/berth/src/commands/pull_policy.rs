@@ -38,15 +38,12 @@ pub fn resolve(
         match wharf_cli::pull::find_local(store, name, &opts) {
             Some(r) => return Ok(r),
             None if policy == Policy::Never => {
-                return Err(not_found(
-                    anyhow::anyhow!(
-                        store
-                            .resolve(name)
-                            .err()
-                            .map_or_else(|| "not in the store".to_owned(), |e| e.to_string())
-                    ),
-                    &format!(" (--pull=never); hint: berth pull {name}"),
-                ));
+                // The store's own error says the same thing: one message, with the hint.
+                anyhow::bail!(
+                    "image {name:?} not found in the store at {} (--pull=never); hint: berth \
+                     pull {name}",
+                    store.root().display()
+                );
             }
             None => {}
         }
