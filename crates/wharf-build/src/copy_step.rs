@@ -24,6 +24,9 @@ pub(super) struct CopyInputs {
     pub(super) from: Option<WorkingContainer>,
     /// Heredoc and URL sources, written to files.
     pub(super) staged: Option<sources::Staged>,
+    /// For `--parents`, one per source: the leading directories its `/./` pivot drops
+    /// (relative like [`Source::rel`]; empty without a pivot).
+    pub(super) pivots: Vec<String>,
 }
 
 impl Builder<'_> {
@@ -84,21 +87,39 @@ impl Builder<'_> {
         let Some(from) = &c.from else {
             let staged = sources::stage(c, add, &self.store.tmp_dir())?;
             let mut list = Vec::new();
+            let mut pivots = Vec::new();
+            let mut unmatched = Vec::new();
             for s in &c.sources {
                 if !(sources::is_heredoc(s) || add && sources::is_url(s)) {
-                    list.extend(self.context.sources(s)?);
+                    match self.context.sources(s) {
+                        Ok(found) => {
+                            let pivot = copy_flags::pivot(s, c.parents);
+                            pivots.extend(found.iter().map(|_| pivot.clone()));
+                            list.extend(found);
+                        }
+                        // `COPY package.json yarn.lock* ./`: a wildcard may match nothing.
+                        Err(BuildError::SourceNotFound {
+                            excluded: false, ..
+                        }) if context::has_wildcard(s) => unmatched.push(s),
+                        Err(e) => return Err(e),
+                    }
                 }
+            }
+            if list.is_empty() && staged.is_none() && !unmatched.is_empty() {
+                return Err(no_match(&unmatched, "the build context"));
             }
             let mut digest = self.context.digest_sources(&list)?;
             if let Some(st) = &staged {
                 digest.push_str(&st.digest);
                 list.extend(st.sources.iter().cloned());
+                pivots.resize(list.len(), String::new());
             }
             return Ok(CopyInputs {
                 sources: list,
                 digest,
                 from: None,
                 staged,
+                pivots,
             });
         };
         let FromRoot {
@@ -107,8 +128,11 @@ impl Builder<'_> {
         } = self.root_of(stage, from)?;
         let root = ctr.rootfs();
         let mut sources = Vec::new();
+        let mut pivots = Vec::new();
+        let mut unmatched = Vec::new();
         for s in &c.sources {
             let abs = config::clean_abs(s);
+            let pivot = copy_flags::pivot(s, c.parents);
             // A wildcard matches in the stage's or image's root, as BuildKit does.
             let matches = if context::has_wildcard(&abs) {
                 rootfs::glob(&root, &abs).map_err(BuildError::io("matching", &abs))?
@@ -121,24 +145,31 @@ impl Builder<'_> {
                     .map_err(BuildError::io("resolving", &abs))?;
                 if std::fs::symlink_metadata(&path).is_ok() {
                     found = true;
+                    pivots.push(pivot.clone());
                     sources.push(Source {
                         rel: abs.trim_start_matches('/').to_owned(),
                         path,
                     });
                 }
             }
-            if !found {
+            if !found && context::has_wildcard(s) {
+                unmatched.push(s);
+            } else if !found {
                 return Err(BuildError::SourceNotFoundIn {
                     path: s.clone(),
                     from: from.clone(),
                 });
             }
         }
+        if sources.is_empty() && !unmatched.is_empty() {
+            return Err(no_match(&unmatched, from));
+        }
         Ok(CopyInputs {
             sources,
             digest: identity,
             from: Some(ctr),
             staged: None,
+            pivots,
         })
     }
 
@@ -165,27 +196,29 @@ impl Builder<'_> {
             dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
         }
         if inputs.sources.len() > 1 && !dest.ends_with('/') {
-            // Several sources (after wildcard expansion) go into a directory: one that exists
-            // already, or one named with a trailing slash, as Docker demands.
+            // Several sources (after wildcard expansion) go into an existing directory. Else
+            // BuildKit copies them one after the other to the destination as named (each
+            // source its own copy, dockerfile2llb has no "must end with /" check): the last
+            // file wins, as `COPY a.txt b.txt /file` gives `/file` = b.txt there.
             let host =
                 rootfs::resolve(rootfs, &dest, true).map_err(BuildError::io("resolving", &dest))?;
-            if !host.is_dir() {
-                return Err(BuildError::DestNotDirectory);
+            if host.is_dir() {
+                dest.push('/');
             }
-            dest.push('/');
         }
         let keep_owner = inputs.from.is_some();
         let context = &self.context;
         let exclude = copy_flags::Exclude::new(&c.excludes)?;
-        let list: Vec<&Source> = inputs
+        let (list, pivots): (Vec<&Source>, Vec<&str>) = inputs
             .sources
             .iter()
-            .filter(|s| !exclude.top_level(s))
-            .collect();
+            .zip(inputs.pivots.iter().map(String::as_str).chain(std::iter::repeat("")))
+            .filter(|(s, _)| !exclude.top_level(s))
+            .unzip();
         let excluded = |rel: &str| {
             (!keep_owner && context.is_excluded(rel)) || exclude.inside(rel, list.iter().copied())
         };
-        for s in &list {
+        for (s, pivot) in list.iter().zip(pivots) {
             let from_url = inputs
                 .staged
                 .as_ref()
@@ -193,7 +226,7 @@ impl Builder<'_> {
             let spec = CopySpec {
                 rootfs,
                 dest: if c.parents {
-                    copy_flags::parents_dest(&dest, s)
+                    copy_flags::parents_dest(&dest, s, pivot)
                 } else {
                     dest.clone()
                 },
@@ -208,5 +241,17 @@ impl Builder<'_> {
         }
         drop(inputs);
         Ok(())
+    }
+}
+
+/// The error of a COPY/ADD whose sources are all wildcards matching nothing.
+fn no_match(unmatched: &[&String], within: &str) -> BuildError {
+    BuildError::NoSourceMatched {
+        patterns: unmatched
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        within: within.to_owned(),
     }
 }

@@ -494,6 +494,19 @@ impl Builder<'_> {
             let key = cache::key(&id, &[&ts]);
             (image, layers, key, env)
         };
+        // BuildKit makes sure every stage has a PATH (dockerfile2llb: "make sure that PATH is
+        // always set"), `scratch` and bases without one alike; RUN and `$PATH` see it too.
+        let mut root_env = root_env;
+        if !root_env.iter().any(|(k, _)| k == "PATH") {
+            let default = wharf_sandbox::spec::DEFAULT_PATH;
+            root_env.push(("PATH".to_owned(), default.to_owned()));
+            image
+                .config
+                .get_or_insert_with(ContainerConfig::default)
+                .env
+                .get_or_insert_with(Vec::new)
+                .push(format!("PATH={default}"));
+        }
         // The base's ONBUILD triggers run first, as if written after FROM.
         let triggers =
             onbuild::take_triggers(&mut image, &stage.from).map_err(self.at(&stage.from))?;
