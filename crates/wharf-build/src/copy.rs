@@ -197,12 +197,34 @@ fn copy_tree(src: &Source, top: &Path, dest: &str, spec: &CopySpec<'_>) -> Resul
         let container_path = format!("{}/{}", dest.trim_end_matches('/'), entry.rel_path);
         let target = rootfs::resolve(spec.rootfs, &container_path, false)
             .map_err(BuildError::io("resolving", &container_path))?;
-        // A parent that is an excluded directory was never created: create it plainly.
+        // A parent that is an excluded directory was skipped: an exception re-includes this
+        // entry, so the parents come too, with their own owner, mode and time (BuildKit's
+        // transferred context holds them as the directories they are).
         if let Some(parent) = target.parent()
             && !parent.exists()
             && parent.starts_with(top)
         {
-            std::fs::create_dir_all(parent).map_err(BuildError::io("creating", parent))?;
+            let mut rel = String::new();
+            for part in entry
+                .rel_path
+                .split('/')
+                .collect::<Vec<_>>()
+                .split_last()
+                .map_or(&[][..], |(_, p)| p)
+            {
+                rel = join_rel(&rel, part);
+                let at = format!("{}/{rel}", dest.trim_end_matches('/'));
+                let host = rootfs::resolve(spec.rootfs, &at, false)
+                    .map_err(BuildError::io("resolving", &at))?;
+                if host.exists() {
+                    continue;
+                }
+                let from = src.path.join(&rel);
+                let meta =
+                    std::fs::symlink_metadata(&from).map_err(BuildError::io("reading", &from))?;
+                copy_entry(&from, &host, &meta, spec)?;
+                dirs.push((host, FileTime::from_last_modification_time(&meta)));
+            }
         }
         copy_entry(&entry.path, &target, &entry.metadata, spec)?;
         if entry.metadata.is_dir() {

@@ -212,7 +212,13 @@ impl Builder<'_> {
         let (list, pivots): (Vec<&Source>, Vec<&str>) = inputs
             .sources
             .iter()
-            .zip(inputs.pivots.iter().map(String::as_str).chain(std::iter::repeat("")))
+            .zip(
+                inputs
+                    .pivots
+                    .iter()
+                    .map(String::as_str)
+                    .chain(std::iter::repeat("")),
+            )
             .filter(|(s, _)| !exclude.top_level(s))
             .unzip();
         let excluded = |rel: &str| {
