@@ -204,7 +204,25 @@ fn oci_config(layout: &Path, tag: &str) -> BTreeMap<String, Value> {
         .unwrap_or_else(|| panic!("{tag} not in {}", layout.display()));
     let manifest = blob(desc["digest"].as_str().unwrap());
     let config = blob(manifest["config"]["digest"].as_str().unwrap());
-    runtime_fields(&config["config"])
+    let mut fields = runtime_fields(&config["config"]);
+    fields.insert(PLATFORM.to_owned(), Value::String(platform_of(&config)));
+    fields
+}
+
+/// The pseudo config field `os/architecture[/variant]` of an image config. Compared only
+/// where both sides have it: a hand-written `expected-config.json` names it when it matters.
+const PLATFORM: &str = "Platform";
+
+fn platform_of(config: &Value) -> String {
+    let mut p = format!(
+        "{}/{}",
+        config["os"].as_str().unwrap_or_default(),
+        config["architecture"].as_str().unwrap_or_default()
+    );
+    if let Some(v) = config["variant"].as_str().filter(|v| !v.is_empty()) {
+        p = format!("{p}/{v}");
+    }
+    p
 }
 
 /// Picks the compared fields; an empty map means the same as none to a runtime.
@@ -256,8 +274,11 @@ fn compare(base: &Tree, left: &str, a: &Side, right: &str, b: &Side) -> Vec<(Str
             (None, None) => {}
         }
     }
-    for field in CONFIG_FIELDS {
+    for field in CONFIG_FIELDS.iter().chain(&[PLATFORM]) {
         let (x, y) = (a.config.get(*field), b.config.get(*field));
+        if *field == PLATFORM && (x.is_none() || y.is_none()) {
+            continue;
+        }
         if x != y {
             let show = |v: Option<&Value>| v.map_or_else(|| "(unset)".to_owned(), Value::to_string);
             out.push((
@@ -511,9 +532,13 @@ impl Harness {
         let config: Value =
             serde_json::from_slice(&std::fs::read(case.join("expected-config.json")).unwrap())
                 .unwrap();
+        let mut fields = runtime_fields(&config);
+        if let Some(p) = config.get(PLATFORM) {
+            fields.insert(PLATFORM.to_owned(), p.clone());
+        }
         Side {
             tree,
-            config: runtime_fields(&config),
+            config: fields,
         }
     }
 

@@ -99,7 +99,8 @@ fn platform_list_builds_a_manifest_list() {
     assert_eq!(entries.len(), 2, "{index}");
     assert_eq!(entries[0]["platform"]["architecture"], "amd64");
     assert_eq!(entries[1]["platform"]["architecture"], "arm64");
-    assert_eq!(entries[1]["platform"]["variant"], "v8");
+    // containerd's normalisation, as BuildKit writes it: arm64 without its default v8.
+    assert!(entries[1]["platform"]["variant"].is_null(), "{index}");
     assert_eq!(entries[1]["platform"]["os"], "linux");
 
     // Pushed and read back with skopeo: each image's config names its architecture, and
@@ -116,7 +117,7 @@ fn platform_list_builds_a_manifest_list() {
     assert!(out.status.success(), "skopeo: {}", text(&out.stderr));
     let raw = json(&out);
     assert_eq!(raw["manifests"], index["manifests"], "{raw}");
-    for (arch, variant) in [("amd64", None), ("arm64", Some("v8"))] {
+    for (arch, variant) in [("amd64", None::<&str>), ("arm64", None)] {
         let mut args = vec!["inspect", "--config", "--tls-verify=false"];
         args.extend(["--override-arch", arch]);
         if let Some(v) = variant {

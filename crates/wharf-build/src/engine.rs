@@ -252,10 +252,11 @@ pub fn build(
             target_platform: opts
                 .platform
                 .as_ref()
+                .map(crate::platform::image_platform)
                 .map(|p| wharf_dockerfile::platform::Platform {
-                    os: p.os.clone(),
-                    arch: p.architecture.clone(),
-                    variant: p.variant.clone().unwrap_or_default(),
+                    os: p.os,
+                    arch: p.architecture,
+                    variant: p.variant.unwrap_or_default(),
                 }),
             ..stage::BuildOptions::default()
         },
@@ -471,7 +472,8 @@ impl Builder<'_> {
             let key = cache::key(&r.key, &["FROM stage"]);
             (r.config, r.layers, key, r.root_env)
         } else if stage.base.eq_ignore_ascii_case("scratch") {
-            let target = platform.clone().unwrap_or_else(Platform::host);
+            let target =
+                crate::platform::image_platform(&platform.clone().unwrap_or_else(Platform::host));
             let image = ImageConfig {
                 config: Some(ContainerConfig::default()),
                 architecture: target.architecture,
@@ -778,6 +780,14 @@ impl Builder<'_> {
             result
         };
         let mut image = result.config;
+        // BuildKit stamps the platform built on the image, whatever its last stage's FROM
+        // --platform (`FROM --platform=$BUILDPLATFORM` for a cross-compiled final stage).
+        if let Some(p) = &self.opts.platform {
+            let p = crate::platform::image_platform(p);
+            image.os = p.os;
+            image.architecture = p.architecture;
+            image.variant = p.variant;
+        }
         image.rootfs.diff_ids = result.layers.iter().map(|l| l.diff_id.clone()).collect();
         "layers".clone_into(&mut image.rootfs.kind);
         image.created = match self.opts.timestamp {
