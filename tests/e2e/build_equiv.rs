@@ -167,9 +167,13 @@ fn walk(rootfs: &Path) -> Tree {
     tree
 }
 
-/// Drops the empty mount stubs the base lacks.
-fn drop_mount_stubs(a: &mut Tree, base: &Tree) {
-    for stub in MOUNT_STUBS {
+/// The stubs BuildKit removes after a RUN (its executor's `MountStubsCleaner`): kiln must
+/// leave none of them in a layer; only the other side's are dropped.
+const ETC_STUBS: &[&str] = &["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
+
+/// Drops the empty mount stubs the base lacks (but for `keep`).
+fn drop_mount_stubs(a: &mut Tree, base: &Tree, keep: &[&str]) {
+    for stub in MOUNT_STUBS.iter().filter(|s| !keep.contains(s)) {
         let Some(e) = a.get(*stub) else { continue };
         if base.contains_key(*stub) {
             continue;
@@ -259,8 +263,8 @@ fn compare(base: &Tree, left: &str, a: &Side, right: &str, b: &Side) -> Vec<(Str
     let mut out = Vec::new();
     let mut at = a.tree.clone();
     let mut bt = b.tree.clone();
-    drop_mount_stubs(&mut at, base);
-    drop_mount_stubs(&mut bt, base);
+    drop_mount_stubs(&mut at, base, ETC_STUBS);
+    drop_mount_stubs(&mut bt, base, &[]);
     let paths: std::collections::BTreeSet<&String> = at.keys().chain(bt.keys()).collect();
     for p in paths {
         match (at.get(p), bt.get(p)) {

@@ -121,7 +121,9 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     }
     let bundle =
         wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
+    let stubs = EtcStubs::before(req.rootfs);
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir);
+    stubs.clean();
     if !extras.env.is_empty() {
         // config.json holds `env=` secrets: it must not outlive the command.
         let config = bundle.config_path();
@@ -134,4 +136,44 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
         return Err(BuildError::RunFailed { code });
     }
     Ok(())
+}
+
+/// The files the runtime bind-mounts over `/etc` (hosts, hostname, resolv.conf): where the
+/// image lacks them it creates empty mount points, which are no part of what the RUN made.
+/// BuildKit removes the stubs it created (executor's `MountStubsCleaner`); so do we, and
+/// `/etc` itself when it was made only for them.
+struct EtcStubs {
+    /// Host paths of the files missing before the RUN.
+    missing: Vec<std::path::PathBuf>,
+    /// The host path of `/etc` when it was missing too.
+    etc: Option<std::path::PathBuf>,
+}
+
+impl EtcStubs {
+    const FILES: [&str; 3] = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
+
+    fn before(rootfs: &Path) -> Self {
+        let absent = |p: &str| {
+            crate::rootfs::resolve(rootfs, p, false)
+                .ok()
+                .filter(|h| std::fs::symlink_metadata(h).is_err())
+        };
+        Self {
+            missing: Self::FILES.iter().filter_map(|p| absent(p)).collect(),
+            etc: absent("/etc"),
+        }
+    }
+
+    /// Removes the stubs still empty (a RUN writing to one wrote through the mount).
+    fn clean(self) {
+        for f in &self.missing {
+            if std::fs::symlink_metadata(f).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        if let Some(etc) = &self.etc {
+            // Fails, as it should, when the RUN put something else there.
+            let _ = std::fs::remove_dir(etc);
+        }
+    }
 }
