@@ -143,8 +143,11 @@ fn describe(path: &Path) -> Entry {
     })
 }
 
+/// Walks a root file system. A file with several links names the first path (in walk order)
+/// of its link group, `links:/path`, so a split link group is a difference.
 fn walk(rootfs: &Path) -> Tree {
-    fn go(dir: &Path, rel: &str, tree: &mut Tree) {
+    type Groups = BTreeMap<(u64, u64), String>;
+    fn go(dir: &Path, rel: &str, tree: &mut Tree, groups: &mut Groups) {
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -153,17 +156,24 @@ fn walk(rootfs: &Path) -> Tree {
         for name in names {
             let path = dir.join(&name);
             let rel = format!("{rel}/{}", name.to_string_lossy());
-            let entry = describe(&path);
+            let mut entry = describe(&path);
             let is_dir = entry.0.starts_with('d');
+            let m = std::fs::symlink_metadata(&path).unwrap();
+            if m.is_file() && m.nlink() > 1 {
+                let first = groups
+                    .entry((m.dev(), m.ino()))
+                    .or_insert_with(|| rel.clone());
+                write!(entry.0, " links:{first}").unwrap();
+            }
             tree.insert(rel.clone(), entry);
             if is_dir {
-                go(&path, &rel, tree);
+                go(&path, &rel, tree, groups);
             }
         }
     }
     let mut tree = Tree::new();
     tree.insert("/".to_owned(), describe(rootfs));
-    go(rootfs, "", &mut tree);
+    go(rootfs, "", &mut tree, &mut Groups::new());
     tree
 }
 

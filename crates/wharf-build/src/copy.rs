@@ -32,7 +32,13 @@ pub struct CopySpec<'a> {
     pub excluded: &'a dyn Fn(&str) -> bool,
     /// ADD: unpack local archives.
     pub unpack: bool,
+    /// The files with several links copied so far from this source, by (device, inode):
+    /// BuildKit keeps a link group copied together one group (fsutil's copy links them).
+    pub links: &'a HardLinks,
 }
+
+/// Copied files with several links: source (device, inode) -> the first copy's host path.
+pub type HardLinks = std::cell::RefCell<std::collections::HashMap<(u64, u64), PathBuf>>;
 
 impl CopySpec<'_> {
     fn owner(&self, meta: &std::fs::Metadata) -> (u32, u32) {
@@ -275,6 +281,17 @@ fn copy_entry(
             std::fs::create_dir(target).map_err(BuildError::io("creating", target))?;
         }
     } else if ft.is_file() {
+        if meta.nlink() > 1 {
+            let key = (meta.dev(), meta.ino());
+            let first = spec.links.borrow().get(&key).cloned();
+            if let Some(first) = first
+                && std::fs::hard_link(&first, target).is_ok()
+            {
+                // Same inode: owner, mode and time are the first copy's already.
+                return Ok(());
+            }
+            spec.links.borrow_mut().insert(key, target.to_owned());
+        }
         std::fs::copy(src, target).map_err(BuildError::io("copying to", target))?;
     } else {
         // Sockets, fifos and devices have no place in a build context.

@@ -225,6 +225,9 @@ impl Builder<'_> {
             (!keep_owner && context.is_excluded(rel)) || exclude.inside(rel, list.iter().copied())
         };
         for (s, pivot) in list.iter().zip(pivots) {
+            // One link group per source (and per wildcard match), as BuildKit's file backend
+            // calls fsutil's copy once for each: links between two sources are not kept.
+            let links = copy::HardLinks::default();
             let from_url = inputs
                 .staged
                 .as_ref()
@@ -242,6 +245,7 @@ impl Builder<'_> {
                 excluded: &excluded,
                 // Docker unpacks local archives only, never a downloaded one.
                 unpack: add && c.unpack != Some(false) && !from_url,
+                links: &links,
             };
             copy::copy_sources(std::slice::from_ref(*s), &spec)?;
         }

@@ -390,6 +390,7 @@ fn stage_source(ctx: &Context, source: &Source, dir: &Path) -> Result<(), BuildE
             keep_owner: true,
             excluded: &excluded,
             unpack: false,
+            links: &copy::HardLinks::default(),
         },
     )
 }
