@@ -59,9 +59,11 @@ impl Builder<'_> {
         let mut froms = Vec::new();
         for m in &r.mounts {
             froms.push(match (&m.kind, &m.from) {
-                (wharf_dockerfile::mount::MountType::Bind, Some(f)) => {
-                    Some(self.root_of(stage, f)?)
-                }
+                (
+                    wharf_dockerfile::mount::MountType::Bind
+                    | wharf_dockerfile::mount::MountType::Cache,
+                    Some(f),
+                ) => Some(self.root_of(stage, f)?),
                 _ => None,
             });
         }

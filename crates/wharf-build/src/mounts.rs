@@ -49,7 +49,11 @@ enum Item {
         /// Copy the context source first (ignored entries under it, or `rw`).
         stage: bool,
     },
-    Cache(Mount),
+    Cache {
+        mount: Mount,
+        /// `from=`: the stage or image whose `source=` directory seeds a new cache.
+        from: Option<FromRoot>,
+    },
     Tmpfs(Mount),
     Secret {
         mount: Mount,
@@ -140,16 +144,15 @@ pub(crate) fn plan(
                 });
             }
             MountType::Cache => {
-                if m.from.is_some() {
-                    return Err(BuildError::Unsupported {
-                        what: "RUN --mount=type=cache with from=".to_owned(),
-                    });
-                }
+                let seed = from.as_ref().map(|f| (f.identity.as_str(), m.source.as_deref()));
                 key.push(format!(
-                    "cache id={:?} sharing={:?} {common}\n",
+                    "cache id={:?} sharing={:?} from={seed:?} {common}\n",
                     m.id, m.sharing
                 ));
-                items.push(Item::Cache(m.clone()));
+                items.push(Item::Cache {
+                    mount: m.clone(),
+                    from,
+                });
             }
             MountType::Tmpfs => {
                 key.push(format!("tmpfs size={:?} {common}\n", m.size));
@@ -303,9 +306,9 @@ impl Planned {
                     a.stub(rootfs, &target, !host.is_dir())?;
                     a.mounts.push(bind(&host, &target, mount.read_only)?);
                 }
-                Item::Cache(mount) => {
+                Item::Cache { mount, from } => {
                     let target = target_of(mount, workdir, String::new);
-                    let dir = a.cache_dir(store, mount, &target, &private)?;
+                    let dir = a.cache_dir(store, mount, &target, &private, from.as_ref())?;
                     a.stub(rootfs, &target, false)?;
                     a.mounts.push(bind(&dir, &target, mount.read_only)?);
                 }
@@ -374,6 +377,38 @@ impl Planned {
         }
         Ok(a)
     }
+}
+
+/// Fills a new cache directory from its `from=` stage or image: the `source=` subpath (the
+/// root by default), owners kept, as BuildKit makes the cache a mutable copy of that base.
+fn seed_cache(dir: &Path, mount: &Mount, from: Option<&FromRoot>) -> Result<(), BuildError> {
+    let Some(f) = from else { return Ok(()) };
+    let src = crate::config::clean_abs(mount.source.as_deref().unwrap_or("/"));
+    let path = rootfs::resolve(&f.container.rootfs(), &src, true)
+        .map_err(BuildError::io("resolving", &src))?;
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Err(BuildError::SourceNotFoundIn {
+            path: src,
+            from: mount.from.clone().unwrap_or_default(),
+        });
+    }
+    let source = Source {
+        rel: src.trim_start_matches('/').to_owned(),
+        path,
+    };
+    copy::copy_sources(
+        std::slice::from_ref(&source),
+        &CopySpec {
+            rootfs: dir,
+            dest: "/".to_owned(),
+            chown: None,
+            chmod: None,
+            keep_owner: true,
+            excluded: &|_| false,
+            unpack: false,
+            links: &copy::HardLinks::default(),
+        },
+    )
 }
 
 /// A filtered copy of a context source (ignored entries left out), owners kept.
@@ -477,8 +512,14 @@ impl Attached {
         mount: &Mount,
         target: &str,
         private: &Path,
+        from: Option<&FromRoot>,
     ) -> Result<PathBuf, BuildError> {
-        let id = mount.id.clone().unwrap_or_else(|| target.to_owned());
+        let mut id = mount.id.clone().unwrap_or_else(|| target.to_owned());
+        if let Some(f) = from {
+            // As BuildKit keys a cache with a base by the id and the base ref: another stage,
+            // image or subpath is another cache.
+            id = format!("{id}\0{}\0{}", f.identity, mount.source.as_deref().unwrap_or("/"));
+        }
         let name = wharf_oci::digest::sha256(id.as_bytes());
         let base = store.cache_dir().join("mounts");
         std::fs::create_dir_all(&base).map_err(BuildError::io("creating", &base))?;
@@ -503,6 +544,7 @@ impl Attached {
                         .map_err(BuildError::io("creating", private))?;
                     chown_chmod(private, uid, gid, mode)?;
                     self.temp.push(private.to_owned());
+                    seed_cache(private, mount, from)?;
                     return Ok(private.to_owned());
                 }
             }
@@ -518,6 +560,7 @@ impl Attached {
             ));
             std::fs::create_dir_all(&tmp).map_err(BuildError::io("creating", &tmp))?;
             chown_chmod(&tmp, uid, gid, mode)?;
+            seed_cache(&tmp, mount, from)?;
             if std::fs::rename(&tmp, &dir).is_err() {
                 let _ = std::fs::remove_dir_all(&tmp);
             }
