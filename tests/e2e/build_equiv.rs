@@ -484,10 +484,7 @@ impl Harness {
         let dest = format!("oci:{}:{name}", layout.display());
         // No --format: an OCI layout gets OCI manifests whatever the build's --format
         // (converted as skopeo does; umoci reads only OCI manifests).
-        check(
-            &kiln(&["push", "-q", name, &dest]),
-            "kiln push",
-        )?;
+        check(&kiln(&["push", "-q", name, &dest]), "kiln push")?;
         Ok(Side {
             tree: umoci_unpack(&layout, name, &work.join("bundle"))?,
             config: oci_config(&layout, name),

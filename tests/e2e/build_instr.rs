@@ -524,3 +524,94 @@ fn rootless_from_pulls_from_a_registry() {
     let fields: Vec<&str> = ls.split_whitespace().collect();
     assert_eq!((fields[2], fields[3]), ("0", "0"), "{ls}");
 }
+
+/// The config flags CI scripts pass to buildah (`--env`, `--unsetenv`, `--unsetlabel`,
+/// `--omit-history`), BuildKit's `--metadata-file`, `--logfile`, `--skip-unused-stages` and
+/// `--os/--arch`, run as a user would.
+#[test]
+fn config_edits_metadata_file_logfile_and_stage_selection() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let ctx = context(
+        tmp.path(),
+        "edits",
+        "FROM busybox AS broken\nRUN exit 7\n\
+         FROM busybox\nLABEL drop=me keep=me\nENV E1=x E2=y E3=z\nRUN echo hi > /hi\n",
+    );
+    let ctx_s = ctx.to_str().unwrap();
+    let meta = tmp.path().join("meta.json");
+    let log = tmp.path().join("build.log");
+    let out = kiln_ok(
+        &root,
+        &[
+            "build",
+            "-t",
+            "edits",
+            "--env",
+            "E1=new",
+            "--env",
+            "ADDED=1",
+            "--env",
+            "FROM_HOST",
+            "--unsetenv",
+            "E2",
+            "--unsetlabel",
+            "drop",
+            "--omit-history",
+            "--metadata-file",
+            meta.to_str().unwrap(),
+            "--logfile",
+            log.to_str().unwrap(),
+            "--arch",
+            "amd64",
+            ctx_s,
+        ],
+        &[("FROM_HOST", "host-value")],
+    );
+    // Progress went to the log file, not standard error; the unused broken stage was skipped.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("STEP 4/4: RUN echo hi > /hi"), "{logged}");
+    assert!(!text(&out.stderr).contains("STEP"), "{}", text(&out.stderr));
+    let image = inspect(&root, "edits");
+    let config = &image["Config"];
+    let env: Vec<&str> = config["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"E1=new") && env.contains(&"E3=z"), "{env:?}");
+    assert!(
+        env.contains(&"ADDED=1") && env.contains(&"FROM_HOST=host-value"),
+        "{env:?}"
+    );
+    assert!(!env.iter().any(|e| e.starts_with("E2=")), "{env:?}");
+    let labels = &config["config"]["Labels"];
+    assert_eq!(labels["keep"], "me");
+    assert!(labels.get("drop").is_none(), "{labels}");
+    assert!(
+        config["history"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        config["history"]
+    );
+    assert_eq!(config["architecture"], "amd64");
+    // BuildKit's metadata JSON names the manifest, its descriptor, the config and the name.
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    let manifest = manifest_json(&root, "edits");
+    assert_eq!(m["image.name"], "localhost/edits:latest", "{m}");
+    assert_eq!(
+        m["containerimage.config.digest"], manifest["config"]["digest"],
+        "{m}"
+    );
+    let digest = m["containerimage.digest"].as_str().unwrap();
+    assert!(digest.starts_with("sha256:"), "{m}");
+    assert_eq!(m["containerimage.descriptor"]["digest"], digest);
+    // --skip-unused-stages=false builds the broken stage too: its RUN fails the build.
+    let out = kiln_env(
+        &root,
+        &["build", "-q", "--skip-unused-stages=false", ctx_s],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+}

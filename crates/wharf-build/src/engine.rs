@@ -84,6 +84,10 @@ pub struct BuildOptions {
     /// The helper of RUN's private network (`pasta` or `slirp4netns`); the first installed
     /// when `None`.
     pub network_tool: Option<String>,
+    /// `--env`, `--unsetenv`, `--unsetlabel`, `--omit-history`.
+    pub edits: metadata::ConfigEdits,
+    /// `--skip-unused-stages=false`: build every stage up to the target, needed or not.
+    pub skip_unused_stages: bool,
 }
 
 impl BuildOptions {
@@ -109,6 +113,8 @@ impl BuildOptions {
             jobs: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             platform: None,
             network_tool: None,
+            edits: metadata::ConfigEdits::default(),
+            skip_unused_stages: true,
         }
     }
 }
@@ -244,7 +250,7 @@ pub fn build(
         line: e.pos.line,
     };
     let df = wharf_dockerfile::parse_bytes(&text).map_err(|e| df_err(&e))?;
-    let plan = stage::plan(
+    let mut plan = stage::plan(
         &df,
         &stage::BuildOptions {
             build_args: opts.build_args.clone(),
@@ -262,6 +268,10 @@ pub fn build(
         },
     )
     .map_err(|e| df_err(&e))?;
+    if !opts.skip_unused_stages {
+        // buildah's --skip-unused-stages=false: every stage before the target is built too.
+        plan.needed = (0..=plan.target).collect();
+    }
     for w in &plan.warnings {
         events(Event::Warning(w.message.clone()));
     }
@@ -292,6 +302,10 @@ pub fn build(
     let target = b.plan.target;
     if opts.jobs > 1 {
         b.build_needed_stages(target, opts.jobs)?;
+    } else if !opts.skip_unused_stages {
+        for i in b.plan.needed.clone() {
+            b.build_stage(i)?;
+        }
     }
     let result = b.build_stage(target)?;
     if let Some(remote) = &mut b.remote {
@@ -799,6 +813,7 @@ impl Builder<'_> {
                 .or_else(|| Some(self.now())),
         };
         metadata::apply_labels(&mut image, &self.opts.labels);
+        metadata::apply_edits(&mut image, &self.opts.edits);
         let docker = self.opts.format == Format::Docker;
         if !docker {
             let (oci, dropped) = image.to_oci();

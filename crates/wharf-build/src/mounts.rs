@@ -144,7 +144,9 @@ pub(crate) fn plan(
                 });
             }
             MountType::Cache => {
-                let seed = from.as_ref().map(|f| (f.identity.as_str(), m.source.as_deref()));
+                let seed = from
+                    .as_ref()
+                    .map(|f| (f.identity.as_str(), m.source.as_deref()));
                 key.push(format!(
                     "cache id={:?} sharing={:?} from={seed:?} {common}\n",
                     m.id, m.sharing
@@ -518,7 +520,11 @@ impl Attached {
         if let Some(f) = from {
             // As BuildKit keys a cache with a base by the id and the base ref: another stage,
             // image or subpath is another cache.
-            id = format!("{id}\0{}\0{}", f.identity, mount.source.as_deref().unwrap_or("/"));
+            id = format!(
+                "{id}\0{}\0{}",
+                f.identity,
+                mount.source.as_deref().unwrap_or("/")
+            );
         }
         let name = wharf_oci::digest::sha256(id.as_bytes());
         let base = store.cache_dir().join("mounts");

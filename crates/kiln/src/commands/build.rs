@@ -110,6 +110,39 @@ pub struct EngineArgs {
     /// Set an annotation on the image manifest (KEY=VALUE, repeatable; OCI format only)
     #[arg(long = "annotation", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
+    /// Set an environment variable in the built image (KEY=VALUE; KEY alone takes the value
+    /// from the environment; repeatable)
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Remove an environment variable from the built image, inherited ones too (repeatable)
+    #[arg(long = "unsetenv", value_name = "KEY")]
+    pub unset_env: Vec<String>,
+    /// Remove a label from the built image, inherited ones too (repeatable)
+    #[arg(long = "unsetlabel", value_name = "KEY")]
+    pub unset_labels: Vec<String>,
+    /// Leave the history out of the built image's config
+    #[arg(long)]
+    pub omit_history: bool,
+    /// Write BuildKit's build metadata JSON to FILE: containerimage.digest,
+    /// containerimage.config.digest, containerimage.descriptor, image.name
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Write the build's progress to FILE instead of standard error
+    #[arg(long, value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Build only the stages the target needs (`--skip-unused-stages=false`: every stage up to
+    /// the target)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub skip_unused_stages: bool,
+    /// Build for this OS (with --arch and --variant, instead of --platform) [default: the host's]
+    #[arg(long, value_name = "OS", conflicts_with = "platform")]
+    pub os: Option<String>,
+    /// Build for this architecture (amd64, arm64, ...) [default: the host's]
+    #[arg(long, value_name = "ARCH", conflicts_with = "platform")]
+    pub arch: Option<String>,
+    /// Build for this architecture variant (v7, ...)
+    #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
+    pub variant: Option<String>,
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
@@ -238,9 +271,43 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Format::Oci
     };
     opts.timestamp = timestamp;
-    let platforms = match &args.platform {
-        Some(list) => parse_platforms(list)?,
-        None => Vec::new(),
+    let e = &args.engine;
+    let platforms = match (&args.platform, &e.os, &e.arch, &e.variant) {
+        (Some(list), ..) => parse_platforms(list)?,
+        (None, None, None, None) => Vec::new(),
+        (None, os, arch, variant) => {
+            let host = wharf_oci::platform::Platform::host();
+            vec![wharf_oci::platform::Platform::new(
+                os.as_deref().unwrap_or(&host.os),
+                arch.as_deref().unwrap_or(&host.architecture),
+                variant.as_deref(),
+            )]
+        }
+    };
+    opts.edits = wharf_build::ConfigEdits {
+        env: e
+            .env
+            .iter()
+            .filter_map(|kv| match kv.split_once('=') {
+                Some(_) => Some(kv.clone()),
+                // KEY alone: from the environment, left out when unset (as --build-arg).
+                None => std::env::var(kv).ok().map(|v| format!("{kv}={v}")),
+            })
+            .collect(),
+        unset_env: e.unset_env.clone(),
+        unset_labels: e.unset_labels.clone(),
+        omit_history: e.omit_history,
+    };
+    if let Some(kv) = e.env.iter().find(|kv| kv.starts_with('=') || kv.is_empty()) {
+        bail!("invalid --env {kv:?}: expected KEY=VALUE");
+    }
+    opts.skip_unused_stages = e.skip_unused_stages;
+    let mut log: Box<dyn std::io::Write> = match &e.logfile {
+        Some(f) => Box::new(
+            std::fs::File::create(f)
+                .with_context(|| format!("creating --logfile {}", f.display()))?,
+        ),
+        None => Box::new(std::io::stderr()),
     };
     if let [one] = platforms.as_slice() {
         opts.platform = Some(one.clone());
@@ -273,7 +340,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let quiet = args.quiet;
     let mut on_event = |e: Event| {
-        let mut err = std::io::stderr().lock();
+        let err = &mut log;
         let _ = match e {
             Event::Step {
                 stage,
@@ -309,6 +376,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        if let Some(f) = &args.engine.metadata_file {
+            write_metadata(&store, f, &list.index, None, &args.tags)?;
+        }
         println!("{}", list.index.digest());
         return Ok(ExitCode::SUCCESS);
     }
@@ -321,6 +391,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             .context("writing the --output")?;
     }
     let id = built.image_id.to_string();
+    if let Some(f) = &args.engine.metadata_file {
+        write_metadata(
+            &store,
+            f,
+            &built.manifest,
+            Some(&built.image_id),
+            &args.tags,
+        )?;
+    }
     if let Some(f) = &args.iidfile {
         std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
     }
@@ -332,6 +411,34 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     println!("{}", built.image_id.digest());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--metadata-file`: BuildKit's metadata JSON (`docker buildx build --metadata-file`) for the
+/// image or index `manifest`: its digest and descriptor, the config digest, the names.
+fn write_metadata(
+    store: &wharf_store::Store,
+    path: &std::path::Path,
+    manifest: &wharf_oci::Digest,
+    config: Option<&wharf_oci::Digest>,
+    tags: &[String],
+) -> anyhow::Result<()> {
+    let raw = wharf_oci::RawManifest::parse(store.read_small(manifest)?, None)?;
+    let names: Vec<String> = tags
+        .iter()
+        .map(|t| wharf_store::normalize_name(t).unwrap_or_else(|_| t.clone()))
+        .collect();
+    let mut meta = serde_json::json!({
+        "containerimage.digest": manifest.to_string(),
+        "containerimage.descriptor": serde_json::to_value(raw.descriptor())?,
+    });
+    if let Some(c) = config {
+        meta["containerimage.config.digest"] = c.to_string().into();
+    }
+    if !names.is_empty() {
+        meta["image.name"] = names.join(",").into();
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(&meta)?)
+        .with_context(|| format!("writing --metadata-file {}", path.display()))
 }
 
 /// A failed build: a failing RUN ends it with the command's own exit status, as buildah.
