@@ -83,6 +83,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l skip-unused-stages -
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l os -d 'Build for this OS (with --arch and --variant, instead of --platform) [default: the host\'s]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l arch -d 'Build for this architecture (amd64, arm64, ...) [default: the host\'s]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-context -d 'A named context for `COPY --from=NAME`, `RUN --mount=from=NAME` and `FROM NAME`: NAME=DIR (a local directory, with its own ignore file) or NAME=docker-image://REF (repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build for this architecture variant (v7, ...)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r

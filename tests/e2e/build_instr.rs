@@ -615,3 +615,73 @@ fn config_edits_metadata_file_logfile_and_stage_selection() {
     );
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
 }
+
+/// `--build-context NAME=DIR` and `NAME=docker-image://REF`: `COPY --from=NAME` reads the
+/// directory (its own .dockerignore applies) or the image, and `FROM NAME` takes the image,
+/// over a stage of that name; other sources are refused with the reason.
+#[test]
+fn named_build_contexts_feed_copy_from_and_from() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "main",
+        "FROM busybox AS tools\nRUN exit 9\n\
+         FROM base\nCOPY --from=assets . /assets/\nCOPY --from=tools /bin/busybox /copied-busybox\n",
+    );
+    let assets = tmp.path().join("assets");
+    std::fs::create_dir_all(assets.join("css")).unwrap();
+    std::fs::write(assets.join("css/site.css"), "body{}\n").unwrap();
+    std::fs::write(assets.join("secret.key"), "no\n").unwrap();
+    std::fs::write(assets.join(".dockerignore"), "*.key\n").unwrap();
+    let assets_ctx = format!("assets={}", assets.display());
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "-q",
+            "-t",
+            "named",
+            "--build-context",
+            &assets_ctx,
+            "--build-context",
+            "base=docker-image://busybox",
+            "--build-context",
+            "tools=docker-image://busybox",
+            ctx.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/named:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("assets/css/site.css")).unwrap(),
+        "body{}\n"
+    );
+    assert!(
+        !rootfs.join("assets/secret.key").exists(),
+        "the named context's ignore file"
+    );
+    // `tools` is the image, not the stage of that name (whose failing RUN never ran).
+    assert!(rootfs.join("copied-busybox").is_file());
+    for bad in [
+        "x=https://example.com/ctx.tar",
+        "x=oci-layout:///tmp/l",
+        "novalue",
+    ] {
+        let out = kiln_env(
+            &root,
+            &["build", "-q", "--build-context", bad, ctx.to_str().unwrap()],
+            &[],
+        );
+        assert!(!out.status.success(), "{bad}");
+        assert!(
+            text(&out.stderr).contains("build-context"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

@@ -27,11 +27,29 @@ pub(super) struct CopyInputs {
     /// For `--parents`, one per source: the leading directories its `/./` pivot drops
     /// (relative like [`Source::rel`]; empty without a pivot).
     pub(super) pivots: Vec<String>,
+    /// `--from=NAME` of a `--build-context NAME=DIR`: that context, with its ignore file.
+    pub(super) named: Option<crate::context::Context>,
 }
 
 impl Builder<'_> {
     /// The tree of a stage (other than `stage`) or image named by `--from`/`from=`.
     pub(super) fn root_of(&mut self, stage: usize, from: &str) -> Result<FromRoot, BuildError> {
+        // `--build-context NAME=docker-image://REF` stands for REF, over a stage of that name.
+        let image;
+        let from = match self.named_context(from) {
+            Some(crate::NamedContext::Image(r)) => {
+                image = r;
+                return self.image_root(stage, &image);
+            }
+            Some(crate::NamedContext::Dir(_)) => {
+                return Err(BuildError::Unsupported {
+                    what: format!(
+                        "the build context {from:?} (a directory) as a RUN --mount from=: use it with COPY --from"
+                    ),
+                });
+            }
+            None => from,
+        };
         let (layers, identity) = match self.plan.stage(from).map(|s| s.index) {
             Some(i) if i != stage => {
                 let r = self.build_stage(i)?;
@@ -47,6 +65,21 @@ impl Builder<'_> {
         Ok(FromRoot {
             container: self.container(&layers)?,
             identity,
+        })
+    }
+
+    /// The `--build-context` named `name`, if any.
+    pub(super) fn named_context(&self, name: &str) -> Option<crate::NamedContext> {
+        self.opts.build_contexts.get(name).cloned()
+    }
+
+    /// The tree of the image `reference`, for the platform of `stage`.
+    fn image_root(&mut self, stage: usize, reference: &str) -> Result<FromRoot, BuildError> {
+        let platform = self.stage_platform(stage)?;
+        let (_, layers, id) = self.load_image(reference, platform.as_ref())?;
+        Ok(FromRoot {
+            container: self.container(&layers)?,
+            identity: id.to_string(),
         })
     }
 
@@ -86,14 +119,25 @@ impl Builder<'_> {
                 what: format!("ADD of the remote source {u:?}"),
             });
         }
-        let Some(from) = &c.from else {
+        let named = match c.from.as_deref().and_then(|f| self.named_context(f)) {
+            Some(crate::NamedContext::Dir(dir)) => Some(crate::context::Context::open(&dir, None)?),
+            _ => None,
+        };
+        let from = c.from.as_ref().filter(|_| named.is_none());
+        let Some(from) = from else {
+            let context = named.as_ref().unwrap_or(&self.context);
+            let within = if named.is_some() {
+                "the named build context"
+            } else {
+                "the build context"
+            };
             let staged = sources::stage(c, add, &self.store.tmp_dir())?;
             let mut list = Vec::new();
             let mut pivots = Vec::new();
             let mut unmatched = Vec::new();
             for s in &c.sources {
                 if !(sources::is_heredoc(s) || add && sources::is_url(s)) {
-                    match self.context.sources(s) {
+                    match context.sources(s) {
                         Ok(found) => {
                             let pivot = copy_flags::pivot(s, c.parents);
                             pivots.extend(found.iter().map(|_| pivot.clone()));
@@ -108,9 +152,9 @@ impl Builder<'_> {
                 }
             }
             if list.is_empty() && staged.is_none() && !unmatched.is_empty() {
-                return Err(no_match(&unmatched, "the build context"));
+                return Err(no_match(&unmatched, within));
             }
-            let mut digest = self.context.digest_sources(&list)?;
+            let mut digest = context.digest_sources(&list)?;
             if let Some(st) = &staged {
                 digest.push_str(&st.digest);
                 list.extend(st.sources.iter().cloned());
@@ -122,6 +166,7 @@ impl Builder<'_> {
                 from: None,
                 staged,
                 pivots,
+                named,
             });
         };
         let FromRoot {
@@ -172,6 +217,7 @@ impl Builder<'_> {
             from: Some(ctr),
             staged: None,
             pivots,
+            named: None,
         })
     }
 
@@ -209,7 +255,7 @@ impl Builder<'_> {
             }
         }
         let keep_owner = inputs.from.is_some();
-        let context = &self.context;
+        let context = inputs.named.as_ref().unwrap_or(&self.context);
         let exclude = copy_flags::Exclude::new(&c.excludes)?;
         let (list, pivots): (Vec<&Source>, Vec<&str>) = inputs
             .sources

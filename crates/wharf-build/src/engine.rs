@@ -88,6 +88,48 @@ pub struct BuildOptions {
     pub edits: metadata::ConfigEdits,
     /// `--skip-unused-stages=false`: build every stage up to the target, needed or not.
     pub skip_unused_stages: bool,
+    /// `--build-context NAME=...`: what `COPY --from=NAME`, `RUN --mount=from=NAME` and
+    /// `FROM NAME` name instead of a stage or image.
+    pub build_contexts: BTreeMap<String, NamedContext>,
+}
+
+/// A named build context (BuildKit's `--build-context`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedContext {
+    /// A local directory, read like the main context (its own ignore file applies).
+    Dir(PathBuf),
+    /// `docker-image://REF`: the image REF.
+    Image(String),
+}
+
+impl NamedContext {
+    /// Parses `NAME=VALUE` of `--build-context`: `docker-image://REF`, or a directory path.
+    /// Other sources (URLs, `oci-layout://`, `target:`) are refused with the reason.
+    pub fn parse(spec: &str) -> Result<(String, Self), BuildError> {
+        let bad = |reason: &str| BuildError::InvalidFlag {
+            flag: "build-context",
+            value: spec.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (name, value) = spec
+            .split_once('=')
+            .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+            .ok_or_else(|| bad("expected NAME=PATH or NAME=docker-image://REF"))?;
+        if let Some(r) = value.strip_prefix("docker-image://") {
+            return Ok((name.to_lowercase(), Self::Image(r.to_owned())));
+        }
+        if value.contains("://") || value.starts_with("target:") {
+            return Err(bad(
+                "only a local directory or docker-image://REF is supported (not URLs, \
+                 oci-layout:// or target:)",
+            ));
+        }
+        let dir = PathBuf::from(value);
+        if !dir.is_dir() {
+            return Err(bad("not a directory"));
+        }
+        Ok((name.to_lowercase(), Self::Dir(dir)))
+    }
 }
 
 impl BuildOptions {
@@ -115,6 +157,7 @@ impl BuildOptions {
             network_tool: None,
             edits: metadata::ConfigEdits::default(),
             skip_unused_stages: true,
+            build_contexts: BTreeMap::new(),
         }
     }
 }
@@ -272,6 +315,22 @@ pub fn build(
         // buildah's --skip-unused-stages=false: every stage before the target is built too.
         plan.needed = (0..=plan.target).collect();
     }
+    // A stage a --build-context replaces is not built (BuildKit resolves the name to the
+    // context first).
+    let target = plan.target;
+    let replaced: Vec<usize> = plan
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            *i != target
+                && s.name
+                    .as_ref()
+                    .is_some_and(|n| opts.build_contexts.contains_key(n))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    plan.needed.retain(|i| !replaced.contains(i));
     for w in &plan.warnings {
         events(Event::Warning(w.message.clone()));
     }
@@ -503,8 +562,20 @@ impl Builder<'_> {
             let key = cache::key(&wharf_oci::digest::sha256(b"scratch"), &parts);
             (image, Vec::new(), key, Vec::new())
         } else {
+            let base = match self.named_context(&stage.base) {
+                Some(NamedContext::Image(r)) => r,
+                Some(NamedContext::Dir(_)) => {
+                    return Err(self.at(&stage.from)(BuildError::Unsupported {
+                        what: format!(
+                            "FROM the directory build context {:?}: use it with COPY --from",
+                            stage.base
+                        ),
+                    }));
+                }
+                None => stage.base.clone(),
+            };
             let (image, layers, id) = self
-                .load_image(&stage.base, platform.as_ref())
+                .load_image(&base, platform.as_ref())
                 .map_err(self.at(&stage.from))?;
             let env = env_pairs(&image);
             let key = cache::key(&id, &[&ts]);

@@ -140,6 +140,11 @@ pub struct EngineArgs {
     /// Build for this architecture (amd64, arm64, ...) [default: the host's]
     #[arg(long, value_name = "ARCH", conflicts_with = "platform")]
     pub arch: Option<String>,
+    /// A named context for `COPY --from=NAME`, `RUN --mount=from=NAME` and `FROM NAME`:
+    /// NAME=DIR (a local directory, with its own ignore file) or NAME=docker-image://REF
+    /// (repeatable)
+    #[arg(long = "build-context", value_name = "NAME=DIR|docker-image://REF")]
+    pub build_contexts: Vec<String>,
     /// Build for this architecture variant (v7, ...)
     #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
     pub variant: Option<String>,
@@ -302,6 +307,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         bail!("invalid --env {kv:?}: expected KEY=VALUE");
     }
     opts.skip_unused_stages = e.skip_unused_stages;
+    for spec in &e.build_contexts {
+        let (name, ctx) = wharf_build::NamedContext::parse(spec)?;
+        opts.build_contexts.insert(name, ctx);
+    }
     let mut log: Box<dyn std::io::Write> = match &e.logfile {
         Some(f) => Box::new(
             std::fs::File::create(f)
