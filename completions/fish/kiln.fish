@@ -84,6 +84,7 @@ false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l os -d 'Build for this OS (with --arch and --variant, instead of --platform) [default: the host\'s]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l arch -d 'Build for this architecture (amd64, arm64, ...) [default: the host\'s]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-context -d 'A named context for `COPY --from=NAME`, `RUN --mount=from=NAME` and `FROM NAME`: NAME=DIR (a local directory, with its own ignore file) or NAME=docker-image://REF (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l source-date-epoch -d 'Created time of the image and its history in seconds since the epoch, also given to the Dockerfile as the SOURCE_DATE_EPOCH build argument; file times are kept unless --rewrite-timestamp (buildah 1.38)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build for this architecture variant (v7, ...)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
@@ -108,6 +109,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l no-cache -d 'Do not 
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s q -l quiet -d 'Print only the image ID'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l check -d 'Run BuildKit\'s build checks on the Dockerfile and report them, without building; exit 1 when there are findings'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l omit-history -d 'Leave the history out of the built image\'s config'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l rewrite-timestamp -d 'With --source-date-epoch: clamp file times in new layers to it'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l squash -d 'Squash the new layers of the image into one on top of its base'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s V -l version -d 'Print version'

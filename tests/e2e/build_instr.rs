@@ -685,3 +685,54 @@ fn named_build_contexts_feed_copy_from_and_from() {
         );
     }
 }
+
+/// `--source-date-epoch` (buildah 1.38): the created times of the image and its history, and
+/// `$SOURCE_DATE_EPOCH` for the Dockerfile; file times are clamped only with
+/// `--rewrite-timestamp`.
+#[test]
+fn source_date_epoch_and_rewrite_timestamp() {
+    use std::os::unix::fs::MetadataExt;
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "sde",
+        "FROM busybox\nARG SOURCE_DATE_EPOCH\nRUN echo \"$SOURCE_DATE_EPOCH\" > /sde.txt\n",
+    );
+    let ctx_s = ctx.to_str().unwrap();
+    for (name, rewrite) in [("kept", false), ("rewritten", true)] {
+        let mut args = vec![
+            "build",
+            "-q",
+            "-t",
+            name,
+            "--source-date-epoch",
+            "1000000000",
+        ];
+        if rewrite {
+            args.push("--rewrite-timestamp");
+        }
+        args.push(ctx_s);
+        let out = kiln_ok(&root, &args, &[]);
+        assert!(
+            !text(&out.stderr).contains("not consumed"),
+            "{}",
+            text(&out.stderr)
+        );
+        let config = &inspect(&root, name)["Config"];
+        assert_eq!(config["created"], "2001-09-09T01:46:40Z", "{config}");
+        let history = config["history"].as_array().unwrap();
+        assert_eq!(history.last().unwrap()["created"], "2001-09-09T01:46:40Z");
+        let rootfs = unpack(&root, &format!("localhost/{name}:latest"), tmp.path());
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join("sde.txt")).unwrap(),
+            "1000000000\n"
+        );
+        let mtime = std::fs::metadata(rootfs.join("sde.txt")).unwrap().mtime();
+        assert_eq!(mtime <= 1_000_000_000, rewrite, "{name}: mtime {mtime}");
+    }
+}

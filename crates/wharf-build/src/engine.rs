@@ -88,6 +88,12 @@ pub struct BuildOptions {
     pub edits: metadata::ConfigEdits,
     /// `--skip-unused-stages=false`: build every stage up to the target, needed or not.
     pub skip_unused_stages: bool,
+    /// `--source-date-epoch` (buildah 1.38): the created time of the image and its history
+    /// (and `$SOURCE_DATE_EPOCH` for the Dockerfile, set by the caller as a build argument);
+    /// file times in layers are kept unless `rewrite_timestamp`. `timestamp` wins over it.
+    pub source_date_epoch: Option<i64>,
+    /// `--rewrite-timestamp`: clamp file times in new layers to `source_date_epoch`.
+    pub rewrite_timestamp: bool,
     /// `--build-context NAME=...`: what `COPY --from=NAME`, `RUN --mount=from=NAME` and
     /// `FROM NAME` name instead of a stage or image.
     pub build_contexts: BTreeMap<String, NamedContext>,
@@ -158,6 +164,8 @@ impl BuildOptions {
             edits: metadata::ConfigEdits::default(),
             skip_unused_stages: true,
             build_contexts: BTreeMap::new(),
+            source_date_epoch: None,
+            rewrite_timestamp: false,
         }
     }
 }
@@ -396,8 +404,21 @@ impl Builder<'_> {
         }
     }
 
+    /// The fixed created time of the image and its history, if any.
+    fn created_time(&self) -> Option<i64> {
+        self.opts.timestamp.or(self.opts.source_date_epoch)
+    }
+
+    /// The time file times in new layers are clamped to, if any.
+    fn clamp_time(&self) -> Option<i64> {
+        self.opts.timestamp.or(self
+            .opts
+            .source_date_epoch
+            .filter(|_| self.opts.rewrite_timestamp))
+    }
+
     fn now(&self) -> String {
-        let t = match self.opts.timestamp {
+        let t = match self.created_time() {
             Some(s) => chrono::DateTime::from_timestamp(s, 0).unwrap_or_default(),
             None => chrono::Utc::now(),
         };
@@ -538,7 +559,14 @@ impl Builder<'_> {
             total,
             text: stage.from.original.trim().to_owned(),
         });
-        let ts = format!("timestamp {:?}", self.opts.timestamp);
+        let ts = format!(
+            "timestamp {:?}{}",
+            self.opts.timestamp,
+            match (self.opts.source_date_epoch, self.opts.rewrite_timestamp) {
+                (None, _) => String::new(),
+                (Some(s), rewrite) => format!(" source-date-epoch {s} rewrite {rewrite}"),
+            }
+        );
         let platform = self.stage_platform(index).map_err(self.at(&stage.from))?;
         let (mut image, mut layers, mut key, root_env) = if let Some(b) = stage.base_stage {
             let r = self.build_stage(b)?;
@@ -719,7 +747,7 @@ impl Builder<'_> {
                 };
                 let changed = self.execute(ins, args_env, image, ctr, copy_inputs, run_mounts)?;
                 if changed || !matches!(ins, Instruction::Workdir(_)) {
-                    let snap = ctr.snapshot(self.opts.compression, self.opts.timestamp)?;
+                    let snap = ctr.snapshot(self.opts.compression, self.clamp_time())?;
                     Some(CachedLayer {
                         digest: snap.info.digest,
                         size: snap.info.size,
@@ -875,7 +903,7 @@ impl Builder<'_> {
         }
         image.rootfs.diff_ids = result.layers.iter().map(|l| l.diff_id.clone()).collect();
         "layers".clone_into(&mut image.rootfs.kind);
-        image.created = match self.opts.timestamp {
+        image.created = match self.created_time() {
             Some(_) => Some(self.now()),
             None => image
                 .history

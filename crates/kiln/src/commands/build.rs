@@ -145,6 +145,14 @@ pub struct EngineArgs {
     /// (repeatable)
     #[arg(long = "build-context", value_name = "NAME=DIR|docker-image://REF")]
     pub build_contexts: Vec<String>,
+    /// Created time of the image and its history in seconds since the epoch, also given to
+    /// the Dockerfile as the SOURCE_DATE_EPOCH build argument; file times are kept unless
+    /// --rewrite-timestamp (buildah 1.38)
+    #[arg(long, value_name = "SECONDS")]
+    pub source_date_epoch: Option<i64>,
+    /// With --source-date-epoch: clamp file times in new layers to it
+    #[arg(long, requires = "source_date_epoch")]
+    pub rewrite_timestamp: bool,
     /// Build for this architecture variant (v7, ...)
     #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
     pub variant: Option<String>,
@@ -307,6 +315,13 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         bail!("invalid --env {kv:?}: expected KEY=VALUE");
     }
     opts.skip_unused_stages = e.skip_unused_stages;
+    if let Some(s) = e.source_date_epoch {
+        opts.source_date_epoch = Some(s);
+        opts.rewrite_timestamp = e.rewrite_timestamp;
+        opts.build_args
+            .entry("SOURCE_DATE_EPOCH".to_owned())
+            .or_insert_with(|| s.to_string());
+    }
     for spec in &e.build_contexts {
         let (name, ctx) = wharf_build::NamedContext::parse(spec)?;
         opts.build_contexts.insert(name, ctx);
