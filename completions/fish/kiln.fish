@@ -85,6 +85,10 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l os -d 'Build for thi
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l arch -d 'Build for this architecture (amd64, arm64, ...) [default: the host\'s]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-context -d 'A named context for `COPY --from=NAME`, `RUN --mount=from=NAME` and `FROM NAME`: NAME=DIR (a local directory, with its own ignore file) or NAME=docker-image://REF (repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l source-date-epoch -d 'Created time of the image and its history in seconds since the epoch, also given to the Dockerfile as the SOURCE_DATE_EPOCH build argument; file times are kept unless --rewrite-timestamp (buildah 1.38)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cap-add -d 'Add a capability to RUN\'s set (repeatable; podman\'s defaults otherwise)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cap-drop -d 'Drop a capability from RUN\'s set (repeatable; `all` drops every one)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l compression-format -d 'Compression of new layers' -r -f -a "gzip\t''
+zstd\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build for this architecture variant (v7, ...)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
@@ -110,6 +114,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -s q -l quiet -d 'Print
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l check -d 'Run BuildKit\'s build checks on the Dockerfile and report them, without building; exit 1 when there are findings'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l omit-history -d 'Leave the history out of the built image\'s config'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l rewrite-timestamp -d 'With --source-date-epoch: clamp file times in new layers to it'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l disable-compression -d 'Write new layers uncompressed'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l squash -d 'Squash the new layers of the image into one on top of its base'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s V -l version -d 'Print version'

@@ -736,3 +736,71 @@ fn source_date_epoch_and_rewrite_timestamp() {
         assert_eq!(mtime <= 1_000_000_000, rewrite, "{name}: mtime {mtime}");
     }
 }
+
+/// `--cap-drop`/`--cap-add` change what RUN may do; `--disable-compression` and
+/// `--compression-format zstd` change the new layers' media types.
+#[test]
+fn run_capabilities_and_layer_compression() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "caps",
+        "FROM busybox\nRUN grep CapEff /proc/self/status > /caps.txt\n",
+    );
+    let ctx_s = ctx.to_str().unwrap();
+    let caps = |name: &str, extra: &[&str]| {
+        let mut args = vec!["build", "-q", "-t", name];
+        args.extend_from_slice(extra);
+        args.push(ctx_s);
+        kiln_ok(&root, &args, &[]);
+        let rootfs = unpack(&root, &format!("localhost/{name}:latest"), tmp.path());
+        std::fs::read_to_string(rootfs.join("caps.txt")).unwrap()
+    };
+    let default = caps("caps-default", &[]);
+    let none = caps("caps-none", &["--cap-drop", "all"]);
+    assert_eq!(
+        none.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{none}"
+    );
+    assert_ne!(default, none);
+    let one = caps("caps-one", &["--cap-drop", "all", "--cap-add", "CAP_CHOWN"]);
+    assert_eq!(
+        one.split_whitespace().nth(1),
+        Some("0000000000000001"),
+        "{one}"
+    );
+    let out = kiln_env(&root, &["build", "--cap-add", "CAP_NOPE", ctx_s], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("CAP_NOPE"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    for (name, flags, media) in [
+        (
+            "plain",
+            &["--disable-compression"][..],
+            "application/vnd.oci.image.layer.v1.tar",
+        ),
+        (
+            "zstd",
+            &["--compression-format", "zstd"][..],
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        ),
+    ] {
+        let mut args = vec!["build", "-q", "-t", name];
+        args.extend_from_slice(flags);
+        args.push(ctx_s);
+        kiln_ok(&root, &args, &[]);
+        let m = manifest_json(&root, name);
+        let layers = m["layers"].as_array().unwrap();
+        assert_eq!(layers.last().unwrap()["mediaType"], media, "{m}");
+    }
+}

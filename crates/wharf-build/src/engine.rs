@@ -559,12 +559,26 @@ impl Builder<'_> {
             total,
             text: stage.from.original.trim().to_owned(),
         });
+        // What changes the layers beyond the instructions keys them (gzip, the default, adds
+        // nothing so that existing cache entries stay valid).
         let ts = format!(
-            "timestamp {:?}{}",
+            "timestamp {:?}{}{}{}",
             self.opts.timestamp,
             match (self.opts.source_date_epoch, self.opts.rewrite_timestamp) {
                 (None, _) => String::new(),
                 (Some(s), rewrite) => format!(" source-date-epoch {s} rewrite {rewrite}"),
+            },
+            match self.opts.compression {
+                LayerCompression::Gzip => String::new(),
+                c => format!(" compression {}", compression_name(c)),
+            },
+            if self.opts.run.cap_add.is_empty() && self.opts.run.cap_drop.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " caps +{:?} -{:?}",
+                    self.opts.run.cap_add, self.opts.run.cap_drop
+                )
             }
         );
         let platform = self.stage_platform(index).map_err(self.at(&stage.from))?;
@@ -847,6 +861,8 @@ impl Builder<'_> {
                     env: attached.as_ref().map(|a| a.env.clone()).unwrap_or_default(),
                     network: self.opts.run.network,
                     private,
+                    cap_add: self.opts.run.cap_add.clone(),
+                    cap_drop: self.opts.run.cap_drop.clone(),
                 };
                 let result = run::run_with(&req, &extras);
                 if let Some(a) = attached {

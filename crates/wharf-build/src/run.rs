@@ -41,6 +41,9 @@ pub struct RunExtras {
     pub network: Option<NetworkMode>,
     /// The private network to join when the RUN's network is [`NetworkMode::Private`].
     pub private: Option<crate::network::Joined>,
+    /// `--cap-add` / `--cap-drop` of the build.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
 }
 
 /// The network `run` gets: its own `--network`, else the build's `default`. The host's only
@@ -103,6 +106,8 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     opts.env.clone_from(&req.args_env);
     opts.env.extend(extras.env.iter().cloned());
     opts.network = network(req.run, extras.network)?;
+    opts.cap_add.clone_from(&extras.cap_add);
+    opts.cap_drop.clone_from(&extras.cap_drop);
     if opts.network == NetworkMode::Private {
         // Never a fresh unconnected namespace in its place: that would silently be `none`.
         let joined = extras

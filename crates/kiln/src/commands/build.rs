@@ -153,6 +153,18 @@ pub struct EngineArgs {
     /// With --source-date-epoch: clamp file times in new layers to it
     #[arg(long, requires = "source_date_epoch")]
     pub rewrite_timestamp: bool,
+    /// Add a capability to RUN's set (repeatable; podman's defaults otherwise)
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability from RUN's set (repeatable; `all` drops every one)
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Compression of new layers
+    #[arg(long, value_name = "FORMAT", value_parser = ["gzip", "zstd"])]
+    pub compression_format: Option<String>,
+    /// Write new layers uncompressed
+    #[arg(long, conflicts_with = "compression_format")]
+    pub disable_compression: bool,
     /// Build for this architecture variant (v7, ...)
     #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
     pub variant: Option<String>,
@@ -315,6 +327,20 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         bail!("invalid --env {kv:?}: expected KEY=VALUE");
     }
     opts.skip_unused_stages = e.skip_unused_stages;
+    wharf_sandbox::spec::capability_set(&e.cap_add, &e.cap_drop)
+        .map_err(|err| anyhow::anyhow!(err))
+        .context("--cap-add/--cap-drop")?;
+    opts.run.cap_add.clone_from(&e.cap_add);
+    opts.run.cap_drop.clone_from(&e.cap_drop);
+    if e.disable_compression {
+        opts.compression = wharf_oci::media_type::LayerCompression::None;
+    } else if e.compression_format.as_deref() == Some("zstd") {
+        anyhow::ensure!(
+            args.format != "docker",
+            "--compression-format zstd: the docker image format has no zstd layers; use --format oci"
+        );
+        opts.compression = wharf_oci::media_type::LayerCompression::Zstd;
+    }
     if let Some(s) = e.source_date_epoch {
         opts.source_date_epoch = Some(s);
         opts.rewrite_timestamp = e.rewrite_timestamp;
