@@ -89,6 +89,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l cap-add -d 'Add a ca
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cap-drop -d 'Drop a capability from RUN\'s set (repeatable; `all` drops every one)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l compression-format -d 'Compression of new layers' -r -f -a "gzip\t''
 zstd\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l manifest -d 'Add the built image (each platform\'s, with --platform LIST) to the manifest list LIST, created when missing (buildah\'s multi-arch CI flow)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build for this architecture variant (v7, ...)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r

@@ -428,3 +428,37 @@ fn docker_format_list_is_a_docker_manifest_list() {
     assert_eq!(raw["mediaType"], docker_list, "{raw}");
     assert_eq!(raw["manifests"], list["manifests"]);
 }
+
+/// `kiln build --manifest LIST`: the built image joins the list, created on first use; a
+/// second build for another platform adds its entry (buildah's multi-arch CI flow).
+#[test]
+fn manifest_flag_builds_into_a_list() {
+    let Some((tmp, root)) = crate::busybox_store() else {
+        return;
+    };
+    let ctx = context(
+        tmp.path(),
+        "ctx",
+        "FROM scratch\nARG TARGETARCH\nCOPY hello.txt /hello-${TARGETARCH}.txt\n",
+    );
+    std::fs::write(ctx.join("hello.txt"), "hello\n").unwrap();
+    for platform in ["linux/amd64", "linux/arm64"] {
+        kiln_ok(
+            &root,
+            &[
+                "build",
+                "-q",
+                "--platform",
+                platform,
+                "--manifest",
+                "ci-list",
+                ctx.to_str().unwrap(),
+            ],
+        );
+    }
+    let index = json(&kiln_ok(&root, &["manifest", "inspect", "ci-list"]));
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{index}");
+    assert_eq!(entries[0]["platform"]["architecture"], "amd64");
+    assert_eq!(entries[1]["platform"]["architecture"], "arm64");
+}

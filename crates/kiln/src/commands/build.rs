@@ -165,6 +165,10 @@ pub struct EngineArgs {
     /// Write new layers uncompressed
     #[arg(long, conflicts_with = "compression_format")]
     pub disable_compression: bool,
+    /// Add the built image (each platform's, with --platform LIST) to the manifest list LIST,
+    /// created when missing (buildah's multi-arch CI flow)
+    #[arg(long, value_name = "LIST")]
+    pub manifest: Option<String>,
     /// Build for this architecture variant (v7, ...)
     #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
     pub variant: Option<String>,
@@ -429,6 +433,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         if let Some(f) = &args.engine.metadata_file {
             write_metadata(&store, f, &list.index, None, &args.tags)?;
         }
+        if let Some(name) = &args.engine.manifest {
+            let images: Vec<&wharf_oci::Digest> =
+                list.images.iter().map(|(_, b)| &b.manifest).collect();
+            add_to_list(&store, name, &images)?;
+        }
         println!("{}", list.index.digest());
         return Ok(ExitCode::SUCCESS);
     }
@@ -450,6 +459,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             &args.tags,
         )?;
     }
+    if let Some(name) = &args.engine.manifest {
+        add_to_list(&store, name, &[&built.manifest])?;
+    }
     if let Some(f) = &args.iidfile {
         std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
     }
@@ -461,6 +473,29 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     println!("{}", built.image_id.digest());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--manifest LIST`: adds `images` to the list, creating it when no image has that name.
+fn add_to_list(
+    store: &wharf_store::Store,
+    list: &str,
+    images: &[&wharf_oci::Digest],
+) -> anyhow::Result<()> {
+    use wharf_build::manifest_list;
+    if store.resolve(list).is_err() {
+        manifest_list::create(store, list, &[])
+            .with_context(|| format!("creating the manifest list {list}"))?;
+    }
+    for image in images {
+        manifest_list::add(
+            store,
+            list,
+            &image.to_string(),
+            &manifest_list::AddToList::default(),
+        )
+        .with_context(|| format!("adding {image} to the manifest list {list}"))?;
+    }
+    Ok(())
 }
 
 /// `--metadata-file`: BuildKit's metadata JSON (`docker buildx build --metadata-file`) for the
