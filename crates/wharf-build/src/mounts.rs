@@ -638,10 +638,10 @@ mod tests {
         let shared = cache_mount("type=cache,target=/c,id=x");
         let (mut a, mut b) = (attached(), attached());
         let d1 = a
-            .cache_dir(&store, &shared, "/c", &scratch.join("1"))
+            .cache_dir(&store, &shared, "/c", &scratch.join("1"), None)
             .unwrap();
         let d2 = b
-            .cache_dir(&store, &shared, "/c", &scratch.join("2"))
+            .cache_dir(&store, &shared, "/c", &scratch.join("2"), None)
             .unwrap();
         assert_eq!(d1, d2, "shared users get one directory");
         assert!(d1.starts_with(store.cache_dir().join("mounts")));
@@ -652,10 +652,10 @@ mod tests {
         let private = cache_mount("type=cache,target=/c,id=x,sharing=private,mode=0700");
         let (mut a, mut b) = (attached(), attached());
         let p1 = a
-            .cache_dir(&store, &private, "/c", &scratch.join("3"))
+            .cache_dir(&store, &private, "/c", &scratch.join("3"), None)
             .unwrap();
         let p2 = b
-            .cache_dir(&store, &private, "/c", &scratch.join("4"))
+            .cache_dir(&store, &private, "/c", &scratch.join("4"), None)
             .unwrap();
         assert_eq!(p1, d1);
         assert!(p1.join("kept").exists());
@@ -671,14 +671,14 @@ mod tests {
         // Once released, the shared directory is available to private users again.
         let mut c = attached();
         let p3 = c
-            .cache_dir(&store, &private, "/c", &scratch.join("5"))
+            .cache_dir(&store, &private, "/c", &scratch.join("5"), None)
             .unwrap();
         assert_eq!(p3, d1);
         // Another id is another directory.
         let other = cache_mount("type=cache,target=/c,id=y");
         assert_ne!(
             attached()
-                .cache_dir(&store, &other, "/c", &scratch.join("6"))
+                .cache_dir(&store, &other, "/c", &scratch.join("6"), None)
                 .unwrap(),
             d1
         );

@@ -490,7 +490,7 @@ fn add_to_list(
         manifest_list::add(
             store,
             list,
-            &image.to_string(),
+            image.as_ref(),
             &manifest_list::AddToList::default(),
         )
         .with_context(|| format!("adding {image} to the manifest list {list}"))?;
