@@ -48,11 +48,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "VOLUME in JSON form: buildah 1.28 creates the directories in the layer; BuildKit's \
          dispatchVolume only records them in the config, as kiln does",
     ),
-    (
-        "expose-volume",
-        "/logs",
-        "VOLUME in JSON form: as /cache",
-    ),
+    ("expose-volume", "/logs", "VOLUME in JSON form: as /cache"),
     (
         "config-forms",
         "config:ExposedPorts",
