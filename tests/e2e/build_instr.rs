@@ -804,3 +804,56 @@ fn run_capabilities_and_layer_compression() {
         assert_eq!(layers.last().unwrap()["mediaType"], media, "{m}");
     }
 }
+
+/// `--add-host HOST:IP` adds a line to RUN's /etc/hosts; `--no-hosts` generates none (the base
+/// has no /etc/hosts, so RUN sees none), and neither leaves a file in the layer.
+#[test]
+fn add_host_and_no_hosts() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "hosts",
+        "FROM busybox\nRUN (cat /etc/hosts 2>/dev/null || echo no-hosts-file) > /seen.txt\n",
+    );
+    let ctx_s = ctx.to_str().unwrap();
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "-q",
+            "-t",
+            "added",
+            "--add-host",
+            "db.internal:10.1.2.3",
+            ctx_s,
+        ],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/added:latest", tmp.path());
+    let seen = std::fs::read_to_string(rootfs.join("seen.txt")).unwrap();
+    assert!(seen.contains("10.1.2.3\tdb.internal"), "{seen}");
+    assert!(seen.contains("localhost"), "{seen}");
+    assert!(!rootfs.join("etc/hosts").exists());
+    kiln_ok(
+        &root,
+        &["build", "-q", "-t", "nohosts", "--no-hosts", ctx_s],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/nohosts:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("seen.txt")).unwrap(),
+        "no-hosts-file\n"
+    );
+    let out = kiln_env(&root, &["build", "--add-host", "nohost", ctx_s], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--add-host"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -562,7 +562,7 @@ impl Builder<'_> {
         // What changes the layers beyond the instructions keys them (gzip, the default, adds
         // nothing so that existing cache entries stay valid).
         let ts = format!(
-            "timestamp {:?}{}{}{}",
+            "timestamp {:?}{}{}{}{}",
             self.opts.timestamp,
             match (self.opts.source_date_epoch, self.opts.rewrite_timestamp) {
                 (None, _) => String::new(),
@@ -578,6 +578,14 @@ impl Builder<'_> {
                 format!(
                     " caps +{:?} -{:?}",
                     self.opts.run.cap_add, self.opts.run.cap_drop
+                )
+            },
+            if self.opts.run.add_hosts.is_empty() && !self.opts.run.no_hosts {
+                String::new()
+            } else {
+                format!(
+                    " hosts {:?} no-hosts {}",
+                    self.opts.run.add_hosts, self.opts.run.no_hosts
                 )
             }
         );
@@ -863,6 +871,8 @@ impl Builder<'_> {
                     private,
                     cap_add: self.opts.run.cap_add.clone(),
                     cap_drop: self.opts.run.cap_drop.clone(),
+                    add_hosts: self.opts.run.add_hosts.clone(),
+                    no_hosts: self.opts.run.no_hosts,
                 };
                 let result = run::run_with(&req, &extras);
                 if let Some(a) = attached {

@@ -44,6 +44,10 @@ pub struct RunExtras {
     /// `--cap-add` / `--cap-drop` of the build.
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--add-host HOST:IP`: extra `/etc/hosts` lines, as `(host, ip)`.
+    pub add_hosts: Vec<(String, String)>,
+    /// `--no-hosts`: no generated `/etc/hosts` (the image's own, if any, is seen).
+    pub no_hosts: bool,
 }
 
 /// The network `run` gets: its own `--network`, else the build's `default`. The host's only
@@ -124,8 +128,9 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     if let Some(w) = req.config.working_dir.as_deref().filter(|w| !w.is_empty()) {
         crate::rootfs::mkdir_all(req.rootfs, w, None).map_err(BuildError::io("creating", w))?;
     }
-    let bundle =
+    let mut bundle =
         wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
+    adjust_hosts(&mut bundle, extras)?;
     let stubs = EtcStubs::before(req.rootfs);
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir);
     stubs.clean();
@@ -139,6 +144,36 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     let code = code?;
     if code != 0 {
         return Err(BuildError::RunFailed { code });
+    }
+    Ok(())
+}
+
+/// `--add-host` lines appended to the generated hosts file; `--no-hosts` drops its mount (the
+/// embedded runtime runs the in-memory spec).
+fn adjust_hosts(
+    bundle: &mut wharf_sandbox::bundle::Bundle,
+    extras: &RunExtras,
+) -> Result<(), BuildError> {
+    if extras.no_hosts {
+        let mounts: Vec<_> = bundle
+            .spec
+            .mounts()
+            .iter()
+            .flatten()
+            .filter(|m| m.destination() != Path::new("/etc/hosts"))
+            .cloned()
+            .collect();
+        bundle.spec.set_mounts(Some(mounts));
+    } else if !extras.add_hosts.is_empty() {
+        use std::io::Write as _;
+        let path = bundle.dir.join("hosts");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(BuildError::io("opening", &path))?;
+        for (host, ip) in &extras.add_hosts {
+            writeln!(f, "{ip}\t{host}").map_err(BuildError::io("writing", &path))?;
+        }
     }
     Ok(())
 }

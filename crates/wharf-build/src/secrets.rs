@@ -132,6 +132,10 @@ pub struct RunOptions {
     /// `wharf_sandbox::spec::capability_set`).
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--add-host HOST:IP` for every RUN, as `(host, ip)`.
+    pub add_hosts: Vec<(String, String)>,
+    /// `--no-hosts`: RUN sees the image's own `/etc/hosts`, none generated.
+    pub no_hosts: bool,
 }
 
 impl RunOptions {

@@ -169,6 +169,12 @@ pub struct EngineArgs {
     /// created when missing (buildah's multi-arch CI flow)
     #[arg(long, value_name = "LIST")]
     pub manifest: Option<String>,
+    /// Add HOST with IP to RUN's /etc/hosts (HOST:IP, repeatable)
+    #[arg(long = "add-host", value_name = "HOST:IP", conflicts_with = "no_hosts")]
+    pub add_hosts: Vec<String>,
+    /// Do not generate /etc/hosts for RUN: it sees the image's own
+    #[arg(long)]
+    pub no_hosts: bool,
     /// Build for this architecture variant (v7, ...)
     #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
     pub variant: Option<String>,
@@ -334,6 +340,14 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     wharf_sandbox::spec::capability_set(&e.cap_add, &e.cap_drop)
         .map_err(|err| anyhow::anyhow!(err))
         .context("--cap-add/--cap-drop")?;
+    for h in &e.add_hosts {
+        let (host, ip) = h
+            .split_once(':')
+            .filter(|(h, ip)| !h.is_empty() && ip.parse::<std::net::IpAddr>().is_ok())
+            .with_context(|| format!("invalid --add-host {h:?}: expected HOST:IP"))?;
+        opts.run.add_hosts.push((host.to_owned(), ip.to_owned()));
+    }
+    opts.run.no_hosts = e.no_hosts;
     opts.run.cap_add.clone_from(&e.cap_add);
     opts.run.cap_drop.clone_from(&e.cap_drop);
     if e.disable_compression {
