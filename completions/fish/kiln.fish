@@ -74,6 +74,23 @@ none\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-arg-file -d 'Read build arguments from FILE: KEY=VALUE lines as --build-arg takes them, `#` comments and blank lines skipped; --build-arg values win (repeatable)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l label -d 'Set a label in the image config, over the Dockerfile\'s LABEL (KEY=VALUE, repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l annotation -d 'Set an annotation on the image manifest (KEY=VALUE, repeatable; OCI format only)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l env -d 'Set an environment variable in the built image (KEY=VALUE; KEY alone takes the value from the environment; repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l unsetenv -d 'Remove an environment variable from the built image, inherited ones too (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l unsetlabel -d 'Remove a label from the built image, inherited ones too (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l metadata-file -d 'Write BuildKit\'s build metadata JSON to FILE: containerimage.digest, containerimage.config.digest, containerimage.descriptor, image.name' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l logfile -d 'Write the build\'s progress to FILE instead of standard error' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l skip-unused-stages -d 'Build only the stages the target needs (`--skip-unused-stages=false`: every stage up to the target)' -r -f -a "true\t''
+false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l os -d 'Build for this OS (with --arch and --variant, instead of --platform) [default: the host\'s]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l arch -d 'Build for this architecture (amd64, arm64, ...) [default: the host\'s]' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-context -d 'A named context for `COPY --from=NAME`, `RUN --mount=from=NAME` and `FROM NAME`: NAME=DIR (a local directory, with its own ignore file) or NAME=docker-image://REF (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l source-date-epoch -d 'Created time of the image and its history in seconds since the epoch, also given to the Dockerfile as the SOURCE_DATE_EPOCH build argument; file times are kept unless --rewrite-timestamp (buildah 1.38)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cap-add -d 'Add a capability to RUN\'s set (repeatable; podman\'s defaults otherwise)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cap-drop -d 'Drop a capability from RUN\'s set (repeatable; `all` drops every one)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l compression-format -d 'Compression of new layers' -r -f -a "gzip\t''
+zstd\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l manifest -d 'Add the built image (each platform\'s, with --platform LIST) to the manifest list LIST, created when missing (buildah\'s multi-arch CI flow)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build for this architecture variant (v7, ...)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE, type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local' -r
@@ -96,6 +113,9 @@ trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l no-cache -d 'Do not use cached results; run every instruction'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s q -l quiet -d 'Print only the image ID'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l check -d 'Run BuildKit\'s build checks on the Dockerfile and report them, without building; exit 1 when there are findings'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l omit-history -d 'Leave the history out of the built image\'s config'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l rewrite-timestamp -d 'With --source-date-epoch: clamp file times in new layers to it'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l disable-compression -d 'Write new layers uncompressed'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l squash -d 'Squash the new layers of the image into one on top of its base'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s V -l version -d 'Print version'

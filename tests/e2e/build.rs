@@ -387,8 +387,9 @@ fn bad_input_names_the_line_and_tags_nothing() {
     assert!(err.contains("\"nosuchstage\" not found"), "{err}");
     assert_untagged(&root, "broken");
 
-    // COPY --from with a wildcard: matched in the stage's root; no match, or several matches
-    // to a destination that is not a directory, is an error naming the line.
+    // COPY --from with a wildcard: matched in the stage's root; no match at all is an error
+    // naming the line. (Several matches to a non-directory destination are copied one after
+    // the other, as BuildKit does: the equivalence case copy-several-to-file.)
     let out = build("from-wildcard-none.Dockerfile", &[]);
     assert_eq!(out.status.code(), Some(125));
     let err = text(&out.stderr);
@@ -396,16 +397,10 @@ fn bad_input_names_the_line_and_tags_nothing() {
         err.contains("from-wildcard-none.Dockerfile:4: COPY --from=src /out/*.md /w/"),
         "{err}"
     );
-    assert!(err.contains("\"/out/*.md\" not found in src"), "{err}");
-    assert_untagged(&root, "broken");
-    let out = build("from-wildcard-many.Dockerfile", &[]);
-    assert_eq!(out.status.code(), Some(125));
-    let err = text(&out.stderr);
     assert!(
-        err.contains("from-wildcard-many.Dockerfile:4: COPY --from=src /out/*.txt /w"),
+        err.contains("no source file matched in src: \"/out/*.md\" not found"),
         "{err}"
     );
-    assert!(err.contains("the destination must be a directory"), "{err}");
     assert_untagged(&root, "broken");
 
     let out = build("failing-run.Dockerfile", &["--target", "nope"]);

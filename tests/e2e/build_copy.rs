@@ -152,3 +152,42 @@ fn copy_add_exclude_parents_link_heredocs_urls_and_archives() {
         diff_ids("FROM busybox\nCOPY f.txt /x/\n", "nolink")
     );
 }
+
+/// Hard links of the context copied by one source stay one inode (BuildKit's fsutil copy links
+/// them; git cannot hold them, so not an equivalence case): the layer carries a hard link
+/// entry, which umoci unpacks as a link. Two sources are two copies, their links apart.
+#[test]
+fn copy_keeps_hard_links_of_the_context() {
+    use std::os::unix::fs::MetadataExt;
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "links",
+        "FROM busybox\nCOPY dir /w/\nCOPY dir/a.txt dir/sub/b.txt /two/\n",
+    );
+    std::fs::create_dir_all(ctx.join("dir/sub")).unwrap();
+    std::fs::write(ctx.join("dir/a.txt"), "linked\n").unwrap();
+    std::fs::hard_link(ctx.join("dir/a.txt"), ctx.join("dir/sub/b.txt")).unwrap();
+    kiln_ok(
+        &root,
+        &["build", "-q", "-t", "links", ctx.to_str().unwrap()],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/links:latest", tmp.path());
+    let ino = |p: &str| std::fs::metadata(rootfs.join(p)).unwrap().ino();
+    assert_eq!(
+        ino("w/a.txt"),
+        ino("w/sub/b.txt"),
+        "the link group was split"
+    );
+    assert_eq!(
+        std::fs::metadata(rootfs.join("w/a.txt")).unwrap().nlink(),
+        2
+    );
+    assert_ne!(ino("two/a.txt"), ino("two/b.txt"));
+}

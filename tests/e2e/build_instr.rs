@@ -543,3 +543,336 @@ fn rootless_from_pulls_from_a_registry() {
     let fields: Vec<&str> = ls.split_whitespace().collect();
     assert_eq!((fields[2], fields[3]), ("0", "0"), "{ls}");
 }
+
+/// The config flags CI scripts pass to buildah (`--env`, `--unsetenv`, `--unsetlabel`,
+/// `--omit-history`), BuildKit's `--metadata-file`, `--logfile`, `--skip-unused-stages` and
+/// `--os/--arch`, run as a user would.
+#[test]
+fn config_edits_metadata_file_logfile_and_stage_selection() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let ctx = context(
+        tmp.path(),
+        "edits",
+        "FROM busybox AS broken\nRUN exit 7\n\
+         FROM busybox\nLABEL drop=me keep=me\nENV E1=x E2=y E3=z\nRUN echo hi > /hi\n",
+    );
+    let ctx_s = ctx.to_str().unwrap();
+    let meta = tmp.path().join("meta.json");
+    let log = tmp.path().join("build.log");
+    let out = kiln_ok(
+        &root,
+        &[
+            "build",
+            "-t",
+            "edits",
+            "--env",
+            "E1=new",
+            "--env",
+            "ADDED=1",
+            "--env",
+            "FROM_HOST",
+            "--unsetenv",
+            "E2",
+            "--unsetlabel",
+            "drop",
+            "--omit-history",
+            "--metadata-file",
+            meta.to_str().unwrap(),
+            "--logfile",
+            log.to_str().unwrap(),
+            "--arch",
+            "amd64",
+            ctx_s,
+        ],
+        &[("FROM_HOST", "host-value")],
+    );
+    // Progress went to the log file, not standard error; the unused broken stage was skipped.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("STEP 4/4: RUN echo hi > /hi"), "{logged}");
+    assert!(!text(&out.stderr).contains("STEP"), "{}", text(&out.stderr));
+    let image = inspect(&root, "edits");
+    let config = &image["Config"];
+    let env: Vec<&str> = config["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"E1=new") && env.contains(&"E3=z"), "{env:?}");
+    assert!(
+        env.contains(&"ADDED=1") && env.contains(&"FROM_HOST=host-value"),
+        "{env:?}"
+    );
+    assert!(!env.iter().any(|e| e.starts_with("E2=")), "{env:?}");
+    let labels = &config["config"]["Labels"];
+    assert_eq!(labels["keep"], "me");
+    assert!(labels.get("drop").is_none(), "{labels}");
+    assert!(
+        config["history"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        config["history"]
+    );
+    assert_eq!(config["architecture"], "amd64");
+    // BuildKit's metadata JSON names the manifest, its descriptor, the config and the name.
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    let manifest = manifest_json(&root, "edits");
+    assert_eq!(m["image.name"], "localhost/edits:latest", "{m}");
+    assert_eq!(
+        m["containerimage.config.digest"], manifest["config"]["digest"],
+        "{m}"
+    );
+    let digest = m["containerimage.digest"].as_str().unwrap();
+    assert!(digest.starts_with("sha256:"), "{m}");
+    assert_eq!(m["containerimage.descriptor"]["digest"], digest);
+    // --skip-unused-stages=false builds the broken stage too: its RUN fails the build.
+    let out = kiln_env(
+        &root,
+        &["build", "-q", "--skip-unused-stages=false", ctx_s],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+}
+
+/// `--build-context NAME=DIR` and `NAME=docker-image://REF`: `COPY --from=NAME` reads the
+/// directory (its own .dockerignore applies) or the image, and `FROM NAME` takes the image,
+/// over a stage of that name; other sources are refused with the reason.
+#[test]
+fn named_build_contexts_feed_copy_from_and_from() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "main",
+        "FROM busybox AS tools\nRUN exit 9\n\
+         FROM base\nCOPY --from=assets . /assets/\nCOPY --from=tools /bin/busybox /copied-busybox\n",
+    );
+    let assets = tmp.path().join("assets");
+    std::fs::create_dir_all(assets.join("css")).unwrap();
+    std::fs::write(assets.join("css/site.css"), "body{}\n").unwrap();
+    std::fs::write(assets.join("secret.key"), "no\n").unwrap();
+    std::fs::write(assets.join(".dockerignore"), "*.key\n").unwrap();
+    let assets_ctx = format!("assets={}", assets.display());
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "-q",
+            "-t",
+            "named",
+            "--build-context",
+            &assets_ctx,
+            "--build-context",
+            "base=docker-image://busybox",
+            "--build-context",
+            "tools=docker-image://busybox",
+            ctx.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/named:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("assets/css/site.css")).unwrap(),
+        "body{}\n"
+    );
+    assert!(
+        !rootfs.join("assets/secret.key").exists(),
+        "the named context's ignore file"
+    );
+    // `tools` is the image, not the stage of that name (whose failing RUN never ran).
+    assert!(rootfs.join("copied-busybox").is_file());
+    for bad in [
+        "x=https://example.com/ctx.tar",
+        "x=oci-layout:///tmp/l",
+        "novalue",
+    ] {
+        let out = kiln_env(
+            &root,
+            &["build", "-q", "--build-context", bad, ctx.to_str().unwrap()],
+            &[],
+        );
+        assert!(!out.status.success(), "{bad}");
+        assert!(
+            text(&out.stderr).contains("build-context"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// `--source-date-epoch` (buildah 1.38): the created times of the image and its history, and
+/// `$SOURCE_DATE_EPOCH` for the Dockerfile; file times are clamped only with
+/// `--rewrite-timestamp`.
+#[test]
+fn source_date_epoch_and_rewrite_timestamp() {
+    use std::os::unix::fs::MetadataExt;
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "sde",
+        "FROM busybox\nARG SOURCE_DATE_EPOCH\nRUN echo \"$SOURCE_DATE_EPOCH\" > /sde.txt\n",
+    );
+    let ctx_s = ctx.to_str().unwrap();
+    for (name, rewrite) in [("kept", false), ("rewritten", true)] {
+        let mut args = vec![
+            "build",
+            "-q",
+            "-t",
+            name,
+            "--source-date-epoch",
+            "1000000000",
+        ];
+        if rewrite {
+            args.push("--rewrite-timestamp");
+        }
+        args.push(ctx_s);
+        let out = kiln_ok(&root, &args, &[]);
+        assert!(
+            !text(&out.stderr).contains("not consumed"),
+            "{}",
+            text(&out.stderr)
+        );
+        let config = &inspect(&root, name)["Config"];
+        assert_eq!(config["created"], "2001-09-09T01:46:40Z", "{config}");
+        let history = config["history"].as_array().unwrap();
+        assert_eq!(history.last().unwrap()["created"], "2001-09-09T01:46:40Z");
+        let rootfs = unpack(&root, &format!("localhost/{name}:latest"), tmp.path());
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join("sde.txt")).unwrap(),
+            "1000000000\n"
+        );
+        let mtime = std::fs::metadata(rootfs.join("sde.txt")).unwrap().mtime();
+        assert_eq!(mtime <= 1_000_000_000, rewrite, "{name}: mtime {mtime}");
+    }
+}
+
+/// `--cap-drop`/`--cap-add` change what RUN may do; `--disable-compression` and
+/// `--compression-format zstd` change the new layers' media types.
+#[test]
+fn run_capabilities_and_layer_compression() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "caps",
+        "FROM busybox\nRUN grep CapEff /proc/self/status > /caps.txt\n",
+    );
+    let ctx_s = ctx.to_str().unwrap();
+    let caps = |name: &str, extra: &[&str]| {
+        let mut args = vec!["build", "-q", "-t", name];
+        args.extend_from_slice(extra);
+        args.push(ctx_s);
+        kiln_ok(&root, &args, &[]);
+        let rootfs = unpack(&root, &format!("localhost/{name}:latest"), tmp.path());
+        std::fs::read_to_string(rootfs.join("caps.txt")).unwrap()
+    };
+    let default = caps("caps-default", &[]);
+    let none = caps("caps-none", &["--cap-drop", "all"]);
+    assert_eq!(
+        none.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{none}"
+    );
+    assert_ne!(default, none);
+    let one = caps("caps-one", &["--cap-drop", "all", "--cap-add", "CAP_CHOWN"]);
+    assert_eq!(
+        one.split_whitespace().nth(1),
+        Some("0000000000000001"),
+        "{one}"
+    );
+    let out = kiln_env(&root, &["build", "--cap-add", "CAP_NOPE", ctx_s], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("CAP_NOPE"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    for (name, flags, media) in [
+        (
+            "plain",
+            &["--disable-compression"][..],
+            "application/vnd.oci.image.layer.v1.tar",
+        ),
+        (
+            "zstd",
+            &["--compression-format", "zstd"][..],
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        ),
+    ] {
+        let mut args = vec!["build", "-q", "-t", name];
+        args.extend_from_slice(flags);
+        args.push(ctx_s);
+        kiln_ok(&root, &args, &[]);
+        let m = manifest_json(&root, name);
+        let layers = m["layers"].as_array().unwrap();
+        assert_eq!(layers.last().unwrap()["mediaType"], media, "{m}");
+    }
+}
+
+/// `--add-host HOST:IP` adds a line to RUN's /etc/hosts; `--no-hosts` generates none (the base
+/// has no /etc/hosts, so RUN sees none), and neither leaves a file in the layer.
+#[test]
+fn add_host_and_no_hosts() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let ctx = context(
+        tmp.path(),
+        "hosts",
+        "FROM busybox\nRUN (cat /etc/hosts 2>/dev/null || echo no-hosts-file) > /seen.txt\n",
+    );
+    let ctx_s = ctx.to_str().unwrap();
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "-q",
+            "-t",
+            "added",
+            "--add-host",
+            "db.internal:10.1.2.3",
+            ctx_s,
+        ],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/added:latest", tmp.path());
+    let seen = std::fs::read_to_string(rootfs.join("seen.txt")).unwrap();
+    assert!(seen.contains("10.1.2.3\tdb.internal"), "{seen}");
+    assert!(seen.contains("localhost"), "{seen}");
+    assert!(!rootfs.join("etc/hosts").exists());
+    kiln_ok(
+        &root,
+        &["build", "-q", "-t", "nohosts", "--no-hosts", ctx_s],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/nohosts:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("seen.txt")).unwrap(),
+        "no-hosts-file\n"
+    );
+    let out = kiln_env(&root, &["build", "--add-host", "nohost", ctx_s], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--add-host"),
+        "{}",
+        text(&out.stderr)
+    );
+}

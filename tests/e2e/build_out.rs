@@ -752,3 +752,71 @@ fn rootless_registry_cache_output_and_squash() {
         1
     );
 }
+
+/// `kiln push IMAGE oci:DIR` of a `--format docker` image converts it to OCI media types, as
+/// skopeo and buildah do, so skopeo and umoci read the layout; `--format v2s2` there is refused
+/// with the fix.
+#[test]
+fn a_docker_format_image_pushed_to_an_oci_layout_becomes_oci() {
+    let Some((tmp, root)) = crate::busybox_store() else {
+        return;
+    };
+    if !crate::have("umoci") || !crate::have("skopeo") {
+        return;
+    }
+    let ctx = crate::build_instr::context(tmp.path(), "ctx", "FROM busybox\nRUN echo hi > /hi\n");
+    let out = run(
+        "kiln",
+        &root,
+        &[
+            "build",
+            "-q",
+            "--format",
+            "docker",
+            "-t",
+            "dock",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    built(&out);
+    let layout = tmp.path().join("layout");
+    let dest = format!("oci:{}:dock", layout.display());
+    ok("kiln", &root, &["push", "-q", "dock", &dest]);
+    let raw = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", &dest])
+        .output()
+        .unwrap();
+    assert!(raw.status.success(), "skopeo: {}", text(&raw.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(
+        m["mediaType"], "application/vnd.oci.image.manifest.v1+json",
+        "{m}"
+    );
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.oci.image.config.v1+json"
+    );
+    let out = std::process::Command::new("umoci")
+        .arg("unpack")
+        .arg("--image")
+        .arg(format!("{}:dock", layout.display()))
+        .arg(tmp.path().join("bundle"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "umoci: {}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("bundle/rootfs/hi")).unwrap(),
+        "hi\n"
+    );
+    let out = run(
+        "kiln",
+        &root,
+        &["push", "-q", "--format", "v2s2", "dock", &dest],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--format oci"),
+        "{}",
+        text(&out.stderr)
+    );
+}

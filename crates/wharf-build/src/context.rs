@@ -55,10 +55,22 @@ pub struct Source {
 impl Context {
     /// Opens `dir`, reading the ignore file that applies for `dockerfile`.
     pub fn open(dir: &Path, dockerfile: Option<&Path>) -> Result<Self, BuildError> {
-        let matcher = match ignore::find_ignore_file(dir, dockerfile) {
-            Some(f) => Matcher::read(&f)?,
-            None => Matcher::default(),
-        };
+        let mut matcher = Matcher::default();
+        for candidate in ignore::ignore_file_candidates(dir, dockerfile) {
+            // An ignore file in the context is read inside it: a symlink to a file outside
+            // resolves as if the context were `/` and, finding nothing, is ignored (BuildKit
+            // reads it from the transferred context). One next to a Dockerfile outside the
+            // context is the user's own file.
+            let path = match candidate.strip_prefix(dir) {
+                Ok(rel) => crate::rootfs::resolve(dir, &format!("/{}", rel.display()), true)
+                    .map_err(BuildError::io("resolving", &candidate))?,
+                Err(_) => candidate,
+            };
+            if path.is_file() {
+                matcher = Matcher::read(&path)?;
+                break;
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             matcher,
@@ -162,7 +174,11 @@ impl Context {
         } else {
             self.confined(&cleaned)?
         };
-        let excluded = self.is_excluded(&cleaned);
+        // An excluded directory with an exception below it is still there, holding what the
+        // exception re-includes (as in BuildKit's transferred context): `COPY sub ./` copies
+        // the same files as `COPY . ./` puts under `sub/`.
+        let excluded =
+            self.is_excluded(&cleaned) && !(path.is_dir() && self.matcher.must_descend(&cleaned));
         if excluded || std::fs::symlink_metadata(&path).is_err() {
             return Err(BuildError::SourceNotFound {
                 path: src.to_owned(),
@@ -339,6 +355,39 @@ mod tests {
             before,
             ctx.digest_sources(&ctx.sources(".").unwrap()).unwrap()
         );
+    }
+
+    #[test]
+    fn an_excluded_directory_holding_an_exception_is_a_source() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::create_dir_all(d.join("sub/inner")).unwrap();
+        std::fs::write(d.join("sub/inner/deep.txt"), "deep").unwrap();
+        std::fs::write(d.join("sub/x.txt"), "x").unwrap();
+        std::fs::write(d.join(".dockerignore"), "sub\n!**/deep.txt\n").unwrap();
+        let ctx = Context::open(d, None).unwrap();
+        // Docker's MatchesOrParentMatches: the exception re-includes the deep file.
+        assert!(!ctx.is_excluded("sub/inner/deep.txt"));
+        assert!(ctx.is_excluded("sub/x.txt"));
+        assert_eq!(ctx.sources("sub/inner").unwrap()[0].rel, "sub/inner");
+        assert_eq!(ctx.sources("sub").unwrap()[0].rel, "sub");
+        assert!(ctx.sources("sub/x.txt").is_err());
+    }
+
+    #[test]
+    fn an_ignore_file_linking_out_of_the_context_is_not_read() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("outside"), "*.txt\n").unwrap();
+        let d = t.path().join("ctx");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("a.txt"), "a").unwrap();
+        std::os::unix::fs::symlink(t.path().join("outside"), d.join(".dockerignore")).unwrap();
+        assert!(!Context::open(&d, None).unwrap().is_excluded("a.txt"));
+        // A link to a file inside the context is read.
+        std::fs::write(d.join("rules"), "*.txt\n").unwrap();
+        std::fs::remove_file(d.join(".dockerignore")).unwrap();
+        std::os::unix::fs::symlink("rules", d.join(".dockerignore")).unwrap();
+        assert!(Context::open(&d, None).unwrap().is_excluded("a.txt"));
     }
 
     #[test]

@@ -32,7 +32,13 @@ pub struct CopySpec<'a> {
     pub excluded: &'a dyn Fn(&str) -> bool,
     /// ADD: unpack local archives.
     pub unpack: bool,
+    /// The files with several links copied so far from this source, by (device, inode):
+    /// BuildKit keeps a link group copied together one group (fsutil's copy links them).
+    pub links: &'a HardLinks,
 }
+
+/// Copied files with several links: source (device, inode) -> the first copy's host path.
+pub type HardLinks = std::cell::RefCell<std::collections::HashMap<(u64, u64), PathBuf>>;
 
 impl CopySpec<'_> {
     fn owner(&self, meta: &std::fs::Metadata) -> (u32, u32) {
@@ -195,12 +201,34 @@ fn copy_tree(src: &Source, top: &Path, dest: &str, spec: &CopySpec<'_>) -> Resul
         let container_path = format!("{}/{}", dest.trim_end_matches('/'), entry.rel_path);
         let target = rootfs::resolve(spec.rootfs, &container_path, false)
             .map_err(BuildError::io("resolving", &container_path))?;
-        // A parent that is an excluded directory was never created: create it plainly.
+        // A parent that is an excluded directory was skipped: an exception re-includes this
+        // entry, so the parents come too, with their own owner, mode and time (BuildKit's
+        // transferred context holds them as the directories they are).
         if let Some(parent) = target.parent()
             && !parent.exists()
             && parent.starts_with(top)
         {
-            std::fs::create_dir_all(parent).map_err(BuildError::io("creating", parent))?;
+            let mut rel = String::new();
+            for part in entry
+                .rel_path
+                .split('/')
+                .collect::<Vec<_>>()
+                .split_last()
+                .map_or(&[][..], |(_, p)| p)
+            {
+                rel = join_rel(&rel, part);
+                let at = format!("{}/{rel}", dest.trim_end_matches('/'));
+                let host = rootfs::resolve(spec.rootfs, &at, false)
+                    .map_err(BuildError::io("resolving", &at))?;
+                if host.exists() {
+                    continue;
+                }
+                let from = src.path.join(&rel);
+                let meta =
+                    std::fs::symlink_metadata(&from).map_err(BuildError::io("reading", &from))?;
+                copy_entry(&from, &host, &meta, spec)?;
+                dirs.push((host, FileTime::from_last_modification_time(&meta)));
+            }
         }
         copy_entry(&entry.path, &target, &entry.metadata, spec)?;
         if entry.metadata.is_dir() {
@@ -251,6 +279,17 @@ fn copy_entry(
             std::fs::create_dir(target).map_err(BuildError::io("creating", target))?;
         }
     } else if ft.is_file() {
+        if meta.nlink() > 1 {
+            let key = (meta.dev(), meta.ino());
+            let first = spec.links.borrow().get(&key).cloned();
+            if let Some(first) = first
+                && std::fs::hard_link(&first, target).is_ok()
+            {
+                // Same inode: owner, mode and time are the first copy's already.
+                return Ok(());
+            }
+            spec.links.borrow_mut().insert(key, target.to_owned());
+        }
         std::fs::copy(src, target).map_err(BuildError::io("copying to", target))?;
     } else {
         // Sockets, fifos and devices have no place in a build context.

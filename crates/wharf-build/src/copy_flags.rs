@@ -8,7 +8,8 @@
 //!   count for the key, so changing one only costs a rebuild.
 //! - `--parents` keeps each source's parent directories from the context (or stage) root
 //!   under the destination: `COPY --parents a/b/f.txt /d/` gives `/d/a/b/f.txt`, and a
-//!   directory source `a/b` gives `/d/a/b/...`. BuildKit's `/./` pivot is not supported.
+//!   directory source `a/b` gives `/d/a/b/...`. A `/./` in the source is BuildKit's pivot:
+//!   only the directories after it are kept (`COPY --parents ./x/./y/* /d/` gives `/d/y/...`).
 
 use wharf_dockerfile::ignore::Matcher;
 
@@ -52,8 +53,17 @@ fn relative_to<'a>(rel: &'a str, base: &str) -> Option<&'a str> {
     rel.strip_prefix(base)?.strip_prefix('/')
 }
 
-/// The destination of one source under `--parents`.
-pub(crate) fn parents_dest(dest: &str, s: &Source) -> String {
+/// The directories a `--parents` source's `/./` pivot drops, relative like [`Source::rel`]
+/// (`./x/./y/*` -> `x`, `/x/./y` -> `x`); empty without `--parents` or a pivot.
+pub(crate) fn pivot(src: &str, parents: bool) -> String {
+    match src.find("/./") {
+        Some(i) if parents => crate::context::clean_rel(&src[..i]),
+        _ => String::new(),
+    }
+}
+
+/// The destination of one source under `--parents`, without the directories its `pivot` drops.
+pub(crate) fn parents_dest(dest: &str, s: &Source, pivot: &str) -> String {
     let base = format!("{}/", dest.trim_end_matches('/'));
     let keep = if s.path.is_dir() {
         s.rel.trim_matches('/').to_owned()
@@ -62,6 +72,12 @@ pub(crate) fn parents_dest(dest: &str, s: &Source) -> String {
             .parent()
             .map(|p| p.to_string_lossy().trim_matches('/').to_owned())
             .unwrap_or_default()
+    };
+    let keep = match keep.strip_prefix(pivot) {
+        Some(rest) if !pivot.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
+            rest.trim_start_matches('/').to_owned()
+        }
+        _ => keep,
     };
     if keep.is_empty() || keep == "." {
         base
@@ -107,10 +123,17 @@ mod tests {
         std::fs::create_dir_all(t.path().join("a/b")).unwrap();
         std::fs::write(t.path().join("a/b/f.txt"), "x").unwrap();
         let f = src("a/b/f.txt", t.path().join("a/b/f.txt"));
-        assert_eq!(parents_dest("/d", &f), "/d/a/b/");
+        assert_eq!(parents_dest("/d", &f, ""), "/d/a/b/");
         let d = src("a/b", t.path().join("a/b"));
-        assert_eq!(parents_dest("/d/", &d), "/d/a/b/");
+        assert_eq!(parents_dest("/d/", &d, ""), "/d/a/b/");
         let top = src("f.txt", t.path().join("a/b/f.txt"));
-        assert_eq!(parents_dest("/d", &top), "/d/");
+        assert_eq!(parents_dest("/d", &top, ""), "/d/");
+        // The `/./` pivot drops what is before it.
+        assert_eq!(pivot("./a/./b/*", true), "a");
+        assert_eq!(pivot("/a/./b", true), "a");
+        assert_eq!(pivot("./a/./b/*", false), "");
+        assert_eq!(parents_dest("/d", &f, "a"), "/d/b/");
+        assert_eq!(parents_dest("/d", &d, "a/b"), "/d/");
+        assert_eq!(parents_dest("/d", &f, "ab"), "/d/a/b/");
     }
 }

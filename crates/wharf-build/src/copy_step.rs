@@ -24,11 +24,32 @@ pub(super) struct CopyInputs {
     pub(super) from: Option<WorkingContainer>,
     /// Heredoc and URL sources, written to files.
     pub(super) staged: Option<sources::Staged>,
+    /// For `--parents`, one per source: the leading directories its `/./` pivot drops
+    /// (relative like [`Source::rel`]; empty without a pivot).
+    pub(super) pivots: Vec<String>,
+    /// `--from=NAME` of a `--build-context NAME=DIR`: that context, with its ignore file.
+    pub(super) named: Option<crate::context::Context>,
 }
 
 impl Builder<'_> {
     /// The tree of a stage (other than `stage`) or image named by `--from`/`from=`.
     pub(super) fn root_of(&mut self, stage: usize, from: &str) -> Result<FromRoot, BuildError> {
+        // `--build-context NAME=docker-image://REF` stands for REF, over a stage of that name.
+        let image;
+        let from = match self.named_context(from) {
+            Some(crate::NamedContext::Image(r)) => {
+                image = r;
+                return self.image_root(stage, &image);
+            }
+            Some(crate::NamedContext::Dir(_)) => {
+                return Err(BuildError::Unsupported {
+                    what: format!(
+                        "the build context {from:?} (a directory) as a RUN --mount from=: use it with COPY --from"
+                    ),
+                });
+            }
+            None => from,
+        };
         let (layers, identity) = match self.plan.stage(from).map(|s| s.index) {
             Some(i) if i != stage => {
                 let r = self.build_stage(i)?;
@@ -47,6 +68,21 @@ impl Builder<'_> {
         })
     }
 
+    /// The `--build-context` named `name`, if any.
+    pub(super) fn named_context(&self, name: &str) -> Option<crate::NamedContext> {
+        self.opts.build_contexts.get(name).cloned()
+    }
+
+    /// The tree of the image `reference`, for the platform of `stage`.
+    fn image_root(&mut self, stage: usize, reference: &str) -> Result<FromRoot, BuildError> {
+        let platform = self.stage_platform(stage)?;
+        let (_, layers, id) = self.load_image(reference, platform.as_ref())?;
+        Ok(FromRoot {
+            container: self.container(&layers)?,
+            identity: id.to_string(),
+        })
+    }
+
     /// Resolves the `--mount`s of a RUN (stages and images of bind mounts built or pulled).
     pub(super) fn run_mounts(
         &mut self,
@@ -56,9 +92,11 @@ impl Builder<'_> {
         let mut froms = Vec::new();
         for m in &r.mounts {
             froms.push(match (&m.kind, &m.from) {
-                (wharf_dockerfile::mount::MountType::Bind, Some(f)) => {
-                    Some(self.root_of(stage, f)?)
-                }
+                (
+                    wharf_dockerfile::mount::MountType::Bind
+                    | wharf_dockerfile::mount::MountType::Cache,
+                    Some(f),
+                ) => Some(self.root_of(stage, f)?),
                 _ => None,
             });
         }
@@ -81,24 +119,54 @@ impl Builder<'_> {
                 what: format!("ADD of the remote source {u:?}"),
             });
         }
-        let Some(from) = &c.from else {
+        let named = match c.from.as_deref().and_then(|f| self.named_context(f)) {
+            Some(crate::NamedContext::Dir(dir)) => Some(crate::context::Context::open(&dir, None)?),
+            _ => None,
+        };
+        let from = c.from.as_ref().filter(|_| named.is_none());
+        let Some(from) = from else {
+            let context = named.as_ref().unwrap_or(&self.context);
+            let within = if named.is_some() {
+                "the named build context"
+            } else {
+                "the build context"
+            };
             let staged = sources::stage(c, add, &self.store.tmp_dir())?;
             let mut list = Vec::new();
+            let mut pivots = Vec::new();
+            let mut unmatched = Vec::new();
             for s in &c.sources {
                 if !(sources::is_heredoc(s) || add && sources::is_url(s)) {
-                    list.extend(self.context.sources(s)?);
+                    match context.sources(s) {
+                        Ok(found) => {
+                            let pivot = copy_flags::pivot(s, c.parents);
+                            pivots.extend(found.iter().map(|_| pivot.clone()));
+                            list.extend(found);
+                        }
+                        // `COPY package.json yarn.lock* ./`: a wildcard may match nothing.
+                        Err(BuildError::SourceNotFound {
+                            excluded: false, ..
+                        }) if context::has_wildcard(s) => unmatched.push(s),
+                        Err(e) => return Err(e),
+                    }
                 }
             }
-            let mut digest = self.context.digest_sources(&list)?;
+            if list.is_empty() && staged.is_none() && !unmatched.is_empty() {
+                return Err(no_match(&unmatched, within));
+            }
+            let mut digest = context.digest_sources(&list)?;
             if let Some(st) = &staged {
                 digest.push_str(&st.digest);
                 list.extend(st.sources.iter().cloned());
+                pivots.resize(list.len(), String::new());
             }
             return Ok(CopyInputs {
                 sources: list,
                 digest,
                 from: None,
                 staged,
+                pivots,
+                named,
             });
         };
         let FromRoot {
@@ -107,8 +175,11 @@ impl Builder<'_> {
         } = self.root_of(stage, from)?;
         let root = ctr.rootfs();
         let mut sources = Vec::new();
+        let mut pivots = Vec::new();
+        let mut unmatched = Vec::new();
         for s in &c.sources {
             let abs = config::clean_abs(s);
+            let pivot = copy_flags::pivot(s, c.parents);
             // A wildcard matches in the stage's or image's root, as BuildKit does.
             let matches = if context::has_wildcard(&abs) {
                 rootfs::glob(&root, &abs).map_err(BuildError::io("matching", &abs))?
@@ -121,24 +192,32 @@ impl Builder<'_> {
                     .map_err(BuildError::io("resolving", &abs))?;
                 if std::fs::symlink_metadata(&path).is_ok() {
                     found = true;
+                    pivots.push(pivot.clone());
                     sources.push(Source {
                         rel: abs.trim_start_matches('/').to_owned(),
                         path,
                     });
                 }
             }
-            if !found {
+            if !found && context::has_wildcard(s) {
+                unmatched.push(s);
+            } else if !found {
                 return Err(BuildError::SourceNotFoundIn {
                     path: s.clone(),
                     from: from.clone(),
                 });
             }
         }
+        if sources.is_empty() && !unmatched.is_empty() {
+            return Err(no_match(&unmatched, from));
+        }
         Ok(CopyInputs {
             sources,
             digest: identity,
             from: Some(ctr),
             staged: None,
+            pivots,
+            named: None,
         })
     }
 
@@ -165,27 +244,38 @@ impl Builder<'_> {
             dest = format!("{}/", dest.trim_end_matches('.').trim_end_matches('/'));
         }
         if inputs.sources.len() > 1 && !dest.ends_with('/') {
-            // Several sources (after wildcard expansion) go into a directory: one that exists
-            // already, or one named with a trailing slash, as Docker demands.
+            // Several sources (after wildcard expansion) go into an existing directory. Else
+            // BuildKit copies them one after the other to the destination as named (each
+            // source its own copy, dockerfile2llb has no "must end with /" check): the last
+            // file wins, as `COPY a.txt b.txt /file` gives `/file` = b.txt there.
             let host =
                 rootfs::resolve(rootfs, &dest, true).map_err(BuildError::io("resolving", &dest))?;
-            if !host.is_dir() {
-                return Err(BuildError::DestNotDirectory);
+            if host.is_dir() {
+                dest.push('/');
             }
-            dest.push('/');
         }
         let keep_owner = inputs.from.is_some();
-        let context = &self.context;
+        let context = inputs.named.as_ref().unwrap_or(&self.context);
         let exclude = copy_flags::Exclude::new(&c.excludes)?;
-        let list: Vec<&Source> = inputs
+        let (list, pivots): (Vec<&Source>, Vec<&str>) = inputs
             .sources
             .iter()
-            .filter(|s| !exclude.top_level(s))
-            .collect();
+            .zip(
+                inputs
+                    .pivots
+                    .iter()
+                    .map(String::as_str)
+                    .chain(std::iter::repeat("")),
+            )
+            .filter(|(s, _)| !exclude.top_level(s))
+            .unzip();
         let excluded = |rel: &str| {
             (!keep_owner && context.is_excluded(rel)) || exclude.inside(rel, list.iter().copied())
         };
-        for s in &list {
+        for (s, pivot) in list.iter().zip(pivots) {
+            // One link group per source (and per wildcard match), as BuildKit's file backend
+            // calls fsutil's copy once for each: links between two sources are not kept.
+            let links = copy::HardLinks::default();
             let from_url = inputs
                 .staged
                 .as_ref()
@@ -193,7 +283,7 @@ impl Builder<'_> {
             let spec = CopySpec {
                 rootfs,
                 dest: if c.parents {
-                    copy_flags::parents_dest(&dest, s)
+                    copy_flags::parents_dest(&dest, s, pivot)
                 } else {
                     dest.clone()
                 },
@@ -203,10 +293,23 @@ impl Builder<'_> {
                 excluded: &excluded,
                 // Docker unpacks local archives only, never a downloaded one.
                 unpack: add && c.unpack != Some(false) && !from_url,
+                links: &links,
             };
             copy::copy_sources(std::slice::from_ref(*s), &spec)?;
         }
         drop(inputs);
         Ok(())
+    }
+}
+
+/// The error of a COPY/ADD whose sources are all wildcards matching nothing.
+fn no_match(unmatched: &[&String], within: &str) -> BuildError {
+    BuildError::NoSourceMatched {
+        patterns: unmatched
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        within: within.to_owned(),
     }
 }

@@ -84,6 +84,58 @@ pub struct BuildOptions {
     /// The helper of RUN's private network (`pasta` or `slirp4netns`); the first installed
     /// when `None`.
     pub network_tool: Option<String>,
+    /// `--env`, `--unsetenv`, `--unsetlabel`, `--omit-history`.
+    pub edits: metadata::ConfigEdits,
+    /// `--skip-unused-stages=false`: build every stage up to the target, needed or not.
+    pub skip_unused_stages: bool,
+    /// `--source-date-epoch` (buildah 1.38): the created time of the image and its history
+    /// (and `$SOURCE_DATE_EPOCH` for the Dockerfile, set by the caller as a build argument);
+    /// file times in layers are kept unless `rewrite_timestamp`. `timestamp` wins over it.
+    pub source_date_epoch: Option<i64>,
+    /// `--rewrite-timestamp`: clamp file times in new layers to `source_date_epoch`.
+    pub rewrite_timestamp: bool,
+    /// `--build-context NAME=...`: what `COPY --from=NAME`, `RUN --mount=from=NAME` and
+    /// `FROM NAME` name instead of a stage or image.
+    pub build_contexts: BTreeMap<String, NamedContext>,
+}
+
+/// A named build context (BuildKit's `--build-context`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedContext {
+    /// A local directory, read like the main context (its own ignore file applies).
+    Dir(PathBuf),
+    /// `docker-image://REF`: the image REF.
+    Image(String),
+}
+
+impl NamedContext {
+    /// Parses `NAME=VALUE` of `--build-context`: `docker-image://REF`, or a directory path.
+    /// Other sources (URLs, `oci-layout://`, `target:`) are refused with the reason.
+    pub fn parse(spec: &str) -> Result<(String, Self), BuildError> {
+        let bad = |reason: &str| BuildError::InvalidFlag {
+            flag: "build-context",
+            value: spec.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (name, value) = spec
+            .split_once('=')
+            .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+            .ok_or_else(|| bad("expected NAME=PATH or NAME=docker-image://REF"))?;
+        if let Some(r) = value.strip_prefix("docker-image://") {
+            return Ok((name.to_lowercase(), Self::Image(r.to_owned())));
+        }
+        if value.contains("://") || value.starts_with("target:") {
+            return Err(bad(
+                "only a local directory or docker-image://REF is supported (not URLs, \
+                 oci-layout:// or target:)",
+            ));
+        }
+        let dir = PathBuf::from(value);
+        if !dir.is_dir() {
+            return Err(bad("not a directory"));
+        }
+        Ok((name.to_lowercase(), Self::Dir(dir)))
+    }
 }
 
 impl BuildOptions {
@@ -109,6 +161,11 @@ impl BuildOptions {
             jobs: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             platform: None,
             network_tool: None,
+            edits: metadata::ConfigEdits::default(),
+            skip_unused_stages: true,
+            build_contexts: BTreeMap::new(),
+            source_date_epoch: None,
+            rewrite_timestamp: false,
         }
     }
 }
@@ -244,7 +301,7 @@ pub fn build(
         line: e.pos.line,
     };
     let df = wharf_dockerfile::parse_bytes(&text).map_err(|e| df_err(&e))?;
-    let plan = stage::plan(
+    let mut plan = stage::plan(
         &df,
         &stage::BuildOptions {
             build_args: opts.build_args.clone(),
@@ -252,15 +309,36 @@ pub fn build(
             target_platform: opts
                 .platform
                 .as_ref()
+                .map(crate::platform::image_platform)
                 .map(|p| wharf_dockerfile::platform::Platform {
-                    os: p.os.clone(),
-                    arch: p.architecture.clone(),
-                    variant: p.variant.clone().unwrap_or_default(),
+                    os: p.os,
+                    arch: p.architecture,
+                    variant: p.variant.unwrap_or_default(),
                 }),
             ..stage::BuildOptions::default()
         },
     )
     .map_err(|e| df_err(&e))?;
+    if !opts.skip_unused_stages {
+        // buildah's --skip-unused-stages=false: every stage before the target is built too.
+        plan.needed = (0..=plan.target).collect();
+    }
+    // A stage a --build-context replaces is not built (BuildKit resolves the name to the
+    // context first).
+    let target = plan.target;
+    let replaced: Vec<usize> = plan
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            *i != target
+                && s.name
+                    .as_ref()
+                    .is_some_and(|n| opts.build_contexts.contains_key(n))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    plan.needed.retain(|i| !replaced.contains(i));
     for w in &plan.warnings {
         events(Event::Warning(w.message.clone()));
     }
@@ -291,6 +369,10 @@ pub fn build(
     let target = b.plan.target;
     if opts.jobs > 1 {
         b.build_needed_stages(target, opts.jobs)?;
+    } else if !opts.skip_unused_stages {
+        for i in b.plan.needed.clone() {
+            b.build_stage(i)?;
+        }
     }
     let result = b.build_stage(target)?;
     if let Some(remote) = &mut b.remote {
@@ -322,8 +404,21 @@ impl Builder<'_> {
         }
     }
 
+    /// The fixed created time of the image and its history, if any.
+    fn created_time(&self) -> Option<i64> {
+        self.opts.timestamp.or(self.opts.source_date_epoch)
+    }
+
+    /// The time file times in new layers are clamped to, if any.
+    fn clamp_time(&self) -> Option<i64> {
+        self.opts.timestamp.or(self
+            .opts
+            .source_date_epoch
+            .filter(|_| self.opts.rewrite_timestamp))
+    }
+
     fn now(&self) -> String {
-        let t = match self.opts.timestamp {
+        let t = match self.created_time() {
             Some(s) => chrono::DateTime::from_timestamp(s, 0).unwrap_or_default(),
             None => chrono::Utc::now(),
         };
@@ -464,14 +559,44 @@ impl Builder<'_> {
             total,
             text: stage.from.original.trim().to_owned(),
         });
-        let ts = format!("timestamp {:?}", self.opts.timestamp);
+        // What changes the layers beyond the instructions keys them (gzip, the default, adds
+        // nothing so that existing cache entries stay valid).
+        let ts = format!(
+            "timestamp {:?}{}{}{}{}",
+            self.opts.timestamp,
+            match (self.opts.source_date_epoch, self.opts.rewrite_timestamp) {
+                (None, _) => String::new(),
+                (Some(s), rewrite) => format!(" source-date-epoch {s} rewrite {rewrite}"),
+            },
+            match self.opts.compression {
+                LayerCompression::Gzip => String::new(),
+                c => format!(" compression {}", compression_name(c)),
+            },
+            if self.opts.run.cap_add.is_empty() && self.opts.run.cap_drop.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " caps +{:?} -{:?}",
+                    self.opts.run.cap_add, self.opts.run.cap_drop
+                )
+            },
+            if self.opts.run.add_hosts.is_empty() && !self.opts.run.no_hosts {
+                String::new()
+            } else {
+                format!(
+                    " hosts {:?} no-hosts {}",
+                    self.opts.run.add_hosts, self.opts.run.no_hosts
+                )
+            }
+        );
         let platform = self.stage_platform(index).map_err(self.at(&stage.from))?;
         let (mut image, mut layers, mut key, root_env) = if let Some(b) = stage.base_stage {
             let r = self.build_stage(b)?;
             let key = cache::key(&r.key, &["FROM stage"]);
             (r.config, r.layers, key, r.root_env)
         } else if stage.base.eq_ignore_ascii_case("scratch") {
-            let target = platform.clone().unwrap_or_else(Platform::host);
+            let target =
+                crate::platform::image_platform(&platform.clone().unwrap_or_else(Platform::host));
             let image = ImageConfig {
                 config: Some(ContainerConfig::default()),
                 architecture: target.architecture,
@@ -487,13 +612,38 @@ impl Builder<'_> {
             let key = cache::key(&wharf_oci::digest::sha256(b"scratch"), &parts);
             (image, Vec::new(), key, Vec::new())
         } else {
+            let base = match self.named_context(&stage.base) {
+                Some(NamedContext::Image(r)) => r,
+                Some(NamedContext::Dir(_)) => {
+                    return Err(self.at(&stage.from)(BuildError::Unsupported {
+                        what: format!(
+                            "FROM the directory build context {:?}: use it with COPY --from",
+                            stage.base
+                        ),
+                    }));
+                }
+                None => stage.base.clone(),
+            };
             let (image, layers, id) = self
-                .load_image(&stage.base, platform.as_ref())
+                .load_image(&base, platform.as_ref())
                 .map_err(self.at(&stage.from))?;
             let env = env_pairs(&image);
             let key = cache::key(&id, &[&ts]);
             (image, layers, key, env)
         };
+        // BuildKit makes sure every stage has a PATH (dockerfile2llb: "make sure that PATH is
+        // always set"), `scratch` and bases without one alike; RUN and `$PATH` see it too.
+        let mut root_env = root_env;
+        if !root_env.iter().any(|(k, _)| k == "PATH") {
+            let default = wharf_sandbox::spec::DEFAULT_PATH;
+            root_env.push(("PATH".to_owned(), default.to_owned()));
+            image
+                .config
+                .get_or_insert_with(ContainerConfig::default)
+                .env
+                .get_or_insert_with(Vec::new)
+                .push(format!("PATH={default}"));
+        }
         // The base's ONBUILD triggers run first, as if written after FROM.
         let triggers =
             onbuild::take_triggers(&mut image, &stage.from).map_err(self.at(&stage.from))?;
@@ -619,7 +769,7 @@ impl Builder<'_> {
                 };
                 let changed = self.execute(ins, args_env, image, ctr, copy_inputs, run_mounts)?;
                 if changed || !matches!(ins, Instruction::Workdir(_)) {
-                    let snap = ctr.snapshot(self.opts.compression, self.opts.timestamp)?;
+                    let snap = ctr.snapshot(self.opts.compression, self.clamp_time())?;
                     Some(CachedLayer {
                         digest: snap.info.digest,
                         size: snap.info.size,
@@ -719,6 +869,10 @@ impl Builder<'_> {
                     env: attached.as_ref().map(|a| a.env.clone()).unwrap_or_default(),
                     network: self.opts.run.network,
                     private,
+                    cap_add: self.opts.run.cap_add.clone(),
+                    cap_drop: self.opts.run.cap_drop.clone(),
+                    add_hosts: self.opts.run.add_hosts.clone(),
+                    no_hosts: self.opts.run.no_hosts,
                 };
                 let result = run::run_with(&req, &extras);
                 if let Some(a) = attached {
@@ -765,9 +919,17 @@ impl Builder<'_> {
             result
         };
         let mut image = result.config;
+        // BuildKit stamps the platform built on the image, whatever its last stage's FROM
+        // --platform (`FROM --platform=$BUILDPLATFORM` for a cross-compiled final stage).
+        if let Some(p) = &self.opts.platform {
+            let p = crate::platform::image_platform(p);
+            image.os = p.os;
+            image.architecture = p.architecture;
+            image.variant = p.variant;
+        }
         image.rootfs.diff_ids = result.layers.iter().map(|l| l.diff_id.clone()).collect();
         "layers".clone_into(&mut image.rootfs.kind);
-        image.created = match self.opts.timestamp {
+        image.created = match self.created_time() {
             Some(_) => Some(self.now()),
             None => image
                 .history
@@ -776,6 +938,7 @@ impl Builder<'_> {
                 .or_else(|| Some(self.now())),
         };
         metadata::apply_labels(&mut image, &self.opts.labels);
+        metadata::apply_edits(&mut image, &self.opts.edits);
         let docker = self.opts.format == Format::Docker;
         if !docker {
             let (oci, dropped) = image.to_oci();

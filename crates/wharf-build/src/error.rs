@@ -34,6 +34,12 @@ pub enum BuildError {
     /// A COPY/ADD source that does not exist (or is excluded by the ignore file).
     #[error("source {path:?} not found in the build context{}", if *.excluded { " (excluded by the ignore file)" } else { "" })]
     SourceNotFound { path: String, excluded: bool },
+    /// No source of a COPY/ADD matched: every one was a wildcard matching nothing. One
+    /// unmatched wildcard among others is fine (BuildKit's `AllowEmptyWildcard`).
+    #[error(
+        "no source file matched in {within}: {patterns} not found (a wildcard may match nothing only when another source matches)"
+    )]
+    NoSourceMatched { patterns: String, within: String },
     /// A COPY --from source missing in the stage or image.
     #[error("source {path:?} not found in {from}")]
     SourceNotFoundIn { path: String, from: String },

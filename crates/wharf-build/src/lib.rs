@@ -65,9 +65,9 @@ pub mod secrets;
 mod sources;
 pub mod squash;
 
-pub use engine::{BuildOptions, Built, Event, Format, build};
+pub use engine::{BuildOptions, Built, Event, Format, NamedContext, build};
 pub use error::BuildError;
-pub use metadata::read_build_arg_file;
+pub use metadata::{ConfigEdits, read_build_arg_file};
 pub use platforms::{BuiltList, build_platforms};
 pub use pull::{PullOptions, PullPolicy};
 pub use secrets::{RunOptions, Secret, SecretSource, SshAgent};

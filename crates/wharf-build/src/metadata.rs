@@ -22,6 +22,49 @@ pub(crate) fn apply_labels(image: &mut ImageConfig, labels: &BTreeMap<String, St
     }
 }
 
+/// `--env`, `--unsetenv`, `--unsetlabel` and `--omit-history` on the committed image, as
+/// buildah applies them: `KEY=VALUE` entries replace the key in place or are appended, unset
+/// keys and labels are removed (inherited ones too), and the history can be left out.
+pub(crate) fn apply_edits(image: &mut ImageConfig, edits: &ConfigEdits) {
+    let c = image.config.get_or_insert_with(Default::default);
+    if !edits.env.is_empty() || !edits.unset_env.is_empty() {
+        let env = c.env.get_or_insert_with(Vec::new);
+        for kv in &edits.env {
+            let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+            match env
+                .iter_mut()
+                .find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
+            {
+                Some(e) => e.clone_from(kv),
+                None => env.push(kv.clone()),
+            }
+        }
+        env.retain(|e| {
+            let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+            !edits.unset_env.iter().any(|u| u == key)
+        });
+    }
+    if let Some(l) = c.labels.as_mut() {
+        l.retain(|k, _| !edits.unset_labels.contains(k));
+    }
+    if edits.omit_history {
+        image.history.clear();
+    }
+}
+
+/// Changes to the committed image's config given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigEdits {
+    /// `--env KEY=VALUE`, in order.
+    pub env: Vec<String>,
+    /// `--unsetenv KEY`.
+    pub unset_env: Vec<String>,
+    /// `--unsetlabel KEY`.
+    pub unset_labels: Vec<String>,
+    /// `--omit-history`: an empty history.
+    pub omit_history: bool,
+}
+
 /// Sets `annotations` on an OCI manifest.
 pub(crate) fn apply_annotations(
     manifest: &mut ImageManifest,

@@ -49,7 +49,11 @@ enum Item {
         /// Copy the context source first (ignored entries under it, or `rw`).
         stage: bool,
     },
-    Cache(Mount),
+    Cache {
+        mount: Mount,
+        /// `from=`: the stage or image whose `source=` directory seeds a new cache.
+        from: Option<FromRoot>,
+    },
     Tmpfs(Mount),
     Secret {
         mount: Mount,
@@ -140,16 +144,17 @@ pub(crate) fn plan(
                 });
             }
             MountType::Cache => {
-                if m.from.is_some() {
-                    return Err(BuildError::Unsupported {
-                        what: "RUN --mount=type=cache with from=".to_owned(),
-                    });
-                }
+                let seed = from
+                    .as_ref()
+                    .map(|f| (f.identity.as_str(), m.source.as_deref()));
                 key.push(format!(
-                    "cache id={:?} sharing={:?} {common}\n",
+                    "cache id={:?} sharing={:?} from={seed:?} {common}\n",
                     m.id, m.sharing
                 ));
-                items.push(Item::Cache(m.clone()));
+                items.push(Item::Cache {
+                    mount: m.clone(),
+                    from,
+                });
             }
             MountType::Tmpfs => {
                 key.push(format!("tmpfs size={:?} {common}\n", m.size));
@@ -303,9 +308,9 @@ impl Planned {
                     a.stub(rootfs, &target, !host.is_dir())?;
                     a.mounts.push(bind(&host, &target, mount.read_only)?);
                 }
-                Item::Cache(mount) => {
+                Item::Cache { mount, from } => {
                     let target = target_of(mount, workdir, String::new);
-                    let dir = a.cache_dir(store, mount, &target, &private)?;
+                    let dir = a.cache_dir(store, mount, &target, &private, from.as_ref())?;
                     a.stub(rootfs, &target, false)?;
                     a.mounts.push(bind(&dir, &target, mount.read_only)?);
                 }
@@ -376,6 +381,38 @@ impl Planned {
     }
 }
 
+/// Fills a new cache directory from its `from=` stage or image: the `source=` subpath (the
+/// root by default), owners kept, as BuildKit makes the cache a mutable copy of that base.
+fn seed_cache(dir: &Path, mount: &Mount, from: Option<&FromRoot>) -> Result<(), BuildError> {
+    let Some(f) = from else { return Ok(()) };
+    let src = crate::config::clean_abs(mount.source.as_deref().unwrap_or("/"));
+    let path = rootfs::resolve(&f.container.rootfs(), &src, true)
+        .map_err(BuildError::io("resolving", &src))?;
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Err(BuildError::SourceNotFoundIn {
+            path: src,
+            from: mount.from.clone().unwrap_or_default(),
+        });
+    }
+    let source = Source {
+        rel: src.trim_start_matches('/').to_owned(),
+        path,
+    };
+    copy::copy_sources(
+        std::slice::from_ref(&source),
+        &CopySpec {
+            rootfs: dir,
+            dest: "/".to_owned(),
+            chown: None,
+            chmod: None,
+            keep_owner: true,
+            excluded: &|_| false,
+            unpack: false,
+            links: &copy::HardLinks::default(),
+        },
+    )
+}
+
 /// A filtered copy of a context source (ignored entries left out), owners kept.
 fn stage_source(ctx: &Context, source: &Source, dir: &Path) -> Result<(), BuildError> {
     std::fs::create_dir_all(dir).map_err(BuildError::io("creating", dir))?;
@@ -390,6 +427,7 @@ fn stage_source(ctx: &Context, source: &Source, dir: &Path) -> Result<(), BuildE
             keep_owner: true,
             excluded: &excluded,
             unpack: false,
+            links: &copy::HardLinks::default(),
         },
     )
 }
@@ -476,8 +514,18 @@ impl Attached {
         mount: &Mount,
         target: &str,
         private: &Path,
+        from: Option<&FromRoot>,
     ) -> Result<PathBuf, BuildError> {
-        let id = mount.id.clone().unwrap_or_else(|| target.to_owned());
+        let mut id = mount.id.clone().unwrap_or_else(|| target.to_owned());
+        if let Some(f) = from {
+            // As BuildKit keys a cache with a base by the id and the base ref: another stage,
+            // image or subpath is another cache.
+            id = format!(
+                "{id}\0{}\0{}",
+                f.identity,
+                mount.source.as_deref().unwrap_or("/")
+            );
+        }
         let name = wharf_oci::digest::sha256(id.as_bytes());
         let base = store.cache_dir().join("mounts");
         std::fs::create_dir_all(&base).map_err(BuildError::io("creating", &base))?;
@@ -502,6 +550,7 @@ impl Attached {
                         .map_err(BuildError::io("creating", private))?;
                     chown_chmod(private, uid, gid, mode)?;
                     self.temp.push(private.to_owned());
+                    seed_cache(private, mount, from)?;
                     return Ok(private.to_owned());
                 }
             }
@@ -517,6 +566,7 @@ impl Attached {
             ));
             std::fs::create_dir_all(&tmp).map_err(BuildError::io("creating", &tmp))?;
             chown_chmod(&tmp, uid, gid, mode)?;
+            seed_cache(&tmp, mount, from)?;
             if std::fs::rename(&tmp, &dir).is_err() {
                 let _ = std::fs::remove_dir_all(&tmp);
             }
@@ -588,10 +638,10 @@ mod tests {
         let shared = cache_mount("type=cache,target=/c,id=x");
         let (mut a, mut b) = (attached(), attached());
         let d1 = a
-            .cache_dir(&store, &shared, "/c", &scratch.join("1"))
+            .cache_dir(&store, &shared, "/c", &scratch.join("1"), None)
             .unwrap();
         let d2 = b
-            .cache_dir(&store, &shared, "/c", &scratch.join("2"))
+            .cache_dir(&store, &shared, "/c", &scratch.join("2"), None)
             .unwrap();
         assert_eq!(d1, d2, "shared users get one directory");
         assert!(d1.starts_with(store.cache_dir().join("mounts")));
@@ -602,10 +652,10 @@ mod tests {
         let private = cache_mount("type=cache,target=/c,id=x,sharing=private,mode=0700");
         let (mut a, mut b) = (attached(), attached());
         let p1 = a
-            .cache_dir(&store, &private, "/c", &scratch.join("3"))
+            .cache_dir(&store, &private, "/c", &scratch.join("3"), None)
             .unwrap();
         let p2 = b
-            .cache_dir(&store, &private, "/c", &scratch.join("4"))
+            .cache_dir(&store, &private, "/c", &scratch.join("4"), None)
             .unwrap();
         assert_eq!(p1, d1);
         assert!(p1.join("kept").exists());
@@ -621,14 +671,14 @@ mod tests {
         // Once released, the shared directory is available to private users again.
         let mut c = attached();
         let p3 = c
-            .cache_dir(&store, &private, "/c", &scratch.join("5"))
+            .cache_dir(&store, &private, "/c", &scratch.join("5"), None)
             .unwrap();
         assert_eq!(p3, d1);
         // Another id is another directory.
         let other = cache_mount("type=cache,target=/c,id=y");
         assert_ne!(
             attached()
-                .cache_dir(&store, &other, "/c", &scratch.join("6"))
+                .cache_dir(&store, &other, "/c", &scratch.join("6"), None)
                 .unwrap(),
             d1
         );

@@ -31,6 +31,17 @@ pub enum EmulationMissing {
     NoFixBinary { handler: String },
 }
 
+/// A platform as BuildKit writes it into an image config and gives it to `TARGET*` ARGs:
+/// containerd's `platforms.Normalize`, which drops the default `v8` of arm64 (wharf-oci keeps
+/// it to match index entries, as the containers tools do).
+pub fn image_platform(p: &Platform) -> Platform {
+    let mut p = p.clone();
+    if p.architecture == "arm64" && p.variant.as_deref() == Some("v8") {
+        p.variant = None;
+    }
+    p
+}
+
 /// The name qemu-user gives an OCI architecture (`qemu-<name>` is its binfmt handler).
 pub fn qemu_arch(arch: &str) -> Option<&'static str> {
     Some(match arch {

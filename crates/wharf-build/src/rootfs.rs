@@ -45,6 +45,15 @@ pub fn mkdir_all(root: &Path, path: &str, owner: Option<(u32, u32)>) -> io::Resu
                 ));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Through a symlink whose target does not exist yet (`ln -s /var/lib/x /x`,
+                // then `WORKDIR /x`) the target is made inside the root, parents included,
+                // as BuildKit's mkdir -p does.
+                if let Some(parent) = host.parent()
+                    && !parent.exists()
+                    && let Ok(rel) = parent.strip_prefix(root)
+                {
+                    mkdir_all(root, &format!("/{}", rel.display()), owner)?;
+                }
                 std::fs::create_dir(&host)?;
                 if let Some((uid, gid)) = owner {
                     std::os::unix::fs::lchown(&host, Some(uid), Some(gid))?;

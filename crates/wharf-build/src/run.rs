@@ -41,6 +41,13 @@ pub struct RunExtras {
     pub network: Option<NetworkMode>,
     /// The private network to join when the RUN's network is [`NetworkMode::Private`].
     pub private: Option<crate::network::Joined>,
+    /// `--cap-add` / `--cap-drop` of the build.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--add-host HOST:IP`: extra `/etc/hosts` lines, as `(host, ip)`.
+    pub add_hosts: Vec<(String, String)>,
+    /// `--no-hosts`: no generated `/etc/hosts` (the image's own, if any, is seen).
+    pub no_hosts: bool,
 }
 
 /// The network `run` gets: its own `--network`, else the build's `default`. The host's only
@@ -103,6 +110,8 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     opts.env.clone_from(&req.args_env);
     opts.env.extend(extras.env.iter().cloned());
     opts.network = network(req.run, extras.network)?;
+    opts.cap_add.clone_from(&extras.cap_add);
+    opts.cap_drop.clone_from(&extras.cap_drop);
     if opts.network == NetworkMode::Private {
         // Never a fresh unconnected namespace in its place: that would silently be `none`.
         let joined = extras
@@ -119,9 +128,12 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     if let Some(w) = req.config.working_dir.as_deref().filter(|w| !w.is_empty()) {
         crate::rootfs::mkdir_all(req.rootfs, w, None).map_err(BuildError::io("creating", w))?;
     }
-    let bundle =
+    let mut bundle =
         wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
+    adjust_hosts(&mut bundle, extras)?;
+    let stubs = EtcStubs::before(req.rootfs);
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir);
+    stubs.clean();
     if !extras.env.is_empty() {
         // config.json holds `env=` secrets: it must not outlive the command.
         let config = bundle.config_path();
@@ -134,4 +146,74 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
         return Err(BuildError::RunFailed { code });
     }
     Ok(())
+}
+
+/// `--add-host` lines appended to the generated hosts file; `--no-hosts` drops its mount (the
+/// embedded runtime runs the in-memory spec).
+fn adjust_hosts(
+    bundle: &mut wharf_sandbox::bundle::Bundle,
+    extras: &RunExtras,
+) -> Result<(), BuildError> {
+    if extras.no_hosts {
+        let mounts: Vec<_> = bundle
+            .spec
+            .mounts()
+            .iter()
+            .flatten()
+            .filter(|m| m.destination() != Path::new("/etc/hosts"))
+            .cloned()
+            .collect();
+        bundle.spec.set_mounts(Some(mounts));
+    } else if !extras.add_hosts.is_empty() {
+        use std::io::Write as _;
+        let path = bundle.dir.join("hosts");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(BuildError::io("opening", &path))?;
+        for (host, ip) in &extras.add_hosts {
+            writeln!(f, "{ip}\t{host}").map_err(BuildError::io("writing", &path))?;
+        }
+    }
+    Ok(())
+}
+
+/// The files the runtime bind-mounts over `/etc` (hosts, hostname, resolv.conf): where the
+/// image lacks them it creates empty mount points, which are no part of what the RUN made.
+/// BuildKit removes the stubs it created (executor's `MountStubsCleaner`); so do we, and
+/// `/etc` itself when it was made only for them.
+struct EtcStubs {
+    /// Host paths of the files missing before the RUN.
+    missing: Vec<std::path::PathBuf>,
+    /// The host path of `/etc` when it was missing too.
+    etc: Option<std::path::PathBuf>,
+}
+
+impl EtcStubs {
+    const FILES: [&str; 3] = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
+
+    fn before(rootfs: &Path) -> Self {
+        let absent = |p: &str| {
+            crate::rootfs::resolve(rootfs, p, false)
+                .ok()
+                .filter(|h| std::fs::symlink_metadata(h).is_err())
+        };
+        Self {
+            missing: Self::FILES.iter().filter_map(|p| absent(p)).collect(),
+            etc: absent("/etc"),
+        }
+    }
+
+    /// Removes the stubs still empty (a RUN writing to one wrote through the mount).
+    fn clean(self) {
+        for f in &self.missing {
+            if std::fs::symlink_metadata(f).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        if let Some(etc) = &self.etc {
+            // Fails, as it should, when the RUN put something else there.
+            let _ = std::fs::remove_dir(etc);
+        }
+    }
 }

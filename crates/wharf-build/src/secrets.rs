@@ -128,6 +128,14 @@ pub struct RunOptions {
     /// The network of `RUN` and `RUN --network=default` (kiln's default: private, see
     /// [`crate::network`]); loopback only when `None`.
     pub network: Option<NetworkMode>,
+    /// `--cap-add` / `--cap-drop` for every RUN (validated by the caller with
+    /// `wharf_sandbox::spec::capability_set`).
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--add-host HOST:IP` for every RUN, as `(host, ip)`.
+    pub add_hosts: Vec<(String, String)>,
+    /// `--no-hosts`: RUN sees the image's own `/etc/hosts`, none generated.
+    pub no_hosts: bool,
 }
 
 impl RunOptions {

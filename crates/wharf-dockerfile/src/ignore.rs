@@ -231,7 +231,7 @@ impl Matcher {
 
     /// Whether an excluded directory must still be walked because an exception may
     /// re-include something below it.
-    fn must_descend(&self, dir: &str) -> bool {
+    pub fn must_descend(&self, dir: &str) -> bool {
         let dir_slash = format!("{dir}/");
         self.patterns.iter().any(|p| {
             p.exclusion
@@ -244,7 +244,18 @@ impl Matcher {
 /// The ignore file that applies to a build: `<Dockerfile>.dockerignore` next to the
 /// Dockerfile first, then `.containerignore` (it wins over `.dockerignore`), then
 /// `.dockerignore`, in the context directory.
+///
+/// This follows symlinks as the host sees them: a builder must resolve the candidates of
+/// [`ignore_file_candidates`] inside the context instead (BuildKit reads the file from the
+/// transferred context, where a link out of it leads nowhere).
 pub fn find_ignore_file(context: &Path, dockerfile: Option<&Path>) -> Option<PathBuf> {
+    ignore_file_candidates(context, dockerfile)
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The paths [`find_ignore_file`] tries, in order.
+pub fn ignore_file_candidates(context: &Path, dockerfile: Option<&Path>) -> Vec<PathBuf> {
     let specific = dockerfile.and_then(|d| {
         let name = d.file_name()?.to_str()?;
         Some(d.with_file_name(format!("{name}.dockerignore")))
@@ -255,7 +266,7 @@ pub fn find_ignore_file(context: &Path, dockerfile: Option<&Path>) -> Option<Pat
             context.join(".containerignore"),
             context.join(".dockerignore"),
         ])
-        .find(|p| p.is_file())
+        .collect()
 }
 
 /// A file (or directory or symlink) of the context that is not ignored.

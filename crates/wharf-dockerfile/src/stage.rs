@@ -284,6 +284,7 @@ fn unused_build_args(plan: &Plan, opts: &BuildOptions) -> Vec<Warning> {
         .filter(|k| {
             !declared.contains(&k.as_str())
                 && !PROXY_ARGS.contains(&k.as_str())
+                && k.as_str() != "SOURCE_DATE_EPOCH"
                 && !k.starts_with("BUILDKIT_")
         })
         .map(|k| Warning {

@@ -163,6 +163,27 @@ enum Outcome {
 
 /// Copies the image `src` names to `dst`.
 pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result<CopyReport> {
+    // A Docker image copied into an OCI layout is converted to OCI media types, as skopeo and
+    // buildah do; asking for Docker manifests there is refused rather than written unreadable.
+    let converted;
+    let opts = match opts.format {
+        Some(Format::V2s2) if dst.oci_only() => {
+            return Err(TransportError::Unsupported {
+                destination: dst.describe(),
+                what: "Docker manifests in an OCI layout (it holds OCI manifests only: use \
+                       --format oci, or a docker-archive: or dir: destination)"
+                    .into(),
+            });
+        }
+        None if dst.oci_only() => {
+            converted = CopyOptions {
+                format: Some(Format::Oci),
+                ..opts.clone()
+            };
+            &converted
+        }
+        _ => opts,
+    };
     let top = src.manifest().await?;
     let mut report = CopyReport::default();
     let written = match top.index() {

@@ -139,6 +139,12 @@ impl Destination {
         }
     }
 
+    /// Whether the destination holds OCI manifests only: an OCI layout, which skopeo, umoci
+    /// and containers/image read as OCI (their `oci` transport supports no Docker types).
+    pub fn oci_only(&self) -> bool {
+        matches!(self, Self::Layout { .. })
+    }
+
     /// Whether the destination can store an image index (`--all`, multi-arch copies).
     pub fn supports_index(&self) -> bool {
         !matches!(self, Self::DockerArchive(_))

@@ -110,6 +110,74 @@ pub struct EngineArgs {
     /// Set an annotation on the image manifest (KEY=VALUE, repeatable; OCI format only)
     #[arg(long = "annotation", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
+    /// Set an environment variable in the built image (KEY=VALUE; KEY alone takes the value
+    /// from the environment; repeatable)
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Remove an environment variable from the built image, inherited ones too (repeatable)
+    #[arg(long = "unsetenv", value_name = "KEY")]
+    pub unset_env: Vec<String>,
+    /// Remove a label from the built image, inherited ones too (repeatable)
+    #[arg(long = "unsetlabel", value_name = "KEY")]
+    pub unset_labels: Vec<String>,
+    /// Leave the history out of the built image's config
+    #[arg(long)]
+    pub omit_history: bool,
+    /// Write BuildKit's build metadata JSON to FILE: containerimage.digest,
+    /// containerimage.config.digest, containerimage.descriptor, image.name
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Write the build's progress to FILE instead of standard error
+    #[arg(long, value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Build only the stages the target needs (`--skip-unused-stages=false`: every stage up to
+    /// the target)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub skip_unused_stages: bool,
+    /// Build for this OS (with --arch and --variant, instead of --platform) [default: the host's]
+    #[arg(long, value_name = "OS", conflicts_with = "platform")]
+    pub os: Option<String>,
+    /// Build for this architecture (amd64, arm64, ...) [default: the host's]
+    #[arg(long, value_name = "ARCH", conflicts_with = "platform")]
+    pub arch: Option<String>,
+    /// A named context for `COPY --from=NAME`, `RUN --mount=from=NAME` and `FROM NAME`:
+    /// NAME=DIR (a local directory, with its own ignore file) or NAME=docker-image://REF
+    /// (repeatable)
+    #[arg(long = "build-context", value_name = "NAME=DIR|docker-image://REF")]
+    pub build_contexts: Vec<String>,
+    /// Created time of the image and its history in seconds since the epoch, also given to
+    /// the Dockerfile as the SOURCE_DATE_EPOCH build argument; file times are kept unless
+    /// --rewrite-timestamp (buildah 1.38)
+    #[arg(long, value_name = "SECONDS")]
+    pub source_date_epoch: Option<i64>,
+    /// With --source-date-epoch: clamp file times in new layers to it
+    #[arg(long, requires = "source_date_epoch")]
+    pub rewrite_timestamp: bool,
+    /// Add a capability to RUN's set (repeatable; podman's defaults otherwise)
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability from RUN's set (repeatable; `all` drops every one)
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Compression of new layers
+    #[arg(long, value_name = "FORMAT", value_parser = ["gzip", "zstd"])]
+    pub compression_format: Option<String>,
+    /// Write new layers uncompressed
+    #[arg(long, conflicts_with = "compression_format")]
+    pub disable_compression: bool,
+    /// Add the built image (each platform's, with --platform LIST) to the manifest list LIST,
+    /// created when missing (buildah's multi-arch CI flow)
+    #[arg(long, value_name = "LIST")]
+    pub manifest: Option<String>,
+    /// Add HOST with IP to RUN's /etc/hosts (HOST:IP, repeatable)
+    #[arg(long = "add-host", value_name = "HOST:IP", conflicts_with = "no_hosts")]
+    pub add_hosts: Vec<String>,
+    /// Do not generate /etc/hosts for RUN: it sees the image's own
+    #[arg(long)]
+    pub no_hosts: bool,
+    /// Build for this architecture variant (v7, ...)
+    #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
+    pub variant: Option<String>,
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
@@ -238,9 +306,76 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Format::Oci
     };
     opts.timestamp = timestamp;
-    let platforms = match &args.platform {
-        Some(list) => parse_platforms(list)?,
-        None => Vec::new(),
+    let e = &args.engine;
+    let platforms = match (&args.platform, &e.os, &e.arch, &e.variant) {
+        (Some(list), ..) => parse_platforms(list)?,
+        (None, None, None, None) => Vec::new(),
+        (None, os, arch, variant) => {
+            let host = wharf_oci::platform::Platform::host();
+            vec![wharf_oci::platform::Platform::new(
+                os.as_deref().unwrap_or(&host.os),
+                arch.as_deref().unwrap_or(&host.architecture),
+                variant.as_deref(),
+            )]
+        }
+    };
+    opts.edits = wharf_build::ConfigEdits {
+        env: e
+            .env
+            .iter()
+            .filter_map(|kv| match kv.split_once('=') {
+                Some(_) => Some(kv.clone()),
+                // KEY alone: from the environment, left out when unset (as --build-arg).
+                None => std::env::var(kv).ok().map(|v| format!("{kv}={v}")),
+            })
+            .collect(),
+        unset_env: e.unset_env.clone(),
+        unset_labels: e.unset_labels.clone(),
+        omit_history: e.omit_history,
+    };
+    if let Some(kv) = e.env.iter().find(|kv| kv.starts_with('=') || kv.is_empty()) {
+        bail!("invalid --env {kv:?}: expected KEY=VALUE");
+    }
+    opts.skip_unused_stages = e.skip_unused_stages;
+    wharf_sandbox::spec::capability_set(&e.cap_add, &e.cap_drop)
+        .map_err(|err| anyhow::anyhow!(err))
+        .context("--cap-add/--cap-drop")?;
+    for h in &e.add_hosts {
+        let (host, ip) = h
+            .split_once(':')
+            .filter(|(h, ip)| !h.is_empty() && ip.parse::<std::net::IpAddr>().is_ok())
+            .with_context(|| format!("invalid --add-host {h:?}: expected HOST:IP"))?;
+        opts.run.add_hosts.push((host.to_owned(), ip.to_owned()));
+    }
+    opts.run.no_hosts = e.no_hosts;
+    opts.run.cap_add.clone_from(&e.cap_add);
+    opts.run.cap_drop.clone_from(&e.cap_drop);
+    if e.disable_compression {
+        opts.compression = wharf_oci::media_type::LayerCompression::None;
+    } else if e.compression_format.as_deref() == Some("zstd") {
+        anyhow::ensure!(
+            args.format != "docker",
+            "--compression-format zstd: the docker image format has no zstd layers; use --format oci"
+        );
+        opts.compression = wharf_oci::media_type::LayerCompression::Zstd;
+    }
+    if let Some(s) = e.source_date_epoch {
+        opts.source_date_epoch = Some(s);
+        opts.rewrite_timestamp = e.rewrite_timestamp;
+        opts.build_args
+            .entry("SOURCE_DATE_EPOCH".to_owned())
+            .or_insert_with(|| s.to_string());
+    }
+    for spec in &e.build_contexts {
+        let (name, ctx) = wharf_build::NamedContext::parse(spec)?;
+        opts.build_contexts.insert(name, ctx);
+    }
+    let mut log: Box<dyn std::io::Write> = match &e.logfile {
+        Some(f) => Box::new(
+            std::fs::File::create(f)
+                .with_context(|| format!("creating --logfile {}", f.display()))?,
+        ),
+        None => Box::new(std::io::stderr()),
     };
     if let [one] = platforms.as_slice() {
         opts.platform = Some(one.clone());
@@ -274,7 +409,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let quiet = args.quiet;
     let mut on_event = |e: Event| {
-        let mut err = std::io::stderr().lock();
+        let err = &mut log;
         let _ = match e {
             Event::Step {
                 stage,
@@ -310,6 +445,14 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        if let Some(f) = &args.engine.metadata_file {
+            write_metadata(&store, f, &list.index, None, &args.tags)?;
+        }
+        if let Some(name) = &args.engine.manifest {
+            let images: Vec<&wharf_oci::Digest> =
+                list.images.iter().map(|(_, b)| &b.manifest).collect();
+            add_to_list(&store, name, &images)?;
+        }
         println!("{}", list.index.digest());
         return Ok(ExitCode::SUCCESS);
     }
@@ -322,6 +465,18 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             .context("writing the --output")?;
     }
     let id = built.image_id.to_string();
+    if let Some(f) = &args.engine.metadata_file {
+        write_metadata(
+            &store,
+            f,
+            &built.manifest,
+            Some(&built.image_id),
+            &args.tags,
+        )?;
+    }
+    if let Some(name) = &args.engine.manifest {
+        add_to_list(&store, name, &[&built.manifest])?;
+    }
     if let Some(f) = &args.iidfile {
         std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
     }
@@ -333,6 +488,57 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     println!("{}", built.image_id.digest());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--manifest LIST`: adds `images` to the list, creating it when no image has that name.
+fn add_to_list(
+    store: &wharf_store::Store,
+    list: &str,
+    images: &[&wharf_oci::Digest],
+) -> anyhow::Result<()> {
+    use wharf_build::manifest_list;
+    if store.resolve(list).is_err() {
+        manifest_list::create(store, list, &[])
+            .with_context(|| format!("creating the manifest list {list}"))?;
+    }
+    for image in images {
+        manifest_list::add(
+            store,
+            list,
+            image.as_ref(),
+            &manifest_list::AddToList::default(),
+        )
+        .with_context(|| format!("adding {image} to the manifest list {list}"))?;
+    }
+    Ok(())
+}
+
+/// `--metadata-file`: BuildKit's metadata JSON (`docker buildx build --metadata-file`) for the
+/// image or index `manifest`: its digest and descriptor, the config digest, the names.
+fn write_metadata(
+    store: &wharf_store::Store,
+    path: &std::path::Path,
+    manifest: &wharf_oci::Digest,
+    config: Option<&wharf_oci::Digest>,
+    tags: &[String],
+) -> anyhow::Result<()> {
+    let raw = wharf_oci::RawManifest::parse(store.read_small(manifest)?, None)?;
+    let names: Vec<String> = tags
+        .iter()
+        .map(|t| wharf_store::normalize_name(t).unwrap_or_else(|_| t.clone()))
+        .collect();
+    let mut meta = serde_json::json!({
+        "containerimage.digest": manifest.to_string(),
+        "containerimage.descriptor": serde_json::to_value(raw.descriptor())?,
+    });
+    if let Some(c) = config {
+        meta["containerimage.config.digest"] = c.to_string().into();
+    }
+    if !names.is_empty() {
+        meta["image.name"] = names.join(",").into();
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(&meta)?)
+        .with_context(|| format!("writing --metadata-file {}", path.display()))
 }
 
 /// A failed build: a failing RUN ends it with the command's own exit status, as buildah.

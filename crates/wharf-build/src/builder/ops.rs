@@ -291,6 +291,7 @@ pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), Cont
             keep_owner: from.is_some(),
             excluded: &excluded,
             unpack,
+            links: &copy::HardLinks::default(),
         };
         copy::copy_sources(&group, &spec)?;
     }

@@ -179,7 +179,8 @@ fn format_conversion_reads_back() {
     );
     wharf_testkit::schema::validate_bytes(wharf_testkit::schema::Kind::Manifest, &oci.bytes)
         .unwrap();
-    // --preserve-digests refuses a conversion.
+    // --preserve-digests refuses a conversion (into dir:, which holds either format: an OCI
+    // layout refuses Docker manifests before that).
     let opts = CopyOptions {
         format: Some(Format::V2s2),
         preserve_digests: true,
@@ -189,7 +190,7 @@ fn format_conversion_reads_back() {
         &store,
         &c,
         &format!("store:{BASE}"),
-        &format!("oci:{t}/p:x"),
+        &format!("dir:{t}/p"),
         &opts,
     )
     .unwrap_err();
