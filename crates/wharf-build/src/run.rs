@@ -8,6 +8,7 @@ use wharf_dockerfile::instruction::{Command, Run, RunScript};
 use wharf_oci::config::ContainerConfig;
 use wharf_oci::oci_spec;
 use wharf_oci::oci_spec::runtime::MountBuilder;
+use wharf_sandbox::isolation::Isolation;
 use wharf_sandbox::spec::{NetworkMode, SpecOptions};
 
 use crate::error::BuildError;
@@ -41,6 +42,10 @@ pub struct RunExtras {
     pub network: Option<NetworkMode>,
     /// The private network to join when the RUN's network is [`NetworkMode::Private`].
     pub private: Option<crate::network::Joined>,
+    /// The isolation, and whether `chroot` must create a user namespace to get a mount
+    /// namespace.
+    pub isolation: Isolation,
+    pub new_userns: bool,
 }
 
 /// The network `run` gets: its own `--network`, else the build's `default`. The host's only
@@ -119,8 +124,9 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     if let Some(w) = req.config.working_dir.as_deref().filter(|w| !w.is_empty()) {
         crate::rootfs::mkdir_all(req.rootfs, w, None).map_err(BuildError::io("creating", w))?;
     }
-    let bundle =
+    let mut bundle =
         wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
+    wharf_sandbox::isolation::apply(&mut bundle.spec, extras.isolation, extras.new_userns)?;
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir);
     if !extras.env.is_empty() {
         // config.json holds `env=` secrets: it must not outlive the command.

@@ -128,6 +128,9 @@ pub struct RunOptions {
     /// The network of `RUN` and `RUN --network=default` (kiln's default: private, see
     /// [`crate::network`]); loopback only when `None`.
     pub network: Option<NetworkMode>,
+    /// How RUN steps are isolated; `None`: `oci` where it works, else the first mode that
+    /// does, with a notice (see [`wharf_sandbox::isolation`]).
+    pub isolation: Option<wharf_sandbox::isolation::Isolation>,
 }
 
 impl RunOptions {

@@ -311,7 +311,15 @@ pub(crate) fn default_signals() {
 pub(crate) fn set_ids(uid: u32, gid: u32, groups: &[u32]) -> io::Result<()> {
     use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
     let groups: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
-    setgroups(&groups)?;
+    if let Err(e) = setgroups(&groups) {
+        // A single-ID user namespace denies setgroups for good: with no supplementary group
+        // asked for, there is nothing to set.
+        let denied =
+            std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+        if !(e == nix::errno::Errno::EPERM && denied && groups.is_empty()) {
+            return Err(e.into());
+        }
+    }
     let g = Gid::from_raw(gid);
     setresgid(g, g, g)?;
     let u = Uid::from_raw(uid);
