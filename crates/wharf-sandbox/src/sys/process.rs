@@ -312,11 +312,14 @@ pub(crate) fn set_ids(uid: u32, gid: u32, groups: &[u32]) -> io::Result<()> {
     use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
     let groups: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
     if let Err(e) = setgroups(&groups) {
-        // A single-ID user namespace denies setgroups for good: with no supplementary group
-        // asked for, there is nothing to set.
-        let denied =
-            std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
-        if !(e == nix::errno::Errno::EPERM && denied && groups.is_empty()) {
+        // A single-ID user namespace denies setgroups for good: when the process has no group
+        // beyond those asked for and the one it switches to, nothing is left to drop. (Read
+        // with getgroups, not /proc/self/setgroups: after a chroot there may be no /proc.)
+        let harmless = nix::unistd::getgroups().is_ok_and(|have| {
+            have.iter()
+                .all(|g| g.as_raw() == gid || groups.iter().any(|w| w == g))
+        });
+        if !(e == nix::errno::Errno::EPERM && harmless) {
             return Err(e.into());
         }
     }
