@@ -29,7 +29,7 @@ pub struct WorkingContainer {
     diff_ids: Vec<Digest>,
     mounted: bool,
     /// The copy driver's tree as the last snapshot left it (None on overlay).
-    baseline: Option<crate::tree_diff::Tree>,
+    baseline: Option<Box<crate::tree_diff::Tree>>,
 }
 
 /// A layer written from an upper directory and stored as a blob.
@@ -84,7 +84,7 @@ impl WorkingContainer {
         }
         c.mount()?;
         if driver.kind() == DriverKind::Copy {
-            c.baseline = Some(c.scan()?);
+            c.baseline = Some(Box::new(c.scan()?));
         }
         Ok(c)
     }
@@ -219,7 +219,7 @@ impl WorkingContainer {
         self.diff_ids.push(info.diff_id.clone());
         self.store
             .record_container_layers(&self.id, &wharf_store::chain_id(&self.diff_ids))?;
-        self.baseline = Some(after);
+        self.baseline = Some(Box::new(after));
         Ok(Snapshot { info, compression })
     }
 }

@@ -367,25 +367,22 @@ impl Builder<'_> {
             return Ok(i);
         }
         let facts = wharf_sandbox::isolation::Facts::probe();
-        let chosen = match self.opts.run.isolation {
-            Some(wanted) => {
-                facts
-                    .check(wanted)
-                    .map_err(|reason| BuildError::Isolation { reason })?;
-                wanted
+        let chosen = if let Some(wanted) = self.opts.run.isolation {
+            facts
+                .check(wanted)
+                .map_err(|reason| BuildError::Isolation { reason })?;
+            wanted
+        } else {
+            let best = facts
+                .best()
+                .map_err(|reason| BuildError::Isolation { reason })?;
+            if best != Isolation::Oci {
+                (self.events)(Event::Warning(format!(
+                    "RUN uses {best} isolation: {}; set --isolation {best} to say so",
+                    facts.oci_refusal().unwrap_or_default()
+                )));
             }
-            None => {
-                let best = facts
-                    .best()
-                    .map_err(|reason| BuildError::Isolation { reason })?;
-                if best != Isolation::Oci {
-                    (self.events)(Event::Warning(format!(
-                        "RUN uses {best} isolation: {}; set --isolation {best} to say so",
-                        facts.oci_refusal().unwrap_or_default()
-                    )));
-                }
-                best
-            }
+            best
         };
         let new_userns = chosen == Isolation::Chroot && facts.mountns_errno.is_some();
         self.isolation = Some((chosen, new_userns));

@@ -109,7 +109,7 @@ impl Tree {
             // Only the top of a deleted subtree, and nothing under a path that is no longer a
             // directory (its new entry replaces the whole subtree).
             let parent = parts[..parts.len() - 1].join(&b'/');
-            if !parent.is_empty() && !(self.is_dir(&parent) && after.is_dir(&parent)) {
+            if !(parent.is_empty() || self.is_dir(&parent) && after.is_dir(&parent)) {
                 continue;
             }
             add_parents(&mut entries, &parts);

@@ -248,11 +248,10 @@ impl Facts {
                     ""
                 }
             )),
-            Isolation::Chroot => None,
             Isolation::Rootfs if self.euid != 0 || self.cap_eff & CAP_SYS_CHROOT == 0 => Some(
                 "rootfs isolation needs root with CAP_SYS_CHROOT in the job container".to_owned(),
             ),
-            Isolation::Rootfs => None,
+            Isolation::Chroot | Isolation::Rootfs => None,
         };
         let Some(why) = refusal else { return Ok(()) };
         match self.best() {
@@ -408,7 +407,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .iter()
-            .map(|n| n.typ())
+            .map(oci_spec::runtime::LinuxNamespace::typ)
             .collect();
         assert_eq!(ns, [LinuxNamespaceType::User, LinuxNamespaceType::Mount]);
         assert!(spec.hostname().is_none());

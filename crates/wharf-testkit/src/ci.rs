@@ -53,8 +53,10 @@ pub fn job_rootfs(dir: &Path, binary: &Path) -> std::io::Result<()> {
         "root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/tmp:/bin/sh\n",
     )?;
     std::fs::write(dir.join("etc/group"), "root:x:0:\nu:x:1000:\n")?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777))?;
+    std::fs::set_permissions(
+        dir.join("tmp"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )?;
     for d in ["store", "work"] {
         std::fs::create_dir_all(dir.join(d))?;
         std::os::unix::fs::chown(dir.join(d), Some(1000), Some(1000))?;
