@@ -71,6 +71,9 @@ pasta\t''
 slirp4netns\t''
 host\t''
 none\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l isolation -d 'How RUN steps are isolated: oci (namespaces, a fresh /proc, pivot_root), chroot (for unprivileged CI containers: the container\'s own /proc, /sys and /dev bound, a user namespace only where one can be made, the container\'s network) or rootfs (kaniko\'s model, only for disposable job containers running as root: chroot, no namespace, no mount). Default: $KILN_ISOLATION, else oci where it works, else the first that does' -r -f -a "oci\t''
+chroot\t''
+rootfs\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-arg-file -d 'Read build arguments from FILE: KEY=VALUE lines as --build-arg takes them, `#` comments and blank lines skipped; --build-arg values win (repeatable)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l label -d 'Set a label in the image config, over the Dockerfile\'s LABEL (KEY=VALUE, repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l annotation -d 'Set an annotation on the image manifest (KEY=VALUE, repeatable; OCI format only)' -r
