@@ -38,3 +38,20 @@ ci_run() {
     shift
     podman run --rm --runtime runc --network host "${flags[@]}" --rootfs "$rootfs" "$@"
 }
+
+# ci_add_buildah DIR: buildah, the libraries it links, and the configuration it needs inside
+# a job container (vfs storage, the insecure local registry, an accept-anything policy).
+ci_add_buildah() {
+    local dir=$1
+    cp /usr/bin/buildah "$dir/usr/local/bin/buildah"
+    for lib in $(ldd /usr/bin/buildah | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+        mkdir -p "$dir$(dirname "$lib")"
+        cp -L "$lib" "$dir$lib"
+    done
+    mkdir -p "$dir/etc/containers" "$dir/var/tmp"
+    chmod 1777 "$dir/var/tmp"
+    printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' > "$dir/etc/containers/policy.json"
+    printf '[storage]\ndriver = "vfs"\nrunroot = "/tmp/buildah-run"\ngraphroot = "/store/buildah"\n' \
+        > "$dir/etc/containers/storage.conf"
+    printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$2" > "$dir/etc/containers/registries.conf"
+}
