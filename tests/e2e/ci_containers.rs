@@ -66,8 +66,12 @@ fn script(reg: &str, tag: &str, store: &str, ctx: &str) -> String {
 }
 
 fn podman(conf: &Path, rootfs: &Path, flags: &[&str], script: &str) -> Output {
-    Command::new("podman")
-        .env("CONTAINERS_CONF", conf)
+    podman_as(Command::new("podman"), conf, rootfs, flags, script)
+}
+
+/// `cmd` is podman, run as root or as the unprivileged test user (rootless podman).
+fn podman_as(mut cmd: Command, conf: &Path, rootfs: &Path, flags: &[&str], script: &str) -> Output {
+    cmd.env("CONTAINERS_CONF", conf)
         .args(["run", "--rm", "--runtime", "runc", "--network", "host"])
         .args(flags)
         .arg("--rootfs")
@@ -186,6 +190,34 @@ fn kiln_builds_and_pushes_in_unprivileged_job_containers_with_the_hosts_digest()
                 "{row}: no notice of {isolation} isolation:\n{stderr}"
             ));
         }
+    }
+
+    // Rootless podman: the container's root is the unprivileged test user; kiln nests its
+    // namespaces in the container's and keeps its store in /tmp (the rootfs is root's).
+    let Some(user) = wharf_testkit::user::test_user() else {
+        return;
+    };
+    for dir in [tmp.path(), &rootfs] {
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let out = podman_as(
+        user.command("podman"),
+        &conf,
+        &rootfs,
+        &[],
+        &script(&a, "app-rootless", "/tmp/store", "/work/ctx"),
+    );
+    let digest = text(&out.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    if !out.status.success() || digest != host_digest {
+        failures.push(format!(
+            "rootless podman: digest {digest:?}, host {host_digest}:\n{}",
+            text(&out.stderr)
+        ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 
