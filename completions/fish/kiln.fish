@@ -244,6 +244,9 @@ pasta\t''
 slirp4netns\t''
 host\t''
 none\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l isolation -d 'Isolation of later `kiln run`s in this container that give no --isolation: oci, chroot or rootfs (see `kiln build --isolation`)' -r -f -a "oci\t''
+chroot\t''
+rootfs\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
@@ -290,6 +293,9 @@ pasta\t''
 slirp4netns\t''
 host\t''
 none\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l isolation -d 'How the command is isolated: oci, chroot or rootfs (see `kiln build --isolation`); default: the container\'s `kiln from --isolation`, $KILN_ISOLATION, else oci where it works, else the first that does' -r -f -a "oci\t''
+chroot\t''
+rootfs\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
