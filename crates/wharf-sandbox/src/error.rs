@@ -21,9 +21,9 @@ pub enum SandboxError {
     /// The diagnosis names the real cause (a sysctl, a seccomp filter, a capability) and the
     /// errno: see [`crate::isolation::Facts::userns_refusal`].
     #[error(
-        "cannot create a user namespace: {diagnosis}; hint: run kiln as root in the job \
-         container with --isolation rootfs, or allow user namespaces (a seccomp profile that \
-         permits unshare/clone with CLONE_NEWUSER, e.g. podman's default)"
+        "cannot create a user namespace: {diagnosis}; hint: run as root in the job container \
+         (kiln builds there with --isolation rootfs), or allow user namespaces (a seccomp \
+         profile that permits unshare/clone with CLONE_NEWUSER, e.g. podman's default)"
     )]
     Unshare { diagnosis: String },
 
