@@ -182,4 +182,49 @@ mod tests {
         std::fs::write(r.join("x"), "file").unwrap();
         assert_eq!(names(&before.changes(&Tree::scan(r).unwrap())), ["x"]);
     }
+
+    /// The layer of a change list: parents, changed entries, and a whiteout owned by 0:0 with
+    /// mode 0 and mtime 0, as an overlay upper's whiteout device gives.
+    #[test]
+    fn the_layer_holds_the_changes_and_whiteouts_as_overlay_writes_them() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        std::fs::create_dir_all(r.join("etc/sub")).unwrap();
+        std::fs::write(r.join("etc/gone"), "x").unwrap();
+        std::fs::write(r.join("etc/keep"), "x").unwrap();
+        let before = Tree::scan(r).unwrap();
+        std::fs::remove_file(r.join("etc/gone")).unwrap();
+        std::fs::write(r.join("etc/sub/new"), "new").unwrap();
+        let changes = before.changes(&Tree::scan(r).unwrap());
+        let mut out = Vec::new();
+        wharf_archive::write_layer_changes(
+            r,
+            &changes,
+            &mut out,
+            &wharf_archive::WriteOptions {
+                compression: wharf_archive::LayerCompression::None,
+                ..wharf_archive::WriteOptions::default()
+            },
+        )
+        .unwrap();
+        let mut archive = tar::Archive::new(&out[..]);
+        let entries: Vec<(String, u32, u64, u64)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let h = e.header();
+                (
+                    e.path().unwrap().to_string_lossy().into_owned(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                    h.mtime().unwrap(),
+                )
+            })
+            .collect();
+        let names: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(names, ["etc/", "etc/.wh.gone", "etc/sub/", "etc/sub/new"]);
+        let wh = &entries[1];
+        assert_eq!((wh.1, wh.2, wh.3), (0, 0, 0), "{wh:?}");
+    }
 }
