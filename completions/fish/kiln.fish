@@ -71,6 +71,9 @@ pasta\t''
 slirp4netns\t''
 host\t''
 none\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l isolation -d 'How RUN steps are isolated: oci (namespaces, a fresh /proc, pivot_root), chroot (for unprivileged CI containers: the container\'s own /proc, /sys and /dev bound, a user namespace only where one can be made, the container\'s network) or rootfs (kaniko\'s model, only for disposable job containers running as root: chroot, no namespace, no mount). Default: $KILN_ISOLATION, else oci where it works, else the first that does' -r -f -a "oci\t''
+chroot\t''
+rootfs\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l build-arg-file -d 'Read build arguments from FILE: KEY=VALUE lines as --build-arg takes them, `#` comments and blank lines skipped; --build-arg values win (repeatable)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l label -d 'Set a label in the image config, over the Dockerfile\'s LABEL (KEY=VALUE, repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l annotation -d 'Set an annotation on the image manifest (KEY=VALUE, repeatable; OCI format only)' -r
@@ -90,6 +93,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l cap-drop -d 'Drop a 
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l compression-format -d 'Compression of new layers' -r -f -a "gzip\t''
 zstd\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l manifest -d 'Add the built image (each platform\'s, with --platform LIST) to the manifest list LIST, created when missing (buildah\'s multi-arch CI flow)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l add-host -d 'Add HOST with IP to RUN\'s /etc/hosts (HOST:IP, repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build for this architecture variant (v7, ...)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
@@ -116,6 +120,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l check -d 'Run BuildK
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l omit-history -d 'Leave the history out of the built image\'s config'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l rewrite-timestamp -d 'With --source-date-epoch: clamp file times in new layers to it'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l disable-compression -d 'Write new layers uncompressed'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l no-hosts -d 'Do not generate /etc/hosts for RUN: it sees the image\'s own'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l squash -d 'Squash the new layers of the image into one on top of its base'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s V -l version -d 'Print version'
@@ -261,6 +266,9 @@ pasta\t''
 slirp4netns\t''
 host\t''
 none\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l isolation -d 'Isolation of later `kiln run`s in this container that give no --isolation: oci, chroot or rootfs (see `kiln build --isolation`)' -r -f -a "oci\t''
+chroot\t''
+rootfs\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
@@ -307,6 +315,9 @@ pasta\t''
 slirp4netns\t''
 host\t''
 none\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l isolation -d 'How the command is isolated: oci, chroot or rootfs (see `kiln build --isolation`); default: the container\'s `kiln from --isolation`, $KILN_ISOLATION, else oci where it works, else the first that does' -r -f -a "oci\t''
+chroot\t''
+rootfs\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''

@@ -14,6 +14,7 @@ mod build_instr;
 mod build_mounts;
 mod build_out;
 mod build_platform;
+mod ci_containers;
 mod cli;
 mod ferry;
 mod images;

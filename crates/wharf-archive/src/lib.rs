@@ -50,4 +50,4 @@ pub use options::{
 };
 pub use reader::LayerReader;
 pub use wharf_oci::media_type::LayerCompression;
-pub use write::{LayerInfo, LayerSource, WriteOptions, write_layer};
+pub use write::{Change, LayerInfo, LayerSource, WriteOptions, write_layer, write_layer_changes};

@@ -76,11 +76,43 @@ pub struct LayerInfo {
 
 const CHUNK: usize = 256 * 1024;
 
+/// One entry of a change list for [`write_layer_changes`], a path relative to the root
+/// (no leading `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The entry at this path as it is now; a directory without its children.
+    Entry(Vec<u8>),
+    /// A deletion: a `.wh.<name>` marker, owned by 0:0 with mode 0 as the one an overlay
+    /// upper's whiteout device gives.
+    Whiteout(Vec<u8>),
+}
+
+/// Writes a layer holding only `changes` (in the order given: the caller sorts them as the
+/// tree walk would, parents before children) of the tree at `root`: the layer of a step whose
+/// changes were found by comparing the tree before and after it, with no overlay upper.
+pub fn write_layer_changes<W: Write>(
+    root: &Path,
+    changes: &[Change],
+    out: W,
+    opts: &WriteOptions,
+) -> Result<LayerInfo, ArchiveError> {
+    write_with(root, out, opts, Some(changes))
+}
+
 /// Writes the layer for `dir` to `out` and returns its digests.
 pub fn write_layer<W: Write>(
     dir: &Path,
     out: W,
     opts: &WriteOptions,
+) -> Result<LayerInfo, ArchiveError> {
+    write_with(dir, out, opts, None)
+}
+
+fn write_with<W: Write>(
+    dir: &Path,
+    out: W,
+    opts: &WriteOptions,
+    changes: Option<&[Change]>,
 ) -> Result<LayerInfo, ArchiveError> {
     let meta = std::fs::symlink_metadata(dir).map_err(|source| ArchiveError::Source {
         path: dir.to_path_buf(),
@@ -101,7 +133,7 @@ pub fn write_layer<W: Write>(
     )?;
     let (tx, rx) = sync_channel::<Vec<u8>>(8);
     let (walked, out_err) = std::thread::scope(|s| {
-        let walker = s.spawn(move || write_tar(dir, opts, tx));
+        let walker = s.spawn(move || write_tar(dir, opts, changes, tx));
         let out_err = pump(&rx, &mut enc).err();
         // Dropping the receiver makes the walker's next send fail, so it stops early.
         drop(rx);
@@ -164,6 +196,7 @@ impl Write for ChunkWriter {
 fn write_tar(
     dir: &Path,
     opts: &WriteOptions,
+    changes: Option<&[Change]>,
     tx: SyncSender<Vec<u8>>,
 ) -> Result<(Digest, u64), ArchiveError> {
     let sink = ChunkWriter {
@@ -174,8 +207,41 @@ fn write_tar(
         builder: tar::Builder::new(HashingWriter::new(sink, Hasher::sha256())),
         opts,
         links: HashMap::new(),
+        recurse: changes.is_none(),
     };
-    w.walk(dir, &[])?;
+    match changes {
+        None => w.walk(dir, &[])?,
+        Some(changes) => {
+            let root_meta = std::fs::symlink_metadata(dir)
+                .map_err(source_err(dir, "reading the layer directory"))?;
+            for c in changes {
+                match c {
+                    Change::Entry(rel) => {
+                        let path = dir.join(std::ffi::OsStr::from_bytes(rel));
+                        w.one(&path, rel)?;
+                    }
+                    Change::Whiteout(rel) => {
+                        let (parent, base) = crate::names::split(rel);
+                        let mut wh = WHITEOUT_PREFIX.to_vec();
+                        wh.extend_from_slice(base);
+                        w.append(
+                            &Entry {
+                                kind: EntryType::Regular,
+                                name: &join(parent, &wh),
+                                meta: &root_meta,
+                                size: 0,
+                                link: None,
+                                xattrs: &[],
+                                marker: true,
+                                zero_ids: true,
+                            },
+                            io::empty(),
+                        )?;
+                    }
+                }
+            }
+        }
+    }
     let hashed = w.builder.into_inner().map_err(ArchiveError::Output)?;
     let (diff_id, n, mut sink) = hashed.finish();
     sink.send().map_err(ArchiveError::Output)?;
@@ -187,6 +253,8 @@ struct TreeWriter<'o, W: Write> {
     opts: &'o WriteOptions,
     /// First name written for each (device, inode) with more than one link.
     links: HashMap<(u64, u64), Vec<u8>>,
+    /// Whether a directory's entry is followed by its children (false for change lists).
+    recurse: bool,
 }
 
 /// What one entry looks like in the tar.
@@ -199,6 +267,8 @@ struct Entry<'a> {
     xattrs: &'a [(Vec<u8>, Vec<u8>)],
     /// Whiteouts and opaque markers: mode 0 bits beyond permissions, mtime 0.
     marker: bool,
+    /// uid, gid and mode 0 whatever `meta` says (whiteouts of a change list).
+    zero_ids: bool,
 }
 
 fn source_err<'a>(
@@ -308,6 +378,7 @@ impl<W: Write> TreeWriter<'_, W> {
             link: None,
             xattrs: &xattrs,
             marker: false,
+            zero_ids: false,
         };
         if ft.is_dir() {
             let mut dir_name = name.to_vec();
@@ -322,6 +393,9 @@ impl<W: Write> TreeWriter<'_, W> {
             )?;
             if opaque {
                 self.marker(&join(name, OPAQUE_MARKER), &meta)?;
+            }
+            if !self.recurse {
+                return Ok(());
             }
             return self.walk(path, name);
         }
@@ -401,6 +475,7 @@ impl<W: Write> TreeWriter<'_, W> {
                 link: None,
                 xattrs: &[],
                 marker: true,
+                zero_ids: false,
             },
             io::empty(),
         )
@@ -411,10 +486,15 @@ impl<W: Write> TreeWriter<'_, W> {
         let mut h = Header::new_ustar();
         h.set_entry_type(e.kind);
         let perm_mask = if e.marker { 0o777 } else { 0o7777 };
-        h.set_mode(e.meta.mode() & perm_mask);
+        let (mode, uid, gid) = if e.zero_ids {
+            (0, 0, 0)
+        } else {
+            (e.meta.mode(), e.meta.uid(), e.meta.gid())
+        };
+        h.set_mode(mode & perm_mask);
         for (key, id, set) in [
-            ("uid", e.meta.uid(), Header::set_uid as fn(&mut Header, u64)),
-            ("gid", e.meta.gid(), Header::set_gid),
+            ("uid", uid, Header::set_uid as fn(&mut Header, u64)),
+            ("gid", gid, Header::set_gid),
         ] {
             set(&mut h, u64::from(id));
             if u64::from(id) > 0o7_777_777 {

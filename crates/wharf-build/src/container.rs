@@ -2,6 +2,10 @@
 //! upper directory under `$ROOT/containers/<id>/`. Snapshotting writes the upper directory as
 //! a layer (so its cost follows what changed, not the image size), then moves that directory
 //! into `layers/<chain-id>` where it becomes the next lower, and mounts a fresh upper on top.
+//!
+//! Where no overlay can be mounted (the copy driver, in an unprivileged CI container), the
+//! root is a plain copy of the layers and a snapshot is the difference between the tree before
+//! and after the step ([`crate::tree_diff`]): nothing is mounted at all.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +28,8 @@ pub struct WorkingContainer {
     /// Diff IDs of the lowers that are layers (the empty base of `scratch` is not).
     diff_ids: Vec<Digest>,
     mounted: bool,
+    /// The copy driver's tree as the last snapshot left it (None on overlay).
+    baseline: Option<Box<crate::tree_diff::Tree>>,
 }
 
 /// A layer written from an upper directory and stored as a blob.
@@ -56,9 +62,6 @@ impl WorkingContainer {
         lowers: Vec<PathBuf>,
         diff_ids: Vec<Digest>,
     ) -> Result<Self, BuildError> {
-        if driver.kind() == DriverKind::Copy {
-            return Err(BuildError::NoOverlay);
-        }
         let id = new_id();
         let dir = store.container_dir(&id)?;
         let chains = wharf_store::chain_id(&diff_ids);
@@ -71,6 +74,7 @@ impl WorkingContainer {
             lowers,
             diff_ids,
             mounted: false,
+            baseline: None,
         };
         if c.lowers.is_empty() {
             // Overlay needs at least one lower: `scratch` gets an empty one.
@@ -79,7 +83,15 @@ impl WorkingContainer {
             c.lowers.push(empty);
         }
         c.mount()?;
+        if driver.kind() == DriverKind::Copy {
+            c.baseline = Some(Box::new(c.scan()?));
+        }
         Ok(c)
+    }
+
+    fn scan(&self) -> Result<crate::tree_diff::Tree, BuildError> {
+        let root = self.rootfs();
+        crate::tree_diff::Tree::scan(&root).map_err(BuildError::io("scanning", root))
     }
 
     pub fn id(&self) -> &str {
@@ -124,6 +136,9 @@ impl WorkingContainer {
 
     /// Whether the upper directory holds any change.
     pub fn has_changes(&self) -> Result<bool, BuildError> {
+        if let Some(before) = &self.baseline {
+            return Ok(!before.changes(&self.scan()?).is_empty());
+        }
         let upper = self.upper();
         let mut it = std::fs::read_dir(&upper).map_err(BuildError::io("listing", &upper))?;
         Ok(it.next().is_some())
@@ -135,6 +150,9 @@ impl WorkingContainer {
         compression: LayerCompression,
         clamp_mtime: Option<i64>,
     ) -> Result<Snapshot, BuildError> {
+        if self.baseline.is_some() {
+            return self.snapshot_by_diff(compression, clamp_mtime);
+        }
         self.unmount()?;
         let upper = self.upper();
         let mut blob = self.store.blob_writer(None)?;
@@ -168,6 +186,40 @@ impl WorkingContainer {
         remove_all(&work)?;
         self.lowers.push(dest);
         self.mount()?;
+        Ok(Snapshot { info, compression })
+    }
+}
+
+impl WorkingContainer {
+    /// The copy driver's snapshot: the changes since the last one, found by comparing trees.
+    fn snapshot_by_diff(
+        &mut self,
+        compression: LayerCompression,
+        clamp_mtime: Option<i64>,
+    ) -> Result<Snapshot, BuildError> {
+        let after = self.scan()?;
+        let changes = self
+            .baseline
+            .as_ref()
+            .map(|b| b.changes(&after))
+            .unwrap_or_default();
+        let mut blob = self.store.blob_writer(None)?;
+        let info = wharf_archive::write_layer_changes(
+            &self.rootfs(),
+            &changes,
+            &mut blob,
+            &WriteOptions {
+                source: LayerSource::Plain,
+                compression,
+                level: None,
+                clamp_mtime,
+            },
+        )?;
+        blob.commit()?;
+        self.diff_ids.push(info.diff_id.clone());
+        self.store
+            .record_container_layers(&self.id, &wharf_store::chain_id(&self.diff_ids))?;
+        self.baseline = Some(Box::new(after));
         Ok(Snapshot { info, compression })
     }
 }

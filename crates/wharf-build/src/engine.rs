@@ -30,6 +30,7 @@ use crate::rootfs;
 use crate::run::{self, RunRequest};
 use crate::secrets::RunOptions;
 use copy_step::CopyInputs;
+use wharf_sandbox::isolation::Isolation;
 
 #[path = "copy_step.rs"]
 mod copy_step;
@@ -262,6 +263,8 @@ struct Builder<'a> {
     remote: Option<RemoteCache>,
     /// The private network of RUN steps, shared by every stage.
     network: &'a RunNetwork,
+    /// The RUN isolation, decided at the first RUN, and whether chroot needs a user namespace.
+    isolation: Option<(Isolation, bool)>,
 }
 
 /// Builds the image and commits it under `opts.tags`.
@@ -360,6 +363,7 @@ pub fn build(
         file_name,
         context,
         driver: None,
+        isolation: None,
         events,
         executed: 0,
         cached: 0,
@@ -437,11 +441,47 @@ impl Builder<'_> {
         }
     }
 
-    fn driver(&mut self) -> Driver {
+    fn driver(&mut self) -> Result<Driver, BuildError> {
+        if let Some(d) = &self.driver {
+            return Ok(d.clone());
+        }
         let containers = self.store.containers_dir();
-        self.driver
-            .get_or_insert_with(|| Driver::detect(&containers))
-            .clone()
+        // buildah's variable: `STORAGE_DRIVER=copy` (or `vfs`) builds without any mount.
+        let d = match std::env::var("STORAGE_DRIVER") {
+            Ok(name) if !name.is_empty() => Driver::by_name(&name)?,
+            _ => Driver::detect(&containers),
+        };
+        self.driver = Some(d.clone());
+        Ok(d)
+    }
+
+    /// The isolation of RUN steps: the one asked for if it can work here (else an error that
+    /// names the cause and the mode that would), or the best that works, said once.
+    fn isolation(&mut self) -> Result<(Isolation, bool), BuildError> {
+        if let Some(i) = self.isolation {
+            return Ok(i);
+        }
+        let facts = wharf_sandbox::isolation::Facts::probe();
+        let chosen = if let Some(wanted) = self.opts.run.isolation {
+            facts
+                .check(wanted)
+                .map_err(|reason| BuildError::Isolation { reason })?;
+            wanted
+        } else {
+            let best = facts
+                .best()
+                .map_err(|reason| BuildError::Isolation { reason })?;
+            if best != Isolation::Oci {
+                (self.events)(Event::Warning(format!(
+                    "RUN uses {best} isolation: {}; set --isolation {best} to say so",
+                    facts.oci_refusal().unwrap_or_default()
+                )));
+            }
+            best
+        };
+        let new_userns = chosen == Isolation::Chroot && facts.mountns_errno.is_some();
+        self.isolation = Some((chosen, new_userns));
+        Ok((chosen, new_userns))
     }
 
     /// Loads an image from the store: config, layers, image ID.
@@ -541,7 +581,7 @@ impl Builder<'_> {
     }
 
     fn container(&mut self, layers: &[LayerRef]) -> Result<WorkingContainer, BuildError> {
-        let driver = self.driver();
+        let driver = self.driver()?;
         let lowers = self.lowers(layers)?;
         let diff_ids = layers.iter().map(|l| l.diff_id.clone()).collect();
         WorkingContainer::create(self.store, &driver, lowers, diff_ids)
@@ -840,6 +880,7 @@ impl Builder<'_> {
                         reason,
                     }
                 })?;
+                let (isolation, new_userns) = self.isolation()?;
                 let scratch = ctr.scratch();
                 let req = RunRequest {
                     run: r,
@@ -854,7 +895,14 @@ impl Builder<'_> {
                     .as_ref()
                     .map(|m| m.attach(self.store, &self.context, &rootfs, &scratch, &workdir))
                     .transpose()?;
-                let private = if run::network(r, self.opts.run.network)?
+                // chroot and rootfs isolation have no network namespace of their own: RUN
+                // shares the job container's, as buildah's chroot isolation does.
+                let build_network = if isolation == Isolation::Oci {
+                    self.opts.run.network
+                } else {
+                    Some(wharf_sandbox::spec::NetworkMode::Host)
+                };
+                let private = if run::network(r, build_network)?
                     == wharf_sandbox::spec::NetworkMode::Private
                 {
                     Some(self.network.join()?)
@@ -867,12 +915,14 @@ impl Builder<'_> {
                         .map(|a| a.mounts.clone())
                         .unwrap_or_default(),
                     env: attached.as_ref().map(|a| a.env.clone()).unwrap_or_default(),
-                    network: self.opts.run.network,
+                    network: build_network,
                     private,
                     cap_add: self.opts.run.cap_add.clone(),
                     cap_drop: self.opts.run.cap_drop.clone(),
                     add_hosts: self.opts.run.add_hosts.clone(),
                     no_hosts: self.opts.run.no_hosts,
+                    isolation,
+                    new_userns,
                 };
                 let result = run::run_with(&req, &extras);
                 if let Some(a) = attached {

@@ -159,6 +159,10 @@ pub enum BuildError {
          --network host, if you trust this Dockerfile with the host's network"
     )]
     HostNetworkNotAllowed,
+    /// The RUN isolation asked for (or every one) cannot work here; the reason names the
+    /// refused syscall or mount, its cause and the mode that would work.
+    #[error("{reason}")]
+    Isolation { reason: String },
     /// Layers need an overlay driver: the copy driver has no upper directory to snapshot.
     #[error("building needs kernel overlay or fuse-overlayfs; only the copy driver works here")]
     NoOverlay,

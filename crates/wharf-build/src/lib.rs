@@ -64,6 +64,7 @@ pub mod run;
 pub mod secrets;
 mod sources;
 pub mod squash;
+pub mod tree_diff;
 
 pub use engine::{BuildOptions, Built, Event, Format, NamedContext, build};
 pub use error::BuildError;

@@ -8,6 +8,7 @@ use wharf_dockerfile::instruction::{Command, Run, RunScript};
 use wharf_oci::config::ContainerConfig;
 use wharf_oci::oci_spec;
 use wharf_oci::oci_spec::runtime::MountBuilder;
+use wharf_sandbox::isolation::Isolation;
 use wharf_sandbox::spec::{NetworkMode, SpecOptions};
 
 use crate::error::BuildError;
@@ -48,6 +49,10 @@ pub struct RunExtras {
     pub add_hosts: Vec<(String, String)>,
     /// `--no-hosts`: no generated `/etc/hosts` (the image's own, if any, is seen).
     pub no_hosts: bool,
+    /// The isolation, and whether `chroot` must create a user namespace to get a mount
+    /// namespace.
+    pub isolation: Isolation,
+    pub new_userns: bool,
 }
 
 /// The network `run` gets: its own `--network`, else the build's `default`. The host's only
@@ -131,6 +136,7 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     let mut bundle =
         wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
     adjust_hosts(&mut bundle, extras)?;
+    wharf_sandbox::isolation::apply(&mut bundle.spec, extras.isolation, extras.new_userns)?;
     let stubs = EtcStubs::before(req.rootfs);
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir);
     stubs.clean();

@@ -108,6 +108,7 @@ impl Builder<'_> {
                             file_name,
                             context,
                             driver,
+                            isolation: None,
                             results,
                             events: &mut send,
                             executed: 0,

@@ -136,6 +136,9 @@ pub struct RunOptions {
     pub add_hosts: Vec<(String, String)>,
     /// `--no-hosts`: RUN sees the image's own `/etc/hosts`, none generated.
     pub no_hosts: bool,
+    /// How RUN steps are isolated; `None`: `oci` where it works, else the first mode that
+    /// does, with a notice (see [`wharf_sandbox::isolation`]).
+    pub isolation: Option<wharf_sandbox::isolation::Isolation>,
 }
 
 impl RunOptions {

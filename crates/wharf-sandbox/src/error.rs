@@ -18,11 +18,14 @@ pub enum SandboxError {
     #[error("cannot create a child process")]
     Fork(#[source] io::Error),
 
+    /// The diagnosis names the real cause (a sysctl, a seccomp filter, a capability) and the
+    /// errno: see [`crate::isolation::Facts::userns_refusal`].
     #[error(
-        "cannot create a user namespace; hint: check that unprivileged user namespaces are allowed \
-         (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)"
+        "cannot create a user namespace: {diagnosis}; hint: run as root in the job container \
+         (kiln builds there with --isolation rootfs), or allow user namespaces (a seccomp \
+         profile that permits unshare/clone with CLONE_NEWUSER, e.g. podman's default)"
     )]
-    Unshare(#[source] io::Error),
+    Unshare { diagnosis: String },
 
     #[error("{tool} {pid} failed ({status}): {stderr}")]
     IdMapTool {

@@ -55,6 +55,7 @@ pub mod cgroup;
 pub mod console;
 pub mod error;
 pub mod idmap;
+pub mod isolation;
 pub mod network;
 pub mod overlay;
 pub mod runtime;

@@ -69,6 +69,8 @@ pub trait Syscall {
     /// The `MS_*` flags of the mount at `path` that a remount must keep.
     fn locked_flags(&self, path: &Path) -> io::Result<u64>;
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> io::Result<()>;
+    /// chroot(2), where `pivot_root` cannot be used (`chroot` and `rootfs` isolation).
+    fn chroot(&self, path: &Path) -> io::Result<()>;
     fn chdir(&self, path: &Path) -> io::Result<()>;
     fn sethostname(&self, name: &str) -> io::Result<()>;
     /// Brings up `lo` in the current network namespace.
@@ -163,6 +165,10 @@ impl Syscall for LinuxSyscall {
 
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> io::Result<()> {
         crate::sys::mount::pivot_root(new_root, put_old)
+    }
+
+    fn chroot(&self, path: &Path) -> io::Result<()> {
+        crate::sys::namespace::chroot(path)
     }
 
     fn chdir(&self, path: &Path) -> io::Result<()> {
@@ -382,6 +388,9 @@ pub(crate) mod fake {
                 new_root.display(),
                 put_old.display()
             ))
+        }
+        fn chroot(&self, path: &Path) -> io::Result<()> {
+            self.op(format!("chroot {}", path.display()))
         }
         fn chdir(&self, path: &Path) -> io::Result<()> {
             self.op(format!("chdir {}", path.display()))

@@ -141,6 +141,53 @@ pub fn apply_id_maps(sys: &dyn Syscall, pid: i32, plan: &IdMapPlan) -> Result<()
     Ok(())
 }
 
+/// [`apply_id_maps`], falling back to a single-ID map when `newuidmap`/`newgidmap` fail (in a
+/// container, the setuid tools cannot write maps outside the container's own range), as
+/// buildah does; files owned by other IDs are then squashed, which is said.
+pub fn apply_with_fallback(
+    sys: &dyn Syscall,
+    pid: i32,
+    plan: &IdMapPlan,
+) -> Result<(), SandboxError> {
+    match apply_id_maps(sys, pid, plan) {
+        Err(SandboxError::IdMapTool {
+            tool,
+            status,
+            stderr,
+            ..
+        }) if plan.mode == MapMode::SubordinateRanges => {
+            tracing::warn!(
+                "{tool} failed ({status}: {stderr}): only your own IDs are mapped (to root) in \
+                 the user namespace, and files of the image owned by other IDs are squashed to \
+                 them"
+            );
+            let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+            let single = [
+                ("setgroups", "deny".to_string()),
+                (
+                    "uid_map",
+                    idmap::map_file_text(&idmap::build_map(plan.uid_map[0].host, &[])),
+                ),
+                (
+                    "gid_map",
+                    idmap::map_file_text(&idmap::build_map(plan.gid_map[0].host, &[])),
+                ),
+            ];
+            for (file, text) in single {
+                // newuidmap may have written uid_map before newgidmap failed: keep it.
+                if file == "uid_map" && tool == "newgidmap" {
+                    continue;
+                }
+                let path = proc_dir.join(file);
+                sys.write_file(&path, text.as_bytes())
+                    .map_err(|source| SandboxError::IdMapWrite { path, source })?;
+            }
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// Whether this process already runs inside the namespace [`maybe_reexec_in_userns`] makes.
 pub fn in_userns() -> bool {
     std::env::var_os(USERNS_ENV).is_some()
@@ -260,10 +307,14 @@ fn spawn_mapped(
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 SandboxError::ChildLost(e)
             } else {
-                SandboxError::Unshare(e)
+                let mut facts = crate::isolation::Facts::probe();
+                facts.userns_errno = Some(e.raw_os_error().unwrap_or(libc::EIO));
+                SandboxError::Unshare {
+                    diagnosis: facts.userns_refusal().unwrap_or_else(|| e.to_string()),
+                }
             }
         })
-        .and_then(|()| apply_id_maps(&LinuxSyscall, child.pid, &plan));
+        .and_then(|()| apply_with_fallback(&LinuxSyscall, child.pid, &plan));
     if let Err(e) = setup {
         let _ = child.release(false);
         child.kill();

@@ -8,6 +8,7 @@
 #![allow(clippy::print_stderr)]
 
 pub mod busybox;
+pub mod ci;
 pub mod registry;
 pub mod schema;
 pub mod user;

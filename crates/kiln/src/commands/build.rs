@@ -100,6 +100,13 @@ pub struct EngineArgs {
     #[arg(long, value_name = "MODE", default_value = "private",
           value_parser = wharf_build::network::NETWORK_VALUES)]
     pub network: String,
+    /// How RUN steps are isolated: oci (namespaces, a fresh /proc, pivot_root), chroot (for
+    /// unprivileged CI containers: the container's own /proc, /sys and /dev bound, a user
+    /// namespace only where one can be made, the container's network) or rootfs (kaniko's
+    /// model, only for disposable job containers running as root: chroot, no namespace, no
+    /// mount). Default: $KILN_ISOLATION, else oci where it works, else the first that does
+    #[arg(long, value_name = "MODE", value_parser = wharf_sandbox::isolation::Isolation::NAMES)]
+    pub isolation: Option<String>,
     /// Read build arguments from FILE: KEY=VALUE lines as --build-arg takes them, `#` comments
     /// and blank lines skipped; --build-arg values win (repeatable)
     #[arg(long = "build-arg-file", value_name = "FILE")]
@@ -392,6 +399,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let (network, network_tool) = wharf_build::network::parse_network(&args.engine.network);
     opts.run.network = Some(network);
     opts.network_tool = network_tool;
+    opts.run.isolation = match &args.engine.isolation {
+        Some(name) => Some(name.parse()?),
+        None => wharf_sandbox::isolation::Isolation::from_env()?,
+    };
     opts.squash = args.squash;
     if let Some(jobs) = args.jobs {
         opts.jobs = if jobs == 0 { usize::MAX } else { jobs };

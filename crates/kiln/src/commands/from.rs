@@ -30,6 +30,10 @@ pub struct Args {
     /// slirp4netns, host or none
     #[arg(long, value_name = "MODE", value_parser = wharf_build::network::NETWORK_VALUES)]
     pub network: Option<String>,
+    /// Isolation of later `kiln run`s in this container that give no --isolation: oci,
+    /// chroot or rootfs (see `kiln build --isolation`)
+    #[arg(long, value_name = "MODE", value_parser = wharf_sandbox::isolation::Isolation::NAMES)]
+    pub isolation: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Print nothing while pulling
@@ -86,6 +90,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             Format::Oci
         },
         network: args.network.clone(),
+        isolation: args.isolation.clone(),
     };
     let ctr = builder::create(&store, &opts)
         .with_context(|| format!("creating a working container from {}", args.image))?;

@@ -34,6 +34,11 @@ pub struct Args {
     /// the rootless namespace's), or none (loopback only)
     #[arg(long, value_name = "MODE", value_parser = wharf_build::network::NETWORK_VALUES)]
     pub network: Option<String>,
+    /// How the command is isolated: oci, chroot or rootfs (see `kiln build --isolation`);
+    /// default: the container's `kiln from --isolation`, $KILN_ISOLATION, else oci where it
+    /// works, else the first that does
+    #[arg(long, value_name = "MODE", value_parser = wharf_sandbox::isolation::Isolation::NAMES)]
+    pub isolation: Option<String>,
     /// Working container name or ID
     pub container: String,
     /// The command and its arguments
@@ -63,6 +68,14 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         volumes: args.volumes.clone(),
         network,
         network_tool,
+        isolation: match args
+            .isolation
+            .as_deref()
+            .or(ctr.record.isolation.as_deref())
+        {
+            Some(name) => Some(name.parse()?),
+            None => wharf_sandbox::isolation::Isolation::from_env()?,
+        },
     };
     match builder::run(&store, &ctr, &opts) {
         Ok(()) => Ok(ExitCode::SUCCESS),

@@ -329,6 +329,7 @@ mod tests {
             created_by: None,
             history_comment: None,
             network: None,
+            isolation: None,
         }
     }
 

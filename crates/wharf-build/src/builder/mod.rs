@@ -86,6 +86,9 @@ pub struct Record {
     /// values, see [`crate::network::parse_network`]); private when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// `kiln from --isolation`: the isolation of later `kiln run`s that name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
 }
 
 /// A working container found in the store.
@@ -186,6 +189,8 @@ pub struct FromOptions {
     pub format: Format,
     /// The default network of `kiln run` in this container (`--network`).
     pub network: Option<String>,
+    /// The default isolation of `kiln run` in this container (`--isolation`).
+    pub isolation: Option<String>,
 }
 
 impl FromOptions {
@@ -195,6 +200,7 @@ impl FromOptions {
             name: None,
             format: Format::Oci,
             network: None,
+            isolation: None,
         }
     }
 }
@@ -400,6 +406,7 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
             created_by: None,
             history_comment: None,
             network: opts.network.clone(),
+            isolation: opts.isolation.clone(),
         },
         unpack_warnings: Vec::new(),
     };

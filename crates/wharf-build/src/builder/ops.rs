@@ -32,6 +32,8 @@ pub struct RunOptions {
     /// The helper of a private network (`pasta` or `slirp4netns`); the first installed when
     /// `None`.
     pub network_tool: Option<String>,
+    /// `None`: `oci` where it works, else the first isolation that does.
+    pub isolation: Option<wharf_sandbox::isolation::Isolation>,
 }
 
 fn bind(spec: &str) -> Result<wharf_oci::oci_spec::runtime::Mount, ContainerError> {
@@ -87,11 +89,23 @@ pub fn run(store: &Store, ctr: &Container, opts: &RunOptions) -> Result<(), Cont
     spec.entrypoint = Some(Vec::new());
     spec.env.clone_from(&opts.env);
     spec.user.clone_from(&opts.user);
-    spec.network = opts.network;
+    let facts = wharf_sandbox::isolation::Facts::probe();
+    let isolation = match opts.isolation {
+        Some(wanted) => facts.check(wanted).map(|()| wanted),
+        None => facts.best(),
+    }
+    .map_err(|reason| BuildError::Isolation { reason })?;
+    // chroot and rootfs have no network namespace of their own.
+    let network = if isolation == wharf_sandbox::isolation::Isolation::Oci {
+        opts.network
+    } else {
+        NetworkMode::Host
+    };
+    spec.network = network;
     spec.extra_mounts = extra_mounts;
     let scratch = ctr.scratch();
     // Torn down (helper stopped, namespace unbound) when the command has returned.
-    let network = if opts.network == NetworkMode::Private {
+    let network = if network == NetworkMode::Private {
         let net = OwnNetwork::start(&scratch, opts.network_tool.as_deref())?;
         let joined = net.joined();
         spec.network_namespace = Some(joined.netns);
@@ -100,7 +114,10 @@ pub fn run(store: &Store, ctr: &Container, opts: &RunOptions) -> Result<(), Cont
     } else {
         None
     };
-    let bundle = wharf_sandbox::bundle::write_bundle(&scratch.join("bundle"), Some(&config), spec)?;
+    let mut bundle =
+        wharf_sandbox::bundle::write_bundle(&scratch.join("bundle"), Some(&config), spec)?;
+    let new_userns = facts.mountns_errno.is_some();
+    wharf_sandbox::isolation::apply(&mut bundle.spec, isolation, new_userns)?;
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir)?;
     drop(network);
     drop(mounted);

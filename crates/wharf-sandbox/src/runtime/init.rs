@@ -62,6 +62,27 @@ pub(crate) struct InitPlan {
     pub terminal: bool,
     /// `--init`: PID 1 stays in the runtime's code, the process runs as its child.
     pub init: bool,
+    /// `chroot` or `rootfs` isolation ([`crate::isolation`]): chroot in place of pivot_root,
+    /// and only bind mounts, in a mount namespace when `mount_ns`.
+    pub chroot: Option<ChrootPlan>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChrootPlan {
+    pub mount_ns: bool,
+}
+
+/// The capabilities this process may still hand on (`CapBnd`): under `chroot` and `rootfs`
+/// isolation the job container's bounding set limits what a RUN can get.
+fn bounding_caps() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX)
 }
 
 fn cap_mask(set: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>) -> u64 {
@@ -158,15 +179,33 @@ impl InitPlan {
                 )
             })
             .collect();
+        let chroot = spec
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get(crate::isolation::ISOLATION_ANNOTATION))
+            .filter(|v| *v != "oci")
+            .map(|_| ChrootPlan {
+                mount_ns: linux
+                    .and_then(|l| l.namespaces().as_ref())
+                    .is_some_and(|ns| {
+                        ns.iter()
+                            .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount)
+                    }),
+            });
+        let limit = if chroot.is_some() {
+            bounding_caps()
+        } else {
+            u64::MAX
+        };
         let caps = process
             .capabilities()
             .as_ref()
             .map_or_else(CapSets::default, |c| CapSets {
-                bounding: cap_mask(c.bounding().as_ref()),
-                effective: cap_mask(c.effective().as_ref()),
-                permitted: cap_mask(c.permitted().as_ref()),
-                inheritable: cap_mask(c.inheritable().as_ref()),
-                ambient: cap_mask(c.ambient().as_ref()),
+                bounding: cap_mask(c.bounding().as_ref()) & limit,
+                effective: cap_mask(c.effective().as_ref()) & limit,
+                permitted: cap_mask(c.permitted().as_ref()) & limit,
+                inheritable: cap_mask(c.inheritable().as_ref()) & limit,
+                ambient: cap_mask(c.ambient().as_ref()) & limit,
             });
         let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
             Some(s) => super::seccomp::compile(s)?,
@@ -211,6 +250,7 @@ impl InitPlan {
             env: process.env().clone().unwrap_or_default(),
             terminal: process.terminal() == Some(true),
             init: crate::spec::init::wants_embedded_init(spec),
+            chroot,
         })
     }
 }
@@ -423,6 +463,9 @@ pub(crate) fn setup(
     plan: &InitPlan,
     console: Option<BorrowedFd<'_>>,
 ) -> Result<(), StepError> {
+    if let Some(chroot) = plan.chroot {
+        return setup_chroot(sys, plan, chroot);
+    }
     let root = &plan.rootfs;
     step(
         sys.mount(
@@ -524,6 +567,56 @@ pub(crate) fn setup(
         step(sys.setrlimit(*resource, *soft, *hard), || {
             format!("setting rlimit {resource}")
         })?;
+    }
+    enter_process(sys, plan)
+}
+
+/// `chroot` and `rootfs` isolation: bind mounts only (the caller's `/proc`, `/sys`, `/dev`
+/// and the RUN's own), each resolved inside the root as [`do_mount`] does, then chroot. With
+/// no mount namespace nothing is mounted, but the mount targets are made all the same, so
+/// that the step's layer is the one the `oci` isolation gives.
+fn setup_chroot(sys: &dyn Syscall, plan: &InitPlan, chroot: ChrootPlan) -> Result<(), StepError> {
+    let root = &plan.rootfs;
+    if chroot.mount_ns {
+        step(
+            sys.mount(
+                None,
+                Path::new("/"),
+                None,
+                libc::MS_REC | libc::MS_PRIVATE,
+                None,
+            ),
+            || "making / private".into(),
+        )?;
+        for m in &plan.mounts {
+            do_mount(sys, root, m)?;
+        }
+    } else {
+        for m in &plan.mounts {
+            let dest = InRoot::new(root, &m.destination);
+            let what = || format!("creating the mount target {}", m.destination.display());
+            let is_dir = m
+                .source
+                .as_deref()
+                .is_none_or(|s| std::fs::metadata(s).map_or(true, |md| md.is_dir()));
+            if m.options.bind.is_some() && !is_dir {
+                step(sys.create_file(dest), what)?;
+            } else {
+                step(sys.mkdir_all(dest), what)?;
+            }
+        }
+    }
+    step(sys.chroot(root), || format!("chroot {}", root.display()))?;
+    step(sys.chdir(Path::new("/")), || "chdir /".into())?;
+    for (resource, soft, hard) in &plan.rlimits {
+        // The job container's limits may be lower than podman's defaults ask for: keep them.
+        let _ = sys.setrlimit(*resource, *soft, *hard);
+    }
+    if std::fs::metadata(&plan.cwd).is_err() {
+        step(
+            sys.mkdir_all(InRoot::new(Path::new("/"), &plan.cwd)),
+            || format!("creating the working directory {}", plan.cwd.display()),
+        )?;
     }
     enter_process(sys, plan)
 }

@@ -498,7 +498,15 @@ fn first_child(
     // the container's program makes that process dumpable again, as its own.
     let status = process::set_non_dumpable()
         .and_then(|()| netns.map_or(Ok(()), namespace::setns_net))
-        .and_then(|()| namespace::unshare(flags))
+        // No namespace at all (`rootfs` isolation): not even unshare(0), which Docker's
+        // default seccomp profile refuses without CAP_SYS_ADMIN.
+        .and_then(|()| {
+            if flags == 0 {
+                Ok(())
+            } else {
+                namespace::unshare(flags)
+            }
+        })
         .err()
         .and_then(|e| e.raw_os_error())
         .map_or(0, |e| if e == 0 { libc::EIO } else { e });

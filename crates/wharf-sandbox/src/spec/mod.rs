@@ -7,7 +7,7 @@
 
 pub mod init;
 pub mod keep_id;
-mod mounts;
+pub(crate) mod mounts;
 pub mod seccomp;
 pub mod user;
 

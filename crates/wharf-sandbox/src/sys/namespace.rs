@@ -22,3 +22,27 @@ pub(crate) fn setns_net(fd: &std::os::fd::OwnedFd) -> io::Result<()> {
 pub(crate) fn setns(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
     nix::sched::setns(fd, nix::sched::CloneFlags::empty()).map_err(io::Error::from)
 }
+
+/// Whether unshare(2) with `flags` works here, tried in a throwaway child (a process cannot
+/// leave a namespace it entered); the child's errno comes back as its exit code.
+pub(crate) fn probe_unshare(flags: libc::c_int) -> io::Result<()> {
+    use super::process::{Forked, exit_now, fork, wait_exit_code};
+    match fork()? {
+        Forked::Child => {
+            let code = match unshare(flags) {
+                Ok(()) => 0,
+                Err(e) => e.raw_os_error().unwrap_or(libc::EIO).clamp(1, 255),
+            };
+            exit_now(code)
+        }
+        Forked::Parent(pid) => match wait_exit_code(pid)? {
+            0 => Ok(()),
+            errno => Err(io::Error::from_raw_os_error(i32::from(errno))),
+        },
+    }
+}
+
+/// chroot(2): the calling process's root becomes `path`.
+pub(crate) fn chroot(path: &std::path::Path) -> io::Result<()> {
+    nix::unistd::chroot(path).map_err(io::Error::from)
+}

@@ -311,7 +311,18 @@ pub(crate) fn default_signals() {
 pub(crate) fn set_ids(uid: u32, gid: u32, groups: &[u32]) -> io::Result<()> {
     use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
     let groups: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
-    setgroups(&groups)?;
+    if let Err(e) = setgroups(&groups) {
+        // A single-ID user namespace denies setgroups for good: when the process has no group
+        // beyond those asked for and the one it switches to, nothing is left to drop. (Read
+        // with getgroups, not /proc/self/setgroups: after a chroot there may be no /proc.)
+        let harmless = nix::unistd::getgroups().is_ok_and(|have| {
+            have.iter()
+                .all(|g| g.as_raw() == gid || groups.iter().any(|w| w == g))
+        });
+        if !(e == nix::errno::Errno::EPERM && harmless) {
+            return Err(e.into());
+        }
+    }
     let g = Gid::from_raw(gid);
     setresgid(g, g, g)?;
     let u = Uid::from_raw(uid);
