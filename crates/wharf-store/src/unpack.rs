@@ -151,9 +151,47 @@ impl Store {
 
     fn unpack_one(
         &self,
-        layer: &wharf_oci::Descriptor,
+        layer: &Descriptor,
         diff_id: &Digest,
         chain: &Digest,
+        opts: &ApplyOptions,
+    ) -> Result<ApplyStats, StoreError> {
+        let temp = self.temp_path("layer");
+        let result = (|| {
+            let stats = self.extract_verified(layer, diff_id, &temp, opts)?;
+            let dest = self.layer_dir(chain);
+            // Recorded now that the stream matched the diff ID, for `fsck` to compare with
+            // later (see `tree`). Best effort: without a record the layer is still verified,
+            // only a later change to it goes unnoticed.
+            let record = Self::layer_tree_record(&temp, layer, diff_id).ok();
+            self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
+            match std::fs::rename(&temp, &dest) {
+                Ok(()) => {
+                    sync_dir(&self.layers_dir())?;
+                    if let Some(r) = record {
+                        let _ = self.save_layer_tree_record(chain, &r);
+                    }
+                }
+                // Another process unpacked the same layer first: theirs is as good as ours.
+                Err(_) if dest.is_dir() => remove_all(&temp)?,
+                Err(e) => return Err(StoreError::io("renaming into place", &dest)(e)),
+            }
+            Ok(stats)
+        })();
+        if result.is_err() {
+            let _ = remove_all(&temp);
+        }
+        result
+    }
+
+    /// Applies the blob of `layer` into the new directory `temp`, in overlay's form, checking
+    /// its digest and `diff_id` on the way. On an error `temp` may hold a partial tree: the
+    /// caller removes it.
+    pub(crate) fn extract_verified(
+        &self,
+        layer: &Descriptor,
+        diff_id: &Digest,
+        temp: &std::path::Path,
         opts: &ApplyOptions,
     ) -> Result<ApplyStats, StoreError> {
         let media_type = layer.media_type().to_string();
@@ -174,51 +212,26 @@ impl Store {
             },
             ..opts.clone()
         };
-        let temp = self.temp_path("layer");
-        mkdir_p(&temp)?;
-        let result = (|| {
-            let mut reader =
-                LayerReader::new(io::BufReader::with_capacity(256 << 10, blob), compression)
-                    .map_err(archive_err)?;
-            let stats =
-                wharf_archive::apply_layer(&mut reader, &temp, &opts).map_err(archive_err)?;
-            let info = reader.finish().map_err(archive_err)?;
-            if info.digest != *layer.digest() {
-                return Err(StoreError::DigestMismatch {
-                    expected: layer.digest().clone(),
-                    actual: info.digest,
-                });
-            }
-            if info.diff_id != *diff_id {
-                return Err(StoreError::DiffIdMismatch {
-                    layer: Box::new(layer.digest().clone()),
-                    expected: Box::new(diff_id.clone()),
-                    actual: info.diff_id,
-                });
-            }
-            let dest = self.layer_dir(chain);
-            // Recorded now that the stream matched the diff ID, for `fsck` to compare with
-            // later (see `tree`). Best effort: without a record the layer is still verified,
-            // only a later change to it goes unnoticed.
-            let record = Self::layer_tree_record(&temp).ok();
-            self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
-            match std::fs::rename(&temp, &dest) {
-                Ok(()) => {
-                    sync_dir(&self.layers_dir())?;
-                    if let Some(r) = record {
-                        let _ = self.save_layer_tree_record(chain, &r);
-                    }
-                }
-                // Another process unpacked the same layer first: theirs is as good as ours.
-                Err(_) if dest.is_dir() => remove_all(&temp)?,
-                Err(e) => return Err(StoreError::io("renaming into place", &dest)(e)),
-            }
-            Ok(stats)
-        })();
-        if result.is_err() {
-            let _ = remove_all(&temp);
+        mkdir_p(temp)?;
+        let mut reader =
+            LayerReader::new(io::BufReader::with_capacity(256 << 10, blob), compression)
+                .map_err(archive_err)?;
+        let stats = wharf_archive::apply_layer(&mut reader, temp, &opts).map_err(archive_err)?;
+        let info = reader.finish().map_err(archive_err)?;
+        if info.digest != *layer.digest() {
+            return Err(StoreError::DigestMismatch {
+                expected: layer.digest().clone(),
+                actual: info.digest,
+            });
         }
-        result
+        if info.diff_id != *diff_id {
+            return Err(StoreError::DiffIdMismatch {
+                layer: Box::new(layer.digest().clone()),
+                expected: Box::new(diff_id.clone()),
+                actual: info.diff_id,
+            });
+        }
+        Ok(stats)
     }
 }
 
