@@ -10,6 +10,7 @@
 pub mod busybox;
 pub mod registry;
 pub mod schema;
+pub mod slowlink;
 pub mod user;
 
 use std::path::PathBuf;
