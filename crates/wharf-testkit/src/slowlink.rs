@@ -9,11 +9,12 @@
 //! every chunk it reads with the time it would have left the far end of the link: the link is
 //! busy for `len * 8 / bandwidth` after the previous chunk of the same direction (of any
 //! connection), then the chunk travels half the round trip. The writer sleeps until that time
-//! and forwards it. A half-close travels the same way, after the last chunk.
+//! and forwards it. A half-close travels the same way, after the last chunk. A new connection
+//! waits one round trip before anything is relayed: the TCP handshake's.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -64,12 +65,16 @@ struct Link {
     shape: Shape,
     up: Direction,
     down: Direction,
+    /// Connections open now, and the most ever open at once.
+    open: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 /// A running proxy; stops accepting when dropped (open connections finish on their own).
 pub struct SlowLink {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    link: Arc<Link>,
 }
 
 impl SlowLink {
@@ -87,8 +92,11 @@ impl SlowLink {
             shape,
             up: Direction::default(),
             down: Direction::default(),
+            open: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
         });
         let stopping = stop.clone();
+        let accepted = link.clone();
         thread::Builder::new()
             .name("slowlink-accept".into())
             .spawn(move || {
@@ -97,22 +105,35 @@ impl SlowLink {
                         break;
                     }
                     let Ok(client) = client else { continue };
-                    let link = link.clone();
+                    let link = accepted.clone();
+                    let now = link.open.fetch_add(1, Ordering::SeqCst) + 1;
+                    link.peak.fetch_max(now, Ordering::SeqCst);
                     let _ = thread::Builder::new()
                         .name("slowlink-conn".into())
                         .spawn(move || {
+                            // The kernel completed the handshake locally; a real one costs a
+                            // round trip before the first request leaves: hold the connection
+                            // that long before reading from it.
+                            thread::sleep(link.shape.rtt);
                             if let Ok(server) = TcpStream::connect(upstream) {
                                 connect(&client, &server, &link);
                             }
+                            link.open.fetch_sub(1, Ordering::SeqCst);
                         });
                 }
             })?;
-        Ok(Self { addr, stop })
+        Ok(Self { addr, stop, link })
     }
 
     /// The address clients connect to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The most connections that were open through the link at once: how many requests a
+    /// client kept in flight (HTTP/1.1 runs one request per connection at a time).
+    pub fn peak_connections(&self) -> usize {
+        self.link.peak.load(Ordering::SeqCst)
     }
 }
 
@@ -220,7 +241,13 @@ mod tests {
         let mut got = [0u8; 4];
         c.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"ping");
-        // Each way takes half: the echo comes back after one whole round trip.
+        // The handshake's round trip, then each way takes half of another.
+        assert!(t.elapsed() >= shape.rtt * 2, "{:?}", t.elapsed());
+        // On the open connection an exchange costs one round trip.
+        let t = Instant::now();
+        c.write_all(b"pong").unwrap();
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"pong");
         assert!(t.elapsed() >= shape.rtt, "{:?}", t.elapsed());
     }
 
