@@ -82,7 +82,7 @@ t() {
     local name=$1; shift
     /usr/bin/time -f "%e %M %U %S" -o "$W/t" "$@" >/dev/null 2>"$W/err" ||
         { echo "$name failed:"; cat "$W/err"; exit 1; }
-    awk -v n="$name" '{ printf "%s|%s|%s|%.2f\n", n, $1, $2, $3 + $4 }' "$W/t" >> "$W/times"
+    awk -v n="$name" '{ printf "%s|%s|%s|%.2f\n", n, $1, $2, $3 + $4 }' "$W/t" | tee -a "$W/times" >&2
 }
 # pair NAME CMD1 -- CMD2: both in one timed run (a sh -c), e.g. pull then from.
 tsh() { local name=$1; shift; t "$name" sh -c "$*"; }

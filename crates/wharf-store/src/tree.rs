@@ -74,7 +74,7 @@ struct Record {
 #[derive(Debug, serde::Deserialize)]
 #[serde(untagged)]
 enum Stored {
-    Current(Record),
+    Current(Box<Record>),
     Hashed(Tree),
 }
 
