@@ -4,8 +4,8 @@
 //!
 //! On a real network a blob costs round trips before any byte moves (the existence check, a
 //! mount attempt, the upload session), and those cost the same for a 1 KiB blob as for a
-//! 100 MiB one. So existence checks, mounts and blobs of at most [`SMALL_BLOB`] run up to
-//! [`ROUND_TRIP_PARALLEL`] at once, and only the transfers of larger blobs, which compete for
+//! 100 MiB one. So existence checks, mounts and blobs of at most `SMALL_BLOB` (1 MiB) run up to
+//! `ROUND_TRIP_PARALLEL` (32) at once, and only the transfers of larger blobs, which compete for
 //! bandwidth, CPU and memory, are bounded by [`CopyOptions::parallel`].
 
 use std::collections::HashMap;
