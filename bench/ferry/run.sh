@@ -1,14 +1,22 @@
 #!/bin/sh
 # ferry vs skopeo, side by side, in one run: registry -> registry (blobs absent, then present),
-# registry -> oci:, oci: -> registry, inspect, zstd recompression, sync of a repository.
-# Prints seconds, peak RSS and ferry/skopeo ratios.
+# registry -> oci:, oci: -> registry, inspect, zstd recompression, sync of a repository; then
+# the copies again through wharf-slowlink (40 ms round trip, 200 Mbit/s each way in front of
+# every registry: what users see, where round trips count), plus a 100-layer image.
+# Prints seconds, peak RSS, CPU seconds (user+sys of the tool only) and ferry/skopeo ratios,
+# and each tool's CPU seconds per copied GiB for the full copies.
+#
+#   WAN=0 bench/ferry/run.sh           # loopback cases only
+#   RTT_MS=40 MBIT=200                 # the slow link's shape
 #
 #   bench/ferry/run.sh                 # builds an image from this machine's files (SIZE_MB ~ 200)
 #   SRC=127.0.0.1:5000/lab/big:latest bench/ferry/run.sh   # or copy the lab's image first
 #
-# Needs: docker-registry, skopeo, GNU time, a release ferry (cargo build --release -p ferry).
+# Needs: docker-registry, skopeo, GNU time, a release ferry and wharf-slowlink
+# (cargo build --release -p ferry -p wharf-testkit).
 set -eu
 FERRY=${FERRY:-${CARGO_TARGET_DIR:-target}/release/ferry}
+SLOWLINK=${SLOWLINK:-${CARGO_TARGET_DIR:-target}/release/wharf-slowlink}
 REGISTRY_BIN=${REGISTRY_BIN:-/usr/bin/docker-registry}
 command -v skopeo >/dev/null || { echo "SKIP: skopeo is not installed"; exit 0; }
 [ -x "$REGISTRY_BIN" ] || { echo "SKIP: $REGISTRY_BIN is missing"; exit 0; }
@@ -71,14 +79,18 @@ fi
 skopeo copy -q --src-tls-verify=false "docker://$A/bench/img:1" "oci:$W/src:img"
 echo "image: $(du -sm "$W/src/blobs" | cut -f1) MiB of blobs, $(ls "$W/src/blobs/sha256" | wc -l) blobs"
 
-# One timed run: prints "seconds peak_kib".
-measure() { /usr/bin/time -f "%e %M" -o "$W/t" "$@" >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }; cat "$W/t"; }
+# One timed run: prints "seconds peak_kib cpu_seconds".
+measure() {
+    /usr/bin/time -f "%e %M %U %S" -o "$W/t" "$@" >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }
+    awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$W/t"
+}
 
-printf '%-28s %9s %9s %9s %9s %7s\n' case skopeo_s ferry_s skopeo_MiB ferry_MiB ratio
+printf '%-30s %9s %9s %9s %9s %8s %8s %7s\n' case skopeo_s ferry_s skopeo_MiB ferry_MiB skopeo_cpu ferry_cpu ratio
 row() { # name, skopeo result, ferry result
     set -- "$1" $2 $3
-    awk -v n="$1" -v ss="$2" -v sm="$3" -v fs="$4" -v fm="$5" 'BEGIN {
-        printf "%-28s %9.3f %9.3f %9.1f %9.1f %7.2f\n", n, ss, fs, sm/1024, fm/1024, (ss>0 ? fs/ss : 0) }'
+    awk -v n="$1" -v ss="$2" -v sm="$3" -v sc="$4" -v fs="$5" -v fm="$6" -v fc="$7" 'BEGIN {
+        printf "%-30s %9.3f %9.3f %9.1f %9.1f %8.2f %8.2f %7.2f\n", n, ss, fs, sm/1024, fm/1024, sc, fc, (ss>0 ? fs/ss : 0) }'
+    echo "$1|$2|$3|$4|$5|$6|$7" >> "$W/rows"
 }
 run_case() { # name, skopeo args..., --, ferry args...
     name=$1; shift; s=""; while [ "$1" != "--" ]; do s="$s $1"; shift; done; shift
@@ -112,3 +124,63 @@ run_case "sync registry->registry" sync --src docker --dest docker $NT "$A/bench
 sd=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$B/s/img:1")
 fd=$("$FERRY" inspect --tls-verify=false --format '{{.Digest}}' "docker://$B/f/img:1")
 [ "$sd" = "$fd" ] && echo "digests match: $fd" || { echo "DIGEST MISMATCH: skopeo $sd ferry $fd"; exit 1; }
+
+[ "${WAN:-1}" = 0 ] && exit 0
+[ -x "$SLOWLINK" ] || { echo "build wharf-slowlink first: cargo build --release -p wharf-testkit (or WAN=0)"; exit 1; }
+RTT_MS=${RTT_MS:-40}; MBIT=${MBIT:-200}
+# slow NAME HOST:PORT: prints the address of a slow link in front of the registry.
+slow() {
+    "$SLOWLINK" "$2" "$RTT_MS" "$MBIT" > "$W/$1.link" &
+    PIDS="$PIDS $!"; echo "$!" >> "$W/pids"
+    for _ in $(seq 50); do [ -s "$W/$1.link" ] && break; sleep 0.1; done
+    cat "$W/$1.link"
+}
+echo
+echo "through wharf-slowlink: ${RTT_MS} ms round trip, ${MBIT} Mbit/s each way, per registry"
+# Fresh registries, so no blob is present or mountable from the loopback cases.
+G=$(start_registry g); H=$(start_registry h); I=$(start_registry i)
+SA=$(slow a "$A"); SG=$(slow g "$G"); SH=$(slow h "$H"); SI=$(slow i "$I")
+BYTES=$(du -sb "$W/src/blobs" | cut -f1)
+# shellcheck disable=SC2086
+run_case "wan registry->registry" copy -q $NT "docker://$SA/bench/img:1" "docker://$SG/s/img:1" -- \
+    copy -q $NT "docker://$SA/bench/img:1" "docker://$SH/f/img:1"
+# shellcheck disable=SC2086
+run_case "wan all present" copy -q $NT "docker://$SA/bench/img:1" "docker://$SG/s/img:1" -- \
+    copy -q $NT "docker://$SA/bench/img:1" "docker://$SH/f/img:1"
+run_case "wan registry->oci:" copy -q --src-tls-verify=false "docker://$SA/bench/img:1" "oci:$W/ws-oci:img" -- \
+    copy -q --src-tls-verify=false "docker://$SA/bench/img:1" "oci:$W/wf-oci:img"
+rm -rf "$W/ws-oci" "$W/wf-oci"
+
+# 100 layers of one small file each (plus a config), as images built by many RUN steps.
+L="$W/many"; mkdir -p "$L/blobs/sha256" "$W/mf"; diffs=""; layers=""
+for i in $(seq 100); do
+    head -c 4096 /dev/urandom > "$W/mf/f$i"
+    tar -C "$W/mf" -cf "$W/l.tar" "f$i"
+    diff=$(sha256sum < "$W/l.tar" | cut -d' ' -f1)
+    gzip -n -c "$W/l.tar" > "$W/l.tgz"
+    dig=$(sha256sum < "$W/l.tgz" | cut -d' ' -f1); size=$(stat -c %s "$W/l.tgz")
+    mv "$W/l.tgz" "$L/blobs/sha256/$dig"
+    diffs="$diffs${diffs:+,}\"sha256:$diff\""
+    layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$dig\",\"size\":$size}"
+done
+printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[%s]}}' "$diffs" > "$W/config"
+cd_=$(sha256sum < "$W/config" | cut -d' ' -f1); cs=$(stat -c %s "$W/config"); mv "$W/config" "$L/blobs/sha256/$cd_"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' "$cd_" "$cs" "$layers" > "$W/manifest"
+md=$(sha256sum < "$W/manifest" | cut -d' ' -f1); ms=$(stat -c %s "$W/manifest"); mv "$W/manifest" "$L/blobs/sha256/$md"
+printf '{"imageLayoutVersion":"1.0.0"}' > "$L/oci-layout"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"many"}}]}' "$md" "$ms" > "$L/index.json"
+skopeo copy -q --dest-tls-verify=false "oci:$L:many" "docker://$A/bench/many:1"
+# shellcheck disable=SC2086
+run_case "wan 100 layers reg->reg" copy -q $NT "docker://$SA/bench/many:1" "docker://$SI/s/many:1" -- \
+    copy -q $NT "docker://$SA/bench/many:1" "docker://$SI/f/many:1"
+# shellcheck disable=SC2086
+run_case "wan 100 layers present" copy -q $NT "docker://$SA/bench/many:1" "docker://$SI/s/many:1" -- \
+    copy -q $NT "docker://$SA/bench/many:1" "docker://$SI/f/many:1"
+
+echo
+echo "CPU seconds per copied GiB (full copies of the $((BYTES >> 20)) MiB image):"
+grep -E '^(registry->registry \(absent\)|registry->oci:|oci:->registry|wan registry->registry|wan registry->oci:)\|' "$W/rows" |
+while IFS='|' read -r name _ _ sc _ _ fc; do
+    awk -v n="$name" -v sc="$sc" -v fc="$fc" -v b="$BYTES" 'BEGIN {
+        g = b / 1073741824; printf "  %-28s skopeo %6.2f  ferry %6.2f  ratio %5.2f\n", n, sc/g, fc/g, (sc>0 ? fc/sc : 0) }'
+done

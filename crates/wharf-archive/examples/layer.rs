@@ -4,6 +4,8 @@
 //! cargo run --release --example layer -- write gzip|zstd|none DIR OUT
 //! cargo run --release --example layer -- apply gzip|zstd|none BLOB ROOT
 //! ```
+//!
+//! `LEVEL=N` writes at compression level N instead of the default (to measure levels).
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)] // a benchmark tool prints rates
 
 use std::fs::File;
@@ -31,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut out = BufWriter::new(File::create(b)?);
         let opts = WriteOptions {
             compression,
+            level: std::env::var("LEVEL").ok().and_then(|l| l.parse().ok()),
             ..WriteOptions::default()
         };
         let info = write_layer(Path::new(a), &mut out, &opts)?;

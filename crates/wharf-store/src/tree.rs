@@ -5,17 +5,25 @@
 //! exactly as its author wrote it (entry order, header fields, PAX records, padding). The
 //! unpacked tree keeps none of that, and it holds overlay's whiteout forms instead of `.wh.`
 //! entries, so re-tarring it cannot reproduce the diff ID. Instead, right after the tar stream
-//! was verified against the diff ID and before the tree is renamed into place, every entry is
-//! recorded: path, type, mode, owner, size, symlink target or device number, a digest of its
-//! extended attributes and of its content, and its inode, mtime and ctime.
+//! was verified against the diff ID and before the tree is renamed into place, every entry's
+//! metadata is recorded: path, type, mode, owner, size, symlink target or device number, and
+//! its inode, mtime and ctime; and so is the layer it came from (blob descriptor, diff ID).
+//! Contents are not hashed at unpack: that was about an eighth of an unpack's CPU time, paid on
+//! every pull for a check that runs rarely.
 //!
-//! - The **full** check walks the tree again and compares everything, hashing every file:
-//!   it catches any change of content, metadata, added or removed entries.
 //! - The **fast** check compares what `lstat` gives (type, mode, owner, size, inode, mtime and
 //!   ctime) without reading file contents. Writing a file changes its ctime, which no user can
 //!   set back, and replacing it changes its inode, so this catches every ordinary edit; it
 //!   misses only what bypasses the filesystem's timestamps (writing the block device, a
 //!   clock set back by root between the write and the check).
+//! - The **full** check does the fast check, then extracts the layer's blob again into `tmp/`
+//!   (verified against its digest and diff ID, as at unpack) and compares both trees entry by
+//!   entry, contents and extended attributes included: it catches what the fast check misses.
+//!   When the blob is gone (a container keeps a layer whose image was removed), only the
+//!   fast check can run.
+//!
+//! Records written before this scheme hold content digests and no layer; the full check
+//! compares against those as before.
 //!
 //! Owners are recorded as host IDs (translated through `/proc/self/uid_map`), so a record made
 //! inside the rootless user namespace compares with a check run outside it and vice versa.
@@ -26,8 +34,8 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use wharf_oci::Digest;
 use wharf_oci::digest::{Hasher, HashingReader};
+use wharf_oci::{Descriptor, Digest};
 
 use crate::fsutil::{mkdir_private, remove_all};
 use crate::{Store, StoreError};
@@ -53,6 +61,22 @@ struct Entry {
 
 /// path (relative, `/`-separated; lossy for names that are not UTF-8) -> entry.
 type Tree = BTreeMap<String, Entry>;
+
+/// A record: the layer the tree was unpacked from and the tree's metadata.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Record {
+    layer: Descriptor,
+    diff_id: Digest,
+    tree: Tree,
+}
+
+/// A record as stored: the current form, or a tree with content digests from before.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Current(Box<Record>),
+    Hashed(Tree),
+}
 
 /// How deep [`Store::check_layer_tree`] looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,10 +281,19 @@ impl Store {
         self.root().join(TREES_DIR).join(chain.digest())
     }
 
-    /// The record of the tree at `dir`, which is about to become a layer directory.
-    pub(crate) fn layer_tree_record(dir: &Path) -> Result<Vec<u8>, StoreError> {
-        let tree = walk(dir, TreeCheck::Full)?;
-        serde_json::to_vec(&tree).map_err(|source| StoreError::Json {
+    /// The record of the tree at `dir`, which is about to become a layer directory, unpacked
+    /// from `layer` (verified against `diff_id`).
+    pub(crate) fn layer_tree_record(
+        dir: &Path,
+        layer: &Descriptor,
+        diff_id: &Digest,
+    ) -> Result<Vec<u8>, StoreError> {
+        let record = Record {
+            layer: layer.clone(),
+            diff_id: diff_id.clone(),
+            tree: walk(dir, TreeCheck::Fast)?,
+        };
+        serde_json::to_vec(&record).map_err(|source| StoreError::Json {
             what: format!("the record of {}", dir.display()),
             source,
         })
@@ -288,17 +321,47 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(TreeStatus::Unrecorded),
             Err(e) => return Err(StoreError::io("reading", &record)(e)),
         };
-        let recorded: Tree = serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
+        let stored: Stored = serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
             what: record.display().to_string(),
             source,
         })?;
-        let now = walk(&self.layer_dir(chain), check)?;
-        let diff = differences(&recorded, &now, check, 5);
+        let dir = self.layer_dir(chain);
+        let diff = match stored {
+            Stored::Hashed(recorded) => differences(&recorded, &walk(&dir, check)?, check, 5),
+            Stored::Current(recorded) => {
+                let now = walk(&dir, check)?;
+                let diff = differences(&recorded.tree, &now, TreeCheck::Fast, 5);
+                if diff.is_empty()
+                    && check == TreeCheck::Full
+                    && self.has_blob(recorded.layer.digest())
+                {
+                    let fresh = self.fresh_tree(&recorded.layer, &recorded.diff_id)?;
+                    differences(&fresh, &now, TreeCheck::Full, 5)
+                } else {
+                    diff
+                }
+            }
+        };
         Ok(if diff.is_empty() {
             TreeStatus::Intact
         } else {
             TreeStatus::Changed(diff)
         })
+    }
+
+    /// The tree of `layer` extracted again from its blob (verified), contents hashed.
+    fn fresh_tree(&self, layer: &Descriptor, diff_id: &Digest) -> Result<Tree, StoreError> {
+        let temp = self.temp_path("check");
+        let result = self
+            .extract_verified(
+                layer,
+                diff_id,
+                &temp,
+                &crate::unpack::default_apply_options(),
+            )
+            .and_then(|_| walk(&temp, TreeCheck::Full));
+        remove_all(&temp)?;
+        result
     }
 
     /// Removes the unpacked tree of `chain` and its record: the next use unpacks it again from

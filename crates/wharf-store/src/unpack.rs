@@ -17,6 +17,8 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use wharf_archive::{
     ApplyOptions, ApplyStats, DeviceNodes, LayerReader, SkippedDevices, Whiteouts,
@@ -127,26 +129,69 @@ impl Store {
             });
         }
         let chains = chain_id(diff_ids);
-        let mut done = Unpacked::default();
-        for ((layer, diff_id), chain) in layers.iter().zip(diff_ids).zip(&chains) {
-            let dest = self.layer_dir(chain);
-            if !dest.is_dir() {
-                let stats = self.unpack_one(layer, diff_id, chain, opts)?;
-                if stats.skipped_devices.count > 0 {
-                    done.skipped_devices
-                        .push((layer.digest().clone(), stats.skipped_devices));
-                }
+        let dirs: Vec<PathBuf> = chains.iter().map(|c| self.layer_dir(c)).collect();
+        // Each layer goes to its own directory, so layers unpack independently: a layer's
+        // content never depends on the one below it until overlay stacks them.
+        let todo: Vec<usize> = (0..layers.len()).filter(|&i| !dirs[i].is_dir()).collect();
+        let stats = parallel_map(&todo, unpack_workers(todo.len()), |&i| {
+            self.unpack_one(&layers[i], &diff_ids[i], &chains[i], opts)
+        })?;
+        let mut done = Unpacked {
+            dirs,
+            skipped_devices: Vec::new(),
+        };
+        for (&i, stats) in todo.iter().zip(stats) {
+            if stats.skipped_devices.count > 0 {
+                done.skipped_devices
+                    .push((layers[i].digest().clone(), stats.skipped_devices));
             }
-            done.dirs.push(dest);
         }
         Ok(done)
     }
 
     fn unpack_one(
         &self,
-        layer: &wharf_oci::Descriptor,
+        layer: &Descriptor,
         diff_id: &Digest,
         chain: &Digest,
+        opts: &ApplyOptions,
+    ) -> Result<ApplyStats, StoreError> {
+        let temp = self.temp_path("layer");
+        let result = (|| {
+            let stats = self.extract_verified(layer, diff_id, &temp, opts)?;
+            let dest = self.layer_dir(chain);
+            // Recorded now that the stream matched the diff ID, for `fsck` to compare with
+            // later (see `tree`). Best effort: without a record the layer is still verified,
+            // only a later change to it goes unnoticed.
+            let record = Self::layer_tree_record(&temp, layer, diff_id).ok();
+            self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
+            match std::fs::rename(&temp, &dest) {
+                Ok(()) => {
+                    sync_dir(&self.layers_dir())?;
+                    if let Some(r) = record {
+                        let _ = self.save_layer_tree_record(chain, &r);
+                    }
+                }
+                // Another process unpacked the same layer first: theirs is as good as ours.
+                Err(_) if dest.is_dir() => remove_all(&temp)?,
+                Err(e) => return Err(StoreError::io("renaming into place", &dest)(e)),
+            }
+            Ok(stats)
+        })();
+        if result.is_err() {
+            let _ = remove_all(&temp);
+        }
+        result
+    }
+
+    /// Applies the blob of `layer` into the new directory `temp`, in overlay's form, checking
+    /// its digest and `diff_id` on the way. On an error `temp` may hold a partial tree: the
+    /// caller removes it.
+    pub(crate) fn extract_verified(
+        &self,
+        layer: &Descriptor,
+        diff_id: &Digest,
+        temp: &std::path::Path,
         opts: &ApplyOptions,
     ) -> Result<ApplyStats, StoreError> {
         let media_type = layer.media_type().to_string();
@@ -167,50 +212,141 @@ impl Store {
             },
             ..opts.clone()
         };
-        let temp = self.temp_path("layer");
-        mkdir_p(&temp)?;
-        let result = (|| {
-            let mut reader =
-                LayerReader::new(io::BufReader::with_capacity(256 << 10, blob), compression)
-                    .map_err(archive_err)?;
-            let stats =
-                wharf_archive::apply_layer(&mut reader, &temp, &opts).map_err(archive_err)?;
-            let info = reader.finish().map_err(archive_err)?;
-            if info.digest != *layer.digest() {
-                return Err(StoreError::DigestMismatch {
-                    expected: layer.digest().clone(),
-                    actual: info.digest,
-                });
-            }
-            if info.diff_id != *diff_id {
-                return Err(StoreError::DiffIdMismatch {
-                    layer: Box::new(layer.digest().clone()),
-                    expected: Box::new(diff_id.clone()),
-                    actual: info.diff_id,
-                });
-            }
-            let dest = self.layer_dir(chain);
-            // Recorded now that the stream matched the diff ID, for `fsck` to compare with
-            // later (see `tree`). Best effort: without a record the layer is still verified,
-            // only a later change to it goes unnoticed.
-            let record = Self::layer_tree_record(&temp).ok();
-            self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
-            match std::fs::rename(&temp, &dest) {
-                Ok(()) => {
-                    sync_dir(&self.layers_dir())?;
-                    if let Some(r) = record {
-                        let _ = self.save_layer_tree_record(chain, &r);
-                    }
-                }
-                // Another process unpacked the same layer first: theirs is as good as ours.
-                Err(_) if dest.is_dir() => remove_all(&temp)?,
-                Err(e) => return Err(StoreError::io("renaming into place", &dest)(e)),
-            }
-            Ok(stats)
-        })();
-        if result.is_err() {
-            let _ = remove_all(&temp);
+        mkdir_p(temp)?;
+        let mut reader =
+            LayerReader::new(io::BufReader::with_capacity(256 << 10, blob), compression)
+                .map_err(archive_err)?;
+        let stats = wharf_archive::apply_layer(&mut reader, temp, &opts).map_err(archive_err)?;
+        let info = reader.finish().map_err(archive_err)?;
+        if info.digest != *layer.digest() {
+            return Err(StoreError::DigestMismatch {
+                expected: layer.digest().clone(),
+                actual: info.digest,
+            });
         }
-        result
+        if info.diff_id != *diff_id {
+            return Err(StoreError::DiffIdMismatch {
+                layer: Box::new(layer.digest().clone()),
+                expected: Box::new(diff_id.clone()),
+                actual: info.diff_id,
+            });
+        }
+        Ok(stats)
+    }
+}
+
+/// Memory one unpacking layer holds at most: the 256 KiB read buffer, the inflate window and
+/// state, the tar and write buffers. Far below what a machine with cores to spare has; the bound
+/// only matters on tiny machines.
+const UNPACK_MEMORY: u64 = 8 << 20;
+
+/// How many layers unpack at once: one per core (decompression is the bound), never more than
+/// there are layers, and no more than a quarter of the available memory allows.
+fn unpack_workers(layers: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let by_memory = available_memory().map_or(usize::MAX, |m| {
+        usize::try_from(m / 4 / UNPACK_MEMORY)
+            .unwrap_or(usize::MAX)
+            .max(1)
+    });
+    cores.min(by_memory).min(layers).max(1)
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
+/// `f` over `items` on up to `workers` threads, results in the order of `items`, or the first
+/// failure in that order. After a failure no new item starts; items already running finish, so
+/// each one cleans up after itself.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> Result<R, StoreError> + Sync,
+) -> Result<Vec<R>, StoreError> {
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let slots: Vec<Mutex<Option<Result<R, StoreError>>>> =
+        items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= items.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let r = f(&items[i]);
+                    if r.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
+                }
+            });
+        }
+    });
+    // An item is left unstarted only after another failed: the first failure in order is
+    // the answer then.
+    let mut out = Vec::with_capacity(items.len());
+    for slot in slots {
+        match slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
+            Some(Ok(r)) => out.push(r),
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fail(i: usize) -> StoreError {
+        StoreError::LayerCountMismatch {
+            layers: i,
+            diff_ids: 0,
+        }
+    }
+
+    #[test]
+    fn parallel_results_keep_the_order_of_the_items() {
+        let items: Vec<usize> = (0..37).collect();
+        for workers in [1, 2, 5] {
+            let out = parallel_map(&items, workers, |&i| Ok(i * 2)).unwrap();
+            assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn the_first_failure_in_order_wins_even_when_a_later_one_fails_first() {
+        let items = [0usize, 1, 2];
+        let later_failed = AtomicBool::new(false);
+        let err = parallel_map(&items, 3, |&i| match i {
+            0 => {
+                // Fails only after item 2 has failed: the order of the items decides.
+                while !later_failed.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                Err(fail(0))
+            }
+            2 => {
+                later_failed.store(true, Ordering::SeqCst);
+                Err(fail(2))
+            }
+            _ => Ok(()),
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, StoreError::LayerCountMismatch { layers: 0, .. }),
+            "{err:?}"
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod busybox;
 pub mod ci;
 pub mod registry;
 pub mod schema;
+pub mod slowlink;
 pub mod user;
 
 use std::path::PathBuf;

@@ -1,6 +1,12 @@
 //! The copy pipeline: blobs stream from source to destination in parallel (bounded), each
 //! verified on the way; blobs the destination has are skipped, same-registry blobs mounted; the
 //! manifest is written last, so a destination never names a blob it lacks.
+//!
+//! On a real network a blob costs round trips before any byte moves (the existence check, a
+//! mount attempt, the upload session), and those cost the same for a 1 KiB blob as for a
+//! 100 MiB one. So existence checks, mounts and blobs of at most `SMALL_BLOB` (1 MiB) run up to
+//! `ROUND_TRIP_PARALLEL` (32) at once, and only the transfers of larger blobs, which compete for
+//! bandwidth, CPU and memory, are bounded by [`CopyOptions::parallel`].
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -23,6 +29,12 @@ use crate::dest::Destination;
 use crate::error::{Result, TransportError};
 use crate::recompress::{self, Recompressed};
 use crate::source::Source;
+
+/// Blobs up to this size transfer outside the [`CopyOptions::parallel`] bound: their cost is
+/// round trips, not bytes.
+pub(crate) const SMALL_BLOB: u64 = 1 << 20;
+/// How many blobs are checked, mounted or (when small) transferred at once.
+pub(crate) const ROUND_TRIP_PARALLEL: usize = 32;
 
 /// The manifest family to write (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +110,8 @@ pub struct CopyOptions {
     pub all: bool,
     /// The image to pick from an index when not `all`; the host platform when `None`.
     pub platform: Option<Platform>,
-    /// Blob transfers in flight at once.
+    /// Transfers of blobs over 1 MiB in flight at once. Existence checks, mounts and smaller
+    /// blobs, which cost round trips rather than bytes, run up to 32 at once (1 when this is 1).
     pub parallel: usize,
     /// Refuse any change of a manifest digest.
     pub preserve_digests: bool,
@@ -369,9 +382,18 @@ async fn copy_image(
     // transfer is waited for before returning: a blocking store writer left running would
     // outlive the copy and panic when the caller's runtime shuts down under it.
     let cancel = Cancel::default();
+    // `parallel` bounds the heavy transfers; with it at 1 (a user being gentle with a
+    // registry) nothing else runs beside them either.
+    let heavy = tokio::sync::Semaphore::new(parallel.max(1));
+    let width = if parallel <= 1 {
+        1
+    } else {
+        parallel.max(ROUND_TRIP_PARALLEL)
+    };
     let results: Vec<Result<Outcome>> = futures_util::stream::iter(blobs.iter().map(|d| {
         let how = recompress.get(d.digest()).cloned();
         let cancel = cancel.clone();
+        let heavy = &heavy;
         async move {
             let r = match (how, opts.compress) {
                 (Some((from, diff_id)), Some(c)) => {
@@ -381,9 +403,11 @@ async fn copy_image(
                         c,
                         streams: parallel.max(1),
                     };
+                    // Never closed, so `acquire` cannot fail.
+                    let _permit = heavy.acquire().await.ok();
                     transfer_recompressed(src, dst, d, how, opts).await
                 }
-                _ => transfer(src, dst, d, kind_of(d), opts, &cancel).await,
+                _ => transfer(src, dst, d, kind_of(d), opts, &cancel, heavy).await,
             };
             if r.is_err() {
                 cancel.0.store(true, Ordering::Relaxed);
@@ -391,7 +415,7 @@ async fn copy_image(
             r
         }
     }))
-    .buffer_unordered(parallel.max(1))
+    .buffer_unordered(width)
     .collect()
     .await;
     // In completion order: the first error is the cause, later ones are the stopped siblings.
@@ -575,7 +599,8 @@ impl AsyncRead for Cancellable {
     }
 }
 
-/// Moves one blob, retrying network failures with a growing pause.
+/// Moves one blob, retrying network failures with a growing pause. A blob over
+/// [`SMALL_BLOB`] waits for a `heavy` permit once it is known to be needed.
 async fn transfer(
     src: &Source,
     dst: &Destination,
@@ -583,6 +608,7 @@ async fn transfer(
     kind: BlobKind,
     opts: &CopyOptions,
     cancel: &Cancel,
+    heavy: &tokio::sync::Semaphore,
 ) -> Result<Outcome> {
     let (digest, size) = (d.digest().clone(), d.size());
     if dst.has_blob(d).await? {
@@ -593,6 +619,12 @@ async fn transfer(
         emit(opts, &Event::BlobMounted { digest, size, kind });
         return Ok(Outcome::Mounted);
     }
+    // Never closed, so `acquire` cannot fail.
+    let _permit = if size > SMALL_BLOB {
+        heavy.acquire().await.ok()
+    } else {
+        None
+    };
     emit(
         opts,
         &Event::BlobStarted {

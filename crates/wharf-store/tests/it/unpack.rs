@@ -323,3 +323,61 @@ fn a_hostile_layer_is_refused_naming_the_layer_and_the_entry() {
     assert!(!store.layer_dir(&chain_id(&[diff_id])[0]).exists());
     assert!(tmp_leftovers(store.root()).is_empty());
 }
+
+/// Records hold metadata only (no file is hashed at unpack); the full check extracts the
+/// verified blob again and compares contents, so it still finds a change that left every
+/// timestamp as recorded (as writing the block device would).
+#[test]
+fn the_full_check_compares_with_a_fresh_extraction_of_the_blob() {
+    use std::os::unix::fs::MetadataExt;
+    use wharf_store::{TreeCheck, TreeStatus};
+    let (_dir, store) = temp_store();
+    let (manifest, diff_ids) = two_layers(&store);
+    let dirs = store.ensure_unpacked(&manifest, &diff_ids).unwrap();
+    let chain = chain_id(&diff_ids)[0].clone();
+    let record_path = store.root().join("layer-trees").join(chain.digest());
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+    assert_eq!(
+        record["layer"]["digest"],
+        manifest.layers()[0].digest().to_string()
+    );
+    assert_eq!(record["tree"]["etc/hello"]["content"], "", "{record}");
+    for check in [TreeCheck::Fast, TreeCheck::Full] {
+        assert_eq!(
+            store.check_layer_tree(&chain, check).unwrap(),
+            TreeStatus::Intact
+        );
+    }
+
+    // Same size; then the record is made to agree with the new timestamps, as if the write
+    // had not gone through the filesystem.
+    let file = dirs[0].join("etc/hello");
+    std::fs::write(&file, b"HELLO\n").unwrap();
+    let m = std::fs::symlink_metadata(&file).unwrap();
+    let mut record = record;
+    let e = &mut record["tree"]["etc/hello"];
+    e["ino"] = m.ino().into();
+    e["mtime"] = json!([m.mtime(), m.mtime_nsec()]);
+    e["ctime"] = json!([m.ctime(), m.ctime_nsec()]);
+    std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
+    assert_eq!(
+        store.check_layer_tree(&chain, TreeCheck::Fast).unwrap(),
+        TreeStatus::Intact
+    );
+    assert_eq!(
+        store.check_layer_tree(&chain, TreeCheck::Full).unwrap(),
+        TreeStatus::Changed(vec!["/etc/hello: its content changed".into()])
+    );
+    // The extraction made for the check is gone.
+    assert!(tmp_leftovers(store.root()).is_empty());
+
+    // A corrupted blob is not trusted as the reference: the check fails rather than compares.
+    let blob = store.blob_path(manifest.layers()[0].digest());
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let at = bytes.len() - 6;
+    bytes[at] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    assert!(store.check_layer_tree(&chain, TreeCheck::Full).is_err());
+    assert!(tmp_leftovers(store.root()).is_empty());
+}

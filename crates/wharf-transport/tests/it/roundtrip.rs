@@ -199,3 +199,80 @@ fn format_conversion_reads_back() {
         "{err}"
     );
 }
+
+/// An OCI layout at `dir` (tag `many`) with `n` one-file uncompressed layers.
+fn many_layers(dir: &std::path::Path, n: usize) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = wharf_oci::digest::sha256(bytes);
+        std::fs::write(blobs.join(d.digest()), bytes).unwrap();
+        (d, bytes.len())
+    };
+    let (mut layers, mut diff_ids) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let mut tar = tar::Builder::new(Vec::new());
+        let body = format!("layer {i}\n");
+        let mut h = tar::Header::new_ustar();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("f{i}"), body.as_bytes())
+            .unwrap();
+        let (d, size) = put(&tar.into_inner().unwrap());
+        diff_ids.push(d.to_string());
+        layers.push(serde_json::json!({"mediaType": media_type::OCI_LAYER_TAR,
+            "digest": d.to_string(), "size": size}));
+    }
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids}}))
+    .unwrap();
+    let (c, cs) = put(&config);
+    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "mediaType": media_type::OCI_MANIFEST,
+        "config": {"mediaType": media_type::OCI_CONFIG, "digest": c.to_string(), "size": cs},
+        "layers": layers}))
+    .unwrap();
+    let (m, ms) = put(&manifest);
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": media_type::OCI_MANIFEST, "digest": m.to_string(), "size": ms,
+        "annotations": {"org.opencontainers.image.ref.name": "many"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+/// On a real network a small blob costs round trips, not bandwidth: existence checks and small
+/// blobs are not held to `parallel` (which bounds the heavy transfers), so a 24-layer image
+/// keeps many requests in flight. Counted at a slow link in front of the registry.
+#[test]
+fn small_blobs_and_existence_checks_run_beyond_the_transfer_bound() {
+    use wharf_testkit::slowlink::{Shape, SlowLink};
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = wharf_store::Store::open(tmp.path().join("store")).unwrap();
+    let c = client(tmp.path());
+    many_layers(&tmp.path().join("layout"), 24);
+    let shape = Shape {
+        rtt: std::time::Duration::from_millis(30),
+        bits_per_second: 0,
+    };
+    let upstream = reg.addr().parse().unwrap();
+    let opts = CopyOptions {
+        parallel: 2,
+        ..quick()
+    };
+    let src = format!("oci:{}/layout:many", tmp.path().display());
+    for round in ["absent", "present"] {
+        let link = SlowLink::start(upstream, shape).unwrap();
+        let dst = format!("docker://{}/many/img:1", link.addr());
+        let r = copy(&store, &c, &src, &dst, &opts);
+        assert_eq!(r.copied + r.skipped, 25, "{round}: {r:?}");
+        assert!(
+            link.peak_connections() > 2 * opts.parallel,
+            "{round}: at most {} requests in flight",
+            link.peak_connections()
+        );
+    }
+}
