@@ -56,6 +56,8 @@ pub struct PullOptions {
     /// The platform to pick from a registry's manifest list; the host's when `None`. A local
     /// image of another platform counts as missing.
     pub platform: Option<Platform>,
+    /// The signature policy base images must satisfy; `None` checks nothing.
+    pub signature_policy: Option<Arc<wharf_transport::PolicyContext>>,
 }
 
 /// Resolves image names for one build, pulling each name at most once.
@@ -170,14 +172,7 @@ fn pull(
         .map_err(BuildError::io("starting the async runtime for", name))?;
     let mut last = None;
     for candidate in &tried {
-        match pull_one(
-            store,
-            &client,
-            &runtime,
-            candidate,
-            opts.platform.as_ref(),
-            pulling,
-        ) {
+        match pull_one(store, &client, &runtime, candidate, opts, pulling) {
             Ok(n) => return Ok(n),
             Err(e) => last = Some(e),
         }
@@ -211,7 +206,7 @@ fn pull_one(
     client: &ClientOptions,
     runtime: &tokio::runtime::Runtime,
     candidate: &str,
-    platform: Option<&Platform>,
+    opts: &PullOptions,
     pulling: &mut dyn FnMut(&str),
 ) -> Result<String, Box<TransportError>> {
     let (src_ref, store_name) = wharf_transport::shorthand::pull_target(candidate)?;
@@ -232,7 +227,8 @@ fn pull_one(
     )?;
     let copy = CopyOptions {
         retry_times: client.retry.times,
-        platform: platform.cloned(),
+        platform: opts.platform.clone(),
+        policy: opts.signature_policy.clone(),
         ..CopyOptions::default()
     };
     runtime.block_on(wharf_transport::copy(&src, &dst, &copy))?;

@@ -41,6 +41,7 @@ pub fn pull(
     let copy = CopyOptions {
         all: args.all_platforms,
         retry_times: args.registry.retry,
+        policy: Some(args.registry.policy.context()?),
         ..CopyOptions::default()
     };
     if !args.quiet {
