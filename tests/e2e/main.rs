@@ -18,6 +18,7 @@ mod ferry;
 mod images;
 mod kiln_ctr;
 mod security;
+mod signatures;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

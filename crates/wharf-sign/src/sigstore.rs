@@ -387,7 +387,45 @@ pub struct Signature {
     pub signature_b64: String,
 }
 
+/// The prefix of a sigstore signature in containers/image's signature files (`dir:`).
+const CONTAINERS_JSON_PREFIX: &[u8] = b"\x00sigstore-json\n";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContainersJson {
+    mime_type: String,
+    payload: String,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
 impl Signature {
+    /// Reads a sigstore signature as containers/image stores it in a file (`dir:` images):
+    /// `\0sigstore-json\n`, then `{"mimeType", "payload" (base64), "annotations"}`.
+    pub fn from_containers_file(bytes: &[u8]) -> Result<Self> {
+        let bad = |why: String| SignError::BadSignature { why };
+        let json = bytes
+            .strip_prefix(CONTAINERS_JSON_PREFIX)
+            .ok_or_else(|| bad("not a sigstore signature file".into()))?;
+        let f: ContainersJson =
+            serde_json::from_slice(json).map_err(|e| bad(format!("signature file: {e}")))?;
+        if f.mime_type != PAYLOAD_MEDIA_TYPE {
+            return Err(bad(format!("signature of type {:?}", f.mime_type)));
+        }
+        let signature_b64 = f
+            .annotations
+            .get(SIGNATURE_ANNOTATION)
+            .cloned()
+            .ok_or_else(|| bad(format!("no {SIGNATURE_ANNOTATION} annotation")))?;
+        let payload = B64
+            .decode(&f.payload)
+            .map_err(|e| bad(format!("payload is not base64: {e}")))?;
+        Ok(Self {
+            payload,
+            signature_b64,
+        })
+    }
+
     /// Signs a new payload for `reference` at `digest`.
     pub fn create(key: &PrivateKey, reference: &str, digest: &Digest) -> Result<Self> {
         let payload =
