@@ -296,7 +296,7 @@ fn from_in_a_build_is_checked_against_the_policy() {
             format!("FROM {a}/sig/{name}\nLABEL x=1\n"),
         )
         .unwrap();
-        let root = s.dir().join(format!("build-{}", accepted));
+        let root = s.dir().join(format!("build-{accepted}"));
         let mut args = vec!["build", "-q", "--tls-verify=false", "-t", "out"];
         args.extend(p.iter().map(String::as_str));
         args.push(ctx.to_str().unwrap());

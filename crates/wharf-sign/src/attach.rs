@@ -43,7 +43,10 @@ pub fn tag(digest: &Digest) -> String {
 }
 
 fn reg_err(location: String) -> impl FnOnce(RegistryError) -> SignError {
-    move |source| SignError::Registry { location, source }
+    move |source| SignError::Registry {
+        location,
+        source: Box::new(source),
+    }
 }
 
 async fn read_manifest(

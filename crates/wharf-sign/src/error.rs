@@ -44,7 +44,7 @@ pub enum SignError {
     Registry {
         location: String,
         #[source]
-        source: wharf_registry::RegistryError,
+        source: Box<wharf_registry::RegistryError>,
     },
     #[error("fetching {url}: {why}")]
     Fetch { url: String, why: String },

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use wharf_oci::Reference;
 
 /// A `signedIdentity` matcher.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum SignedIdentity {
     /// The signature names exactly the image's reference (tag or digest included).
@@ -13,6 +13,7 @@ pub enum SignedIdentity {
     MatchExact,
     /// The default: for a digest reference, the same repository; for a tag, the same tag.
     #[serde(rename = "matchRepoDigestOrExact")]
+    #[default]
     MatchRepoDigestOrExact,
     /// The same repository, whatever the tag.
     #[serde(rename = "matchRepository")]
@@ -37,12 +38,6 @@ pub enum SignedIdentity {
         #[serde(rename = "signedPrefix")]
         signed_prefix: String,
     },
-}
-
-impl Default for SignedIdentity {
-    fn default() -> Self {
-        Self::MatchRepoDigestOrExact
-    }
 }
 
 impl SignedIdentity {

@@ -34,7 +34,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     write_new(&priv_path, private.as_bytes(), 0o600)?;
     write_new(&pub_path, public.as_bytes(), 0o644)?;
-    println!("Key written to {:?} and {:?}", priv_path, pub_path);
+    println!(
+        "Key written to {} and {}",
+        priv_path.display(),
+        pub_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
