@@ -447,3 +447,210 @@ fn images_wharf_signed_pass_the_policy_and_survive_a_skopeo_copy() {
         "{err}"
     );
 }
+
+/// Runs `gpg` in `home`, asserting success.
+fn gpg(home: &Path, args: &[&str]) -> String {
+    let out = Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args(args)
+        .output()
+        .expect("spawn gpg");
+    assert!(
+        out.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Simple signing (GPG, `signedBy`) with skopeo on both sides: skopeo `--sign-by` signs into
+/// lookaside storage and Wharf's policy accepts it; unsigned and tampered images are refused
+/// with nothing stored; `ferry copy --sign-by` signs and skopeo's policy check accepts it.
+#[test]
+fn gpg_simple_signing_interoperates_with_skopeo() {
+    if !have("skopeo") || !have("gpg") {
+        return;
+    }
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let d = tmp.path();
+    let home = d.join("gnupg");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    gpg(
+        &home,
+        &[
+            "--quick-gen-key",
+            "Wharf Test <test@example.invalid>",
+            "rsa2048",
+            "sign",
+            "never",
+        ],
+    );
+    let listing = gpg(&home, &["--list-keys", "--with-colons"]);
+    let fp = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:::::::::"))
+        .map(|l| l.trim_end_matches(':').to_owned())
+        .unwrap();
+    let pubkey = d.join("pub.asc");
+    std::fs::write(&pubkey, gpg(&home, &["--armor", "--export", &fp])).unwrap();
+    let sigs = d.join("sigstore");
+    let regd = d.join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("lookaside.yaml"),
+        format!(
+            "docker:\n  {a}/gpg:\n    lookaside: file://{s}\n    lookaside-staging: file://{s}\n",
+            s = sigs.display()
+        ),
+    )
+    .unwrap();
+    let policy = d.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"docker": {
+                format!("{a}/gpg"): [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": pubkey}]
+            }}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let regd_s = regd.to_str().unwrap();
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox:latest",
+            &format!("docker://{a}/gpg/unsigned:1"),
+        ],
+    );
+    for name in ["signed:1", "tampered:1"] {
+        let out = Command::new("skopeo")
+            .env("GNUPGHOME", &home)
+            .args([
+                "copy",
+                "--insecure-policy",
+                "--registries.d",
+                regd_s,
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                "--sign-by",
+                &fp,
+                &format!("docker://{a}/gpg/unsigned:1"),
+                &format!("docker://{a}/gpg/{name}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo --sign-by: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let pull = |name: &str, store: &Path| {
+        run(
+            "kiln",
+            store,
+            &[
+                "pull",
+                "-q",
+                "--tls-verify=false",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--registries.d",
+                regd_s,
+                &format!("{a}/gpg/{name}"),
+            ],
+        )
+    };
+    let out = pull("signed:1", &d.join("ok"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let empty = d.join("refused");
+    let out = pull("unsigned:1", &empty);
+    let err = refused(&out, &format!("{a}/gpg/unsigned:1"), "signedBy", &policy);
+    assert!(err.contains("has none"), "{err}");
+    store_is_empty(&empty);
+    // Lookaside signatures are per repository: flip a byte in tampered:1's.
+    for e in walk(&sigs.join("gpg/tampered")) {
+        let mut b = std::fs::read(&e).unwrap();
+        let mid = b.len() / 2;
+        b[mid] ^= 0x40;
+        std::fs::write(&e, b).unwrap();
+    }
+    let out = pull("tampered:1", &empty);
+    refused(&out, &format!("{a}/gpg/tampered:1"), "signedBy", &policy);
+    store_is_empty(&empty);
+
+    // Wharf signs with gpg; skopeo's policy check (gpgme) accepts it.
+    let out = Command::new(crate::bin("ferry"))
+        .env("GNUPGHOME", &home)
+        .args([
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "--registries.d",
+            regd_s,
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--sign-by",
+            &fp,
+            &format!("docker://{a}/gpg/unsigned:1"),
+            &format!("docker://{a}/gpg/by-ferry:1"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    skopeo(&[
+        "copy",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--registries.d",
+        regd_s,
+        "--src-tls-verify=false",
+        &format!("docker://{a}/gpg/by-ferry:1"),
+        &format!("oci:{}/by-ferry", d.display()),
+    ]);
+    let out = pull("by-ferry:1", &d.join("ok2"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

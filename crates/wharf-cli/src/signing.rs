@@ -80,8 +80,7 @@ impl SignArgs {
     /// `--sign-identity`.
     ///
     /// # Errors
-    /// An unreadable key or passphrase file, a wrong passphrase, `--sign-by` (GPG signing is
-    /// not implemented yet).
+    /// An unreadable key or passphrase file, a wrong passphrase.
     pub fn options(
         &self,
         registries_d: Option<&Path>,
@@ -110,7 +109,7 @@ impl SignArgs {
             .transpose()?;
         let dir = RegistriesD::default_dir(registries_d);
         Ok(Some(SignOptions {
-            signers: vec![Arc::new(Signer::Sigstore(key))],
+            signers,
             identity,
             registries_d: RegistriesD::load(&dir)?,
         }))

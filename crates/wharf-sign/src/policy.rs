@@ -127,7 +127,7 @@ enum Resolved {
     Accept,
     Reject,
     SignedBy {
-        keys: GpgKeys,
+        keys: Vec<pgp::SignedPublicKey>,
         identity: SignedIdentity,
     },
     Sigstore {
@@ -273,7 +273,7 @@ fn resolve(r: Requirement, base: &Path) -> Result<Resolved, String> {
                 material.push(decode(d, "keyData")?);
             }
             Resolved::SignedBy {
-                keys: GpgKeys { material },
+                keys: GpgKeys { material }.parse().map_err(|e| e.to_string())?,
                 identity: s.signed_identity,
             }
         }

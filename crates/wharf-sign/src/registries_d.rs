@@ -131,10 +131,13 @@ impl RegistriesD {
 
     /// The lookaside base URL for `r` (`write`: the staging URL first), the most specific
     /// scope that sets one winning.
+    /// Without one, containers/image's built-in default: `/var/lib/containers/sigstore` for
+    /// root, `$HOME/.local/share/containers/sigstore` for other users.
     pub fn lookaside(&self, r: &Reference, write: bool) -> Option<String> {
         self.candidates(r)
             .find_map(|n| n.lookaside_url(write))
             .map(str::to_owned)
+            .or_else(builtin_lookaside)
     }
 
     /// Whether sigstore signatures of `r` are attachments in its registry.
@@ -143,6 +146,20 @@ impl RegistriesD {
             .find_map(|n| n.use_sigstore_attachments)
             .unwrap_or(false)
     }
+}
+
+fn builtin_lookaside() -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    // /proc/self belongs to the process's effective user.
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if root {
+        return Some("file:///var/lib/containers/sigstore".into());
+    }
+    let home = std::env::var_os("HOME")?;
+    Some(format!(
+        "file://{}/.local/share/containers/sigstore",
+        Path::new(&home).display()
+    ))
 }
 
 fn read_small(path: &Path) -> Result<String> {

@@ -461,6 +461,11 @@ impl Signature {
 pub enum Signer {
     /// `--sign-by-sigstore-private-key`.
     Sigstore(PrivateKey),
+    /// `--sign-by FINGERPRINT`: a simple signature made by `gpg` from the caller's keyring.
+    Gpg {
+        fingerprint: String,
+        passphrase_file: Option<std::path::PathBuf>,
+    },
 }
 
 #[cfg(test)]
