@@ -86,22 +86,29 @@ impl SignArgs {
         registries_d: Option<&Path>,
         identity: Option<&str>,
     ) -> anyhow::Result<Option<SignOptions>> {
-        if self.sign_by.is_some() {
-            anyhow::bail!(
-                "--sign-by: GPG (simple signing) signatures are not implemented yet; sign with --sign-by-sigstore-private-key"
-            );
+        let mut signers = Vec::new();
+        if let Some(fingerprint) = &self.sign_by {
+            signers.push(Arc::new(Signer::Gpg {
+                fingerprint: fingerprint.clone(),
+                passphrase_file: self.sign_passphrase_file.clone(),
+            }));
         }
-        let Some(key_path) = &self.sign_by_sigstore_private_key else {
+        if let Some(key_path) = &self.sign_by_sigstore_private_key {
+            let passphrase = read_passphrase(self.sign_passphrase_file.as_deref())?;
+            let pem = std::fs::read(key_path)
+                .with_context(|| format!("reading the private key {}", key_path.display()))?;
+            let key =
+                PrivateKey::from_pem(&pem, passphrase.as_bytes(), &key_path.display().to_string())?;
+            signers.push(Arc::new(Signer::Sigstore(key)));
+        }
+        if signers.is_empty() {
             if self.sign_passphrase_file.is_some() {
-                anyhow::bail!("--sign-passphrase-file needs --sign-by-sigstore-private-key");
+                anyhow::bail!(
+                    "--sign-passphrase-file needs --sign-by or --sign-by-sigstore-private-key"
+                );
             }
             return Ok(None);
-        };
-        let passphrase = read_passphrase(self.sign_passphrase_file.as_deref())?;
-        let pem = std::fs::read(key_path)
-            .with_context(|| format!("reading the private key {}", key_path.display()))?;
-        let key =
-            PrivateKey::from_pem(&pem, passphrase.as_bytes(), &key_path.display().to_string())?;
+        }
         let identity = identity
             .map(|s| {
                 wharf_oci::Reference::parse(s).with_context(|| format!("--sign-identity {s:?}"))

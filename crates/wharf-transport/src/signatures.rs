@@ -103,6 +103,27 @@ pub async fn sign_destination(
                     wharf_sign::sigstore::Signature::create(key, &identity.to_string(), digest)?;
                 wharf_sign::attach::push(client, reference, digest, &sig).await?;
             }
+            Signer::Gpg {
+                fingerprint,
+                passphrase_file,
+            } => {
+                let base = opts
+                    .registries_d
+                    .lookaside(reference, true)
+                    .ok_or_else(|| SignError::CannotStore {
+                        destination: dst.describe(),
+                        why:
+                            "no lookaside storage is configured in registries.d (lookaside-staging)"
+                                .into(),
+                    })?;
+                let sig = wharf_sign::simple::sign(
+                    fingerprint,
+                    passphrase_file.as_deref(),
+                    &identity.to_string(),
+                    digest,
+                )?;
+                wharf_sign::lookaside::write(&base, reference, digest, &sig)?;
+            }
         }
     }
     Ok(())
