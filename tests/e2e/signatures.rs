@@ -587,7 +587,16 @@ fn gpg_simple_signing_interoperates_with_skopeo() {
     assert!(err.contains("has none"), "{err}");
     store_is_empty(&empty);
     // Lookaside signatures are per repository: flip a byte in tampered:1's.
-    for e in walk(&sigs.join("gpg/tampered")) {
+    let files: Vec<PathBuf> = walk(&sigs.join("gpg"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/tampered@sha256="))
+        .collect();
+    assert!(
+        !files.is_empty(),
+        "no signature of tampered:1 under {}",
+        sigs.display()
+    );
+    for e in files {
         let mut b = std::fs::read(&e).unwrap();
         let mid = b.len() / 2;
         b[mid] ^= 0x40;
@@ -622,6 +631,7 @@ fn gpg_simple_signing_interoperates_with_skopeo() {
     );
     skopeo(&[
         "copy",
+        "--remove-signatures",
         "--policy",
         policy.to_str().unwrap(),
         "--registries.d",
@@ -630,6 +640,22 @@ fn gpg_simple_signing_interoperates_with_skopeo() {
         &format!("docker://{a}/gpg/by-ferry:1"),
         &format!("oci:{}/by-ferry", d.display()),
     ]);
+    // The same check refuses the unsigned image: skopeo's policy does bite.
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--remove-signatures",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--registries.d",
+            regd_s,
+            "--src-tls-verify=false",
+            &format!("docker://{a}/gpg/unsigned:1"),
+            &format!("oci:{}/unsigned", d.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
     let out = pull("by-ferry:1", &d.join("ok2"));
     assert!(
         out.status.success(),
