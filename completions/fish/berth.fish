@@ -92,12 +92,15 @@ complete -c berth -n "__fish_berth_using_subcommand pull" -l creds -d 'Credentia
 complete -c berth -n "__fish_berth_using_subcommand pull" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c berth -n "__fish_berth_using_subcommand pull" -l authfile -d 'Auth file' -r -F
 complete -c berth -n "__fish_berth_using_subcommand pull" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c berth -n "__fish_berth_using_subcommand pull" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c berth -n "__fish_berth_using_subcommand pull" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c berth -n "__fish_berth_using_subcommand pull" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c berth -n "__fish_berth_using_subcommand pull" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c berth -n "__fish_berth_using_subcommand pull" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c berth -n "__fish_berth_using_subcommand pull" -l all-platforms -d 'Pull every image of a multi-architecture index'
 complete -c berth -n "__fish_berth_using_subcommand pull" -s q -l quiet -d 'Print nothing but the image ID'
 complete -c berth -n "__fish_berth_using_subcommand pull" -s h -l help -d 'Print help'
@@ -107,6 +110,8 @@ missing\t'Pull only when the store does not have the image'
 never\t'Never pull: the image must be in the store'"
 complete -c berth -n "__fish_berth_using_subcommand run" -l tls-verify -d 'Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
+complete -c berth -n "__fish_berth_using_subcommand run" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c berth -n "__fish_berth_using_subcommand run" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c berth -n "__fish_berth_using_subcommand run" -l userns -d 'User namespace mode: `keep-id` runs as your own uid and gid inside the container' -r -f -a "keep-id\t''"
 complete -c berth -n "__fish_berth_using_subcommand run" -l name -d 'Name the container' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -s e -l env -d 'Set an environment variable (`KEY=VALUE`, or `KEY` to take it from this environment)' -r
@@ -144,6 +149,7 @@ complete -c berth -n "__fish_berth_using_subcommand run" -l rm -d 'Remove the co
 complete -c berth -n "__fish_berth_using_subcommand run" -s d -l detach -d 'Run in the background and print the container ID'
 complete -c berth -n "__fish_berth_using_subcommand run" -s i -l interactive -d 'Keep standard input open (else the container reads /dev/null)'
 complete -c berth -n "__fish_berth_using_subcommand run" -l init -d 'Run an init as PID 1 that forwards signals and reaps zombies (the embedded runtime\'s own; with an external runtime, catatonit or tini from the host)'
+complete -c berth -n "__fish_berth_using_subcommand run" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c berth -n "__fish_berth_using_subcommand run" -s t -l tty -d 'Allocate a pseudo-terminal for the container (its controlling terminal)'
 complete -c berth -n "__fish_berth_using_subcommand run" -l read-only -d 'Mount the container\'s root filesystem read-only'
 complete -c berth -n "__fish_berth_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ferry_global_optspecs
-    string join \n root= log-level= override-os= override-arch= override-variant= registries-conf= h/help V/version
+    string join \n root= log-level= override-os= override-arch= override-variant= registries-conf= policy= insecure-policy registries.d= h/help V/version
 end
 
 function __fish_ferry_needs_command
@@ -34,6 +34,9 @@ complete -c ferry -n "__fish_ferry_needs_command" -l override-os -d 'Use OS inst
 complete -c ferry -n "__fish_ferry_needs_command" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_needs_command" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_needs_command" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_needs_command" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_needs_command" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
+complete -c ferry -n "__fish_ferry_needs_command" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_needs_command" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_needs_command" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "manifest-digest" -d 'Compute the digest of a manifest file'
@@ -44,6 +47,7 @@ complete -c ferry -n "__fish_ferry_needs_command" -f -a "list-tags" -d 'List the
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "delete" -d 'Delete an image from a registry'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "login" -d 'Store credentials for a registry'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "logout" -d 'Remove stored credentials'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "generate-sigstore-key" -d 'Generate a sigstore (cosign) key pair for --sign-by-sigstore-private-key'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -55,6 +59,9 @@ complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l override
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s f -l format -d 'Format the output with a Go template, e.g. \'{{.Digest}}\'' -r
@@ -77,16 +84,20 @@ complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l override-os -d '
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l raw -d 'Print the manifest (or index) exactly as stored'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l config -d 'Print the image configuration'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s n -l no-tags -d 'Do not list the repository\'s tags'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l no-creds -d 'Access the registry anonymously'
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l multi-arch -d 'How to copy an index: system (one image), all, index-only (not supported)' -r -f -a "system\t''
 all\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l digestfile -d 'Write the digest of the copied manifest to this file' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l image-parallel-copies -d 'Blob transfers in flight at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-identity -d 'The identity signatures name (a full docker reference); default: the destination' -r
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s f -l format -d 'Manifest format of the destination: oci or v2s2' -r -f -a "oci\t''
 v2s2\t''
 docker\t''"
@@ -110,6 +121,9 @@ complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-cert-dir -d 'C
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l authfile -d 'Auth file for both sides' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l src-authfile -d 'Auth file for the source registry' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-authfile -d 'Auth file for the destination registry' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -120,6 +134,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand copy" -l override-os -d 'Use
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s a -l all -d 'Copy every image of a multi-architecture index'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s q -l quiet -d 'Print nothing while copying'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l preserve-digests -d 'Fail rather than change any manifest digest'
@@ -127,6 +143,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-compress -d 'C
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-decompress -d 'Store layers uncompressed at the destination (their digests become their diff IDs)'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l src-no-creds -d 'Access the source registry anonymously'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-no-creds -d 'Access the destination registry anonymously'
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -s s -l src -d 'Transport of SOURCE: docker, dir or yaml' -r -f -a "docker\t''
@@ -160,6 +177,9 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-cert-dir -d 'C
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l authfile -d 'Auth file for both sides' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l src-authfile -d 'Auth file for the source registry' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-authfile -d 'Auth file for the destination registry' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -170,6 +190,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -l override-os -d 'Use
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l scoped -d 'Keep the full source path (registry host included) below DESTINATION'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -s a -l all -d 'Copy every image of a multi-architecture index, and the index'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dry-run -d 'List what would be copied; copy nothing'
@@ -180,6 +202,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-compress -d 'C
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-decompress -d 'Store layers uncompressed at the destination (their digests become their diff IDs)'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l src-no-creds -d 'Access the source registry anonymously'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-no-creds -d 'Access the destination registry anonymously'
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
@@ -201,7 +224,10 @@ complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l override-os -d
 complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l no-creds -d 'Access the registry anonymously'
+complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand list-tags" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand delete" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
@@ -223,7 +249,10 @@ complete -c ferry -n "__fish_ferry_using_subcommand delete" -l override-os -d 'U
 complete -c ferry -n "__fish_ferry_using_subcommand delete" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_using_subcommand delete" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand delete" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand delete" -l no-creds -d 'Access the registry anonymously'
+complete -c ferry -n "__fish_ferry_using_subcommand delete" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s u -l username -r
@@ -242,7 +271,10 @@ complete -c ferry -n "__fish_ferry_using_subcommand login" -l override-os -d 'Us
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l password-stdin -d 'Read the password from standard input'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -l authfile -r -F
@@ -256,15 +288,36 @@ complete -c ferry -n "__fish_ferry_using_subcommand logout" -l override-os -d 'U
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -s a -l all -d 'Remove every stored credential'
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "manifest-digest" -d 'Compute the digest of a manifest file'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "inspect" -d 'Show an image\'s manifest, configuration or skopeo\'s summary'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "copy" -d 'Copy an image between transports'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "sync" -d 'Copy every image of a repository, directory or YAML list to a registry or directory'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "list-tags" -d 'List the tags of a repository'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "delete" -d 'Delete an image from a registry'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "login" -d 'Store credentials for a registry'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "logout" -d 'Remove stored credentials'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l output-prefix -d 'Write the keys to PREFIX.pub and PREFIX.private' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l passphrase-file -d 'Read the passphrase that encrypts the private key from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l insecure-policy -d 'Copy without checking the signature policy'
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "manifest-digest" -d 'Compute the digest of a manifest file'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "inspect" -d 'Show an image\'s manifest, configuration or skopeo\'s summary'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "copy" -d 'Copy an image between transports'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "sync" -d 'Copy every image of a repository, directory or YAML list to a registry or directory'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "list-tags" -d 'List the tags of a repository'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "delete" -d 'Delete an image from a registry'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "login" -d 'Store credentials for a registry'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "logout" -d 'Remove stored credentials'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "generate-sigstore-key" -d 'Generate a sigstore (cosign) key pair for --sign-by-sigstore-private-key'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -108,6 +108,8 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l creds -d 'Credential
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -122,6 +124,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l rewrite-timestamp -d
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l disable-compression -d 'Write new layers uncompressed'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l no-hosts -d 'Do not generate /etc/hosts for RUN: it sees the image\'s own'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l squash -d 'Squash the new layers of the image into one on top of its base'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand images" -l format -d 'Output format: `json`, `table`, or a Go template such as `{{.Repository}}:{{.Tag}}`' -r
@@ -142,12 +145,15 @@ complete -c kiln -n "__fish_kiln_using_subcommand pull" -l creds -d 'Credentials
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand pull" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand pull" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand pull" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l all-platforms -d 'Pull every image of a multi-architecture index'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -s q -l quiet -d 'Print nothing but the image ID'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -s h -l help -d 'Print help'
@@ -158,16 +164,23 @@ complete -c kiln -n "__fish_kiln_using_subcommand push" -l creds -d 'Credentials
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s f -l format -d 'Manifest format: oci or v2s2' -r -f -a "oci\t''
 v2s2\t''
 docker\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l digestfile -d 'Write the pushed manifest\'s digest to this file' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-identity -d 'The identity signatures name (a full docker reference); default: the destination' -r
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s q -l quiet -d 'Print nothing while pushing'
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s V -l version -d 'Print version'
@@ -275,12 +288,15 @@ complete -c kiln -n "__fish_kiln_using_subcommand from" -l creds -d 'Credentials
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand from" -s q -l quiet -d 'Print nothing while pulling'
 complete -c kiln -n "__fish_kiln_using_subcommand from" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand from" -s V -l version -d 'Print version'
@@ -445,6 +461,8 @@ complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subc
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -452,6 +470,7 @@ info\t''
 debug\t''
 trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l all -d 'When IMAGE is a manifest list, add each of its images (pulled for every platform)'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from remove" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -489,6 +508,8 @@ complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subc
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l digestfile -d 'Write the pushed list\'s digest to this file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -497,6 +518,7 @@ info\t''
 debug\t''
 trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l rm -d 'Remove the manifest list from the store once pushed'
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -s q -l quiet -d 'Print nothing while pushing'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -s V -l version -d 'Print version'

@@ -21,6 +21,7 @@ mod images;
 mod kiln_ctr;
 mod registry_conf;
 mod security;
+mod signatures;
 mod snapshots;
 
 use std::path::{Path, PathBuf};

@@ -20,6 +20,19 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub registries_conf: Option<std::path::PathBuf>,
 
+    /// Trust policy file (containers-policy.json); default
+    /// $HOME/.config/containers/policy.json, else /etc/containers/policy.json
+    #[arg(long, global = true, value_name = "PATH")]
+    pub policy: Option<std::path::PathBuf>,
+
+    /// Copy without checking the signature policy
+    #[arg(long, global = true)]
+    pub insecure_policy: bool,
+
+    /// Registries.d directory: where signatures are stored (lookaside, sigstore attachments)
+    #[arg(long = "registries.d", global = true, value_name = "DIR")]
+    pub registries_d: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -74,4 +87,6 @@ pub enum Command {
     Login(commands::login::LoginArgs),
     /// Remove stored credentials
     Logout(commands::login::LogoutArgs),
+    /// Generate a sigstore (cosign) key pair for --sign-by-sigstore-private-key
+    GenerateSigstoreKey(commands::generate_sigstore_key::Args),
 }

@@ -57,6 +57,8 @@ pub struct PullOptions {
     pub platform: Option<Platform>,
     /// The process's async runtime; without one, each pull starts its own.
     pub runtime: Option<tokio::runtime::Handle>,
+    /// The signature policy base images must satisfy; `None` checks nothing.
+    pub signature_policy: Option<std::sync::Arc<wharf_transport::PolicyContext>>,
 }
 
 /// Resolves image names for one build, pulling each name at most once.
@@ -191,14 +193,7 @@ fn pull(
     };
     let mut last = None;
     for candidate in &tried {
-        match pull_one(
-            store,
-            &client,
-            &runtime,
-            candidate,
-            opts.platform.as_ref(),
-            pulling,
-        ) {
+        match pull_one(store, &client, &runtime, candidate, opts, pulling) {
             Ok(n) => return Ok(n),
             Err(e) => last = Some(e),
         }
@@ -232,7 +227,7 @@ fn pull_one(
     client: &ClientOptions,
     runtime: &tokio::runtime::Handle,
     candidate: &str,
-    platform: Option<&Platform>,
+    opts: &PullOptions,
     pulling: &mut dyn FnMut(&str),
 ) -> Result<String, Box<TransportError>> {
     let (src_ref, store_name) = wharf_transport::shorthand::pull_target(candidate)?;
@@ -253,7 +248,8 @@ fn pull_one(
     )?;
     let copy = CopyOptions {
         retry_times: client.retry.times,
-        platform: platform.cloned(),
+        platform: opts.platform.clone(),
+        policy: opts.signature_policy.clone(),
         ..CopyOptions::default()
     };
     runtime.block_on(wharf_transport::copy(&src, &dst, &copy))?;

@@ -129,6 +129,7 @@ fn pull_one(
     let copy = CopyOptions {
         all: args.all_platforms,
         retry_times: args.registry.retry,
+        policy: Some(args.registry.policy.context()?),
         ..CopyOptions::default()
     };
     if !args.quiet {

@@ -28,6 +28,8 @@ pub struct RegistryArgs {
     /// Retry a failed transfer this many times
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retry: u32,
+    #[command(flatten)]
+    pub policy: crate::signing::PolicyArgs,
 }
 
 impl RegistryArgs {
@@ -87,6 +89,8 @@ pub struct Push<'a> {
     pub quiet: bool,
     /// Write the pushed manifest's digest here.
     pub digestfile: Option<&'a std::path::Path>,
+    /// Sign the pushed manifest.
+    pub sign: Option<wharf_transport::SignOptions>,
 }
 
 /// Copies `push.name` from the store to its destination, with every image of a list; the
@@ -105,6 +109,7 @@ pub fn push(store: &Store, push: &Push<'_>, progress: &mut dyn Write) -> anyhow:
         format: push.format,
         all: true,
         retry_times: push.registry.retry,
+        sign: push.sign.clone(),
         ..CopyOptions::default()
     };
     if !push.quiet {

@@ -122,6 +122,12 @@ pub struct CopyOptions {
     /// Recompress layers that are not already in this compression (`--dest-compress-format`).
     pub compress: Option<Compressor>,
     pub progress: Option<Progress>,
+    /// The signature policy the source image must satisfy, checked before anything is
+    /// written. `None` checks nothing: callers that bring images in (pull, copy, `FROM`) pass
+    /// one (`--insecure-policy` is [`wharf_sign::PolicyContext::insecure`]).
+    pub policy: Option<Arc<wharf_sign::PolicyContext>>,
+    /// Sign the written manifest (`--sign-by-sigstore-private-key`).
+    pub sign: Option<crate::signatures::SignOptions>,
 }
 
 impl Default for CopyOptions {
@@ -136,6 +142,8 @@ impl Default for CopyOptions {
             retry_delay: None,
             compress: None,
             progress: None,
+            policy: None,
+            sign: None,
         }
     }
 }
@@ -151,6 +159,8 @@ impl std::fmt::Debug for CopyOptions {
             .field("retry_times", &self.retry_times)
             .field("retry_delay", &self.retry_delay)
             .field("compress", &self.compress)
+            .field("policy", &self.policy)
+            .field("sign", &self.sign)
             .finish_non_exhaustive()
     }
 }
@@ -198,6 +208,9 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
         _ => opts,
     };
     let top = src.manifest().await?;
+    if let Some(policy) = &opts.policy {
+        crate::signatures::check_source(policy, src, &top).await?;
+    }
     let mut report = CopyReport::default();
     let written = match top.index() {
         Some(index) if opts.all && dst.supports_index() => {
@@ -258,6 +271,9 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
             digest: written.digest.clone(),
         },
     );
+    if let Some(sign) = &opts.sign {
+        crate::signatures::sign_destination(sign, dst, &written.digest).await?;
+    }
     report.manifest_digest = Some(written.digest);
     Ok(report)
 }

@@ -14,6 +14,9 @@ pub enum TransportError {
     Store(#[from] wharf_store::StoreError),
     #[error(transparent)]
     Manifest(#[from] wharf_oci::manifest::ManifestError),
+    /// A refusal by the signature policy, or a signature that could not be read or made.
+    #[error(transparent)]
+    Sign(#[from] wharf_sign::SignError),
     #[error(transparent)]
     Archive(#[from] wharf_archive::ArchiveError),
     #[error("{op} {}: {source}", path.display())]

@@ -36,6 +36,7 @@ mod layout;
 mod recompress;
 pub mod reference;
 pub mod shorthand;
+pub mod signatures;
 pub mod source;
 pub mod sync;
 pub mod sync_config;
@@ -45,8 +46,10 @@ pub use dest::Destination;
 pub use error::TransportError;
 pub use inspect::{ImageInfo, Inspection, inspect};
 pub use reference::ImageRef;
+pub use signatures::SignOptions;
 pub use source::Source;
 pub use sync::{SyncDest, SyncEvent, SyncImage, SyncOptions, SyncPlan, SyncReport, SyncSource};
+pub use wharf_sign::PolicyContext;
 
 /// A blob's bytes as they arrive.
 pub type BlobStream = Box<dyn tokio::io::AsyncRead + Send + Unpin>;

@@ -19,6 +19,7 @@ pub fn resolve(
     name: &str,
     policy: Policy,
     tls_verify: Option<bool>,
+    signature_policy: &wharf_cli::signing::PolicyArgs,
 ) -> anyhow::Result<ImageRecord> {
     let not_found = |e: anyhow::Error, hint: &str| {
         e.context(format!(
@@ -32,6 +33,7 @@ pub fn resolve(
         cert_dir: None,
         authfile: std::env::var_os("REGISTRY_AUTH_FILE").map(Into::into),
         retry: 3,
+        policy: signature_policy.clone(),
     };
     let opts = registry.client_options()?;
     if policy != Policy::Always {

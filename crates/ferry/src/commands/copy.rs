@@ -31,6 +31,9 @@ pub struct Args {
     /// Blob transfers in flight at once
     #[arg(long, value_name = "N", default_value_t = 6)]
     pub image_parallel_copies: usize,
+    /// The identity signatures name (a full docker reference); default: the destination
+    #[arg(long, value_name = "REFERENCE")]
+    pub sign_identity: Option<String>,
     #[command(flatten)]
     pub transfer: TransferArgs,
 }
@@ -50,7 +53,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         all,
         parallel: args.image_parallel_copies.max(1),
         progress,
-        ..args.transfer.copy_options(cli)
+        ..args
+            .transfer
+            .copy_options(cli, args.sign_identity.as_deref())?
     };
     if !args.quiet {
         println!("Getting image source signatures");

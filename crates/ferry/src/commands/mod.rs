@@ -3,6 +3,7 @@
 pub mod common;
 pub mod copy;
 pub mod delete;
+pub mod generate_sigstore_key;
 pub mod inspect;
 pub mod list_tags;
 pub mod login;
@@ -24,5 +25,6 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(a) => delete::run(cli, a),
         Command::Login(a) => login::login(a),
         Command::Logout(a) => login::logout(a),
+        Command::GenerateSigstoreKey(a) => generate_sigstore_key::run(a),
     }
 }

@@ -65,7 +65,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             all: args.all,
             parallel: args.image_parallel_copies.max(1),
             progress: wharf_cli::progress::Display::detect(args.quiet).progress(),
-            ..args.transfer.copy_options(cli)
+            ..args.transfer.copy_options(cli, None)?
         },
     };
     let quiet = args.quiet;

@@ -82,6 +82,8 @@ pub struct TransferArgs {
     /// Auth file for the destination registry
     #[arg(long, value_name = "PATH")]
     pub dest_authfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub sign: wharf_cli::signing::SignArgs,
 }
 
 impl TransferArgs {
@@ -134,16 +136,31 @@ impl TransferArgs {
         format.map(|f| Compressor::new(f, self.dest_compress_level))
     }
 
-    /// The copy options these flags set; the caller adds `all`, parallelism and progress.
-    pub fn copy_options(&self, cli: &Cli) -> CopyOptions {
-        CopyOptions {
+    /// The copy options these flags set, with the signature policy and signing; the caller
+    /// adds `all`, parallelism and progress. `sign_identity` is copy's `--sign-identity`.
+    pub fn copy_options(
+        &self,
+        cli: &Cli,
+        sign_identity: Option<&str>,
+    ) -> anyhow::Result<CopyOptions> {
+        let policy = wharf_cli::signing::policy_context(
+            cli.policy.as_deref(),
+            cli.insecure_policy,
+            cli.registries_d.as_deref(),
+        )?;
+        let sign = self
+            .sign
+            .options(cli.registries_d.as_deref(), sign_identity)?;
+        Ok(CopyOptions {
             format: self.format.as_deref().and_then(Format::parse),
             platform: cli.platform.platform(),
             preserve_digests: self.preserve_digests,
             retry_times: self.retry_times,
             retry_delay: self.retry_delay(),
             compress: self.compressor(),
+            policy: Some(policy),
+            sign,
             ..CopyOptions::default()
-        }
+        })
     }
 }

@@ -390,6 +390,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     opts.pull.policy = args.engine.pull;
     opts.pull.client = args.registry.client_options()?;
     opts.pull.runtime = Some(wharf_cli::registry::runtime()?.handle().clone());
+    opts.pull.signature_policy = Some(args.registry.policy.context()?);
     for s in &args.engine.secrets {
         opts.run.secrets.push(Secret::parse(s)?);
     }

@@ -206,6 +206,7 @@ fn push(cli: &Cli, a: &PushArgs) -> anyhow::Result<ExitCode> {
             format: a.format.as_deref().and_then(Format::parse),
             quiet: a.quiet,
             digestfile: a.digestfile.as_deref(),
+            sign: None,
         },
         &mut std::io::stderr(),
     )?;

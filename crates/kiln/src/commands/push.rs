@@ -26,6 +26,11 @@ pub struct Args {
     /// Print nothing while pushing
     #[arg(short, long)]
     pub quiet: bool,
+    /// The identity signatures name (a full docker reference); default: the destination
+    #[arg(long, value_name = "REFERENCE")]
+    pub sign_identity: Option<String>,
+    #[command(flatten)]
+    pub sign: wharf_cli::signing::SignArgs,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
@@ -34,6 +39,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let dst_ref = wharf_transport::shorthand::push_target(
         record.name.as_deref().unwrap_or(&args.image),
         args.destination.as_deref(),
+    )?;
+    let sign = args.sign.options(
+        args.registry.policy.registries_d.as_deref(),
+        args.sign_identity.as_deref(),
     )?;
     wharf_cli::registry::push(
         &store,
@@ -44,6 +53,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             format: args.format.as_deref().and_then(Format::parse),
             quiet: args.quiet,
             digestfile: args.digestfile.as_deref(),
+            sign,
         },
         &mut std::io::stderr(),
     )?;

@@ -1,0 +1,207 @@
+//! Sigstore signatures as registry attachments: an OCI manifest tagged `sha256-<hex>.sig` in
+//! the image's repository, one layer per signature (the payload as its blob, the signature in
+//! an annotation), as cosign and containers/image store them.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use wharf_oci::{Digest, Reference};
+use wharf_registry::{RegistryClient, RegistryError, UploadOptions};
+
+use crate::error::{Result, SignError};
+use crate::sigstore::{PAYLOAD_MEDIA_TYPE, SIGNATURE_ANNOTATION, Signature};
+
+/// A payload larger than this is refused (containers/image: 4 MiB).
+const MAX_PAYLOAD: u64 = 4 << 20;
+/// More signatures than this on one image are refused.
+const MAX_SIGNATURES: usize = 64;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Desc {
+    media_type: String,
+    digest: String,
+    size: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SigManifest {
+    schema_version: u32,
+    #[serde(default)]
+    media_type: Option<String>,
+    config: Desc,
+    layers: Vec<Desc>,
+}
+
+/// The attachment tag of the manifest with `digest`: `sha256-<hex>.sig`.
+pub fn tag(digest: &Digest) -> String {
+    format!("{}.sig", digest.to_string().replacen(':', "-", 1))
+}
+
+fn reg_err(location: String) -> impl FnOnce(RegistryError) -> SignError {
+    move |source| SignError::Registry {
+        location,
+        source: Box::new(source),
+    }
+}
+
+async fn read_manifest(
+    client: &RegistryClient,
+    repo: &str,
+    digest: &Digest,
+) -> Result<Option<SigManifest>> {
+    let t = tag(digest);
+    let location = format!("{}/{repo}:{t}", client.host());
+    match client.get_manifest(repo, &t).await {
+        Ok(m) => serde_json::from_slice(&m.bytes)
+            .map(Some)
+            .map_err(|e| SignError::BadSignature {
+                why: format!("{location} is not a signature manifest: {e}"),
+            }),
+        Err(RegistryError::ManifestUnknown { .. } | RegistryError::RepositoryUnknown { .. }) => {
+            Ok(None)
+        }
+        Err(RegistryError::Status { status: 404, .. }) => Ok(None),
+        Err(e) => Err(reg_err(location)(e)),
+    }
+}
+
+/// The sigstore signatures attached to the manifest `digest` of `reference`'s repository.
+/// Layers of other media types are skipped.
+pub async fn fetch(
+    client: &RegistryClient,
+    reference: &Reference,
+    digest: &Digest,
+) -> Result<Vec<Signature>> {
+    let repo = &reference.repository;
+    let Some(m) = read_manifest(client, repo, digest).await? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for layer in m
+        .layers
+        .iter()
+        .filter(|l| l.media_type == PAYLOAD_MEDIA_TYPE)
+        .take(MAX_SIGNATURES)
+    {
+        let Some(sig) = layer.annotations.get(SIGNATURE_ANNOTATION) else {
+            continue;
+        };
+        if layer.size > MAX_PAYLOAD {
+            return Err(SignError::BadSignature {
+                why: format!(
+                    "signature payload {} is larger than {MAX_PAYLOAD} bytes",
+                    layer.digest
+                ),
+            });
+        }
+        let d = wharf_oci::digest::parse(&layer.digest).map_err(|e| SignError::BadSignature {
+            why: format!("signature layer digest: {e}"),
+        })?;
+        let location = format!("{}/{repo}@{d}", client.host());
+        let mut reader = client
+            .get_blob(repo, &d, Some(layer.size))
+            .await
+            .map_err(reg_err(location.clone()))?;
+        let mut payload = Vec::new();
+        while let Some(chunk) = reader
+            .next_chunk()
+            .await
+            .map_err(reg_err(location.clone()))?
+        {
+            payload.extend_from_slice(&chunk);
+        }
+        out.push(Signature {
+            payload,
+            signature_b64: sig.clone(),
+        });
+    }
+    Ok(out)
+}
+
+async fn push_bytes(client: &RegistryClient, repo: &str, bytes: &[u8]) -> Result<Desc> {
+    let digest = wharf_oci::digest::sha256(bytes);
+    let location = format!("{}/{repo}@{digest}", client.host());
+    let mut src = bytes;
+    client
+        .push_blob(
+            repo,
+            &mut src,
+            &UploadOptions {
+                digest: Some(digest.clone()),
+                size: Some(bytes.len() as u64),
+                ..UploadOptions::default()
+            },
+        )
+        .await
+        .map_err(reg_err(location))?;
+    Ok(Desc {
+        media_type: String::new(),
+        digest: digest.to_string(),
+        size: bytes.len() as u64,
+        annotations: BTreeMap::new(),
+    })
+}
+
+/// Adds `sig` to the signatures attached to `digest` in `reference`'s repository (the ones
+/// already there are kept; the same signature twice is stored once).
+pub async fn push(
+    client: &RegistryClient,
+    reference: &Reference,
+    digest: &Digest,
+    sig: &Signature,
+) -> Result<()> {
+    let repo = &reference.repository;
+    let existing = read_manifest(client, repo, digest).await?;
+    let mut layers = existing.map(|m| m.layers).unwrap_or_default();
+    let payload_digest = wharf_oci::digest::sha256(&sig.payload).to_string();
+    if layers.iter().any(|l| {
+        l.digest == payload_digest
+            && l.annotations.get(SIGNATURE_ANNOTATION) == Some(&sig.signature_b64)
+    }) {
+        return Ok(());
+    }
+    let mut layer = push_bytes(client, repo, &sig.payload).await?;
+    layer.media_type = PAYLOAD_MEDIA_TYPE.into();
+    layer
+        .annotations
+        .insert(SIGNATURE_ANNOTATION.into(), sig.signature_b64.clone());
+    layers.push(layer);
+    // The config names the layers as an image config would, as cosign writes it.
+    let diff_ids: Vec<&str> = layers.iter().map(|l| l.digest.as_str()).collect();
+    let config_json = serde_json::json!({
+        "architecture": "",
+        "os": "",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    let config_bytes = serde_json::to_vec(&config_json).map_err(|e| SignError::Unsupported {
+        what: format!("encoding the signature config: {e}"),
+    })?;
+    let mut config = push_bytes(client, repo, &config_bytes).await?;
+    config.media_type = "application/vnd.oci.image.config.v1+json".into();
+    let m = SigManifest {
+        schema_version: 2,
+        media_type: Some("application/vnd.oci.image.manifest.v1+json".into()),
+        config,
+        layers,
+    };
+    let bytes = serde_json::to_vec(&m).map_err(|e| SignError::Unsupported {
+        what: format!("encoding the signature manifest: {e}"),
+    })?;
+    let t = tag(digest);
+    client
+        .put_manifest(
+            repo,
+            &t,
+            Bytes::from(bytes),
+            "application/vnd.oci.image.manifest.v1+json",
+        )
+        .await
+        .map_err(reg_err(format!("{}/{repo}:{t}", client.host())))?;
+    Ok(())
+}

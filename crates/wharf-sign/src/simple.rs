@@ -1,0 +1,124 @@
+//! Simple signing (`signedBy`, `--sign-by`): an OpenPGP-signed JSON payload of type
+//! `atomic container signature`, kept in lookaside storage. Verification is rPGP's (pure
+//! Rust); signing runs `gpg` with the caller's keyring, as gpgme does for skopeo.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use pgp::{Deserializable as _, Message, SignedPublicKey};
+use wharf_oci::Digest;
+
+use crate::error::{Result, SignError};
+use crate::sigstore::Payload;
+
+/// The payload's `critical.type`.
+pub const PAYLOAD_TYPE: &str = "atomic container signature";
+
+/// GPG public keys a `signedBy` requirement trusts.
+#[derive(Debug, Clone)]
+pub struct GpgKeys {
+    /// The key material as read (armored or binary), one entry per file or `keyData`.
+    pub material: Vec<Vec<u8>>,
+}
+
+impl GpgKeys {
+    /// Parses every key of every entry (armored or binary keyrings).
+    pub fn parse(&self) -> Result<Vec<SignedPublicKey>> {
+        let mut out = Vec::new();
+        for m in &self.material {
+            let keys: Vec<SignedPublicKey> = if m.trim_ascii_start().starts_with(b"-----BEGIN") {
+                SignedPublicKey::from_armor_many(std::io::Cursor::new(m))
+                    .map(|(k, _)| k.filter_map(std::result::Result::ok).collect())
+                    .map_err(|e| SignError::BadKey {
+                        what: "GPG key".into(),
+                        why: e.to_string(),
+                    })?
+            } else {
+                SignedPublicKey::from_bytes_many(std::io::Cursor::new(m))
+                    .filter_map(std::result::Result::ok)
+                    .collect()
+            };
+            out.extend(keys);
+        }
+        if out.is_empty() {
+            return Err(SignError::BadKey {
+                what: "GPG keys".into(),
+                why: "no OpenPGP public key could be read".into(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Verifies an OpenPGP-signed simple-signing blob with `keys`; returns its payload when the
+/// signature is good and names `digest`. Only the verified content is parsed.
+pub fn verify(keys: &[SignedPublicKey], blob: &[u8], digest: &Digest) -> Result<Payload> {
+    let bad = |why: String| SignError::BadSignature { why };
+    let msg = Message::from_bytes(std::io::Cursor::new(blob))
+        .map_err(|e| bad(format!("not an OpenPGP message: {e}")))?
+        .decompress()
+        .map_err(|e| bad(format!("OpenPGP message: {e}")))?;
+    let signed_by_one = keys
+        .iter()
+        .any(|k| msg.verify(k).is_ok() || k.public_subkeys.iter().any(|s| msg.verify(s).is_ok()));
+    if !signed_by_one {
+        return Err(bad(
+            "the OpenPGP signature does not verify with the policy's GPG keys".into(),
+        ));
+    }
+    let content = msg
+        .get_content()
+        .map_err(|e| bad(format!("OpenPGP message: {e}")))?
+        .ok_or_else(|| bad("the OpenPGP message has no content".into()))?;
+    let p = Payload::parse(&content, PAYLOAD_TYPE)?;
+    p.check_digest(digest)?;
+    Ok(p)
+}
+
+/// Signs with `gpg --sign` using the key `fingerprint` of the caller's keyring (`$GNUPGHOME`),
+/// as skopeo's gpgme does; `passphrase_file` feeds gpg's loopback pinentry.
+pub fn sign(
+    fingerprint: &str,
+    passphrase_file: Option<&std::path::Path>,
+    reference: &str,
+    digest: &Digest,
+) -> Result<Vec<u8>> {
+    let payload =
+        serde_json::to_vec(&Payload::new(PAYLOAD_TYPE, reference, digest)).map_err(|e| {
+            SignError::Unsupported {
+                what: format!("encoding the payload: {e}"),
+            }
+        })?;
+    let mut cmd = Command::new("gpg");
+    cmd.args(["--batch", "--no-tty", "--sign", "--local-user", fingerprint]);
+    if let Some(p) = passphrase_file {
+        cmd.args(["--pinentry-mode", "loopback", "--passphrase-file"])
+            .arg(p);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(SignError::io("running", PathBuf::from("gpg")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(&payload)
+            .map_err(SignError::io("writing to", PathBuf::from("gpg")))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(SignError::io("running", PathBuf::from("gpg")))?;
+    if !out.status.success() || out.stdout.is_empty() {
+        return Err(SignError::BadKey {
+            what: format!("GPG key {fingerprint}"),
+            why: format!(
+                "gpg --sign failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(out.stdout)
+}

@@ -1,0 +1,682 @@
+//! Signatures and policy (issue 17): images signed with a sigstore key pass Wharf's policy
+//! everywhere an image enters (ferry copy, kiln pull, FROM, berth pull and run); unsigned,
+//! wrongly signed and misidentified ones are refused with a message naming the image, the
+//! requirement and the policy file, and nothing of them is stored; the signatures Wharf makes
+//! are read and carried along by skopeo. Debian's skopeo, podman and buildah have sigstore
+//! disabled ("Debian-local change: sigstore disabled": they neither sign nor verify), so
+//! cosign compatibility is checked on signatures made by the real cosign in `wharf-sign`'s
+//! `tests/cosign.rs`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use wharf_testkit::registry::Registry;
+
+use crate::{busybox_store, have, ok, run};
+
+/// Runs skopeo, asserting success.
+fn skopeo(args: &[&str]) -> String {
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("spawn skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts a refusal by the policy and returns its message.
+fn refused(out: &Output, image: &str, requirement: &str, policy: &Path) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "accepted; stderr:\n{err}");
+    for want in [image, requirement, &policy.display().to_string()] {
+        assert!(
+            err.contains(want),
+            "the refusal does not name {want:?}:\n{err}"
+        );
+    }
+    err
+}
+
+/// Asserts the store at `root` holds no image and no blob.
+fn store_is_empty(root: &Path) {
+    let images = ok("kiln", root, &["images", "-q"]);
+    assert!(images.trim().is_empty(), "images left: {images}");
+    let blobs = root.join("oci/blobs/sha256");
+    let left: Vec<PathBuf> = std::fs::read_dir(&blobs)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "blobs left in {}: {left:?}",
+        blobs.display()
+    );
+}
+
+struct Setup {
+    _reg: Registry,
+    addr: String,
+    tmp: tempfile::TempDir,
+    root: PathBuf,
+    policy: PathBuf,
+    regd: PathBuf,
+    key: PathBuf,
+    pass: PathBuf,
+}
+
+impl Setup {
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// `--policy P --registries.d D` for any of our commands.
+    fn policy_args(&self) -> Vec<String> {
+        vec![
+            "--policy".into(),
+            self.policy.display().to_string(),
+            "--registries.d".into(),
+            self.regd.display().to_string(),
+        ]
+    }
+}
+
+/// A registry with `sig/unsigned:1` (pushed by ferry), `sig/signed:1` (signed by
+/// `ferry copy --sign-by-sigstore-private-key` with a generated key), `sig/other-key:1` (signed
+/// with another key) and `sig/misnamed:1` (signed for another identity); a policy requiring
+/// our key under `ADDR/sig`.
+fn setup() -> Option<Setup> {
+    if !have("skopeo") {
+        return None;
+    }
+    let (tmp, root) = busybox_store()?;
+    let reg = Registry::start_plain()?;
+    let addr = reg.addr().to_owned();
+    let d = tmp.path();
+    let pass = d.join("pass");
+    std::fs::write(&pass, "correct horse\n").unwrap();
+    let prefix = d.join("key");
+    ok(
+        "ferry",
+        &root,
+        &[
+            "generate-sigstore-key",
+            "--output-prefix",
+            prefix.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
+    );
+    let other = d.join("other");
+    ok(
+        "ferry",
+        &root,
+        &[
+            "generate-sigstore-key",
+            "--output-prefix",
+            other.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
+    );
+    let regd = d.join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("default.yaml"),
+        "default-docker:\n  use-sigstore-attachments: true\n",
+    )
+    .unwrap();
+    let policy = d.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"docker": {
+                format!("{addr}/sig"): [{
+                    "type": "sigstoreSigned",
+                    "keyPath": d.join("key.pub"),
+                    "signedIdentity": {"type": "matchRepoDigestOrExact"}
+                }]
+            }}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let unsigned = format!("docker://{addr}/sig/unsigned:1");
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox:latest",
+            &unsigned,
+        ],
+    );
+    let sign = |key: &Path, dest: &str, identity: Option<&str>| {
+        let mut args = vec![
+            "copy".to_owned(),
+            "-q".into(),
+            "--insecure-policy".into(),
+            "--registries.d".into(),
+            regd.display().to_string(),
+            "--src-tls-verify=false".into(),
+            "--dest-tls-verify=false".into(),
+            "--sign-by-sigstore-private-key".into(),
+            key.display().to_string(),
+            "--sign-passphrase-file".into(),
+            pass.display().to_string(),
+        ];
+        if let Some(i) = identity {
+            args.extend(["--sign-identity".into(), i.into()]);
+        }
+        args.extend([unsigned.clone(), format!("docker://{addr}/sig/{dest}")]);
+        ok(
+            "ferry",
+            &root,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+    };
+    sign(&d.join("key.private"), "signed:1", None);
+    sign(&d.join("other.private"), "other-key:1", None);
+    sign(
+        &d.join("key.private"),
+        "misnamed:1",
+        Some(&format!("{addr}/elsewhere/app:1")),
+    );
+    Some(Setup {
+        addr,
+        root,
+        policy,
+        regd,
+        key: d.join("key.private"),
+        pass,
+        _reg: reg,
+        tmp,
+    })
+}
+
+#[test]
+fn sigstore_signatures_are_enforced_on_pull() {
+    let Some(s) = setup() else { return };
+    let a = &s.addr;
+    let p = s.policy_args();
+    let p: Vec<&str> = p.iter().map(String::as_str).collect();
+
+    // kiln pull: the signed image enters a fresh store.
+    let fresh = s.dir().join("pulled");
+    let mut args = vec!["pull", "-q", "--tls-verify=false"];
+    args.extend(&p);
+    let signed = format!("{a}/sig/signed:1");
+    ok("kiln", &fresh, &[&args[..], &[signed.as_str()]].concat());
+
+    // Unsigned, signed by another key, signed for another name: refused, nothing stored.
+    for (name, why) in [
+        ("unsigned:1", "has none"),
+        ("other-key:1", "does not verify"),
+        ("misnamed:1", "elsewhere/app:1"),
+    ] {
+        let empty = s.dir().join(format!("refused-{name}"));
+        let image = format!("{a}/sig/{name}");
+        let out = run("kiln", &empty, &[&args[..], &[image.as_str()]].concat());
+        let err = refused(&out, &image, "sigstoreSigned", &s.policy);
+        assert!(err.contains(why), "{name}: {err}");
+        store_is_empty(&empty);
+    }
+
+    // berth pull and berth run refuse the same way; ferry copy to a layout too.
+    let empty = s.dir().join("berth");
+    let unsigned = format!("{a}/sig/unsigned:1");
+    let mut bargs = vec!["pull", "--tls-verify=false"];
+    bargs.extend(&p);
+    let out = run(
+        "berth",
+        &empty,
+        &[&bargs[..], &[unsigned.as_str()]].concat(),
+    );
+    refused(&out, &unsigned, "sigstoreSigned", &s.policy);
+    let mut rargs = vec!["run", "--rm", "--tls-verify=false"];
+    rargs.extend(&p);
+    let out = run(
+        "berth",
+        &empty,
+        &[&rargs[..], &[unsigned.as_str(), "true"]].concat(),
+    );
+    refused(&out, &unsigned, "sigstoreSigned", &s.policy);
+    store_is_empty(&empty);
+    let layout = s.dir().join("layout");
+    let mut cargs = vec!["copy", "-q", "--src-tls-verify=false"];
+    cargs.extend(&p);
+    let dst = format!("oci:{}:x", layout.display());
+    let out = run(
+        "ferry",
+        &s.root,
+        &[&cargs[..], &[format!("docker://{unsigned}").as_str(), &dst]].concat(),
+    );
+    refused(&out, &unsigned, "sigstoreSigned", &s.policy);
+    assert!(
+        !layout.join("index.json").exists()
+            || !std::fs::read_to_string(layout.join("index.json"))
+                .unwrap()
+                .contains("sha256")
+    );
+    ok(
+        "ferry",
+        &s.root,
+        &[&cargs[..], &[format!("docker://{signed}").as_str(), &dst]].concat(),
+    );
+
+    // --insecure-policy lets anything in.
+    ok(
+        "kiln",
+        &empty,
+        &[
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            "--insecure-policy",
+            &unsigned,
+        ],
+    );
+}
+
+#[test]
+fn from_in_a_build_is_checked_against_the_policy() {
+    let Some(s) = setup() else { return };
+    let a = &s.addr;
+    let p = s.policy_args();
+    let ctx = s.dir().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    for (name, accepted) in [("signed:1", true), ("unsigned:1", false)] {
+        std::fs::write(
+            ctx.join("Dockerfile"),
+            format!("FROM {a}/sig/{name}\nLABEL x=1\n"),
+        )
+        .unwrap();
+        let root = s.dir().join(format!("build-{accepted}"));
+        let mut args = vec!["build", "-q", "--tls-verify=false", "-t", "out"];
+        args.extend(p.iter().map(String::as_str));
+        args.push(ctx.to_str().unwrap());
+        let out = run("kiln", &root, &args);
+        if accepted {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        } else {
+            refused(
+                &out,
+                &format!("{a}/sig/{name}"),
+                "sigstoreSigned",
+                &s.policy,
+            );
+            store_is_empty(&root);
+        }
+    }
+}
+
+#[test]
+fn images_wharf_signed_pass_the_policy_and_survive_a_skopeo_copy() {
+    let Some(s) = setup() else { return };
+    let a = &s.addr;
+    let regd = s.regd.to_str().unwrap();
+    let key = s.key.to_str().unwrap();
+    let pass = s.pass.to_str().unwrap();
+    // ferry copy signs at the destination; kiln push too.
+    ok(
+        "ferry",
+        &s.root,
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "--registries.d",
+            regd,
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--sign-by-sigstore-private-key",
+            key,
+            "--sign-passphrase-file",
+            pass,
+            &format!("docker://{a}/sig/unsigned:1"),
+            &format!("docker://{a}/sig/by-ferry:1"),
+        ],
+    );
+    ok(
+        "kiln",
+        &s.root,
+        &[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "--registries.d",
+            regd,
+            "--sign-by-sigstore-private-key",
+            key,
+            "--sign-passphrase-file",
+            pass,
+            "localhost/busybox:latest",
+            &format!("{a}/sig/by-kiln:1"),
+        ],
+    );
+    // Both pass Wharf's policy on pull.
+    let p = s.policy_args();
+    for name in ["by-ferry:1", "by-kiln:1"] {
+        let fresh = s.dir().join(format!("pull-{name}"));
+        let mut args = vec!["pull", "-q", "--tls-verify=false"];
+        args.extend(p.iter().map(String::as_str));
+        let image = format!("{a}/sig/{name}");
+        ok("kiln", &fresh, &[&args[..], &[image.as_str()]].concat());
+    }
+    // skopeo reads the attachment Wharf wrote and copies it along to a mirror, where Wharf's
+    // policy (remapIdentity: the mirror's names are checked as the originals) accepts it.
+    skopeo(&[
+        "copy",
+        "--insecure-policy",
+        "--registries.d",
+        regd,
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{a}/sig/by-ferry:1"),
+        &format!("docker://{a}/mirror/by-ferry:1"),
+    ]);
+    let mirror_policy = s.dir().join("mirror-policy.json");
+    std::fs::write(
+        &mirror_policy,
+        serde_json::json!({
+            "default": [{"type": "reject"}],
+            "transports": {"docker": {
+                format!("{a}/mirror"): [{
+                    "type": "sigstoreSigned",
+                    "keyPath": s.dir().join("key.pub"),
+                    "signedIdentity": {
+                        "type": "remapIdentity",
+                        "prefix": format!("{a}/mirror"),
+                        "signedPrefix": format!("{a}/sig"),
+                    }
+                }]
+            }}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let fresh = s.dir().join("pull-mirror");
+    ok(
+        "kiln",
+        &fresh,
+        &[
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            "--policy",
+            mirror_policy.to_str().unwrap(),
+            "--registries.d",
+            regd,
+            &format!("{a}/mirror/by-ferry:1"),
+        ],
+    );
+    // A wrong passphrase is a clear error and signs nothing.
+    std::fs::write(s.dir().join("wrong"), "nope\n").unwrap();
+    let out = run(
+        "ferry",
+        &s.root,
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "--registries.d",
+            regd,
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--sign-by-sigstore-private-key",
+            key,
+            "--sign-passphrase-file",
+            s.dir().join("wrong").to_str().unwrap(),
+            &format!("docker://{a}/sig/unsigned:1"),
+            &format!("docker://{a}/sig/wrong:1"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("passphrase"), "{err}");
+    assert!(
+        !err.contains("correct horse") && !err.contains("nope"),
+        "{err}"
+    );
+}
+
+/// Runs `gpg` in `home`, asserting success.
+fn gpg(home: &Path, args: &[&str]) -> String {
+    let out = Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args(args)
+        .output()
+        .expect("spawn gpg");
+    assert!(
+        out.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Simple signing (GPG, `signedBy`) with skopeo on both sides: skopeo `--sign-by` signs into
+/// lookaside storage and Wharf's policy accepts it; unsigned and tampered images are refused
+/// with nothing stored; `ferry copy --sign-by` signs and skopeo's policy check accepts it.
+#[test]
+fn gpg_simple_signing_interoperates_with_skopeo() {
+    if !have("skopeo") || !have("gpg") {
+        return;
+    }
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let d = tmp.path();
+    let home = d.join("gnupg");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    gpg(
+        &home,
+        &[
+            "--quick-gen-key",
+            "Wharf Test <test@example.invalid>",
+            "rsa2048",
+            "sign",
+            "never",
+        ],
+    );
+    let listing = gpg(&home, &["--list-keys", "--with-colons"]);
+    let fp = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:::::::::"))
+        .map(|l| l.trim_end_matches(':').to_owned())
+        .unwrap();
+    let pubkey = d.join("pub.asc");
+    std::fs::write(&pubkey, gpg(&home, &["--armor", "--export", &fp])).unwrap();
+    let sigs = d.join("sigstore");
+    let regd = d.join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("lookaside.yaml"),
+        format!(
+            "docker:\n  {a}/gpg:\n    lookaside: file://{s}\n    lookaside-staging: file://{s}\n",
+            s = sigs.display()
+        ),
+    )
+    .unwrap();
+    let policy = d.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"docker": {
+                format!("{a}/gpg"): [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": pubkey}]
+            }}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let regd_s = regd.to_str().unwrap();
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox:latest",
+            &format!("docker://{a}/gpg/unsigned:1"),
+        ],
+    );
+    for name in ["signed:1", "tampered:1"] {
+        let out = Command::new("skopeo")
+            .env("GNUPGHOME", &home)
+            .args([
+                "copy",
+                "--insecure-policy",
+                "--registries.d",
+                regd_s,
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                "--sign-by",
+                &fp,
+                &format!("docker://{a}/gpg/unsigned:1"),
+                &format!("docker://{a}/gpg/{name}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo --sign-by: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let pull = |name: &str, store: &Path| {
+        run(
+            "kiln",
+            store,
+            &[
+                "pull",
+                "-q",
+                "--tls-verify=false",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--registries.d",
+                regd_s,
+                &format!("{a}/gpg/{name}"),
+            ],
+        )
+    };
+    let out = pull("signed:1", &d.join("ok"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let empty = d.join("refused");
+    let out = pull("unsigned:1", &empty);
+    let err = refused(&out, &format!("{a}/gpg/unsigned:1"), "signedBy", &policy);
+    assert!(err.contains("has none"), "{err}");
+    store_is_empty(&empty);
+    // Lookaside signatures are per repository: flip a byte in tampered:1's.
+    let files: Vec<PathBuf> = walk(&sigs.join("gpg"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/tampered@sha256="))
+        .collect();
+    assert!(
+        !files.is_empty(),
+        "no signature of tampered:1 under {}",
+        sigs.display()
+    );
+    for e in files {
+        let mut b = std::fs::read(&e).unwrap();
+        let mid = b.len() / 2;
+        b[mid] ^= 0x40;
+        std::fs::write(&e, b).unwrap();
+    }
+    let out = pull("tampered:1", &empty);
+    refused(&out, &format!("{a}/gpg/tampered:1"), "signedBy", &policy);
+    store_is_empty(&empty);
+
+    // Wharf signs with gpg; skopeo's policy check (gpgme) accepts it.
+    let out = Command::new(crate::bin("ferry"))
+        .env("GNUPGHOME", &home)
+        .args([
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "--registries.d",
+            regd_s,
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--sign-by",
+            &fp,
+            &format!("docker://{a}/gpg/unsigned:1"),
+            &format!("docker://{a}/gpg/by-ferry:1"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    skopeo(&[
+        "copy",
+        "--remove-signatures",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--registries.d",
+        regd_s,
+        "--src-tls-verify=false",
+        &format!("docker://{a}/gpg/by-ferry:1"),
+        &format!("oci:{}/by-ferry", d.display()),
+    ]);
+    // The same check refuses the unsigned image: skopeo's policy does bite.
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--remove-signatures",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--registries.d",
+            regd_s,
+            "--src-tls-verify=false",
+            &format!("docker://{a}/gpg/unsigned:1"),
+            &format!("oci:{}/unsigned", d.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = pull("by-ferry:1", &d.join("ok2"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
