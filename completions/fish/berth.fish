@@ -108,8 +108,12 @@ complete -c berth -n "__fish_berth_using_subcommand pull" -s V -l version -d 'Pr
 complete -c berth -n "__fish_berth_using_subcommand run" -l pull -d 'Pull the image: `always`, `missing` (when not in the store), `never`' -r -f -a "always\t'Pull the image before every run'
 missing\t'Pull only when the store does not have the image'
 never\t'Never pull: the image must be in the store'"
-complete -c berth -n "__fish_berth_using_subcommand run" -l tls-verify -d 'Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
+complete -c berth -n "__fish_berth_using_subcommand run" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
 false\t''"
+complete -c berth -n "__fish_berth_using_subcommand run" -l creds -d 'Credentials USER:PASSWORD for the registry' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
+complete -c berth -n "__fish_berth_using_subcommand run" -l authfile -d 'Auth file' -r -F
+complete -c berth -n "__fish_berth_using_subcommand run" -l retry -d 'Retry a failed transfer this many times' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c berth -n "__fish_berth_using_subcommand run" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c berth -n "__fish_berth_using_subcommand run" -l userns -d 'User namespace mode: `keep-id` runs as your own uid and gid inside the container' -r -f -a "keep-id\t''"

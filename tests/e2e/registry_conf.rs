@@ -125,8 +125,16 @@ struct Image {
     id: String,
 }
 
+/// The peers every scenario compares with. CI installs them (scripts/test.sh): a missing one
+/// fails the test rather than letting it pass without comparing anything.
 fn peers_present() -> bool {
-    have("skopeo") && have("podman") && have("buildah")
+    for tool in ["skopeo", "podman", "buildah"] {
+        assert!(
+            have(tool),
+            "{tool} is not installed: apt-get install {tool}"
+        );
+    }
+    true
 }
 
 impl Image {
@@ -870,6 +878,27 @@ fn ca_signed_basic_auth_from_auth_json_docker_config_and_creds() {
             &image
         ),
         Ok(img.id.clone())
+    );
+    // berth run takes the same registry flags as berth pull and kiln.
+    let o = env.wharf(
+        "berth",
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--cert-dir",
+            certs,
+            "--creds",
+            "wharf:s3cret",
+            &image,
+            "true",
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "berth run --creds --cert-dir: {}",
+        show(&o)
     );
     // No credentials: refused by both.
     agree_refused(

@@ -18,22 +18,13 @@ pub fn resolve(
     store: &Store,
     name: &str,
     policy: Policy,
-    tls_verify: Option<bool>,
-    signature_policy: &wharf_cli::signing::PolicyArgs,
+    registry: &wharf_cli::registry::RegistryArgs,
 ) -> anyhow::Result<ImageRecord> {
     let not_found = |e: anyhow::Error, hint: &str| {
         e.context(format!(
             "image {name:?} not found in the store at {}{hint}",
             store.root().display()
         ))
-    };
-    let registry = wharf_cli::registry::RegistryArgs {
-        tls_verify,
-        creds: None,
-        cert_dir: None,
-        authfile: std::env::var_os("REGISTRY_AUTH_FILE").map(Into::into),
-        retry: 3,
-        policy: signature_policy.clone(),
     };
     let opts = registry.client_options()?;
     if policy != Policy::Always {
@@ -52,7 +43,7 @@ pub fn resolve(
     }
     let args = wharf_cli::pull::PullArgs {
         image: name.to_string(),
-        registry,
+        registry: registry.clone(),
         all_platforms: false,
         quiet: false,
     };

@@ -32,11 +32,9 @@ pub struct Args {
     /// Pull the image: `always`, `missing` (when not in the store), `never`
     #[arg(long, value_enum, default_value = "missing")]
     pub pull: super::pull_policy::Policy,
-    /// Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain HTTP)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub tls_verify: Option<bool>,
+    /// How an image is pulled: the same registry flags as `berth pull` and kiln (podman's names)
     #[command(flatten)]
-    pub signature_policy: wharf_cli::signing::PolicyArgs,
+    pub registry: wharf_cli::registry::RegistryArgs,
     /// User namespace mode: `keep-id` runs as your own uid and gid inside the container
     #[arg(long, value_parser = ["keep-id"])]
     pub userns: Option<String>,
@@ -271,13 +269,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     let entrypoint = args.entrypoint.as_deref().map(parse_entrypoint);
     let init = args.init.then(|| super::init::mode(&runtime)).transpose()?;
 
-    let record = super::pull_policy::resolve(
-        store,
-        &args.image,
-        args.pull,
-        args.tls_verify,
-        &args.signature_policy,
-    )?;
+    let record = super::pull_policy::resolve(store, &args.image, args.pull, &args.registry)?;
     let image_id = store.image_id(&record)?;
     let (raw, config) = wharf_cli::images::load(store, &record)?;
     let image_volumes = config.config.as_ref().and_then(|c| c.volumes.as_ref());
