@@ -233,7 +233,9 @@ int main(int argc, char **argv) {
         say("TRUE %llu %llu\n", (unsigned long long)t.st_dev, (unsigned long long)t.st_ino);
     say("READY %d\n", me);
     while (time(NULL) < end) {
-        for (int pid = next; pid < next + 4; pid++) {
+        /* A wide window: a process missed (gone before the scan) must not leave the racer
+           looking below every later one. */
+        for (int pid = next; pid < next + 64; pid++) {
             char p[64];
             snprintf(p, sizeof p, "/proc/%d", pid);
             if (access(p, F_OK) != 0) continue;
@@ -300,10 +302,18 @@ fn race(store: &Store, dir: &Path, command: &str) -> String {
             text(&out.stderr)
         );
     }
-    let log = logs();
+    // The racer's lines reach the log through its monitor after the last exec has returned:
+    // wait for them (up to 30 s) before judging what it saw.
+    let seen = |log: &str| log.lines().filter(|l| l.starts_with("SAW ")).count();
+    let mut log = logs();
+    let t0 = std::time::Instant::now();
+    while seen(&log) < EXECS / 2 && t0.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        log = logs();
+    }
     let _ = store.run("berth", &["rm", "-f", &id]);
     // The racer must have raced: it saw the exec'd processes appear.
-    let saw = log.lines().filter(|l| l.starts_with("SAW ")).count();
+    let saw = seen(&log);
     assert!(
         saw >= EXECS / 2,
         "the racer saw only {saw} of {EXECS} exec'd processes:\n{log}"
