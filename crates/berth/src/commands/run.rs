@@ -188,6 +188,9 @@ fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
         started: Some(container::now()),
         ..State::default()
     };
+    // A stop request while the container starts is passed on once it runs, not fatal to
+    // this process (which would leave the container's files behind).
+    wharf_sandbox::runtime::defer_signals().map_err(sandbox_err)?;
     if p.record.runtime == "embedded" {
         let c =
             wharf_sandbox::runtime::start(&p.bundle.spec, &p.bundle.dir).map_err(sandbox_err)?;

@@ -32,11 +32,8 @@ use crate::secrets::RunOptions;
 use copy_step::CopyInputs;
 use wharf_sandbox::isolation::Isolation;
 
-#[path = "copy_step.rs"]
 mod copy_step;
-#[path = "schedule.rs"]
 mod schedule;
-#[path = "squash_stage.rs"]
 mod squash_stage;
 
 /// The image format written.

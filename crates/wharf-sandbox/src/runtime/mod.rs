@@ -182,9 +182,16 @@ pub fn with_terminal_signals_ignored<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Keeps SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH until
+/// [`forward_signals`] names the process to pass them to: call it before starting a
+/// container, so that a stop request during the start is passed on, not fatal.
+pub fn defer_signals() -> Result<(), SandboxError> {
+    process::defer_signals().map_err(SandboxError::Fork)
+}
+
 /// Makes the calling process pass SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and
-/// SIGWINCH on to `pid` (a [`Container::pid`], or an external runtime that forwards them itself),
-/// as `podman run --sig-proxy` does.
+/// SIGWINCH on to `pid` (a [`Container::pid`], or an external runtime that forwards them
+/// itself), as `podman run --sig-proxy` does, including those kept since [`defer_signals`].
 pub fn forward_signals(pid: i32) -> Result<(), SandboxError> {
     process::forward_signals_to(pid).map_err(|source| SandboxError::Wait { pid, source })
 }

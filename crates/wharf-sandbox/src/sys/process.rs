@@ -359,11 +359,16 @@ pub(crate) fn setrlimit(resource: u32, soft: u64, hard: u64) -> io::Result<()> {
 
 static FORWARD_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
+/// Signals that arrived before there was a process to pass them to (bit N: signal N).
+static PENDING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 extern "C" fn forward(sig: libc::c_int) {
-    let pid = FORWARD_TO.load(std::sync::atomic::Ordering::Relaxed);
+    let pid = FORWARD_TO.load(std::sync::atomic::Ordering::SeqCst);
     if pid > 0 {
         // SAFETY: kill is async-signal-safe and takes no pointers.
         unsafe { libc::kill(pid, sig) };
+    } else if (0..64).contains(&sig) {
+        PENDING.fetch_or(1 << sig, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -378,10 +383,33 @@ pub(crate) const FORWARDED: [libc::c_int; 7] = [
     libc::SIGWINCH,
 ];
 
-/// Makes the calling (single-threaded) process pass [`FORWARDED`] signals on to `pid`.
+/// Makes the calling (single-threaded) process keep [`FORWARDED`] signals until
+/// [`forward_signals_to`] names their receiver, instead of dying of them: a `berth run` told
+/// to stop while its container starts passes the signal on rather than leaving the container
+/// behind. Handlers (unlike ignored signals) are reset by exec, so a program started
+/// meanwhile gets the default dispositions.
+pub(crate) fn defer_signals() -> io::Result<()> {
+    FORWARD_TO.store(0, std::sync::atomic::Ordering::SeqCst);
+    install_forwarder()
+}
+
+/// Makes the calling (single-threaded) process pass [`FORWARDED`] signals on to `pid`,
+/// including those that arrived since [`defer_signals`].
 pub(crate) fn forward_signals_to(pid: i32) -> io::Result<()> {
+    FORWARD_TO.store(pid, std::sync::atomic::Ordering::SeqCst);
+    install_forwarder()?;
+    let pending = PENDING.swap(0, std::sync::atomic::Ordering::SeqCst);
+    for sig in FORWARDED {
+        if pending & (1 << sig) != 0 {
+            // SAFETY: kill takes no pointers.
+            unsafe { libc::kill(pid, sig) };
+        }
+    }
+    Ok(())
+}
+
+fn install_forwarder() -> io::Result<()> {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-    FORWARD_TO.store(pid, std::sync::atomic::Ordering::Relaxed);
     let action = SigAction::new(
         SigHandler::Handler(forward),
         SaFlags::SA_RESTART,
