@@ -93,34 +93,38 @@ fn detached_rm_container_that_exits_by_itself_leaves_nothing() {
     }
 }
 
-#[test]
-fn killed_monitor_state_is_corrected_and_rm_finishes() {
-    let env = setup();
-    import_volume_image(&env);
-    // The embedded runtime's container dies with its monitor (parent-death signal): the next
-    // command must record the end, stop the network helper and free the port by itself.
-    let port = free_port();
-    let publish = format!("127.0.0.1:{port}:8080");
-    let out = env.berth(&[
-        "run",
-        "-d",
-        "--name",
-        "orphan",
+/// `berth run -d FLAGS --network pasta -p PORT volimg sleep SECS`, then `kill -9` of its
+/// monitor: the container's directory, its network helper's pid and the monitor's pid.
+fn run_detached_and_kill_monitor(env: &Env, flags: &[&str], secs: &str) -> (PathBuf, i32, i64) {
+    let publish = format!("127.0.0.1:{}:8080", free_port());
+    let mut args = vec!["run", "-d"];
+    args.extend_from_slice(flags);
+    args.extend([
         "--network",
         "pasta",
         "-p",
         &publish,
         "volimg",
         "sleep",
-        "300",
+        secs,
     ]);
-    let dir = container_dir(&env, &out);
+    let dir = container_dir(env, &env.berth(&args));
     let helper = helper_pid(&dir);
     let monitor = state(&dir)["monitor_pid"].as_i64().unwrap();
-    let pid = state(&dir)["pid"].as_i64().unwrap();
     let _ = std::process::Command::new("kill")
         .args(["-9", &monitor.to_string()])
         .status();
+    (dir, helper, monitor)
+}
+
+#[test]
+fn killed_monitor_state_is_corrected_and_rm_finishes() {
+    let env = setup();
+    import_volume_image(&env);
+    // The embedded runtime's container dies with its monitor (parent-death signal): the next
+    // command must record the end, stop the network helper and free the port by itself.
+    let (dir, helper, _) = run_detached_and_kill_monitor(&env, &["--name", "orphan"], "300");
+    let pid = state(&dir)["pid"].as_i64().unwrap();
     wait_for("the container to die with its monitor", || {
         !process_alive(i32::try_from(pid).unwrap())
     });
@@ -141,28 +145,8 @@ fn killed_monitor_state_is_corrected_and_rm_finishes() {
     assert_eq!(volumes.trim(), "", "rm -v removes the anonymous volume");
 
     // runc's container outlives a killed monitor; `rm -f` kills it and finishes the rest.
-    let port = free_port();
-    let publish = format!("127.0.0.1:{port}:8080");
-    let out = env.berth(&[
-        "run",
-        "-d",
-        "--rm",
-        "--runtime",
-        "runc",
-        "--network",
-        "pasta",
-        "-p",
-        &publish,
-        "volimg",
-        "sleep",
-        "317",
-    ]);
-    let dir = container_dir(&env, &out);
-    let helper = helper_pid(&dir);
-    let monitor = state(&dir)["monitor_pid"].as_i64().unwrap();
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &monitor.to_string()])
-        .status();
+    let (dir, helper, monitor) =
+        run_detached_and_kill_monitor(&env, &["--rm", "--runtime", "runc"], "317");
     wait_for("the monitor to go", || {
         !process_alive(i32::try_from(monitor).unwrap())
     });
