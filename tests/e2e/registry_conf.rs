@@ -30,6 +30,8 @@ fn show(o: &Output) -> String {
 struct Env {
     tmp: tempfile::TempDir,
     conf: PathBuf,
+    /// `$DOCKER_CONFIG` for every tool, when a scenario sets it.
+    docker_config: std::cell::RefCell<Option<PathBuf>>,
 }
 
 impl Env {
@@ -45,7 +47,11 @@ impl Env {
             "[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
         )
         .unwrap();
-        Self { tmp, conf: path }
+        Self {
+            tmp,
+            conf: path,
+            docker_config: std::cell::RefCell::default(),
+        }
     }
 
     fn home(&self) -> PathBuf {
@@ -68,6 +74,9 @@ impl Env {
             .env_remove("DOCKER_CONFIG")
             .env_remove("WHARF_ROOT")
             .current_dir(self.tmp.path());
+        if let Some(d) = &*self.docker_config.borrow() {
+            c.env("DOCKER_CONFIG", d);
+        }
         c
     }
 
@@ -974,6 +983,30 @@ fn ca_signed_basic_auth_from_auth_json_docker_config_and_creds() {
         wharf_pull(&env, "kiln", &["--cert-dir", certs], &image),
         Ok(img.id.clone())
     );
+    // The same file found through `$DOCKER_CONFIG` (a CI job's mounted dockerconfigjson
+    // Secret), with nothing in the home directory.
+    let dir = env.tmp.path().join("docker-secret");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::rename(docker.join("config.json"), dir.join("config.json")).unwrap();
+    *env.docker_config.borrow_mut() = Some(dir);
+    agree_ok(
+        "$DOCKER_CONFIG/config.json",
+        &img.digest,
+        &[
+            (
+                "skopeo inspect",
+                skopeo_digest(&env, &["--cert-dir", certs], &image),
+            ),
+            (
+                "ferry inspect",
+                ferry_digest(&env, &["--cert-dir", certs], &image),
+            ),
+        ],
+    );
+    assert_eq!(
+        wharf_pull(&env, "berth", &["--cert-dir", certs], &image),
+        Ok(img.id.clone())
+    );
 }
 
 #[test]
@@ -1058,5 +1091,169 @@ fn rootless_user_registries_conf_mirror() {
         as_user(bin("kiln"), &["--root", store, "pull", "wharfbox:2"]).map(|s| sha(&s)),
         Ok(img.id.clone()),
         "rootless kiln pull of a short name through the user's mirror"
+    );
+}
+
+/// `ADD https://…` and a build context URL use the same HTTP stack as registry requests (issue
+/// 13 and 16: one client stack per process), so a server whose certificate is trusted through
+/// `certs.d/HOST:PORT` is reachable from a Dockerfile as it is for pulls. Here we follow the
+/// issue over buildah, whose ADD reads only the system's trust store: the certificate the
+/// registry presents is in no system store, so buildah refuses where kiln downloads.
+#[test]
+fn add_url_and_context_url_trust_certs_d() {
+    peers_present();
+    let Some(img) = Image::new() else { return };
+    let Some(reg) = Registry::start_docker_docs_self_signed() else {
+        return;
+    };
+    img.push_to(&reg, "tls/app:1");
+    let certs = reg.cert_dir().unwrap();
+    // The image config, served by the registry as a blob at a plain https URL.
+    let url = format!("https://{}/v2/tls/app/blobs/{}", reg.addr(), img.id);
+    let write_ctx = |env: &Env| {
+        let ctx = env.tmp.path().join("ctx");
+        std::fs::create_dir_all(&ctx).unwrap();
+        std::fs::write(
+            ctx.join("Dockerfile"),
+            format!(
+                "FROM scratch\nADD --checksum={} {url} /config.json\n",
+                img.id
+            ),
+        )
+        .unwrap();
+        ctx
+    };
+    let build = |env: &Env, ctx: &Path, out: &Path| {
+        env.wharf(
+            "kiln",
+            &[
+                "build",
+                "--output",
+                &format!("type=local,dest={}", out.display()),
+                ctx.to_str().unwrap(),
+            ],
+        )
+    };
+
+    // Trusted through the user's certs.d, no flag.
+    let env = Env::new("");
+    let user = env
+        .home()
+        .join(".config/containers/certs.d")
+        .join(reg.addr());
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::copy(certs.join("ca.crt"), user.join("ca.crt")).unwrap();
+    let ctx = write_ctx(&env);
+    let out = env.tmp.path().join("out");
+    let o = build(&env, &ctx, &out);
+    assert!(o.status.success(), "ADD through certs.d: {}", show(&o));
+    let got = std::fs::read(out.join("config.json")).unwrap();
+    assert_eq!(wharf_oci::digest::sha256(&got).to_string(), img.id);
+
+    // The same Dockerfile as a context URL is out of reach for a test server (it serves only
+    // blobs), so the context URL is checked for the certificate refusal only.
+    let bare = Env::new("");
+    let ctx = write_ctx(&bare);
+    let o = build(&bare, &ctx, &bare.tmp.path().join("out"));
+    let e = show(&o);
+    assert!(!o.status.success(), "untrusted certificate accepted: {e}");
+    assert!(
+        e.contains(&url) && e.contains("certs.d") && !e.contains("plain HTTP"),
+        "the refusal names the URL and the certificate directories looked in: {e}"
+    );
+    let o = bare.wharf("kiln", &["build", &url]);
+    let e = show(&o);
+    assert!(
+        !o.status.success() && e.contains(&url) && e.contains("certs.d"),
+        "context URL with an untrusted certificate: {e}"
+    );
+    // buildah does not read certs.d for ADD: it refuses the same download.
+    let bctx = write_ctx(&env);
+    let o = env.buildah(&[
+        "bud",
+        "--signature-policy",
+        "/etc/containers/policy.json",
+        "-t",
+        "addurl",
+        bctx.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success(),
+        "buildah downloaded through certs.d: {}",
+        show(&o)
+    );
+}
+
+/// A `*.wharf.test` wildcard prefix whose mirror serves every subdomain, and
+/// `pull-from-mirror = "digest-only"`: by tag the mirror is skipped and the primary (a `.test`
+/// name, which never resolves) fails; by digest the mirror serves. Compared with skopeo and
+/// podman (containers/image 5.23, whose man page documents both).
+#[test]
+fn wildcard_prefix_mirror_and_pull_from_mirror() {
+    peers_present();
+    let Some(img) = Image::new() else { return };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    img.push_to(&reg, "mirrored/team/app:1");
+    let r = reg.addr();
+    let conf = |extra: &str| {
+        format!(
+            "[[registry]]\nprefix = \"*.wharf.test\"\n\
+             [[registry.mirror]]\nlocation = \"{r}/mirrored\"\ninsecure = true\n{extra}"
+        )
+    };
+    let env = Env::new(&conf(""));
+    let image = "blah.sub.wharf.test/team/app:1";
+    agree_ok(
+        "wildcard prefix, mirror, copy",
+        &img.digest,
+        &[
+            ("skopeo inspect", skopeo_digest(&env, &[], image)),
+            ("ferry copy", ferry_copy(&env, &[], image)),
+        ],
+    );
+    agree_ok(
+        "wildcard prefix, mirror, pull",
+        &img.id,
+        &[
+            ("podman pull", peer_pull(&env, "podman", &[], image)),
+            ("kiln pull", wharf_pull(&env, "kiln", &[], image)),
+            ("berth pull", wharf_pull(&env, "berth", &[], image)),
+        ],
+    );
+
+    let env = Env::new(&conf("pull-from-mirror = \"digest-only\"\n"));
+    agree_refused(
+        "pull-from-mirror digest-only, by tag",
+        &[
+            ("skopeo inspect", skopeo_digest(&env, &[], image)),
+            ("ferry copy", ferry_copy(&env, &[], image)),
+            ("kiln pull", wharf_pull(&env, "kiln", &[], image)),
+        ],
+        "blah.sub.wharf.test",
+    );
+    // Set on the registry instead of its mirror, the key is refused, not ignored.
+    let misplaced = Env::new(&format!(
+        "[[registry]]\nprefix = \"*.wharf.test\"\npull-from-mirror = \"digest-only\"\n\
+         [[registry.mirror]]\nlocation = \"{r}/mirrored\"\ninsecure = true\n"
+    ));
+    agree_refused(
+        "pull-from-mirror on a non-mirror registry",
+        &[
+            ("skopeo inspect", skopeo_digest(&misplaced, &[], image)),
+            ("ferry copy", ferry_copy(&misplaced, &[], image)),
+            ("kiln pull", wharf_pull(&misplaced, "kiln", &[], image)),
+        ],
+        "[[registry.mirror]]",
+    );
+    let by_digest = format!("blah.sub.wharf.test/team/app@{}", img.digest);
+    agree_ok(
+        "pull-from-mirror digest-only, by digest",
+        &img.digest,
+        &[
+            ("skopeo inspect", skopeo_digest(&env, &[], &by_digest)),
+            ("ferry copy", ferry_copy(&env, &[], &by_digest)),
+        ],
     );
 }

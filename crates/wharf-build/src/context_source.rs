@@ -10,6 +10,7 @@
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
+use wharf_registry::Downloader;
 
 use wharf_archive::ApplyOptions;
 use wharf_store::Store;
@@ -90,35 +91,18 @@ pub fn from_reader(mut input: impl Read, store: &Store) -> Result<Materialized, 
 }
 
 /// Downloads `url` (a tar archive, compressed or not, or a Dockerfile) and reads it as
-/// [`from_reader`] does. The download is streamed to a file in the store's `tmp/`.
-pub fn from_url(url: &str, store: &Store) -> Result<Materialized, BuildError> {
+/// [`from_reader`] does. The download is streamed to a file in the store's `tmp/`, over the
+/// registry crate's HTTP stack (certs.d and proxies apply).
+pub fn from_url(url: &str, store: &Store, net: &Downloader) -> Result<Materialized, BuildError> {
     use std::io::Write as _;
     let download = TempTree::new(store, "download")?;
     let file = download.path().join("context");
-    let fetch_err = |source| BuildError::FetchContext {
-        url: url.to_owned(),
-        source: Box::new(source),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(BuildError::io("starting the runtime for", url))?;
-    runtime.block_on(async {
-        let mut resp = reqwest::get(url).await.map_err(fetch_err)?;
-        if !resp.status().is_success() {
-            return Err(BuildError::FetchStatus {
-                url: url.to_owned(),
-                status: resp.status().as_u16(),
-            });
-        }
-        let out = std::fs::File::create(&file).map_err(BuildError::io("creating", &file))?;
-        let mut out = std::io::BufWriter::new(out);
-        while let Some(chunk) = resp.chunk().await.map_err(fetch_err)? {
-            out.write_all(&chunk)
-                .map_err(BuildError::io("writing", &file))?;
-        }
-        out.flush().map_err(BuildError::io("writing", &file))
-    })?;
+    let out = std::fs::File::create(&file).map_err(BuildError::io("creating", &file))?;
+    let mut out = std::io::BufWriter::new(out);
+    net.get(url, &mut |chunk| out.write_all(chunk))
+        .map_err(|e| BuildError::Download(Box::new(e)))?;
+    out.flush().map_err(BuildError::io("writing", &file))?;
+    drop(out);
     let input = std::fs::File::open(&file).map_err(BuildError::io("opening", &file))?;
     from_reader(std::io::BufReader::new(input), store)
 }

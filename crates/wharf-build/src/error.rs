@@ -227,15 +227,9 @@ pub enum BuildError {
         #[source]
         source: Box<wharf_transport::TransportError>,
     },
-    /// Downloading a context URL failed.
-    #[error("fetching the build context {url}")]
-    FetchContext {
-        url: String,
-        #[source]
-        source: Box<reqwest::Error>,
-    },
-    #[error("fetching {url}: the server answered {status}")]
-    FetchStatus { url: String, status: u16 },
+    /// An ADD URL or a context URL could not be downloaded (the error names the URL).
+    #[error(transparent)]
+    Download(Box<wharf_registry::RegistryError>),
     #[error(transparent)]
     Store(Box<StoreError>),
     #[error(transparent)]

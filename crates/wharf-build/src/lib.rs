@@ -30,8 +30,10 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), wharf_build::BuildError> {
+//! // One async runtime per process, built by the binary and passed down.
+//! let runtime = tokio::runtime::Runtime::new().expect("a runtime");
 //! let store = wharf_store::Store::open_default()?;
-//! let mut opts = wharf_build::BuildOptions::new("./app");
+//! let mut opts = wharf_build::BuildOptions::new("./app", runtime.handle().clone());
 //! opts.tags.push("app".into());
 //! let built = wharf_build::build(&store, &opts, &mut |_event| {})?;
 //! assert!(built.image_id.to_string().starts_with("sha256:"));

@@ -75,6 +75,7 @@ impl Output {
         store: &Store,
         manifest: &Digest,
         tags: &[String],
+        runtime: &tokio::runtime::Handle,
     ) -> Result<(), BuildError> {
         match self {
             Self::Local(dir) => {
@@ -85,6 +86,7 @@ impl Output {
             Self::Oci(file) => copy_image(
                 store,
                 manifest,
+                runtime,
                 &ImageRef::OciArchive {
                     path: file.clone(),
                     name: tags
@@ -95,6 +97,7 @@ impl Output {
             Self::Docker(file) => copy_image(
                 store,
                 manifest,
+                runtime,
                 &ImageRef::DockerArchive {
                     path: file.clone(),
                     tag: tags
@@ -147,7 +150,12 @@ fn write_tar(store: &Store, manifest: &Digest, file: &Path) -> Result<(), BuildE
     Ok(())
 }
 
-fn copy_image(store: &Store, manifest: &Digest, dest: &ImageRef) -> Result<(), BuildError> {
+fn copy_image(
+    store: &Store,
+    manifest: &Digest,
+    runtime: &tokio::runtime::Handle,
+    dest: &ImageRef,
+) -> Result<(), BuildError> {
     let label = dest.to_string();
     let fail = |source: wharf_transport::TransportError| BuildError::Output {
         dest: label.clone(),
@@ -163,10 +171,6 @@ fn copy_image(store: &Store, manifest: &Digest, dest: &ImageRef) -> Result<(), B
     )
     .map_err(fail)?;
     let dst = Destination::open(dest, &client, Some(store)).map_err(fail)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(BuildError::io("starting the runtime for", &label))?;
     runtime
         .block_on(wharf_transport::copy(&src, &dst, &CopyOptions::default()))
         .map_err(fail)?;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use wharf_oci::{ImageConfig, Platform, RawManifest, Reference};
 use wharf_registry::{ClientOptions, RegistriesConf};
 use wharf_store::Store;
-use wharf_transport::{CopyOptions, Destination, ImageRef, Source, TransportError};
+use wharf_transport::{PullEvent, PullRequest, TransportError};
 
 use crate::error::BuildError;
 
@@ -55,8 +55,6 @@ pub struct PullOptions {
     /// The platform to pick from a registry's manifest list; the host's when `None`. A local
     /// image of another platform counts as missing.
     pub platform: Option<Platform>,
-    /// The process's async runtime; without one, each pull starts its own.
-    pub runtime: Option<tokio::runtime::Handle>,
     /// The signature policy base images must satisfy; `None` checks nothing.
     pub signature_policy: Option<std::sync::Arc<wharf_transport::PolicyContext>>,
 }
@@ -75,6 +73,7 @@ impl Puller {
         &mut self,
         store: &Store,
         opts: &PullOptions,
+        runtime: &tokio::runtime::Handle,
         name: &str,
         pulling: &mut dyn FnMut(&str),
     ) -> Result<String, BuildError> {
@@ -124,29 +123,25 @@ impl Puller {
                     source: Box::new(source),
                 });
             }
-            (PullPolicy::Newer, Ok(_)) => match pull(store, opts, name, pulling) {
+            (PullPolicy::Newer, Ok(_)) => match pull(store, opts, runtime, name, pulling) {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(image = name, error = %e, "pull failed; using the local image");
                     name.to_owned()
                 }
             },
-            (_, _) => pull(store, opts, name, pulling)?,
+            (_, _) => pull(store, opts, runtime, name, pulling)?,
         };
         self.resolved.insert(key, resolved.clone());
         Ok(resolved)
     }
 }
 
-/// The registry references a name may mean, in the order to try: the shared short-name
-/// resolver of every Wharf command.
+/// The registry references a name may mean, in the order to try: the shared resolver of every
+/// pull.
 fn candidates(name: &str, conf: &RegistriesConf) -> Result<Vec<String>, BuildError> {
-    if !Reference::is_short_name(name) {
-        return Ok(vec![name.to_owned()]);
-    }
-    match wharf_registry::shortnames::resolve(name, conf, wharf_registry::shortnames::interactive())
-    {
-        Ok(r) => Ok(r.candidates),
+    match wharf_transport::pull::candidates(name, conf) {
+        Ok(c) => Ok(c),
         Err(_) if conf.unqualified_search_registries.is_empty() => {
             Err(BuildError::NoSearchRegistries {
                 name: name.to_owned(),
@@ -158,10 +153,12 @@ fn candidates(name: &str, conf: &RegistriesConf) -> Result<Vec<String>, BuildErr
     }
 }
 
-/// Pulls `name` into the store and returns the store name it got.
+/// Pulls `name` into the store and returns the store name it got: the pull every command
+/// shares ([`wharf_transport::pull::pull`]).
 fn pull(
     store: &Store,
     opts: &PullOptions,
+    runtime: &tokio::runtime::Handle,
     name: &str,
     pulling: &mut dyn FnMut(&str),
 ) -> Result<String, BuildError> {
@@ -173,40 +170,46 @@ fn pull(
             .map_err(|source| BuildError::RegistriesConf {
                 source: Box::new(source),
             })?;
+    // Resolved here first for the build's own message when no search registry is configured.
     let conf = client
         .registries_conf()
         .map_err(|source| BuildError::RegistriesConf {
             source: Box::new(source),
         })?;
-    let tried = candidates(name, &conf)?;
-    // The caller's runtime when it passed one; a library call of its own otherwise.
-    let own;
-    let runtime = if let Some(h) = &opts.runtime {
-        h.clone()
-    } else {
-        own = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(BuildError::io("starting the async runtime for", name))?;
-        own.handle().clone()
+    candidates(name, &conf)?;
+    let req = PullRequest {
+        name,
+        client: &client,
+        platform: opts.platform.clone(),
+        all_platforms: false,
+        retry_times: client.retry.times,
+        policy: opts.signature_policy.clone(),
+        registry_only: true,
     };
-    let mut last = None;
-    for candidate in &tried {
-        match pull_one(store, &client, &runtime, candidate, opts, pulling) {
-            Ok(n) => return Ok(n),
-            Err(e) => last = Some(e),
+    wharf_transport::pull::pull(store, &req, runtime, &mut |e| match e {
+        PullEvent::Pulling(r) => pulling(&r.to_string()),
+        PullEvent::FromMirror(m) => {
+            tracing::info!(image = name, mirror = m, "pulled from a mirror");
         }
-    }
-    Err(BuildError::PullFailed {
-        name: name.to_owned(),
-        tried: tried.join(", "),
-        source: last.unwrap_or_else(|| {
-            Box::new(TransportError::BadReference {
-                input: name.to_owned(),
-                why: "no registry to pull from".into(),
-            })
-        }),
+    })
+    .map_err(|f| {
+        let tried = f
+            .tried
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        BuildError::PullFailed {
+            name: name.to_owned(),
+            tried,
+            source: Box::new(f.tried.into_iter().next_back().map_or_else(
+                || TransportError::BadReference {
+                    input: name.to_owned(),
+                    why: "no registry to pull from".into(),
+                },
+                |(_, e)| e,
+            )),
+        }
     })
 }
 
@@ -219,41 +222,6 @@ fn local_platform(store: &Store, digest: &wharf_oci::Digest) -> Option<Platform>
         &config.architecture,
         config.variant.as_deref(),
     ))
-}
-
-/// Pulls one registry reference into the store; returns its store name.
-fn pull_one(
-    store: &Store,
-    client: &ClientOptions,
-    runtime: &tokio::runtime::Handle,
-    candidate: &str,
-    opts: &PullOptions,
-    pulling: &mut dyn FnMut(&str),
-) -> Result<String, Box<TransportError>> {
-    let (src_ref, store_name) = wharf_transport::shorthand::pull_target(candidate)?;
-    if !matches!(src_ref, ImageRef::Docker(_)) {
-        return Err(Box::new(TransportError::BadReference {
-            input: candidate.to_owned(),
-            why: "not a registry image".into(),
-        }));
-    }
-    pulling(&src_ref.to_string());
-    let src = Source::open(&src_ref, client, Some(store))?;
-    let dst = Destination::open(
-        &ImageRef::Store {
-            name: store_name.clone(),
-        },
-        client,
-        Some(store),
-    )?;
-    let copy = CopyOptions {
-        retry_times: client.retry.times,
-        platform: opts.platform.clone(),
-        policy: opts.signature_policy.clone(),
-        ..CopyOptions::default()
-    };
-    runtime.block_on(wharf_transport::copy(&src, &dst, &copy))?;
-    Ok(store_name)
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ fn compression_of(name: &str) -> LayerCompression {
 /// The registry side of the cache for one build.
 #[derive(Debug)]
 pub struct RemoteCache {
-    runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Handle,
     to: Vec<Repo>,
     from: Vec<Repo>,
     pushes: Vec<tokio::task::JoinHandle<Result<(), BuildError>>>,
@@ -114,25 +114,20 @@ pub struct RemoteCache {
 
 impl RemoteCache {
     /// Opens the repositories; `None` when there are none.
-    pub fn open(opts: &RemoteCacheOptions) -> Result<Option<Self>, BuildError> {
+    pub fn open(
+        opts: &RemoteCacheOptions,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Option<Self>, BuildError> {
         if opts.is_empty() {
             return Ok(None);
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(BuildError::io(
-                "starting the runtime for",
-                "the registry cache",
-            ))?;
         let open = |list: &[String]| -> Result<Vec<Repo>, BuildError> {
             list.iter().map(|r| Repo::open(r, &opts.client)).collect()
         };
         Ok(Some(Self {
             to: open(&opts.to)?,
             from: open(&opts.from)?,
-            runtime,
+            runtime: runtime.clone(),
             pushes: Vec::new(),
         }))
     }

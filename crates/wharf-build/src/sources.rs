@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use filetime::FileTime;
 use wharf_dockerfile::instruction::Copy;
 use wharf_oci::{Digest, Hasher};
+use wharf_registry::Downloader;
 
 use crate::context::Source;
 use crate::error::BuildError;
@@ -42,7 +43,12 @@ pub(crate) fn is_heredoc(source: &str) -> bool {
 
 /// Stages the heredoc and URL sources of `c` in a directory under `tmp`; returns `None` when
 /// there are none. The other sources are left to the caller.
-pub(crate) fn stage(c: &Copy, add: bool, tmp: &Path) -> Result<Option<Staged>, BuildError> {
+pub(crate) fn stage(
+    c: &Copy,
+    add: bool,
+    tmp: &Path,
+    net: &Downloader,
+) -> Result<Option<Staged>, BuildError> {
     let wanted: Vec<&String> = c
         .sources
         .iter()
@@ -83,7 +89,7 @@ pub(crate) fn stage(c: &Copy, add: bool, tmp: &Path) -> Result<Option<Staged>, B
             let digest = wharf_oci::digest::sha256(body.as_bytes()).to_string();
             (doc.name.clone(), path, digest)
         } else {
-            let fetched = fetch(s, c.checksum.as_deref(), &sub)?;
+            let fetched = fetch(s, c.checksum.as_deref(), &sub, net)?;
             let digest = format!("{} mtime {}", fetched.digest, fetched.mtime);
             (fetched.name, fetched.path, digest)
         };
@@ -121,7 +127,12 @@ fn url_file_name(url: &reqwest::Url) -> String {
 }
 
 /// Downloads `url` into `dir` (streamed, hashed, checked against `checksum` when given).
-pub(crate) fn fetch(url: &str, checksum: Option<&str>, dir: &Path) -> Result<Fetched, BuildError> {
+pub(crate) fn fetch(
+    url: &str,
+    checksum: Option<&str>,
+    dir: &Path,
+    net: &Downloader,
+) -> Result<Fetched, BuildError> {
     let fail = |reason: String| BuildError::Fetch {
         url: url.to_owned(),
         reason,
@@ -138,42 +149,18 @@ pub(crate) fn fetch(url: &str, checksum: Option<&str>, dir: &Path) -> Result<Fet
     let parsed = reqwest::Url::parse(url).map_err(|e| fail(e.to_string()))?;
     let name = url_file_name(&parsed);
     let path = dir.join(&name);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(BuildError::io("starting the async runtime for", url))?;
     let mut file = std::fs::File::create(&path).map_err(BuildError::io("creating", &path))?;
-    let (digest, last_modified) = runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .user_agent(format!("wharf/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
-        let mut resp = client
-            .get(parsed.clone())
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(fail(format!("server answered {}", resp.status())));
-        }
-        let last_modified = resp
-            .headers()
-            .get(reqwest::header::LAST_MODIFIED)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-            .map(|t| t.timestamp());
-        let mut h = match &expected {
-            Some(d) => Hasher::for_digest(d).map_err(|e| fail(e.to_string()))?,
-            None => Hasher::sha256(),
-        };
-        while let Some(chunk) = resp.chunk().await.map_err(|e| fail(e.to_string()))? {
-            h.update(&chunk);
-            file.write_all(&chunk)
-                .map_err(BuildError::io("writing", &path))?;
-        }
-        Ok((h.finish(), last_modified))
-    })?;
+    let mut h = match &expected {
+        Some(d) => Hasher::for_digest(d).map_err(|e| fail(e.to_string()))?,
+        None => Hasher::sha256(),
+    };
+    let got = net
+        .get(url, &mut |chunk| {
+            h.update(chunk);
+            file.write_all(chunk)
+        })
+        .map_err(|e| BuildError::Download(Box::new(e)))?;
+    let (digest, last_modified) = (h.finish(), got.last_modified);
     file.sync_all().map_err(BuildError::io("writing", &path))?;
     drop(file);
     if let Some(e) = expected

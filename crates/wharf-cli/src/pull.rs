@@ -6,9 +6,8 @@
 
 use std::io::Write;
 
-use anyhow::Context as _;
 use wharf_store::Store;
-use wharf_transport::{CopyOptions, Destination, ImageRef, Source};
+use wharf_transport::{PullEvent, PullRequest};
 
 use crate::registry::{RegistryArgs, runtime};
 
@@ -26,9 +25,8 @@ pub struct PullArgs {
     pub quiet: bool,
 }
 
-/// The registry references `input` may mean, in the order to try: a transport reference or a
-/// fully-qualified name is itself; a short name goes through the shared resolver
-/// ([`wharf_registry::shortnames`]: aliases, then the unqualified-search registries).
+/// The registry references `input` may mean, in the order to try: the shared resolver of every
+/// pull ([`wharf_transport::pull::candidates`]).
 ///
 /// # Errors
 /// A short name that no alias or search registry resolves, or an ambiguous one on a terminal
@@ -37,28 +35,8 @@ pub fn candidates(
     input: &str,
     opts: &wharf_registry::ClientOptions,
 ) -> anyhow::Result<Vec<String>> {
-    let has_transport = input.contains("://")
-        || [
-            "oci:",
-            "oci-archive:",
-            "docker-archive:",
-            "dir:",
-            "store:",
-            "containers-storage:",
-        ]
-        .iter()
-        .any(|t| input.starts_with(t));
-    if has_transport || !wharf_registry::shortnames::is_short_name(input) {
-        return Ok(vec![input.to_owned()]);
-    }
     let conf = opts.registries_conf()?;
-    let resolved = wharf_registry::shortnames::resolve(
-        input,
-        &conf,
-        wharf_registry::shortnames::interactive(),
-    )?;
-    tracing::info!(name = input, candidates = ?resolved.candidates, rationale = %resolved.rationale, "resolved a short name");
-    Ok(resolved.candidates)
+    Ok(wharf_transport::pull::candidates(input, &conf)?)
 }
 
 /// The store's image for `name`: the name itself as the store resolves it, else, for a short
@@ -89,64 +67,58 @@ pub fn pull(
     progress: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let opts = args.registry.client_options()?;
-    let tried = candidates(&args.image, &opts)?;
-    let mut failures: Vec<anyhow::Error> = Vec::new();
-    for candidate in &tried {
-        match pull_one(store, args, &opts, candidate, progress) {
-            Ok(name) => {
-                let record = store.resolve(&name)?;
-                writeln!(out, "{}", store.image_id(&record)?.digest())?;
-                return Ok(());
-            }
-            Err(e) => failures.push(e),
-        }
-    }
-    if failures.len() == 1
-        && let Some(e) = failures.pop()
-    {
-        return Err(e);
-    }
-    let all: Vec<String> = failures.iter().map(|e| format!("{e:#}")).collect();
-    anyhow::bail!(
-        "pulling {}: no candidate could be pulled: {}",
-        args.image,
-        all.join("; ")
-    )
-}
-
-/// Pulls one reference; returns the store name it got.
-fn pull_one(
-    store: &Store,
-    args: &PullArgs,
-    opts: &wharf_registry::ClientOptions,
-    candidate: &str,
-    progress: &mut dyn Write,
-) -> anyhow::Result<String> {
-    let (src_ref, name) = wharf_transport::shorthand::pull_target(candidate)?;
-    let src =
-        Source::open(&src_ref, opts, Some(store)).with_context(|| format!("pulling {src_ref}"))?;
-    let dst = Destination::open(&ImageRef::Store { name: name.clone() }, opts, Some(store))?;
-    let copy = CopyOptions {
-        all: args.all_platforms,
+    let req = PullRequest {
+        name: &args.image,
+        client: &opts,
+        platform: None,
+        all_platforms: args.all_platforms,
         retry_times: args.registry.retry,
         policy: Some(args.registry.policy.context()?),
-        ..CopyOptions::default()
+        registry_only: false,
     };
-    if !args.quiet {
-        writeln!(progress, "Pulling {src_ref}")?;
+    let quiet = args.quiet;
+    let pulled = wharf_transport::pull::pull(store, &req, runtime()?.handle(), &mut |e| {
+        if quiet {
+            return;
+        }
+        // Progress is best effort: a closed stderr does not fail the pull.
+        let _ = match e {
+            PullEvent::Pulling(r) => writeln!(progress, "Pulling {r}"),
+            PullEvent::FromMirror(m) => writeln!(progress, "Pulled from mirror {m}"),
+        };
+    });
+    match pulled {
+        Ok(name) => {
+            let record = store.resolve(&name)?;
+            writeln!(out, "{}", store.image_id(&record)?.digest())?;
+            Ok(())
+        }
+        Err(mut f) if f.tried.len() == 1 => {
+            let (candidate, e) = f.tried.remove(0);
+            Err(anyhow::Error::new(e).context(format!("pulling {}", display(&candidate))))
+        }
+        Err(f) => {
+            let all: Vec<String> = f
+                .tried
+                .into_iter()
+                .map(|(c, e)| {
+                    format!(
+                        "{:#}",
+                        anyhow::Error::new(e).context(format!("pulling {}", display(&c)))
+                    )
+                })
+                .collect();
+            anyhow::bail!(
+                "pulling {}: no candidate could be pulled: {}",
+                args.image,
+                all.join("; ")
+            )
+        }
     }
-    let copied = runtime()?.block_on(wharf_transport::copy(&src, &dst, &copy));
-    if copied.is_err() {
-        // A pull that failed half-way (a damaged blob, a refused config) leaves nothing of
-        // the image behind: what it stored is referenced by no image. Best effort: the
-        // error that matters is the pull's.
-        let _ = store.discard_unreferenced();
-    }
-    copied.with_context(|| format!("pulling {src_ref}"))?;
-    if !args.quiet
-        && let Some((endpoint, true)) = src.served_by()
-    {
-        writeln!(progress, "Pulled from mirror {endpoint}")?;
-    }
-    Ok(name)
+}
+
+/// A candidate as the pull names it in messages: the transport reference it parses to.
+fn display(candidate: &str) -> String {
+    wharf_transport::shorthand::pull_target(candidate)
+        .map_or_else(|_| candidate.to_owned(), |(r, _)| r.to_string())
 }

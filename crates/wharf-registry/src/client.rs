@@ -169,6 +169,43 @@ fn check_host(host: &str) -> Result<()> {
     Ok(())
 }
 
+/// The HTTP client every request to `host` goes through, registry API or plain download: the
+/// system's trust plus the host's certificate directory (certs.d, `--cert-dir`; client
+/// certificates), the environment's proxies, Wharf's user agent and timeouts. Also returns the
+/// note errors give about which certificate directory was read.
+pub(crate) fn http_client(
+    host: &str,
+    opts: &ClientOptions,
+    insecure: bool,
+) -> Result<(reqwest::Client, String)> {
+    let certs = tls::cert_dir_for(&opts.paths, opts.cert_dir.as_deref(), host)?;
+    let cert_note = match &certs.path {
+        Some(p) => format!("certificate directory read: {}", p.display()),
+        None if opts.cert_dir.is_none() => format!(
+            "no certificate directory found, looked in {}",
+            opts.paths
+                .cert_dirs(host)
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "no certificate directory".to_owned(),
+    };
+    let tls = tls::client_config(&certs, insecure)?;
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .user_agent(opts.user_agent.clone())
+        .connect_timeout(opts.connect_timeout)
+        .read_timeout(opts.read_timeout)
+        .build()
+        .map_err(|source| RegistryError::ClientBuild {
+            host: host.to_owned(),
+            source,
+        })?;
+    Ok((http, cert_note))
+}
+
 impl RegistryClient {
     /// A client for `host` (`HOST[:PORT]`). Reads the certificate directory now; the registry
     /// itself is contacted on the first request.
@@ -185,31 +222,7 @@ impl RegistryClient {
             // delete and the build cache reach registries this way too).
             None => opts.registries_conf()?.is_insecure(host),
         };
-        let certs = tls::cert_dir_for(&opts.paths, opts.cert_dir.as_deref(), host)?;
-        let cert_note = match &certs.path {
-            Some(p) => format!("certificate directory read: {}", p.display()),
-            None if opts.cert_dir.is_none() => format!(
-                "no certificate directory found, looked in {}",
-                opts.paths
-                    .cert_dirs(host)
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            None => "no certificate directory".to_owned(),
-        };
-        let tls = tls::client_config(&certs, insecure)?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .user_agent(opts.user_agent.clone())
-            .connect_timeout(opts.connect_timeout)
-            .read_timeout(opts.read_timeout)
-            .build()
-            .map_err(|source| RegistryError::ClientBuild {
-                host: host.to_owned(),
-                source,
-            })?;
+        let (http, cert_note) = http_client(host, opts, insecure)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 host: host.to_owned(),

@@ -180,6 +180,24 @@ pub enum RegistryError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("cannot download {url}: {why}")]
+    BadUrl { url: String, why: String },
+    #[error("downloading {url} ({note})")]
+    Download {
+        url: String,
+        /// Which certificate directory was read.
+        note: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("downloading {url}: the server answered HTTP {status}")]
+    DownloadStatus { url: String, status: u16 },
+    #[error("downloading {url}: writing what was received")]
+    DownloadSink {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The causes of a transport error, innermost last, each once: reqwest's top message ("error

@@ -31,6 +31,10 @@ pub struct RegistryEntry {
     pub mirror_by_digest_only: bool,
     #[serde(default, rename = "mirror")]
     pub mirrors: Vec<MirrorEntry>,
+    /// Valid only in a `[[registry.mirror]]` table; read here to refuse it as containers/image
+    /// does, rather than ignore a setting the user thinks applies.
+    #[serde(default)]
+    pub pull_from_mirror: Option<String>,
 }
 
 /// One `[[registry.mirror]]` table.
@@ -181,6 +185,20 @@ impl RegistriesConf {
             self.short_name_mode = file.short_name_mode;
         }
         for mut entry in file.registries {
+            if entry.pull_from_mirror.is_some() {
+                return Err(RegistryError::BadConfig {
+                    path: path.to_owned(),
+                    what: format!(
+                        "pull-from-mirror must not be set for a non-mirror registry {:?}: put it \
+                         in a [[registry.mirror]] table",
+                        if entry.prefix.is_empty() {
+                            &entry.location
+                        } else {
+                            &entry.prefix
+                        }
+                    ),
+                });
+            }
             if entry.prefix.is_empty() {
                 entry.prefix.clone_from(&entry.location);
             }
@@ -269,12 +287,15 @@ impl RegistriesConf {
                 path: self.files.first().cloned().unwrap_or_default(),
             });
         }
-        let rewrite = |location: &str| -> String {
-            if entry.prefix.starts_with("*.") {
-                return name.clone();
-            }
-            format!("{location}{}", &name[entry.prefix.len()..])
+        // A wildcard prefix matches the host: that is the part a location replaces (as
+        // containers/image's refMatchingSubdomainPrefix), so `blah.example.com/foo` with a mirror
+        // `mirror:5000/x` is pulled as `mirror:5000/x/foo`.
+        let matched = if entry.prefix.starts_with("*.") {
+            host.len()
+        } else {
+            entry.prefix.len()
         };
+        let rewrite = |location: &str| -> String { format!("{location}{}", &name[matched..]) };
         let mut out = Vec::new();
         for m in &entry.mirrors {
             let ok = match m.pull_from_mirror.as_deref() {
@@ -437,6 +458,21 @@ insecure = true
         assert_eq!(
             (s[0].host.as_str(), s[0].insecure),
             ("x.wild.example", true)
+        );
+        // A mirror of a wildcard prefix replaces the matched host.
+        let c = RegistriesConf::parse(
+            Path::new("test.conf"),
+            "[[registry]]\nprefix = \"*.wild.example\"\n[[registry.mirror]]\nlocation = \"m:5000/x\"\n",
+        )
+        .unwrap();
+        let s = c
+            .pull_sources("a.b.wild.example", "team/app", false)
+            .unwrap();
+        assert_eq!(
+            s.iter()
+                .map(|s| format!("{}/{}", s.host, s.repository))
+                .collect::<Vec<_>>(),
+            ["m:5000/x/team/app", "a.b.wild.example/team/app"]
         );
     }
 

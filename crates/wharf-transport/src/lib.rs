@@ -33,6 +33,7 @@ pub mod error;
 pub mod files;
 pub mod inspect;
 mod layout;
+pub mod pull;
 mod recompress;
 pub mod reference;
 pub mod shorthand;
@@ -45,6 +46,7 @@ pub use copy::{BlobKind, CopyOptions, CopyReport, Event, Format, Progress, copy}
 pub use dest::Destination;
 pub use error::TransportError;
 pub use inspect::{ImageInfo, Inspection, inspect};
+pub use pull::{PullEvent, PullFailure, PullRequest};
 pub use reference::ImageRef;
 pub use signatures::SignOptions;
 pub use source::Source;

@@ -264,13 +264,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .context
         .to_str()
         .filter(|c| c.starts_with("http://") || c.starts_with("https://"));
+    let runtime = wharf_cli::registry::runtime()?.handle().clone();
     let stdin_context = if args.context == stdin {
         Some(
             wharf_build::context_source::from_reader(std::io::stdin().lock(), &store)
                 .context("reading the build context from standard input")?,
         )
     } else if let Some(url) = url {
-        Some(wharf_build::context_source::from_url(url, &store)?)
+        let net = wharf_registry::Downloader::new(runtime.clone(), args.registry.client_options()?);
+        Some(wharf_build::context_source::from_url(url, &store, &net)?)
     } else {
         None
     };
@@ -286,6 +288,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         stdin_context
             .as_ref()
             .map_or(args.context.as_path(), |m| m.dir()),
+        runtime.clone(),
     );
     opts.dockerfile = match (&stdin_context, &stdin_dockerfile) {
         // In an archive, -f names a file inside it, as docker reads it.
@@ -389,7 +392,6 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     opts.pull.policy = args.engine.pull;
     opts.pull.client = args.registry.client_options()?;
-    opts.pull.runtime = Some(wharf_cli::registry::runtime()?.handle().clone());
     opts.pull.signature_policy = Some(args.registry.policy.context()?);
     for s in &args.engine.secrets {
         opts.run.secrets.push(Secret::parse(s)?);
@@ -473,7 +475,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(build_error(e)),
     };
     if let Some(o) = &output {
-        o.write(&store, &built.manifest, &args.tags)
+        o.write(&store, &built.manifest, &args.tags, &runtime)
             .context("writing the --output")?;
     }
     let id = built.image_id.to_string();

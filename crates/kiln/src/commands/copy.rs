@@ -41,6 +41,19 @@ pub fn run(cli: &Cli, args: &Args, unpack: bool) -> anyhow::Result<ExitCode> {
         Some((s, _)) => (".".to_owned(), vec![s.clone()]),
         None => bail!("no source given"),
     };
+    // The runtime and registry context are made only when a source is to be downloaded.
+    let urls = sources.iter().any(|s| {
+        let l = s.to_ascii_lowercase();
+        l.starts_with("http://") || l.starts_with("https://")
+    });
+    let net = if urls {
+        Some(wharf_registry::Downloader::new(
+            wharf_cli::registry::runtime()?.handle().clone(),
+            wharf_registry::ClientOptions::default().with_config()?,
+        ))
+    } else {
+        None
+    };
     let opts = AddOptions {
         sources,
         dest,
@@ -49,6 +62,7 @@ pub fn run(cli: &Cli, args: &Args, unpack: bool) -> anyhow::Result<ExitCode> {
         from: args.from.clone(),
         unpack,
         checksum: args.checksum.clone(),
+        net,
     };
     builder::add(&store, &ctr, &opts)
         .with_context(|| format!("copying into container {:?}", args.container))?;

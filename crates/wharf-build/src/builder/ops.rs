@@ -142,6 +142,9 @@ pub struct AddOptions {
     pub unpack: bool,
     /// `--checksum`: the digest a downloaded (URL) source must have.
     pub checksum: Option<String>,
+    /// How URL sources are downloaded (the process's runtime and registry context); needed
+    /// only when a source is a URL.
+    pub net: Option<wharf_registry::Downloader>,
 }
 
 /// Where `--from` files come from, kept mounted while they are copied.
@@ -244,7 +247,11 @@ pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), Cont
         if let (Some(dir), true) = (&staging, sources::is_url(s)) {
             let sub = dir.path().join(n.to_string());
             std::fs::create_dir(&sub).map_err(ContainerError::io("creating", &sub))?;
-            let fetched = sources::fetch(s, opts.checksum.as_deref(), &sub)?;
+            let net = opts.net.as_ref().ok_or_else(|| BuildError::Fetch {
+                url: s.clone(),
+                reason: "no downloader was given for URL sources".to_owned(),
+            })?;
+            let fetched = sources::fetch(s, opts.checksum.as_deref(), &sub, net)?;
             sources.push(Source {
                 rel: fetched.name,
                 path: fetched.path,

@@ -131,7 +131,11 @@ impl Builder<'_> {
             } else {
                 "the build context"
             };
-            let staged = sources::stage(c, add, &self.store.tmp_dir())?;
+            let net = wharf_registry::Downloader::new(
+                self.opts.runtime.clone(),
+                self.opts.pull.client.clone(),
+            );
+            let staged = sources::stage(c, add, &self.store.tmp_dir(), &net)?;
             let mut list = Vec::new();
             let mut pivots = Vec::new();
             let mut unmatched = Vec::new();

@@ -62,6 +62,9 @@ pub struct BuildOptions {
     pub compression: LayerCompression,
     /// Pull policy and registry access for images not in the store.
     pub pull: PullOptions,
+    /// The process's async runtime: pulls, ADD URLs, the registry cache and `--output` run on
+    /// it (a library call never starts its own).
+    pub runtime: tokio::runtime::Handle,
     /// Secrets, SSH agents and the network for RUN.
     pub run: RunOptions,
     /// `--label`: set in the image config over the Dockerfile's LABELs.
@@ -137,8 +140,8 @@ impl NamedContext {
 }
 
 impl BuildOptions {
-    /// Defaults for building `context`.
-    pub fn new(context: impl Into<PathBuf>) -> Self {
+    /// Defaults for building `context`; network work runs on `runtime`.
+    pub fn new(context: impl Into<PathBuf>, runtime: tokio::runtime::Handle) -> Self {
         Self {
             context: context.into(),
             dockerfile: None,
@@ -150,6 +153,7 @@ impl BuildOptions {
             timestamp: None,
             compression: LayerCompression::Gzip,
             pull: PullOptions::default(),
+            runtime,
             run: RunOptions::default(),
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
@@ -365,7 +369,7 @@ pub fn build(
         executed: 0,
         cached: 0,
         puller: Puller::default(),
-        remote: RemoteCache::open(&opts.remote_cache)?,
+        remote: RemoteCache::open(&opts.remote_cache, &opts.runtime)?,
     };
     let target = b.plan.target;
     if opts.jobs > 1 {
@@ -497,9 +501,11 @@ impl Builder<'_> {
             with_platform = o;
             &with_platform
         };
-        let name = &self.puller.resolve(self.store, pull, name, &mut |r| {
-            events(Event::Pulling(r.to_owned()));
-        })?;
+        let name = &self
+            .puller
+            .resolve(self.store, pull, &self.opts.runtime, name, &mut |r| {
+                events(Event::Pulling(r.to_owned()));
+            })?;
         let record = self
             .store
             .resolve(name)

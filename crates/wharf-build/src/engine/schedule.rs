@@ -116,7 +116,7 @@ impl Builder<'_> {
                             // Each thread resolves its own bases: a name two stages share may be
                             // pulled twice, which the store tolerates (same digests).
                             puller: crate::pull::Puller::default(),
-                            remote: RemoteCache::open(&opts.remote_cache)?,
+                            remote: RemoteCache::open(&opts.remote_cache, &opts.runtime)?,
                         };
                         let r = b.build_stage(i)?;
                         if let Some(remote) = &mut b.remote {
