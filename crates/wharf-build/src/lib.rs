@@ -51,6 +51,7 @@ pub mod copy;
 mod copy_flags;
 mod engine;
 mod error;
+pub mod import;
 pub mod manifest_list;
 mod metadata;
 mod mounts;

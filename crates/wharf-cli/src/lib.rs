@@ -10,7 +10,6 @@
 pub mod global;
 pub mod human;
 pub mod images;
-pub mod import;
 pub mod output;
 pub mod progress;
 pub mod pull;

@@ -62,27 +62,12 @@ pub fn candidates(
     input: &str,
     conf: &RegistriesConf,
 ) -> wharf_registry::error::Result<Vec<String>> {
-    if has_transport(input) || !shortnames::is_short_name(input) {
+    if shorthand::has_transport(input) || !shortnames::is_short_name(input) {
         return Ok(vec![input.to_owned()]);
     }
     let resolved = shortnames::resolve(input, conf, shortnames::interactive())?;
     tracing::info!(name = input, candidates = ?resolved.candidates, rationale = %resolved.rationale, "resolved a short name");
     Ok(resolved.candidates)
-}
-
-/// Whether `input` names a transport other than a registry (`oci:DIR`, `docker-archive:F`, …).
-pub fn has_transport(input: &str) -> bool {
-    input.contains("://")
-        || [
-            "oci:",
-            "oci-archive:",
-            "docker-archive:",
-            "dir:",
-            "store:",
-            "containers-storage:",
-        ]
-        .iter()
-        .any(|t| input.starts_with(t))
 }
 
 /// Pulls `req.name` into `store`, trying each candidate in order; returns the store name the

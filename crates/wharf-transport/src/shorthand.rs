@@ -14,10 +14,16 @@ const TRANSPORTS: &[&str] = &[
     "containers-storage:",
 ];
 
+/// Whether `input` starts with a transport (`oci:DIR`, `docker://…`, …) rather than being a bare
+/// image name.
+pub fn has_transport(input: &str) -> bool {
+    TRANSPORTS.iter().any(|t| input.starts_with(t))
+}
+
 /// Parses `input` as a transport reference when it starts with a known transport, else as a
 /// `docker://` image name (`busybox` is `docker.io/library/busybox:latest`).
 pub fn parse_or_docker(input: &str) -> Result<ImageRef> {
-    if TRANSPORTS.iter().any(|t| input.starts_with(t)) {
+    if has_transport(input) {
         ImageRef::parse(input)
     } else {
         ImageRef::parse(&format!("docker://{input}"))

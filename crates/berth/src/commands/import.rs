@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use wharf_cli::import::ImportOptions;
+use wharf_build::import::ImportOptions;
 
 use crate::cli::Cli;
 
@@ -43,7 +43,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         created: None,
     };
     let names: Vec<String> = args.reference.iter().cloned().collect();
-    let imported = wharf_cli::import::import(&store, input, &names, &opts)
+    let imported = wharf_build::import::import(&store, input, &names, &opts)
         .with_context(|| format!("importing {}", args.file.display()))?;
     for w in &imported.warnings {
         eprintln!("WARN: {w}");

@@ -32,21 +32,73 @@ pub fn base_store() -> Option<(tempfile::TempDir, Store)> {
         return None;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).unwrap();
     let store = Store::open(tmp.path().join("store")).unwrap();
-    let opts = wharf_cli::import::ImportOptions {
-        changes: vec!["CMD [\"sh\"]".into(), "LABEL org.example=wharf".into()],
-        message: None,
-        created: Some("2024-01-02T03:04:05Z".into()),
+    let config = wharf_oci::config::ContainerConfig {
+        cmd: Some(vec!["sh".into()]),
+        labels: Some([("org.example".to_owned(), "wharf".to_owned())].into()),
+        ..Default::default()
     };
-    wharf_cli::import::import(
+    image_from_busybox(
         &store,
-        std::fs::File::open(tar).unwrap(),
-        &[BASE.to_owned()],
-        &opts,
-    )
-    .unwrap();
+        &tmp.path().join("rootfs"),
+        BASE,
+        "2024-01-02T03:04:05Z",
+        config,
+    );
     Some((tmp, store))
+}
+
+/// Commits the busybox root filesystem, made in `dir`, as a one-layer image `name`: the test
+/// input, written with the lower crates only (wharf-transport does not depend on the build
+/// crate that owns `import`).
+pub fn image_from_busybox(
+    store: &Store,
+    dir: &Path,
+    name: &str,
+    created: &str,
+    config: wharf_oci::config::ContainerConfig,
+) {
+    use wharf_oci::{ImageConfig, MediaType, Platform, media_type};
+    std::fs::create_dir_all(dir).unwrap();
+    wharf_testkit::busybox::make_rootfs(dir).unwrap();
+    let mut blob = store.blob_writer(None).unwrap();
+    let opts = wharf_archive::WriteOptions {
+        source: wharf_archive::LayerSource::Plain,
+        ..wharf_archive::WriteOptions::default()
+    };
+    let layer = wharf_archive::write_layer(dir, &mut blob, &opts).unwrap();
+    blob.commit().unwrap();
+    let host = Platform::host();
+    let image = ImageConfig {
+        created: Some(created.to_owned()),
+        architecture: host.architecture,
+        os: host.os,
+        variant: host.variant,
+        config: Some(config),
+        rootfs: wharf_oci::config::RootFs {
+            diff_ids: vec![layer.diff_id.clone()],
+            ..Default::default()
+        },
+        ..ImageConfig::default()
+    };
+    let config_desc = store
+        .put_blob_bytes(media_type::OCI_CONFIG, &image.to_vec().unwrap())
+        .unwrap();
+    let manifest = wharf_oci::oci_spec::image::ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(config_desc)
+        .layers(vec![wharf_oci::Descriptor::new(
+            MediaType::from(media_type::OCI_LAYER_GZIP),
+            layer.size,
+            layer.digest,
+        )])
+        .build()
+        .unwrap();
+    let bytes = wharf_oci::manifest::to_bytes(&manifest).unwrap();
+    store
+        .commit_image(&bytes, media_type::OCI_MANIFEST, &[name.to_owned()])
+        .unwrap();
 }
 
 /// Client options isolated from the machine's auth files and registries.conf.

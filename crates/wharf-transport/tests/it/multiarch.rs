@@ -20,19 +20,13 @@ fn index_copies_all_or_one_platform() {
     let t = tmp.path().display();
     let a = reg.addr();
     // A second image (another creation time, so another config) stands in for arm64.
-    let tar = wharf_testkit::busybox::rootfs_tar(&tmp.path().join("second")).unwrap();
-    let opts = wharf_cli::import::ImportOptions {
-        changes: vec![],
-        message: None,
-        created: Some("2020-01-01T00:00:00Z".into()),
-    };
-    wharf_cli::import::import(
+    crate::image_from_busybox(
         &store,
-        std::fs::File::open(tar).unwrap(),
-        &["localhost/busybox:arm".to_owned()],
-        &opts,
-    )
-    .unwrap();
+        &tmp.path().join("second"),
+        "localhost/busybox:arm",
+        "2020-01-01T00:00:00Z",
+        wharf_oci::config::ContainerConfig::default(),
+    );
     copy(
         &store,
         &c,

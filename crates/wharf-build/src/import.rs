@@ -4,17 +4,21 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use anyhow::{Context as _, bail};
 use wharf_archive::{ApplyOptions, LayerCompression, LayerSource, WriteOptions};
+use wharf_dockerfile::instruction::Instruction;
 use wharf_oci::config::{ContainerConfig, History, RootFs};
 use wharf_oci::{ImageConfig, ImageManifest, MediaType, Platform, media_type};
 use wharf_store::Store;
 
+use crate::config::{self, StageFlags};
+use crate::error::BuildError;
+
 /// What `import` records besides the layer.
 #[derive(Debug, Default, Clone)]
 pub struct ImportOptions {
-    /// Dockerfile-style changes: `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, `USER`, `LABEL`, `EXPOSE`,
-    /// `STOPSIGNAL`, `VOLUME`.
+    /// Dockerfile instructions applied to the config (podman's `--change`): `CMD`,
+    /// `ENTRYPOINT`, `ENV`, `EXPOSE`, `LABEL`, `ONBUILD`, `STOPSIGNAL`, `USER`, `VOLUME`,
+    /// `WORKDIR`.
     pub changes: Vec<String>,
     /// The history comment.
     pub message: Option<String>,
@@ -22,68 +26,55 @@ pub struct ImportOptions {
     pub created: Option<String>,
 }
 
-/// Parses a JSON array or falls back to the shell form (`sh -c "..."`), as Dockerfiles do.
-fn exec_or_shell(value: &str) -> Vec<String> {
-    serde_json::from_str::<Vec<String>>(value.trim())
-        .unwrap_or_else(|_| vec!["/bin/sh".into(), "-c".into(), value.trim().to_owned()])
-}
+/// The instructions `--change` takes, as podman import and buildah commit take them.
+const CHANGES: &str =
+    "CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR";
 
-fn apply_change(c: &mut ContainerConfig, change: &str) -> anyhow::Result<()> {
-    let (word, value) = change
-        .trim()
-        .split_once([' ', '='])
-        .unwrap_or((change.trim(), ""));
-    let value = value.trim();
-    match word.to_ascii_uppercase().as_str() {
-        "CMD" => c.cmd = Some(exec_or_shell(value)),
-        "ENTRYPOINT" => c.entrypoint = Some(exec_or_shell(value)),
-        "WORKDIR" => c.working_dir = Some(value.to_owned()),
-        "USER" => c.user = Some(value.to_owned()),
-        "STOPSIGNAL" => c.stop_signal = Some(value.to_owned()),
-        "ENV" => {
-            let (k, v) = value
-                .split_once(['=', ' '])
-                .context("ENV needs KEY=value")?;
-            let env = c.env.get_or_insert_with(Vec::new);
-            env.retain(|e| e.split('=').next() != Some(k));
-            env.push(format!("{k}={}", v.trim()));
+/// Applies one `--change` to `image` with the Dockerfile's own parser and config rules (one
+/// meaning of `ENV`, `LABEL`, `CMD`… for builds and imports). podman also takes `WORD=value`.
+fn apply_change(image: &mut ImageConfig, change: &str) -> Result<(), BuildError> {
+    let bad = |reason: String| BuildError::InvalidFlag {
+        flag: "change",
+        value: change.to_owned(),
+        reason,
+    };
+    let text = change.trim();
+    let line = match (text.find('='), text.find(char::is_whitespace)) {
+        (Some(eq), ws) if ws.is_none_or(|w| eq < w) => {
+            format!("{} {}", &text[..eq], &text[eq + 1..])
         }
-        "LABEL" => {
-            let (k, v) = value.split_once('=').context("LABEL needs key=value")?;
-            c.labels
-                .get_or_insert_with(Default::default)
-                .insert(k.to_owned(), v.trim_matches('"').to_owned());
-        }
-        "EXPOSE" => {
-            for port in value.split_whitespace() {
-                let port = if port.contains('/') {
-                    port.to_owned()
-                } else {
-                    format!("{port}/tcp")
-                };
-                c.exposed_ports
-                    .get_or_insert_with(Default::default)
-                    .insert(port, wharf_oci::config::Empty::default());
-            }
-        }
-        "VOLUME" => {
-            // A JSON array or space-separated paths, as in a Dockerfile.
-            let paths = serde_json::from_str::<Vec<String>>(value)
-                .unwrap_or_else(|_| value.split_whitespace().map(str::to_owned).collect());
-            for path in paths {
-                anyhow::ensure!(
-                    path.starts_with('/'),
-                    "VOLUME {path:?} must be an absolute path"
-                );
-                c.volumes
-                    .get_or_insert_with(Default::default)
-                    .insert(path, wharf_oci::config::Empty::default());
-            }
-        }
-        other => bail!(
-            "unsupported --change instruction {other:?} (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)"
-        ),
+        _ => text.to_owned(),
+    };
+    let df = wharf_dockerfile::parse(&line).map_err(|e| bad(e.to_string()))?;
+    let list = wharf_dockerfile::instruction::instructions(&df).map_err(|e| bad(e.to_string()))?;
+    let [one] = list.as_slice() else {
+        return Err(bad("expected exactly one instruction".to_owned()));
+    };
+    let ins = &one.instruction;
+    let allowed = matches!(
+        ins,
+        Instruction::Cmd(_)
+            | Instruction::Entrypoint(_)
+            | Instruction::Env(_)
+            | Instruction::Expose(_)
+            | Instruction::Label(_)
+            | Instruction::Onbuild(_)
+            | Instruction::StopSignal(_)
+            | Instruction::User(_)
+            | Instruction::Volume(_)
+            | Instruction::Workdir(_)
+    );
+    if !allowed {
+        return Err(bad(format!(
+            "unsupported instruction; use one of {CHANGES}"
+        )));
     }
+    if let Instruction::Volume(paths) = ins
+        && let Some(p) = paths.iter().find(|p| !p.starts_with('/'))
+    {
+        return Err(bad(format!("VOLUME {p:?} must be an absolute path")));
+    }
+    config::apply(image, &mut StageFlags::default(), ins);
     Ok(())
 }
 
@@ -102,24 +93,30 @@ pub fn import(
     input: impl Read,
     names: &[String],
     opts: &ImportOptions,
-) -> anyhow::Result<Imported> {
+) -> Result<Imported, BuildError> {
     let mut warnings = Vec::new();
-    let mut container = ContainerConfig {
-        env: Some(vec![
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-        ]),
-        ..Default::default()
+    let mut changed = ImageConfig {
+        config: Some(ContainerConfig {
+            env: Some(vec![
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+            ]),
+            ..Default::default()
+        }),
+        ..ImageConfig::default()
     };
     for change in &opts.changes {
-        apply_change(&mut container, change).with_context(|| format!("--change {change:?}"))?;
+        apply_change(&mut changed, change)?;
     }
+    let container = changed.config.unwrap_or_default();
 
     let mut input = BufReader::with_capacity(256 << 10, input);
     // Anything that is neither gzip nor zstd is read as a plain tar (and refused as one).
-    let compression = wharf_archive::sniff(input.fill_buf().context("reading the tarball")?)
-        .unwrap_or(LayerCompression::None);
+    let head = input
+        .fill_buf()
+        .map_err(BuildError::io("reading", "the tarball"))?;
+    let compression = wharf_archive::sniff(head).unwrap_or(LayerCompression::None);
     let scratch = store.temp_path("import");
-    std::fs::create_dir(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    std::fs::create_dir(&scratch).map_err(BuildError::io("creating", &scratch))?;
     let result = (|| {
         let tar = wharf_archive::decompress(input, compression)?;
         // Rootless, mknod is refused: device nodes are left out of the image with a warning,
@@ -129,8 +126,7 @@ pub fn import(
             devices: wharf_archive::DeviceNodes::CreateOrSkip,
             ..ApplyOptions::default()
         };
-        let stats =
-            wharf_archive::apply_layer(tar, &scratch, &apply).context("unpacking the tarball")?;
+        let stats = wharf_archive::apply_layer(tar, &scratch, &apply)?;
         if stats.skipped_devices.count > 0 {
             warnings.push(format!(
                 "left out {} device node(s) that a rootless user cannot create: {}",
@@ -148,7 +144,7 @@ pub fn import(
             },
         )?;
         blob.commit()?;
-        anyhow::Ok(layer)
+        Ok::<_, BuildError>(layer)
     })();
     let _ = std::fs::remove_dir_all(&scratch);
     let layer = result?;
@@ -177,7 +173,10 @@ pub fn import(
         ..ImageConfig::default()
     };
     config.validate()?;
-    let config_desc = store.put_blob_bytes(media_type::OCI_CONFIG, &config.to_vec()?)?;
+    let config_desc = store.put_blob_bytes(
+        media_type::OCI_CONFIG,
+        &config.to_vec().map_err(BuildError::Serialize)?,
+    )?;
     let layer_desc = wharf_oci::Descriptor::new(
         MediaType::from(media_type::OCI_LAYER_GZIP),
         layer.size,
@@ -188,8 +187,7 @@ pub fn import(
         .media_type(MediaType::ImageManifest)
         .config(config_desc)
         .layers(vec![layer_desc])
-        .build()
-        .context("building the manifest")?;
+        .build()?;
     let bytes = wharf_oci::manifest::to_bytes(&manifest)?;
     let desc = store.commit_image(&bytes, media_type::OCI_MANIFEST, names)?;
     Ok(Imported {
@@ -202,16 +200,26 @@ pub fn import(
 mod tests {
     use super::*;
 
+    fn changed(changes: &[&str]) -> Result<ContainerConfig, BuildError> {
+        let mut image = ImageConfig::default();
+        for c in changes {
+            apply_change(&mut image, c)?;
+        }
+        Ok(image.config.unwrap_or_default())
+    }
+
     #[test]
     fn changes_follow_dockerfile_forms() {
-        let mut c = ContainerConfig::default();
-        apply_change(&mut c, r#"CMD ["sh", "-c", "echo hi"]"#).unwrap();
-        apply_change(&mut c, "ENTRYPOINT /bin/app --flag").unwrap();
-        apply_change(&mut c, "ENV A=1").unwrap();
-        apply_change(&mut c, "ENV A=2").unwrap();
-        apply_change(&mut c, "EXPOSE 80 53/udp").unwrap();
-        apply_change(&mut c, "LABEL k=\"v\"").unwrap();
-        assert_eq!(c.cmd.unwrap(), ["sh", "-c", "echo hi"]);
+        let c = changed(&[
+            r#"CMD ["sh", "-c", "echo hi"]"#,
+            "ENTRYPOINT /bin/app --flag",
+            "ENV A=1",
+            "ENV A=2",
+            "EXPOSE 80 53/udp",
+            "LABEL k=\"v\"",
+            "USER=app",
+        ])
+        .unwrap();
         assert_eq!(c.entrypoint.unwrap(), ["/bin/sh", "-c", "/bin/app --flag"]);
         assert_eq!(c.env.unwrap(), ["A=2"]);
         assert_eq!(
@@ -219,9 +227,11 @@ mod tests {
             ["53/udp", "80/tcp"]
         );
         assert_eq!(c.labels.unwrap()["k"], "v");
-        let mut c = ContainerConfig::default();
-        apply_change(&mut c, "VOLUME /data /cache").unwrap();
-        apply_change(&mut c, r#"VOLUME ["/logs"]"#).unwrap();
+        assert_eq!(c.user.as_deref(), Some("app"));
+        // CMD set before ENTRYPOINT is kept, as in a Dockerfile stage.
+        let c = changed(&[r#"CMD ["sh"]"#]).unwrap();
+        assert_eq!(c.cmd.unwrap(), ["sh"]);
+        let c = changed(&["VOLUME /data /cache", r#"VOLUME ["/logs"]"#]).unwrap();
         assert_eq!(
             c.volumes
                 .clone()
@@ -231,7 +241,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["/cache", "/data", "/logs"]
         );
-        assert!(apply_change(&mut c, "VOLUME data").is_err());
-        assert!(apply_change(&mut ContainerConfig::default(), "RUN x").is_err());
+        assert!(changed(&["VOLUME data"]).is_err());
+        assert!(changed(&["RUN x"]).is_err());
+        assert!(changed(&["ENV"]).is_err());
     }
 }
