@@ -45,12 +45,26 @@ fn apply_change(image: &mut ImageConfig, change: &str) -> Result<(), BuildError>
         }
         _ => text.to_owned(),
     };
-    let df = wharf_dockerfile::parse(&line).map_err(|e| bad(e.to_string()))?;
-    let list = wharf_dockerfile::instruction::instructions(&df).map_err(|e| bad(e.to_string()))?;
-    let [one] = list.as_slice() else {
+    // Parsed and expanded as the line of a stage on `scratch`, so quoting and `$VAR` mean
+    // what they mean in a Dockerfile (the image's ENV so far is the environment).
+    let df = wharf_dockerfile::parse(&format!("FROM scratch\n{line}\n"))
+        .map_err(|e| bad(e.to_string()))?;
+    let plan =
+        wharf_dockerfile::stage::plan(&df, &wharf_dockerfile::stage::BuildOptions::default())
+            .map_err(|e| bad(e.to_string()))?;
+    let env: Vec<(String, String)> = image
+        .config
+        .as_ref()
+        .and_then(|c| c.env.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    let expanded = plan.expand(0, &env).map_err(|e| bad(e.to_string()))?;
+    let [one] = expanded.instructions.as_slice() else {
         return Err(bad("expected exactly one instruction".to_owned()));
     };
-    let ins = &one.instruction;
+    let ins = &one.located.instruction;
     let allowed = matches!(
         ins,
         Instruction::Cmd(_)
