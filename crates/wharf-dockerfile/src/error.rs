@@ -162,13 +162,14 @@ pub enum ErrorKind {
         reason: String,
     },
     /// Variable expansion failed.
-    #[error("failed to process {word:?}: {source}")]
+    // The lexer's error is part of the message (the rendered Dockerfile error is one line), so
+    // it is not also a `source`: each cause is printed once.
+    #[error("failed to process {word:?}: {cause}")]
     Expand {
         /// The word being expanded.
         word: String,
         /// The lexer's error.
-        #[source]
-        source: ShellError,
+        cause: ShellError,
     },
     /// An instruction before the first FROM (only ARG may be there).
     #[error("no build stage in current context")]

@@ -300,12 +300,12 @@ fn expand(
     pos: Pos,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Expansion, Error> {
-    lexer.process(word, env).map_err(|source| {
+    lexer.process(word, env).map_err(|cause| {
         Error::new(
             pos,
             ErrorKind::Expand {
                 word: word.to_owned(),
-                source,
+                cause,
             },
         )
     })
@@ -530,12 +530,12 @@ impl Plan {
             Instruction::Expose(ports) => {
                 let mut out = Vec::new();
                 for p in ports {
-                    out.extend(lexer.process_words(p, env).map_err(|source| {
+                    out.extend(lexer.process_words(p, env).map_err(|cause| {
                         Error::new(
                             pos,
                             ErrorKind::Expand {
                                 word: p.clone(),
-                                source,
+                                cause,
                             },
                         )
                     })?);

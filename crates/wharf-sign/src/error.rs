@@ -40,7 +40,7 @@ pub enum SignError {
     BadSignature { why: String },
     #[error("cannot store signatures in {destination}: {why}")]
     CannotStore { destination: String, why: String },
-    #[error("signature storage {location}: {source}")]
+    #[error("signature storage {location}")]
     Registry {
         location: String,
         #[source]

@@ -26,7 +26,7 @@ pub enum TransportError {
         #[source]
         source: std::io::Error,
     },
-    #[error("parsing {what}: {source}")]
+    #[error("parsing {what}")]
     Json {
         what: String,
         #[source]
