@@ -56,6 +56,8 @@ pub struct BuildOptions {
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub no_cache: bool,
+    /// `--cache-ttl`: cached steps older than this are run again (`0`: as `no_cache`).
+    pub cache_ttl: Option<std::time::Duration>,
     pub format: Format,
     /// Seconds since the epoch for every created time; also clamps mtimes in new layers.
     pub timestamp: Option<i64>,
@@ -146,6 +148,7 @@ impl BuildOptions {
             build_args: BTreeMap::new(),
             target: None,
             no_cache: false,
+            cache_ttl: None,
             format: Format::Oci,
             timestamp: None,
             compression: LayerCompression::Gzip,
@@ -777,9 +780,13 @@ impl Builder<'_> {
         let hit = if self.opts.no_cache || !self.opts.layers {
             None
         } else {
-            match cache::lookup(self.store, &new_key)? {
-                Some(r) => Some(r),
-                None => self.remote_lookup(&new_key),
+            match self.opts.cache_ttl {
+                // A remote record's age is unknown: with a TTL only local records count.
+                Some(ttl) => cache::lookup_within(self.store, &new_key, ttl)?,
+                None => match cache::lookup(self.store, &new_key)? {
+                    Some(r) => Some(r),
+                    None => self.remote_lookup(&new_key),
+                },
             }
         };
         let record = if let Some(record) = hit {
@@ -888,10 +895,22 @@ impl Builder<'_> {
                     hostname: ctr.id(),
                 };
                 let workdir = cfg.working_dir.clone().unwrap_or_default();
-                let attached = run_mounts
+                let mut attached = run_mounts
                     .as_ref()
                     .map(|m| m.attach(self.store, &self.context, &rootfs, &scratch, &workdir))
                     .transpose()?;
+                if !self.opts.run.sandbox.mounts.is_empty() {
+                    let owner = match cfg.user.as_deref().filter(|u| !u.is_empty()) {
+                        Some(u) => {
+                            let r = wharf_sandbox::spec::resolve_user(&rootfs, u)?;
+                            (r.uid, r.gid)
+                        }
+                        None => (0, 0),
+                    };
+                    attached
+                        .get_or_insert_with(mounts::Attached::empty)
+                        .attach_build_mounts(&rootfs, &self.opts.run.sandbox.mounts, owner)?;
+                }
                 // chroot and rootfs isolation have no network namespace of their own: RUN
                 // shares the job container's, as buildah's chroot isolation does.
                 let build_network = if isolation == Isolation::Oci {
@@ -920,6 +939,7 @@ impl Builder<'_> {
                     no_hosts: self.opts.run.no_hosts,
                     isolation,
                     new_userns,
+                    sandbox: self.opts.run.sandbox.clone(),
                 };
                 let result = run::run_with(&req, &extras);
                 if let Some(a) = attached {
