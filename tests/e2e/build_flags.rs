@@ -401,3 +401,103 @@ fn cache_ttl_and_identity_label() {
     kiln_ok(&root, &["build", "-q", "-t", "noident", ctx_s], &[]);
     assert!(inspect(&root, "noident")["Config"]["config"]["Labels"]["io.wharf.version"].is_null());
 }
+
+/// `--all-platforms` builds for the platforms every base offers: the intersection of the
+/// bases' manifest lists (a stage and scratch offer any), tagged as a manifest list; bases
+/// that share none, or no base naming one, are refused with the reason.
+#[test]
+fn all_platforms_builds_what_the_bases_offer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let base = context(
+        tmp.path(),
+        "base",
+        "FROM scratch\nARG TARGETARCH\nCOPY x /base-${TARGETARCH}\n",
+    );
+    std::fs::write(base.join("x"), "x\n").unwrap();
+    let b = base.to_str().unwrap();
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "-q",
+            "--platform",
+            "linux/amd64,linux/arm64,linux/s390x",
+            "-t",
+            "three",
+            b,
+        ],
+        &[],
+    );
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "-q",
+            "--platform",
+            "linux/arm64,linux/amd64",
+            "-t",
+            "two",
+            b,
+        ],
+        &[],
+    );
+    // No RUN: foreign platforms would need emulation; the platforms chosen are what counts.
+    let app = context(
+        tmp.path(),
+        "app",
+        "FROM two AS tools\nFROM three\nCOPY --from=tools /base-* /tools/\n",
+    );
+    kiln_ok(
+        &root,
+        &[
+            "build",
+            "-q",
+            "--all-platforms",
+            "-t",
+            "app",
+            app.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let out = kiln_ok(&root, &["manifest", "inspect", "app"], &[]);
+    let index: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let archs: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    // In the first base's order: `two` lists arm64 first.
+    assert_eq!(archs, ["arm64", "amd64"], "{index}");
+
+    refused_all(
+        &root,
+        tmp.path(),
+        "FROM scratch\nCOPY Dockerfile /\n",
+        "scratch",
+    );
+    kiln_ok(
+        &root,
+        &["build", "-q", "--platform", "linux/s390x", "-t", "s390", b],
+        &[],
+    );
+    refused_all(
+        &root,
+        tmp.path(),
+        "FROM s390 AS a\nFROM two\nCOPY --from=a / /a/\n",
+        "share no platform",
+    );
+}
+
+fn refused_all(root: &Path, tmp: &Path, dockerfile: &str, needle: &str) {
+    let ctx = context(tmp, "refused-all", dockerfile);
+    let out = kiln_env(
+        root,
+        &["build", "-q", "--all-platforms", ctx.to_str().unwrap()],
+        &[],
+    );
+    assert!(!out.status.success(), "{dockerfile}");
+    let err = text(&out.stderr);
+    assert!(err.contains(needle), "{err}");
+}

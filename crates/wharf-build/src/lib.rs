@@ -56,7 +56,7 @@ pub mod network;
 mod onbuild;
 pub mod output;
 pub mod platform;
-mod platforms;
+pub mod platforms;
 pub mod pull;
 pub mod remote_cache;
 pub mod rootfs;

@@ -267,22 +267,9 @@ struct Builder<'a> {
     isolation: Option<(Isolation, bool)>,
 }
 
-/// Builds the image and commits it under `opts.tags`.
-pub fn build(
-    store: &Store,
-    opts: &BuildOptions,
-    events: &mut dyn FnMut(Event),
-) -> Result<Built, BuildError> {
-    // Bases are pulled for the platform built.
-    let with_platform;
-    let opts = if opts.platform.is_some() && opts.pull.platform != opts.platform {
-        let mut o = opts.clone();
-        o.pull.platform.clone_from(&opts.platform);
-        with_platform = o;
-        &with_platform
-    } else {
-        opts
-    };
+/// Reads and plans the Dockerfile of `opts`: its path, its file name (for messages) and the
+/// stage plan for `opts`' arguments, target and platform.
+pub(crate) fn read_plan(opts: &BuildOptions) -> Result<(PathBuf, String, Plan), BuildError> {
     let dockerfile = opts.dockerfile.clone().unwrap_or_else(|| {
         let c = opts.context.join("Containerfile");
         if c.is_file() {
@@ -304,7 +291,7 @@ pub fn build(
         line: e.pos.line,
     };
     let df = wharf_dockerfile::parse_bytes(&text).map_err(|e| df_err(&e))?;
-    let mut plan = stage::plan(
+    let plan = stage::plan(
         &df,
         &stage::BuildOptions {
             build_args: opts.build_args.clone(),
@@ -322,6 +309,26 @@ pub fn build(
         },
     )
     .map_err(|e| df_err(&e))?;
+    Ok((dockerfile, file_name, plan))
+}
+
+/// Builds the image and commits it under `opts.tags`.
+pub fn build(
+    store: &Store,
+    opts: &BuildOptions,
+    events: &mut dyn FnMut(Event),
+) -> Result<Built, BuildError> {
+    // Bases are pulled for the platform built.
+    let with_platform;
+    let opts = if opts.platform.is_some() && opts.pull.platform != opts.platform {
+        let mut o = opts.clone();
+        o.pull.platform.clone_from(&opts.platform);
+        with_platform = o;
+        &with_platform
+    } else {
+        opts
+    };
+    let (dockerfile, file_name, mut plan) = read_plan(opts)?;
     if !opts.skip_unused_stages {
         // buildah's --skip-unused-stages=false: every stage before the target is built too.
         plan.needed = (0..=plan.target).collect();
