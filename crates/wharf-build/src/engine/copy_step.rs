@@ -291,8 +291,10 @@ impl Builder<'_> {
                 chmod,
                 keep_owner,
                 excluded: &excluded,
-                // Docker unpacks local archives only, never a downloaded one.
-                unpack: add && c.unpack != Some(false) && !from_url,
+                // Docker unpacks local archives only, never a downloaded one, unless asked
+                // with `ADD --unpack=true` (Dockerfile 1.17); `--unpack=false` keeps a local
+                // archive as it is.
+                unpack: add && c.unpack.unwrap_or(!from_url),
                 links: &links,
             };
             copy::copy_sources(std::slice::from_ref(*s), &spec)?;
