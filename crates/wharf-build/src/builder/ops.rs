@@ -284,7 +284,7 @@ pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), Cont
             rootfs: Path::new(&root),
             dest: dest.clone(),
             chown,
-            chmod,
+            chmod: chmod.clone(),
             keep_owner: from.is_some(),
             excluded: &excluded,
             unpack,

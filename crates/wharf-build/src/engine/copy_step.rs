@@ -288,7 +288,7 @@ impl Builder<'_> {
                     dest.clone()
                 },
                 chown,
-                chmod,
+                chmod: chmod.clone(),
                 keep_owner,
                 excluded: &excluded,
                 // Docker unpacks local archives only, never a downloaded one, unless asked

@@ -739,7 +739,7 @@ mod tests {
         let spec = generate(Some(&image()), &o).unwrap();
         let p = spec.process().as_ref().unwrap();
         assert_eq!((p.user().uid(), p.user().gid()), (1000, 1000));
-        assert_eq!(p.user().additional_gids().as_ref().unwrap(), &[10]);
+        assert_eq!(p.user().additional_gids().as_ref().unwrap(), &[1000, 10]);
         assert!(
             p.capabilities()
                 .as_ref()
