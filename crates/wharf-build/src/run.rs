@@ -328,7 +328,7 @@ impl BuildMount {
                 }
                 "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "exec"
                 | "noexec" | "suid" | "nosuid" | "dev" | "nodev" => options.push(o.to_owned()),
-                "bind" => options[0] = "bind".to_owned(),
+                "bind" => "bind".clone_into(&mut options[0]),
                 "rbind" => {}
                 _ => {
                     return Err(bad(format!(

@@ -56,8 +56,7 @@ pub fn security_opts(opts: &[String]) -> anyhow::Result<SecurityOpts> {
             }
             None if o == "no-new-privileges" => out.no_new_privileges = true,
             Some(("no-new-privileges", "true")) => out.no_new_privileges = true,
-            Some(("label", "disable")) => {}
-            Some(("apparmor", "unconfined")) => {}
+            Some(("label", "disable") | ("apparmor", "unconfined")) => {}
             Some(("label", _)) => bail!(
                 "--security-opt {o:?}: wharf does not apply SELinux labels{}; hint: leave it out \
                  or use label=disable",
@@ -296,10 +295,10 @@ mod tests {
 
     #[test]
     fn ulimit_values() {
+        use wharf_sandbox::spec::PosixRlimitType as T;
         let l = ulimits(&["nofile=100:200".into(), "core=0".into()])
             .unwrap()
             .unwrap();
-        use wharf_sandbox::spec::PosixRlimitType as T;
         assert!(l.contains(&(T::RlimitNofile, 100, 200)));
         assert!(l.contains(&(T::RlimitCore, 0, 0)));
         assert_eq!(l.iter().filter(|(t, ..)| *t == T::RlimitNofile).count(), 1);

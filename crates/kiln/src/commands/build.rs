@@ -224,7 +224,8 @@ pub struct SandboxArgs {
     /// Maximum number of processes of each RUN (`-1`: unlimited); as --memory
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
-    /// Give RUN a host device node: HOST[:CONTAINER][:PERMISSIONS] (r, w, m; repeatable)
+    /// Give RUN a host device node: HOST[:CONTAINER][:PERMISSIONS] (rw or rwm: no devices
+    /// cgroup could narrow the access; repeatable)
     #[arg(long = "device", value_name = "HOST[:CONTAINER][:PERMS]")]
     pub devices: Vec<String>,
     /// Use cached steps only when they were made less than DURATION ago (`10m`, `1h`; `0`:
