@@ -49,6 +49,7 @@ pub mod copy;
 mod copy_flags;
 mod engine;
 mod error;
+mod git_source;
 pub mod manifest_list;
 mod metadata;
 mod mounts;

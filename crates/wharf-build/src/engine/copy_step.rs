@@ -113,7 +113,7 @@ impl Builder<'_> {
             && let Some(u) = c
                 .sources
                 .iter()
-                .find(|s| (s.contains("://") && !sources::is_url(s)) || s.starts_with("git@"))
+                .find(|s| s.contains("://") && !sources::is_url(s) && !crate::git_source::is_git(s))
         {
             return Err(BuildError::Unsupported {
                 what: format!("ADD of the remote source {u:?}"),
@@ -136,7 +136,9 @@ impl Builder<'_> {
             let mut pivots = Vec::new();
             let mut unmatched = Vec::new();
             for s in &c.sources {
-                if !(sources::is_heredoc(s) || add && sources::is_url(s)) {
+                if !(sources::is_heredoc(s)
+                    || add && (sources::is_url(s) || crate::git_source::is_git(s)))
+                {
                     match context.sources(s) {
                         Ok(found) => {
                             let pivot = copy_flags::pivot(s, c.parents);
