@@ -501,3 +501,44 @@ fn refused_all(root: &Path, tmp: &Path, dockerfile: &str, needle: &str) {
     let err = text(&out.stderr);
     assert!(err.contains(needle), "{err}");
 }
+
+/// `RUN --device=NAME` (Dockerfile labs) names a CDI device: kiln resolves none, so an optional
+/// one is skipped with a warning and the RUN runs; a required one fails with the reason.
+#[test]
+fn run_device_flag_names_cdi_devices() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let ctx = context(
+        tmp.path(),
+        "cdi",
+        "FROM busybox\nRUN --device=vendor.test/gpu=0 echo ran > /ran.txt\n",
+    );
+    let out = kiln_ok(&root, &["build", "-t", "cdi", ctx.to_str().unwrap()], &[]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("WARN: RUN --device=vendor.test/gpu=0"),
+        "{err}"
+    );
+    let ctx = context(
+        tmp.path(),
+        "cdi-req",
+        "FROM busybox\nRUN --device=vendor.test/gpu=0,required echo ran > /ran.txt\n",
+    );
+    let out = kiln_env(&root, &["build", ctx.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("CDI") && err.contains("--device"), "{err}");
+    let ctx = context(
+        tmp.path(),
+        "cdi-bad",
+        "FROM busybox\nRUN --device=x,colour=red true\n",
+    );
+    let out = kiln_env(&root, &["build", ctx.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("NAME[,required]"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -891,6 +891,24 @@ impl Builder<'_> {
                         reason,
                     }
                 })?;
+                // `RUN --device` names CDI devices (Dockerfile labs); kiln reads no CDI
+                // specifications, so none is available: an optional one is skipped with a
+                // warning, as BuildKit skips a missing optional device; a required one fails.
+                for (name, required) in &r.devices {
+                    if *required {
+                        return Err(BuildError::Unsupported {
+                            what: format!(
+                                "the CDI device {name} that RUN --device={name},required asks \
+                                 for (kiln resolves no CDI specifications; hint: give RUN a \
+                                 host device node with kiln build --device HOST[:CONTAINER])"
+                            ),
+                        });
+                    }
+                    (self.events)(Event::Warning(format!(
+                        "RUN --device={name}: no CDI device of that name is available (kiln \
+                         resolves no CDI specifications); the optional device is skipped"
+                    )));
+                }
                 let (isolation, new_userns) = self.isolation()?;
                 let scratch = ctr.scratch();
                 let req = RunRequest {
