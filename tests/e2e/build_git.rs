@@ -159,6 +159,8 @@ fn add_fetches_git_repositories_over_http_and_git_daemon() {
 
     let ctx = tmp.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
+    // The context's ignore rules (everything but the Dockerfile) do not reach a checkout.
+    std::fs::write(ctx.join(".dockerignore"), "*\n!Dockerfile\n").unwrap();
     std::fs::write(
         ctx.join("Dockerfile"),
         format!(

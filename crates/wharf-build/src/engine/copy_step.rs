@@ -271,9 +271,6 @@ impl Builder<'_> {
             )
             .filter(|(s, _)| !exclude.top_level(s))
             .unzip();
-        let excluded = |rel: &str| {
-            (!keep_owner && context.is_excluded(rel)) || exclude.inside(rel, list.iter().copied())
-        };
         for (s, pivot) in list.iter().zip(pivots) {
             // One link group per source (and per wildcard match), as BuildKit's file backend
             // calls fsutil's copy once for each: links between two sources are not kept.
@@ -282,6 +279,12 @@ impl Builder<'_> {
                 .staged
                 .as_ref()
                 .is_some_and(|st| st.sources.iter().any(|x| x.path == s.path));
+            // The context's ignore rules are the context's: a downloaded file or a fetched
+            // Git checkout is no part of it.
+            let excluded = |rel: &str| {
+                (!keep_owner && !from_url && context.is_excluded(rel))
+                    || exclude.inside(rel, list.iter().copied())
+            };
             let spec = CopySpec {
                 rootfs,
                 dest: if c.parents {
