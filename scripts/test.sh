@@ -15,7 +15,7 @@ for pair in skopeo:skopeo umoci:umoci /bin/busybox:busybox-static docker-registr
             newuidmap:uidmap runc:runc fuse-overlayfs:fuse-overlayfs htpasswd:apache2-utils \
             zstd:zstd setpriv:util-linux /usr/bin/time:time tar:tar pasta:passt \
             slirp4netns:slirp4netns buildah:buildah qemu-aarch64-static:qemu-user-static \
-            update-binfmts:binfmt-support catatonit:catatonit podman:podman \
+            git:git update-binfmts:binfmt-support catatonit:catatonit podman:podman \
             debootstrap:debootstrap openssl:openssl gpg:gnupg; do
   cmd=${pair%%:*} pkg=${pair#*:}
   if [[ $cmd == /* ]]; then [[ -e $cmd ]] || need_pkgs+=("$pkg"); else command -v "$cmd" >/dev/null || need_pkgs+=("$pkg"); fi

@@ -92,6 +92,7 @@ complete -c berth -n "__fish_berth_using_subcommand pull" -l creds -d 'Credentia
 complete -c berth -n "__fish_berth_using_subcommand pull" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c berth -n "__fish_berth_using_subcommand pull" -l authfile -d 'Auth file' -r -F
 complete -c berth -n "__fish_berth_using_subcommand pull" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c berth -n "__fish_berth_using_subcommand pull" -l retry-delay -d 'Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]' -r
 complete -c berth -n "__fish_berth_using_subcommand pull" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c berth -n "__fish_berth_using_subcommand pull" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c berth -n "__fish_berth_using_subcommand pull" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -114,6 +115,7 @@ complete -c berth -n "__fish_berth_using_subcommand run" -l creds -d 'Credential
 complete -c berth -n "__fish_berth_using_subcommand run" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c berth -n "__fish_berth_using_subcommand run" -l authfile -d 'Auth file' -r -F
 complete -c berth -n "__fish_berth_using_subcommand run" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l retry-delay -d 'Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c berth -n "__fish_berth_using_subcommand run" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c berth -n "__fish_berth_using_subcommand run" -l userns -d 'User namespace mode: `keep-id` runs as your own uid and gid inside the container' -r -f -a "keep-id\t''"
@@ -135,7 +137,7 @@ slirp4netns\t''"
 complete -c berth -n "__fish_berth_using_subcommand run" -s p -l publish -d 'Publish a container port on the host: `[[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp]` (without a host port, a free one is chosen: see `berth port`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l cap-add -d 'Add a capability (`CAP_NET_RAW`, `net_raw`, or `ALL`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l cap-drop -d 'Drop a capability (or `ALL`)' -r
-complete -c berth -n "__fish_berth_using_subcommand run" -l security-opt -d '`seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`' -r
+complete -c berth -n "__fish_berth_using_subcommand run" -l security-opt -d '`seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`; `label=disable` and `apparmor=unconfined` (what berth always does)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -s m -l memory -d 'Memory limit (`32m`, `1g`; at least 6m)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l cpus -d 'CPU limit, in CPUs (`1.5`)' -r
 complete -c berth -n "__fish_berth_using_subcommand run" -l pids-limit -d 'Maximum number of processes (`-1`: unlimited)' -r

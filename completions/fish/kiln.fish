@@ -95,6 +95,19 @@ zstd\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l manifest -d 'Add the built image (each platform\'s, with --platform LIST) to the manifest list LIST, created when missing (buildah\'s multi-arch CI flow)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l add-host -d 'Add HOST with IP to RUN\'s /etc/hosts (HOST:IP, repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build for this architecture variant (v7, ...)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -s v -l volume -d 'Bind-mount a host directory into every RUN: HOST-DIR:CONTAINER-DIR[:OPTIONS], options ro, rw, z, Z, U (the source is given to RUN\'s user), [r]private/[r]shared/[r]slave, [no]exec, [no]suid, [no]dev (repeatable); nothing of it goes into a layer' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l dns -d 'Name server for RUN\'s /etc/resolv.conf (repeatable); `none`: no generated resolv.conf' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l dns-search -d 'Search domain for RUN\'s /etc/resolv.conf (repeatable; `.`: none)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l dns-option -d 'Option line entry for RUN\'s /etc/resolv.conf (ndots:2, edns0, ...; repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l security-opt -d 'RUN\'s security options: seccomp=FILE, seccomp=unconfined, no-new-privileges; label=disable and apparmor=unconfined (what kiln always does); repeatable' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l ulimit -d 'Resource limit of RUN: TYPE=SOFT[:HARD] (nofile, nproc, core, stack, ...; -1: unlimited; at most kiln\'s own hard limit; repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -s m -l memory -d 'Memory limit of each RUN (`64m`, `1g`): a cgroup per RUN; refused where this host cannot enforce it (rootless on cgroup v1)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cpus -d 'CPU limit of each RUN, in CPUs (`1.5`); refused where it cannot be enforced, as --memory' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l pids-limit -d 'Maximum number of processes of each RUN (`-1`: unlimited); as --memory' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l device -d 'Give RUN a host device node: HOST[:CONTAINER][:PERMISSIONS] (rw or rwm: no devices cgroup could narrow the access; repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-ttl -d 'Use cached steps only when they were made less than DURATION ago (`10m`, `1h`; `0`: no cache, as --no-cache); remote --cache-from records are not used with it' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l identity-label -d 'Label the image with io.wharf.version (kiln\'s version), as buildah\'s io.buildah.version; off unless asked, so that builds stay reproducible across kiln versions' -r -f -a "true\t''
+false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE, type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local' -r
@@ -108,6 +121,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l creds -d 'Credential
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l retry-delay -d 'Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -123,6 +137,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l omit-history -d 'Lea
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l rewrite-timestamp -d 'With --source-date-epoch: clamp file times in new layers to it'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l disable-compression -d 'Write new layers uncompressed'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l no-hosts -d 'Do not generate /etc/hosts for RUN: it sees the image\'s own'
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l all-platforms -d 'Build for every platform all the base images offer (the intersection of their manifest lists; FROM scratch offers any) and tag a manifest list of them'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l squash -d 'Squash the new layers of the image into one on top of its base'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s h -l help -d 'Print help'
@@ -145,6 +160,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand pull" -l creds -d 'Credentials
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand pull" -l retry-delay -d 'Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -164,6 +180,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand push" -l creds -d 'Credentials
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l retry-delay -d 'Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -s f -l format -d 'Manifest format: oci or v2s2' -r -f -a "oci\t''
@@ -288,6 +305,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand from" -l creds -d 'Credentials
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand from" -l retry-delay -d 'Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand from" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -461,6 +479,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subc
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l retry-delay -d 'Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from add" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
@@ -508,6 +527,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subc
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l cert-dir -d 'Use certificates (*.crt, *.cert, *.key) in DIR' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l authfile -d 'Auth file' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l retry -d 'Retry a failed transfer this many times' -r
+complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l retry-delay -d 'Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]' -r
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l signature-policy -l policy -d 'Signature policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand manifest; and __fish_seen_subcommand_from push" -l digestfile -d 'Write the pushed list\'s digest to this file' -r -F

@@ -191,3 +191,58 @@ fn copy_keeps_hard_links_of_the_context() {
     );
     assert_ne!(ino("two/a.txt"), ino("two/b.txt"));
 }
+
+/// `ADD --unpack=true URL` (Dockerfile 1.17) unpacks a downloaded archive as a local one would
+/// be; without it the download is kept as a file; `--unpack=false` keeps a local archive.
+#[test]
+fn add_unpack_flag_for_urls_and_local_archives() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let src = tmp.path().join("src/inner");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("hello.txt"), "from a download\n").unwrap();
+    let tgz = tmp.path().join("a.tar.gz");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(tmp.path().join("src"))
+        .arg("-czf")
+        .arg(&tgz)
+        .arg("inner")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let body: &'static [u8] = Box::leak(std::fs::read(&tgz).unwrap().into_boxed_slice());
+    let port = serve_file(body);
+    let ctx = tmp.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::copy(&tgz, ctx.join("local.tar.gz")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/files/tool.txt");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!(
+            "FROM busybox\nADD --unpack=true {url} /unpacked/\nADD {url} /plain/\n\
+             ADD --unpack=false local.tar.gz /kept/\nADD local.tar.gz /local/\n"
+        ),
+    )
+    .unwrap();
+    kiln_ok(
+        &root,
+        &["build", "-q", "-t", "u", ctx.to_str().unwrap()],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/u:latest", tmp.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("unpacked/inner/hello.txt")).unwrap(),
+        "from a download\n"
+    );
+    assert_eq!(std::fs::read(rootfs.join("plain/tool.txt")).unwrap(), body);
+    assert_eq!(
+        std::fs::read(rootfs.join("kept/local.tar.gz")).unwrap(),
+        body
+    );
+    assert!(rootfs.join("local/inner/hello.txt").is_file());
+}

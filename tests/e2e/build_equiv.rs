@@ -74,6 +74,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
          (moby/buildkit#1260), as kiln does",
     ),
     (
+        "flag-volume-ro",
+        "/lic",
+        "the mount point buildah 1.28 made for a -v target stays in its layer; kiln removes the \
+         mount points it made for a RUN (as BuildKit's MountStubsCleaner does for RUN --mount)",
+    ),
+    (
         "env-arg",
         "config:Env",
         "ENV of an existing key: buildah moves it to the end; BuildKit's addEnv replaces it in \

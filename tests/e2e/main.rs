@@ -10,6 +10,8 @@ mod berth_tty;
 mod build;
 mod build_copy;
 mod build_equiv;
+mod build_flags;
+mod build_git;
 mod build_instr;
 mod build_mounts;
 mod build_out;

@@ -74,6 +74,25 @@ pub fn lookup(store: &Store, key: &Digest) -> Result<Option<Record>, BuildError>
 }
 
 /// Stores the record for `key` (atomically; concurrent builds may race, both are valid).
+/// [`lookup`] for `--cache-ttl`: a record written more than `ttl` ago is a miss (its age is its
+/// file's, the time the step ran, whatever `--timestamp` says).
+pub fn lookup_within(
+    store: &Store,
+    key: &Digest,
+    ttl: std::time::Duration,
+) -> Result<Option<Record>, BuildError> {
+    let p = path(store, key);
+    let fresh = std::fs::metadata(&p)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < ttl);
+    if !fresh {
+        return Ok(None);
+    }
+    lookup(store, key)
+}
+
 pub fn store_record(store: &Store, key: &Digest, record: &Record) -> Result<(), BuildError> {
     let bytes = serde_json::to_vec(record).map_err(BuildError::Serialize)?;
     store.write_file_atomic(&path(store, key), &bytes)?;

@@ -25,7 +25,7 @@ pub struct CopySpec<'a> {
     /// `--chown`, resolved.
     pub chown: Option<(u32, u32)>,
     /// `--chmod`.
-    pub chmod: Option<u32>,
+    pub chmod: Option<Chmod>,
     /// Keep the sources' owners (COPY --from) instead of 0:0.
     pub keep_owner: bool,
     /// Paths (relative to the source's root) that must not be copied.
@@ -50,16 +50,94 @@ impl CopySpec<'_> {
     }
 }
 
-/// Parses `--chmod` (octal only, as BuildKit without the labs channel).
-pub fn parse_chmod(value: &str) -> Result<u32, BuildError> {
-    u32::from_str_radix(value, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| BuildError::InvalidFlag {
-            flag: "chmod",
-            value: value.to_owned(),
-            reason: "expected an octal mode such as 0755".to_owned(),
-        })
+/// A `--chmod` value: an octal mode, or a symbolic one (Dockerfile 1.14) applied to each
+/// source's own mode as chmod(1) does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chmod {
+    Octal(u32),
+    /// `(who mask, op, permission bits, X)` clauses, in order.
+    Symbolic(Vec<(u32, char, u32, bool)>),
+}
+
+impl Chmod {
+    /// The mode of a copied file whose source mode is `mode`.
+    pub fn apply(&self, mode: u32, is_dir: bool) -> u32 {
+        match self {
+            Chmod::Octal(m) => *m,
+            Chmod::Symbolic(clauses) => {
+                let mut mode = mode & 0o7777;
+                for (who, op, perms, x) in clauses {
+                    let mut bits = *perms;
+                    // X: execute only for directories and files someone may already execute.
+                    if *x && (is_dir || mode & 0o111 != 0) {
+                        bits |= 0o111;
+                    }
+                    let bits = bits & who;
+                    match op {
+                        '+' => mode |= bits,
+                        '-' => mode &= !bits,
+                        _ => mode = (mode & !who) | bits,
+                    }
+                }
+                mode
+            }
+        }
+    }
+}
+
+/// Parses `--chmod`: octal (`0755`), or symbolic as chmod(1) (`u+x`, `go=rx`, `a-w,u+s`;
+/// no `who` means all), as BuildKit accepts since Dockerfile 1.14.
+pub fn parse_chmod(value: &str) -> Result<Chmod, BuildError> {
+    let bad = || BuildError::InvalidFlag {
+        flag: "chmod",
+        value: value.to_owned(),
+        reason: "expected an octal mode such as 0755 or a symbolic one such as u+x,go=rx"
+            .to_owned(),
+    };
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
+        return u32::from_str_radix(value, 8)
+            .ok()
+            .filter(|m| *m <= 0o7777)
+            .map(Chmod::Octal)
+            .ok_or_else(bad);
+    }
+    let mut clauses = Vec::new();
+    for clause in value.split(',') {
+        let op_at = clause.find(['+', '-', '=']).ok_or_else(bad)?;
+        let (who_s, rest) = clause.split_at(op_at);
+        let mut who = 0;
+        for c in who_s.chars() {
+            who |= match c {
+                'u' => 0o4700,
+                'g' => 0o2070,
+                'o' => 0o1007,
+                'a' => 0o7777,
+                _ => return Err(bad()),
+            };
+        }
+        if who == 0 {
+            who = 0o7777;
+        }
+        let op = rest.chars().next().ok_or_else(bad)?;
+        let mut perms = 0;
+        let mut x = false;
+        for c in rest[1..].chars() {
+            perms |= match c {
+                'r' => 0o444,
+                'w' => 0o222,
+                'x' => 0o111,
+                's' => 0o6000,
+                't' => 0o1000,
+                'X' => {
+                    x = true;
+                    0
+                }
+                _ => return Err(bad()),
+            };
+        }
+        clauses.push((who, op, perms, x));
+    }
+    Ok(Chmod::Symbolic(clauses))
 }
 
 /// Resolves `--chown=user[:group]` against the image's `/etc/passwd` and `/etc/group`. Without
@@ -252,7 +330,9 @@ fn copy_entry(
     spec: &CopySpec<'_>,
 ) -> Result<(), BuildError> {
     let (uid, gid) = spec.owner(meta);
-    let mode = spec.chmod.unwrap_or(meta.mode() & 0o7777);
+    let mode = spec.chmod.as_ref().map_or(meta.mode() & 0o7777, |c| {
+        c.apply(meta.mode(), meta.is_dir())
+    });
     let ft = meta.file_type();
     let existing = std::fs::symlink_metadata(target).ok();
     if let Some(e) = &existing
@@ -306,6 +386,22 @@ fn copy_entry(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chmod_octal_and_symbolic() {
+        assert_eq!(parse_chmod("755").unwrap(), Chmod::Octal(0o755));
+        let sym = |v: &str, mode: u32, dir: bool| parse_chmod(v).unwrap().apply(mode, dir);
+        assert_eq!(sym("u=rwx,go=rx", 0o600, false), 0o755);
+        assert_eq!(sym("a+x", 0o644, false), 0o755);
+        assert_eq!(sym("+x", 0o600, false), 0o711);
+        assert_eq!(sym("go-rwx", 0o755, true), 0o700);
+        assert_eq!(sym("a+X", 0o644, false), 0o644);
+        assert_eq!(sym("a+X", 0o644, true), 0o755);
+        assert_eq!(sym("u+s", 0o755, false), 0o4755);
+        for bad in ["", "8", "u", "q+x", "u+z", "u+x,"] {
+            assert!(parse_chmod(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -151,6 +151,12 @@ pub enum BuildError {
     /// A feature this engine does not implement yet.
     #[error("{what} is not supported yet")]
     Unsupported { what: String },
+    /// `ADD` of a Git repository failed (`git` ran and said why, or could not run).
+    #[error("fetching the Git source {source_url}: {reason}")]
+    GitFetch { source_url: String, reason: String },
+    /// A `-v`/`--volume` of the build that cannot be mounted as asked.
+    #[error("invalid --volume {value:?}: {reason}")]
+    InvalidVolume { value: String, reason: String },
     /// `RUN --network=host` in a build whose network is not the host's: the Dockerfile alone
     /// may not open the host's network (and services on its loopback) to a RUN, as BuildKit's
     /// `network.host` entitlement.

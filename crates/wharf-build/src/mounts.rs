@@ -244,6 +244,20 @@ fn bind(source: &Path, target: &str, read_only: bool) -> Result<SpecMount, Build
         .build()?)
 }
 
+/// `-v ...:U`: the source tree, links themselves included, owned by `owner`.
+fn chown_tree(path: &Path, owner: (u32, u32)) -> Result<(), BuildError> {
+    std::os::unix::fs::lchown(path, Some(owner.0), Some(owner.1))
+        .map_err(BuildError::io("changing the owner of", path))?;
+    let meta = std::fs::symlink_metadata(path).map_err(BuildError::io("reading", path))?;
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(BuildError::io("reading", path))? {
+            let entry = entry.map_err(BuildError::io("reading", path))?;
+            chown_tree(&entry.path(), owner)?;
+        }
+    }
+    Ok(())
+}
+
 fn chown_chmod(path: &Path, uid: u32, gid: u32, mode: u32) -> Result<(), BuildError> {
     std::os::unix::fs::lchown(path, Some(uid), Some(gid))
         .map_err(BuildError::io("changing the owner of", path))?;
@@ -471,6 +485,40 @@ fn write_secret(secret: &Secret, dest: &Path) -> Result<(), BuildError> {
 }
 
 impl Attached {
+    /// Nothing attached yet: for a RUN without `--mount` that gets the build's mounts.
+    pub(crate) fn empty() -> Self {
+        Self {
+            mounts: Vec::new(),
+            env: Vec::new(),
+            stubs: Vec::new(),
+            temp: Vec::new(),
+            locks: Vec::new(),
+        }
+    }
+
+    /// Adds the build's `-v` and `--device` mounts in front of the RUN's own (which may mount
+    /// over them), with their mount points; a `U` volume's source is given to `owner` first.
+    pub(crate) fn attach_build_mounts(
+        &mut self,
+        rootfs: &Path,
+        list: &[crate::run::BuildMount],
+        owner: (u32, u32),
+    ) -> Result<(), BuildError> {
+        let mut front = Vec::new();
+        for m in list {
+            let source = m.mount.source().clone().unwrap_or_default();
+            if m.chown {
+                chown_tree(&source, owner)?;
+            }
+            let target = m.mount.destination().to_string_lossy().into_owned();
+            self.stub(rootfs, &target, !source.is_dir())?;
+            front.push(m.mount.clone());
+        }
+        front.append(&mut self.mounts);
+        self.mounts = front;
+        Ok(())
+    }
+
     /// Creates the mount point `target` (a file when `file`) if it is missing, remembering
     /// what was created.
     fn stub(&mut self, rootfs: &Path, target: &str, file: bool) -> Result<(), BuildError> {

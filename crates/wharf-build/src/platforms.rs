@@ -65,3 +65,87 @@ fn entry(store: &Store, manifest: &Digest) -> Result<Descriptor, BuildError> {
     }
     Ok(desc)
 }
+
+/// `--all-platforms`: the platforms every base image of the stages the build needs offers (an
+/// image index names them; a single image offers its config's platform), in the first base's
+/// order, as buildah computes them. `FROM scratch` and stage bases offer any platform. Bases
+/// missing from the store are pulled (their index) as the pull policy allows.
+///
+/// # Errors
+/// The Dockerfile cannot be read, a base cannot be found, no base names a platform (all are
+/// `scratch`), or the bases share none.
+pub fn base_platforms(store: &Store, opts: &BuildOptions) -> Result<Vec<Platform>, BuildError> {
+    let (_, _, plan) = crate::engine::read_plan(opts)?;
+    let mut needed = plan.needed.clone();
+    needed.push(plan.target);
+    let mut puller = crate::pull::Puller::default();
+    let mut pull = opts.pull.clone();
+    pull.platform = None;
+    let mut common: Option<Vec<Platform>> = None;
+    let mut seen = Vec::new();
+    for i in needed {
+        let stage = &plan.stages[i];
+        if stage.base_stage.is_some()
+            || stage.base == "scratch"
+            || opts.build_contexts.contains_key(&stage.base)
+            || seen.contains(&stage.base)
+        {
+            continue;
+        }
+        seen.push(stage.base.clone());
+        let name = puller.resolve(store, &pull, &stage.base, &mut |_| {})?;
+        let record = store
+            .resolve(&name)
+            .map_err(|source| BuildError::BaseNotFound {
+                name: name.clone(),
+                source: Box::new(source),
+            })?;
+        let raw = RawManifest::parse(store.read_small(record.digest())?, None)?;
+        let offered: Vec<Platform> = if let Some(index) = raw.index() {
+            index
+                .manifests()
+                .iter()
+                .filter_map(|m| m.platform().as_ref())
+                .map(|p| {
+                    Platform::new(
+                        &p.os().to_string(),
+                        &p.architecture().to_string(),
+                        p.variant().as_deref(),
+                    )
+                })
+                // Attestation manifests (BuildKit's provenance) name `unknown/unknown`.
+                .filter(|p| p.os != "unknown")
+                .collect()
+        } else if let Some(image) = raw.image() {
+            let config: ImageConfig = store.read_json(image.config().digest())?;
+            vec![Platform::new(
+                &config.os,
+                &config.architecture,
+                config.variant.as_deref(),
+            )]
+        } else {
+            Vec::new()
+        };
+        common = Some(match common {
+            None => offered,
+            Some(c) => c.into_iter().filter(|p| offered.contains(p)).collect(),
+        });
+    }
+    match common {
+        None => Err(BuildError::Unsupported {
+            what: "--all-platforms when every base is scratch or a stage (no base names a \
+                   platform; hint: name them with --platform)"
+                .to_owned(),
+        }),
+        Some(c) if c.is_empty() => Err(BuildError::Unsupported {
+            what: format!(
+                "--all-platforms with bases that share no platform ({})",
+                seen.join(", ")
+            ),
+        }),
+        Some(mut c) => {
+            c.dedup();
+            Ok(c)
+        }
+    }
+}

@@ -53,6 +53,8 @@ pub struct RunExtras {
     /// namespace.
     pub isolation: Isolation,
     pub new_userns: bool,
+    /// The build's sandbox flags (their mounts are already in `mounts`).
+    pub sandbox: RunSandbox,
 }
 
 /// The network `run` gets: its own `--network`, else the build's `default`. The host's only
@@ -117,6 +119,15 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     opts.network = network(req.run, extras.network)?;
     opts.cap_add.clone_from(&extras.cap_add);
     opts.cap_drop.clone_from(&extras.cap_drop);
+    opts.seccomp = extras.sandbox.seccomp.clone();
+    opts.rlimits.clone_from(&extras.sandbox.rlimits);
+    opts.dns.clone_from(&extras.sandbox.dns);
+    if let Some(limits) = extras.sandbox.limits {
+        // Its own cgroup per RUN, made and removed by the runtime around the command.
+        let path = wharf_sandbox::cgroup::check(&limits, &format!("kiln-{}", req.hostname))
+            .map_err(|e| BuildError::from(wharf_sandbox::SandboxError::from(e)))?;
+        opts.cgroup = Some((path, limits));
+    }
     if opts.network == NetworkMode::Private {
         // Never a fresh unconnected namespace in its place: that would silently be `none`.
         let joined = extras
@@ -154,22 +165,30 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     Ok(())
 }
 
+fn drop_mount(bundle: &mut wharf_sandbox::bundle::Bundle, dest: &str) {
+    let mounts: Vec<_> = bundle
+        .spec
+        .mounts()
+        .iter()
+        .flatten()
+        .filter(|m| m.destination() != Path::new(dest))
+        .cloned()
+        .collect();
+    bundle.spec.set_mounts(Some(mounts));
+}
+
 /// `--add-host` lines appended to the generated hosts file; `--no-hosts` drops its mount (the
 /// embedded runtime runs the in-memory spec).
 fn adjust_hosts(
     bundle: &mut wharf_sandbox::bundle::Bundle,
     extras: &RunExtras,
 ) -> Result<(), BuildError> {
+    if extras.sandbox.dns.none {
+        // `--dns none`: the image's own resolv.conf, none generated (buildah's).
+        drop_mount(bundle, "/etc/resolv.conf");
+    }
     if extras.no_hosts {
-        let mounts: Vec<_> = bundle
-            .spec
-            .mounts()
-            .iter()
-            .flatten()
-            .filter(|m| m.destination() != Path::new("/etc/hosts"))
-            .cloned()
-            .collect();
-        bundle.spec.set_mounts(Some(mounts));
+        drop_mount(bundle, "/etc/hosts");
     } else if !extras.add_hosts.is_empty() {
         use std::io::Write as _;
         let path = bundle.dir.join("hosts");
@@ -221,5 +240,114 @@ impl EtcStubs {
             // Fails, as it should, when the RUN put something else there.
             let _ = std::fs::remove_dir(etc);
         }
+    }
+}
+
+/// What the build's flags add to every RUN's sandbox (buildah's `-v`, `--device`, `--dns*`,
+/// `--security-opt`, `--ulimit`, `--memory`/`--cpus`): the same for each step, and no part of
+/// the cache key, as in buildah (they shape how a command runs, not what the Dockerfile asks).
+#[derive(Debug, Clone, Default)]
+pub struct RunSandbox {
+    /// `-v` binds and `--device` nodes, mounted before the RUN's own `--mount`s; their mount
+    /// points are removed afterwards when the RUN created them (nothing of them in a layer).
+    pub mounts: Vec<BuildMount>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    pub dns: wharf_sandbox::bundle::Dns,
+    /// `--security-opt seccomp=...`.
+    pub seccomp: wharf_sandbox::spec::SeccompMode,
+    /// `--ulimit`: the full rlimit list (`None`: the sandbox's defaults).
+    pub rlimits: Option<Vec<(wharf_sandbox::spec::PosixRlimitType, u64, u64)>>,
+    /// `--memory`, `--cpus`, `--pids-limit`: each RUN gets a cgroup of its own with them
+    /// (checked against the host by the caller with [`wharf_sandbox::cgroup::check`]).
+    pub limits: Option<wharf_sandbox::cgroup::Limits>,
+}
+
+/// One `-v`/`--volume` or `--device` of a build.
+#[derive(Debug, Clone)]
+pub struct BuildMount {
+    pub mount: oci_spec::runtime::Mount,
+    /// `U`: the source's owner becomes the RUN's user before each RUN, recursively.
+    pub chown: bool,
+}
+
+impl BuildMount {
+    /// Parses buildah's `-v HOST-DIR:CONTAINER-DIR[:OPTIONS]`: `ro`/`rw`, `z`/`Z` (SELinux
+    /// relabelling: nothing to do where SELinux is not enabled, refused where it is, since
+    /// wharf applies no labels), `U`, propagation (`[r]private`, `[r]shared`, `[r]slave`),
+    /// `[r]bind`, `[no]exec`, `[no]suid`, `[no]dev`. `O` (an overlay over the source) is
+    /// refused with the reason.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidVolume`] naming the value and what is wrong with it.
+    pub fn volume(spec: &str) -> Result<Self, BuildError> {
+        let bad = |reason: String| BuildError::InvalidVolume {
+            value: spec.to_owned(),
+            reason,
+        };
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (host, dest, opts) = match parts.as_slice() {
+            [h, d] => (*h, *d, ""),
+            [h, d, o] => (*h, *d, *o),
+            _ => {
+                return Err(bad(
+                    "expected HOST-DIR:CONTAINER-DIR[:OPTIONS] (a named volume or an anonymous \
+                     one has no meaning in a build)"
+                        .into(),
+                ));
+            }
+        };
+        if !host.starts_with('/') {
+            return Err(bad(format!(
+                "the host path {host:?} must be absolute (named volumes are berth's)"
+            )));
+        }
+        if !dest.starts_with('/') {
+            return Err(bad(format!("the container path {dest:?} must be absolute")));
+        }
+        let mut options = vec!["rbind".to_owned()];
+        let mut access = "rw";
+        let mut chown = false;
+        for o in opts.split(',').filter(|o| !o.is_empty()) {
+            match o {
+                "ro" | "rw" => access = o,
+                "z" | "Z" => {
+                    if std::path::Path::new("/sys/fs/selinux/enforce").exists() {
+                        return Err(bad(format!(
+                            "{o}: SELinux is enabled here and wharf does not relabel files; \
+                             hint: label the source yourself (chcon) and leave {o} out"
+                        )));
+                    }
+                }
+                "U" => chown = true,
+                "O" => {
+                    return Err(bad(
+                        "O (an overlay over the source) is not supported; hint: use ro, or \
+                         rw to let RUN write to the source"
+                            .into(),
+                    ));
+                }
+                "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "exec"
+                | "noexec" | "suid" | "nosuid" | "dev" | "nodev" => options.push(o.to_owned()),
+                "bind" => "bind".clone_into(&mut options[0]),
+                "rbind" => {}
+                _ => {
+                    return Err(bad(format!(
+                        "unknown option {o:?} (ro, rw, z, Z, U, [r]private, [r]shared, \
+                         [r]slave, [r]bind, [no]exec, [no]suid, [no]dev)"
+                    )));
+                }
+            }
+        }
+        options.push(access.to_owned());
+        let source =
+            std::fs::canonicalize(host).map_err(|e| bad(format!("the host path {host}: {e}")))?;
+        let mount = MountBuilder::default()
+            .destination(dest)
+            .typ("bind")
+            .source(source)
+            .options(options)
+            .build()
+            .map_err(BuildError::Spec)?;
+        Ok(Self { mount, chown })
     }
 }

@@ -139,6 +139,8 @@ pub struct RunOptions {
     /// How RUN steps are isolated; `None`: `oci` where it works, else the first mode that
     /// does, with a notice (see [`wharf_sandbox::isolation`]).
     pub isolation: Option<wharf_sandbox::isolation::Isolation>,
+    /// `-v`, `--device`, `--dns*`, `--security-opt`, `--ulimit`, `--memory`/`--cpus`.
+    pub sandbox: crate::run::RunSandbox,
 }
 
 impl RunOptions {

@@ -52,7 +52,7 @@ pub(crate) fn stage(
     let wanted: Vec<&String> = c
         .sources
         .iter()
-        .filter(|s| is_heredoc(s) || (add && is_url(s)))
+        .filter(|s| is_heredoc(s) || (add && (is_url(s) || crate::git_source::is_git(s))))
         .collect();
     if wanted.is_empty() {
         if c.checksum.is_some() {
@@ -88,6 +88,23 @@ pub(crate) fn stage(
             set_mode_mtime(&path, 0o644, 0)?;
             let digest = wharf_oci::digest::sha256(body.as_bytes()).to_string();
             (doc.name.clone(), path, digest)
+        } else if crate::git_source::is_git(s) {
+            let git = crate::git_source::fetch(
+                s,
+                c.keep_git_dir.unwrap_or(false),
+                c.checksum.as_deref(),
+                &sub,
+            )?;
+            let digest = format!(
+                "git {} keep-git-dir {}",
+                git.commit,
+                c.keep_git_dir.unwrap_or(false)
+            );
+            let name = git
+                .dir
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            (name, git.dir, digest)
         } else {
             let fetched = fetch(s, c.checksum.as_deref(), &sub, net)?;
             let digest = format!("{} mtime {}", fetched.digest, fetched.mtime);

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod pull;
 pub mod registry;
 pub mod run;
+pub mod run_flags;
 pub mod signing;
 pub mod template;
 pub mod unshare;

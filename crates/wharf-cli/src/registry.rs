@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use wharf_registry::{ClientOptions, Credentials, RetryPolicy};
@@ -28,6 +29,9 @@ pub struct RegistryArgs {
     /// Retry a failed transfer this many times
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retry: u32,
+    /// Fixed delay between retries, e.g. 2s or 500ms [default: exponential backoff]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_delay: Option<Duration>,
     #[command(flatten)]
     pub policy: crate::signing::PolicyArgs,
 }
@@ -51,12 +55,52 @@ impl RegistryArgs {
             authfile: self.authfile.clone(),
             retry: RetryPolicy {
                 times: self.retry,
+                delay: self.retry_delay.filter(|d| !d.is_zero()),
                 ..RetryPolicy::default()
             },
             ..ClientOptions::default()
         };
         Ok(opts.with_config()?)
     }
+}
+
+/// Parses a Go duration (`1h30m`, `2s`, `500ms`, `1.5s`, `0`), as skopeo's `--retry-delay`.
+/// Zero means no fixed delay.
+///
+/// # Errors
+/// Not a Go duration.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {s:?} (expected e.g. 2s, 500ms, 1m30s)");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let n_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let n: f64 = rest[..n_end].parse().map_err(|_| bad())?;
+        rest = &rest[n_end..];
+        let u_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = match &rest[..u_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += n * unit;
+        rest = &rest[u_end..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
 /// The process's async runtime, built on first use and shared by every command of the process:

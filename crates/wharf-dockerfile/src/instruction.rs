@@ -102,6 +102,8 @@ pub struct Run {
     pub network: Option<String>,
     /// `--security=sandbox|insecure`.
     pub security: Option<String>,
+    /// `--device=NAME[,required[=BOOL]]` (Dockerfile labs): CDI devices, as `(name, required)`.
+    pub devices: Vec<(String, bool)>,
     /// Heredocs on the line.
     pub heredocs: Vec<Heredoc>,
 }
@@ -335,8 +337,38 @@ impl Instruction {
             "RUN" => {
                 let f = Flags::parse(
                     &node.flags,
-                    &[("mount", Strings), ("network", S), ("security", S)],
+                    &[
+                        ("mount", Strings),
+                        ("network", S),
+                        ("security", S),
+                        ("device", Strings),
+                    ],
                 )?;
+                let mut devices = Vec::new();
+                for spec in f.strings("device") {
+                    let mut parts = spec.split(',');
+                    let name = parts.next().unwrap_or_default().to_owned();
+                    let mut required = false;
+                    for p in parts {
+                        required = match p {
+                            "required" | "required=true" => true,
+                            "required=false" => false,
+                            _ => {
+                                return Err(err_at(
+                                    node,
+                                    invalid_flag("device", &spec, "expected NAME[,required]"),
+                                ));
+                            }
+                        };
+                    }
+                    if name.is_empty() {
+                        return Err(err_at(
+                            node,
+                            invalid_flag("device", &spec, "expected NAME[,required]"),
+                        ));
+                    }
+                    devices.push((name, required));
+                }
                 arity(!args.is_empty(), "RUN", "at least one argument")?;
                 let mount_specs = f.strings("mount");
                 let mut mounts = Vec::new();
@@ -375,6 +407,7 @@ impl Instruction {
                     mounts,
                     network,
                     security,
+                    devices,
                     heredocs: node.heredocs.clone(),
                 })
             }

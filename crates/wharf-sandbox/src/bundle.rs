@@ -78,6 +78,55 @@ pub fn resolv_conf(host: &str, network: NetworkMode, nameservers: &[std::net::Ip
         })
 }
 
+/// `--dns`, `--dns-search`, `--dns-option`: what the container's `/etc/resolv.conf` says
+/// instead of the host's (each list, when given, replaces the host's lines of its kind).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dns {
+    pub servers: Vec<std::net::IpAddr>,
+    /// Search domains; `.` alone clears the host's list (podman's `--dns-search .`).
+    pub search: Vec<String>,
+    pub options: Vec<String>,
+    /// `--dns none`: no `/etc/resolv.conf` is generated; the image's own is seen.
+    pub none: bool,
+}
+
+impl Dns {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `base` (a generated resolv.conf) with the lines these flags replace.
+    pub fn apply(&self, base: &str) -> String {
+        let mut out = String::new();
+        for ip in &self.servers {
+            let _ = writeln!(out, "nameserver {ip}");
+        }
+        let replaced = |l: &str| {
+            let key = l.split_whitespace().next().unwrap_or_default();
+            (key == "nameserver" && !self.servers.is_empty())
+                || ((key == "search" || key == "domain") && !self.search.is_empty())
+                || (key == "options" && !self.options.is_empty())
+        };
+        for l in base.lines().filter(|l| !replaced(l)) {
+            out.push_str(l);
+            out.push('\n');
+        }
+        let search: Vec<&str> = self
+            .search
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != ".")
+            .collect();
+        if !search.is_empty() {
+            let _ = writeln!(out, "search {}", search.join(" "));
+        }
+        if !self.options.is_empty() {
+            let _ = writeln!(out, "options {}", self.options.join(" "));
+        }
+        out
+    }
+}
+
 /// Writes `dir/{hosts,resolv.conf,hostname}` and `dir/config.json` for `opts` (whose
 /// `etc_files` are set to the written files).
 pub fn write_bundle(
@@ -108,7 +157,9 @@ pub fn write_bundle(
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     write_atomic(
         &etc.resolv_conf,
-        resolv_conf(&host_resolv, opts.network, &opts.dns_servers).as_bytes(),
+        opts.dns
+            .apply(&resolv_conf(&host_resolv, opts.network, &opts.dns_servers))
+            .as_bytes(),
         0o644,
     )?;
     write_atomic(

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use wharf_cli::ExitError;
 use wharf_sandbox::overlay::{Driver, MountRequest};
-use wharf_sandbox::spec::{SeccompMode, SpecOptions};
+use wharf_sandbox::spec::SpecOptions;
 use wharf_store::Store;
 
 use crate::cli::Cli;
@@ -97,7 +97,8 @@ pub struct Args {
     /// Drop a capability (or `ALL`)
     #[arg(long = "cap-drop", value_name = "CAP")]
     pub cap_drop: Vec<String>,
-    /// `seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`
+    /// `seccomp=PROFILE.json`, `seccomp=unconfined`, `no-new-privileges`; `label=disable` and
+    /// `apparmor=unconfined` (what berth always does)
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
     /// Memory limit (`32m`, `1g`; at least 6m)
@@ -266,7 +267,7 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     for e in &args.env {
         env.push(env_entry(e));
     }
-    let (seccomp, no_new_privileges) = security_opts(&args.security_opt)?;
+    let security = wharf_cli::run_flags::security_opts(&args.security_opt)?;
     wharf_sandbox::spec::capability_set(&args.cap_add, &args.cap_drop)
         .map_err(|e| anyhow::anyhow!(e))?;
     let entrypoint = args.entrypoint.as_deref().map(parse_entrypoint);
@@ -379,8 +380,8 @@ pub fn prepare(store: &Store, args: &Args) -> anyhow::Result<Prepared> {
     };
     opts.cap_add.clone_from(&args.cap_add);
     opts.cap_drop.clone_from(&args.cap_drop);
-    opts.seccomp = seccomp;
-    opts.no_new_privileges = no_new_privileges || opts.no_new_privileges;
+    opts.seccomp = security.seccomp;
+    opts.no_new_privileges = security.no_new_privileges || opts.no_new_privileges;
     let unmount_cleanup = |e: anyhow::Error| {
         crate::volumes::remove_anonymous(store.root(), &anonymous);
         unmount_cleanup(e)
@@ -500,32 +501,4 @@ fn parse_entrypoint(s: &str) -> Vec<String> {
         return Vec::new();
     }
     serde_json::from_str::<Vec<String>>(s).unwrap_or_else(|_| vec![s.to_string()])
-}
-
-fn security_opts(opts: &[String]) -> anyhow::Result<(SeccompMode, bool)> {
-    let mut seccomp = SeccompMode::Default;
-    let mut nnp = false;
-    for o in opts {
-        match o.split_once(['=', ':']) {
-            Some(("seccomp", "unconfined")) => seccomp = SeccompMode::Unconfined,
-            Some(("seccomp", file)) => {
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("reading the seccomp profile {file}"))?;
-                // Parse now, so that a bad profile fails before anything is created.
-                wharf_sandbox::spec::seccomp::validate_profile(&text, file)
-                    .map_err(|e| anyhow::anyhow!(e))?;
-                seccomp = SeccompMode::Profile {
-                    text,
-                    origin: file.to_string(),
-                };
-            }
-            Some(("no-new-privileges", "true")) | None if o == "no-new-privileges" => nnp = true,
-            Some(("no-new-privileges", "true")) => nnp = true,
-            _ => anyhow::bail!(
-                "unsupported --security-opt {o:?} (supported: seccomp=FILE, seccomp=unconfined, \
-                 no-new-privileges)"
-            ),
-        }
-    }
-    Ok((seccomp, nnp))
 }

@@ -133,41 +133,7 @@ pub fn client_options(
     })
 }
 
-/// Parses a Go duration (`1h30m`, `2s`, `500ms`, `1.5s`, `0`), as skopeo's `--retry-delay`.
-/// Zero means no fixed delay.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {s:?} (expected e.g. 2s, 500ms, 1m30s)");
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let n_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let n: f64 = rest[..n_end].parse().map_err(|_| bad())?;
-        rest = &rest[n_end..];
-        let u_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..u_end] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += n * unit;
-        rest = &rest[u_end..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
-}
+pub use wharf_cli::registry::parse_duration;
 
 /// Parses a transport reference, with skopeo's hint for a missing transport.
 pub fn parse_ref(s: &str) -> anyhow::Result<ImageRef> {

@@ -185,7 +185,65 @@ pub struct EngineArgs {
     /// Build for this architecture variant (v7, ...)
     #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
     pub variant: Option<String>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 }
+
+/// How RUN steps are sandboxed beyond the defaults (buildah's flags; boxed with `EngineArgs`).
+#[derive(Debug, clap::Args)]
+pub struct SandboxArgs {
+    /// Bind-mount a host directory into every RUN: HOST-DIR:CONTAINER-DIR[:OPTIONS], options
+    /// ro, rw, z, Z, U (the source is given to RUN's user), [r]private/[r]shared/[r]slave,
+    /// [no]exec, [no]suid, [no]dev (repeatable); nothing of it goes into a layer
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:OPTS]")]
+    pub volumes: Vec<String>,
+    /// Name server for RUN's /etc/resolv.conf (repeatable); `none`: no generated resolv.conf
+    #[arg(long = "dns", value_name = "IP|none")]
+    pub dns: Vec<String>,
+    /// Search domain for RUN's /etc/resolv.conf (repeatable; `.`: none)
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Option line entry for RUN's /etc/resolv.conf (ndots:2, edns0, ...; repeatable)
+    #[arg(long = "dns-option", value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// RUN's security options: seccomp=FILE, seccomp=unconfined, no-new-privileges;
+    /// label=disable and apparmor=unconfined (what kiln always does); repeatable
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Resource limit of RUN: TYPE=SOFT[:HARD] (nofile, nproc, core, stack, ...; -1:
+    /// unlimited; at most kiln's own hard limit; repeatable)
+    #[arg(long = "ulimit", value_name = "TYPE=SOFT[:HARD]")]
+    pub ulimit: Vec<String>,
+    /// Memory limit of each RUN (`64m`, `1g`): a cgroup per RUN; refused where this host
+    /// cannot enforce it (rootless on cgroup v1)
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPU limit of each RUN, in CPUs (`1.5`); refused where it cannot be enforced, as --memory
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<String>,
+    /// Maximum number of processes of each RUN (`-1`: unlimited); as --memory
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// Give RUN a host device node: HOST[:CONTAINER][:PERMISSIONS] (rw or rwm: no devices
+    /// cgroup could narrow the access; repeatable)
+    #[arg(long = "device", value_name = "HOST[:CONTAINER][:PERMS]")]
+    pub devices: Vec<String>,
+    /// Use cached steps only when they were made less than DURATION ago (`10m`, `1h`; `0`:
+    /// no cache, as --no-cache); remote --cache-from records are not used with it
+    #[arg(long, value_name = "DURATION", value_parser = wharf_cli::registry::parse_duration)]
+    pub cache_ttl: Option<std::time::Duration>,
+    /// Label the image with io.wharf.version (kiln's version), as buildah's io.buildah.version;
+    /// off unless asked, so that builds stay reproducible across kiln versions
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub identity_label: bool,
+    /// Build for every platform all the base images offer (the intersection of their manifest
+    /// lists; FROM scratch offers any) and tag a manifest list of them
+    #[arg(long, conflicts_with_all = ["platform", "os", "arch", "variant"])]
+    pub all_platforms: bool,
+}
+
+/// The label `--identity-label` sets (buildah's is `io.buildah.version`).
+pub const IDENTITY_LABEL: &str = "io.wharf.version";
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
 fn dockerfile_path(args: &Args) -> PathBuf {
@@ -358,6 +416,19 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         opts.run.add_hosts.push((host.to_owned(), ip.to_owned()));
     }
     opts.run.no_hosts = e.no_hosts;
+    opts.run.sandbox = sandbox(&e.sandbox)?;
+    if let Some(ttl) = e.sandbox.cache_ttl {
+        if ttl.is_zero() {
+            opts.no_cache = true;
+        } else {
+            opts.cache_ttl = Some(ttl);
+        }
+    }
+    if e.sandbox.identity_label {
+        opts.labels
+            .entry(IDENTITY_LABEL.to_owned())
+            .or_insert_with(|| env!("CARGO_PKG_VERSION").to_owned());
+    }
     opts.run.cap_add.clone_from(&e.cap_add);
     opts.run.cap_drop.clone_from(&e.cap_drop);
     if e.disable_compression {
@@ -393,6 +464,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     opts.pull.policy = args.engine.pull;
     opts.pull.client = args.registry.client_options()?;
     opts.pull.signature_policy = Some(args.registry.policy.context()?);
+    let platforms = if e.sandbox.all_platforms {
+        let all = wharf_build::platforms::base_platforms(&store, &opts).map_err(build_error)?;
+        if let [one] = all.as_slice() {
+            opts.platform = Some(one.clone());
+        }
+        all
+    } else {
+        platforms
+    };
     for s in &args.engine.secrets {
         opts.run.secrets.push(Secret::parse(s)?);
     }
@@ -502,6 +582,51 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     println!("{}", built.image_id.digest());
     Ok(ExitCode::SUCCESS)
+}
+
+/// RUN's sandbox flags, each checked before anything is built.
+fn sandbox(a: &SandboxArgs) -> anyhow::Result<wharf_build::run::RunSandbox> {
+    use wharf_cli::run_flags;
+    let mut out = wharf_build::run::RunSandbox::default();
+    for v in &a.volumes {
+        out.mounts.push(wharf_build::run::BuildMount::volume(v)?);
+    }
+    for d in &a.devices {
+        let device = run_flags::Device::parse(d)?;
+        out.mounts.push(wharf_build::run::BuildMount {
+            mount: device.mount()?,
+            chown: false,
+        });
+    }
+    out.dns = run_flags::dns(&a.dns, &a.dns_search, &a.dns_option)?;
+    let security = run_flags::security_opts(&a.security_opt)?;
+    // RUN always has no_new_privs (the sandbox's default), so `no-new-privileges` is granted.
+    out.seccomp = security.seccomp;
+    out.rlimits = run_flags::ulimits(&a.ulimit)?;
+    let limits = wharf_sandbox::cgroup::Limits {
+        memory: a
+            .memory
+            .as_deref()
+            .map(wharf_sandbox::cgroup::parse_memory)
+            .transpose()?,
+        cpu_quota: a
+            .cpus
+            .as_deref()
+            .map(wharf_sandbox::cgroup::parse_cpus)
+            .transpose()?,
+        pids: a
+            .pids_limit
+            .as_deref()
+            .map(wharf_sandbox::cgroup::parse_pids)
+            .transpose()?
+            .flatten(),
+    };
+    if !limits.is_empty() {
+        // Refused now, with the reason, where the host cannot enforce them: never ignored.
+        wharf_sandbox::cgroup::check(&limits, "check")?;
+        out.limits = Some(limits);
+    }
+    Ok(out)
 }
 
 /// `--manifest LIST`: adds `images` to the list, creating it when no image has that name.

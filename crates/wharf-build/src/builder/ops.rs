@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use wharf_oci::oci_spec::runtime::MountBuilder;
 use wharf_sandbox::spec::{NetworkMode, SpecOptions};
 use wharf_store::Store;
 
@@ -36,36 +35,17 @@ pub struct RunOptions {
     pub isolation: Option<wharf_sandbox::isolation::Isolation>,
 }
 
+/// `kiln run -v`: the parser of `kiln build -v`, one syntax for both.
 fn bind(spec: &str) -> Result<wharf_oci::oci_spec::runtime::Mount, ContainerError> {
-    let bad = |reason: &str| ContainerError::InvalidValue {
-        flag: "--volume",
-        value: spec.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (host, dest, mode) = match parts.as_slice() {
-        [h, d] => (*h, *d, "rw"),
-        [h, d, m] => (*h, *d, *m),
-        _ => return Err(bad("expected HOST-DIR:CONTAINER-DIR[:ro|rw]")),
-    };
-    let mut options = vec!["rbind".to_owned()];
-    for o in mode.split(',') {
-        match o {
-            "ro" | "rw" => options.push(o.to_owned()),
-            "z" | "Z" => {} // SELinux relabelling: nothing to do without SELinux
-            _ => return Err(bad("options are ro, rw, z and Z")),
-        }
+    let m = crate::run::BuildMount::volume(spec)?;
+    if m.chown {
+        return Err(ContainerError::InvalidValue {
+            flag: "--volume",
+            value: spec.to_owned(),
+            reason: "U is for kiln build; hint: chown the source yourself".to_owned(),
+        });
     }
-    if !dest.starts_with('/') {
-        return Err(bad("the container path must be absolute"));
-    }
-    let host = std::fs::canonicalize(host).map_err(ContainerError::io("resolving", host))?;
-    Ok(MountBuilder::default()
-        .destination(dest)
-        .typ("bind")
-        .source(host)
-        .options(options)
-        .build()?)
+    Ok(m.mount)
 }
 
 /// Runs a command in the container; a non-zero exit is [`BuildError::RunFailed`].
@@ -311,7 +291,7 @@ pub fn add(store: &Store, ctr: &Container, opts: &AddOptions) -> Result<(), Cont
             rootfs: Path::new(&root),
             dest: dest.clone(),
             chown,
-            chmod,
+            chmod: chmod.clone(),
             keep_owner: from.is_some(),
             excluded: &excluded,
             unpack,

@@ -113,7 +113,7 @@ impl Builder<'_> {
             && let Some(u) = c
                 .sources
                 .iter()
-                .find(|s| (s.contains("://") && !sources::is_url(s)) || s.starts_with("git@"))
+                .find(|s| s.contains("://") && !sources::is_url(s) && !crate::git_source::is_git(s))
         {
             return Err(BuildError::Unsupported {
                 what: format!("ADD of the remote source {u:?}"),
@@ -140,7 +140,9 @@ impl Builder<'_> {
             let mut pivots = Vec::new();
             let mut unmatched = Vec::new();
             for s in &c.sources {
-                if !(sources::is_heredoc(s) || add && sources::is_url(s)) {
+                if !(sources::is_heredoc(s)
+                    || add && (sources::is_url(s) || crate::git_source::is_git(s)))
+                {
                     match context.sources(s) {
                         Ok(found) => {
                             let pivot = copy_flags::pivot(s, c.parents);
@@ -273,9 +275,6 @@ impl Builder<'_> {
             )
             .filter(|(s, _)| !exclude.top_level(s))
             .unzip();
-        let excluded = |rel: &str| {
-            (!keep_owner && context.is_excluded(rel)) || exclude.inside(rel, list.iter().copied())
-        };
         for (s, pivot) in list.iter().zip(pivots) {
             // One link group per source (and per wildcard match), as BuildKit's file backend
             // calls fsutil's copy once for each: links between two sources are not kept.
@@ -284,6 +283,12 @@ impl Builder<'_> {
                 .staged
                 .as_ref()
                 .is_some_and(|st| st.sources.iter().any(|x| x.path == s.path));
+            // The context's ignore rules are the context's: a downloaded file or a fetched
+            // Git checkout is no part of it.
+            let excluded = |rel: &str| {
+                (!keep_owner && !from_url && context.is_excluded(rel))
+                    || exclude.inside(rel, list.iter().copied())
+            };
             let spec = CopySpec {
                 rootfs,
                 dest: if c.parents {
@@ -292,11 +297,13 @@ impl Builder<'_> {
                     dest.clone()
                 },
                 chown,
-                chmod,
+                chmod: chmod.clone(),
                 keep_owner,
                 excluded: &excluded,
-                // Docker unpacks local archives only, never a downloaded one.
-                unpack: add && c.unpack != Some(false) && !from_url,
+                // Docker unpacks local archives only, never a downloaded one, unless asked
+                // with `ADD --unpack=true` (Dockerfile 1.17); `--unpack=false` keeps a local
+                // archive as it is.
+                unpack: add && c.unpack.unwrap_or(!from_url),
                 links: &links,
             };
             copy::copy_sources(std::slice::from_ref(*s), &spec)?;

@@ -56,6 +56,8 @@ pub struct BuildOptions {
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub no_cache: bool,
+    /// `--cache-ttl`: cached steps older than this are run again (`0`: as `no_cache`).
+    pub cache_ttl: Option<std::time::Duration>,
     pub format: Format,
     /// Seconds since the epoch for every created time; also clamps mtimes in new layers.
     pub timestamp: Option<i64>,
@@ -149,6 +151,7 @@ impl BuildOptions {
             build_args: BTreeMap::new(),
             target: None,
             no_cache: false,
+            cache_ttl: None,
             format: Format::Oci,
             timestamp: None,
             compression: LayerCompression::Gzip,
@@ -268,22 +271,9 @@ struct Builder<'a> {
     isolation: Option<(Isolation, bool)>,
 }
 
-/// Builds the image and commits it under `opts.tags`.
-pub fn build(
-    store: &Store,
-    opts: &BuildOptions,
-    events: &mut dyn FnMut(Event),
-) -> Result<Built, BuildError> {
-    // Bases are pulled for the platform built.
-    let with_platform;
-    let opts = if opts.platform.is_some() && opts.pull.platform != opts.platform {
-        let mut o = opts.clone();
-        o.pull.platform.clone_from(&opts.platform);
-        with_platform = o;
-        &with_platform
-    } else {
-        opts
-    };
+/// Reads and plans the Dockerfile of `opts`: its path, its file name (for messages) and the
+/// stage plan for `opts`' arguments, target and platform.
+pub(crate) fn read_plan(opts: &BuildOptions) -> Result<(PathBuf, String, Plan), BuildError> {
     let dockerfile = opts.dockerfile.clone().unwrap_or_else(|| {
         let c = opts.context.join("Containerfile");
         if c.is_file() {
@@ -305,7 +295,7 @@ pub fn build(
         line: e.pos.line,
     };
     let df = wharf_dockerfile::parse_bytes(&text).map_err(|e| df_err(&e))?;
-    let mut plan = stage::plan(
+    let plan = stage::plan(
         &df,
         &stage::BuildOptions {
             build_args: opts.build_args.clone(),
@@ -323,6 +313,26 @@ pub fn build(
         },
     )
     .map_err(|e| df_err(&e))?;
+    Ok((dockerfile, file_name, plan))
+}
+
+/// Builds the image and commits it under `opts.tags`.
+pub fn build(
+    store: &Store,
+    opts: &BuildOptions,
+    events: &mut dyn FnMut(Event),
+) -> Result<Built, BuildError> {
+    // Bases are pulled for the platform built.
+    let with_platform;
+    let opts = if opts.platform.is_some() && opts.pull.platform != opts.platform {
+        let mut o = opts.clone();
+        o.pull.platform.clone_from(&opts.platform);
+        with_platform = o;
+        &with_platform
+    } else {
+        opts
+    };
+    let (dockerfile, file_name, mut plan) = read_plan(opts)?;
     if !opts.skip_unused_stages {
         // buildah's --skip-unused-stages=false: every stage before the target is built too.
         plan.needed = (0..=plan.target).collect();
@@ -783,9 +793,13 @@ impl Builder<'_> {
         let hit = if self.opts.no_cache || !self.opts.layers {
             None
         } else {
-            match cache::lookup(self.store, &new_key)? {
-                Some(r) => Some(r),
-                None => self.remote_lookup(&new_key),
+            match self.opts.cache_ttl {
+                // A remote record's age is unknown: with a TTL only local records count.
+                Some(ttl) => cache::lookup_within(self.store, &new_key, ttl)?,
+                None => match cache::lookup(self.store, &new_key)? {
+                    Some(r) => Some(r),
+                    None => self.remote_lookup(&new_key),
+                },
             }
         };
         let record = if let Some(record) = hit {
@@ -883,6 +897,24 @@ impl Builder<'_> {
                         reason,
                     }
                 })?;
+                // `RUN --device` names CDI devices (Dockerfile labs); kiln reads no CDI
+                // specifications, so none is available: an optional one is skipped with a
+                // warning, as BuildKit skips a missing optional device; a required one fails.
+                for (name, required) in &r.devices {
+                    if *required {
+                        return Err(BuildError::Unsupported {
+                            what: format!(
+                                "the CDI device {name} that RUN --device={name},required asks \
+                                 for (kiln resolves no CDI specifications; hint: give RUN a \
+                                 host device node with kiln build --device HOST[:CONTAINER])"
+                            ),
+                        });
+                    }
+                    (self.events)(Event::Warning(format!(
+                        "RUN --device={name}: no CDI device of that name is available (kiln \
+                         resolves no CDI specifications); the optional device is skipped"
+                    )));
+                }
                 let (isolation, new_userns) = self.isolation()?;
                 let scratch = ctr.scratch();
                 let req = RunRequest {
@@ -894,10 +926,22 @@ impl Builder<'_> {
                     hostname: ctr.id(),
                 };
                 let workdir = cfg.working_dir.clone().unwrap_or_default();
-                let attached = run_mounts
+                let mut attached = run_mounts
                     .as_ref()
                     .map(|m| m.attach(self.store, &self.context, &rootfs, &scratch, &workdir))
                     .transpose()?;
+                if !self.opts.run.sandbox.mounts.is_empty() {
+                    let owner = match cfg.user.as_deref().filter(|u| !u.is_empty()) {
+                        Some(u) => {
+                            let r = wharf_sandbox::spec::resolve_user(&rootfs, u)?;
+                            (r.uid, r.gid)
+                        }
+                        None => (0, 0),
+                    };
+                    attached
+                        .get_or_insert_with(mounts::Attached::empty)
+                        .attach_build_mounts(&rootfs, &self.opts.run.sandbox.mounts, owner)?;
+                }
                 // chroot and rootfs isolation have no network namespace of their own: RUN
                 // shares the job container's, as buildah's chroot isolation does.
                 let build_network = if isolation == Isolation::Oci {
@@ -926,6 +970,7 @@ impl Builder<'_> {
                     no_hosts: self.opts.run.no_hosts,
                     isolation,
                     new_userns,
+                    sandbox: self.opts.run.sandbox.clone(),
                 };
                 let result = run::run_with(&req, &extras);
                 if let Some(a) = attached {

@@ -18,12 +18,13 @@ use std::str::FromStr;
 use oci_spec::runtime::{
     Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxIdMapping, LinuxIdMappingBuilder,
     LinuxNamespaceBuilder, LinuxNamespaceType, LinuxSeccomp, Mount, PosixRlimit,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
-    UserBuilder,
+    PosixRlimitBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 use wharf_oci::config::ContainerConfig;
 
 pub use mounts::{DEFAULT_DEVICES, EtcFiles};
+/// The rlimit kinds of [`SpecOptions::rlimits`].
+pub use oci_spec::runtime::PosixRlimitType;
 pub use user::{ResolvedUser, resolve_user};
 
 use crate::error::SandboxError;
@@ -84,8 +85,9 @@ pub enum NetworkMode {
 }
 
 /// `--security-opt seccomp=...`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum SeccompMode {
+    #[default]
     Default,
     Unconfined,
     /// A profile in the containers/Docker JSON format, with its origin for messages.
@@ -120,6 +122,9 @@ pub struct SpecOptions {
     /// Name servers written first into the container's `resolv.conf`: the DNS forwarder of a
     /// private network ([`crate::network::Tool::dns_forwarder`]).
     pub dns_servers: Vec<std::net::IpAddr>,
+    /// `--dns*` flags: applied over the generated `resolv.conf` by
+    /// [`crate::bundle::write_bundle`].
+    pub dns: crate::bundle::Dns,
     /// `linux.cgroupsPath` and the limits written there (see [`crate::cgroup`]).
     pub cgroup: Option<(String, crate::cgroup::Limits)>,
     /// The container's user-namespace maps (container -> host, as seen by the runtime).
@@ -159,6 +164,7 @@ impl SpecOptions {
             network: NetworkMode::None,
             network_namespace: None,
             dns_servers: Vec::new(),
+            dns: crate::bundle::Dns::default(),
             cgroup: None,
             uid_map,
             gid_map,
@@ -323,7 +329,33 @@ fn id_mappings(map: &[IdMapEntry]) -> Result<Vec<LinuxIdMapping>, SandboxError> 
         .collect()
 }
 
-fn default_rlimits() -> Vec<(PosixRlimitType, u64, u64)> {
+/// This process's own hard limit of `typ` (`u64::MAX`: unlimited): the most a container it
+/// starts can get without `CAP_SYS_RESOURCE`.
+pub fn own_hard_rlimit(typ: PosixRlimitType) -> u64 {
+    use rustix::process::Resource as R;
+    let r = match typ {
+        PosixRlimitType::RlimitCpu => R::Cpu,
+        PosixRlimitType::RlimitFsize => R::Fsize,
+        PosixRlimitType::RlimitData => R::Data,
+        PosixRlimitType::RlimitStack => R::Stack,
+        PosixRlimitType::RlimitCore => R::Core,
+        PosixRlimitType::RlimitRss => R::Rss,
+        PosixRlimitType::RlimitNproc => R::Nproc,
+        PosixRlimitType::RlimitNofile => R::Nofile,
+        PosixRlimitType::RlimitMemlock => R::Memlock,
+        PosixRlimitType::RlimitAs => R::As,
+        PosixRlimitType::RlimitLocks => R::Locks,
+        PosixRlimitType::RlimitSigpending => R::Sigpending,
+        PosixRlimitType::RlimitMsgqueue => R::Msgqueue,
+        PosixRlimitType::RlimitNice => R::Nice,
+        PosixRlimitType::RlimitRtprio => R::Rtprio,
+        PosixRlimitType::RlimitRttime => R::Rttime,
+    };
+    rustix::process::getrlimit(r).maximum.unwrap_or(u64::MAX)
+}
+
+/// The rlimits a container gets when [`SpecOptions::rlimits`] is `None`.
+pub fn default_rlimits() -> Vec<(PosixRlimitType, u64, u64)> {
     // Never ask for more than this process has: without CAP_SYS_RESOURCE the runtime could not
     // raise them (the lab's root lacks it), and podman's 1048576 would fail.
     let hard = |r| rustix::process::getrlimit(r).maximum.unwrap_or(1_048_576);
@@ -707,7 +739,7 @@ mod tests {
         let spec = generate(Some(&image()), &o).unwrap();
         let p = spec.process().as_ref().unwrap();
         assert_eq!((p.user().uid(), p.user().gid()), (1000, 1000));
-        assert_eq!(p.user().additional_gids().as_ref().unwrap(), &[10]);
+        assert_eq!(p.user().additional_gids().as_ref().unwrap(), &[1000, 10]);
         assert!(
             p.capabilities()
                 .as_ref()

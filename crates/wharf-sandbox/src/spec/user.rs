@@ -143,8 +143,11 @@ fn resolve_in(
         },
         None => entry.map_or(0, |e| e.gid),
     };
-    // Supplementary groups come from membership lists, only when no group was forced.
-    let mut additional_gids = Vec::new();
+    // The primary group is always a supplementary group too (Docker, containerd, BuildKit
+    // and podman since CVE-2023-25173 / CVE-2022-2989: a process must not be able to shed
+    // it with setgroups-less tricks, and `id` shows it); membership lists add more, only
+    // when no group was forced.
+    let mut additional_gids = vec![gid];
     if let (None, Some(e)) = (group, entry) {
         for g in groups.iter().filter(|g| g.members.contains(&e.name)) {
             if g.gid != gid && !additional_gids.contains(&g.gid) {
@@ -178,13 +181,13 @@ mod tests {
         let www = resolve("www").unwrap();
         assert_eq!(
             (www.uid, www.gid, www.additional_gids.clone()),
-            (33, 33, vec![4, 50])
+            (33, 33, vec![33, 4, 50])
         );
         assert_eq!(www.home, "/var/www");
         assert_eq!(resolve("").unwrap().uid, 0);
         assert_eq!(resolve("33").unwrap().gid, 33);
         let forced = resolve("www:staff").unwrap();
-        assert_eq!((forced.gid, forced.additional_gids.len()), (50, 0));
+        assert_eq!((forced.gid, forced.additional_gids.clone()), (50, vec![50]));
         let unknown_uid = resolve("1234:5").unwrap();
         assert_eq!(
             (unknown_uid.uid, unknown_uid.gid, unknown_uid.home.as_str()),
