@@ -93,7 +93,7 @@ pub fn base_platforms(store: &Store, opts: &BuildOptions) -> Result<Vec<Platform
             continue;
         }
         seen.push(stage.base.clone());
-        let name = puller.resolve(store, &pull, &stage.base, &mut |_| {})?;
+        let name = puller.resolve(store, &pull, &opts.runtime, &stage.base, &mut |_| {})?;
         let record = store
             .resolve(&name)
             .map_err(|source| BuildError::BaseNotFound {
