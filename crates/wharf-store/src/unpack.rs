@@ -223,6 +223,10 @@ impl Store {
             return Ok(());
         };
         let temp = self.temp_path("layer");
+        let mut tee = Tee {
+            inner: blob,
+            copy: &mut writer,
+        };
         let result = (|| {
             mkdir_p(&temp)?;
             let archive_err = |source| StoreError::Archive {
@@ -235,13 +239,11 @@ impl Store {
                 },
                 ..default_apply_options()
             };
-            let tee = Tee {
-                inner: blob,
-                copy: &mut writer,
-            };
-            let mut reader =
-                LayerReader::new(io::BufReader::with_capacity(256 << 10, tee), compression)
-                    .map_err(archive_err)?;
+            let mut reader = LayerReader::new(
+                io::BufReader::with_capacity(256 << 10, &mut tee),
+                compression,
+            )
+            .map_err(archive_err)?;
             let stats =
                 wharf_archive::apply_layer(&mut reader, &temp, &opts).map_err(archive_err)?;
             // Reads the rest of the blob (tar padding, trailing bytes) into the writer too.
@@ -259,7 +261,24 @@ impl Store {
             Ok(stats) => stats,
             Err(e) => {
                 let _ = remove_all(&temp);
-                // The writer, dropped uncommitted, removes its temporary file.
+                // Bytes that do not match the digest are the cause to name, not the garbage
+                // the applier choked on: read the rest (bounded by the expected size) and
+                // check. A blob that does match is a malformed layer, stored as it is; no
+                // image references it once the pull has failed.
+                if matches!(e, StoreError::Archive { .. }) {
+                    // A source that verifies its own stream fails the read at its end.
+                    if let Err(read) = io::copy(&mut tee.inner, tee.copy) {
+                        return Err(StoreError::io("downloading into", self.root())(read));
+                    }
+                    if let Err(
+                        mismatch @ (StoreError::DigestMismatch { .. }
+                        | StoreError::SizeMismatch { .. }),
+                    ) = writer.commit()
+                    {
+                        return Err(mismatch);
+                    }
+                }
+                // Otherwise the writer, dropped uncommitted, removes its temporary file.
                 return Err(e);
             }
         };
