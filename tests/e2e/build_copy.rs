@@ -199,6 +199,7 @@ fn copy_keeps_hard_links_of_the_context() {
 /// deflate blocks, 411 bytes larger and ~10x cheaper to make. Diff IDs never changed.
 #[test]
 fn copy_layer_digests_are_pinned() {
+    use std::fmt::Write as _;
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let ctx = context(
@@ -208,9 +209,10 @@ fn copy_layer_digests_are_pinned() {
     );
     std::fs::create_dir_all(ctx.join("app/bin")).unwrap();
     std::fs::write(ctx.join("app/hello.txt"), "hello, pinned layer\n").unwrap();
-    let lines: String = (0..100_000)
-        .map(|i| format!("line {i:06} of the pinned layer\n"))
-        .collect();
+    let mut lines = String::new();
+    for i in 0..100_000 {
+        writeln!(lines, "line {i:06} of the pinned layer").unwrap();
+    }
     std::fs::write(ctx.join("app/lines.txt"), lines).unwrap();
     std::fs::write(ctx.join("app/bin/run.sh"), "#!/bin/sh\necho run\n").unwrap();
     std::os::unix::fs::symlink("hello.txt", ctx.join("app/link")).unwrap();

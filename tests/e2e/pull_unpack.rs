@@ -22,6 +22,11 @@ fn names(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The kind of a store temporary entry (`tmp/<token>.<n>.<kind>`).
+fn kind(name: &str) -> Option<&str> {
+    name.rsplit_once('.').map(|(_, k)| k)
+}
+
 #[test]
 fn pull_killed_mid_layer_leaves_a_store_the_next_pull_completes() {
     let Some((tmp, seed)) = busybox_store() else {
@@ -79,12 +84,12 @@ fn pull_killed_mid_layer_leaves_a_store_the_next_pull_completes() {
         .unwrap();
     // Killed once a layer is being unpacked into tmp/ (the busybox layer is small and may
     // be done by then; the 6 MiB one is not).
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     let mut seen = false;
     while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
         if names(&root.join("tmp"))
             .iter()
-            .any(|n| n.ends_with(".layer"))
+            .any(|n| kind(n) == Some("layer"))
         {
             seen = true;
             break;
@@ -115,7 +120,7 @@ fn pull_killed_mid_layer_leaves_a_store_the_next_pull_completes() {
     // The killed process's temporary trees and blobs were cleaned up by the next one.
     let left: Vec<String> = names(&root.join("tmp"))
         .into_iter()
-        .filter(|n| n.ends_with(".layer") || n.ends_with(".blob"))
+        .filter(|n| matches!(kind(n), Some("layer" | "blob")))
         .collect();
     assert!(left.is_empty(), "tmp/ still holds {left:?}");
 }
