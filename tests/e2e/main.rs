@@ -21,6 +21,7 @@ mod cli;
 mod ferry;
 mod images;
 mod kiln_ctr;
+mod pull_unpack;
 mod registry_conf;
 mod security;
 mod signatures;

@@ -8,6 +8,13 @@
 //! stream; a gzip header, the CRC-32 and the length around it make one ordinary gzip member
 //! (pigz's scheme). The bytes depend only on the input, the level and `BLOCK`.
 //!
+//! A block that does not compress (media, archives, encrypted or random data: its byte
+//! histogram is flat and level 1 saves under 3 % on slices spread over it) is stored instead of deflated at the
+//! asked level: zlib's levels 2-9 spend ~7x the time of level 1 searching for matches that are
+//! not there, and end up storing such a block anyway or saving a fraction of a percent. This is
+//! a function of the block's bytes only, so the output stays reproducible; compressible input
+//! gives exactly the bytes it gave before the fast path existed.
+//!
 //! Memory is bounded: at most `workers + 1` blocks are in flight, each one input block and its
 //! compressed output.
 
@@ -143,8 +150,73 @@ impl<W: Write> Write for ParallelGzip<W> {
     }
 }
 
+/// Blocks smaller than this are always deflated at the asked level (the tail of a stream, a
+/// small layer): the probe would cost more than it saves.
+const PROBE_MIN: usize = 64 << 10;
+
 /// Raw deflate of one block, primed with `dict`; sync-flushed, or finished when `last`.
+/// Incompressible blocks are stored (see the module documentation).
 fn deflate_block(data: &[u8], dict: &[u8], level: Compression, last: bool) -> io::Result<Vec<u8>> {
+    if level.level() > 1
+        && data.len() >= PROBE_MIN
+        && flat_histogram(data)
+        && probes_do_not_compress(data, dict)?
+    {
+        return deflate_with(data, &[], Compression::none(), last);
+    }
+    deflate_with(data, dict, level, last)
+}
+
+/// Slices of a block that the level-1 probe compresses, and their length.
+const PROBES: usize = 8;
+const PROBE_LEN: usize = 8 << 10;
+
+/// Whether level 1 saves under 3 % on [`PROBES`] slices spread over `data` taken together,
+/// each primed with the 32 KiB before it (from `dict` for the first): deflate would find
+/// almost no matches there. Probing all of a block at level 1 costs ~60 % of level 6; the
+/// slices cost ~5 %. Taken together, because one slice may hold a file's tar header (a few
+/// hundred compressible bytes among random ones), which is no reason to deflate the block.
+fn probes_do_not_compress(data: &[u8], dict: &[u8]) -> io::Result<bool> {
+    let step = data.len() / PROBES;
+    let (mut read, mut written) = (0, 0);
+    for i in 0..PROBES {
+        let start = i * step;
+        let slice = &data[start..(start + PROBE_LEN).min(data.len())];
+        let before = if start == 0 {
+            dict
+        } else {
+            &data[start.saturating_sub(WINDOW)..start]
+        };
+        read += slice.len();
+        written += deflate_with(slice, before, Compression::fast(), false)?.len();
+    }
+    Ok(written >= read - read * 3 / 100)
+}
+
+/// Whether `data`'s bytes are spread evenly enough that Huffman coding alone saves little:
+/// Pearson's chi-square of the byte counts against a uniform spread is at most `len / 16`
+/// (random data gives ~255; text and executables give millions). Integer arithmetic only, so
+/// that the decision, and with it the output, is the same on every machine.
+fn flat_histogram(data: &[u8]) -> bool {
+    let mut counts = [0u64; 256];
+    for &b in data {
+        counts[usize::from(b)] += 1;
+    }
+    let n = data.len() as u128;
+    // chi2 = sum((256c - n)^2) / (256 n); chi2 <= n / 16  <=>  sum * 16 <= 256 n^2.
+    let sum: u128 = counts
+        .iter()
+        .map(|&c| {
+            let d = (256 * u128::from(c)).abs_diff(n);
+            d * d
+        })
+        .sum();
+    sum * 16 <= 256 * n * n
+}
+
+/// Raw deflate of one block at `level`, primed with `dict`; sync-flushed, or finished when
+/// `last`.
+fn deflate_with(data: &[u8], dict: &[u8], level: Compression, last: bool) -> io::Result<Vec<u8>> {
     let mut c = Compress::new(level, false);
     if !dict.is_empty() {
         c.set_dictionary(dict).map_err(io::Error::other)?;
@@ -278,6 +350,67 @@ mod tests {
             "parallel {} vs single {} bytes",
             gz.len(),
             single.len()
+        );
+    }
+
+    fn random(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[3]
+            })
+            .collect()
+    }
+
+    fn sha256(b: &[u8]) -> String {
+        wharf_oci::digest::sha256(b).to_string()
+    }
+
+    #[test]
+    fn random_blocks_are_stored_and_round_trip() {
+        let data = random(3 * BLOCK + 5000, 7);
+        let gz = compress(&data, 2, 65536);
+        // Stored: 5 bytes of header per 64 KiB at most, plus the gzip frame.
+        assert!(
+            gz.len() <= data.len() + data.len() / 1000 + 64,
+            "{} bytes for {}",
+            gz.len(),
+            data.len()
+        );
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(back == data, "decoded bytes differ");
+        assert!(compress(&data, 1, 7919) == gz, "depends on workers");
+        // Stored blocks, not level 6's own choice (which stores most of such input too, but
+        // only after searching it for matches).
+        let block = &data[..BLOCK];
+        let stored = deflate_with(block, &[], Compression::none(), false).unwrap();
+        assert!(deflate_block(block, &[], Compression::new(6), false).unwrap() == stored);
+    }
+
+    /// The bytes of compressible input are those of the code before stored blocks existed
+    /// (digests computed with it): layers of ordinary files keep their digests.
+    #[test]
+    fn compressible_input_keeps_its_bytes() {
+        let mixed = sample(3 * BLOCK + BLOCK / 2);
+        assert_eq!(
+            sha256(&compress(&mixed, 2, 65536)),
+            "sha256:cc69630566ac18c12f5cf943f53b8d53f01cc8c0c28a3569a2d9f0d29afd2d5a"
+        );
+        // Random 16 KiB repeated (within the 32 KiB window): a flat histogram, but deflate finds the repeats, so the
+        // probe says "compressible" and the block is deflated as before.
+        let unit = random(16 << 10, 11);
+        let repeated: Vec<u8> = unit.iter().copied().cycle().take(2 * BLOCK + 777).collect();
+        let gz = compress(&repeated, 2, 65536);
+        assert!(gz.len() < repeated.len() / 4, "{} bytes", gz.len());
+        assert_eq!(
+            sha256(&gz),
+            "sha256:df075166f57fca268044c4cc3291c6f8a25cfdf8a03d3ca364a584902619cd3f"
         );
     }
 }

@@ -159,29 +159,142 @@ impl Store {
         let temp = self.temp_path("layer");
         let result = (|| {
             let stats = self.extract_verified(layer, diff_id, &temp, opts)?;
-            let dest = self.layer_dir(chain);
-            // Recorded now that the stream matched the diff ID, for `fsck` to compare with
-            // later (see `tree`). Best effort: without a record the layer is still verified,
-            // only a later change to it goes unnoticed.
-            let record = Self::layer_tree_record(&temp, layer, diff_id).ok();
-            self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
-            match std::fs::rename(&temp, &dest) {
-                Ok(()) => {
-                    sync_dir(&self.layers_dir())?;
-                    if let Some(r) = record {
-                        let _ = self.save_layer_tree_record(chain, &r);
-                    }
-                }
-                // Another process unpacked the same layer first: theirs is as good as ours.
-                Err(_) if dest.is_dir() => remove_all(&temp)?,
-                Err(e) => return Err(StoreError::io("renaming into place", &dest)(e)),
-            }
+            self.publish_layer(&temp, layer, diff_id, chain)?;
             Ok(stats)
         })();
         if result.is_err() {
             let _ = remove_all(&temp);
         }
         result
+    }
+
+    /// Moves the verified tree `temp` of `layer` to `layers/<chain>`.
+    fn publish_layer(
+        &self,
+        temp: &std::path::Path,
+        layer: &Descriptor,
+        diff_id: &Digest,
+        chain: &Digest,
+    ) -> Result<(), StoreError> {
+        let dest = self.layer_dir(chain);
+        // Recorded now that the stream matched the diff ID, for `fsck` to compare with
+        // later (see `tree`). Best effort: without a record the layer is still verified,
+        // only a later change to it goes unnoticed.
+        let record = Self::layer_tree_record(temp, layer, diff_id).ok();
+        self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
+        match std::fs::rename(temp, &dest) {
+            Ok(()) => {
+                sync_dir(&self.layers_dir())?;
+                if let Some(r) = record {
+                    let _ = self.save_layer_tree_record(chain, &r);
+                }
+            }
+            // Another process unpacked the same layer first: theirs is as good as ours.
+            Err(_) if dest.is_dir() => remove_all(temp)?,
+            Err(e) => return Err(StoreError::io("renaming into place", &dest)(e)),
+        }
+        Ok(())
+    }
+
+    /// Stores the layer blob read from `blob` and unpacks it in the same pass, as containerd's
+    /// unpack-during-pull does: the bytes go to the blob writer and, on the way, through the
+    /// decompressor into the applier, so a pull is bounded by the slower of the two instead of
+    /// their sum. The tree is built in a temporary directory and published as
+    /// `layers/<chain>` only once the blob's digest and size and the layer's `diff_id` all
+    /// matched; on any failure neither the blob nor the tree is kept.
+    ///
+    /// A layer already unpacked, or of a media type that is not a layer the store can apply,
+    /// is only stored. So is a layer whose device nodes the apply options skip (rootless):
+    /// its tree is dropped, and [`Store::unpack_layers`] makes it again later and reports
+    /// the skipped nodes to its caller, who warns.
+    pub fn put_layer_unpacking(
+        &self,
+        layer: &Descriptor,
+        diff_id: &Digest,
+        chain: &Digest,
+        blob: impl io::Read,
+    ) -> Result<(), StoreError> {
+        let mut writer = self.blob_writer(Some((layer.digest(), layer.size())))?;
+        let compression = layer_compression(layer.media_type().as_ref());
+        let Some(compression) = compression.filter(|_| !self.layer_dir(chain).is_dir()) else {
+            let mut blob = blob;
+            io::copy(&mut blob, &mut writer).map_err(StoreError::io("writing", self.root()))?;
+            writer.commit()?;
+            return Ok(());
+        };
+        let temp = self.temp_path("layer");
+        let mut tee = Tee {
+            inner: blob,
+            copy: &mut writer,
+        };
+        let result = (|| {
+            mkdir_p(&temp)?;
+            let archive_err = |source| StoreError::Archive {
+                digest: layer.digest().clone(),
+                source: Box::new(source),
+            };
+            let opts = ApplyOptions {
+                whiteouts: Whiteouts::Overlay {
+                    xattr_fallback: true,
+                },
+                ..default_apply_options()
+            };
+            let mut reader = LayerReader::new(
+                io::BufReader::with_capacity(256 << 10, &mut tee),
+                compression,
+            )
+            .map_err(archive_err)?;
+            let stats =
+                wharf_archive::apply_layer(&mut reader, &temp, &opts).map_err(archive_err)?;
+            // Reads the rest of the blob (tar padding, trailing bytes) into the writer too.
+            let info = reader.finish().map_err(archive_err)?;
+            if info.diff_id != *diff_id {
+                return Err(StoreError::DiffIdMismatch {
+                    layer: Box::new(layer.digest().clone()),
+                    expected: Box::new(diff_id.clone()),
+                    actual: info.diff_id,
+                });
+            }
+            Ok(stats)
+        })();
+        let stats = match result {
+            Ok(stats) => stats,
+            Err(e) => {
+                let _ = remove_all(&temp);
+                // Bytes that do not match the digest are the cause to name, not the garbage
+                // the applier choked on: read the rest (bounded by the expected size) and
+                // check. A blob that does match is a malformed layer, stored as it is; no
+                // image references it once the pull has failed.
+                if matches!(e, StoreError::Archive { .. }) {
+                    // A source that verifies its own stream fails the read at its end.
+                    if let Err(read) = io::copy(&mut tee.inner, tee.copy) {
+                        return Err(StoreError::io("downloading into", self.root())(read));
+                    }
+                    if let Err(
+                        mismatch @ (StoreError::DigestMismatch { .. }
+                        | StoreError::SizeMismatch { .. }),
+                    ) = writer.commit()
+                    {
+                        return Err(mismatch);
+                    }
+                }
+                // Otherwise the writer, dropped uncommitted, removes its temporary file.
+                return Err(e);
+            }
+        };
+        // Verifies the blob's digest and size: until then the tree stays unpublished.
+        if let Err(e) = writer.commit() {
+            let _ = remove_all(&temp);
+            return Err(e);
+        }
+        if stats.skipped_devices.count > 0 {
+            return remove_all(&temp);
+        }
+        let published = self.publish_layer(&temp, layer, diff_id, chain);
+        if published.is_err() {
+            let _ = remove_all(&temp);
+        }
+        published
     }
 
     /// Applies the blob of `layer` into the new directory `temp`, in overlay's form, checking
@@ -232,6 +345,20 @@ impl Store {
             });
         }
         Ok(stats)
+    }
+}
+
+/// A reader that writes every byte it reads to `copy` as well.
+struct Tee<'a, R, W> {
+    inner: R,
+    copy: &'a mut W,
+}
+
+impl<R: io::Read, W: io::Write> io::Read for Tee<'_, R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
     }
 }
 

@@ -176,6 +176,24 @@ pub struct CopyReport {
     pub bytes: u64,
 }
 
+impl CopyReport {
+    /// Counts one blob's outcome (a recompressed one's new blob is counted by its caller).
+    fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Copied(n) => {
+                self.copied += 1;
+                self.bytes += n;
+            }
+            Outcome::Recompressed(_, r) => {
+                self.copied += 1;
+                self.bytes += r.size;
+            }
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Mounted => self.mounted += 1,
+        }
+    }
+}
+
 enum Outcome {
     Copied(u64),
     /// A layer recompressed: its source digest, and what it became.
@@ -380,7 +398,46 @@ async fn copy_image(
         }
     }
     crate::source::check_config_size(image.config(), &src.describe())?;
+    // On the first failure the other blobs stop at their next read (`Cancel`), and every
+    // transfer is waited for before returning: a blocking store writer left running would
+    // outlive the copy and panic when the caller's runtime shuts down under it.
+    let cancel = Cancel::default();
+    // `parallel` bounds the heavy transfers; with it at 1 (a user being gentle with a
+    // registry) nothing else runs beside them either.
+    let heavy = tokio::sync::Semaphore::new(parallel.max(1));
+    // A pull into the store unpacks each layer while it downloads (containerd's
+    // unpack-during-pull): the config comes first, for the diff IDs that name the layer
+    // directories. Not for `--all` (images for other platforms are rarely run) nor when
+    // recompressing (the stored blob is not the downloaded one).
     let mut blobs: Vec<Descriptor> = vec![image.config().clone()];
+    let mut unpack: HashMap<Digest, (Digest, Digest)> = HashMap::new();
+    if let Some(store) = dst.store().filter(|_| !opts.all && recompress.is_empty()) {
+        let config = image.config();
+        let outcome = transfer(
+            src,
+            dst,
+            config,
+            BlobKind::Config,
+            opts,
+            &cancel,
+            &heavy,
+            None,
+        )
+        .await?;
+        report.add(outcome);
+        blobs.clear();
+        if let Ok(c) = store.read_json::<ImageConfig>(config.digest())
+            && c.rootfs.diff_ids.len() == image.layers().len()
+        {
+            let chains = wharf_store::chain_id(&c.rootfs.diff_ids);
+            for ((l, diff_id), chain) in image.layers().iter().zip(&c.rootfs.diff_ids).zip(chains) {
+                // A blob used twice is downloaded once, for its first place in the chain.
+                unpack
+                    .entry(l.digest().clone())
+                    .or_insert_with(|| (diff_id.clone(), chain));
+            }
+        }
+    }
     for l in image.layers() {
         if !blobs.iter().any(|b| b.digest() == l.digest()) {
             blobs.push(l.clone());
@@ -394,13 +451,6 @@ async fn copy_image(
             BlobKind::Layer
         }
     };
-    // On the first failure the other blobs stop at their next read (`Cancel`), and every
-    // transfer is waited for before returning: a blocking store writer left running would
-    // outlive the copy and panic when the caller's runtime shuts down under it.
-    let cancel = Cancel::default();
-    // `parallel` bounds the heavy transfers; with it at 1 (a user being gentle with a
-    // registry) nothing else runs beside them either.
-    let heavy = tokio::sync::Semaphore::new(parallel.max(1));
     let width = if parallel <= 1 {
         1
     } else {
@@ -408,6 +458,7 @@ async fn copy_image(
     };
     let results: Vec<Result<Outcome>> = futures_util::stream::iter(blobs.iter().map(|d| {
         let how = recompress.get(d.digest()).cloned();
+        let unpack = unpack.get(d.digest()).cloned();
         let cancel = cancel.clone();
         let heavy = &heavy;
         async move {
@@ -423,7 +474,7 @@ async fn copy_image(
                     let _permit = heavy.acquire().await.ok();
                     transfer_recompressed(src, dst, d, how, opts).await
                 }
-                _ => transfer(src, dst, d, kind_of(d), opts, &cancel, heavy).await,
+                _ => transfer(src, dst, d, kind_of(d), opts, &cancel, heavy, unpack).await,
             };
             if r.is_err() {
                 cancel.0.store(true, Ordering::Relaxed);
@@ -438,18 +489,12 @@ async fn copy_image(
     let outcomes = results.into_iter().collect::<Result<Vec<Outcome>>>()?;
     let mut renamed: HashMap<Digest, Recompressed> = HashMap::new();
     for o in outcomes {
-        match o {
-            Outcome::Copied(n) => {
-                report.copied += 1;
-                report.bytes += n;
-            }
-            Outcome::Recompressed(from, r) => {
-                report.copied += 1;
-                report.bytes += r.size;
-                renamed.insert(from, r);
-            }
-            Outcome::Skipped => report.skipped += 1,
-            Outcome::Mounted => report.mounted += 1,
+        if let Outcome::Recompressed(from, r) = o {
+            report.copied += 1;
+            report.bytes += r.size;
+            renamed.insert(from, r);
+        } else {
+            report.add(o);
         }
     }
     let out = match (renamed.is_empty(), opts.compress) {
@@ -616,7 +661,9 @@ impl AsyncRead for Cancellable {
 }
 
 /// Moves one blob, retrying network failures with a growing pause. A blob over
-/// [`SMALL_BLOB`] waits for a `heavy` permit once it is known to be needed.
+/// [`SMALL_BLOB`] waits for a `heavy` permit once it is known to be needed. A layer with
+/// `unpack` (diff ID, chain ID) is unpacked into a store destination on the way.
+#[allow(clippy::too_many_arguments)]
 async fn transfer(
     src: &Source,
     dst: &Destination,
@@ -625,6 +672,7 @@ async fn transfer(
     opts: &CopyOptions,
     cancel: &Cancel,
     heavy: &tokio::sync::Semaphore,
+    unpack: Option<(Digest, Digest)>,
 ) -> Result<Outcome> {
     let (digest, size) = (d.digest().clone(), d.size());
     if dst.has_blob(d).await? {
@@ -657,7 +705,8 @@ async fn transfer(
                 inner: stream,
                 cancel: cancel.clone(),
             });
-            dst.put_blob_from(d, stream, src.verifies_blobs()).await
+            dst.put_layer_from(d, stream, src.verifies_blobs(), unpack.clone())
+                .await
         }
         .await;
         match result {

@@ -245,6 +245,38 @@ impl Destination {
         }
     }
 
+    /// The store this destination writes to, if it is one.
+    pub(crate) fn store(&self) -> Option<&Store> {
+        match self {
+            Self::Store { store, .. } => Some(store),
+            _ => None,
+        }
+    }
+
+    /// [`Destination::put_blob_from`] for a layer that a store destination also unpacks on
+    /// the way (`unpack`: its diff ID and chain ID), so that a pulled image is ready to run
+    /// when the pull ends ([`Store::put_layer_unpacking`]). Other destinations, or no
+    /// `unpack`, only store it.
+    pub(crate) async fn put_layer_from(
+        &self,
+        d: &Descriptor,
+        stream: BlobStream,
+        verified: bool,
+        unpack: Option<(Digest, Digest)>,
+    ) -> Result<()> {
+        match (self, unpack) {
+            (Self::Store { store, .. }, Some((diff_id, chain))) => {
+                let store = store.clone();
+                let d = d.clone();
+                blocking(stream, move |r| {
+                    Ok(store.put_layer_unpacking(&d, &diff_id, &chain, r)?)
+                })
+                .await
+            }
+            _ => self.put_blob_from(d, stream, verified).await,
+        }
+    }
+
     /// Stores a blob whose digest is only known once it is all written (a layer recompressed on
     /// the way); returns its digest and size.
     pub async fn put_new_blob(&self, mut stream: BlobStream) -> Result<(Digest, u64)> {

@@ -9,6 +9,7 @@ mod interop;
 mod multiarch;
 mod roundtrip;
 mod sync;
+mod unpack;
 
 use std::path::Path;
 

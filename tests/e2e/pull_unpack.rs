@@ -1,0 +1,126 @@
+//! Unpack during pull (issue 15 §1) seen from the binaries: a `kiln pull` killed with SIGKILL
+//! in the middle of a layer leaves a store that `kiln images` reads and the next pull
+//! completes, with no half-unpacked layer published.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use wharf_testkit::registry::Registry;
+use wharf_testkit::slowlink::{Shape, SlowLink};
+
+use crate::build_instr::{context, kiln_ok};
+use crate::{bin, busybox_store, ok, text};
+
+/// Names in `dir` (empty when it does not exist).
+fn names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The kind of a store temporary entry (`tmp/<token>.<n>.<kind>`).
+fn kind(name: &str) -> Option<&str> {
+    name.rsplit_once('.').map(|(_, k)| k)
+}
+
+#[test]
+fn pull_killed_mid_layer_leaves_a_store_the_next_pull_completes() {
+    let Some((tmp, seed)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    // 6 MiB that does not compress: 6 s through a 1 MB/s link.
+    let ctx = context(tmp.path(), "fat", "FROM busybox\nCOPY fat.bin /\n");
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let fat: Vec<u8> = (0..6 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[3]
+        })
+        .collect();
+    std::fs::write(ctx.join("fat.bin"), fat).unwrap();
+    kiln_ok(
+        &seed,
+        &["build", "-q", "-t", "fat", ctx.to_str().unwrap()],
+        &[],
+    );
+    let image = format!("{}/pulled/fat:1", reg.addr());
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            "store:localhost/fat:latest",
+            &format!("docker://{image}"),
+        ],
+    );
+    let link = SlowLink::start(
+        reg.addr().parse().unwrap(),
+        Shape {
+            rtt: Duration::from_millis(2),
+            bits_per_second: 8_000_000,
+        },
+    )
+    .unwrap();
+    let slow = format!("{}/pulled/fat:1", link.addr());
+
+    let root = tmp.path().join("fresh");
+    let mut child = std::process::Command::new(bin("kiln"))
+        .arg("--root")
+        .arg(&root)
+        .args(["pull", "-q", "--tls-verify=false", &slow])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed once a layer is being unpacked into tmp/ (the busybox layer is small and may
+    // be done by then; the 6 MiB one is not).
+    let deadline = Instant::now() + Duration::from_mins(2);
+    let mut seen = false;
+    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        if names(&root.join("tmp"))
+            .iter()
+            .any(|n| kind(n) == Some("layer"))
+        {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let still_running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        seen && still_running,
+        "the pull ended before it could be killed mid-layer: {}",
+        text(&out.stderr)
+    );
+
+    // The store reads; the killed pull's image is not there.
+    let images = ok("kiln", &root, &["images"]);
+    assert!(!images.contains("fat"), "{images}");
+    // Every published layer directory is complete: the next pull fills in the rest and the
+    // image runs from layers that all verify.
+    ok("kiln", &root, &["pull", "-q", "--tls-verify=false", &image]);
+    let ctr = ok("kiln", &root, &["from", &image]);
+    let ctr = ctr.trim();
+    let mounted = ok("kiln", &root, &["run", ctr, "--", "wc", "-c", "/fat.bin"]);
+    assert!(mounted.contains(&(6u64 << 20).to_string()), "{mounted}");
+    ok("kiln", &root, &["rm", ctr]);
+    // The killed process's temporary trees and blobs were cleaned up by the next one.
+    let left: Vec<String> = names(&root.join("tmp"))
+        .into_iter()
+        .filter(|n| matches!(kind(n), Some("layer" | "blob")))
+        .collect();
+    assert!(left.is_empty(), "tmp/ still holds {left:?}");
+}
