@@ -27,6 +27,8 @@ pub(crate) struct Staged {
     pub sources: Vec<Source>,
     /// Covers the staged files' names, contents and times (for the cache key).
     pub digest: String,
+    /// The URLs fetched and the sha256 of what each served (for provenance).
+    pub urls: Vec<(String, Digest)>,
 }
 
 /// Whether `source` is an ADD URL this engine fetches.
@@ -66,6 +68,7 @@ pub(crate) fn stage(c: &Copy, add: bool, tmp: &Path) -> Result<Option<Staged>, B
     let mut heredocs = c.heredocs.iter();
     let mut sources = Vec::new();
     let mut h = Hasher::sha256();
+    let mut urls = Vec::new();
     for (n, s) in wanted.iter().enumerate() {
         // Each source gets its own subdirectory, so two with the same name do not collide.
         let sub = dir.path().join(n.to_string());
@@ -85,6 +88,7 @@ pub(crate) fn stage(c: &Copy, add: bool, tmp: &Path) -> Result<Option<Staged>, B
         } else {
             let fetched = fetch(s, c.checksum.as_deref(), &sub)?;
             let digest = format!("{} mtime {}", fetched.digest, fetched.mtime);
+            urls.push(((*s).clone(), fetched.digest.clone()));
             (fetched.name, fetched.path, digest)
         };
         h.update(format!("staged {name} {digest}\n").as_bytes());
@@ -94,6 +98,7 @@ pub(crate) fn stage(c: &Copy, add: bool, tmp: &Path) -> Result<Option<Staged>, B
         _dir: dir,
         sources,
         digest: h.finish().to_string(),
+        urls,
     }))
 }
 

@@ -132,6 +132,9 @@ impl Builder<'_> {
                 "the build context"
             };
             let staged = sources::stage(c, add, &self.store.tmp_dir())?;
+            for (url, digest) in staged.iter().flat_map(|s| &s.urls) {
+                self.materials.url(url, digest);
+            }
             let mut list = Vec::new();
             let mut pivots = Vec::new();
             let mut unmatched = Vec::new();
