@@ -113,6 +113,20 @@ impl Store {
         Ok(descriptor)
     }
 
+    /// Takes the referrer entries `digests` out of `index.json` (their blobs go with the next
+    /// [`Store::gc`]). Digests that are not referrer entries are left alone.
+    pub fn remove_referrers(&self, digests: &[Digest]) -> Result<(), StoreError> {
+        if digests.is_empty() {
+            return Ok(());
+        }
+        self.update_index(|index| {
+            index
+                .manifests
+                .retain(|d| !(is_referrer(d) && digests.contains(d.digest())));
+            Ok(())
+        })
+    }
+
     /// The referrers of `subject` in the store: their index descriptors (media type, digest,
     /// size, `artifactType`, annotations), in `index.json` order.
     pub fn referrers(&self, subject: &Digest) -> Result<Vec<Descriptor>, StoreError> {

@@ -185,6 +185,20 @@ pub struct EngineArgs {
     /// Build for this architecture variant (v7, ...)
     #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
     pub variant: Option<String>,
+    /// Attach an SBOM of the image as an in-toto attestation referrer: SPDX 2.3 of the
+    /// packages (dpkg, apk) and the files COPY/ADD added (true, spdx, cyclonedx, false)
+    #[arg(long, value_name = "BOOL|FORMAT", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true")]
+    pub sbom: Option<String>,
+    /// Attach SLSA v1 provenance as an in-toto attestation referrer: min (the default, unless
+    /// $BUILDX_NO_DEFAULT_ATTESTATIONS=1), max (with the Dockerfile and its steps), false
+    #[arg(long, value_name = "min|max|false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "min")]
+    pub provenance: Option<String>,
+    /// An attestation to attach, as buildx: type=sbom[,format=cyclonedx] or
+    /// type=provenance[,mode=max]; disabled=true turns one off (repeatable)
+    #[arg(long = "attest", value_name = "type=TYPE[,KEY=VALUE...]")]
+    pub attest: Vec<String>,
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
@@ -244,6 +258,13 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         };
         return super::lint::run(&lint);
     }
+    let invocation = wharf_build::attest::Invocation::start();
+    let attest = wharf_build::attest::AttestOptions::from_flags(
+        args.engine.sbom.as_deref(),
+        args.engine.provenance.as_deref(),
+        &args.engine.attest,
+        wharf_build::attest::no_default_from_env(),
+    )?;
     // Inside the rootless user namespace the default root is still the user's own store.
     let store = super::open_store(cli)?;
     let timestamp = match args.timestamp {
@@ -444,6 +465,13 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         );
         let list = wharf_build::build_platforms(&store, &opts, &platforms, &mut on_event)
             .map_err(build_error)?;
+        let invocation = invocation.finish();
+        for (platform, built) in &list.images {
+            wharf_build::attest::attach(&store, &opts, built, &attest, &invocation, &mut |w| {
+                on_event(Event::Warning(w));
+            })
+            .with_context(|| format!("attaching attestations to the {platform} image"))?;
+        }
         if let Some(f) = &args.iidfile {
             std::fs::write(f, list.index.to_string())
                 .with_context(|| format!("writing {}", f.display()))?;
@@ -472,6 +500,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => return Err(build_error(e)),
     };
+    let invocation = invocation.finish();
+    wharf_build::attest::attach(&store, &opts, &built, &attest, &invocation, &mut |w| {
+        on_event(Event::Warning(w));
+    })
+    .context("attaching attestations")?;
     if let Some(o) = &output {
         o.write(&store, &built.manifest, &args.tags)
             .context("writing the --output")?;

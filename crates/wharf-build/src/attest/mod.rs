@@ -42,6 +42,11 @@ pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
 pub const CYCLONEDX_PREDICATE: &str = "https://cyclonedx.org/bom";
 pub const SLSA_V1_PREDICATE: &str = "https://slsa.dev/provenance/v1";
 
+/// The annotation on kiln's attestation manifests that says who made them (so a rebuild
+/// replaces only its own).
+const BUILDER_ANNOTATION: &str = "dev.wharf.attestation.builder";
+const BUILDER: &str = "kiln build";
+
 /// The most bytes of one statement read back.
 const STATEMENT_LIMIT: u64 = 512 << 20;
 
@@ -134,10 +139,129 @@ pub struct AttestOptions {
     pub provenance: Option<ProvenanceMode>,
 }
 
+/// The environment variable that turns the default provenance off, as in buildx.
+pub const NO_DEFAULT_ENV: &str = "BUILDX_NO_DEFAULT_ATTESTATIONS";
+
 impl AttestOptions {
     pub fn is_empty(&self) -> bool {
         self.sbom.is_none() && self.provenance.is_none()
     }
+
+    /// What `--sbom[=VALUE]`, `--provenance[=VALUE]` and `--attest type=...` (repeatable) ask
+    /// for, as buildx reads them: `--sbom` alone, `true`, `spdx` or `cyclonedx` turn the SBOM
+    /// on, `false` off; `--provenance` takes `min`, `max`, `mode=min|max`, `true` (min) or
+    /// `false`, and is `min` when not given unless `no_default` (`$BUILDX_NO_DEFAULT_ATTESTATIONS`
+    /// set to a true value). `--attest type=sbom[,format=cyclonedx][,disabled=true]` and
+    /// `--attest type=provenance[,mode=max][,disabled=true]` say the same; the shorthand flags
+    /// win over `--attest` as in buildx.
+    pub fn from_flags(
+        sbom: Option<&str>,
+        provenance: Option<&str>,
+        attest: &[String],
+        no_default: bool,
+    ) -> Result<Self, BuildError> {
+        let bad = |flag: &'static str, value: &str, reason: &str| BuildError::InvalidFlag {
+            flag,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut out = AttestOptions {
+            sbom: None,
+            provenance: (!no_default).then_some(ProvenanceMode::Min),
+        };
+        for spec in attest {
+            let mut kind = None;
+            let mut disabled = false;
+            let mut mode = ProvenanceMode::Min;
+            let mut format = SbomFormat::Spdx;
+            for part in spec.split(',') {
+                let (k, v) = part.split_once('=').unwrap_or((part, ""));
+                match (k.trim(), v.trim()) {
+                    ("type", t @ ("sbom" | "provenance")) => kind = Some(t.to_owned()),
+                    ("type", t) => {
+                        return Err(bad(
+                            "attest",
+                            spec,
+                            &format!("unknown attestation type {t:?}: expected sbom or provenance"),
+                        ));
+                    }
+                    ("disabled", v) => {
+                        disabled = parse_bool(v)
+                            .ok_or_else(|| bad("attest", spec, "disabled takes true or false"))?
+                    }
+                    ("mode", "min") => mode = ProvenanceMode::Min,
+                    ("mode", "max") => mode = ProvenanceMode::Max,
+                    ("mode", _) => return Err(bad("attest", spec, "mode takes min or max")),
+                    ("format", "spdx" | "spdx-json") => format = SbomFormat::Spdx,
+                    ("format", "cyclonedx" | "cyclonedx-json") => format = SbomFormat::CycloneDx,
+                    ("format", _) => {
+                        return Err(bad("attest", spec, "format takes spdx or cyclonedx"));
+                    }
+                    // BuildKit's scanner image and its options: kiln has its own scanner.
+                    (
+                        "generator" | "scan-context" | "scan-stage" | "builder-id" | "version"
+                        | "reproducible" | "inline-only",
+                        _,
+                    ) => {}
+                    (k, _) => {
+                        return Err(bad("attest", spec, &format!("unknown key {k:?}")));
+                    }
+                }
+            }
+            match kind.as_deref() {
+                Some("sbom") => out.sbom = (!disabled).then_some(format),
+                Some(_) => out.provenance = (!disabled).then_some(mode),
+                None => return Err(bad("attest", spec, "expected type=sbom or type=provenance")),
+            }
+        }
+        if let Some(v) = sbom {
+            out.sbom = match v.trim() {
+                "" | "spdx" | "spdx-json" => Some(SbomFormat::Spdx),
+                "cyclonedx" | "cyclonedx-json" => Some(SbomFormat::CycloneDx),
+                v => match parse_bool(v) {
+                    Some(true) => Some(SbomFormat::Spdx),
+                    Some(false) => None,
+                    None => {
+                        return Err(bad("sbom", v, "expected true, false, spdx or cyclonedx"));
+                    }
+                },
+            };
+        }
+        if let Some(v) = provenance {
+            let v = v.trim();
+            out.provenance = match v.strip_prefix("mode=").unwrap_or(v) {
+                "" | "min" => Some(ProvenanceMode::Min),
+                "max" => Some(ProvenanceMode::Max),
+                other => match parse_bool(other) {
+                    Some(true) => Some(ProvenanceMode::Min),
+                    Some(false) => None,
+                    None => {
+                        return Err(bad(
+                            "provenance",
+                            v,
+                            "expected min, max, mode=min|max, true or false",
+                        ));
+                    }
+                },
+            };
+        }
+        Ok(out)
+    }
+}
+
+/// Go's `strconv.ParseBool`, which buildx uses for these values.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether `$BUILDX_NO_DEFAULT_ATTESTATIONS` turns the default provenance off (any value Go
+/// reads as true).
+pub fn no_default_from_env() -> bool {
+    std::env::var(NO_DEFAULT_ENV).is_ok_and(|v| parse_bool(v.trim()) == Some(true))
 }
 
 /// When the build ran (for provenance; a fixed build time replaces both).
@@ -145,6 +269,26 @@ impl AttestOptions {
 pub struct Invocation {
     pub started: chrono::DateTime<chrono::Utc>,
     pub finished: chrono::DateTime<chrono::Utc>,
+}
+
+impl Invocation {
+    /// A build starting now.
+    pub fn start() -> Self {
+        let now = chrono::Utc::now();
+        Self {
+            started: now,
+            finished: now,
+        }
+    }
+
+    /// The same build, finished now.
+    #[must_use]
+    pub fn finish(self) -> Self {
+        Self {
+            finished: chrono::Utc::now(),
+            ..self
+        }
+    }
 }
 
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -258,11 +402,62 @@ pub fn attach(
         "config": {"mediaType": OCI_EMPTY_JSON, "digest": empty.digest(), "size": 2, "data": "e30="},
         "layers": layers,
         "subject": subject,
+        "annotations": {BUILDER_ANNOTATION: BUILDER},
     });
     let bytes = serde_json::to_vec(&manifest).map_err(|e| BuildError::Attestation {
         reason: format!("encoding the attestation manifest: {e}"),
     })?;
-    Ok(Some(store.put_referrer(&bytes)?))
+    let earlier: Vec<Digest> = store
+        .referrers(&built.manifest)?
+        .into_iter()
+        .filter(|r| {
+            r.artifact_type()
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref()
+                == Some(IN_TOTO)
+                && r.annotations()
+                    .as_ref()
+                    .and_then(|a| a.get(BUILDER_ANNOTATION))
+                    .is_some_and(|v| v == BUILDER)
+        })
+        .map(|r| r.digest().clone())
+        .collect();
+    let stored = store.put_referrer(&bytes)?;
+    // A rebuild of the same image replaces what kiln attached before (as BuildKit's
+    // attestation manifest is replaced); attestations from elsewhere stay.
+    let stale: Vec<Digest> = earlier
+        .into_iter()
+        .filter(|d| d != stored.digest())
+        .collect();
+    store.remove_referrers(&stale)?;
+    Ok(Some(stored))
+}
+
+/// The statements of `predicate_type` attached to the image `name` (a name, ID or digest; for
+/// a manifest list, its image for this host's platform), oldest first.
+pub fn find(
+    store: &Store,
+    name: &str,
+    predicate_types: &[&str],
+) -> Result<Vec<Statement>, BuildError> {
+    let record = store.resolve(name)?;
+    let mut manifest = record.digest().clone();
+    let raw = RawManifest::parse(store.read_small(&manifest)?, None)?;
+    if let Some(index) = raw.index() {
+        let host = Platform::host();
+        manifest = wharf_oci::platform::select_manifest(index.manifests(), &host)
+            .ok_or_else(|| BuildError::NoPlatformImage {
+                name: name.to_owned(),
+                wanted: host.to_string(),
+            })?
+            .digest()
+            .clone();
+    }
+    Ok(statements(store, &manifest)?
+        .into_iter()
+        .filter(|s| predicate_types.contains(&s.predicate_type.as_str()))
+        .collect())
 }
 
 /// One statement attached to an image.
@@ -329,4 +524,54 @@ pub fn statements(store: &Store, subject: &Digest) -> Result<Vec<Statement>, Bui
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_read_as_buildx_reads_them() {
+        let f = |s: Option<&str>, p: Option<&str>, a: &[&str], nd: bool| {
+            let a: Vec<String> = a.iter().map(|s| (*s).to_owned()).collect();
+            AttestOptions::from_flags(s, p, &a, nd)
+        };
+        let min = Some(ProvenanceMode::Min);
+        assert_eq!(f(None, None, &[], false).unwrap().provenance, min);
+        assert!(f(None, None, &[], true).unwrap().is_empty());
+        let o = f(Some("true"), Some("max"), &[], false).unwrap();
+        assert_eq!(
+            (o.sbom, o.provenance),
+            (Some(SbomFormat::Spdx), Some(ProvenanceMode::Max))
+        );
+        assert_eq!(
+            f(None, Some("mode=max"), &[], true).unwrap().provenance,
+            Some(ProvenanceMode::Max)
+        );
+        assert!(
+            f(Some("false"), Some("false"), &[], false)
+                .unwrap()
+                .is_empty()
+        );
+        let o = f(None, None, &["type=sbom", "type=provenance,mode=max"], true).unwrap();
+        assert_eq!(
+            (o.sbom, o.provenance),
+            (Some(SbomFormat::Spdx), Some(ProvenanceMode::Max))
+        );
+        let o = f(
+            None,
+            None,
+            &[
+                "type=provenance,disabled=true",
+                "type=sbom,format=cyclonedx",
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!((o.sbom, o.provenance), (Some(SbomFormat::CycloneDx), None));
+        assert!(f(Some("maybe"), None, &[], false).is_err());
+        assert!(f(None, Some("full"), &[], false).is_err());
+        assert!(f(None, None, &["type=vex"], false).is_err());
+        assert!(f(None, None, &["mode=max"], false).is_err());
+    }
 }

@@ -115,9 +115,10 @@ pub(crate) fn spdx(tree: &Tree, info: &DocumentInfo<'_>) -> (Value, Vec<String>)
         "dataLicense": "CC0-1.0",
         "SPDXID": "SPDXRef-DOCUMENT",
         "name": info.name,
+        // Unique per image (its ID) and the same for the same image, so a rebuild with a
+        // fixed time gives the same document.
         "documentNamespace": format!(
-            "{}/spdx/{}",
-            env!("CARGO_PKG_REPOSITORY"),
+            "https://spdx.org/spdxdocs/wharf-kiln-{}",
             info.image_id_hex
         ),
         "creationInfo": {

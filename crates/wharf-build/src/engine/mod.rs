@@ -547,6 +547,11 @@ impl Builder<'_> {
                 })?;
         let config: ImageConfig = self.store.read_json(manifest.config().digest())?;
         let found = Platform::new(&config.os, &config.architecture, config.variant.as_deref());
+        self.materials.image(
+            record.name.as_deref().unwrap_or(name),
+            record.digest(),
+            Some(&found),
+        );
         // A base of another platform is refused only when a platform was asked for: images
         // imported without one carry the host's anyway.
         if platform.is_some() && !want.matches(&found) {
