@@ -36,10 +36,10 @@ impl Store {
     /// was reached (again, until none is added: a signature may refer to an SBOM). Missing or
     /// unreadable blobs are skipped here (fsck reports them).
     pub(crate) fn reachable(&self) -> Result<Reachable, StoreError> {
-        self.reachable_in(&self.read_index()?)
+        Ok(self.reachable_in(&self.read_index()?))
     }
 
-    pub(crate) fn reachable_in(&self, index: &LayoutIndex) -> Result<Reachable, StoreError> {
+    pub(crate) fn reachable_in(&self, index: &LayoutIndex) -> Reachable {
         let mut reach = Reachable::default();
         let (mut referrers, images): (Vec<&Descriptor>, Vec<&Descriptor>) =
             index.manifests.iter().partition(|d| is_referrer(d));
@@ -62,7 +62,7 @@ impl Store {
             self.walk(&mut reach, live.into_iter().map(|(d, _)| d).collect());
         }
         reach.orphan_referrers = subjects.into_iter().map(|(d, _)| d).collect();
-        Ok(reach)
+        reach
     }
 
     fn walk(&self, reach: &mut Reachable, roots: Vec<Digest>) {
@@ -153,7 +153,7 @@ impl Store {
     pub fn gc(&self) -> Result<GcReport, StoreError> {
         let lock = self.lock_index()?;
         let mut index = self.read_index()?;
-        let reach = self.reachable_in(&index)?;
+        let reach = self.reachable_in(&index);
         let mut report = GcReport::default();
         if !reach.orphan_referrers.is_empty() {
             // The entries go first: an entry never names a removed blob.

@@ -8,9 +8,9 @@
 //! `application/vnd.in-toto+json` and the annotation `in-toto.io/predicate-type`, and
 //! `subject` = the image manifest. It is stored with [`wharf_store::Store::put_referrer`].
 //!
-//! - The SBOM ([`sbom`]) is an SPDX 2.3 document (or CycloneDX 1.5) of the final root
-//!   filesystem read from the layer blobs ([`tree`]): packages of the dpkg and apk databases
-//!   ([`packages`]), and the files this build's COPY/ADD steps left in the image with their
+//! - The SBOM (module `sbom`) is an SPDX 2.3 document (or CycloneDX 1.5) of the final root
+//!   filesystem read from the layer blobs (module `tree`): packages of the dpkg and apk databases
+//!   (module `packages`), and the files this build's COPY/ADD steps left in the image with their
 //!   SHA-1 and SHA-256.
 //! - The provenance ([`provenance`]) is SLSA v1 in BuildKit's shape.
 //!
@@ -187,7 +187,7 @@ impl AttestOptions {
                     }
                     ("disabled", v) => {
                         disabled = parse_bool(v)
-                            .ok_or_else(|| bad("attest", spec, "disabled takes true or false"))?
+                            .ok_or_else(|| bad("attest", spec, "disabled takes true or false"))?;
                     }
                     ("mode", "min") => mode = ProvenanceMode::Min,
                     ("mode", "max") => mode = ProvenanceMode::Max,

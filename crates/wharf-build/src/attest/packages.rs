@@ -190,13 +190,10 @@ fn paragraphs(bytes: &[u8], notes: &mut Notes) -> Vec<BTreeMap<String, String>> 
     let mut out = Vec::new();
     let mut cur = BTreeMap::new();
     for raw in bytes.split(|&b| b == b'\n') {
-        let line = match std::str::from_utf8(raw) {
-            Ok(l) => std::borrow::Cow::Borrowed(l),
-            Err(_) => {
-                notes.invalid_utf8 = true;
-                String::from_utf8_lossy(raw)
-            }
-        };
+        let line = String::from_utf8_lossy(raw);
+        if matches!(line, std::borrow::Cow::Owned(_)) {
+            notes.invalid_utf8 = true;
+        }
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
             if !cur.is_empty() {

@@ -228,7 +228,10 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn layer(entries: &[(&str, Option<&[u8]>, Option<&str>)]) -> Vec<u8> {
+    /// A path with file contents, a symlink target, or neither (a directory).
+    type Item<'a> = (&'a str, Option<&'a [u8]>, Option<&'a str>);
+
+    fn layer(entries: &[Item<'_>]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for (path, data, link) in entries {
             let mut h = tar::Header::new_ustar();
