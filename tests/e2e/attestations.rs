@@ -594,6 +594,18 @@ fn attestations_go_with_their_image_and_the_layout_stays_readable() {
         text(&unpack.stderr)
     );
 
+    // ferry prints them from the store and from the layout.
+    for image in [
+        "store:localhost/app:latest".to_owned(),
+        format!("oci:{}:localhost/app:latest", layout.display()),
+    ] {
+        let printed: Value =
+            serde_json::from_str(&ok("ferry", &root, &["inspect", "--attestations", &image]))
+                .unwrap();
+        let want: Vec<&Value> = statements.iter().map(|(_, s, _)| s).collect();
+        assert_eq!(printed, serde_json::to_value(want).unwrap(), "{image}");
+    }
+
     // gc keeps them while the image lives...
     ok("kiln", &root, &["system", "prune"]);
     let blob = |d: &str| root.join("oci/blobs/sha256").join(&d[7..]);
