@@ -387,11 +387,10 @@ fn provenance_keeps_secrets_out_is_reproducible_and_leaves_the_image_alone() {
     let deps = p["buildDefinition"]["resolvedDependencies"]
         .as_array()
         .unwrap();
+    assert_eq!(deps.len(), 1, "the base once: {deps:?}");
     assert!(
-        deps.iter().any(|d| d["uri"]
-            .as_str()
-            .unwrap()
-            .starts_with("pkg:docker/localhost/busybox@latest")
+        deps.iter().any(|d| d["uri"].as_str().unwrap()
+            == "pkg:docker/localhost/busybox@latest?platform=linux%2Famd64"
             && d["digest"]["sha256"] == base["sha256:".len()..]),
         "{deps:?}"
     );
@@ -677,4 +676,47 @@ fn rootless_build_attaches_an_sbom() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["base-files", "libc6", "zlib1g"]);
+}
+
+/// ADD of a URL: the provenance names it with the digest of what it served, and the SBOM
+/// lists the file it became.
+#[test]
+fn add_urls_are_dependencies_and_their_files_are_listed() {
+    const BODY: &[u8] = b"a downloaded tool\n";
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let port = crate::build_copy::serve_file(BODY);
+    let url = format!("http://127.0.0.1:{port}/files/tool.txt");
+    let ctx = tmp.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM busybox\nADD {url} /opt/tool.txt\n"),
+    )
+    .unwrap();
+    build(
+        &root,
+        &ctx,
+        &[
+            "--attest",
+            "type=sbom",
+            "--attest",
+            "type=provenance,mode=min",
+        ],
+    );
+    let (_, _, statements) = attestations(&root, "app");
+    let (_, sbom, _) = &statements[0];
+    let files = &sbom["predicate"]["files"];
+    assert_eq!(files[0]["fileName"], "/opt/tool.txt", "{files}");
+    assert_eq!(files[0]["checksums"][1]["checksumValue"], sha256_hex(BODY));
+    let (_, provenance, _) = &statements[1];
+    let deps = provenance["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap();
+    assert!(
+        deps.iter()
+            .any(|d| d["uri"] == url.as_str() && d["digest"]["sha256"] == sha256_hex(BODY)),
+        "{deps:?}"
+    );
 }

@@ -522,11 +522,6 @@ impl Builder<'_> {
                 name: name.to_owned(),
                 source: Box::new(source),
             })?;
-        self.materials.image(
-            record.name.as_deref().unwrap_or(name),
-            record.digest(),
-            platform,
-        );
         let mut raw = RawManifest::parse(self.store.read_small(record.digest())?, None)?;
         let want = platform.cloned().unwrap_or_else(Platform::host);
         if let Some(index) = raw.index() {
