@@ -720,3 +720,91 @@ fn add_urls_are_dependencies_and_their_files_are_listed() {
         "{deps:?}"
     );
 }
+
+/// `--platform LIST`: each platform's image gets its own attestation (subject and platform its
+/// own), `kiln inspect --sbom LIST` shows this host's, and removing the list removes them all.
+#[test]
+fn each_platform_image_of_a_list_gets_its_attestations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let ctx = tmp.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("data.txt"), "data\n").unwrap();
+    // FROM scratch and COPY only: no emulation needed for the foreign platform.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY data.txt /data.txt\n",
+    )
+    .unwrap();
+    let out = run(
+        "kiln",
+        &root,
+        &[
+            "build",
+            "--sbom",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "-t",
+            "multi",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(
+        &std::fs::read(
+            root.join("oci/blobs/sha256")
+                .join(&image_digest(&root, "multi")[7..]),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut subjects = Vec::new();
+    for child in list["manifests"].as_array().unwrap() {
+        let digest = child["digest"].as_str().unwrap();
+        let arch = child["platform"]["architecture"].as_str().unwrap();
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(root.join("oci/index.json")).unwrap()).unwrap();
+        let refs: Vec<&Value> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d.get("artifactType").is_some())
+            .filter(|d| {
+                let m: Value = serde_json::from_slice(
+                    &std::fs::read(
+                        root.join("oci/blobs/sha256")
+                            .join(&d["digest"].as_str().unwrap()[7..]),
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
+                m["subject"]["digest"] == digest
+            })
+            .collect();
+        assert_eq!(refs.len(), 1, "attestations of the {arch} image: {refs:?}");
+        subjects.push((digest.to_owned(), arch.to_owned()));
+    }
+    assert_eq!(subjects.len(), 2);
+    let sbom: Value =
+        serde_json::from_str(&ok("kiln", &root, &["inspect", "--sbom", "multi"])).unwrap();
+    let host = subjects.iter().find(|(_, a)| a == "amd64").unwrap();
+    assert_eq!(sbom["subject"][0]["digest"]["sha256"], host.0[7..]);
+    assert_eq!(
+        sbom["subject"][0]["name"],
+        "pkg:docker/localhost/multi@latest?platform=linux%2Famd64"
+    );
+    assert_eq!(sbom["predicate"]["files"][0]["fileName"], "/data.txt");
+    // The platform images outlive the list as unnamed images (as buildah's), and their
+    // attestations with them; pruning them takes the attestations too.
+    ok("kiln", &root, &["rmi", "multi"]);
+    ok("kiln", &root, &["system", "prune"]);
+    let index = std::fs::read_to_string(root.join("oci/index.json")).unwrap();
+    assert!(!index.contains("artifactType"), "{index}");
+    assert_eq!(
+        std::fs::read_dir(root.join("oci/blobs/sha256"))
+            .unwrap()
+            .count(),
+        0,
+        "blobs left after the prune"
+    );
+}
