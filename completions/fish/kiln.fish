@@ -98,6 +98,8 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build fo
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l sbom -d 'Attach an SBOM of the image as an in-toto attestation referrer: SPDX 2.3 of the packages (dpkg, apk) and the files COPY/ADD added (true, spdx, cyclonedx, false)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l provenance -d 'Attach SLSA v1 provenance as an in-toto attestation referrer: min (the default, unless $BUILDX_NO_DEFAULT_ATTESTATIONS=1), max (with the Dockerfile and its steps), false' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest -d 'An attestation to attach, as buildx: type=sbom[,format=cyclonedx] or type=provenance[,mode=max]; disabled=true turns one off (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest-layout -d 'Where attestations go: referrer (an OCI 1.1 referrer of the image, which keeps its digest) or index (also BuildKit\'s layout: the names then point at an index of the image and its attestation manifest, for registries without referrers)' -r -f -a "referrer\t''
+index\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE, type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local' -r

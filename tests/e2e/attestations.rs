@@ -808,3 +808,63 @@ fn each_platform_image_of_a_list_gets_its_attestations() {
         "blobs left after the prune"
     );
 }
+
+/// `--attest-layout=index`: BuildKit's layout, the name points at an index of the image and
+/// its attestation manifest (platform unknown/unknown, the docker reference annotations).
+#[test]
+fn the_index_layout_holds_the_image_and_its_attestation_manifest() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let ctx = context(
+        tmp.path(),
+        "FROM busybox\nCOPY db/status /var/lib/dpkg/status\n",
+    );
+    build(&root, &ctx, &["--sbom", "--attest-layout=index"]);
+    let att = attestations_of_index(&root);
+    let printed: Value =
+        serde_json::from_str(&ok("kiln", &root, &["inspect", "--sbom", "app"])).unwrap();
+    assert_eq!(printed["predicateType"], "https://spdx.dev/Document");
+    assert!(att.starts_with("sha256:"));
+    // skopeo reads the name as that index.
+    if have("skopeo") {
+        let raw = Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(format!(
+                "oci:{}:localhost/app:latest",
+                root.join("oci").display()
+            ))
+            .output()
+            .unwrap();
+        assert!(raw.status.success(), "skopeo: {}", text(&raw.stderr));
+        assert_eq!(
+            format!("sha256:{}", sha256_hex(&raw.stdout)),
+            image_digest(&root, "app")
+        );
+    }
+}
+
+/// The index `app` names, validated; returns the attestation entry's digest.
+fn attestations_of_index(root: &Path) -> String {
+    let digest = image_digest(root, "app");
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(root.join("oci/blobs/sha256").join(&digest[7..])).unwrap(),
+    )
+    .unwrap();
+    validate(Kind::Index, &index).unwrap();
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{index}");
+    assert_eq!(entries[0]["platform"]["os"], "linux");
+    let image = entries[0]["digest"].as_str().unwrap().to_owned();
+    assert_eq!(entries[1]["platform"]["os"], "unknown");
+    assert_eq!(entries[1]["platform"]["architecture"], "unknown");
+    assert_eq!(
+        entries[1]["annotations"]["vnd.docker.reference.type"],
+        "attestation-manifest"
+    );
+    assert_eq!(
+        entries[1]["annotations"]["vnd.docker.reference.digest"],
+        image.as_str()
+    );
+    entries[1]["digest"].as_str().unwrap().to_owned()
+}

@@ -199,6 +199,12 @@ pub struct EngineArgs {
     /// type=provenance[,mode=max]; disabled=true turns one off (repeatable)
     #[arg(long = "attest", value_name = "type=TYPE[,KEY=VALUE...]")]
     pub attest: Vec<String>,
+    /// Where attestations go: referrer (an OCI 1.1 referrer of the image, which keeps its
+    /// digest) or index (also BuildKit's layout: the names then point at an index of the image
+    /// and its attestation manifest, for registries without referrers)
+    #[arg(long, value_name = "LAYOUT", default_value = "referrer",
+          value_parser = ["referrer", "index"])]
+    pub attest_layout: String,
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
@@ -460,6 +466,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     if platforms.len() > 1 {
         anyhow::ensure!(
+            args.engine.attest_layout == "referrer" || attest.is_empty(),
+            "--attest-layout=index with several platforms is not supported yet: use the default \
+             referrer layout, or build one platform"
+        );
+        anyhow::ensure!(
             output.is_none(),
             "--output with several platforms is not supported: build one platform per --output"
         );
@@ -501,10 +512,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(build_error(e)),
     };
     let invocation = invocation.finish();
-    wharf_build::attest::attach(&store, &opts, &built, &attest, &invocation, &mut |w| {
-        on_event(Event::Warning(w));
-    })
-    .context("attaching attestations")?;
+    let attestation =
+        wharf_build::attest::attach(&store, &opts, &built, &attest, &invocation, &mut |w| {
+            on_event(Event::Warning(w));
+        })
+        .context("attaching attestations")?;
+    if let Some(a) = attestation.filter(|_| args.engine.attest_layout == "index") {
+        wharf_build::attest::index_layout(&store, &built, &a, &args.tags)
+            .context("writing the attestation index (--attest-layout=index)")?;
+    }
     if let Some(o) = &output {
         o.write(&store, &built.manifest, &args.tags)
             .context("writing the --output")?;

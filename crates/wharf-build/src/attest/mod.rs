@@ -460,6 +460,50 @@ pub fn find(
         .collect())
 }
 
+/// BuildKit's index layout (`--attest-layout=index`), for registries and tools that know no
+/// referrers: an image index holding the image (with its platform) and the attestation
+/// manifest `attestation` (platform `unknown/unknown`, annotated
+/// `vnd.docker.reference.type: attestation-manifest` and `vnd.docker.reference.digest`),
+/// committed under `names`, which then name the index. The attestation stays a referrer too.
+pub fn index_layout(
+    store: &Store,
+    built: &Built,
+    attestation: &Descriptor,
+    names: &[String],
+) -> Result<Descriptor, BuildError> {
+    let raw = RawManifest::parse(store.read_small(&built.manifest)?, None)?;
+    let image = raw.image().ok_or_else(|| BuildError::Attestation {
+        reason: format!("{} is not an image manifest", built.manifest),
+    })?;
+    let config: ImageConfig = store.read_json(image.config().digest())?;
+    let encode = |d: &Descriptor| {
+        serde_json::to_value(d).map_err(|e| BuildError::Attestation {
+            reason: format!("encoding a descriptor: {e}"),
+        })
+    };
+    let mut image_entry = encode(&raw.descriptor())?;
+    let mut platform = serde_json::json!({"architecture": config.architecture, "os": config.os});
+    if let Some(v) = config.variant.as_deref().filter(|v| !v.is_empty()) {
+        platform["variant"] = v.into();
+    }
+    image_entry["platform"] = platform;
+    let mut att_entry = encode(attestation)?;
+    att_entry["platform"] = serde_json::json!({"architecture": "unknown", "os": "unknown"});
+    att_entry["annotations"] = serde_json::json!({
+        "vnd.docker.reference.digest": built.manifest.to_string(),
+        "vnd.docker.reference.type": "attestation-manifest",
+    });
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": wharf_oci::media_type::OCI_INDEX,
+        "manifests": [image_entry, att_entry],
+    });
+    let bytes = serde_json::to_vec(&index).map_err(|e| BuildError::Attestation {
+        reason: format!("encoding the index: {e}"),
+    })?;
+    Ok(store.commit_image(&bytes, wharf_oci::media_type::OCI_INDEX, names)?)
+}
+
 /// One statement attached to an image.
 #[derive(Debug, Clone)]
 pub struct Statement {
