@@ -95,6 +95,11 @@ zstd\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l manifest -d 'Add the built image (each platform\'s, with --platform LIST) to the manifest list LIST, created when missing (buildah\'s multi-arch CI flow)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l add-host -d 'Add HOST with IP to RUN\'s /etc/hosts (HOST:IP, repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l variant -d 'Build for this architecture variant (v7, ...)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sbom -d 'Attach an SBOM of the image as an in-toto attestation referrer: SPDX 2.3 of the packages (dpkg, apk) and the files COPY/ADD added (true, spdx, cyclonedx, false)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l provenance -d 'Attach SLSA v1 provenance as an in-toto attestation referrer: min (the default, unless $BUILDX_NO_DEFAULT_ATTESTATIONS=1), max (with the Dockerfile and its steps), false' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest -d 'An attestation to attach, as buildx: type=sbom[,format=cyclonedx] or type=provenance[,mode=max]; disabled=true turns one off (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest-layout -d 'Where attestations go: referrer (an OCI 1.1 referrer of the image, which keeps its digest) or index (also BuildKit\'s layout: the names then point at an index of the image and its attestation manifest, for registries without referrers)' -r -f -a "referrer\t''
+index\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE, type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local' -r
@@ -193,6 +198,8 @@ warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -l sbom -d 'Print the image\'s SBOM statement (in-toto, SPDX or CycloneDX) that `kiln build --sbom` attached'
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -l provenance -d 'Print the image\'s SLSA provenance statement that `kiln build` attached'
 complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand tag" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F

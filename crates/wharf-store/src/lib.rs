@@ -54,6 +54,7 @@ mod index;
 mod layers;
 mod lease;
 mod name;
+mod referrers;
 mod refs;
 mod root;
 mod tree;

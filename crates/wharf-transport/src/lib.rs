@@ -25,6 +25,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod attestations;
 pub mod copy;
 mod counting;
 pub mod dest;

@@ -185,6 +185,26 @@ pub struct EngineArgs {
     /// Build for this architecture variant (v7, ...)
     #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
     pub variant: Option<String>,
+    /// Attach an SBOM of the image as an in-toto attestation referrer: SPDX 2.3 of the
+    /// packages (dpkg, apk) and the files COPY/ADD added (true, spdx, cyclonedx, false)
+    #[arg(long, value_name = "BOOL|FORMAT", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true")]
+    pub sbom: Option<String>,
+    /// Attach SLSA v1 provenance as an in-toto attestation referrer: min (the default, unless
+    /// $BUILDX_NO_DEFAULT_ATTESTATIONS=1), max (with the Dockerfile and its steps), false
+    #[arg(long, value_name = "min|max|false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "min")]
+    pub provenance: Option<String>,
+    /// An attestation to attach, as buildx: type=sbom[,format=cyclonedx] or
+    /// type=provenance[,mode=max]; disabled=true turns one off (repeatable)
+    #[arg(long = "attest", value_name = "type=TYPE[,KEY=VALUE...]")]
+    pub attest: Vec<String>,
+    /// Where attestations go: referrer (an OCI 1.1 referrer of the image, which keeps its
+    /// digest) or index (also BuildKit's layout: the names then point at an index of the image
+    /// and its attestation manifest, for registries without referrers)
+    #[arg(long, value_name = "LAYOUT", default_value = "referrer",
+          value_parser = ["referrer", "index"])]
+    pub attest_layout: String,
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
@@ -244,6 +264,13 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         };
         return super::lint::run(&lint);
     }
+    let invocation = wharf_build::attest::Invocation::start();
+    let attest = wharf_build::attest::AttestOptions::from_flags(
+        args.engine.sbom.as_deref(),
+        args.engine.provenance.as_deref(),
+        &args.engine.attest,
+        wharf_build::attest::no_default_from_env(),
+    )?;
     // Inside the rootless user namespace the default root is still the user's own store.
     let store = super::open_store(cli)?;
     let timestamp = match args.timestamp {
@@ -441,11 +468,23 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     if platforms.len() > 1 {
         anyhow::ensure!(
+            args.engine.attest_layout == "referrer" || attest.is_empty(),
+            "--attest-layout=index with several platforms is not supported yet: use the default \
+             referrer layout, or build one platform"
+        );
+        anyhow::ensure!(
             output.is_none(),
             "--output with several platforms is not supported: build one platform per --output"
         );
         let list = wharf_build::build_platforms(&store, &opts, &platforms, &mut on_event)
             .map_err(build_error)?;
+        let invocation = invocation.finish();
+        for (platform, built) in &list.images {
+            wharf_build::attest::attach(&store, &opts, built, &attest, &invocation, &mut |w| {
+                on_event(Event::Warning(w));
+            })
+            .with_context(|| format!("attaching attestations to the {platform} image"))?;
+        }
         if let Some(f) = &args.iidfile {
             std::fs::write(f, list.index.to_string())
                 .with_context(|| format!("writing {}", f.display()))?;
@@ -474,6 +513,16 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => return Err(build_error(e)),
     };
+    let invocation = invocation.finish();
+    let attestation =
+        wharf_build::attest::attach(&store, &opts, &built, &attest, &invocation, &mut |w| {
+            on_event(Event::Warning(w));
+        })
+        .context("attaching attestations")?;
+    if let Some(a) = attestation.filter(|_| args.engine.attest_layout == "index") {
+        wharf_build::attest::index_layout(&store, &built, &a, &args.tags)
+            .context("writing the attestation index (--attest-layout=index)")?;
+    }
     if let Some(o) = &output {
         o.write(&store, &built.manifest, &args.tags, &runtime)
             .context("writing the --output")?;

@@ -199,6 +199,13 @@ pub struct Built {
     /// Instructions executed / taken from the cache.
     pub executed: usize,
     pub cached: usize,
+    /// How many of the image's layers came from the target stage's base (the rest are this
+    /// build's).
+    pub base_layers: usize,
+    /// The Dockerfile as read (its file name and bytes), for provenance.
+    pub dockerfile: (String, Vec<u8>),
+    /// What the build read from outside the context: base images by digest, ADD URLs.
+    pub materials: Vec<crate::attest::Material>,
 }
 
 #[derive(Debug, Clone)]
@@ -266,6 +273,8 @@ struct Builder<'a> {
     network: &'a RunNetwork,
     /// The RUN isolation, decided at the first RUN, and whether chroot needs a user namespace.
     isolation: Option<(Isolation, bool)>,
+    /// Base images and ADD URLs read, shared by every stage's builder (for provenance).
+    materials: &'a crate::attest::Materials,
 }
 
 /// Builds the image and commits it under `opts.tags`.
@@ -355,10 +364,12 @@ pub fn build(
         context.load_stat_cache(&bytes);
     }
     let network = RunNetwork::new(store.temp_path("net"), opts.network_tool.clone());
+    let materials = crate::attest::Materials::default();
     let mut b = Builder {
         store,
         opts,
         network: &network,
+        materials: &materials,
         results: vec![None; plan.stages.len()],
         plan,
         file_name,
@@ -384,12 +395,16 @@ pub fn build(
         remote.finish()?;
     }
     store.write_file_atomic(&stat_file, &b.context.stat_cache_bytes()?)?;
+    let base_layers = result.base_layers;
     let (image_id, manifest) = b.commit(result)?;
     Ok(Built {
         image_id,
         manifest,
         executed: b.executed,
         cached: b.cached,
+        base_layers,
+        dockerfile: (b.file_name.clone(), text),
+        materials: materials.take(),
     })
 }
 
@@ -533,6 +548,11 @@ impl Builder<'_> {
                 })?;
         let config: ImageConfig = self.store.read_json(manifest.config().digest())?;
         let found = Platform::new(&config.os, &config.architecture, config.variant.as_deref());
+        self.materials.image(
+            record.name.as_deref().unwrap_or(name),
+            record.digest(),
+            Some(&found),
+        );
         // A base of another platform is refused only when a platform was asked for: images
         // imported without one carry the host's anyway.
         if platform.is_some() && !want.matches(&found) {

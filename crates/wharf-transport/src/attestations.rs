@@ -1,0 +1,105 @@
+//! In-toto attestations (SBOM, provenance) attached to an image as OCI 1.1 referrers, read from
+//! an `oci:` layout or the store (`ferry inspect --attestations`).
+//!
+//! The layout convention (the same as the store's, see `wharf_store::Store::referrers`): a
+//! referrer is an `index.json` manifest entry with `artifactType` and no
+//! `org.opencontainers.image.ref.name`, whose manifest's `subject` is the image.
+//! A registry's referrers (the referrers API and its `sha256-<hex>` tag fallback) are not read
+//! here: that client belongs to the referrers copy (issue 17 §4).
+
+use serde::Deserialize;
+use wharf_oci::{Descriptor, Digest};
+
+use crate::error::TransportError;
+use crate::source::Source;
+
+type Result<T> = std::result::Result<T, TransportError>;
+
+/// Media type of in-toto statements and artifact type of attestation manifests.
+pub const IN_TOTO: &str = "application/vnd.in-toto+json";
+
+/// One statement and where it was found.
+#[derive(Debug, Clone)]
+pub struct Attestation {
+    /// The attestation manifest's digest.
+    pub manifest: Digest,
+    /// The `in-toto.io/predicate-type` annotation of its layer.
+    pub predicate_type: String,
+    pub statement: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+fn is_referrer(d: &Descriptor) -> bool {
+    d.artifact_type().is_some()
+        && d.annotations()
+            .as_ref()
+            .is_none_or(|a| !a.contains_key("org.opencontainers.image.ref.name"))
+}
+
+/// The in-toto statements attached to the image manifest `subject` of `src` (a layout or the
+/// store), in index order. Every manifest and statement is checked against its digest.
+pub async fn attestations(src: &Source, subject: &Digest) -> Result<Vec<Attestation>> {
+    let candidates: Vec<Descriptor> = match src {
+        Source::Store { store, .. } => store.referrers(subject)?,
+        Source::Layout { files, label, .. } => {
+            let bytes = files.read_small("index.json")?;
+            let index: Index =
+                serde_json::from_slice(&bytes).map_err(|source| TransportError::Json {
+                    what: format!("index.json of {label}"),
+                    source,
+                })?;
+            index.manifests.into_iter().filter(is_referrer).collect()
+        }
+        other => {
+            return Err(TransportError::Unsupported {
+                destination: other.describe(),
+                what: "attestations (they are read from oci: layouts and the store; copy a \
+                       registry image with its referrers into one first)"
+                    .to_owned(),
+            });
+        }
+    };
+    let mut out = Vec::new();
+    for d in candidates {
+        if d.artifact_type()
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref()
+            != Some(IN_TOTO)
+        {
+            continue;
+        }
+        let m = src.child_manifest(&d).await?;
+        let Some(image) = m.image() else { continue };
+        if image.subject().as_ref().map(Descriptor::digest) != Some(subject) {
+            continue;
+        }
+        for layer in image.layers() {
+            if layer.media_type().to_string() != IN_TOTO {
+                continue;
+            }
+            let bytes = src.blob_bytes(layer).await?;
+            let statement =
+                serde_json::from_slice(&bytes).map_err(|source| TransportError::Json {
+                    what: format!("statement {}", layer.digest()),
+                    source,
+                })?;
+            out.push(Attestation {
+                manifest: d.digest().clone(),
+                predicate_type: layer
+                    .annotations()
+                    .as_ref()
+                    .and_then(|a| a.get("in-toto.io/predicate-type"))
+                    .cloned()
+                    .unwrap_or_default(),
+                statement,
+            });
+        }
+    }
+    Ok(out)
+}
