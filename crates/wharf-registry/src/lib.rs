@@ -28,6 +28,7 @@ pub mod context;
 pub mod error;
 pub mod manifest;
 pub mod paths;
+pub mod referrers;
 pub mod registries_conf;
 pub mod retry;
 pub mod shortnames;

@@ -35,6 +35,7 @@ pub mod inspect;
 mod layout;
 mod recompress;
 pub mod reference;
+pub mod referrers;
 pub mod shorthand;
 pub mod signatures;
 pub mod source;
