@@ -126,6 +126,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-authfile -d 'A
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-<hex>.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
+oci-1-1\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -141,6 +143,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand copy" -l registries.d -d 'Re
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s a -l all -d 'Copy every image of a multi-architecture index'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s q -l quiet -d 'Print nothing while copying'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l preserve-digests -d 'Fail rather than change any manifest digest'
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l referrers -d 'Also copy the image\'s referrers (signatures, SBOMs, attestations; OCI 1.1 referrers API or its tag fallback), recursively'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-compress -d 'Compress layers that are not (gzip unless --dest-compress-format says otherwise)'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-decompress -d 'Store layers uncompressed at the destination (their digests become their diff IDs)'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l src-no-creds -d 'Access the source registry anonymously'
@@ -182,6 +185,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-authfile -d 'A
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-<hex>.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
+oci-1-1\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -200,6 +205,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dry-run -d 'List wh
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l keep-going -d 'Go on after an image fails; fail at the end'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -s q -l quiet -d 'Print nothing while copying'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l preserve-digests -d 'Fail rather than change any manifest digest'
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l referrers -d 'Also copy the image\'s referrers (signatures, SBOMs, attestations; OCI 1.1 referrers API or its tag fallback), recursively'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-compress -d 'Compress layers that are not (gzip unless --dest-compress-format says otherwise)'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-decompress -d 'Store layers uncompressed at the destination (their digests become their diff IDs)'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l src-no-creds -d 'Access the source registry anonymously'

@@ -37,14 +37,19 @@ pub enum ReferrersSource {
 /// Parses a referrers index (API answer or fallback tag), keeping the descriptors that carry
 /// `artifact_type` when asked.
 fn parse_index(body: &[u8], url: &str, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
-    let index: ImageIndex = serde_json::from_slice(body).map_err(|e| RegistryError::BadResponse {
-        url: url.to_owned(),
-        what: format!("the referrers list is not an OCI image index: {e}"),
-    })?;
+    let index: ImageIndex =
+        serde_json::from_slice(body).map_err(|e| RegistryError::BadResponse {
+            url: url.to_owned(),
+            what: format!("the referrers list is not an OCI image index: {e}"),
+        })?;
     let entries: Vec<Descriptor> = index
         .manifests()
         .iter()
-        .filter(|d| artifact_type.is_none_or(|t| d.artifact_type().as_ref().map(|a| a.to_string()).as_deref() == Some(t)))
+        .filter(|d| {
+            artifact_type.is_none_or(|t| {
+                d.artifact_type().as_ref().map(|a| a.to_string()).as_deref() == Some(t)
+            })
+        })
         .cloned()
         .collect();
     Ok(entries)

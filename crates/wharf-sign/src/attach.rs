@@ -325,5 +325,8 @@ pub async fn push_referrer(
     client
         .put_referrer(repo, Bytes::from(bytes), &descriptor, digest)
         .await
-        .map_err(reg_err(format!("{}/{repo} referrers of {digest}", client.host())))
+        .map_err(reg_err(format!(
+            "{}/{repo} referrers of {digest}",
+            client.host()
+        )))
 }

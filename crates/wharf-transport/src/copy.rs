@@ -292,7 +292,8 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
             subjects.extend(i.manifests().iter().map(|d| d.digest().clone()));
         }
         let mut r = CopyReport::default();
-        report.referrers = crate::referrers::copy_referrers(src, dst, &subjects, opts, &mut r).await?;
+        report.referrers =
+            crate::referrers::copy_referrers(src, dst, &subjects, opts, &mut r).await?;
         report.copied += r.copied;
         report.skipped += r.skipped;
         report.mounted += r.mounted;

@@ -48,7 +48,12 @@ impl Source {
 impl Destination {
     /// Writes a referrer manifest (its blobs already written) so that it is found as a
     /// referrer of `subject`.
-    pub async fn put_referrer(&self, m: &RawManifest, d: &Descriptor, subject: &Digest) -> Result<()> {
+    pub async fn put_referrer(
+        &self,
+        m: &RawManifest,
+        d: &Descriptor,
+        subject: &Digest,
+    ) -> Result<()> {
         match self {
             Self::Registry { client, reference } => {
                 client
@@ -61,7 +66,9 @@ impl Destination {
                     .await?;
                 Ok(())
             }
-            Self::Layout { dir, archive: None, .. } => {
+            Self::Layout {
+                dir, archive: None, ..
+            } => {
                 write_atomic(&layout::blob_file(dir, &m.digest), &m.bytes)?;
                 layout::add_referrer(dir, d)
             }
@@ -174,7 +181,10 @@ pub(crate) async fn copy_referrers(
                 let m = src.child_manifest(&d).await?;
                 let image = m.image().ok_or_else(|| TransportError::Unsupported {
                     destination: dst.describe(),
-                    what: format!("referrer {} is an index (only manifests are copied)", d.digest()),
+                    what: format!(
+                        "referrer {} is an index (only manifests are copied)",
+                        d.digest()
+                    ),
                 })?;
                 let named = image.subject().as_ref().map(|s| s.digest().clone());
                 if named.as_ref() != Some(subject) {
