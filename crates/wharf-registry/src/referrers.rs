@@ -47,7 +47,11 @@ fn parse_index(body: &[u8], url: &str, artifact_type: Option<&str>) -> Result<Ve
         .iter()
         .filter(|d| {
             artifact_type.is_none_or(|t| {
-                d.artifact_type().as_ref().map(|a| a.to_string()).as_deref() == Some(t)
+                d.artifact_type()
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .as_deref()
+                    == Some(t)
             })
         })
         .cloned()

@@ -70,10 +70,11 @@ pub fn verify_signer(keys: &[SignedPublicKey], blob: &[u8]) -> Result<(Payload, 
         .decompress()
         .map_err(|e| bad(format!("OpenPGP message: {e}")))?;
     let hex = |f: pgp::types::Fingerprint| {
-        f.as_bytes()
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<String>()
+        f.as_bytes().iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02X}");
+            s
+        })
     };
     let signer = keys.iter().find_map(|k| {
         if msg.verify(k).is_ok() {

@@ -127,7 +127,7 @@ pub fn verify(
     let expected_ref = normalized(reference)?;
     let (payload, signer) = simple::verify_signer(keys, signature)?;
     if let Fingerprints::List(list) = fingerprints
-        && !list.iter().any(|f| *f == signer)
+        && !list.contains(&signer)
     {
         return Err(SignError::BadSignature {
             why: format!(

@@ -14,7 +14,8 @@
 //! streamed body ends: the client reconnects, as HTTP lets it.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -22,6 +23,9 @@ use std::thread;
 use sha2::Digest as _;
 
 use crate::registry::Registry;
+
+/// A request or status line and its headers.
+type Head = (String, Vec<(String, String)>);
 
 /// (repository, subject digest) -> referrer descriptors (JSON objects).
 type Index = HashMap<(String, String), Vec<serde_json::Value>>;
@@ -64,7 +68,7 @@ impl ReferrersRegistry {
                 let Ok(conn) = conn else { break };
                 let (upstream, st) = (upstream.clone(), Arc::clone(&st));
                 thread::spawn(move || {
-                    let _ = handle(conn, &upstream, &st);
+                    let _ = handle(&conn, &upstream, &st);
                 });
             }
         });
@@ -135,7 +139,7 @@ impl Request {
         let mut out = format!("{} {} HTTP/1.1\r\n", self.method, self.path);
         for (n, v) in &self.headers {
             if !n.eq_ignore_ascii_case("connection") {
-                out.push_str(&format!("{n}: {v}\r\n"));
+                let _ = write!(out, "{n}: {v}\r\n");
             }
         }
         out.push_str("Connection: close\r\n\r\n");
@@ -143,7 +147,7 @@ impl Request {
     }
 }
 
-fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<(String, Vec<(String, String)>)>> {
+fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<Head>> {
     let mut first = String::new();
     if r.read_line(&mut first)? == 0 {
         return Ok(None);
@@ -163,13 +167,13 @@ fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<(String, Vec<(Strin
     Ok(Some((first.trim_end().to_owned(), headers)))
 }
 
-fn respond(mut w: impl Write, status: &str, headers: &[(&str, String)], body: &[u8]) {
+fn respond(mut w: impl std::io::Write, status: &str, headers: &[(&str, String)], body: &[u8]) {
     let mut out = format!(
         "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
     for (n, v) in headers {
-        out.push_str(&format!("{n}: {v}\r\n"));
+        let _ = write!(out, "{n}: {v}\r\n");
     }
     out.push_str("\r\n");
     let _ = w.write_all(out.as_bytes());
@@ -177,7 +181,7 @@ fn respond(mut w: impl Write, status: &str, headers: &[(&str, String)], body: &[
     let _ = w.flush();
 }
 
-fn handle(conn: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Result<()> {
+fn handle(conn: &TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let Some((first, headers)) = read_head(&mut reader)? else {
         return Ok(());
@@ -205,7 +209,7 @@ fn handle(conn: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Res
             "application/vnd.oci.image.index.v1+json".to_owned(),
         );
         if let Some(raw) = st.raw.get(&key) {
-            respond(&conn, "200 OK", &[ct], raw);
+            respond(conn, "200 OK", &[ct], raw);
             return Ok(());
         }
         let entries: Vec<&serde_json::Value> = st
@@ -229,7 +233,7 @@ fn handle(conn: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Res
         if artifact_type.is_some() {
             headers.push(("OCI-Filters-Applied", "artifactType".to_owned()));
         }
-        respond(&conn, "200 OK", &headers, &body);
+        respond(conn, "200 OK", &headers, &body);
         return Ok(());
     }
     let mut up = TcpStream::connect(upstream)?;
@@ -289,11 +293,11 @@ fn handle(conn: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Res
         }
         headers.push(("OCI-Subject".to_owned(), subject.to_owned()));
     }
-    let mut client = &conn;
+    let mut client = conn;
     let mut head = format!("{status}\r\n");
     for (n, v) in &headers {
         if !n.eq_ignore_ascii_case("connection") {
-            head.push_str(&format!("{n}: {v}\r\n"));
+            let _ = write!(head, "{n}: {v}\r\n");
         }
     }
     head.push_str("Connection: close\r\n\r\n");
