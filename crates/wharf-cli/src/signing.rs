@@ -73,7 +73,7 @@ pub struct SignArgs {
     /// Read the signing key's passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)
     #[arg(long, value_name = "PATH")]
     pub sign_passphrase_file: Option<PathBuf>,
-    /// Where sigstore signatures go: legacy (the sha256-<hex>.sig tag) or oci-1-1 (an OCI 1.1
+    /// Where sigstore signatures go: legacy (the sha256-HEX.sig tag) or oci-1-1 (an OCI 1.1
     /// referrer of the image), as cosign's flag of the same name
     #[arg(long, value_name = "MODE", value_parser = ["legacy", "oci-1-1"])]
     pub registry_referrers_mode: Option<String>,
