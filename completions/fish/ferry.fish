@@ -126,7 +126,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-authfile -d 'A
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
-complete -c ferry -n "__fish_ferry_using_subcommand copy" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-<hex>.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-HEX.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
 oci-1-1\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -185,7 +185,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-authfile -d 'A
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
-complete -c ferry -n "__fish_ferry_using_subcommand sync" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-<hex>.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-HEX.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
 oci-1-1\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''

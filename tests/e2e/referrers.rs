@@ -450,3 +450,184 @@ fn hostile_referrers_lists_are_refused() {
     assert!(!o.status.success() && err.contains("digest"), "{err}");
     assert_eq!(reg.recorded("h/tampered", &digest), 0);
 }
+
+/// `kiln push` pushes the referrers stored with an image (as BuildKit pushes its
+/// attestations); `--referrers=false` leaves them behind.
+#[test]
+fn kiln_push_pushes_stored_referrers() {
+    if !have("skopeo") {
+        return;
+    }
+    let Some((_tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    // A referrer stored as the store's convention says (what `kiln build --sbom` writes).
+    let oci = root.join("oci");
+    let image = image_entry(&oci, "localhost/busybox:latest");
+    let digest = image["digest"].as_str().unwrap().to_owned();
+    add_referrer(
+        &oci,
+        &image,
+        IN_TOTO,
+        br#"{"_type":"https://in-toto.io/Statement/v1"}"#,
+    );
+    ok(
+        "kiln",
+        &root,
+        &[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "busybox",
+            &format!("{a}/app/img:1"),
+        ],
+    );
+    let tag = format!("docker://{a}/app/img:sha256-{}", &digest[7..]);
+    assert_eq!(artifact_types(&skopeo_raw(&tag)), [IN_TOTO]);
+    ok(
+        "kiln",
+        &root,
+        &[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "--referrers=false",
+            "busybox",
+            &format!("{a}/bare/img:1"),
+        ],
+    );
+    let none = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{a}/bare/img:sha256-{}", &digest[7..]))
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+}
+
+/// `ferry copy --all` keeps BuildKit's attestation manifests (platform unknown/unknown,
+/// `vnd.docker.reference.type: attestation-manifest`) inside an index, digests unchanged,
+/// registry and layout both ways. The index is built by hand as BuildKit lays it out.
+#[test]
+fn copy_all_keeps_attestation_manifests_in_an_index() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr();
+    let d = tmp.path();
+    let src = d.join("src");
+    let src_s = src.to_str().unwrap();
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "store:localhost/busybox:latest",
+            &format!("oci:{src_s}:img"),
+        ],
+    );
+    let mut image = image_entry(&src, "img");
+    let host = wharf_oci::Platform::host();
+    image["platform"] = json!({"os": host.os, "architecture": host.architecture});
+    let digest = image["digest"].as_str().unwrap().to_owned();
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "pkg:docker/app", "digest": {"sha256": &digest[7..]}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {},
+    });
+    let mut layer = put_blob(&src, IN_TOTO, &serde_json::to_vec(&statement).unwrap());
+    layer["annotations"] = json!({"in-toto.io/predicate-type": "https://slsa.dev/provenance/v1"});
+    let config = json!({
+        "architecture": "unknown", "os": "unknown", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
+    });
+    let config = put_blob(
+        &src,
+        "application/vnd.oci.image.config.v1+json",
+        &serde_json::to_vec(&config).unwrap(),
+    );
+    let att = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config,
+        "layers": [layer],
+    });
+    let mut att = put_blob(
+        &src,
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&att).unwrap(),
+    );
+    att["platform"] = json!({"os": "unknown", "architecture": "unknown"});
+    att["annotations"] = json!({
+        "vnd.docker.reference.type": "attestation-manifest",
+        "vnd.docker.reference.digest": digest,
+    });
+    let idx = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [image, att],
+    });
+    let mut top = put_blob(
+        &src,
+        "application/vnd.oci.image.index.v1+json",
+        &serde_json::to_vec(&idx).unwrap(),
+    );
+    top["annotations"] = json!({"org.opencontainers.image.ref.name": "idx"});
+    let mut layout = index(&src);
+    layout["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(top.clone());
+    std::fs::write(src.join("index.json"), serde_json::to_vec(&layout).unwrap()).unwrap();
+
+    let dst = format!("docker://{a}/app/idx:1");
+    let flags = ["copy", "-q", "--all", "--insecure-policy"];
+    let tls = ["--src-tls-verify=false", "--dest-tls-verify=false"];
+    ok(
+        "ferry",
+        &root,
+        &[&flags[..], &tls, &[&format!("oci:{src_s}:idx"), &dst]].concat(),
+    );
+    let out = d.join("out");
+    let out_s = format!("oci:{}:idx", out.display());
+    ok(
+        "ferry",
+        &root,
+        &[&flags[..], &tls, &[&dst, &out_s]].concat(),
+    );
+    let back = image_entry(&out, "idx");
+    assert_eq!(back["digest"], top["digest"], "the index was rewritten");
+    let copied: Value = serde_json::from_slice(
+        &std::fs::read(
+            out.join("blobs/sha256")
+                .join(&back["digest"].as_str().unwrap()[7..]),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(copied["manifests"].as_array().unwrap().len(), 2);
+    for m in copied["manifests"].as_array().unwrap() {
+        let blob = out
+            .join("blobs/sha256")
+            .join(&m["digest"].as_str().unwrap()[7..]);
+        assert!(blob.exists(), "{m}");
+    }
+    assert!(
+        out.join("blobs/sha256")
+            .join(&statement_digest(&statement)[7..])
+            .exists()
+    );
+}
+
+fn statement_digest(statement: &Value) -> String {
+    wharf_oci::digest::sha256(&serde_json::to_vec(statement).unwrap()).to_string()
+}
