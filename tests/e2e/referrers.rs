@@ -452,9 +452,10 @@ fn hostile_referrers_lists_are_refused() {
 }
 
 /// `kiln push` pushes the referrers stored with an image (as BuildKit pushes its
-/// attestations); `--referrers=false` leaves them behind.
+/// attestations); `--referrers=false` leaves them behind. `ferry sync --referrers` (and a YAML
+/// source's `referrers: true`) carries them on, skipping the source's fallback tags.
 #[test]
-fn kiln_push_pushes_stored_referrers() {
+fn kiln_push_and_ferry_sync_carry_stored_referrers() {
     if !have("skopeo") {
         return;
     }
@@ -506,6 +507,49 @@ fn kiln_push_pushes_stored_referrers() {
         .output()
         .unwrap();
     assert!(!none.status.success());
+
+    // ferry sync carries them too: `--referrers`, and `referrers: true` in a YAML source.
+    let tls = ["--src-tls-verify=false", "--dest-tls-verify=false"];
+    let sync = [
+        "sync",
+        "--insecure-policy",
+        "-s",
+        "docker",
+        "-d",
+        "docker",
+        "--referrers",
+    ];
+    let src = format!("{a}/app/img");
+    ok(
+        "ferry",
+        &root,
+        &[&sync[..], &tls, &[&src, &format!("{a}/cli")]].concat(),
+    );
+    let yaml = root.join("../sync.yaml");
+    std::fs::write(
+        &yaml,
+        format!("{a}:\n  images:\n    app/img: [\"1\"]\n  tls-verify: false\n  referrers: true\n"),
+    )
+    .unwrap();
+    ok(
+        "ferry",
+        &root,
+        &[
+            "sync",
+            "--insecure-policy",
+            "-s",
+            "yaml",
+            "-d",
+            "docker",
+            "--dest-tls-verify=false",
+            yaml.to_str().unwrap(),
+            &format!("{a}/yaml"),
+        ],
+    );
+    for repo in ["cli/img", "yaml/img"] {
+        let tag = format!("docker://{a}/{repo}:sha256-{}", &digest[7..]);
+        assert_eq!(artifact_types(&skopeo_raw(&tag)), [IN_TOTO], "{repo}");
+    }
 }
 
 /// `ferry copy --all` keeps BuildKit's attestation manifests (platform unknown/unknown,
