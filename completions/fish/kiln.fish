@@ -179,6 +179,10 @@ complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-identity -d 'The
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-HEX.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
+oci-1-1\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l referrers -d 'Push the image\'s referrers too (signatures, SBOMs, attestations stored with it); by default they are pushed when the image keeps its digest; --referrers=false skips them' -r -f -a "true\t''
+false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''

@@ -20,6 +20,7 @@ mod cli;
 mod ferry;
 mod images;
 mod kiln_ctr;
+mod referrers;
 mod registry_conf;
 mod security;
 mod signatures;

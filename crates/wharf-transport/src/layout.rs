@@ -42,8 +42,8 @@ pub(crate) fn find(files: &Files, name: Option<&str>) -> Result<Descriptor> {
                 what: format!("image {n:?}"),
                 location: loc,
             }),
-        None => match index.manifests().as_slice() {
-            [only] => Ok(only.clone()),
+        None => match images(&index).as_slice() {
+            [only] => Ok((*only).clone()),
             [] => Err(TransportError::NotFound {
                 what: "any image".into(),
                 location: loc,
@@ -57,6 +57,76 @@ pub(crate) fn find(files: &Files, name: Option<&str>) -> Result<Descriptor> {
             }),
         },
     }
+}
+
+/// Whether an index entry is a referrer: it has an `artifactType` and no ref name (the
+/// convention shared with the store).
+pub(crate) fn is_referrer_entry(d: &Descriptor) -> bool {
+    d.artifact_type().is_some()
+        && !d
+            .annotations()
+            .as_ref()
+            .is_some_and(|a| a.contains_key(REF_NAME))
+}
+
+/// The entries that are images, not referrers.
+fn images(index: &ImageIndex) -> Vec<&Descriptor> {
+    index
+        .manifests()
+        .iter()
+        .filter(|d| !is_referrer_entry(d))
+        .collect()
+}
+
+/// The referrers of `subject` in a layout: index entries with an `artifactType` and no ref
+/// name whose manifest's `subject` is `subject`. Manifests that do not parse are skipped
+/// (they are no referrer of anything), as are entries whose blob is missing.
+pub fn referrers(files: &Files, subject: &Digest) -> Result<Vec<Descriptor>> {
+    let index = read_index(files)?;
+    let mut out = Vec::new();
+    for d in index.manifests().iter().filter(|d| is_referrer_entry(d)) {
+        let Ok(bytes) = files.read_small(&blob_path(d.digest())) else {
+            continue;
+        };
+        let Ok(m) = serde_json::from_slice::<wharf_oci::ImageManifest>(&bytes) else {
+            continue;
+        };
+        if m.subject().as_ref().is_some_and(|s| s.digest() == subject)
+            && !out.iter().any(|o: &Descriptor| o.digest() == d.digest())
+        {
+            out.push(d.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Records a referrer manifest (already written as a blob) in `index.json`: its descriptor
+/// with `artifactType`, without a ref name; an entry of the same digest is replaced.
+pub(crate) fn add_referrer(dir: &Path, referrer: &Descriptor) -> Result<()> {
+    let files = Files::Dir(dir.to_owned());
+    let mut index = read_index(&files)?;
+    let mut entries: Vec<Descriptor> = index
+        .manifests()
+        .iter()
+        .filter(|e| !(is_referrer_entry(e) && e.digest() == referrer.digest()))
+        .cloned()
+        .collect();
+    let mut d = referrer.clone();
+    if let Some(a) = d.annotations().clone() {
+        let kept: std::collections::HashMap<String, String> =
+            a.into_iter().filter(|(k, _)| k != REF_NAME).collect();
+        d.set_annotations((!kept.is_empty()).then_some(kept));
+    }
+    entries.push(d);
+    index.set_manifests(entries);
+    if index.media_type().is_none() {
+        index.set_media_type(Some(MediaType::ImageIndex));
+    }
+    let bytes = serde_json::to_vec(&index).map_err(|source| TransportError::Json {
+        what: "index.json".into(),
+        source,
+    })?;
+    write_atomic(&dir.join("index.json"), &bytes)
 }
 
 /// Creates the layout's skeleton when missing.

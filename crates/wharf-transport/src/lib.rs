@@ -37,6 +37,7 @@ mod layout;
 pub mod pull;
 mod recompress;
 pub mod reference;
+pub mod referrers;
 pub mod shorthand;
 pub mod signatures;
 pub mod source;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use wharf_oci::{Digest, RawManifest, Reference};
+use wharf_oci::{RawManifest, Reference};
 use wharf_sign::{PolicyContext, PolicyImage, RegistriesD, Scopes, SignError, Signer};
 
 use crate::dest::Destination;
@@ -21,6 +21,9 @@ pub struct SignOptions {
     pub identity: Option<Reference>,
     /// Where signatures are stored.
     pub registries_d: RegistriesD,
+    /// Store sigstore signatures as OCI 1.1 referrers (cosign's
+    /// `--registry-referrers-mode=oci-1-1`) instead of the `sha256-<hex>.sig` tag.
+    pub referrers_mode: bool,
 }
 
 /// Checks the image `src` serves (its top-level manifest `top`) against `policy`. Images from
@@ -71,8 +74,9 @@ pub async fn check_source(policy: &PolicyContext, src: &Source, top: &RawManifes
 pub async fn sign_destination(
     opts: &SignOptions,
     dst: &Destination,
-    digest: &Digest,
+    written: &RawManifest,
 ) -> Result<()> {
+    let digest = &written.digest;
     if opts.signers.is_empty() {
         return Ok(());
     }
@@ -106,7 +110,16 @@ pub async fn sign_destination(
                 }
                 let sig =
                     wharf_sign::sigstore::Signature::create(key, &identity.to_string(), digest)?;
-                wharf_sign::attach::push(client, reference, digest, &sig).await?;
+                if opts.referrers_mode {
+                    let subject = (
+                        digest,
+                        written.kind.media_type(),
+                        written.bytes.len() as u64,
+                    );
+                    wharf_sign::attach::push_referrer(client, reference, subject, &sig).await?;
+                } else {
+                    wharf_sign::attach::push(client, reference, digest, &sig).await?;
+                }
             }
             Signer::Gpg {
                 fingerprint,

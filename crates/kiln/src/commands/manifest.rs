@@ -207,6 +207,7 @@ fn push(cli: &Cli, a: &PushArgs) -> anyhow::Result<ExitCode> {
             quiet: a.quiet,
             digestfile: a.digestfile.as_deref(),
             sign: None,
+            referrers: None,
         },
         &mut std::io::stderr(),
     )?;
