@@ -117,9 +117,10 @@ fn a_failed_instruction_names_the_step_and_leaves_no_image() {
 
 #[test]
 fn import_applies_changes_with_the_dockerfile_rules_and_run_sees_them() {
-    if !wharf_testkit::busybox::available() {
-        panic!("busybox-static is not installed: apt-get install busybox-static");
-    }
+    assert!(
+        wharf_testkit::busybox::available(),
+        "busybox-static is not installed: apt-get install busybox-static"
+    );
     let rt = runtime();
     let tmp = tempfile::tempdir().unwrap();
     let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).unwrap();
