@@ -73,6 +73,7 @@ pub use images::ImageRecord;
 pub use index::{ContainerNamesLock, DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_ENV, REF_NAME};
 pub use layers::chain_id;
 pub use name::normalize_name;
+pub use referrers::{is_referrer, referrers_among};
 pub use root::default_root;
 pub use tree::{TreeCheck, TreeStatus};
 pub use unpack::{Unpacked, default_apply_options};

@@ -17,8 +17,35 @@ use crate::refs::Refs;
 use crate::{Store, StoreError};
 
 /// Whether an `index.json` entry is a referrer rather than an image (see the module docs).
-pub(crate) fn is_referrer(d: &Descriptor) -> bool {
+/// The one test of the convention: every OCI layout Wharf reads or writes uses it.
+pub fn is_referrer(d: &Descriptor) -> bool {
     d.artifact_type().is_some() && ref_name(d).is_none()
+}
+
+/// The subject a manifest names, when it parses and has one.
+fn subject_in(manifest_bytes: &[u8]) -> Option<Digest> {
+    let f: ReferrerFields = serde_json::from_slice(manifest_bytes).ok()?;
+    f.subject.map(|s| s.digest().clone())
+}
+
+/// The referrers of `subject` among the `index.json` entries `entries` of an OCI layout, in
+/// order, each digest once. `read` gives a manifest blob's bytes; entries whose blob is
+/// missing or does not parse are skipped (they are no referrer of anything).
+pub fn referrers_among<'a>(
+    entries: impl IntoIterator<Item = &'a Descriptor>,
+    subject: &Digest,
+    mut read: impl FnMut(&Digest) -> Option<Vec<u8>>,
+) -> Vec<Descriptor> {
+    let mut out: Vec<Descriptor> = Vec::new();
+    for d in entries.into_iter().filter(|d| is_referrer(d)) {
+        if out.iter().any(|o| o.digest() == d.digest()) {
+            continue;
+        }
+        if read(d.digest()).and_then(|b| subject_in(&b)).as_ref() == Some(subject) {
+            out.push(d.clone());
+        }
+    }
+    out
 }
 
 /// The fields of a referrer manifest the store needs.
@@ -40,9 +67,7 @@ struct ReferrerFields {
 impl Store {
     /// The subject digest of the manifest blob `d`, when it has one.
     pub(crate) fn subject_of(&self, d: &Digest) -> Option<Digest> {
-        let bytes = self.read_small(d).ok()?;
-        let f: ReferrerFields = serde_json::from_slice(&bytes).ok()?;
-        f.subject.map(|s| s.digest().clone())
+        subject_in(&self.read_small(d).ok()?)
     }
 
     /// Stores an OCI image manifest that refers to another manifest (`subject`) and lists it in
@@ -130,13 +155,10 @@ impl Store {
     /// The referrers of `subject` in the store: their index descriptors (media type, digest,
     /// size, `artifactType`, annotations), in `index.json` order.
     pub fn referrers(&self, subject: &Digest) -> Result<Vec<Descriptor>, StoreError> {
-        Ok(self
-            .read_index()?
-            .manifests
-            .into_iter()
-            .filter(is_referrer)
-            .filter(|d| self.subject_of(d.digest()).as_ref() == Some(subject))
-            .collect())
+        let index = self.read_index()?;
+        Ok(referrers_among(&index.manifests, subject, |d| {
+            self.read_small(d).ok()
+        }))
     }
 }
 

@@ -1,13 +1,11 @@
 //! In-toto attestations (SBOM, provenance) attached to an image as OCI 1.1 referrers, read from
 //! an `oci:` layout or the store (`ferry inspect --attestations`).
 //!
-//! The layout convention (the same as the store's, see `wharf_store::Store::referrers`): a
-//! referrer is an `index.json` manifest entry with `artifactType` and no
-//! `org.opencontainers.image.ref.name`, whose manifest's `subject` is the image.
+//! The layout convention is the store's (`wharf_store::is_referrer`), read through
+//! `wharf_store::referrers_among` for layouts and `Store::referrers` for the store.
 //! A registry's referrers (the referrers API and its `sha256-<hex>` tag fallback) are not read
 //! here: that client belongs to the referrers copy (issue 17 §4).
 
-use serde::Deserialize;
 use wharf_oci::{Descriptor, Digest};
 
 use crate::error::TransportError;
@@ -28,33 +26,12 @@ pub struct Attestation {
     pub statement: serde_json::Value,
 }
 
-#[derive(Deserialize)]
-struct Index {
-    #[serde(default)]
-    manifests: Vec<Descriptor>,
-}
-
-fn is_referrer(d: &Descriptor) -> bool {
-    d.artifact_type().is_some()
-        && d.annotations()
-            .as_ref()
-            .is_none_or(|a| !a.contains_key("org.opencontainers.image.ref.name"))
-}
-
 /// The in-toto statements attached to the image manifest `subject` of `src` (a layout or the
 /// store), in index order. Every manifest and statement is checked against its digest.
 pub async fn attestations(src: &Source, subject: &Digest) -> Result<Vec<Attestation>> {
     let candidates: Vec<Descriptor> = match src {
         Source::Store { store, .. } => store.referrers(subject)?,
-        Source::Layout { files, label, .. } => {
-            let bytes = files.read_small("index.json")?;
-            let index: Index =
-                serde_json::from_slice(&bytes).map_err(|source| TransportError::Json {
-                    what: format!("index.json of {label}"),
-                    source,
-                })?;
-            index.manifests.into_iter().filter(is_referrer).collect()
-        }
+        Source::Layout { files, .. } => crate::layout::referrers(files, subject)?,
         other => {
             return Err(TransportError::Unsupported {
                 destination: other.describe(),

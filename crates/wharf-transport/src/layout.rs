@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use wharf_oci::{Descriptor, Digest, ImageIndex, MediaType};
+use wharf_store::is_referrer;
 
 use crate::error::{Result, TransportError};
 use crate::files::{Files, write_atomic};
@@ -59,45 +60,25 @@ pub(crate) fn find(files: &Files, name: Option<&str>) -> Result<Descriptor> {
     }
 }
 
-/// Whether an index entry is a referrer: it has an `artifactType` and no ref name (the
-/// convention shared with the store).
-pub(crate) fn is_referrer_entry(d: &Descriptor) -> bool {
-    d.artifact_type().is_some()
-        && !d
-            .annotations()
-            .as_ref()
-            .is_some_and(|a| a.contains_key(REF_NAME))
-}
-
 /// The entries that are images, not referrers.
 fn images(index: &ImageIndex) -> Vec<&Descriptor> {
     index
         .manifests()
         .iter()
-        .filter(|d| !is_referrer_entry(d))
+        .filter(|d| !is_referrer(d))
         .collect()
 }
 
-/// The referrers of `subject` in a layout: index entries with an `artifactType` and no ref
-/// name whose manifest's `subject` is `subject`. Manifests that do not parse are skipped
-/// (they are no referrer of anything), as are entries whose blob is missing.
+/// The referrers of `subject` in a layout, by the store's convention
+/// ([`wharf_store::referrers_among`]): entries whose blob is missing or does not parse are
+/// skipped.
 pub fn referrers(files: &Files, subject: &Digest) -> Result<Vec<Descriptor>> {
     let index = read_index(files)?;
-    let mut out = Vec::new();
-    for d in index.manifests().iter().filter(|d| is_referrer_entry(d)) {
-        let Ok(bytes) = files.read_small(&blob_path(d.digest())) else {
-            continue;
-        };
-        let Ok(m) = serde_json::from_slice::<wharf_oci::ImageManifest>(&bytes) else {
-            continue;
-        };
-        if m.subject().as_ref().is_some_and(|s| s.digest() == subject)
-            && !out.iter().any(|o: &Descriptor| o.digest() == d.digest())
-        {
-            out.push(d.clone());
-        }
-    }
-    Ok(out)
+    Ok(wharf_store::referrers_among(
+        index.manifests(),
+        subject,
+        |d| files.read_small(&blob_path(d)).ok(),
+    ))
 }
 
 /// Records a referrer manifest (already written as a blob) in `index.json`: its descriptor
@@ -108,7 +89,7 @@ pub(crate) fn add_referrer(dir: &Path, referrer: &Descriptor) -> Result<()> {
     let mut entries: Vec<Descriptor> = index
         .manifests()
         .iter()
-        .filter(|e| !(is_referrer_entry(e) && e.digest() == referrer.digest()))
+        .filter(|e| !(is_referrer(e) && e.digest() == referrer.digest()))
         .cloned()
         .collect();
     let mut d = referrer.clone();
