@@ -828,3 +828,88 @@ fn standalone_sign_and_verify_interoperate_with_skopeo() {
         crate::text(&out.stderr)
     );
 }
+
+/// `kiln build --sign-by-sigstore-private-key`: the signature (cosign's OCI 1.1 referrer form,
+/// for the first `-t`) is kept with the built image, `kiln push` carries it (to the tag
+/// fallback of a registry without the referrers API), and a pull under a `sigstoreSigned`
+/// policy accepts the image; the same build unsigned is refused.
+#[test]
+fn kiln_build_signs_and_the_signature_goes_with_the_push() {
+    let Some(s) = setup() else { return };
+    let a = &s.addr;
+    let p = s.policy_args();
+    let p: Vec<&str> = p.iter().map(String::as_str).collect();
+    let ctx = s.dir().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nLABEL built=here\n",
+    )
+    .unwrap();
+    let signed = format!("{a}/sig/built:1");
+    let unsigned = format!("{a}/sig/built-unsigned:1");
+    let key = s.key.display().to_string();
+    let pass = s.pass.display().to_string();
+    let ctx = ctx.display().to_string();
+    let mut bargs = vec!["build", "-q", "--provenance=false"];
+    bargs.extend(&p);
+    ok(
+        "kiln",
+        &s.root,
+        &[
+            &bargs[..],
+            &[
+                "-t",
+                &signed,
+                "--sign-by-sigstore-private-key",
+                &key,
+                "--sign-passphrase-file",
+                &pass,
+                &ctx,
+            ],
+        ]
+        .concat(),
+    );
+    ok(
+        "kiln",
+        &s.root,
+        &[&bargs[..], &["-t", &unsigned, &ctx]].concat(),
+    );
+    // A wrong passphrase fails before anything is built.
+    let bad = s.dir().join("bad-pass");
+    std::fs::write(&bad, "wrong\n").unwrap();
+    let out = run(
+        "kiln",
+        &s.root,
+        &[
+            &bargs[..],
+            &[
+                "-t",
+                &signed,
+                "--sign-by-sigstore-private-key",
+                &key,
+                "--sign-passphrase-file",
+                bad.to_str().unwrap(),
+                &ctx,
+            ],
+        ]
+        .concat(),
+    );
+    assert!(!out.status.success(), "a wrong passphrase was accepted");
+    for image in [&signed, &unsigned] {
+        ok("kiln", &s.root, &["push", "-q", "--tls-verify=false", image]);
+    }
+
+    let mut args = vec!["pull", "-q", "--tls-verify=false"];
+    args.extend(&p);
+    let fresh = s.dir().join("pulled-built");
+    ok("kiln", &fresh, &[&args[..], &[signed.as_str()]].concat());
+    let empty = s.dir().join("refused-built");
+    let out = run("kiln", &empty, &[&args[..], &[unsigned.as_str()]].concat());
+    refused(&out, &unsigned, "sigstoreSigned", &s.policy);
+    store_is_empty(&empty);
+    let mut rargs = vec!["pull", "--tls-verify=false"];
+    rargs.extend(&p);
+    let berth = s.dir().join("berth-built");
+    ok("berth", &berth, &[&rargs[..], &[signed.as_str()]].concat());
+}

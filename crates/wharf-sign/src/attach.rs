@@ -277,26 +277,36 @@ pub async fn push(
     Ok(())
 }
 
-/// Stores `sig` as an OCI 1.1 referrer of the manifest `subject` (`subject_media_type`,
-/// `subject_size` bytes), as cosign's `--registry-referrers-mode=oci-1-1` does: a manifest of
-/// artifact type [`REFERRER_ARTIFACT_TYPE`] with the empty config and the payload as its one
-/// layer, pushed by digest (the tag fallback index is updated when the registry has no
-/// referrers API).
-pub async fn push_referrer(
-    client: &RegistryClient,
-    reference: &Reference,
-    subject: (&Digest, &str, u64),
-    sig: &Signature,
-) -> Result<Digest> {
-    let repo = &reference.repository;
+/// A signature in cosign's OCI 1.1 referrer form, not yet stored anywhere: the blobs it
+/// names and its manifest.
+#[derive(Debug, Clone)]
+pub struct ReferrerForm {
+    /// The blobs the manifest names (the empty config, the payload), each with its media type.
+    pub blobs: Vec<(String, Vec<u8>)>,
+    /// The manifest (`artifactType` [`REFERRER_ARTIFACT_TYPE`], `subject` the image).
+    pub manifest: Vec<u8>,
+    /// The manifest's descriptor, with its `artifactType`.
+    pub descriptor: wharf_oci::Descriptor,
+}
+
+/// `sig` of the manifest `subject` (digest, media type, size) in cosign's OCI 1.1 referrer
+/// form: an empty config, the payload as the one layer with the signature in an annotation.
+///
+/// # Errors
+/// The manifest cannot be encoded or described.
+pub fn referrer_form(subject: (&Digest, &str, u64), sig: &Signature) -> Result<ReferrerForm> {
     let (digest, subject_mt, subject_size) = subject;
-    let mut layer = push_bytes(client, repo, &sig.payload).await?;
-    layer.media_type = PAYLOAD_MEDIA_TYPE.into();
+    let desc = |media_type: &str, bytes: &[u8]| Desc {
+        media_type: media_type.to_owned(),
+        digest: wharf_oci::digest::sha256(bytes).to_string(),
+        size: bytes.len() as u64,
+        annotations: BTreeMap::new(),
+    };
+    let mut layer = desc(PAYLOAD_MEDIA_TYPE, &sig.payload);
     layer
         .annotations
         .insert(SIGNATURE_ANNOTATION.into(), sig.signature_b64.clone());
-    let mut config = push_bytes(client, repo, b"{}").await?;
-    config.media_type = wharf_oci::media_type::OCI_EMPTY_JSON.into();
+    let config = desc(wharf_oci::media_type::OCI_EMPTY_JSON, b"{}");
     let m = SigManifest {
         schema_version: 2,
         media_type: Some(wharf_oci::media_type::OCI_MANIFEST.into()),
@@ -310,20 +320,47 @@ pub async fn push_referrer(
             annotations: BTreeMap::new(),
         }),
     };
-    let bytes = serde_json::to_vec(&m).map_err(|e| SignError::Unsupported {
+    let manifest = serde_json::to_vec(&m).map_err(|e| SignError::Unsupported {
         what: format!("encoding the signature manifest: {e}"),
     })?;
     let descriptor = wharf_oci::DescriptorBuilder::default()
         .media_type(wharf_oci::MediaType::ImageManifest)
-        .digest(wharf_oci::digest::sha256(&bytes))
-        .size(bytes.len() as u64)
+        .digest(wharf_oci::digest::sha256(&manifest))
+        .size(manifest.len() as u64)
         .artifact_type(wharf_oci::MediaType::Other(REFERRER_ARTIFACT_TYPE.into()))
         .build()
         .map_err(|e| SignError::Unsupported {
             what: format!("describing the signature manifest: {e}"),
         })?;
+    Ok(ReferrerForm {
+        blobs: vec![
+            (wharf_oci::media_type::OCI_EMPTY_JSON.to_owned(), b"{}".to_vec()),
+            (PAYLOAD_MEDIA_TYPE.to_owned(), sig.payload.clone()),
+        ],
+        manifest,
+        descriptor,
+    })
+}
+
+/// Stores `sig` as an OCI 1.1 referrer of the manifest `subject` (`subject_media_type`,
+/// `subject_size` bytes), as cosign's `--registry-referrers-mode=oci-1-1` does: a manifest of
+/// artifact type [`REFERRER_ARTIFACT_TYPE`] with the empty config and the payload as its one
+/// layer, pushed by digest (the tag fallback index is updated when the registry has no
+/// referrers API).
+pub async fn push_referrer(
+    client: &RegistryClient,
+    reference: &Reference,
+    subject: (&Digest, &str, u64),
+    sig: &Signature,
+) -> Result<Digest> {
+    let repo = &reference.repository;
+    let digest = subject.0;
+    let form = referrer_form(subject, sig)?;
+    for (_, bytes) in &form.blobs {
+        push_bytes(client, repo, bytes).await?;
+    }
     client
-        .put_referrer(repo, Bytes::from(bytes), &descriptor, digest)
+        .put_referrer(repo, Bytes::from(form.manifest), &form.descriptor, digest)
         .await
         .map_err(reg_err(format!(
             "{}/{repo} referrers of {digest}",

@@ -1,10 +1,9 @@
 //! In-toto attestations (SBOM, provenance) attached to an image as OCI 1.1 referrers, read from
-//! an `oci:` layout or the store (`ferry inspect --attestations`).
+//! an `oci:` layout, the store or a registry (`ferry inspect --attestations`).
 //!
-//! The layout convention is the store's (`wharf_store::is_referrer`), read through
-//! `wharf_store::referrers_among` for layouts and `Store::referrers` for the store.
-//! A registry's referrers (the referrers API and its `sha256-<hex>` tag fallback) are not read
-//! here: that client belongs to the referrers copy (issue 17 §4).
+//! Candidates come from [`Source::referrers`]: the store's convention for the store and
+//! layouts (`wharf_store::is_referrer`), the OCI 1.1 referrers API or its `sha256-<hex>` tag
+//! fallback for registries. Every candidate is fetched by digest and must name the subject.
 
 use wharf_oci::{Descriptor, Digest};
 
@@ -29,18 +28,9 @@ pub struct Attestation {
 /// The in-toto statements attached to the image manifest `subject` of `src` (a layout or the
 /// store), in index order. Every manifest and statement is checked against its digest.
 pub async fn attestations(src: &Source, subject: &Digest) -> Result<Vec<Attestation>> {
-    let candidates: Vec<Descriptor> = match src {
-        Source::Store { store, .. } => store.referrers(subject)?,
-        Source::Layout { files, .. } => crate::layout::referrers(files, subject)?,
-        other => {
-            return Err(TransportError::Unsupported {
-                destination: other.describe(),
-                what: "attestations (they are read from oci: layouts and the store; copy a \
-                       registry image with its referrers into one first)"
-                    .to_owned(),
-            });
-        }
-    };
+    // Every source lists referrers the same way: the store and layouts by the store's
+    // convention, registries through the referrers API or its tag fallback.
+    let candidates = src.referrers(subject).await?;
     let mut out = Vec::new();
     for d in candidates {
         if d.artifact_type()

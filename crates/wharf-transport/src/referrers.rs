@@ -11,7 +11,7 @@ use wharf_oci::{Descriptor, Digest, RawManifest};
 use crate::copy::{CopyOptions, CopyReport, copy_blobs};
 use crate::dest::Destination;
 use crate::error::{Result, TransportError};
-use crate::files::{Files, write_atomic};
+use crate::files::write_atomic;
 use crate::layout;
 use crate::source::Source;
 
@@ -38,8 +38,7 @@ impl Source {
                 Ok(list)
             }
             Self::Layout { files, .. } => layout::referrers(files, subject),
-            // The store is an OCI layout and keeps referrers the same way.
-            Self::Store { store, .. } => layout::referrers(&Files::Dir(store.oci_dir()), subject),
+            Self::Store { store, .. } => Ok(store.referrers(subject)?),
             Self::Dir { .. } | Self::DockerArchive { .. } => Ok(Vec::new()),
         }
     }
@@ -72,9 +71,15 @@ impl Destination {
                 write_atomic(&layout::blob_file(dir, &m.digest), &m.bytes)?;
                 layout::add_referrer(dir, d)
             }
+            // The store checks that the referrer's blobs and subject are present and keeps
+            // it as long as its subject lives.
+            Self::Store { store, .. } => {
+                store.put_referrer(&m.bytes)?;
+                Ok(())
+            }
             _ => Err(TransportError::Unsupported {
                 destination: self.describe(),
-                what: "referrers (--referrers): copy to a registry or an oci: layout".into(),
+                what: "referrers (--referrers): copy to a registry, an oci: layout or the store".into(),
             }),
         }
     }
@@ -83,7 +88,7 @@ impl Destination {
     pub fn supports_referrers(&self) -> bool {
         matches!(
             self,
-            Self::Registry { .. } | Self::Layout { archive: None, .. }
+            Self::Registry { .. } | Self::Layout { archive: None, .. } | Self::Store { .. }
         )
     }
 }
@@ -126,7 +131,7 @@ pub(crate) fn check_digest_kept(
     if !dst.supports_referrers() {
         return Err(TransportError::Unsupported {
             destination: dst.describe(),
-            what: "referrers (--referrers): copy to a registry or an oci: layout".into(),
+            what: "referrers (--referrers): copy to a registry, an oci: layout or the store".into(),
         });
     }
     Ok(())

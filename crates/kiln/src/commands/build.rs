@@ -205,6 +205,17 @@ pub struct EngineArgs {
     #[arg(long, value_name = "LAYOUT", default_value = "referrer",
           value_parser = ["referrer", "index"])]
     pub attest_layout: String,
+    /// Sign the built image with the GPG key of this fingerprint (not kept with a stored
+    /// image yet: sign at `kiln push --sign-by`)
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub sign_by: Option<String>,
+    /// Sign the built image with this sigstore (cosign) private key, for the first -t name;
+    /// the signature is kept as an OCI 1.1 referrer that `kiln push` carries
+    #[arg(long, value_name = "PATH")]
+    pub sign_by_sigstore_private_key: Option<PathBuf>,
+    /// Read the signing key's passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)
+    #[arg(long, value_name = "PATH")]
+    pub sign_passphrase_file: Option<PathBuf>,
 }
 
 /// The Dockerfile a build reads: `-f`, else `CONTEXT/Containerfile`, else `CONTEXT/Dockerfile`.
@@ -271,6 +282,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         &args.engine.attest,
         wharf_build::attest::no_default_from_env(),
     )?;
+    // Keys are read (and passphrases checked) before building, not after a long build.
+    let signing = build_signing(args)?;
     // Inside the rootless user namespace the default root is still the user's own store.
     let store = super::open_store(cli)?;
     let timestamp = match args.timestamp {
@@ -484,6 +497,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 on_event(Event::Warning(w));
             })
             .with_context(|| format!("attaching attestations to the {platform} image"))?;
+            if let Some((signing, identity)) = &signing {
+                sign(&store, signing, identity, &built.manifest)?;
+            }
         }
         if let Some(f) = &args.iidfile {
             std::fs::write(f, list.index.to_string())
@@ -519,6 +535,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             on_event(Event::Warning(w));
         })
         .context("attaching attestations")?;
+    if let Some((signing, identity)) = &signing {
+        sign(&store, signing, identity, &built.manifest)?;
+    }
     if let Some(a) = attestation.filter(|_| args.engine.attest_layout == "index") {
         wharf_build::attest::index_layout(&store, &built, &a, &args.tags)
             .context("writing the attestation index (--attest-layout=index)")?;
@@ -551,6 +570,53 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     println!("{}", built.image_id.digest());
     Ok(ExitCode::SUCCESS)
+}
+
+type Signing = (wharf_transport::SignOptions, wharf_oci::Reference);
+
+/// `--sign-by-sigstore-private-key`/`--sign-by`: the signers and the identity the signatures
+/// name (the first `-t`, fully qualified, as `buildah build --sign-by` signs for it).
+fn build_signing(args: &Args) -> anyhow::Result<Option<Signing>> {
+    let e = &args.engine;
+    let flags = wharf_cli::signing::SignArgs {
+        sign_by: e.sign_by.clone(),
+        sign_by_sigstore_private_key: e.sign_by_sigstore_private_key.clone(),
+        sign_passphrase_file: e.sign_passphrase_file.clone(),
+        registry_referrers_mode: None,
+    };
+    let Some(opts) = flags.options(args.registry.policy.registries_d.as_deref(), None)? else {
+        return Ok(None);
+    };
+    if e.sign_by.is_some() {
+        bail!(
+            "kiln build --sign-by: GPG (simple signing) signatures cannot be kept with a stored \
+             image; sign when pushing (kiln push --sign-by FINGERPRINT), or sign the build with \
+             --sign-by-sigstore-private-key"
+        );
+    }
+    let Some(first) = args.tags.first() else {
+        bail!(
+            "kiln build --sign-by-sigstore-private-key needs a name (-t REGISTRY/NAME:TAG): the \
+             signature names the image it is for"
+        );
+    };
+    let name = wharf_store::normalize_name(first)
+        .with_context(|| format!("the image name {first:?} to sign for"))?;
+    let identity = wharf_oci::Reference::parse(&name)
+        .with_context(|| format!("the image name {name:?} to sign for"))?;
+    Ok(Some((opts, identity)))
+}
+
+/// Signs the built manifest and keeps the signature with it as a referrer.
+fn sign(
+    store: &wharf_store::Store,
+    signing: &wharf_transport::SignOptions,
+    identity: &wharf_oci::Reference,
+    manifest: &wharf_oci::Digest,
+) -> anyhow::Result<()> {
+    wharf_transport::signatures::sign_stored(store, &signing.signers, identity, manifest)
+        .with_context(|| format!("signing the built image {manifest} for {identity}"))?;
+    Ok(())
 }
 
 /// `--manifest LIST`: adds `images` to the list, creating it when no image has that name.

@@ -183,6 +183,7 @@ fn local_or_pulled(store: &wharf_store::Store, a: &AddArgs) -> anyhow::Result<St
         registry: a.registry.clone(),
         all_platforms: a.all,
         quiet: false,
+        referrers: false,
     };
     wharf_cli::pull::pull(store, &args, &mut std::io::sink(), &mut std::io::stderr())
         .with_context(|| format!("pulling {}", a.image))?;
