@@ -91,7 +91,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l registries.d -d 
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l raw -d 'Print the manifest (or index) exactly as stored'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l config -d 'Print the image configuration'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s n -l no-tags -d 'Do not list the repository\'s tags'
-complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l attestations -d 'Print the in-toto statements (SBOM, provenance) attached to the image as OCI 1.1 referrers, as a JSON array (oci: layouts and store: images)'
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l attestations -d 'Print the in-toto statements (SBOM, provenance) attached to the image as OCI 1.1 referrers, as a JSON array (registries through the referrers API or its tag fallback, oci: layouts, store: images)'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l no-creds -d 'Access the registry anonymously'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s h -l help -d 'Print help'

@@ -100,6 +100,9 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l provenance -d 'Attac
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest -d 'An attestation to attach, as buildx: type=sbom[,format=cyclonedx] or type=provenance[,mode=max]; disabled=true turns one off (repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest-layout -d 'Where attestations go: referrer (an OCI 1.1 referrer of the image, which keeps its digest) or index (also BuildKit\'s layout: the names then point at an index of the image and its attestation manifest, for registries without referrers)' -r -f -a "referrer\t''
 index\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-by -d 'Refused with the fix: GPG signatures have no form kept with a stored image; sign at `kiln push --sign-by FINGERPRINT`' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-by-sigstore-private-key -d 'Sign the built image with this sigstore (cosign) private key, for the first -t name; the signature is kept as an OCI 1.1 referrer that `kiln push` carries' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE, type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local' -r
@@ -161,6 +164,7 @@ trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l all-platforms -d 'Pull every image of a multi-architecture index'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -s q -l quiet -d 'Print nothing but the image ID'
+complete -c kiln -n "__fish_kiln_using_subcommand pull" -l referrers -d 'Also store the image\'s OCI 1.1 referrers (signatures, SBOMs, attestations), through the referrers API or its tag fallback'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''

@@ -675,3 +675,265 @@ fn copy_all_keeps_attestation_manifests_in_an_index() {
 fn statement_digest(statement: &Value) -> String {
     wharf_oci::digest::sha256(&serde_json::to_vec(statement).unwrap()).to_string()
 }
+
+/// The README recipe "Build, attach SBOM and provenance, sign, push, verify on pull", as
+/// written (plus `--tls-verify=false`, `--policy` and `--registries.d` for the local setup):
+/// the registry is Debian's `docker-registry` (tag fallback), the mirror serves the referrers
+/// API. On the mirror, `berth run` passes a policy whose identity names the original
+/// repository, and `ferry inspect --attestations docker://…` prints the SBOM and the
+/// provenance; a copy into the store keeps them (`ferry inspect --attestations store:…`).
+#[test]
+fn readme_recipe_build_attest_sign_push_mirror_verify() {
+    assert!(
+        have("skopeo"),
+        "skopeo is not installed: apt-get install skopeo"
+    );
+    let (tmp, root) = busybox_store().expect("busybox-static: apt-get install busybox-static");
+    let reg = Registry::start_plain().expect("docker-registry: apt-get install docker-registry");
+    let mirror = ReferrersRegistry::start().expect("the testkit's referrers registry");
+    let (r, m) = (reg.addr(), mirror.addr());
+    let d = tmp.path();
+    let pass = d.join("pass");
+    std::fs::write(&pass, "ci secret\n").unwrap();
+    let prefix = d.join("ci");
+    ok(
+        "ferry",
+        &root,
+        &[
+            "generate-sigstore-key",
+            "--output-prefix",
+            prefix.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
+    );
+    let regd = d.join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("default.yaml"),
+        "default-docker:\n  use-sigstore-attachments: true\n",
+    )
+    .unwrap();
+    let policy = d.join("policy.json");
+    std::fs::write(
+        &policy,
+        json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"docker": {
+                format!("{m}/team"): [{
+                    "type": "sigstoreSigned",
+                    "keyPath": d.join("ci.pub"),
+                    "signedIdentity": {
+                        "type": "exactRepository",
+                        "dockerRepository": format!("{r}/app")
+                    }
+                }]
+            }}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let ctx = d.join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("hello.txt"), "hello\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nCOPY hello.txt /srv/hello.txt\n",
+    )
+    .unwrap();
+    let (policy_s, regd_s) = (policy.display().to_string(), regd.display().to_string());
+    let pol = [
+        "--policy",
+        policy_s.as_str(),
+        "--registries.d",
+        regd_s.as_str(),
+    ];
+
+    // kiln build --sbom --provenance=max -t app .
+    ok(
+        "kiln",
+        &root,
+        &[
+            "build",
+            "-q",
+            "--sbom",
+            "--provenance=max",
+            "-t",
+            "app",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    // kiln push --sign-by-sigstore-private-key ci.private --sign-passphrase-file pass \
+    //     --registry-referrers-mode=oci-1-1 app registry.example/app:1
+    let key = d.join("ci.private").display().to_string();
+    let pass_s = pass.display().to_string();
+    let src = format!("{r}/app:1");
+    ok(
+        "kiln",
+        &root,
+        &[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "--registries.d",
+            &regd_s,
+            "--sign-by-sigstore-private-key",
+            &key,
+            "--sign-passphrase-file",
+            &pass_s,
+            "--registry-referrers-mode=oci-1-1",
+            "app",
+            &src,
+        ],
+    );
+    // ferry copy --referrers docker://registry.example/app:1 docker://mirror.example/team/app:1
+    let dst = format!("{m}/team/app:1");
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--referrers",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--policy",
+            &policy_s,
+            "--registries.d",
+            &regd_s,
+            &format!("docker://{src}"),
+            &format!("docker://{dst}"),
+        ],
+    );
+    // berth run mirror.example/team/app:1: the signature verifies for the original name.
+    let puller = d.join("puller");
+    let out = ok(
+        "berth",
+        &puller,
+        &[
+            &["run", "--rm", "--tls-verify=false"][..],
+            &pol[..],
+            &[dst.as_str(), "cat", "/srv/hello.txt"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out, "hello\n");
+    // The same image copied without its referrers is refused by the same policy (another
+    // repository: referrers follow the digest within a repository, whatever the tag).
+    let bare = format!("{m}/team/bare:1");
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{src}"),
+            &format!("docker://{bare}"),
+        ],
+    );
+    let out = run(
+        "berth",
+        &d.join("refused"),
+        &[
+            &["pull", "--tls-verify=false"][..],
+            &pol[..],
+            &[bare.as_str()],
+        ]
+        .concat(),
+    );
+    assert!(!out.status.success(), "an unsigned copy was accepted");
+    assert!(
+        text(&out.stderr).contains("sigstoreSigned"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // ferry inspect --attestations docker://mirror.example/team/app:1
+    let predicates = |out: &str| -> Vec<String> {
+        let v: Value = serde_json::from_str(out).unwrap();
+        let mut p: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["predicateType"].as_str().unwrap().to_owned())
+            .collect();
+        p.sort();
+        p
+    };
+    let want = [
+        "https://slsa.dev/provenance/v1",
+        "https://spdx.dev/Document",
+    ];
+    let out = ok(
+        "ferry",
+        &root,
+        &[
+            "inspect",
+            "--attestations",
+            "--tls-verify=false",
+            &format!("docker://{dst}"),
+        ],
+    );
+    assert_eq!(predicates(&out), want, "{out}");
+    // The registry side (tag fallback) lists them too.
+    let out = ok(
+        "ferry",
+        &root,
+        &[
+            "inspect",
+            "--attestations",
+            "--tls-verify=false",
+            &format!("docker://{src}"),
+        ],
+    );
+    assert_eq!(predicates(&out), want, "{out}");
+
+    // Into the store: ferry copy --referrers docker://… store:… and kiln pull --referrers
+    // keep them, signature included.
+    let kept = d.join("kept");
+    ok(
+        "ferry",
+        &kept,
+        &[
+            "copy",
+            "-q",
+            "--referrers",
+            "--src-tls-verify=false",
+            "--policy",
+            &policy_s,
+            "--registries.d",
+            &regd_s,
+            &format!("docker://{dst}"),
+            "store:mirrored",
+        ],
+    );
+    let out = ok(
+        "ferry",
+        &kept,
+        &["inspect", "--attestations", "store:localhost/mirrored"],
+    );
+    assert_eq!(predicates(&out), want, "{out}");
+    let pulled = d.join("pulled");
+    ok(
+        "kiln",
+        &pulled,
+        &[
+            &["pull", "-q", "--referrers", "--tls-verify=false"][..],
+            &pol[..],
+            &[dst.as_str()],
+        ]
+        .concat(),
+    );
+    let index = std::fs::read_to_string(pulled.join("oci/index.json")).unwrap();
+    assert!(
+        index.contains("application/vnd.dev.cosign.artifact.sig.v1+json"),
+        "the signature was not kept: {index}"
+    );
+    assert!(
+        index.contains(IN_TOTO),
+        "the attestations were not kept: {index}"
+    );
+}

@@ -841,11 +841,7 @@ fn kiln_build_signs_and_the_signature_goes_with_the_push() {
     let p: Vec<&str> = p.iter().map(String::as_str).collect();
     let ctx = s.dir().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
-    std::fs::write(
-        ctx.join("Dockerfile"),
-        "FROM busybox\nLABEL built=here\n",
-    )
-    .unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nLABEL built=here\n").unwrap();
     let signed = format!("{a}/sig/built:1");
     let unsigned = format!("{a}/sig/built-unsigned:1");
     let key = s.key.display().to_string();
@@ -897,7 +893,11 @@ fn kiln_build_signs_and_the_signature_goes_with_the_push() {
     );
     assert!(!out.status.success(), "a wrong passphrase was accepted");
     for image in [&signed, &unsigned] {
-        ok("kiln", &s.root, &["push", "-q", "--tls-verify=false", image]);
+        ok(
+            "kiln",
+            &s.root,
+            &["push", "-q", "--tls-verify=false", image],
+        );
     }
 
     let mut args = vec!["pull", "-q", "--tls-verify=false"];

@@ -334,7 +334,10 @@ pub fn referrer_form(subject: (&Digest, &str, u64), sig: &Signature) -> Result<R
         })?;
     Ok(ReferrerForm {
         blobs: vec![
-            (wharf_oci::media_type::OCI_EMPTY_JSON.to_owned(), b"{}".to_vec()),
+            (
+                wharf_oci::media_type::OCI_EMPTY_JSON.to_owned(),
+                b"{}".to_vec(),
+            ),
             (PAYLOAD_MEDIA_TYPE.to_owned(), sig.payload.clone()),
         ],
         manifest,

@@ -79,7 +79,8 @@ impl Destination {
             }
             _ => Err(TransportError::Unsupported {
                 destination: self.describe(),
-                what: "referrers (--referrers): copy to a registry, an oci: layout or the store".into(),
+                what: "referrers (--referrers): copy to a registry, an oci: layout or the store"
+                    .into(),
             }),
         }
     }

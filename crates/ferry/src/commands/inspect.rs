@@ -26,7 +26,8 @@ pub struct Args {
     #[arg(short = 'n', long)]
     pub no_tags: bool,
     /// Print the in-toto statements (SBOM, provenance) attached to the image as OCI 1.1
-    /// referrers, as a JSON array (oci: layouts and store: images)
+    /// referrers, as a JSON array (registries through the referrers API or its tag fallback,
+    /// oci: layouts, store: images)
     #[arg(long, conflicts_with_all = ["raw", "config"])]
     pub attestations: bool,
     #[command(flatten)]

@@ -205,8 +205,8 @@ pub struct EngineArgs {
     #[arg(long, value_name = "LAYOUT", default_value = "referrer",
           value_parser = ["referrer", "index"])]
     pub attest_layout: String,
-    /// Sign the built image with the GPG key of this fingerprint (not kept with a stored
-    /// image yet: sign at `kiln push --sign-by`)
+    /// Refused with the fix: GPG signatures have no form kept with a stored image; sign at
+    /// `kiln push --sign-by FINGERPRINT`
     #[arg(long, value_name = "FINGERPRINT")]
     pub sign_by: Option<String>,
     /// Sign the built image with this sigstore (cosign) private key, for the first -t name;

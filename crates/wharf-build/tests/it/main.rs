@@ -153,7 +153,10 @@ fn import_applies_changes_with_the_dockerfile_rules_and_run_sees_them() {
     let e = import(&store, std::fs::File::open(&tar).unwrap(), &[], &bad)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("RUN rm -rf /") && e.contains("CMD, ENTRYPOINT"), "{e}");
+    assert!(
+        e.contains("RUN rm -rf /") && e.contains("CMD, ENTRYPOINT"),
+        "{e}"
+    );
 
     // RUN in the sandbox sees the imported ENV and WORKDIR; its output is in the layer.
     let ctx = tmp.path().join("ctx");
