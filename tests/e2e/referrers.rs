@@ -691,7 +691,7 @@ fn readme_recipe_build_attest_sign_push_mirror_verify() {
     let (tmp, root) = busybox_store().expect("busybox-static: apt-get install busybox-static");
     let reg = Registry::start_plain().expect("docker-registry: apt-get install docker-registry");
     let mirror = ReferrersRegistry::start().expect("the testkit's referrers registry");
-    let (r, m) = (reg.addr(), mirror.addr());
+    let (reg_addr, mirror_addr) = (reg.addr(), mirror.addr());
     let d = tmp.path();
     let pass = d.join("pass");
     std::fs::write(&pass, "ci secret\n").unwrap();
@@ -720,12 +720,12 @@ fn readme_recipe_build_attest_sign_push_mirror_verify() {
         json!({
             "default": [{"type": "insecureAcceptAnything"}],
             "transports": {"docker": {
-                format!("{m}/team"): [{
+                format!("{mirror_addr}/team"): [{
                     "type": "sigstoreSigned",
                     "keyPath": d.join("ci.pub"),
                     "signedIdentity": {
                         "type": "exactRepository",
-                        "dockerRepository": format!("{r}/app")
+                        "dockerRepository": format!("{reg_addr}/app")
                     }
                 }]
             }}
@@ -767,7 +767,7 @@ fn readme_recipe_build_attest_sign_push_mirror_verify() {
     //     --registry-referrers-mode=oci-1-1 app registry.example/app:1
     let key = d.join("ci.private").display().to_string();
     let pass_s = pass.display().to_string();
-    let src = format!("{r}/app:1");
+    let src = format!("{reg_addr}/app:1");
     ok(
         "kiln",
         &root,
@@ -787,7 +787,7 @@ fn readme_recipe_build_attest_sign_push_mirror_verify() {
         ],
     );
     // ferry copy --referrers docker://registry.example/app:1 docker://mirror.example/team/app:1
-    let dst = format!("{m}/team/app:1");
+    let dst = format!("{mirror_addr}/team/app:1");
     ok(
         "ferry",
         &root,
@@ -820,7 +820,7 @@ fn readme_recipe_build_attest_sign_push_mirror_verify() {
     assert_eq!(out, "hello\n");
     // The same image copied without its referrers is refused by the same policy (another
     // repository: referrers follow the digest within a repository, whatever the tag).
-    let bare = format!("{m}/team/bare:1");
+    let bare = format!("{mirror_addr}/team/bare:1");
     ok(
         "ferry",
         &root,
@@ -853,15 +853,15 @@ fn readme_recipe_build_attest_sign_push_mirror_verify() {
 
     // ferry inspect --attestations docker://mirror.example/team/app:1
     let predicates = |out: &str| -> Vec<String> {
-        let v: Value = serde_json::from_str(out).unwrap();
-        let mut p: Vec<String> = v
+        let doc: Value = serde_json::from_str(out).unwrap();
+        let mut types: Vec<String> = doc
             .as_array()
             .unwrap()
             .iter()
             .map(|s| s["predicateType"].as_str().unwrap().to_owned())
             .collect();
-        p.sort();
-        p
+        types.sort();
+        types
     };
     let want = [
         "https://slsa.dev/provenance/v1",

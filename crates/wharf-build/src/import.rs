@@ -86,7 +86,9 @@ fn apply_change(image: &mut ImageConfig, change: &str) -> Result<(), BuildError>
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     let staged = wharf_dockerfile::parse(&format!("FROM scratch\n{line}"))
-        .and_then(|df| wharf_dockerfile::stage::plan(&df, &Default::default()))
+        .and_then(|df| {
+            wharf_dockerfile::stage::plan(&df, &wharf_dockerfile::stage::BuildOptions::default())
+        })
         .and_then(|plan| plan.expand(0, &env))
         .map_err(|e| bad(e.to_string()))?;
     let [one] = staged.instructions.as_slice() else {
