@@ -104,6 +104,7 @@ trace\t''"
 complete -c berth -n "__fish_berth_using_subcommand pull" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c berth -n "__fish_berth_using_subcommand pull" -l all-platforms -d 'Pull every image of a multi-architecture index'
 complete -c berth -n "__fish_berth_using_subcommand pull" -s q -l quiet -d 'Print nothing but the image ID'
+complete -c berth -n "__fish_berth_using_subcommand pull" -l referrers -d 'Also store the image\'s OCI 1.1 referrers (signatures, SBOMs, attestations), through the referrers API or its tag fallback'
 complete -c berth -n "__fish_berth_using_subcommand pull" -s h -l help -d 'Print help'
 complete -c berth -n "__fish_berth_using_subcommand pull" -s V -l version -d 'Print version'
 complete -c berth -n "__fish_berth_using_subcommand run" -l pull -d 'Pull the image: `always`, `missing` (when not in the store), `never`' -r -f -a "always\t'Pull the image before every run'

@@ -48,6 +48,8 @@ complete -c ferry -n "__fish_ferry_needs_command" -f -a "delete" -d 'Delete an i
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "login" -d 'Store credentials for a registry'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "logout" -d 'Remove stored credentials'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "generate-sigstore-key" -d 'Generate a sigstore (cosign) key pair for --sign-by-sigstore-private-key'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "standalone-sign" -d 'Sign a manifest file with a GPG key (simple signing), without a registry'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "standalone-verify" -d 'Verify a simple-signing signature of a manifest file; prints the digest'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand manifest-digest" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
@@ -89,6 +91,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l registries.d -d 
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l raw -d 'Print the manifest (or index) exactly as stored'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l config -d 'Print the image configuration'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s n -l no-tags -d 'Do not list the repository\'s tags'
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l attestations -d 'Print the in-toto statements (SBOM, provenance) attached to the image as OCI 1.1 referrers, as a JSON array (registries through the referrers API or its tag fallback, oci: layouts, store: images)'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l no-creds -d 'Access the registry anonymously'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s h -l help -d 'Print help'
@@ -124,6 +127,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-authfile -d 'A
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-HEX.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
+oci-1-1\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -139,6 +144,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand copy" -l registries.d -d 'Re
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s a -l all -d 'Copy every image of a multi-architecture index'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s q -l quiet -d 'Print nothing while copying'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l preserve-digests -d 'Fail rather than change any manifest digest'
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l referrers -d 'Also copy the image\'s referrers (signatures, SBOMs, attestations; OCI 1.1 referrers API or its tag fallback), recursively'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-compress -d 'Compress layers that are not (gzip unless --dest-compress-format says otherwise)'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l dest-decompress -d 'Store layers uncompressed at the destination (their digests become their diff IDs)'
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l src-no-creds -d 'Access the source registry anonymously'
@@ -180,6 +186,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-authfile -d 'A
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-HEX.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
+oci-1-1\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -198,6 +206,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dry-run -d 'List wh
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l keep-going -d 'Go on after an image fails; fail at the end'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -s q -l quiet -d 'Print nothing while copying'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l preserve-digests -d 'Fail rather than change any manifest digest'
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l referrers -d 'Also copy the image\'s referrers (signatures, SBOMs, attestations; OCI 1.1 referrers API or its tag fallback), recursively'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-compress -d 'Compress layers that are not (gzip unless --dest-compress-format says otherwise)'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l dest-decompress -d 'Store layers uncompressed at the destination (their digests become their diff IDs)'
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l src-no-creds -d 'Access the source registry anonymously'
@@ -311,13 +320,48 @@ complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l re
 complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -l insecure-policy -d 'Copy without checking the signature policy'
 complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand generate-sigstore-key" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "manifest-digest" -d 'Compute the digest of a manifest file'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "inspect" -d 'Show an image\'s manifest, configuration or skopeo\'s summary'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "copy" -d 'Copy an image between transports'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "sync" -d 'Copy every image of a repository, directory or YAML list to a registry or directory'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "list-tags" -d 'List the tags of a repository'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "delete" -d 'Delete an image from a registry'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "login" -d 'Store credentials for a registry'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "logout" -d 'Remove stored credentials'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "generate-sigstore-key" -d 'Generate a sigstore (cosign) key pair for --sign-by-sigstore-private-key'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -s o -l output -d 'Write the signature to FILE' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l passphrase-file -d 'Read the key\'s passphrase from the first line of PATH' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -l insecure-policy -d 'Copy without checking the signature policy'
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-sign" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l public-key-file -d 'Trust the public keys in FILE instead of the GPG keyring' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''"
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l override-os -d 'Use OS instead of the running OS when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l override-arch -d 'Use ARCH instead of the machine\'s architecture when choosing an image' -r
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l override-variant -d 'Use VARIANT instead of the machine\'s architecture variant' -r
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l registries-conf -d 'Use FILE as registries.conf (instead of $CONTAINERS_REGISTRIES_CONF or the default files)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l policy -d 'Trust policy file (containers-policy.json); default $HOME/.config/containers/policy.json, else /etc/containers/policy.json' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l registries.d -d 'Registries.d directory: where signatures are stored (lookaside, sigstore attachments)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -l insecure-policy -d 'Copy without checking the signature policy'
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand standalone-verify" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "manifest-digest" -d 'Compute the digest of a manifest file'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "inspect" -d 'Show an image\'s manifest, configuration or skopeo\'s summary'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "copy" -d 'Copy an image between transports'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "sync" -d 'Copy every image of a repository, directory or YAML list to a registry or directory'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "list-tags" -d 'List the tags of a repository'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "delete" -d 'Delete an image from a registry'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "login" -d 'Store credentials for a registry'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "logout" -d 'Remove stored credentials'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "generate-sigstore-key" -d 'Generate a sigstore (cosign) key pair for --sign-by-sigstore-private-key'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "standalone-sign" -d 'Sign a manifest file with a GPG key (simple signing), without a registry'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "standalone-verify" -d 'Verify a simple-signing signature of a manifest file; prints the digest'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from manifest-digest inspect copy sync list-tags delete login logout generate-sigstore-key standalone-sign standalone-verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -108,6 +108,14 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l device -d 'Give RUN 
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-ttl -d 'Use cached steps only when they were made less than DURATION ago (`10m`, `1h`; `0`: no cache, as --no-cache); remote --cache-from records are not used with it' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l identity-label -d 'Label the image with io.wharf.version (kiln\'s version), as buildah\'s io.buildah.version; off unless asked, so that builds stay reproducible across kiln versions' -r -f -a "true\t''
 false\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sbom -d 'Attach an SBOM of the image as an in-toto attestation referrer: SPDX 2.3 of the packages (dpkg, apk) and the files COPY/ADD added (true, spdx, cyclonedx, false)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l provenance -d 'Attach SLSA v1 provenance as an in-toto attestation referrer: min (the default, unless $BUILDX_NO_DEFAULT_ATTESTATIONS=1), max (with the Dockerfile and its steps), false' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest -d 'An attestation to attach, as buildx: type=sbom[,format=cyclonedx] or type=provenance[,mode=max]; disabled=true turns one off (repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest-layout -d 'Where attestations go: referrer (an OCI 1.1 referrer of the image, which keeps its digest) or index (also BuildKit\'s layout: the names then point at an index of the image and its attestation manifest, for registries without referrers)' -r -f -a "referrer\t''
+index\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-by -d 'Refused with the fix: GPG signatures have no form kept with a stored image; sign at `kiln push --sign-by FINGERPRINT`' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-by-sigstore-private-key -d 'Sign the built image with this sigstore (cosign) private key, for the first -t name; the signature is kept as an OCI 1.1 referrer that `kiln push` carries' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-from -d 'Look steps up in this repository (repeatable) when the local cache misses' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s o -l output -d 'Also write the result here: type=local,dest=DIR (the filesystem), type=tar,dest=FILE, type=oci,dest=FILE or type=docker,dest=FILE (image archives); a bare DIR means local' -r
@@ -172,6 +180,7 @@ trace\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l insecure-policy -d 'Accept every image without checking the signature policy'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -l all-platforms -d 'Pull every image of a multi-architecture index'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -s q -l quiet -d 'Print nothing but the image ID'
+complete -c kiln -n "__fish_kiln_using_subcommand pull" -l referrers -d 'Also store the image\'s OCI 1.1 referrers (signatures, SBOMs, attestations), through the referrers API or its tag fallback'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand pull" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l tls-verify -d 'Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP)' -r -f -a "true\t''
@@ -191,6 +200,10 @@ complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-identity -d 'The
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-by -d 'Sign the image with the GPG key of this fingerprint' -r
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-by-sigstore-private-key -d 'Sign the image with this sigstore (cosign) private key' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l registry-referrers-mode -d 'Where sigstore signatures go: legacy (the sha256-HEX.sig tag) or oci-1-1 (an OCI 1.1 referrer of the image), as cosign\'s flag of the same name' -r -f -a "legacy\t''
+oci-1-1\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand push" -l referrers -d 'Push the image\'s referrers too (signatures, SBOMs, attestations stored with it); by default they are pushed when the image keeps its digest; --referrers=false skips them' -r -f -a "true\t''
+false\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand push" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
@@ -210,6 +223,8 @@ warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -l sbom -d 'Print the image\'s SBOM statement (in-toto, SPDX or CycloneDX) that `kiln build --sbom` attached'
+complete -c kiln -n "__fish_kiln_using_subcommand inspect" -l provenance -d 'Print the image\'s SLSA provenance statement that `kiln build` attached'
 complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand tag" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F

@@ -2,6 +2,7 @@
 // Test helpers outside #[test] functions may unwrap and report skips on stderr.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod attestations;
 mod berth;
 mod berth_monitor;
 mod berth_pull;
@@ -22,6 +23,7 @@ mod ferry;
 mod images;
 mod kiln_ctr;
 mod pull_unpack;
+mod referrers;
 mod registry_conf;
 mod security;
 mod signatures;

@@ -680,3 +680,236 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A GPG home with a fresh signing key (no passphrase) and its armored public key file:
+/// `(home, fingerprint, public key file)`.
+fn gpg_key(dir: &Path) -> (PathBuf, String, PathBuf) {
+    let home = dir.join("gnupg");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    gpg(
+        &home,
+        &[
+            "--quick-gen-key",
+            "Wharf Standalone <standalone@example.invalid>",
+            "rsa2048",
+            "sign",
+            "never",
+        ],
+    );
+    let listing = gpg(&home, &["--list-keys", "--with-colons"]);
+    let fp = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:::::::::"))
+        .map(|l| l.trim_end_matches(':').to_owned())
+        .unwrap();
+    let pubkey = dir.join("standalone.asc");
+    std::fs::write(&pubkey, gpg(&home, &["--armor", "--export", &fp])).unwrap();
+    (home, fp, pubkey)
+}
+
+/// `ferry standalone-sign` / `standalone-verify` against skopeo's: skopeo signs and ferry
+/// verifies (with `--public-key-file` and with the keyring), ferry signs and skopeo verifies;
+/// a signature for another reference, another manifest or another key is refused.
+#[test]
+fn standalone_sign_and_verify_interoperate_with_skopeo() {
+    if !have("skopeo") || !have("gpg") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (home, fp, pubkey) = gpg_key(d);
+    let manifest = d.join("manifest.json");
+    std::fs::write(
+        &manifest,
+        br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#,
+    )
+    .unwrap();
+    let digest = wharf_oci::digest::sha256(&std::fs::read(&manifest).unwrap()).to_string();
+    let reference = "registry.example.com/app/web:1";
+    let (m, sk_sig, fe_sig) = (
+        manifest.to_str().unwrap(),
+        d.join("by-skopeo.sig"),
+        d.join("by-ferry.sig"),
+    );
+    let ferry = |args: &[&str]| {
+        Command::new(crate::bin("ferry"))
+            .env("GNUPGHOME", &home)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = Command::new("skopeo")
+        .env("GNUPGHOME", &home)
+        .args(["standalone-sign", m, reference, &fp, "-o"])
+        .arg(&sk_sig)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::text(&out.stderr));
+
+    // skopeo signed, ferry verifies, with the key file and with the keyring.
+    let s = sk_sig.to_str().unwrap();
+    for extra in [vec!["--public-key-file", pubkey.to_str().unwrap()], vec![]] {
+        let mut args = vec!["standalone-verify", m, reference, &fp, s];
+        args.extend(extra);
+        let out = ferry(&args);
+        let stdout = crate::text(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(&digest) && stdout.contains(&fp),
+            "{args:?}: {stdout}{}",
+            crate::text(&out.stderr)
+        );
+    }
+    let out = ferry(&[
+        "standalone-verify",
+        m,
+        reference,
+        "any",
+        s,
+        "--public-key-file",
+        pubkey.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::text(&out.stderr));
+
+    // ferry signs, skopeo (gpgme) verifies.
+    let out = ferry(&[
+        "standalone-sign",
+        m,
+        reference,
+        &fp,
+        "-o",
+        fe_sig.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::text(&out.stderr));
+    let verified = Command::new("skopeo")
+        .env("GNUPGHOME", &home)
+        .args(["standalone-verify", m, reference, &fp])
+        .arg(&fe_sig)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success() && crate::text(&verified.stdout).contains(&digest),
+        "{}",
+        crate::text(&verified.stderr)
+    );
+
+    // Refusals: another reference, another manifest, another expected key.
+    let f = fe_sig.to_str().unwrap();
+    let out = ferry(&[
+        "standalone-verify",
+        m,
+        "registry.example.com/app/other:1",
+        &fp,
+        f,
+    ]);
+    assert!(
+        !out.status.success() && crate::text(&out.stderr).contains("does not match"),
+        "{}",
+        crate::text(&out.stderr)
+    );
+    let other = d.join("other.json");
+    std::fs::write(&other, br#"{"schemaVersion":2,"layers":[]}"#).unwrap();
+    let out = ferry(&[
+        "standalone-verify",
+        other.to_str().unwrap(),
+        reference,
+        &fp,
+        f,
+    ]);
+    assert!(
+        !out.status.success() && crate::text(&out.stderr).contains("not sha256:"),
+        "{}",
+        crate::text(&out.stderr)
+    );
+    let out = ferry(&["standalone-verify", m, reference, "0123456789ABCDEF", f]);
+    assert!(
+        !out.status.success() && crate::text(&out.stderr).contains("expected fingerprints"),
+        "{}",
+        crate::text(&out.stderr)
+    );
+}
+
+/// `kiln build --sign-by-sigstore-private-key`: the signature (cosign's OCI 1.1 referrer form,
+/// for the first `-t`) is kept with the built image, `kiln push` carries it (to the tag
+/// fallback of a registry without the referrers API), and a pull under a `sigstoreSigned`
+/// policy accepts the image; the same build unsigned is refused.
+#[test]
+fn kiln_build_signs_and_the_signature_goes_with_the_push() {
+    let Some(s) = setup() else { return };
+    let a = &s.addr;
+    let p = s.policy_args();
+    let p: Vec<&str> = p.iter().map(String::as_str).collect();
+    let ctx = s.dir().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nLABEL built=here\n").unwrap();
+    let signed = format!("{a}/sig/built:1");
+    let unsigned = format!("{a}/sig/built-unsigned:1");
+    let key = s.key.display().to_string();
+    let pass = s.pass.display().to_string();
+    let ctx = ctx.display().to_string();
+    let mut bargs = vec!["build", "-q", "--provenance=false"];
+    bargs.extend(&p);
+    ok(
+        "kiln",
+        &s.root,
+        &[
+            &bargs[..],
+            &[
+                "-t",
+                &signed,
+                "--sign-by-sigstore-private-key",
+                &key,
+                "--sign-passphrase-file",
+                &pass,
+                &ctx,
+            ],
+        ]
+        .concat(),
+    );
+    ok(
+        "kiln",
+        &s.root,
+        &[&bargs[..], &["-t", &unsigned, &ctx]].concat(),
+    );
+    // A wrong passphrase fails before anything is built.
+    let bad = s.dir().join("bad-pass");
+    std::fs::write(&bad, "wrong\n").unwrap();
+    let out = run(
+        "kiln",
+        &s.root,
+        &[
+            &bargs[..],
+            &[
+                "-t",
+                &signed,
+                "--sign-by-sigstore-private-key",
+                &key,
+                "--sign-passphrase-file",
+                bad.to_str().unwrap(),
+                &ctx,
+            ],
+        ]
+        .concat(),
+    );
+    assert!(!out.status.success(), "a wrong passphrase was accepted");
+    for image in [&signed, &unsigned] {
+        ok(
+            "kiln",
+            &s.root,
+            &["push", "-q", "--tls-verify=false", image],
+        );
+    }
+
+    let mut args = vec!["pull", "-q", "--tls-verify=false"];
+    args.extend(&p);
+    let fresh = s.dir().join("pulled-built");
+    ok("kiln", &fresh, &[&args[..], &[signed.as_str()]].concat());
+    let empty = s.dir().join("refused-built");
+    let out = run("kiln", &empty, &[&args[..], &[unsigned.as_str()]].concat());
+    refused(&out, &unsigned, "sigstoreSigned", &s.policy);
+    store_is_empty(&empty);
+    let mut rargs = vec!["pull", "--tls-verify=false"];
+    rargs.extend(&p);
+    let berth = s.dir().join("berth-built");
+    ok("berth", &berth, &[&rargs[..], &[signed.as_str()]].concat());
+}

@@ -89,4 +89,8 @@ pub enum Command {
     Logout(commands::login::LogoutArgs),
     /// Generate a sigstore (cosign) key pair for --sign-by-sigstore-private-key
     GenerateSigstoreKey(commands::generate_sigstore_key::Args),
+    /// Sign a manifest file with a GPG key (simple signing), without a registry
+    StandaloneSign(commands::standalone::SignArgs),
+    /// Verify a simple-signing signature of a manifest file; prints the digest
+    StandaloneVerify(commands::standalone::VerifyArgs),
 }

@@ -148,6 +148,9 @@ pub enum BuildError {
     /// A manifest list in the store without an image for the platform asked for.
     #[error("the manifest list {name:?} has no image for {wanted}")]
     NoPlatformImage { name: String, wanted: String },
+    /// An SBOM or provenance statement could not be made or read.
+    #[error("attestation: {reason}")]
+    Attestation { reason: String },
     /// A feature this engine does not implement yet.
     #[error("{what} is not supported yet")]
     Unsupported { what: String },

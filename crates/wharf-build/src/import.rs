@@ -88,7 +88,27 @@ fn apply_change(image: &mut ImageConfig, change: &str) -> Result<(), BuildError>
     {
         return Err(bad(format!("VOLUME {p:?} must be an absolute path")));
     }
-    config::apply(image, &mut StageFlags::default(), ins);
+    // Values are words as in a Dockerfile: quotes removed and `$VAR` expanded with the
+    // image's ENV, which only the planner's expansion does.
+    let env: Vec<(String, String)> = image
+        .config
+        .as_ref()
+        .and_then(|c| c.env.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let staged = wharf_dockerfile::parse(&format!("FROM scratch\n{line}"))
+        .and_then(|df| {
+            wharf_dockerfile::stage::plan(&df, &wharf_dockerfile::stage::BuildOptions::default())
+        })
+        .and_then(|plan| plan.expand(0, &env))
+        .map_err(|e| bad(e.to_string()))?;
+    let [one] = staged.instructions.as_slice() else {
+        return Err(bad("expected exactly one instruction".to_owned()));
+    };
+    config::apply(image, &mut StageFlags::default(), &one.located.instruction);
     Ok(())
 }
 

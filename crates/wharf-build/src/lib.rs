@@ -41,6 +41,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod attest;
 pub mod builder;
 pub mod cache;
 pub mod config;

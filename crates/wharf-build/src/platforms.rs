@@ -75,7 +75,7 @@ fn entry(store: &Store, manifest: &Digest) -> Result<Descriptor, BuildError> {
 /// The Dockerfile cannot be read, a base cannot be found, no base names a platform (all are
 /// `scratch`), or the bases share none.
 pub fn base_platforms(store: &Store, opts: &BuildOptions) -> Result<Vec<Platform>, BuildError> {
-    let (_, _, plan) = crate::engine::read_plan(opts)?;
+    let (_, _, _, plan) = crate::engine::read_plan(opts)?;
     let mut needed = plan.needed.clone();
     needed.push(plan.target);
     let mut puller = crate::pull::Puller::default();

@@ -185,6 +185,7 @@ fn pull(
         retry_times: client.retry.times,
         policy: opts.signature_policy.clone(),
         registry_only: true,
+        referrers: false,
     };
     wharf_transport::pull::pull(store, &req, runtime, &mut |e| match e {
         PullEvent::Pulling(r) => pulling(&r.to_string()),

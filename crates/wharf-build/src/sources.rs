@@ -28,6 +28,8 @@ pub(crate) struct Staged {
     pub sources: Vec<Source>,
     /// Covers the staged files' names, contents and times (for the cache key).
     pub digest: String,
+    /// The URLs fetched and the sha256 of what each served (for provenance).
+    pub urls: Vec<(String, Digest)>,
 }
 
 /// Whether `source` is an ADD URL this engine fetches.
@@ -72,6 +74,7 @@ pub(crate) fn stage(
     let mut heredocs = c.heredocs.iter();
     let mut sources = Vec::new();
     let mut h = Hasher::sha256();
+    let mut urls = Vec::new();
     for (n, s) in wanted.iter().enumerate() {
         // Each source gets its own subdirectory, so two with the same name do not collide.
         let sub = dir.path().join(n.to_string());
@@ -108,6 +111,7 @@ pub(crate) fn stage(
         } else {
             let fetched = fetch(s, c.checksum.as_deref(), &sub, net)?;
             let digest = format!("{} mtime {}", fetched.digest, fetched.mtime);
+            urls.push(((*s).clone(), fetched.digest.clone()));
             (fetched.name, fetched.path, digest)
         };
         h.update(format!("staged {name} {digest}\n").as_bytes());
@@ -117,6 +121,7 @@ pub(crate) fn stage(
         _dir: dir,
         sources,
         digest: h.finish().to_string(),
+        urls,
     }))
 }
 

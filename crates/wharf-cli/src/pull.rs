@@ -23,6 +23,10 @@ pub struct PullArgs {
     /// Print nothing but the image ID
     #[arg(short, long)]
     pub quiet: bool,
+    /// Also store the image's OCI 1.1 referrers (signatures, SBOMs, attestations), through
+    /// the referrers API or its tag fallback
+    #[arg(long)]
+    pub referrers: bool,
 }
 
 /// The registry references `input` may mean, in the order to try: the shared resolver of every
@@ -75,6 +79,7 @@ pub fn pull(
         retry_times: args.registry.retry,
         policy: Some(args.registry.policy.context()?),
         registry_only: false,
+        referrers: args.referrers,
     };
     let quiet = args.quiet;
     let pulled = wharf_transport::pull::pull(store, &req, runtime()?.handle(), &mut |e| {

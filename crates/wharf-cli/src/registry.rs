@@ -135,6 +135,11 @@ pub struct Push<'a> {
     pub digestfile: Option<&'a std::path::Path>,
     /// Sign the pushed manifest.
     pub sign: Option<wharf_transport::SignOptions>,
+    /// Push the image's referrers from the store (signatures, SBOMs, attestations): `None`
+    /// pushes them when the push keeps the image's digest (no `--format`, a registry), as
+    /// BuildKit pushes its attestations; `Some(true)` insists (refused when the digest
+    /// changes), `Some(false)` skips them.
+    pub referrers: Option<bool>,
 }
 
 /// Copies `push.name` from the store to its destination, with every image of a list; the
@@ -154,6 +159,9 @@ pub fn push(store: &Store, push: &Push<'_>, progress: &mut dyn Write) -> anyhow:
         all: true,
         retry_times: push.registry.retry,
         sign: push.sign.clone(),
+        referrers: push.referrers.unwrap_or_else(|| {
+            push.format.is_none() && matches!(push.destination, ImageRef::Docker(_))
+        }),
         ..CopyOptions::default()
     };
     if !push.quiet {

@@ -73,6 +73,10 @@ pub struct SignArgs {
     /// Read the signing key's passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)
     #[arg(long, value_name = "PATH")]
     pub sign_passphrase_file: Option<PathBuf>,
+    /// Where sigstore signatures go: legacy (the sha256-HEX.sig tag) or oci-1-1 (an OCI 1.1
+    /// referrer of the image), as cosign's flag of the same name
+    #[arg(long, value_name = "MODE", value_parser = ["legacy", "oci-1-1"])]
+    pub registry_referrers_mode: Option<String>,
 }
 
 impl SignArgs {
@@ -119,6 +123,7 @@ impl SignArgs {
             signers,
             identity,
             registries_d: RegistriesD::load(&dir)?,
+            referrers_mode: self.registry_referrers_mode.as_deref() == Some("oci-1-1"),
         }))
     }
 }

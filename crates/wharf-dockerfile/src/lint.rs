@@ -313,8 +313,14 @@ fn multiple(l: &mut Linter<'_>, seen: &mut Vec<&'static str>, kw: &'static str, 
     }
 }
 
+/// Whether a variable name looks like it holds a secret (`API_TOKEN`, `DB_PASSWORD`): BuildKit's
+/// `SecretsUsedInArgOrEnv` rule. Provenance leaves such build arguments out.
+pub fn looks_secret(name: &str) -> bool {
+    SECRET.as_ref().is_some_and(|re| re.is_match(name))
+}
+
 fn secret(l: &mut Linter<'_>, kw: &str, name: &str, line: usize) {
-    if SECRET.as_ref().is_some_and(|re| re.is_match(name)) {
+    if looks_secret(name) {
         l.add(
             "SecretsUsedInArgOrEnv",
             line,

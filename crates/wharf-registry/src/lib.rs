@@ -29,6 +29,7 @@ pub mod download;
 pub mod error;
 pub mod manifest;
 pub mod paths;
+pub mod referrers;
 pub mod registries_conf;
 pub mod retry;
 pub mod shortnames;

@@ -207,6 +207,20 @@ impl RegistryClient {
         bytes: Bytes,
         media_type: &str,
     ) -> Result<Digest> {
+        self.put_manifest_subject(repository, reference, bytes, media_type)
+            .await
+            .map(|(d, _)| d)
+    }
+
+    /// [`Self::put_manifest`], also returning the `OCI-Subject` header of the answer: a
+    /// registry with the referrers API sends it when it indexed the manifest's `subject`.
+    pub(crate) async fn put_manifest_subject(
+        &self,
+        repository: &str,
+        reference: &str,
+        bytes: Bytes,
+        media_type: &str,
+    ) -> Result<(Digest, Option<String>)> {
         check_repository(repository)?;
         let by_digest = check_reference(reference)?;
         let digest = digest_of(&bytes, by_digest.as_ref())?;
@@ -244,7 +258,12 @@ impl RegistryClient {
                 actual: reported,
             });
         }
-        Ok(digest)
+        let subject = resp
+            .headers()
+            .get("oci-subject")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok((digest, subject))
     }
 
     /// `DELETE /v2/<name>/manifests/<digest>` (registries delete by digest only).

@@ -16,7 +16,7 @@ struct TagList {
 }
 
 /// The target of a `rel="next"` link, if the header has one.
-fn next_link(header: &str) -> Option<&str> {
+pub(crate) fn next_link(header: &str) -> Option<&str> {
     header.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
         let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;

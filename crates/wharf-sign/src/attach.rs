@@ -1,6 +1,9 @@
 //! Sigstore signatures as registry attachments: an OCI manifest tagged `sha256-<hex>.sig` in
 //! the image's repository, one layer per signature (the payload as its blob, the signature in
-//! an annotation), as cosign and containers/image store them.
+//! an annotation), as cosign and containers/image store them; and the OCI 1.1 referrer form
+//! (cosign `--registry-referrers-mode=oci-1-1`): one manifest per signature with
+//! `artifactType` [`REFERRER_ARTIFACT_TYPE`], an empty config and a `subject`, found through
+//! the referrers API or its tag fallback. Verification reads both.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +14,9 @@ use wharf_registry::{RegistryClient, RegistryError, UploadOptions};
 
 use crate::error::{Result, SignError};
 use crate::sigstore::{PAYLOAD_MEDIA_TYPE, SIGNATURE_ANNOTATION, Signature};
+
+/// The `artifactType` of a cosign signature stored as an OCI 1.1 referrer.
+pub const REFERRER_ARTIFACT_TYPE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 
 /// A payload larger than this is refused (containers/image: 4 MiB).
 const MAX_PAYLOAD: u64 = 4 << 20;
@@ -35,6 +41,10 @@ struct SigManifest {
     media_type: Option<String>,
     config: Desc,
     layers: Vec<Desc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    artifact_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<Desc>,
 }
 
 /// The attachment tag of the manifest with `digest`: `sha256-<hex>.sig`.
@@ -78,9 +88,68 @@ pub async fn fetch(
     digest: &Digest,
 ) -> Result<Vec<Signature>> {
     let repo = &reference.repository;
-    let Some(m) = read_manifest(client, repo, digest).await? else {
-        return Ok(Vec::new());
+    let mut manifests: Vec<SigManifest> = read_manifest(client, repo, digest)
+        .await?
+        .into_iter()
+        .collect();
+    manifests.extend(read_referrers(client, repo, digest).await?);
+    let mut out = Vec::new();
+    for m in &manifests {
+        out.extend(signatures_of(client, repo, m).await?);
+        if out.len() > MAX_SIGNATURES {
+            return Err(SignError::BadSignature {
+                why: format!("more than {MAX_SIGNATURES} signatures on {repo}@{digest}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The signature manifests in referrer form whose `subject` is `digest` (each fetched by
+/// digest, so verified; one naming another subject is an error, not a signature).
+async fn read_referrers(
+    client: &RegistryClient,
+    repo: &str,
+    digest: &Digest,
+) -> Result<Vec<SigManifest>> {
+    let location = format!("{}/{repo} referrers of {digest}", client.host());
+    let list = match client
+        .referrers(repo, digest, Some(REFERRER_ARTIFACT_TYPE))
+        .await
+    {
+        Ok((list, _)) => list,
+        Err(RegistryError::RepositoryUnknown { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(reg_err(location)(e)),
     };
+    let mut out = Vec::new();
+    for d in list.iter().take(MAX_SIGNATURES) {
+        let m = client
+            .get_manifest(repo, d.digest().as_ref())
+            .await
+            .map_err(reg_err(format!("{}/{repo}@{}", client.host(), d.digest())))?;
+        let sm: SigManifest =
+            serde_json::from_slice(&m.bytes).map_err(|e| SignError::BadSignature {
+                why: format!("referrer {} is not a signature manifest: {e}", d.digest()),
+            })?;
+        if sm.subject.as_ref().map(|s| s.digest.as_str()) != Some(digest.as_ref()) {
+            return Err(SignError::BadSignature {
+                why: format!(
+                    "referrer {} is listed for {digest} but names another subject",
+                    d.digest()
+                ),
+            });
+        }
+        out.push(sm);
+    }
+    Ok(out)
+}
+
+/// The signatures (payload and signature annotation) of one signature manifest.
+async fn signatures_of(
+    client: &RegistryClient,
+    repo: &str,
+    m: &SigManifest,
+) -> Result<Vec<Signature>> {
     let mut out = Vec::new();
     for layer in m
         .layers
@@ -189,6 +258,8 @@ pub async fn push(
         media_type: Some("application/vnd.oci.image.manifest.v1+json".into()),
         config,
         layers,
+        artifact_type: None,
+        subject: None,
     };
     let bytes = serde_json::to_vec(&m).map_err(|e| SignError::Unsupported {
         what: format!("encoding the signature manifest: {e}"),
@@ -204,4 +275,98 @@ pub async fn push(
         .await
         .map_err(reg_err(format!("{}/{repo}:{t}", client.host())))?;
     Ok(())
+}
+
+/// A signature in cosign's OCI 1.1 referrer form, not yet stored anywhere: the blobs it
+/// names and its manifest.
+#[derive(Debug, Clone)]
+pub struct ReferrerForm {
+    /// The blobs the manifest names (the empty config, the payload), each with its media type.
+    pub blobs: Vec<(String, Vec<u8>)>,
+    /// The manifest (`artifactType` [`REFERRER_ARTIFACT_TYPE`], `subject` the image).
+    pub manifest: Vec<u8>,
+    /// The manifest's descriptor, with its `artifactType`.
+    pub descriptor: wharf_oci::Descriptor,
+}
+
+/// `sig` of the manifest `subject` (digest, media type, size) in cosign's OCI 1.1 referrer
+/// form: an empty config, the payload as the one layer with the signature in an annotation.
+///
+/// # Errors
+/// The manifest cannot be encoded or described.
+pub fn referrer_form(subject: (&Digest, &str, u64), sig: &Signature) -> Result<ReferrerForm> {
+    let (digest, subject_mt, subject_size) = subject;
+    let desc = |media_type: &str, bytes: &[u8]| Desc {
+        media_type: media_type.to_owned(),
+        digest: wharf_oci::digest::sha256(bytes).to_string(),
+        size: bytes.len() as u64,
+        annotations: BTreeMap::new(),
+    };
+    let mut layer = desc(PAYLOAD_MEDIA_TYPE, &sig.payload);
+    layer
+        .annotations
+        .insert(SIGNATURE_ANNOTATION.into(), sig.signature_b64.clone());
+    let config = desc(wharf_oci::media_type::OCI_EMPTY_JSON, b"{}");
+    let m = SigManifest {
+        schema_version: 2,
+        media_type: Some(wharf_oci::media_type::OCI_MANIFEST.into()),
+        config,
+        layers: vec![layer],
+        artifact_type: Some(REFERRER_ARTIFACT_TYPE.into()),
+        subject: Some(Desc {
+            media_type: subject_mt.to_owned(),
+            digest: digest.to_string(),
+            size: subject_size,
+            annotations: BTreeMap::new(),
+        }),
+    };
+    let manifest = serde_json::to_vec(&m).map_err(|e| SignError::Unsupported {
+        what: format!("encoding the signature manifest: {e}"),
+    })?;
+    let descriptor = wharf_oci::DescriptorBuilder::default()
+        .media_type(wharf_oci::MediaType::ImageManifest)
+        .digest(wharf_oci::digest::sha256(&manifest))
+        .size(manifest.len() as u64)
+        .artifact_type(wharf_oci::MediaType::Other(REFERRER_ARTIFACT_TYPE.into()))
+        .build()
+        .map_err(|e| SignError::Unsupported {
+            what: format!("describing the signature manifest: {e}"),
+        })?;
+    Ok(ReferrerForm {
+        blobs: vec![
+            (
+                wharf_oci::media_type::OCI_EMPTY_JSON.to_owned(),
+                b"{}".to_vec(),
+            ),
+            (PAYLOAD_MEDIA_TYPE.to_owned(), sig.payload.clone()),
+        ],
+        manifest,
+        descriptor,
+    })
+}
+
+/// Stores `sig` as an OCI 1.1 referrer of the manifest `subject` (`subject_media_type`,
+/// `subject_size` bytes), as cosign's `--registry-referrers-mode=oci-1-1` does: a manifest of
+/// artifact type [`REFERRER_ARTIFACT_TYPE`] with the empty config and the payload as its one
+/// layer, pushed by digest (the tag fallback index is updated when the registry has no
+/// referrers API).
+pub async fn push_referrer(
+    client: &RegistryClient,
+    reference: &Reference,
+    subject: (&Digest, &str, u64),
+    sig: &Signature,
+) -> Result<Digest> {
+    let repo = &reference.repository;
+    let digest = subject.0;
+    let form = referrer_form(subject, sig)?;
+    for (_, bytes) in &form.blobs {
+        push_bytes(client, repo, bytes).await?;
+    }
+    client
+        .put_referrer(repo, Bytes::from(form.manifest), &form.descriptor, digest)
+        .await
+        .map_err(reg_err(format!(
+            "{}/{repo} referrers of {digest}",
+            client.host()
+        )))
 }

@@ -9,6 +9,7 @@
 //! - [`sigstore`]: cosign-compatible signatures: payloads, ECDSA P-256 keys (cosign's
 //!   encrypted private key format), the `sha256-<hex>.sig` attachment ([`attach`]).
 //! - [`simple`]: the simple-signing payload of `signedBy` signatures, read from lookaside.
+//! - [`standalone`]: skopeo's `standalone-sign` / `standalone-verify` on manifest files.
 //!
 //! A policy check happens on the copy pipeline's source side, before anything is written.
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod policy;
 pub mod registries_d;
 pub mod sigstore;
 pub mod simple;
+pub mod standalone;
 
 pub use error::SignError;
 pub use image::{PolicyImage, Scopes};

@@ -54,26 +54,48 @@ impl GpgKeys {
 /// Verifies an OpenPGP-signed simple-signing blob with `keys`; returns its payload when the
 /// signature is good and names `digest`. Only the verified content is parsed.
 pub fn verify(keys: &[SignedPublicKey], blob: &[u8], digest: &Digest) -> Result<Payload> {
+    let (p, _) = verify_signer(keys, blob)?;
+    p.check_digest(digest)?;
+    Ok(p)
+}
+
+/// Verifies an OpenPGP-signed simple-signing blob with `keys`; returns its payload (digest
+/// not yet checked) and the uppercase hex fingerprint of the (sub)key that made the signature,
+/// what gpgme calls the key identity.
+pub fn verify_signer(keys: &[SignedPublicKey], blob: &[u8]) -> Result<(Payload, String)> {
+    use pgp::types::PublicKeyTrait as _;
     let bad = |why: String| SignError::BadSignature { why };
     let msg = Message::from_bytes(std::io::Cursor::new(blob))
         .map_err(|e| bad(format!("not an OpenPGP message: {e}")))?
         .decompress()
         .map_err(|e| bad(format!("OpenPGP message: {e}")))?;
-    let signed_by_one = keys
-        .iter()
-        .any(|k| msg.verify(k).is_ok() || k.public_subkeys.iter().any(|s| msg.verify(s).is_ok()));
-    if !signed_by_one {
+    let hex = |f: pgp::types::Fingerprint| {
+        f.as_bytes().iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02X}");
+            s
+        })
+    };
+    let signer = keys.iter().find_map(|k| {
+        if msg.verify(k).is_ok() {
+            return Some(hex(k.fingerprint()));
+        }
+        k.public_subkeys
+            .iter()
+            .find(|s| msg.verify(*s).is_ok())
+            .map(|s| hex(s.fingerprint()))
+    });
+    let Some(signer) = signer else {
         return Err(bad(
-            "the OpenPGP signature does not verify with the policy's GPG keys".into(),
+            "the OpenPGP signature does not verify with the trusted GPG keys".into(),
         ));
-    }
+    };
     let content = msg
         .get_content()
         .map_err(|e| bad(format!("OpenPGP message: {e}")))?
         .ok_or_else(|| bad("the OpenPGP message has no content".into()))?;
     let p = Payload::parse(&content, PAYLOAD_TYPE)?;
-    p.check_digest(digest)?;
-    Ok(p)
+    Ok((p, signer))
 }
 
 /// Signs with `gpg --sign` using the key `fingerprint` of the caller's keyring (`$GNUPGHOME`),

@@ -127,6 +127,8 @@ pub enum StoreError {
         "no place for the store: neither WHARF_ROOT, XDG_DATA_HOME nor HOME is set (pass --root)"
     )]
     NoRoot,
+    #[error("referrer manifest refused: {reason}")]
+    BadReferrer { reason: String },
 }
 
 impl StoreError {

@@ -4,9 +4,11 @@
 use std::collections::HashSet;
 use std::fs;
 
-use wharf_oci::Digest;
+use wharf_oci::{Descriptor, Digest};
 
 use crate::fsutil::remove_all;
+use crate::index::LayoutIndex;
+use crate::referrers::is_referrer;
 use crate::refs::Role;
 use crate::{Store, StoreError, chain_id, read_dir_names};
 
@@ -25,19 +27,46 @@ pub struct GcReport {
 pub(crate) struct Reachable {
     pub blobs: HashSet<String>,
     pub chains: HashSet<String>,
+    /// Referrer entries of `index.json` whose subject is no longer reachable: garbage.
+    pub orphan_referrers: Vec<Digest>,
 }
 
 impl Store {
-    /// Walks every index entry down to configs and layers. Missing or unreadable blobs are
-    /// skipped here (fsck reports them).
+    /// Walks every image entry down to configs and layers, then every referrer whose subject
+    /// was reached (again, until none is added: a signature may refer to an SBOM). Missing or
+    /// unreadable blobs are skipped here (fsck reports them).
     pub(crate) fn reachable(&self) -> Result<Reachable, StoreError> {
+        Ok(self.reachable_in(&self.read_index()?))
+    }
+
+    pub(crate) fn reachable_in(&self, index: &LayoutIndex) -> Reachable {
         let mut reach = Reachable::default();
-        let mut stack: Vec<(Digest, usize)> = self
-            .read_index()?
-            .manifests
-            .iter()
-            .map(|d| (d.digest().clone(), 0))
+        let (mut referrers, images): (Vec<&Descriptor>, Vec<&Descriptor>) =
+            index.manifests.iter().partition(|d| is_referrer(d));
+        self.walk(
+            &mut reach,
+            images.iter().map(|d| d.digest().clone()).collect(),
+        );
+        let mut subjects: Vec<(Digest, Option<Digest>)> = referrers
+            .drain(..)
+            .map(|d| (d.digest().clone(), self.subject_of(d.digest())))
             .collect();
+        loop {
+            let (live, rest): (Vec<_>, Vec<_>) = subjects
+                .into_iter()
+                .partition(|(_, s)| s.as_ref().is_some_and(|s| reach.blobs.contains(s.as_ref())));
+            subjects = rest;
+            if live.is_empty() {
+                break;
+            }
+            self.walk(&mut reach, live.into_iter().map(|(d, _)| d).collect());
+        }
+        reach.orphan_referrers = subjects.into_iter().map(|(d, _)| d).collect();
+        reach
+    }
+
+    fn walk(&self, reach: &mut Reachable, roots: Vec<Digest>) {
+        let mut stack: Vec<(Digest, usize)> = roots.into_iter().map(|d| (d, 0)).collect();
         while let Some((manifest, depth)) = stack.pop() {
             if !reach.blobs.insert(manifest.to_string()) {
                 continue;
@@ -63,7 +92,6 @@ impl Store {
                 }
             }
         }
-        Ok(reach)
     }
 
     /// Chain IDs (hex) that containers recorded with [`Store::record_container_layers`].
@@ -94,7 +122,11 @@ impl Store {
         let Some(_lock) = self.try_lock_index()? else {
             return Ok(Vec::new());
         };
-        let reach = self.reachable()?;
+        let mut reach = self.reachable()?;
+        // Their entries stay listed until `gc` drops them; a blob an entry names stays too.
+        for d in std::mem::take(&mut reach.orphan_referrers) {
+            reach.blobs.insert(d.to_string());
+        }
         let own = crate::lease::own_pins(&self.inner.lease)?;
         let others = crate::lease::other_pins(&self.tmp_dir(), &self.inner.lease)?;
         let mounted = self.container_layers()?;
@@ -119,9 +151,17 @@ impl Store {
     /// Removes every blob and layer tree that no image references. Runs under the metadata
     /// lock, so no image can be committed (or its blobs verified) half-way through.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
-        let _lock = self.lock_index()?;
-        let reach = self.reachable()?;
+        let lock = self.lock_index()?;
+        let mut index = self.read_index()?;
+        let reach = self.reachable_in(&index);
         let mut report = GcReport::default();
+        if !reach.orphan_referrers.is_empty() {
+            // The entries go first: an entry never names a removed blob.
+            index
+                .manifests
+                .retain(|d| !(is_referrer(d) && reach.orphan_referrers.contains(d.digest())));
+            self.write_index(&lock, &index)?;
+        }
 
         // Candidates first, pins second: whatever a live process renamed into place before our
         // listing was pinned before that rename (see `lease`).

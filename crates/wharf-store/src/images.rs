@@ -8,6 +8,7 @@ use wharf_oci::{Descriptor, Digest};
 
 use crate::index::{LayoutIndex, named, ref_name};
 use crate::name::Name;
+use crate::referrers::is_referrer;
 use crate::refs::{Refs, Role};
 use crate::{Store, StoreError};
 
@@ -44,12 +45,14 @@ fn distinct_digests<'a>(records: impl Iterator<Item = &'a ImageRecord>) -> BTree
 }
 
 impl Store {
-    /// Every `index.json` entry, in file order.
+    /// Every image entry of `index.json`, in file order (referrers are not images: see
+    /// [`Store::referrers`]).
     pub fn list_images(&self) -> Result<Vec<ImageRecord>, StoreError> {
         Ok(self
             .read_index()?
             .manifests
             .iter()
+            .filter(|d| !is_referrer(d))
             .map(ImageRecord::from_entry)
             .collect())
     }
@@ -210,7 +213,8 @@ impl Store {
         self.update_index(|index| {
             let mut removed = Vec::new();
             index.manifests.retain(|d| {
-                let keep = ref_name(d).is_some();
+                // A referrer has no name by design; gc drops it with its subject.
+                let keep = ref_name(d).is_some() || is_referrer(d);
                 if !keep {
                     removed.push(d.digest().clone());
                 }
@@ -264,7 +268,7 @@ impl Store {
         Ok(descriptor)
     }
 
-    fn verify_present(
+    pub(crate) fn verify_present(
         &self,
         manifest: &Digest,
         refs: &Refs,

@@ -9,6 +9,7 @@
 
 pub mod busybox;
 pub mod ci;
+pub mod referrers;
 pub mod registry;
 pub mod schema;
 pub mod slowlink;

@@ -128,6 +128,9 @@ pub struct CopyOptions {
     pub policy: Option<Arc<wharf_sign::PolicyContext>>,
     /// Sign the written manifest (`--sign-by-sigstore-private-key`).
     pub sign: Option<crate::signatures::SignOptions>,
+    /// `--referrers`: also copy the image's referrers (signatures, SBOMs, attestations),
+    /// recursively. Refused when the copy changes the image's digest.
+    pub referrers: bool,
 }
 
 impl Default for CopyOptions {
@@ -144,6 +147,7 @@ impl Default for CopyOptions {
             progress: None,
             policy: None,
             sign: None,
+            referrers: false,
         }
     }
 }
@@ -161,6 +165,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("compress", &self.compress)
             .field("policy", &self.policy)
             .field("sign", &self.sign)
+            .field("referrers", &self.referrers)
             .finish_non_exhaustive()
     }
 }
@@ -174,6 +179,8 @@ pub struct CopyReport {
     pub skipped: usize,
     pub mounted: usize,
     pub bytes: u64,
+    /// Referrer manifests written (`--referrers`).
+    pub referrers: usize,
 }
 
 impl CopyReport {
@@ -228,6 +235,9 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
     let top = src.manifest().await?;
     if let Some(policy) = &opts.policy {
         crate::signatures::check_source(policy, src, &top).await?;
+    }
+    if opts.referrers {
+        crate::referrers::check_digest_kept(opts, &top, dst)?;
     }
     let mut report = CopyReport::default();
     let written = match top.index() {
@@ -290,7 +300,22 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
         },
     );
     if let Some(sign) = &opts.sign {
-        crate::signatures::sign_destination(sign, dst, &written.digest).await?;
+        crate::signatures::sign_destination(sign, dst, &written).await?;
+    }
+    if opts.referrers {
+        // The image and, for an index, each of its images: signatures and attestations can
+        // name any of them.
+        let mut subjects = vec![written.digest.clone()];
+        if let Some(i) = written.index() {
+            subjects.extend(i.manifests().iter().map(|d| d.digest().clone()));
+        }
+        let mut r = CopyReport::default();
+        report.referrers =
+            crate::referrers::copy_referrers(src, dst, &subjects, opts, &mut r).await?;
+        report.copied += r.copied;
+        report.skipped += r.skipped;
+        report.mounted += r.mounted;
+        report.bytes += r.bytes;
     }
     report.manifest_digest = Some(written.digest);
     Ok(report)
@@ -344,6 +369,20 @@ async fn copy_image(
     m: &RawManifest,
     opts: &CopyOptions,
     top: bool,
+    report: &mut CopyReport,
+) -> Result<RawManifest> {
+    let out = copy_blobs(src, dst, m, opts, report).await?;
+    dst.put_manifest(&out, top).await?;
+    Ok(out)
+}
+
+/// Copies one image's blobs (config and layers, verified) and returns the manifest to write
+/// (converted or with recompressed layers when the options ask for it); writes no manifest.
+pub(crate) async fn copy_blobs(
+    src: &Source,
+    dst: &Destination,
+    m: &RawManifest,
+    opts: &CopyOptions,
     report: &mut CopyReport,
 ) -> Result<RawManifest> {
     let image = m.image().ok_or_else(|| TransportError::Invalid {
@@ -501,7 +540,6 @@ async fn copy_image(
         (false, Some(c)) => with_layers(&out, &renamed, c.compression, to_docker)?,
         _ => out,
     };
-    dst.put_manifest(&out, top).await?;
     Ok(out)
 }
 

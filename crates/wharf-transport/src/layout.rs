@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use wharf_oci::{Descriptor, Digest, ImageIndex, MediaType};
+use wharf_store::is_referrer;
 
 use crate::error::{Result, TransportError};
 use crate::files::{Files, write_atomic};
@@ -42,8 +43,8 @@ pub(crate) fn find(files: &Files, name: Option<&str>) -> Result<Descriptor> {
                 what: format!("image {n:?}"),
                 location: loc,
             }),
-        None => match index.manifests().as_slice() {
-            [only] => Ok(only.clone()),
+        None => match images(&index).as_slice() {
+            [only] => Ok((*only).clone()),
             [] => Err(TransportError::NotFound {
                 what: "any image".into(),
                 location: loc,
@@ -57,6 +58,56 @@ pub(crate) fn find(files: &Files, name: Option<&str>) -> Result<Descriptor> {
             }),
         },
     }
+}
+
+/// The entries that are images, not referrers.
+fn images(index: &ImageIndex) -> Vec<&Descriptor> {
+    index
+        .manifests()
+        .iter()
+        .filter(|d| !is_referrer(d))
+        .collect()
+}
+
+/// The referrers of `subject` in a layout, by the store's convention
+/// ([`wharf_store::referrers_among`]): entries whose blob is missing or does not parse are
+/// skipped.
+pub fn referrers(files: &Files, subject: &Digest) -> Result<Vec<Descriptor>> {
+    let index = read_index(files)?;
+    Ok(wharf_store::referrers_among(
+        index.manifests(),
+        subject,
+        |d| files.read_small(&blob_path(d)).ok(),
+    ))
+}
+
+/// Records a referrer manifest (already written as a blob) in `index.json`: its descriptor
+/// with `artifactType`, without a ref name; an entry of the same digest is replaced.
+pub(crate) fn add_referrer(dir: &Path, referrer: &Descriptor) -> Result<()> {
+    let files = Files::Dir(dir.to_owned());
+    let mut index = read_index(&files)?;
+    let mut entries: Vec<Descriptor> = index
+        .manifests()
+        .iter()
+        .filter(|e| !(is_referrer(e) && e.digest() == referrer.digest()))
+        .cloned()
+        .collect();
+    let mut d = referrer.clone();
+    if let Some(a) = d.annotations().clone() {
+        let kept: std::collections::HashMap<String, String> =
+            a.into_iter().filter(|(k, _)| k != REF_NAME).collect();
+        d.set_annotations((!kept.is_empty()).then_some(kept));
+    }
+    entries.push(d);
+    index.set_manifests(entries);
+    if index.media_type().is_none() {
+        index.set_media_type(Some(MediaType::ImageIndex));
+    }
+    let bytes = serde_json::to_vec(&index).map_err(|source| TransportError::Json {
+        what: "index.json".into(),
+        source,
+    })?;
+    write_atomic(&dir.join("index.json"), &bytes)
 }
 
 /// Creates the layout's skeleton when missing.

@@ -25,6 +25,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod attestations;
 pub mod copy;
 mod counting;
 pub mod dest;
@@ -36,6 +37,7 @@ mod layout;
 pub mod pull;
 mod recompress;
 pub mod reference;
+pub mod referrers;
 pub mod shorthand;
 pub mod signatures;
 pub mod source;

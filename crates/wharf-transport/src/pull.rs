@@ -33,6 +33,8 @@ pub struct PullRequest<'a> {
     pub policy: Option<Arc<PolicyContext>>,
     /// Refuse transport references (`FROM` takes registry images only, as BuildKit).
     pub registry_only: bool,
+    /// Also store the image's referrers (signatures, SBOMs, attestations).
+    pub referrers: bool,
 }
 
 /// What a pull reports while it works.
@@ -128,6 +130,7 @@ fn pull_one(
         platform: req.platform.clone(),
         retry_times: req.retry_times,
         policy: req.policy.clone(),
+        referrers: req.referrers,
         ..CopyOptions::default()
     };
     let copied = runtime.block_on(copy(&src, &dst, &opts));

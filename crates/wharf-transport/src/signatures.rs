@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use wharf_oci::{Digest, RawManifest, Reference};
+use wharf_oci::{RawManifest, Reference};
 use wharf_sign::{PolicyContext, PolicyImage, RegistriesD, Scopes, SignError, Signer};
 
 use crate::dest::Destination;
@@ -21,6 +21,9 @@ pub struct SignOptions {
     pub identity: Option<Reference>,
     /// Where signatures are stored.
     pub registries_d: RegistriesD,
+    /// Store sigstore signatures as OCI 1.1 referrers (cosign's
+    /// `--registry-referrers-mode=oci-1-1`) instead of the `sha256-<hex>.sig` tag.
+    pub referrers_mode: bool,
 }
 
 /// Checks the image `src` serves (its top-level manifest `top`) against `policy`. Images from
@@ -71,8 +74,9 @@ pub async fn check_source(policy: &PolicyContext, src: &Source, top: &RawManifes
 pub async fn sign_destination(
     opts: &SignOptions,
     dst: &Destination,
-    digest: &Digest,
+    written: &RawManifest,
 ) -> Result<()> {
+    let digest = &written.digest;
     if opts.signers.is_empty() {
         return Ok(());
     }
@@ -106,7 +110,16 @@ pub async fn sign_destination(
                 }
                 let sig =
                     wharf_sign::sigstore::Signature::create(key, &identity.to_string(), digest)?;
-                wharf_sign::attach::push(client, reference, digest, &sig).await?;
+                if opts.referrers_mode {
+                    let subject = (
+                        digest,
+                        written.kind.media_type(),
+                        written.bytes.len() as u64,
+                    );
+                    wharf_sign::attach::push_referrer(client, reference, subject, &sig).await?;
+                } else {
+                    wharf_sign::attach::push(client, reference, digest, &sig).await?;
+                }
             }
             Signer::Gpg {
                 fingerprint,
@@ -132,4 +145,50 @@ pub async fn sign_destination(
         }
     }
     Ok(())
+}
+
+/// Signs the manifest `manifest` held in `store` as `identity` with every signer, and keeps
+/// each signature with the image as an OCI 1.1 referrer (cosign's
+/// `--registry-referrers-mode=oci-1-1` form), so that `kiln push` and
+/// `ferry copy --referrers` carry it (`kiln build --sign-by-sigstore-private-key`).
+/// Returns the referrer descriptors.
+///
+/// # Errors
+/// A GPG signer (simple signing has no referrer form: sign at push with `--sign-by`), a
+/// manifest the store does not hold, a signing or store failure.
+pub fn sign_stored(
+    store: &wharf_store::Store,
+    signers: &[Arc<Signer>],
+    identity: &Reference,
+    manifest: &wharf_oci::Digest,
+) -> Result<Vec<wharf_oci::Descriptor>> {
+    let bytes = store.read_small(manifest)?;
+    let parsed = RawManifest::parse(bytes, None).map_err(|e| crate::TransportError::Invalid {
+        location: format!("store manifest {manifest}"),
+        what: format!("the manifest to sign does not parse: {e}"),
+    })?;
+    let mut out = Vec::new();
+    for signer in signers {
+        let Signer::Sigstore(key) = signer.as_ref() else {
+            return Err(SignError::CannotStore {
+                destination: format!("store image {manifest}"),
+                why: "GPG (simple signing) signatures have no referrer form to keep with a \
+                      stored image; sign when pushing: kiln push --sign-by FINGERPRINT"
+                    .into(),
+            }
+            .into());
+        };
+        let sig = wharf_sign::sigstore::Signature::create(key, &identity.to_string(), manifest)?;
+        let subject = (
+            manifest,
+            parsed.kind.media_type(),
+            parsed.bytes.len() as u64,
+        );
+        let form = wharf_sign::attach::referrer_form(subject, &sig)?;
+        for (media_type, blob) in &form.blobs {
+            store.put_blob_bytes(media_type, blob)?;
+        }
+        out.push(store.put_referrer(&form.manifest)?);
+    }
+    Ok(out)
 }

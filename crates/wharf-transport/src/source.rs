@@ -111,7 +111,7 @@ impl Endpoints {
     }
 
     /// The endpoint that serves `reference`, asking for its manifest when none has yet.
-    async fn served(&self, reference: &Reference) -> Result<&Endpoint> {
+    pub(crate) async fn served(&self, reference: &Reference) -> Result<&Endpoint> {
         if let Some(&i) = self.chosen.get() {
             return Ok(&self.list[i]);
         }

@@ -84,6 +84,8 @@ pub struct SyncImage {
     pub source: ImageRef,
     pub source_options: Arc<ClientOptions>,
     pub destination: ImageRef,
+    /// The YAML registry's `referrers:` (`None`: the command line's `--referrers`).
+    pub referrers: Option<bool>,
 }
 
 /// What a sync will copy.
@@ -149,8 +151,8 @@ pub async fn plan(
     }
     let src_opts = Arc::new(source_options.clone());
     let keep_going = opts.keep_going;
-    // (source image, destination suffix before scoping, options)
-    let mut found: Vec<(ImageRef, String, Arc<ClientOptions>)> = Vec::new();
+    // (source image, destination suffix before scoping, options, its YAML `referrers:`)
+    let mut found: Vec<(ImageRef, String, Arc<ClientOptions>, Option<bool>)> = Vec::new();
     let mut sources = 0;
     let mut failed = Vec::new();
     match from {
@@ -174,7 +176,12 @@ pub async fn plan(
             };
             sources = 1;
             for r in refs {
-                found.push((ImageRef::Docker(r.clone()), r.to_string(), src_opts.clone()));
+                found.push((
+                    ImageRef::Docker(r.clone()),
+                    r.to_string(),
+                    src_opts.clone(),
+                    None,
+                ));
             }
         }
         SyncSource::Dir => {
@@ -194,7 +201,7 @@ pub async fn plan(
                 } else {
                     rel.to_string_lossy().into_owned()
                 };
-                found.push((ImageRef::Dir { path }, suffix, src_opts.clone()));
+                found.push((ImageRef::Dir { path }, suffix, src_opts.clone(), None));
             }
         }
         SyncSource::Yaml => {
@@ -216,14 +223,27 @@ pub async fn plan(
                     }
                     sources += 1;
                     for r in refs {
-                        found.push((ImageRef::Docker(r.clone()), r.to_string(), opts.clone()));
+                        found.push((
+                            ImageRef::Docker(r.clone()),
+                            r.to_string(),
+                            opts.clone(),
+                            cfg.referrers,
+                        ));
                     }
                 }
             }
         }
     }
     let mut images = Vec::with_capacity(found.len());
-    for (src, suffix, source_options) in found {
+    for (src, suffix, source_options, referrers) in found {
+        // With referrers copied, the tag-schema fallback indexes (`sha256-<hex>` tags) are
+        // not images to sync: the referrers copy writes them at the destination.
+        if referrers.unwrap_or(opts.copy.referrers)
+            && let ImageRef::Docker(r) = &src
+            && r.tag.as_deref().is_some_and(is_referrers_tag)
+        {
+            continue;
+        }
         let suffix = if opts.scoped {
             suffix
         } else {
@@ -247,6 +267,7 @@ pub async fn plan(
             source: src,
             source_options,
             destination,
+            referrers,
         });
     }
     Ok(SyncPlan {
@@ -279,7 +300,16 @@ pub async fn sync(
         let result = async {
             let src = Source::open(&img.source, &img.source_options, None)?;
             let dst = Destination::open(&img.destination, destination_options, None)?;
-            copy(&src, &dst, &opts.copy).await
+            match img.referrers {
+                Some(referrers) => {
+                    let o = CopyOptions {
+                        referrers,
+                        ..opts.copy.clone()
+                    };
+                    copy(&src, &dst, &o).await
+                }
+                None => copy(&src, &dst, &opts.copy).await,
+            }
         }
         .await;
         match result {
@@ -305,6 +335,15 @@ pub async fn sync(
         }
     }
     Ok(report)
+}
+
+/// Whether `tag` is a referrers fallback tag (`sha256-` and 64 lowercase hex digits).
+fn is_referrers_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// The options for one registry of a YAML file: its own TLS, certificates and credentials

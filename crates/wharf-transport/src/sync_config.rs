@@ -12,6 +12,7 @@
 //!     credentials: { username: john, password: secret }
 //!     tls-verify: true
 //!     cert-dir: /home/john/certs
+//!     referrers: true        # also copy signatures, SBOMs, attestations (not in skopeo)
 //! ```
 //!
 //! Unknown keys are refused (skopeo ignores them), so a misspelt `images-by-tag-regexp` is an
@@ -48,6 +49,9 @@ pub struct RegistrySync {
     pub tls_verify: Option<bool>,
     #[serde(default)]
     pub cert_dir: Option<PathBuf>,
+    /// Copy the images' referrers too (regclient's option; `--referrers` for every registry).
+    #[serde(default)]
+    pub referrers: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -79,7 +79,11 @@ fn a_decompression_bomb_is_refused_at_unpack() {
     eprintln!("refused as expected:\n{err}");
     // Layers unpack while they download (issue 15): the refused pull leaves nothing of the
     // image, not even the base layer that unpacked before the bomb was met.
-    assert_eq!(layer_dirs(&victim), 0, "nothing of the refused image is kept");
+    assert_eq!(
+        layer_dirs(&victim),
+        0,
+        "nothing of the refused image is kept"
+    );
 
     // A size limit, set by the user, is as clear.
     let out = run(&[("WHARF_LAYER_MAX_SIZE", "64M")]);

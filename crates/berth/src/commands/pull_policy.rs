@@ -46,6 +46,7 @@ pub fn resolve(
         registry: registry.clone(),
         all_platforms: false,
         quiet: false,
+        referrers: false,
     };
     // The image ID goes nowhere: `run`'s standard output is the container's.
     let pulled = wharf_cli::pull::pull(store, &args, &mut std::io::sink(), &mut std::io::stderr());

@@ -25,6 +25,11 @@ pub struct Args {
     /// Do not list the repository's tags
     #[arg(short = 'n', long)]
     pub no_tags: bool,
+    /// Print the in-toto statements (SBOM, provenance) attached to the image as OCI 1.1
+    /// referrers, as a JSON array (registries through the referrers API or its tag fallback,
+    /// oci: layouts, store: images)
+    #[arg(long, conflicts_with_all = ["raw", "config"])]
+    pub attestations: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -46,6 +51,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let want_tags = !args.no_tags
         && !args.config
+        && !args.attestations
         && args
             .format
             .as_deref()
@@ -53,6 +59,19 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let info = rt
         .block_on(wharf_transport::inspect(&src, platform.as_ref(), want_tags))
         .with_context(|| format!("inspecting {r}"))?;
+    if args.attestations {
+        let subject = info.image.digest.clone();
+        let found = rt
+            .block_on(wharf_transport::attestations::attestations(&src, &subject))
+            .with_context(|| format!("reading the attestations of {r}"))?;
+        let doc: Vec<&serde_json::Value> = found.iter().map(|a| &a.statement).collect();
+        let doc = serde_json::to_value(doc)?;
+        match &args.format {
+            Some(t) => writeln!(out, "{}", wharf_cli::template::render(t, &doc)?)?,
+            None => writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.config {
         if args.raw {
             out.write_all(&info.config)?;

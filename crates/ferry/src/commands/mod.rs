@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod list_tags;
 pub mod login;
 pub mod manifest_digest;
+pub mod standalone;
 pub mod sync;
 pub mod transfer;
 
@@ -26,5 +27,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Login(a) => login::login(a),
         Command::Logout(a) => login::logout(a),
         Command::GenerateSigstoreKey(a) => generate_sigstore_key::run(a),
+        Command::StandaloneSign(a) => standalone::sign(a),
+        Command::StandaloneVerify(a) => standalone::verify(a),
     }
 }

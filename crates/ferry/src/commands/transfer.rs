@@ -19,6 +19,10 @@ pub struct TransferArgs {
     /// Fail rather than change any manifest digest
     #[arg(long)]
     pub preserve_digests: bool,
+    /// Also copy the image's referrers (signatures, SBOMs, attestations; OCI 1.1 referrers
+    /// API or its tag fallback), recursively
+    #[arg(long)]
+    pub referrers: bool,
     /// Compress layers with this format while copying: gzip or zstd (zstd needs OCI manifests)
     #[arg(long, value_name = "FORMAT", value_parser = ["gzip", "zstd"])]
     pub dest_compress_format: Option<String>,
@@ -160,6 +164,7 @@ impl TransferArgs {
             compress: self.compressor(),
             policy: Some(policy),
             sign,
+            referrers: self.referrers,
             ..CopyOptions::default()
         })
     }

@@ -187,6 +187,37 @@ pub struct EngineArgs {
     pub variant: Option<String>,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    /// Attach an SBOM of the image as an in-toto attestation referrer: SPDX 2.3 of the
+    /// packages (dpkg, apk) and the files COPY/ADD added (true, spdx, cyclonedx, false)
+    #[arg(long, value_name = "BOOL|FORMAT", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true")]
+    pub sbom: Option<String>,
+    /// Attach SLSA v1 provenance as an in-toto attestation referrer: min (the default, unless
+    /// $BUILDX_NO_DEFAULT_ATTESTATIONS=1), max (with the Dockerfile and its steps), false
+    #[arg(long, value_name = "min|max|false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "min")]
+    pub provenance: Option<String>,
+    /// An attestation to attach, as buildx: type=sbom[,format=cyclonedx] or
+    /// type=provenance[,mode=max]; disabled=true turns one off (repeatable)
+    #[arg(long = "attest", value_name = "type=TYPE[,KEY=VALUE...]")]
+    pub attest: Vec<String>,
+    /// Where attestations go: referrer (an OCI 1.1 referrer of the image, which keeps its
+    /// digest) or index (also BuildKit's layout: the names then point at an index of the image
+    /// and its attestation manifest, for registries without referrers)
+    #[arg(long, value_name = "LAYOUT", default_value = "referrer",
+          value_parser = ["referrer", "index"])]
+    pub attest_layout: String,
+    /// Refused with the fix: GPG signatures have no form kept with a stored image; sign at
+    /// `kiln push --sign-by FINGERPRINT`
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub sign_by: Option<String>,
+    /// Sign the built image with this sigstore (cosign) private key, for the first -t name;
+    /// the signature is kept as an OCI 1.1 referrer that `kiln push` carries
+    #[arg(long, value_name = "PATH")]
+    pub sign_by_sigstore_private_key: Option<PathBuf>,
+    /// Read the signing key's passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)
+    #[arg(long, value_name = "PATH")]
+    pub sign_passphrase_file: Option<PathBuf>,
 }
 
 /// How RUN steps are sandboxed beyond the defaults (buildah's flags; boxed with `EngineArgs`).
@@ -302,6 +333,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         };
         return super::lint::run(&lint);
     }
+    let invocation = wharf_build::attest::Invocation::start();
+    let attest = wharf_build::attest::AttestOptions::from_flags(
+        args.engine.sbom.as_deref(),
+        args.engine.provenance.as_deref(),
+        &args.engine.attest,
+        wharf_build::attest::no_default_from_env(),
+    )?;
+    // Keys are read (and passphrases checked) before building, not after a long build.
+    let signing = build_signing(args)?;
     // Inside the rootless user namespace the default root is still the user's own store.
     let store = super::open_store(cli)?;
     let timestamp = match args.timestamp {
@@ -521,11 +561,26 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     if platforms.len() > 1 {
         anyhow::ensure!(
+            args.engine.attest_layout == "referrer" || attest.is_empty(),
+            "--attest-layout=index with several platforms is not supported yet: use the default \
+             referrer layout, or build one platform"
+        );
+        anyhow::ensure!(
             output.is_none(),
             "--output with several platforms is not supported: build one platform per --output"
         );
         let list = wharf_build::build_platforms(&store, &opts, &platforms, &mut on_event)
             .map_err(build_error)?;
+        let invocation = invocation.finish();
+        for (platform, built) in &list.images {
+            wharf_build::attest::attach(&store, &opts, built, &attest, &invocation, &mut |w| {
+                on_event(Event::Warning(w));
+            })
+            .with_context(|| format!("attaching attestations to the {platform} image"))?;
+            if let Some((signing, identity)) = &signing {
+                sign(&store, signing, identity, &built.manifest)?;
+            }
+        }
         if let Some(f) = &args.iidfile {
             std::fs::write(f, list.index.to_string())
                 .with_context(|| format!("writing {}", f.display()))?;
@@ -554,6 +609,19 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => return Err(build_error(e)),
     };
+    let invocation = invocation.finish();
+    let attestation =
+        wharf_build::attest::attach(&store, &opts, &built, &attest, &invocation, &mut |w| {
+            on_event(Event::Warning(w));
+        })
+        .context("attaching attestations")?;
+    if let Some((signing, identity)) = &signing {
+        sign(&store, signing, identity, &built.manifest)?;
+    }
+    if let Some(a) = attestation.filter(|_| args.engine.attest_layout == "index") {
+        wharf_build::attest::index_layout(&store, &built, &a, &args.tags)
+            .context("writing the attestation index (--attest-layout=index)")?;
+    }
     if let Some(o) = &output {
         o.write(&store, &built.manifest, &args.tags, &runtime)
             .context("writing the --output")?;
@@ -627,6 +695,53 @@ fn sandbox(a: &SandboxArgs) -> anyhow::Result<wharf_build::run::RunSandbox> {
         out.limits = Some(limits);
     }
     Ok(out)
+}
+
+type Signing = (wharf_transport::SignOptions, wharf_oci::Reference);
+
+/// `--sign-by-sigstore-private-key`/`--sign-by`: the signers and the identity the signatures
+/// name (the first `-t`, fully qualified, as `buildah build --sign-by` signs for it).
+fn build_signing(args: &Args) -> anyhow::Result<Option<Signing>> {
+    let e = &args.engine;
+    let flags = wharf_cli::signing::SignArgs {
+        sign_by: e.sign_by.clone(),
+        sign_by_sigstore_private_key: e.sign_by_sigstore_private_key.clone(),
+        sign_passphrase_file: e.sign_passphrase_file.clone(),
+        registry_referrers_mode: None,
+    };
+    let Some(opts) = flags.options(args.registry.policy.registries_d.as_deref(), None)? else {
+        return Ok(None);
+    };
+    if e.sign_by.is_some() {
+        bail!(
+            "kiln build --sign-by: GPG (simple signing) signatures cannot be kept with a stored \
+             image; sign when pushing (kiln push --sign-by FINGERPRINT), or sign the build with \
+             --sign-by-sigstore-private-key"
+        );
+    }
+    let Some(first) = args.tags.first() else {
+        bail!(
+            "kiln build --sign-by-sigstore-private-key needs a name (-t REGISTRY/NAME:TAG): the \
+             signature names the image it is for"
+        );
+    };
+    let name = wharf_store::normalize_name(first)
+        .with_context(|| format!("the image name {first:?} to sign for"))?;
+    let identity = wharf_oci::Reference::parse(&name)
+        .with_context(|| format!("the image name {name:?} to sign for"))?;
+    Ok(Some((opts, identity)))
+}
+
+/// Signs the built manifest and keeps the signature with it as a referrer.
+fn sign(
+    store: &wharf_store::Store,
+    signing: &wharf_transport::SignOptions,
+    identity: &wharf_oci::Reference,
+    manifest: &wharf_oci::Digest,
+) -> anyhow::Result<()> {
+    wharf_transport::signatures::sign_stored(store, &signing.signers, identity, manifest)
+        .with_context(|| format!("signing the built image {manifest} for {identity}"))?;
+    Ok(())
 }
 
 /// `--manifest LIST`: adds `images` to the list, creating it when no image has that name.

@@ -49,6 +49,7 @@ fn pull(store: &Store, args: &Args) -> anyhow::Result<String> {
         registry: args.registry.clone(),
         all_platforms: false,
         quiet: args.quiet,
+        referrers: false,
     };
     let mut id = Vec::new();
     let mut progress: Box<dyn std::io::Write> = if args.quiet {

@@ -17,10 +17,46 @@ pub struct Args {
     /// Format the output with a Go template, e.g. `{{.Config.config.Cmd}}`
     #[arg(short, long)]
     pub format: Option<String>,
+    /// Print the image's SBOM statement (in-toto, SPDX or CycloneDX) that `kiln build --sbom`
+    /// attached
+    #[arg(long, conflicts_with = "provenance")]
+    pub sbom: bool,
+    /// Print the image's SLSA provenance statement that `kiln build` attached
+    #[arg(long)]
+    pub provenance: bool,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let store = super::open_store(cli)?;
+    if args.sbom || args.provenance {
+        use wharf_build::attest;
+        let (what, types, how) = if args.sbom {
+            (
+                "SBOM",
+                &[attest::SPDX_PREDICATE, attest::CYCLONEDX_PREDICATE][..],
+                "kiln build --sbom",
+            )
+        } else {
+            (
+                "provenance",
+                &[attest::SLSA_V1_PREDICATE][..],
+                "kiln build --provenance=min|max",
+            )
+        };
+        let found = attest::find(&store, &args.image, types)?;
+        let Some(last) = found.last() else {
+            anyhow::bail!(
+                "image {} has no {what} attestation in the store: build it with `{how}`",
+                args.image
+            );
+        };
+        let mut out = std::io::stdout().lock();
+        match &args.format {
+            Some(t) => writeln!(out, "{}", wharf_cli::template::render(t, &last.body)?)?,
+            None => writeln!(out, "{}", serde_json::to_string_pretty(&last.body)?)?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let container = if args.kind == "container" {
         match wharf_build::builder::find(&store, &args.image) {
             Ok(c) => Some(c),

@@ -183,6 +183,7 @@ fn local_or_pulled(store: &wharf_store::Store, a: &AddArgs) -> anyhow::Result<St
         registry: a.registry.clone(),
         all_platforms: a.all,
         quiet: false,
+        referrers: false,
     };
     wharf_cli::pull::pull(store, &args, &mut std::io::sink(), &mut std::io::stderr())
         .with_context(|| format!("pulling {}", a.image))?;
@@ -207,6 +208,7 @@ fn push(cli: &Cli, a: &PushArgs) -> anyhow::Result<ExitCode> {
             quiet: a.quiet,
             digestfile: a.digestfile.as_deref(),
             sign: None,
+            referrers: None,
         },
         &mut std::io::stderr(),
     )?;

@@ -31,6 +31,10 @@ pub struct Args {
     pub sign_identity: Option<String>,
     #[command(flatten)]
     pub sign: wharf_cli::signing::SignArgs,
+    /// Push the image's referrers too (signatures, SBOMs, attestations stored with it); by
+    /// default they are pushed when the image keeps its digest; --referrers=false skips them
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub referrers: Option<bool>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
@@ -54,6 +58,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             quiet: args.quiet,
             digestfile: args.digestfile.as_deref(),
             sign,
+            referrers: args.referrers,
         },
         &mut std::io::stderr(),
     )?;

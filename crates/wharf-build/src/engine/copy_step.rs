@@ -136,6 +136,9 @@ impl Builder<'_> {
                 self.opts.pull.client.clone(),
             );
             let staged = sources::stage(c, add, &self.store.tmp_dir(), &net)?;
+            for (url, digest) in staged.iter().flat_map(|s| &s.urls) {
+                self.materials.url(url, digest);
+            }
             let mut list = Vec::new();
             let mut pivots = Vec::new();
             let mut unmatched = Vec::new();

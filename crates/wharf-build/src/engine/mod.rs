@@ -202,6 +202,13 @@ pub struct Built {
     /// Instructions executed / taken from the cache.
     pub executed: usize,
     pub cached: usize,
+    /// How many of the image's layers came from the target stage's base (the rest are this
+    /// build's).
+    pub base_layers: usize,
+    /// The Dockerfile as read (its file name and bytes), for provenance.
+    pub dockerfile: (String, Vec<u8>),
+    /// What the build read from outside the context: base images by digest, ADD URLs.
+    pub materials: Vec<crate::attest::Material>,
 }
 
 #[derive(Debug, Clone)]
@@ -269,11 +276,15 @@ struct Builder<'a> {
     network: &'a RunNetwork,
     /// The RUN isolation, decided at the first RUN, and whether chroot needs a user namespace.
     isolation: Option<(Isolation, bool)>,
+    /// Base images and ADD URLs read, shared by every stage's builder (for provenance).
+    materials: &'a crate::attest::Materials,
 }
 
-/// Reads and plans the Dockerfile of `opts`: its path, its file name (for messages) and the
-/// stage plan for `opts`' arguments, target and platform.
-pub(crate) fn read_plan(opts: &BuildOptions) -> Result<(PathBuf, String, Plan), BuildError> {
+/// Reads and plans the Dockerfile of `opts`: its path, its file name (for messages), its bytes
+/// (provenance records them) and the stage plan for `opts`' arguments, target and platform.
+pub(crate) fn read_plan(
+    opts: &BuildOptions,
+) -> Result<(PathBuf, String, Vec<u8>, Plan), BuildError> {
     let dockerfile = opts.dockerfile.clone().unwrap_or_else(|| {
         let c = opts.context.join("Containerfile");
         if c.is_file() {
@@ -313,7 +324,7 @@ pub(crate) fn read_plan(opts: &BuildOptions) -> Result<(PathBuf, String, Plan), 
         },
     )
     .map_err(|e| df_err(&e))?;
-    Ok((dockerfile, file_name, plan))
+    Ok((dockerfile, file_name, text, plan))
 }
 
 /// Builds the image and commits it under `opts.tags`.
@@ -332,7 +343,7 @@ pub fn build(
     } else {
         opts
     };
-    let (dockerfile, file_name, mut plan) = read_plan(opts)?;
+    let (dockerfile, file_name, text, mut plan) = read_plan(opts)?;
     if !opts.skip_unused_stages {
         // buildah's --skip-unused-stages=false: every stage before the target is built too.
         plan.needed = (0..=plan.target).collect();
@@ -365,10 +376,12 @@ pub fn build(
         context.load_stat_cache(&bytes);
     }
     let network = RunNetwork::new(store.temp_path("net"), opts.network_tool.clone());
+    let materials = crate::attest::Materials::default();
     let mut b = Builder {
         store,
         opts,
         network: &network,
+        materials: &materials,
         results: vec![None; plan.stages.len()],
         plan,
         file_name,
@@ -394,12 +407,16 @@ pub fn build(
         remote.finish()?;
     }
     store.write_file_atomic(&stat_file, &b.context.stat_cache_bytes()?)?;
+    let base_layers = result.base_layers;
     let (image_id, manifest) = b.commit(result)?;
     Ok(Built {
         image_id,
         manifest,
         executed: b.executed,
         cached: b.cached,
+        base_layers,
+        dockerfile: (b.file_name.clone(), text),
+        materials: materials.take(),
     })
 }
 
@@ -543,6 +560,11 @@ impl Builder<'_> {
                 })?;
         let config: ImageConfig = self.store.read_json(manifest.config().digest())?;
         let found = Platform::new(&config.os, &config.architecture, config.variant.as_deref());
+        self.materials.image(
+            record.name.as_deref().unwrap_or(name),
+            record.digest(),
+            Some(&found),
+        );
         // A base of another platform is refused only when a platform was asked for: images
         // imported without one carry the host's anyway.
         if platform.is_some() && !want.matches(&found) {

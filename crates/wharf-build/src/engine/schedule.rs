@@ -74,7 +74,8 @@ impl Builder<'_> {
     /// Builds `stages` (all ready) on one thread each.
     fn build_wave(&mut self, stages: &[usize]) -> Result<(), BuildError> {
         let (tx, rx) = mpsc::channel::<Event>();
-        let (store, opts, network) = (self.store, self.opts, self.network);
+        let (store, opts, network, materials) =
+            (self.store, self.opts, self.network, self.materials);
         let jobs: Vec<_> = stages
             .iter()
             .map(|&i| {
@@ -104,6 +105,7 @@ impl Builder<'_> {
                             store,
                             opts,
                             network,
+                            materials,
                             plan,
                             file_name,
                             context,
