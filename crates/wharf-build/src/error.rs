@@ -136,7 +136,7 @@ pub enum BuildError {
     )]
     NoEmulation {
         platform: String,
-        reason: crate::platform::EmulationMissing,
+        reason: crate::emulation::EmulationMissing,
     },
     /// A base image built for another platform than the one asked for.
     #[error("image {name:?} is for {found}, not {wanted}")]

@@ -22,7 +22,7 @@
 //!   independent stages build concurrently (`BuildOptions::jobs`); [`context_source`] reads
 //!   contexts from standard input or a URL.
 //! - `BuildOptions::platform` builds for another platform (bases chosen for it, RUN through
-//!   qemu-user binfmt emulation, checked by [`platform`]); [`build_platforms`] builds a list
+//!   qemu-user binfmt emulation, checked by [`emulation`]); [`build_platforms`] builds a list
 //!   of platforms and tags an image index of the results.
 //!
 //! [`builder`] keeps working containers between commands, as buildah does (`kiln from`, `run`,
@@ -50,6 +50,7 @@ pub mod context;
 pub mod context_source;
 pub mod copy;
 mod copy_flags;
+pub mod emulation;
 mod engine;
 mod error;
 mod git_source;
@@ -57,11 +58,10 @@ pub mod import;
 pub mod manifest_list;
 mod metadata;
 mod mounts;
+pub mod multi_platform;
 pub mod network;
 mod onbuild;
 pub mod output;
-pub mod platform;
-pub mod platforms;
 pub mod pull;
 pub mod remote_cache;
 pub mod rootfs;
@@ -74,6 +74,6 @@ pub mod tree_diff;
 pub use engine::{BuildOptions, Built, Event, Format, NamedContext, build};
 pub use error::BuildError;
 pub use metadata::{ConfigEdits, read_build_arg_file};
-pub use platforms::{BuiltList, build_platforms};
+pub use multi_platform::{BuiltList, build_platforms};
 pub use pull::{PullOptions, PullPolicy};
 pub use secrets::{RunOptions, Secret, SecretSource, SshAgent};

@@ -505,7 +505,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     opts.pull.client = args.registry.client_options()?;
     opts.pull.signature_policy = Some(args.registry.policy.context()?);
     let platforms = if e.sandbox.all_platforms {
-        let all = wharf_build::platforms::base_platforms(&store, &opts).map_err(build_error)?;
+        let all =
+            wharf_build::multi_platform::base_platforms(&store, &opts).map_err(build_error)?;
         if let [one] = all.as_slice() {
             opts.platform = Some(one.clone());
         }

@@ -314,7 +314,7 @@ pub(crate) fn read_plan(
             target_platform: opts
                 .platform
                 .as_ref()
-                .map(crate::platform::image_platform)
+                .map(crate::emulation::image_platform)
                 .map(|p| wharf_dockerfile::platform::Platform {
                     os: p.os,
                     arch: p.architecture,
@@ -671,7 +671,7 @@ impl Builder<'_> {
             (r.config, r.layers, key, r.root_env)
         } else if stage.base.eq_ignore_ascii_case("scratch") {
             let target =
-                crate::platform::image_platform(&platform.clone().unwrap_or_else(Platform::host));
+                crate::emulation::image_platform(&platform.clone().unwrap_or_else(Platform::host));
             let image = ImageConfig {
                 config: Some(ContainerConfig::default()),
                 architecture: target.architecture,
@@ -913,7 +913,7 @@ impl Builder<'_> {
                 // The image's own platform: a stage may name another than the build's.
                 let target =
                     Platform::new(&image.os, &image.architecture, image.variant.as_deref());
-                crate::platform::check_emulation(&target).map_err(|reason| {
+                crate::emulation::check_emulation(&target).map_err(|reason| {
                     BuildError::NoEmulation {
                         platform: target.to_string(),
                         reason,
@@ -1042,7 +1042,7 @@ impl Builder<'_> {
         // BuildKit stamps the platform built on the image, whatever its last stage's FROM
         // --platform (`FROM --platform=$BUILDPLATFORM` for a cross-compiled final stage).
         if let Some(p) = &self.opts.platform {
-            let p = crate::platform::image_platform(p);
+            let p = crate::emulation::image_platform(p);
             image.os = p.os;
             image.architecture = p.architecture;
             image.variant = p.variant;
