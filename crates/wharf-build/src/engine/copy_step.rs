@@ -6,7 +6,7 @@ use std::path::Path;
 use wharf_dockerfile::instruction::Copy;
 use wharf_oci::config::ContainerConfig;
 
-use super::Builder;
+use super::StageBuilder;
 use crate::config;
 use crate::container::WorkingContainer;
 use crate::context::{self, Source};
@@ -31,7 +31,7 @@ pub(super) struct CopyInputs {
     pub(super) named: Option<crate::context::Context>,
 }
 
-impl Builder<'_> {
+impl StageBuilder<'_> {
     /// The tree of a stage (other than `stage`) or image named by `--from`/`from=`.
     pub(super) fn root_of(&mut self, stage: usize, from: &str) -> Result<FromRoot, BuildError> {
         // `--build-context NAME=docker-image://REF` stands for REF, over a stage of that name.

@@ -259,7 +259,9 @@ fn env_pairs(c: &ImageConfig) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-struct Builder<'a> {
+/// One build's state while it runs stages (one per thread when stages run in parallel); not
+/// the working containers of `kiln from`, which are [`crate::builder`].
+struct StageBuilder<'a> {
     store: &'a Store,
     opts: &'a BuildOptions,
     plan: Plan,
@@ -377,7 +379,7 @@ pub fn build(
     }
     let network = RunNetwork::new(store.temp_path("net"), opts.network_tool.clone());
     let materials = crate::attest::Materials::default();
-    let mut b = Builder {
+    let mut b = StageBuilder {
         store,
         opts,
         network: &network,
@@ -420,7 +422,7 @@ pub fn build(
     })
 }
 
-impl Builder<'_> {
+impl StageBuilder<'_> {
     /// The platform stage `index` is built for: its `FROM --platform=` (e.g.
     /// `$BUILDPLATFORM` for a cross-compiling stage), else `--platform`; `None` when neither
     /// asks for one (the host's, and a base of any platform is taken as it is).
@@ -1030,7 +1032,7 @@ impl Builder<'_> {
     }
 }
 
-impl Builder<'_> {
+impl StageBuilder<'_> {
     /// Writes config and manifest and records the image under the tags.
     fn commit(&mut self, result: StageResult) -> Result<(Digest, Digest), BuildError> {
         let result = if self.opts.squash || !self.opts.layers {

@@ -3,7 +3,7 @@
 //! Before the target is built, the stages it needs (the plan has already pruned the others)
 //! are built in waves: every stage whose own dependencies (`FROM stage`, `COPY --from`,
 //! `RUN --mount=from=`) are done is ready, and up to `jobs` ready stages run at once, each on
-//! its own thread with its own [`Builder`] over the same store. Their progress events are
+//! its own thread with its own [`StageBuilder`] over the same store. Their progress events are
 //! forwarded to the caller's callback on the calling thread, and their results handed to the
 //! main builder, which then builds the target as usual. A stage's result does not depend on
 //! when it was built, so `--jobs 1` and `--jobs N` give the same image.
@@ -12,14 +12,14 @@ use std::sync::mpsc;
 
 use wharf_dockerfile::graph::DepTarget;
 
-use super::{Builder, Event, StageResult};
+use super::{Event, StageBuilder, StageResult};
 use crate::error::BuildError;
 use crate::remote_cache::RemoteCache;
 
 /// What one thread built.
 type Outcome = Result<(StageResult, usize, usize), BuildError>;
 
-impl Builder<'_> {
+impl StageBuilder<'_> {
     /// The stages stage `i` needs.
     fn stage_deps(&self, i: usize) -> Vec<usize> {
         let s = &self.plan.stages[i];
@@ -101,7 +101,7 @@ impl Builder<'_> {
                             // The receiver lives until every thread ended.
                             let _ = tx.send(e);
                         };
-                        let mut b = Builder {
+                        let mut b = StageBuilder {
                             store,
                             opts,
                             network,

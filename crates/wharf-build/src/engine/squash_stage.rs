@@ -2,11 +2,11 @@
 //! layers (those above its base) become one ([`crate::squash`]), and the history entry of its
 //! last instruction that changed files owns that layer.
 
-use super::{Builder, LayerRef, StageResult};
+use super::{LayerRef, StageBuilder, StageResult};
 use crate::error::BuildError;
 use crate::squash;
 
-impl Builder<'_> {
+impl StageBuilder<'_> {
     /// The stage with its new layers merged into one; the history entry of the last
     /// instruction that changed files owns it.
     pub(super) fn squash_new_layers(
