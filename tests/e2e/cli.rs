@@ -56,3 +56,61 @@ fn manifest_digest_matches_sha256_of_the_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not an image manifest"));
 }
+
+/// The job templates in `deploy/` (issue 12) call `kiln build` and `kiln push` with flags that
+/// must exist: every `--flag` they pass is one that command's `--help` lists, so a renamed or
+/// removed flag cannot leave a template that fails in someone's pipeline.
+#[test]
+fn deploy_templates_use_flags_that_exist() {
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let mut files = Vec::new();
+    let mut dirs = vec![deploy];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    let help = |sub: &str| {
+        let out = Command::new(bin("kiln"))
+            .args([sub, "--help"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let helps = [("build", help("build")), ("push", help("push"))];
+    let mut checked = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (sub, help) in &helps {
+            let call = format!("kiln {sub} ");
+            for (at, _) in text.match_indices(&call) {
+                // The invocation runs to the next command: `&&`, another list item, or the
+                // next kiln call; YAML folding and `\` continuations keep its flags together.
+                let rest = &text[at + call.len()..];
+                let end = ["&&", "\n    - ", "\n- ", "kiln "]
+                    .iter()
+                    .filter_map(|m| rest.find(m))
+                    .min()
+                    .unwrap_or(rest.len());
+                for token in rest[..end].split_whitespace() {
+                    let Some(flag) = token.strip_prefix("--") else {
+                        continue;
+                    };
+                    let name = flag.split('=').next().unwrap_or(flag);
+                    assert!(
+                        help.contains(&format!("--{name}")),
+                        "{}: kiln {sub} has no --{name}",
+                        f.display()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} flags found in {files:?}");
+}
