@@ -99,7 +99,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s V -l version -d 
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l multi-arch -d 'How to copy an index: system (one image), all, index-only (not supported)' -r -f -a "system\t''
 all\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l digestfile -d 'Write the digest of the copied manifest to this file' -r -F
-complete -c ferry -n "__fish_ferry_using_subcommand copy" -l image-parallel-copies -d 'Blob transfers in flight at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand copy" -l image-parallel-copies -d 'Large blob transfers in flight at once; blobs up to 1 MiB and existence checks run up to 32 at once beside them (their cost is round trips, not bytes)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -l sign-identity -d 'The identity signatures name (a full docker reference); default: the destination' -r
 complete -c ferry -n "__fish_ferry_using_subcommand copy" -s f -l format -d 'Manifest format of the destination: oci or v2s2' -r -f -a "oci\t''
 v2s2\t''
@@ -159,7 +159,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand sync" -s d -l dest -d 'Trans
 dir\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l append-suffix -d 'Append this to every destination tag' -r
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -l digestfile -d 'Write "DIGEST REFERENCE" of every synced image to this file' -r -F
-complete -c ferry -n "__fish_ferry_using_subcommand sync" -l image-parallel-copies -d 'Blob transfers in flight at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand sync" -l image-parallel-copies -d 'Large blob transfers in flight at once; blobs up to 1 MiB and existence checks run up to 32 at once beside them (their cost is round trips, not bytes)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand sync" -s f -l format -d 'Manifest format of the destination: oci or v2s2' -r -f -a "oci\t''
 v2s2\t''
 docker\t''"

@@ -28,7 +28,8 @@ pub struct Args {
     /// Print nothing while copying
     #[arg(short, long)]
     pub quiet: bool,
-    /// Blob transfers in flight at once
+    /// Large blob transfers in flight at once; blobs up to 1 MiB and existence checks run
+    /// up to 32 at once beside them (their cost is round trips, not bytes)
     #[arg(long, value_name = "N", default_value_t = 6)]
     pub image_parallel_copies: usize,
     /// The identity signatures name (a full docker reference); default: the destination
