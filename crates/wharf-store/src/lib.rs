@@ -108,7 +108,8 @@ impl Inner {
     }
 }
 
-const OCI_LAYOUT: &[u8] = b"{\"imageLayoutVersion\":\"1.0.0\"}\n";
+/// The `oci-layout` file of every OCI layout Wharf writes (the store, `oci:` destinations).
+pub const OCI_LAYOUT: &[u8] = b"{\"imageLayoutVersion\":\"1.0.0\"}\n";
 
 impl Store {
     /// Opens (creating when needed) the store at `root`, and removes leftovers of processes

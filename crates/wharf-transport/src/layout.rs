@@ -4,13 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use wharf_oci::{Descriptor, Digest, ImageIndex, MediaType};
-use wharf_store::is_referrer;
+use wharf_store::{OCI_LAYOUT, REF_NAME, is_referrer};
 
 use crate::error::{Result, TransportError};
 use crate::files::{Files, write_atomic};
-
-pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
-const OCI_LAYOUT: &[u8] = b"{\"imageLayoutVersion\":\"1.0.0\"}";
 
 pub(crate) fn blob_path(d: &Digest) -> String {
     format!("blobs/{}/{}", d.algorithm().as_ref(), d.digest())
