@@ -496,11 +496,14 @@ impl RegistryClient {
                         url: req.url.to_string(),
                         error: source,
                     };
-                    if can_replay && err.is_retryable() && attempt < policy.times {
-                        tracing::debug!(error = %err, attempt, "retrying");
-                        tokio::time::sleep(policy.wait(attempt, None)).await;
-                        attempt += 1;
-                        continue;
+                    if can_replay && err.is_retryable() {
+                        if attempt < policy.times {
+                            tracing::debug!(error = %err, attempt, "retrying");
+                            tokio::time::sleep(policy.wait(attempt, None)).await;
+                            attempt += 1;
+                            continue;
+                        }
+                        return Err(RegistryError::Exhausted(Box::new(err)));
                     }
                     return Err(err);
                 }
@@ -539,12 +542,18 @@ impl RegistryClient {
                     detail,
                 });
             }
-            if is_retryable_status(status.as_u16()) && can_replay && attempt < policy.times {
-                let after = retry_after(&resp);
-                tracing::debug!(%status, ?after, attempt, url = %req.url, "retrying");
-                tokio::time::sleep(policy.wait(attempt, after)).await;
-                attempt += 1;
-                continue;
+            if is_retryable_status(status.as_u16()) && can_replay {
+                if attempt < policy.times {
+                    let after = retry_after(&resp);
+                    tracing::debug!(%status, ?after, attempt, url = %req.url, "retrying");
+                    tokio::time::sleep(policy.wait(attempt, after)).await;
+                    attempt += 1;
+                    continue;
+                }
+                let method = req.method.to_string();
+                return Err(RegistryError::Exhausted(Box::new(
+                    status_error(resp, &method).await,
+                )));
             }
             return Ok(resp);
         }

@@ -29,6 +29,11 @@ pub enum RegistryError {
     },
     #[error("short name {name:?}: {what}")]
     ShortName { name: String, what: String },
+    /// A request the client already retried as `--retry` allows: shown as its last failure,
+    /// and not retryable again, so a caller's own retry (the transport's, per blob) does not
+    /// multiply the attempts.
+    #[error(transparent)]
+    Exhausted(Box<RegistryError>),
     /// Every place an image may be pulled from (mirrors, then the registry) failed.
     #[error("{reference}: {}", failures.join("; "))]
     Endpoints {
@@ -260,12 +265,16 @@ impl RegistryError {
                     || error.is_decode()
             }
             Self::Status { status, .. } => is_retryable_status(*status),
+            // `Exhausted` was retried already by the client that returned it.
             _ => false,
         }
     }
 
     /// Whether this is a "not found" of a manifest, blob or repository.
     pub fn is_not_found(&self) -> bool {
+        if let Self::Exhausted(e) = self {
+            return e.is_not_found();
+        }
         matches!(
             self,
             Self::ManifestUnknown { .. }

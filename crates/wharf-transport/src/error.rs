@@ -112,3 +112,25 @@ impl TransportError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request the registry client retried already is not retried again per blob: the two
+    /// retry loops used to multiply (4 requests × 4 blob attempts for one blob).
+    #[test]
+    fn what_the_registry_client_retried_is_not_retried_again() {
+        let status = || wharf_registry::RegistryError::Status {
+            method: "GET".into(),
+            url: "https://r.example/v2/a/blobs/sha256:0".into(),
+            status: 503,
+            code: None,
+            message: None,
+        };
+        assert!(TransportError::Registry(status()).is_retryable());
+        let exhausted = wharf_registry::RegistryError::Exhausted(Box::new(status()));
+        assert_eq!(exhausted.to_string(), status().to_string());
+        assert!(!TransportError::Registry(exhausted).is_retryable());
+    }
+}

@@ -236,10 +236,12 @@ async fn unavailable_then_success_and_unavailable_for_good() {
     assert_eq!(m.bytes.as_ref(), MANIFEST);
     assert_eq!(fake.requests("a/b/manifests").len(), 3);
     let e = c.get_manifest("always/b", "v1").await.unwrap_err();
+    // Retried already: the last answer, marked so that no caller retries it again.
     assert!(
-        matches!(e, RegistryError::Status { status: 503, .. }),
+        matches!(&e, RegistryError::Exhausted(last) if matches!(**last, RegistryError::Status { status: 503, .. })),
         "{e}"
     );
+    assert!(!e.is_retryable());
     // One attempt and three retries.
     assert_eq!(fake.requests("always/b/manifests").len(), 4);
 }
