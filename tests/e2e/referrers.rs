@@ -125,24 +125,8 @@ fn referrers_survive_registry_layout_registry_copies() {
     let pass = d.join("pass");
     std::fs::write(&pass, "s3cret\n").unwrap();
     let key = d.join("key");
-    ok(
-        "ferry",
-        &root,
-        &[
-            "generate-sigstore-key",
-            "--output-prefix",
-            key.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
-    let regd = d.join("registries.d");
-    std::fs::create_dir(&regd).unwrap();
-    std::fs::write(
-        regd.join("default.yaml"),
-        "default-docker:\n  use-sigstore-attachments: true\n",
-    )
-    .unwrap();
+    crate::signatures::sigstore_key(&root, &key, &pass);
+    let regd = crate::signatures::sigstore_registries_d(d);
     let regd_s = regd.to_str().unwrap();
 
     let src = d.join("src");
@@ -696,24 +680,8 @@ fn readme_recipe_build_attest_sign_push_mirror_verify() {
     let pass = d.join("pass");
     std::fs::write(&pass, "ci secret\n").unwrap();
     let prefix = d.join("ci");
-    ok(
-        "ferry",
-        &root,
-        &[
-            "generate-sigstore-key",
-            "--output-prefix",
-            prefix.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
-    let regd = d.join("registries.d");
-    std::fs::create_dir(&regd).unwrap();
-    std::fs::write(
-        regd.join("default.yaml"),
-        "default-docker:\n  use-sigstore-attachments: true\n",
-    )
-    .unwrap();
+    crate::signatures::sigstore_key(&root, &prefix, &pass);
+    let regd = crate::signatures::sigstore_registries_d(d);
     let policy = d.join("policy.json");
     std::fs::write(
         &policy,

@@ -83,6 +83,34 @@ impl Setup {
     }
 }
 
+/// A sigstore key pair made by `ferry generate-sigstore-key` (`PREFIX.pub`,
+/// `PREFIX.private`), its private key sealed with the passphrase in `pass`.
+pub(crate) fn sigstore_key(root: &Path, prefix: &Path, pass: &Path) {
+    ok(
+        "ferry",
+        root,
+        &[
+            "generate-sigstore-key",
+            "--output-prefix",
+            prefix.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
+    );
+}
+
+/// `DIR/registries.d`, telling every tool to keep sigstore signatures as registry attachments.
+pub(crate) fn sigstore_registries_d(dir: &Path) -> PathBuf {
+    let regd = dir.join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("default.yaml"),
+        "default-docker:\n  use-sigstore-attachments: true\n",
+    )
+    .unwrap();
+    regd
+}
+
 /// A registry with `sig/unsigned:1` (pushed by ferry), `sig/signed:1` (signed by
 /// `ferry copy --sign-by-sigstore-private-key` with a generated key), `sig/other-key:1` (signed
 /// with another key) and `sig/misnamed:1` (signed for another identity); a policy requiring
@@ -98,36 +126,10 @@ fn setup() -> Option<Setup> {
     let pass = d.join("pass");
     std::fs::write(&pass, "correct horse\n").unwrap();
     let prefix = d.join("key");
-    ok(
-        "ferry",
-        &root,
-        &[
-            "generate-sigstore-key",
-            "--output-prefix",
-            prefix.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
+    sigstore_key(&root, &prefix, &pass);
     let other = d.join("other");
-    ok(
-        "ferry",
-        &root,
-        &[
-            "generate-sigstore-key",
-            "--output-prefix",
-            other.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-    );
-    let regd = d.join("registries.d");
-    std::fs::create_dir(&regd).unwrap();
-    std::fs::write(
-        regd.join("default.yaml"),
-        "default-docker:\n  use-sigstore-attachments: true\n",
-    )
-    .unwrap();
+    sigstore_key(&root, &other, &pass);
+    let regd = sigstore_registries_d(d);
     let policy = d.join("policy.json");
     std::fs::write(
         &policy,
