@@ -32,15 +32,9 @@ pub fn main() -> ExitCode {
             | cli::Command::Info(_)
             | cli::Command::Import(_)
             | cli::Command::Volume(_)
-    ) {
-        match wharf_sandbox::maybe_reexec_in_userns() {
-            Ok(Some(code)) => return code,
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("Error: {:#}", anyhow::Error::new(e));
-                return ExitCode::from(125);
-            }
-        }
+    ) && let Some(code) = wharf_cli::enter_userns()
+    {
+        return code;
     }
     // Commands that start or enter containers run from a sealed copy of this executable, so
     // that a container never reaches the installed file (CVE-2019-5736).

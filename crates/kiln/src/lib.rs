@@ -31,15 +31,9 @@ pub fn main() -> ExitCode {
             // Unpacked layers hold files of subordinate IDs: only the namespace can read
             // (check) and remove (prune, repair) all of them.
             | cli::Command::System(_)
-    ) {
-        match wharf_sandbox::maybe_reexec_in_userns() {
-            Ok(Some(code)) => return code,
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("Error: {e}");
-                return ExitCode::from(e.exit_code());
-            }
-        }
+    ) && let Some(code) = wharf_cli::enter_userns()
+    {
+        return code;
     }
     // Commands that start or enter containers run from a sealed copy of this executable, so
     // that a container never reaches the installed file (CVE-2019-5736).

@@ -71,9 +71,10 @@ mod sources;
 pub mod squash;
 pub mod tree_diff;
 
-pub use engine::{BuildOptions, Built, Event, Format, NamedContext, build};
+pub use engine::{BuildOptions, Built, Event, NamedContext, build};
 pub use error::BuildError;
 pub use metadata::{ConfigEdits, read_build_arg_file};
 pub use multi_platform::{BuiltList, build_platforms};
 pub use pull::{PullOptions, PullPolicy};
 pub use secrets::{RunOptions, Secret, SecretSource, SshAgent};
+pub use wharf_oci::ManifestFormat;

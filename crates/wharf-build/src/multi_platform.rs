@@ -4,10 +4,12 @@
 //! a Docker manifest list with `--format docker` (as buildah writes).
 
 use wharf_oci::oci_spec::image::ImageIndexBuilder;
-use wharf_oci::{Descriptor, Digest, ImageConfig, MediaType, Platform, RawManifest, media_type};
+use wharf_oci::{
+    Descriptor, Digest, ImageConfig, ManifestFormat, MediaType, Platform, RawManifest, media_type,
+};
 use wharf_store::Store;
 
-use crate::engine::{BuildOptions, Built, Event, Format, build};
+use crate::engine::{BuildOptions, Built, Event, build};
 use crate::error::BuildError;
 use crate::manifest_list::{AddToList, entry_platform};
 
@@ -39,8 +41,8 @@ pub fn build_platforms(
         images.push((p.clone(), built));
     }
     let kind = match opts.format {
-        Format::Oci => media_type::OCI_INDEX,
-        Format::Docker => media_type::DOCKER_MANIFEST_LIST,
+        ManifestFormat::Oci => media_type::OCI_INDEX,
+        ManifestFormat::Docker => media_type::DOCKER_MANIFEST_LIST,
     };
     let index = ImageIndexBuilder::default()
         .schema_version(2u32)

@@ -259,6 +259,20 @@ pub struct RmiArgs {
     pub force: bool,
 }
 
+/// The `rmi` command of kiln and berth: [`rmi`] to standard output, each failure printed on
+/// standard error, exit status 1 when any image stayed (podman's and buildah's).
+pub fn rmi_command(store: &Store, args: &RmiArgs) -> anyhow::Result<std::process::ExitCode> {
+    let failed = rmi(store, args, &mut std::io::stdout().lock())?;
+    for e in &failed {
+        let _ = writeln!(std::io::stderr(), "Error: {}", crate::run::chain_once(e));
+    }
+    Ok(if failed.is_empty() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
+    })
+}
+
 /// `rmi`: removes images, printing the names that went to `out`; returns the failures, one per
 /// image that could not be removed, for the caller to report.
 pub fn rmi(

@@ -60,6 +60,18 @@ pub fn find_local(
         .find_map(|c| store.resolve(c).ok())
 }
 
+/// The `pull` command of kiln and berth: [`pull`] with the image ID on standard output and
+/// progress on standard error.
+pub fn pull_command(store: &Store, args: &PullArgs) -> anyhow::Result<std::process::ExitCode> {
+    pull(
+        store,
+        args,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr(),
+    )?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 /// `pull`: copies an image into `store` and prints its image ID to `out`; progress goes to
 /// `progress` unless `--quiet`. A short name is resolved as podman and buildah do (aliases,
 /// then each search registry in order until one has the image); registries.conf mirrors and

@@ -128,7 +128,7 @@ pub struct Push<'a> {
     pub name: &'a str,
     pub destination: &'a ImageRef,
     pub registry: &'a RegistryArgs,
-    pub format: Option<wharf_transport::Format>,
+    pub format: Option<wharf_transport::ManifestFormat>,
     /// Print nothing while pushing.
     pub quiet: bool,
     /// Write the pushed manifest's digest here.

@@ -59,6 +59,29 @@ pub fn chain_once(err: &anyhow::Error) -> String {
 /// must stop here; call it before any thread starts.
 pub fn reexec_sealed() -> Option<ExitCode> {
     let e = wharf_sandbox::runtime::reexec_sealed().err()?;
-    let _ = writeln!(std::io::stderr(), "Error: {:#}", anyhow::Error::new(e));
+    let _ = writeln!(
+        std::io::stderr(),
+        "Error: {}",
+        chain_once(&anyhow::Error::new(e))
+    );
     Some(ExitCode::from(125))
+}
+
+/// The preamble of every command that needs (namespaced) root: enters the user namespace
+/// ([`wharf_sandbox::maybe_reexec_in_userns`]). Returns the exit code when the process must
+/// stop here (the namespaced child's, or podman's code for the error, printed as
+/// [`main_with`] prints errors); call it before any thread starts.
+pub fn enter_userns() -> Option<ExitCode> {
+    match wharf_sandbox::maybe_reexec_in_userns() {
+        Ok(code) => code,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = writeln!(
+                std::io::stderr(),
+                "Error: {}",
+                chain_once(&anyhow::Error::new(e))
+            );
+            Some(ExitCode::from(code))
+        }
+    }
 }

@@ -24,7 +24,7 @@ pub mod reference;
 
 pub use config::ImageConfig;
 pub use digest::{Digest, DigestAlgorithm, Hasher};
-pub use manifest::RawManifest;
+pub use manifest::{ManifestFormat, RawManifest};
 pub use oci_spec;
 pub use oci_spec::image::{Descriptor, DescriptorBuilder, ImageIndex, ImageManifest, MediaType};
 pub use platform::Platform;

@@ -7,6 +7,34 @@
 use crate::media_type::{self, ManifestKind};
 use crate::{Descriptor, Digest, ImageIndex, ImageManifest, MediaType, digest};
 
+/// The manifest family an image is written in (`--format`): OCI, or Docker schema 2 (buildah's
+/// `docker`, skopeo's `v2s2`). One type for builds, working containers and copies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ManifestFormat {
+    #[default]
+    Oci,
+    Docker,
+}
+
+impl ManifestFormat {
+    /// Parses `oci`, or `docker` / `v2s2` (the names buildah and skopeo give the Docker format).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "oci" => Some(Self::Oci),
+            "docker" | "v2s2" => Some(Self::Docker),
+            _ => None,
+        }
+    }
+
+    /// The name buildah records and prints: `oci` or `docker`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Oci => "oci",
+            Self::Docker => "docker",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("manifest is not valid JSON for {media_type}")]

@@ -338,7 +338,7 @@ fn read_json_object(path: &Path) -> Result<serde_json::Map<String, serde_json::V
 }
 
 fn write_json_0600(path: &Path, doc: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    use std::os::unix::fs::DirBuilderExt as _;
     let io = |p: &Path| {
         let p: PathBuf = p.to_owned();
         move |source| RegistryError::Io { path: p, source }
@@ -356,21 +356,11 @@ fn write_json_0600(path: &Path, doc: &serde_json::Map<String, serde_json::Value>
     text.push(b'\n');
     // The directory may be shared (`--authfile /shared/auth.json`): a predictable temporary
     // name could be pre-created, or linked elsewhere, by another user, who would then receive
-    // the credentials. tempfile creates a random name with O_EXCL, mode 0600 whatever the umask.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".auth.json.")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    let tmp_path = tmp.path().to_owned();
-    tmp.write_all(&text).map_err(io(&tmp_path))?;
-    tmp.as_file().sync_all().map_err(io(&tmp_path))?;
-    tmp.persist(path).map_err(|e| RegistryError::Io {
-        path: path.to_owned(),
-        source: e.error,
-    })?;
-    Ok(())
+    // the credentials: the temporary file has a random name, O_EXCL, mode 0600.
+    wharf_fs::Atomic::new(path)
+        .mode(0o600)
+        .write(&text)
+        .map_err(io(path))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! filesystem, as `runc run -b DIR` and other OCI runtimes take it.
 
 use std::fmt::Write as _;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -24,26 +23,20 @@ impl Bundle {
     }
 }
 
-/// Writes `data` to `path` through a temporary file created with `mode`.
+/// Writes `data` to `path` atomically, created with `mode`. Not synced: a bundle lives as long
+/// as its container and is rewritten for the next one; a crash leaves a container that is
+/// discarded anyway, and four syncs cost ~50 ms per run.
 fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), SandboxError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let err = |source| SandboxError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
     let tmp = path.with_extension("tmp");
-    // A leftover temp file from a crash may carry a wider mode: start from a fresh inode.
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    wharf_fs::Atomic::new(path)
         .mode(mode)
-        .open(&tmp)
-        .map_err(err)?;
-    f.write_all(data).map_err(err)?;
-    // No fsync: a bundle lives as long as its container and is rewritten for the next one; a
-    // crash leaves a container that is discarded anyway, and four syncs cost ~50 ms per run.
-    std::fs::rename(&tmp, path).map_err(err)
+        .temp_at(&tmp)
+        .durability(wharf_fs::Durability::Unsynced)
+        .write(data)
+        .map_err(|source| SandboxError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// `/etc/hosts` for a container called `hostname`.

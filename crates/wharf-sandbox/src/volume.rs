@@ -344,8 +344,10 @@ fn write_metadata(dir: &Path, info: &VolumeInfo) -> Result<(), VolumeError> {
         path: path.clone(),
         source,
     })?;
-    fs::write(&tmp, bytes).map_err(io_err("write", &tmp))?;
-    fs::rename(&tmp, &path).map_err(io_err("write", &path))
+    wharf_fs::Atomic::new(&path)
+        .temp_at(&tmp)
+        .write(&bytes)
+        .map_err(io_err("write", &path))
 }
 
 /// Owner, mode and modification time of `meta` onto `dst` (not following a symlink for the

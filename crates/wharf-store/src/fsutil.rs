@@ -1,8 +1,8 @@
 //! Small filesystem helpers: advisory locks, durable renames and tree removal.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use rustix::fs::FlockOperation;
@@ -30,37 +30,19 @@ pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<bool> {
 
 /// Syncs a directory so that a rename into it survives a crash.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(StoreError::io("syncing directory", dir))
+    wharf_fs::sync_dir(dir).map_err(StoreError::io("syncing directory", dir))
 }
 
-/// Writes `bytes` to `temp`, syncs it and renames it over `dest` (same filesystem), then syncs
-/// the destination directory. Readers see the old or the new file, never a torn one.
+/// Replaces `dest` through `temp` (this process's name under the store's `tmp/`, cleaned by
+/// the next open after a crash), synced: readers see the old or the new file, never a torn
+/// one. 0600: store files may hold secrets (a container's environment); only the owner reads
+/// them, as containers/storage does.
 pub(crate) fn write_atomic(temp: &Path, dest: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let result = (|| {
-        // 0600: store files may hold secrets (a container's environment); only the owner
-        // reads them, as containers/storage does.
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(temp)
-            .map_err(StoreError::io("creating", temp))?;
-        f.write_all(bytes)
-            .map_err(StoreError::io("writing", temp))?;
-        f.sync_all().map_err(StoreError::io("syncing", temp))?;
-        fs::rename(temp, dest).map_err(StoreError::io("renaming into place", dest))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(temp);
-    }
-    result?;
-    if let Some(parent) = dest.parent() {
-        sync_dir(parent)?;
-    }
-    Ok(())
+    wharf_fs::Atomic::new(dest)
+        .mode(0o600)
+        .temp_at(temp)
+        .write(bytes)
+        .map_err(StoreError::io("writing", dest))
 }
 
 /// Creates a directory and its parents.

@@ -21,7 +21,7 @@ use wharf_archive::{Compressor, LayerCompression};
 use wharf_oci::manifest::{convert_image_manifest, convert_index, to_bytes};
 use wharf_oci::media_type::{self, ManifestKind};
 use wharf_oci::platform::select_manifest;
-use wharf_oci::{Descriptor, Digest, ImageConfig, Platform, RawManifest};
+use wharf_oci::{Descriptor, Digest, ImageConfig, ManifestFormat, Platform, RawManifest};
 
 use crate::BlobStream;
 use crate::counting::Counting;
@@ -35,24 +35,6 @@ use crate::source::Source;
 pub(crate) const SMALL_BLOB: u64 = 1 << 20;
 /// How many blobs are checked, mounted or (when small) transferred at once.
 pub(crate) const ROUND_TRIP_PARALLEL: usize = 32;
-
-/// The manifest family to write (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Oci,
-    V2s2,
-}
-
-impl Format {
-    /// Parses `oci`, `v2s2` (or `docker`).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "oci" => Some(Self::Oci),
-            "v2s2" | "docker" => Some(Self::V2s2),
-            _ => None,
-        }
-    }
-}
 
 /// Which part of an image a blob is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +87,7 @@ pub type Progress = Arc<dyn Fn(&Event) + Send + Sync>;
 /// Options of [`copy`].
 #[derive(Clone)]
 pub struct CopyOptions {
-    pub format: Option<Format>,
+    pub format: Option<ManifestFormat>,
     /// `--all`: copy every image of an index (and the index itself).
     pub all: bool,
     /// The image to pick from an index when not `all`; the host platform when `None`.
@@ -215,7 +197,7 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
     // buildah do; asking for Docker manifests there is refused rather than written unreadable.
     let converted;
     let opts = match opts.format {
-        Some(Format::V2s2) if dst.oci_only() => {
+        Some(ManifestFormat::Docker) if dst.oci_only() => {
             return Err(TransportError::Unsupported {
                 destination: dst.describe(),
                 what: "Docker manifests in an OCI layout (it holds OCI manifests only: use \
@@ -225,7 +207,7 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
         }
         None if dst.oci_only() => {
             converted = CopyOptions {
-                format: Some(Format::Oci),
+                format: Some(ManifestFormat::Oci),
                 ..opts.clone()
             };
             &converted
@@ -341,10 +323,10 @@ fn is_docker(k: ManifestKind) -> bool {
     )
 }
 
-fn target_docker(format: Option<Format>, current: ManifestKind) -> bool {
+fn target_docker(format: Option<ManifestFormat>, current: ManifestKind) -> bool {
     match format {
-        Some(Format::V2s2) => true,
-        Some(Format::Oci) => false,
+        Some(ManifestFormat::Docker) => true,
+        Some(ManifestFormat::Oci) => false,
         None => is_docker(current),
     }
 }

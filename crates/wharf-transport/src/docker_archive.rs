@@ -12,6 +12,7 @@ use wharf_oci::{Descriptor, Digest, Hasher, RawManifest, Reference};
 
 use crate::error::{Result, TransportError};
 use crate::files::{write_atomic, write_verified};
+use wharf_fs::{Durability, Pending};
 
 /// A docker-archive being assembled in a temporary directory.
 #[derive(Debug, Clone)]
@@ -152,15 +153,10 @@ impl ArchiveWriter {
 /// Writes `names` (relative to `dir`) into a tar at `dest`, through a temporary file renamed
 /// into place, so a reader never sees half an archive.
 pub(crate) fn pack(dir: &Path, names: &[String], dest: &Path) -> Result<()> {
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(parent)
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let tmp = Pending::in_dir(parent, Durability::Synced)
         .map_err(TransportError::io("creating a temporary file in", parent))?;
-    let mut b = tar::Builder::new(io::BufWriter::with_capacity(256 << 10, tmp));
+    let mut b = tar::Builder::new(tmp);
     b.mode(tar::HeaderMode::Deterministic);
     let mut seen = std::collections::HashSet::new();
     for n in names {
@@ -170,15 +166,7 @@ pub(crate) fn pack(dir: &Path, names: &[String], dest: &Path) -> Result<()> {
         b.append_path_with_name(dir.join(n), n)
             .map_err(TransportError::io("writing", dest))?;
     }
-    let tmp = b
-        .into_inner()
-        .map_err(TransportError::io("writing", dest))?
-        .into_inner()
-        .map_err(|e| TransportError::io("writing", dest)(e.into_error()))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(TransportError::io("syncing", dest))?;
-    tmp.persist(dest)
-        .map_err(|e| TransportError::io("renaming into place", dest)(e.error))?;
-    Ok(())
+    b.into_inner()
+        .and_then(|tmp| tmp.commit(dest))
+        .map_err(TransportError::io("writing", dest))
 }

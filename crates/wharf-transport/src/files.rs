@@ -7,6 +7,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
 use tokio::io::AsyncReadExt as _;
+use wharf_fs::{Atomic, Durability, Pending};
 use wharf_oci::Digest;
 use wharf_oci::digest::{Hasher, HashingWriter};
 
@@ -190,7 +191,8 @@ fn write_into(
     size: Option<u64>,
 ) -> Result<(Digest, u64)> {
     let dest = label;
-    let tmp = temp_file_in(dir)?;
+    let tmp = Pending::in_dir(dir, Durability::Synced)
+        .map_err(TransportError::io("creating a temporary file in", dir))?;
     let hasher = match digest {
         Some(d) => Hasher::for_digest(d).map_err(|_| TransportError::Invalid {
             location: dest.display().to_string(),
@@ -198,10 +200,10 @@ fn write_into(
         })?,
         None => Hasher::sha256(),
     };
-    let mut w = HashingWriter::new(io::BufWriter::with_capacity(256 << 10, tmp), hasher);
+    let mut w = HashingWriter::new(tmp, hasher);
     io::copy(&mut reader, &mut w).map_err(TransportError::io("writing", dest))?;
     w.flush().map_err(TransportError::io("writing", dest))?;
-    let (actual, n, buffered) = w.finish();
+    let (actual, n, pending) = w.finish();
     if let Some(d) = digest
         && *d != actual
     {
@@ -220,35 +222,18 @@ fn write_into(
             actual: n,
         });
     }
-    persist(buffered, &name(&actual))?;
+    let dest = name(&actual);
+    pending
+        .commit(&dest)
+        .map_err(TransportError::io("writing", &dest))?;
     Ok((actual, n))
-}
-
-/// A temporary file in `dir` (created if missing), renamed into place by [`persist`].
-fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
-    std::fs::create_dir_all(dir).map_err(TransportError::io("creating", dir))?;
-    tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(TransportError::io("creating a temporary file in", dir))
-}
-
-/// Flushes, syncs and renames a finished temporary file to `dest`.
-fn persist(w: io::BufWriter<tempfile::NamedTempFile>, dest: &Path) -> Result<()> {
-    let tmp = w
-        .into_inner()
-        .map_err(|e| TransportError::io("writing", dest)(e.into_error()))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(TransportError::io("syncing", dest))?;
-    tmp.persist(dest)
-        .map_err(|e| TransportError::io("renaming into place", dest)(e.error))?;
-    Ok(())
 }
 
 /// Writes small bytes atomically (temporary file + rename).
 pub(crate) fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    write_verified(bytes, dest, None, None).map(|_| ())
+    Atomic::new(dest)
+        .write(bytes)
+        .map_err(TransportError::io("writing", dest))
 }
 
 /// Writes a stream whose source already verifies it (its last read fails when the bytes do
@@ -256,8 +241,9 @@ pub(crate) fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
 /// hashing it a second time here cost as much CPU as the rest of a registry-to-layout copy.
 /// A failed read leaves nothing behind: the temporary file is dropped.
 pub(crate) fn write_presumed(mut reader: impl Read, dest: &Path, size: u64) -> Result<()> {
-    let tmp = temp_file_in(dest.parent().unwrap_or(Path::new(".")))?;
-    let mut w = io::BufWriter::with_capacity(256 << 10, tmp);
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let mut w = Pending::in_dir(dir, Durability::Synced)
+        .map_err(TransportError::io("creating a temporary file in", dir))?;
     let n = io::copy(&mut reader, &mut w).map_err(TransportError::io("writing", dest))?;
     if n != size {
         return Err(TransportError::Invalid {
@@ -265,5 +251,5 @@ pub(crate) fn write_presumed(mut reader: impl Read, dest: &Path, size: u64) -> R
             what: format!("expected {size} bytes, got {n}"),
         });
     }
-    persist(w, dest)
+    w.commit(dest).map_err(TransportError::io("writing", dest))
 }

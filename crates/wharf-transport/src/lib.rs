@@ -44,7 +44,7 @@ pub mod source;
 pub mod sync;
 pub mod sync_config;
 
-pub use copy::{BlobKind, CopyOptions, CopyReport, Event, Format, Progress, copy};
+pub use copy::{BlobKind, CopyOptions, CopyReport, Event, Progress, copy};
 pub use dest::Destination;
 pub use error::TransportError;
 pub use inspect::{ImageInfo, Inspection, inspect};
@@ -53,6 +53,7 @@ pub use reference::ImageRef;
 pub use signatures::SignOptions;
 pub use source::Source;
 pub use sync::{SyncDest, SyncEvent, SyncImage, SyncOptions, SyncPlan, SyncReport, SyncSource};
+pub use wharf_oci::ManifestFormat;
 pub use wharf_sign::PolicyContext;
 
 /// A blob's bytes as they arrive.

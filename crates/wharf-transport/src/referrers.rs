@@ -119,8 +119,8 @@ pub(crate) fn check_digest_kept(
             | wharf_oci::media_type::ManifestKind::DockerManifestList
     );
     match opts.format {
-        Some(crate::Format::V2s2) if !docker => return refuse("--format v2s2"),
-        Some(crate::Format::Oci) if docker => {
+        Some(wharf_oci::ManifestFormat::Docker) if !docker => return refuse("--format v2s2"),
+        Some(wharf_oci::ManifestFormat::Oci) if docker => {
             return refuse(if dst.oci_only() {
                 "an oci: destination (it converts Docker manifests to OCI)"
             } else {

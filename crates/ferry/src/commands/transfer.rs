@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use wharf_archive::{Compressor, LayerCompression};
 use wharf_registry::ClientOptions;
-use wharf_transport::{CopyOptions, Format};
+use wharf_transport::{CopyOptions, ManifestFormat};
 
 use super::common::{Side, client_options, parse_duration};
 use crate::cli::Cli;
@@ -156,7 +156,7 @@ impl TransferArgs {
             .sign
             .options(cli.registries_d.as_deref(), sign_identity)?;
         Ok(CopyOptions {
-            format: self.format.as_deref().and_then(Format::parse),
+            format: self.format.as_deref().and_then(ManifestFormat::parse),
             platform: cli.platform.platform(),
             preserve_digests: self.preserve_digests,
             retry_times: self.retry_times,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use wharf_build::{BuildOptions, Event, Format, PullPolicy, Secret, SshAgent};
+use wharf_build::{BuildOptions, Event, ManifestFormat, PullPolicy, Secret, SshAgent};
 use wharf_cli::ExitError;
 use wharf_cli::registry::RegistryArgs;
 
@@ -408,11 +408,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     opts.annotations = key_values("annotation", &args.engine.annotations)?;
     opts.target.clone_from(&args.target);
     opts.no_cache = args.no_cache;
-    opts.format = if args.format == "docker" {
-        Format::Docker
-    } else {
-        Format::Oci
-    };
+    opts.format = ManifestFormat::parse(&args.format).unwrap_or_default();
     opts.timestamp = timestamp;
     let e = &args.engine;
     let platforms = match (&args.platform, &e.os, &e.arch, &e.variant) {

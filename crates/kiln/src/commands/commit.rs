@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use wharf_build::Format;
+use wharf_build::ManifestFormat;
 use wharf_build::builder::{self, CommitOptions};
 
 use crate::cli::Cli;
@@ -53,13 +53,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let opts = CommitOptions {
         names: args.image.iter().cloned().collect(),
-        format: args.format.as_deref().map(|f| {
-            if f == "docker" {
-                Format::Docker
-            } else {
-                Format::Oci
-            }
-        }),
+        format: args.format.as_deref().and_then(ManifestFormat::parse),
         squash: args.squash,
         timestamp,
         ..CommitOptions::default()

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use wharf_build::Format;
+use wharf_build::ManifestFormat;
 use wharf_build::builder::{self, FromOptions};
 use wharf_cli::registry::RegistryArgs;
 use wharf_store::Store;
@@ -85,11 +85,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let opts = FromOptions {
         image,
         name: args.name.clone(),
-        format: if args.format == "docker" {
-            Format::Docker
-        } else {
-            Format::Oci
-        },
+        format: ManifestFormat::parse(&args.format).unwrap_or_default(),
         network: args.network.clone(),
         isolation: args.isolation.clone(),
     };

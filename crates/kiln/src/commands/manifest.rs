@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use wharf_build::manifest_list::{self, AddToList};
 use wharf_cli::registry::{Push, RegistryArgs};
-use wharf_transport::Format;
+use wharf_transport::ManifestFormat;
 
 use crate::cli::Cli;
 
@@ -204,7 +204,7 @@ fn push(cli: &Cli, a: &PushArgs) -> anyhow::Result<ExitCode> {
             name: &a.list,
             destination: &dst_ref,
             registry: &a.registry,
-            format: a.format.as_deref().and_then(Format::parse),
+            format: a.format.as_deref().and_then(ManifestFormat::parse),
             quiet: a.quiet,
             digestfile: a.digestfile.as_deref(),
             sign: None,

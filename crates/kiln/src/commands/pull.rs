@@ -8,12 +8,5 @@ pub use wharf_cli::pull::PullArgs as Args;
 use crate::cli::Cli;
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(cli)?;
-    wharf_cli::pull::pull(
-        &store,
-        args,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr(),
-    )?;
-    Ok(ExitCode::SUCCESS)
+    wharf_cli::pull::pull_command(&super::open_store(cli)?, args)
 }

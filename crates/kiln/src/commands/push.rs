@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use wharf_cli::registry::{Push, RegistryArgs};
-use wharf_transport::Format;
+use wharf_transport::ManifestFormat;
 
 use crate::cli::Cli;
 
@@ -54,7 +54,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             name: &args.image,
             destination: &dst_ref,
             registry: &args.registry,
-            format: args.format.as_deref().and_then(Format::parse),
+            format: args.format.as_deref().and_then(ManifestFormat::parse),
             quiet: args.quiet,
             digestfile: args.digestfile.as_deref(),
             sign,

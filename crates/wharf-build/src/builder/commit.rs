@@ -12,7 +12,7 @@ use wharf_store::Store;
 
 use super::mount::Mounted;
 use super::{BaseLayer, Container, ContainerError};
-use crate::Format;
+use wharf_oci::ManifestFormat;
 
 /// buildah's `created_by` when `kiln config --created-by` was not used.
 pub const DEFAULT_CREATED_BY: &str = "/bin/sh";
@@ -23,7 +23,7 @@ pub struct CommitOptions {
     /// Names for the image (short names go under `localhost/`); none leaves it unnamed.
     pub names: Vec<String>,
     /// `None`: the format chosen at `kiln from`.
-    pub format: Option<Format>,
+    pub format: Option<ManifestFormat>,
     pub squash: bool,
     /// Seconds since the epoch for the created times; also clamps mtimes in the new layer.
     pub timestamp: Option<i64>,
@@ -150,7 +150,7 @@ pub fn commit(
     opts: &CommitOptions,
 ) -> Result<Committed, ContainerError> {
     let format = opts.format.unwrap_or_else(|| ctr.format());
-    let docker = format == Format::Docker;
+    let docker = format == ManifestFormat::Docker;
     let new_layer = write_new_layer(store, ctr, opts)?;
     let created = time(opts.timestamp);
     let mut image = ctr.record.config.clone();

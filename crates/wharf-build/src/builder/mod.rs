@@ -29,7 +29,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use wharf_oci::config::ContainerConfig;
-use wharf_oci::{Descriptor, Digest, ImageConfig, ImageManifest, MediaType, Platform, RawManifest};
+use wharf_oci::{
+    Descriptor, Digest, ImageConfig, ImageManifest, ManifestFormat, MediaType, Platform,
+    RawManifest,
+};
 use wharf_sandbox::overlay::{Driver, DriverKind};
 use wharf_store::Store;
 
@@ -39,7 +42,7 @@ pub use error::ContainerError;
 pub use mount::{is_mounted, mount, umount};
 pub use ops::{AddOptions, RunOptions, add, run};
 
-use crate::{BuildError, Format};
+use crate::BuildError;
 
 /// The file in the container's directory that marks it as a working container.
 pub const RECORD: &str = "builder.json";
@@ -119,12 +122,8 @@ impl Container {
         self.dir.join("run")
     }
 
-    pub fn format(&self) -> Format {
-        if self.record.format == "docker" {
-            Format::Docker
-        } else {
-            Format::Oci
-        }
+    pub fn format(&self) -> ManifestFormat {
+        ManifestFormat::parse(&self.record.format).unwrap_or_default()
     }
 
     /// The runtime part of the config.
@@ -186,7 +185,7 @@ pub struct FromOptions {
     pub image: String,
     /// The container's name; `<image>-working-container[-N]` when `None`.
     pub name: Option<String>,
-    pub format: Format,
+    pub format: ManifestFormat,
     /// The default network of `kiln run` in this container (`--network`).
     pub network: Option<String>,
     /// The default isolation of `kiln run` in this container (`--isolation`).
@@ -198,7 +197,7 @@ impl FromOptions {
         Self {
             image: image.into(),
             name: None,
-            format: Format::Oci,
+            format: ManifestFormat::Oci,
             network: None,
             isolation: None,
         }
@@ -395,11 +394,7 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
             from_manifest,
             created: now(),
             driver: driver.kind().name().to_owned(),
-            format: match opts.format {
-                Format::Docker => "docker",
-                Format::Oci => "oci",
-            }
-            .to_owned(),
+            format: opts.format.name().to_owned(),
             config,
             layers,
             annotations: BTreeMap::new(),

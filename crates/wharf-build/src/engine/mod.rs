@@ -10,7 +10,8 @@ use wharf_dockerfile::stage::{self, Plan};
 use wharf_oci::config::{ContainerConfig, History};
 use wharf_oci::oci_spec::image::ImageManifestBuilder;
 use wharf_oci::{
-    Descriptor, Digest, ImageConfig, ImageManifest, MediaType, Platform, RawManifest, media_type,
+    Descriptor, Digest, ImageConfig, ImageManifest, ManifestFormat, MediaType, Platform,
+    RawManifest, media_type,
 };
 use wharf_sandbox::overlay::Driver;
 use wharf_store::Store;
@@ -36,14 +37,6 @@ mod copy_step;
 mod schedule;
 mod squash_stage;
 
-/// The image format written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Format {
-    #[default]
-    Oci,
-    Docker,
-}
-
 /// What to build and how.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -58,7 +51,7 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `--cache-ttl`: cached steps older than this are run again (`0`: as `no_cache`).
     pub cache_ttl: Option<std::time::Duration>,
-    pub format: Format,
+    pub format: ManifestFormat,
     /// Seconds since the epoch for every created time; also clamps mtimes in new layers.
     pub timestamp: Option<i64>,
     pub compression: LayerCompression,
@@ -152,7 +145,7 @@ impl BuildOptions {
             target: None,
             no_cache: false,
             cache_ttl: None,
-            format: Format::Oci,
+            format: ManifestFormat::Oci,
             timestamp: None,
             compression: LayerCompression::Gzip,
             pull: PullOptions::default(),
@@ -1061,7 +1054,7 @@ impl StageBuilder<'_> {
         };
         metadata::apply_labels(&mut image, &self.opts.labels);
         metadata::apply_edits(&mut image, &self.opts.edits);
-        let docker = self.opts.format == Format::Docker;
+        let docker = self.opts.format == ManifestFormat::Docker;
         if !docker {
             let (oci, dropped) = image.to_oci();
             if !dropped.is_empty() {

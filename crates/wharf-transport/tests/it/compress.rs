@@ -6,14 +6,14 @@ use std::process::Command;
 use wharf_archive::{ApplyOptions, Compressor, LayerCompression, LayerReader};
 use wharf_oci::media_type;
 use wharf_testkit::registry::Registry;
-use wharf_transport::{CopyOptions, Format, TransportError};
+use wharf_transport::{CopyOptions, ManifestFormat, TransportError};
 
 use crate::{BASE, base_store, client, copy, have, manifest, quick, try_copy};
 
 fn zstd(level: Option<i32>) -> CopyOptions {
     CopyOptions {
         compress: Some(Compressor::new(LayerCompression::Zstd, level)),
-        format: Some(Format::Oci),
+        format: Some(ManifestFormat::Oci),
         ..quick()
     }
 }
@@ -199,7 +199,7 @@ fn recompressed_push_to_a_registry_and_what_is_refused() {
         |opts: &CopyOptions, dst: &str| try_copy(&store, &c, &src, dst, opts).unwrap_err();
     let e = refused(
         &CopyOptions {
-            format: Some(Format::V2s2),
+            format: Some(ManifestFormat::Docker),
             ..zstd(None)
         },
         &format!("oci:{t}/v2s2:1"),

@@ -4,7 +4,7 @@
 use wharf_oci::media_type;
 use wharf_oci::{Platform, RawManifest};
 use wharf_testkit::registry::Registry;
-use wharf_transport::{CopyOptions, Format, TransportError};
+use wharf_transport::{CopyOptions, ManifestFormat, TransportError};
 
 use crate::{BASE, base_store, client, copy, manifest, quick, try_copy};
 
@@ -125,7 +125,7 @@ fn index_copies_all_or_one_platform() {
     // --all --format v2s2: a Docker manifest list naming converted children.
     let conv = CopyOptions {
         all: true,
-        format: Some(Format::V2s2),
+        format: Some(ManifestFormat::Docker),
         ..quick()
     };
     copy(&store, &c, &src, &format!("docker://{a}/multi:v2"), &conv);

@@ -2,7 +2,7 @@
 
 use wharf_oci::media_type;
 use wharf_testkit::registry::Registry;
-use wharf_transport::{CopyOptions, Format, TransportError};
+use wharf_transport::{CopyOptions, ManifestFormat, TransportError};
 
 use crate::{BASE, base_store, client, copy, manifest, quick, try_copy};
 
@@ -131,7 +131,7 @@ fn format_conversion_reads_back() {
     let orig = manifest(&store, &c, &format!("store:{BASE}"));
     assert_eq!(orig.kind.media_type(), media_type::OCI_MANIFEST);
     let to_v2 = CopyOptions {
-        format: Some(Format::V2s2),
+        format: Some(ManifestFormat::Docker),
         ..quick()
     };
     let r = copy(
@@ -158,7 +158,7 @@ fn format_conversion_reads_back() {
     );
     // And back to OCI: the OCI media types return and every blob is shared.
     let to_oci = CopyOptions {
-        format: Some(Format::Oci),
+        format: Some(ManifestFormat::Oci),
         ..quick()
     };
     let t = tmp.path().display();
@@ -182,7 +182,7 @@ fn format_conversion_reads_back() {
     // --preserve-digests refuses a conversion (into dir:, which holds either format: an OCI
     // layout refuses Docker manifests before that).
     let opts = CopyOptions {
-        format: Some(Format::V2s2),
+        format: Some(ManifestFormat::Docker),
         preserve_digests: true,
         ..quick()
     };

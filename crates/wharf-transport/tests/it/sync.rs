@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wharf_registry::{ClientOptions, RegistryClient};
 use wharf_testkit::registry::Registry;
 use wharf_transport::sync::{plan, sync};
-use wharf_transport::{CopyOptions, Format, SyncDest, SyncOptions, SyncSource};
+use wharf_transport::{CopyOptions, ManifestFormat, SyncDest, SyncOptions, SyncSource};
 
 use crate::{BASE, base_store, client, copy, manifest, quick, rt};
 
@@ -73,7 +73,7 @@ fn sync_repositories_yaml_and_directories() {
         &quick(),
     );
     let v2s2 = CopyOptions {
-        format: Some(Format::V2s2),
+        format: Some(ManifestFormat::Docker),
         ..quick()
     };
     copy(
