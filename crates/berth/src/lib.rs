@@ -23,25 +23,19 @@ use clap::Parser as _;
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli.global.init_logging();
-    // Commands that mount or remove container files run as root of the user namespace; enter
-    // it before anything else starts a thread.
-    if matches!(
-        cli.command,
-        cli::Command::Run(_)
-            | cli::Command::Rm(_)
-            | cli::Command::Info(_)
-            | cli::Command::Import(_)
-            | cli::Command::Volume(_)
-    ) && let Some(code) = wharf_cli::enter_userns()
-    {
-        return code;
-    }
-    // Commands that start or enter containers run from a sealed copy of this executable, so
-    // that a container never reaches the installed file (CVE-2019-5736).
-    if matches!(cli.command, cli::Command::Run(_) | cli::Command::Exec(_))
-        && let Some(code) = wharf_cli::reexec_sealed()
-    {
-        return code;
-    }
-    wharf_cli::main_with(125, || commands::dispatch(&cli))
+    let needs = wharf_cli::Needs {
+        // Commands that mount or remove container files run as root of the user namespace.
+        userns: matches!(
+            cli.command,
+            cli::Command::Run(_)
+                | cli::Command::Rm(_)
+                | cli::Command::Info(_)
+                | cli::Command::Import(_)
+                | cli::Command::Volume(_)
+        ),
+        // Commands that start or enter containers run from a sealed copy of this executable,
+        // so that a container never reaches the installed file (CVE-2019-5736).
+        sealed: matches!(cli.command, cli::Command::Run(_) | cli::Command::Exec(_)),
+    };
+    wharf_cli::run_command(needs, 125, || commands::dispatch(&cli))
 }

@@ -18,5 +18,5 @@ use clap::Parser as _;
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli.global.init_logging();
-    wharf_cli::main_with(1, || commands::dispatch(&cli))
+    wharf_cli::run_command(wharf_cli::Needs::default(), 1, || commands::dispatch(&cli))
 }

@@ -17,30 +17,25 @@ use clap::Parser as _;
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli.global.init_logging();
-    // RUN, overlay mounts and files owned by subordinate IDs need (namespaced) root: enter the
-    // user namespace first. `kiln mount` does not: its mount would end with the namespace.
-    if matches!(
-        cli.command,
-        cli::Command::Build(_)
-            | cli::Command::From(_)
-            | cli::Command::Rm(_)
-            | cli::Command::Run(_)
-            | cli::Command::Copy(_)
-            | cli::Command::Add(_)
-            | cli::Command::Commit(_)
-            // Unpacked layers hold files of subordinate IDs: only the namespace can read
-            // (check) and remove (prune, repair) all of them.
-            | cli::Command::System(_)
-    ) && let Some(code) = wharf_cli::enter_userns()
-    {
-        return code;
-    }
-    // Commands that start or enter containers run from a sealed copy of this executable, so
-    // that a container never reaches the installed file (CVE-2019-5736).
-    if matches!(cli.command, cli::Command::Build(_) | cli::Command::Run(_))
-        && let Some(code) = wharf_cli::reexec_sealed()
-    {
-        return code;
-    }
-    wharf_cli::main_with(125, || commands::dispatch(&cli))
+    let needs = wharf_cli::Needs {
+        // RUN, overlay mounts and files owned by subordinate IDs need (namespaced) root.
+        // `kiln mount` does not: its mount would end with the namespace.
+        userns: matches!(
+            cli.command,
+            cli::Command::Build(_)
+                | cli::Command::From(_)
+                | cli::Command::Rm(_)
+                | cli::Command::Run(_)
+                | cli::Command::Copy(_)
+                | cli::Command::Add(_)
+                | cli::Command::Commit(_)
+                // Unpacked layers hold files of subordinate IDs: only the namespace can read
+                // (check) and remove (prune, repair) all of them.
+                | cli::Command::System(_)
+        ),
+        // Commands that start or enter containers run from a sealed copy of this executable,
+        // so that a container never reaches the installed file (CVE-2019-5736).
+        sealed: matches!(cli.command, cli::Command::Build(_) | cli::Command::Run(_)),
+    };
+    wharf_cli::run_command(needs, 125, || commands::dispatch(&cli))
 }

@@ -21,4 +21,4 @@ pub mod template;
 pub mod unshare;
 
 pub use global::GlobalArgs;
-pub use run::{ExitError, enter_userns, main_with, reexec_sealed};
+pub use run::{ExitError, Needs, enter_userns, main_with, reexec_sealed, run_command};

@@ -85,3 +85,35 @@ pub fn enter_userns() -> Option<ExitCode> {
         }
     }
 }
+
+/// What a subcommand needs before it runs; each binary decides per subcommand.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    /// (Namespaced) root: it mounts, runs RUN steps or touches files of subordinate IDs
+    /// ([`enter_userns`]).
+    pub userns: bool,
+    /// It starts or enters containers, so it runs from a sealed copy of the executable
+    /// ([`reexec_sealed`]).
+    pub sealed: bool,
+}
+
+/// The body of every binary's `main`: the preambles `needs` asks for, in the one order that
+/// works (the user namespace first, before any thread starts; then the sealed copy), then
+/// `f` through [`main_with`].
+pub fn run_command(
+    needs: Needs,
+    default_code: u8,
+    f: impl FnOnce() -> anyhow::Result<ExitCode>,
+) -> ExitCode {
+    if needs.userns
+        && let Some(code) = enter_userns()
+    {
+        return code;
+    }
+    if needs.sealed
+        && let Some(code) = reexec_sealed()
+    {
+        return code;
+    }
+    main_with(default_code, f)
+}
