@@ -159,8 +159,31 @@ impl RawManifest {
 }
 
 /// Serialises a manifest to bytes (pretty-printing is not used: it only wastes bytes).
+/// `annotations` maps (hash maps in `oci-spec`, so iterated in a random order) are written in
+/// key order: the same manifest must always get the same digest. Every other key keeps its
+/// field order.
 pub fn to_bytes<T: serde::Serialize>(doc: &T) -> Result<Vec<u8>, ManifestError> {
-    serde_json::to_vec(doc).map_err(ManifestError::Serialize)
+    let mut value = serde_json::to_value(doc).map_err(ManifestError::Serialize)?;
+    sort_annotations(&mut value);
+    serde_json::to_vec(&value).map_err(ManifestError::Serialize)
+}
+
+fn sort_annotations(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "annotations"
+                    && let serde_json::Value::Object(annotations) = v
+                {
+                    annotations.sort_keys();
+                } else {
+                    sort_annotations(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_annotations),
+        _ => {}
+    }
 }
 
 /// Converts an image manifest to the OCI (`to_docker == false`) or Docker v2s2 family. The config
@@ -294,5 +317,26 @@ mod tests {
         let a: serde_json::Value = serde_json::from_slice(&back_bytes).unwrap();
         let b: serde_json::Value = serde_json::from_str(DOCKER).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn annotations_are_written_in_key_order_and_fields_in_theirs() {
+        let annotations: std::collections::HashMap<String, String> = (0..32)
+            .map(|i| (format!("k{i:02}"), "v".to_owned()))
+            .collect();
+        let json = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"sha256:{}","size":2}},"layers":[]}}"#,
+            crate::media_type::OCI_MANIFEST,
+            crate::media_type::OCI_CONFIG,
+            "a".repeat(64)
+        );
+        let mut m: ImageManifest = serde_json::from_str(&json).unwrap();
+        m.set_annotations(Some(annotations));
+        let text = String::from_utf8(to_bytes(&m).unwrap()).unwrap();
+        assert!(text.starts_with(r#"{"schemaVersion":2,"#), "{text}");
+        let keys: Vec<usize> = (0..32)
+            .map(|i| text.find(&format!("\"k{i:02}\"")).unwrap())
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{text}");
     }
 }
