@@ -11,8 +11,9 @@ use wharf_sandbox::console::{self, RawMode};
 use wharf_sandbox::runtime::ExecOptions;
 
 use crate::cli::Cli;
-use crate::commands::run::{exit_code, sandbox_err};
-use crate::container::{self, Found};
+use crate::commands::run::sandbox_err;
+use wharf_container::runtime::exit_code;
+use wharf_container::{self as container, Found};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -77,7 +78,7 @@ fn env_entry(e: &str) -> String {
 
 fn embedded(found: &Found, args: &Args, env: Vec<String>) -> anyhow::Result<u8> {
     let bundle = found.dir.join("bundle");
-    let spec = super::monitor::read_spec(&bundle)?;
+    let spec = wharf_container::runtime::read_spec(&bundle)?;
     let relay = found.state.pid.unwrap_or_default();
     let pid = wharf_sandbox::runtime::container_init_pid(relay)
         .with_context(|| format!("container {} has no process", found.record.name))?;
@@ -229,7 +230,7 @@ fn write_process(
     env: &[String],
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let spec = super::monitor::read_spec(&found.dir.join("bundle"))?;
+    let spec = wharf_container::runtime::read_spec(&found.dir.join("bundle"))?;
     let mut process = spec.process().clone().unwrap_or_default();
     process.set_args(Some(args.command.clone()));
     let base = process.env().clone().unwrap_or_default();

@@ -11,8 +11,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use wharf_sandbox::console::{self, ConsoleSocket, RawMode};
 
-use crate::commands::run::{Prepared, exit_code, sandbox_err};
-use crate::container::{self, State};
+use crate::commands::run::{Prepared, sandbox_err};
+use wharf_container::runtime::exit_code;
+use wharf_container::{self as container, State};
 
 /// Whether the container's spec asks for a terminal.
 pub fn wants_terminal(spec: &oci_spec::runtime::Spec) -> bool {
@@ -77,7 +78,7 @@ pub fn start_external(
         .status()
         .with_context(|| format!("starting the OCI runtime {runtime}"))?;
     if !started.success() {
-        super::run::external_delete(dir, runtime, id);
+        wharf_container::runtime::delete(dir, runtime, id);
         return Err(wharf_cli::ExitError {
             code: 125,
             message: format!("the OCI runtime {runtime} failed to start the container"),
@@ -133,11 +134,6 @@ pub fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
     } else {
         None
     };
-    let mut state = State {
-        status: "running".into(),
-        started: Some(container::now()),
-        ..State::default()
-    };
     let input = if interactive {
         Some(stdin.as_fd().try_clone_to_owned().context("dup stdin")?)
     } else {
@@ -150,7 +146,7 @@ pub fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
         let master = c
             .take_console()
             .context("the runtime did not hand over the terminal")?;
-        state.pid = Some(c.pid());
+        let state = State::started(c.pid(), None);
         wharf_sandbox::runtime::forward_signals(c.pid()).map_err(sandbox_err)?;
         console::follow_window_size(stdin.as_fd(), master.as_fd()).context("window size")?;
         container::write_json(&p.dir, container::STATE, &state)?;
@@ -158,7 +154,7 @@ pub fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
         c.wait().map_err(sandbox_err)
     } else {
         let started = start_external(&p.dir, &p.record.runtime, &p.record.id, Some(stdin.as_fd()))?;
-        state.pid = Some(started.pid);
+        let state = State::started(started.pid, None);
         wharf_sandbox::runtime::forward_signals(started.pid).map_err(sandbox_err)?;
         // SIGWINCH resizes the pty instead of being forwarded.
         console::follow_window_size(stdin.as_fd(), started.master.as_fd())
@@ -166,7 +162,7 @@ pub fn foreground(p: &Prepared, interactive: bool) -> anyhow::Result<u8> {
         container::write_json(&p.dir, container::STATE, &state)?;
         let relayed = console::relay(&started.master, input, &mut stdout);
         let code = wharf_sandbox::runtime::wait_pid(started.pid).map_err(sandbox_err);
-        super::run::external_delete(&p.dir, &p.record.runtime, &p.record.id);
+        wharf_container::runtime::delete(&p.dir, &p.record.runtime, &p.record.id);
         relayed.context("relaying the terminal")?;
         code
     }
