@@ -30,6 +30,9 @@ pub enum ContainerError {
     /// cause and the fix.
     #[error("{0}")]
     Invalid(String),
+    /// The OCI runtime failed; `code` is podman's exit code for it (125, or the runtime's).
+    #[error("{message}")]
+    Runtime { code: u8, message: String },
     /// What was being done when `source` failed.
     #[error("{what}")]
     Context {
@@ -47,6 +50,18 @@ pub enum ContainerError {
     Cgroup(#[from] CgroupError),
     #[error(transparent)]
     Volume(#[from] VolumeError),
+}
+
+impl ContainerError {
+    /// podman's exit code for this failure: the sandbox's (126: the container's command cannot
+    /// be executed, 127: not found), the OCI runtime's, else 125.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ContainerError::Sandbox(e) => e.exit_code(),
+            ContainerError::Runtime { code, .. } => *code,
+            _ => 125,
+        }
+    }
 }
 
 /// `.ctx(|| "what was being done")` on any error: [`ContainerError::Context`].

@@ -215,12 +215,8 @@ fn start_external_tty(
     master: &mut Option<OwnedFd>,
 ) -> Result<Running, (u8, String)> {
     let started =
-        super::tty::start_external(dir, &record.runtime, &record.id, None).map_err(|e| {
-            let code = e
-                .downcast_ref::<wharf_cli::ExitError>()
-                .map_or(125, |x| x.code);
-            (code, format!("{e:#}"))
-        })?;
+        wharf_container::runtime::start_with_terminal(dir, &record.runtime, &record.id, None)
+            .map_err(|e| (e.exit_code(), format!("{:#}", anyhow::Error::new(e))))?;
     *master = Some(started.master);
     Ok(Running::Adopted(started.pid))
 }

@@ -134,10 +134,14 @@ pub fn sandbox_err(e: wharf_sandbox::SandboxError) -> anyhow::Error {
     ExitError { code, message }.into()
 }
 
-/// A sandbox failure of the library with podman's exit code ([`sandbox_err`]).
-fn container_err(e: wharf_container::ContainerError) -> anyhow::Error {
+/// A failure of the library with podman's exit code where it has one: a sandbox failure
+/// ([`sandbox_err`]) or the OCI runtime's.
+pub fn container_err(e: wharf_container::ContainerError) -> anyhow::Error {
     match e {
         wharf_container::ContainerError::Sandbox(s) => sandbox_err(s),
+        wharf_container::ContainerError::Runtime { code, message } => {
+            ExitError { code, message }.into()
+        }
         e => e.into(),
     }
 }
