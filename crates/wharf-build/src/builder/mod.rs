@@ -37,7 +37,7 @@ pub use commit::{CommitOptions, Committed, commit};
 pub use configure::{ConfigChanges, apply as configure, split_words};
 pub use error::ContainerError;
 pub use mount::{is_mounted, mount, umount};
-pub use ops::{AddOptions, RunOptions, add, run};
+pub use ops::{AddOptions, RunCommand, add, run};
 
 use crate::{BuildError, Format};
 
