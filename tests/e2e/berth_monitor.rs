@@ -262,3 +262,64 @@ fn concurrent_runs_with_one_name_give_one_container() {
         text(&out.stderr)
     );
 }
+
+/// As root, a runc container with a memory limit whose monitor is killed: `rm -f` kills it,
+/// deletes runc's container and removes its cgroup, which neither runc (killed with nothing
+/// to wait for it) nor the monitor did.
+#[test]
+fn killed_monitor_rm_removes_runc_and_its_cgroup_as_root() {
+    let (_tmp, root) = crate::busybox_store().expect("busybox-static is installed");
+    let berth = || {
+        let mut c = std::process::Command::new(crate::bin("berth"));
+        c.arg("--root").arg(&root);
+        c
+    };
+    let out = berth()
+        .args([
+            "run",
+            "-d",
+            "--runtime",
+            "runc",
+            "--memory",
+            "64m",
+            "busybox",
+        ])
+        .args(["sleep", "319"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    let dir = root.join("containers").join(&id);
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bundle/config.json")).unwrap()).unwrap();
+    let rel = spec["linux"]["cgroupsPath"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_string();
+    let cgroup = if Path::new("/sys/fs/cgroup/cgroup.controllers").is_file() {
+        Path::new("/sys/fs/cgroup").join(&rel)
+    } else {
+        Path::new("/sys/fs/cgroup/memory").join(&rel)
+    };
+    wait_for("the container's cgroup", || cgroup.is_dir());
+    let monitor = state(&dir)["monitor_pid"].as_i64().unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &monitor.to_string()])
+        .status();
+    wait_for("the monitor to go", || {
+        !process_alive(i32::try_from(monitor).unwrap())
+    });
+    let out = berth().args(["rm", "-f", &id]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!dir.exists(), "the container's directory is left");
+    assert!(!cgroup.exists(), "{} is left", cgroup.display());
+    let left = std::process::Command::new("pgrep")
+        .args(["-fx", "sleep 319"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&left.stdout).trim().is_empty(),
+        "the container still runs"
+    );
+}
