@@ -367,12 +367,16 @@ none\t''"
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l isolation -d 'How the command is isolated: oci, chroot or rootfs (see `kiln build --isolation`); default: the container\'s `kiln from --isolation`, $KILN_ISOLATION, else oci where it works, else the first that does' -r -f -a "oci\t''
 chroot\t''
 rootfs\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l cap-add -d 'Add a capability to the command\'s set (repeatable; podman\'s defaults otherwise)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l cap-drop -d 'Drop a capability from the command\'s set (repeatable; `all` drops every one)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l device -d 'Give the command a host device node: HOST[:CONTAINER][:PERMISSIONS] (rw or rwm; repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l root -d 'Store root directory [default: $XDG_DATA_HOME/wharf, or /var/lib/wharf for root]' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand run" -l log-level -d 'Log messages at this level and above to stderr' -r -f -a "error\t''
 warn\t''
 info\t''
 debug\t''
 trace\t''"
+complete -c kiln -n "__fish_kiln_using_subcommand run" -l no-hosts -d 'Do not generate /etc/hosts: the command sees the container\'s own'
 complete -c kiln -n "__fish_kiln_using_subcommand run" -s h -l help -d 'Print help'
 complete -c kiln -n "__fish_kiln_using_subcommand run" -s V -l version -d 'Print version'
 complete -c kiln -n "__fish_kiln_using_subcommand copy" -l chown -d 'Owner of the copied files: USER[:GROUP], names resolved in the container [default: 0:0]' -r

@@ -172,16 +172,13 @@ fn killed_monitor_state_is_corrected_and_rm_finishes() {
     );
 }
 
-#[test]
-fn concurrent_runs_with_one_name_give_one_container() {
-    let env = setup();
+/// Four `berth run -d --name same IMAGE sleep 5` at once: exactly one gets the name (its ID
+/// on stdout), the others fail with 125, told that the name is in use by that container.
+fn one_of_concurrent_runs_gets_the_name(berth: &dyn Fn() -> std::process::Command, image: &str) {
     let children: Vec<_> = (0..4)
         .map(|_| {
-            env.user
-                .command(crate::bin("berth"))
-                .arg("--root")
-                .arg(&env.root)
-                .args(["run", "-d", "--name", "same", "box", "sleep", "30"])
+            berth()
+                .args(["run", "-d", "--name", "same", image, "sleep", "5"])
                 .current_dir("/tmp")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -193,17 +190,59 @@ fn concurrent_runs_with_one_name_give_one_container() {
         .into_iter()
         .map(|c| c.wait_with_output().unwrap())
         .collect();
-    let ok = outs.iter().filter(|o| o.status.success()).count();
-    assert_eq!(ok, 1, "exactly one run takes the name");
+    let winners: Vec<_> = outs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(winners.len(), 1, "exactly one run takes the name");
+    let id = text(&winners[0].stdout).trim().to_string();
     for o in outs.iter().filter(|o| !o.status.success()) {
+        assert_eq!(o.status.code(), Some(125), "{}", text(&o.stderr));
         assert!(
-            text(&o.stderr).contains("already in use"),
+            text(&o.stderr).contains(&format!("\"same\" is already in use by {id}")),
             "{}",
             text(&o.stderr)
         );
     }
-    let ps = text(&env.berth(&["ps", "-a", "--format", "{{.Names}}"]).stdout);
-    assert_eq!(ps.trim(), "same");
+    let ps = berth()
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&ps.stdout).trim(), "same");
+}
+
+#[test]
+fn concurrent_runs_with_one_name_give_one_container_as_root() {
+    let (_tmp, root) = crate::busybox_store().expect("busybox-static is installed");
+    let berth = || {
+        let mut c = std::process::Command::new(crate::bin("berth"));
+        c.arg("--root").arg(&root);
+        c
+    };
+    one_of_concurrent_runs_gets_the_name(&berth, "busybox");
+    // The other way round from the rootless test: a name berth holds is refused to kiln.
+    let kiln = std::process::Command::new(crate::bin("kiln"))
+        .arg("--root")
+        .arg(&root)
+        .args(["from", "--name", "same", "localhost/busybox"])
+        .output()
+        .unwrap();
+    assert!(!kiln.status.success());
+    assert!(
+        text(&kiln.stderr).contains("\"same\" is already in use by"),
+        "{}",
+        text(&kiln.stderr)
+    );
+    let rm = berth().args(["rm", "-f", "same"]).output().unwrap();
+    assert!(rm.status.success(), "{}", text(&rm.stderr));
+}
+
+#[test]
+fn concurrent_runs_with_one_name_give_one_container() {
+    let env = setup();
+    let berth = || {
+        let mut c = env.user.command(crate::bin("berth"));
+        c.arg("--root").arg(&env.root);
+        c
+    };
+    one_of_concurrent_runs_gets_the_name(&berth, "box");
     // kiln's working containers and berth's containers share one namespace of names.
     let kiln = env
         .user
@@ -221,5 +260,66 @@ fn concurrent_runs_with_one_name_give_one_container() {
         text(&out.stderr).contains("already in use"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// As root, a runc container with a memory limit whose monitor is killed: `rm -f` kills it,
+/// deletes runc's container and removes its cgroup, which neither runc (killed with nothing
+/// to wait for it) nor the monitor did.
+#[test]
+fn killed_monitor_rm_removes_runc_and_its_cgroup_as_root() {
+    let (_tmp, root) = crate::busybox_store().expect("busybox-static is installed");
+    let berth = || {
+        let mut c = std::process::Command::new(crate::bin("berth"));
+        c.arg("--root").arg(&root);
+        c
+    };
+    let out = berth()
+        .args([
+            "run",
+            "-d",
+            "--runtime",
+            "runc",
+            "--memory",
+            "64m",
+            "busybox",
+        ])
+        .args(["sleep", "319"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    let dir = root.join("containers").join(&id);
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bundle/config.json")).unwrap()).unwrap();
+    let rel = spec["linux"]["cgroupsPath"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_string();
+    let cgroup = if Path::new("/sys/fs/cgroup/cgroup.controllers").is_file() {
+        Path::new("/sys/fs/cgroup").join(&rel)
+    } else {
+        Path::new("/sys/fs/cgroup/memory").join(&rel)
+    };
+    wait_for("the container's cgroup", || cgroup.is_dir());
+    let monitor = state(&dir)["monitor_pid"].as_i64().unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &monitor.to_string()])
+        .status();
+    wait_for("the monitor to go", || {
+        !process_alive(i32::try_from(monitor).unwrap())
+    });
+    let out = berth().args(["rm", "-f", &id]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!dir.exists(), "the container's directory is left");
+    assert!(!cgroup.exists(), "{} is left", cgroup.display());
+    let left = std::process::Command::new("pgrep")
+        .args(["-fx", "sleep 319"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&left.stdout).trim().is_empty(),
+        "the container still runs"
     );
 }

@@ -691,3 +691,58 @@ fn commit_after_the_base_image_was_removed_and_collected() {
     assert!(out.status.success(), "berth run: {}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "still\n/bin/sh\n");
 }
+
+/// `kiln run` is sandboxed with the options of a build's RUN (one `wharf_build::RunOptions`):
+/// `--cap-add`/`--cap-drop`, `--device` and `--no-hosts` reach the command as buildah run's do.
+#[test]
+fn kiln_run_takes_the_sandbox_flags_of_run() {
+    let (tmp, root) = busybox_store().expect("busybox-static is installed");
+    let k = Runner {
+        root,
+        cwd: tmp.path().to_owned(),
+        user: None,
+    };
+    let ctr = k.kiln(&["from", "localhost/busybox"]).trim().to_owned();
+    // The image has no /etc/hosts (and no run has left the generated one's mount point yet):
+    // with --no-hosts none is mounted.
+    let out = k.run(
+        "kiln",
+        &["run", "--no-hosts", &ctr, "--", "test", "-e", "/etc/hosts"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    k.kiln(&["run", &ctr, "--", "test", "-f", "/etc/hosts"]);
+    let cap_eff = |flags: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        args.extend([ctr.as_str(), "--", "grep", "CapEff", "/proc/self/status"]);
+        k.kiln(&args).split_whitespace().nth(1).unwrap().to_owned()
+    };
+    assert_ne!(cap_eff(&[]), "0000000000000000", "podman's default set");
+    assert_eq!(cap_eff(&["--cap-drop", "all"]), "0000000000000000");
+    // CAP_NET_RAW is bit 13.
+    assert_eq!(
+        cap_eff(&["--cap-drop", "all", "--cap-add", "net_raw"]),
+        "0000000000002000"
+    );
+    k.kiln(&[
+        "run",
+        "--device",
+        "/dev/null:/dev/mynull",
+        &ctr,
+        "--",
+        "test",
+        "-c",
+        "/dev/mynull",
+    ]);
+    let bad = k.run(
+        "kiln",
+        &["run", "--cap-add", "CAP_NOPE", &ctr, "--", "true"],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("--cap-add"),
+        "{}",
+        text(&bad.stderr)
+    );
+    k.kiln(&["rm", &ctr]);
+}

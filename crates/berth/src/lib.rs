@@ -9,11 +9,6 @@
 
 pub mod cli;
 pub mod commands;
-pub mod container;
-pub mod network;
-pub mod ports;
-pub mod resources;
-pub mod volumes;
 
 use std::process::ExitCode;
 

@@ -39,15 +39,10 @@ pub struct Snapshot {
     pub compression: LayerCompression,
 }
 
+/// A build step's container: `build-` and 16 digits of the one container ID
+/// ([`wharf_container::new_id`]), so that `ls containers/` tells them from kept containers.
 fn new_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let seed = format!("{}-{nanos}", std::process::id());
-    format!(
-        "build-{}",
-        &wharf_oci::digest::sha256(seed.as_bytes()).digest()[..16]
-    )
+    format!("build-{}", &wharf_container::new_id()[..16])
 }
 
 fn mkdir(p: &Path) -> Result<(), BuildError> {

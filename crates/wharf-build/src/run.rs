@@ -146,7 +146,12 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     }
     let mut bundle =
         wharf_sandbox::bundle::write_bundle(&req.scratch.join("bundle"), Some(req.config), opts)?;
-    adjust_hosts(&mut bundle, extras)?;
+    adjust_hosts(
+        &mut bundle,
+        extras.sandbox.dns.none,
+        extras.no_hosts,
+        &extras.add_hosts,
+    )?;
     wharf_sandbox::isolation::apply(&mut bundle.spec, extras.isolation, extras.new_userns)?;
     let stubs = EtcStubs::before(req.rootfs);
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir);
@@ -178,25 +183,28 @@ fn drop_mount(bundle: &mut wharf_sandbox::bundle::Bundle, dest: &str) {
 }
 
 /// `--add-host` lines appended to the generated hosts file; `--no-hosts` drops its mount (the
-/// embedded runtime runs the in-memory spec).
-fn adjust_hosts(
+/// embedded runtime runs the in-memory spec), and so does `--dns none` for resolv.conf. For a
+/// build's RUN and `kiln run` alike.
+pub(crate) fn adjust_hosts(
     bundle: &mut wharf_sandbox::bundle::Bundle,
-    extras: &RunExtras,
+    dns_none: bool,
+    no_hosts: bool,
+    add_hosts: &[(String, String)],
 ) -> Result<(), BuildError> {
-    if extras.sandbox.dns.none {
+    if dns_none {
         // `--dns none`: the image's own resolv.conf, none generated (buildah's).
         drop_mount(bundle, "/etc/resolv.conf");
     }
-    if extras.no_hosts {
+    if no_hosts {
         drop_mount(bundle, "/etc/hosts");
-    } else if !extras.add_hosts.is_empty() {
+    } else if !add_hosts.is_empty() {
         use std::io::Write as _;
         let path = bundle.dir.join("hosts");
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
             .map_err(BuildError::io("opening", &path))?;
-        for (host, ip) in &extras.add_hosts {
+        for (host, ip) in add_hosts {
             writeln!(f, "{ip}\t{host}").map_err(BuildError::io("writing", &path))?;
         }
     }

@@ -11,8 +11,9 @@ use wharf_sandbox::console::{self, RawMode};
 use wharf_sandbox::runtime::ExecOptions;
 
 use crate::cli::Cli;
-use crate::commands::run::{exit_code, sandbox_err};
-use crate::container::{self, Found};
+use crate::commands::run::sandbox_err;
+use wharf_container::runtime::exit_code;
+use wharf_container::{self as container, Found};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -77,7 +78,7 @@ fn env_entry(e: &str) -> String {
 
 fn embedded(found: &Found, args: &Args, env: Vec<String>) -> anyhow::Result<u8> {
     let bundle = found.dir.join("bundle");
-    let spec = super::monitor::read_spec(&bundle)?;
+    let spec = wharf_container::runtime::read_spec(&bundle)?;
     let relay = found.state.pid.unwrap_or_default();
     let pid = wharf_sandbox::runtime::container_init_pid(relay)
         .with_context(|| format!("container {} has no process", found.record.name))?;
@@ -128,49 +129,18 @@ fn embedded(found: &Found, args: &Args, env: Vec<String>) -> anyhow::Result<u8> 
     wharf_sandbox::runtime::with_terminal_signals_ignored(|| c.wait()).map_err(sandbox_err)
 }
 
-/// `RUNTIME --root DIR/runtime exec [-t] [-d] [--env E]... [--user U] [--cwd D] ID CMD...`, in
-/// the user and mount namespaces of the `run` that started it (its monitor's).
+/// `RUNTIME exec` ([`wharf_container::runtime::exec_command`]), in the user and mount
+/// namespaces of the `run` that started it (its monitor's).
 fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
-    let mut cmd = std::process::Command::new(&found.record.runtime);
-    cmd.arg("--root").arg(found.dir.join("runtime")).arg("exec");
-    if args.detach {
-        cmd.arg("-d");
-    }
-    if let Some(u) = &args.user {
-        anyhow::ensure!(
-            u.split(':').all(|p| p.parse::<u32>().is_ok()),
-            "with --runtime {}, exec -u takes UID[:GID], not {u:?}",
-            found.record.runtime
-        );
-    }
-    // With -t the process goes to the runtime as a file (`--process`), which alone can carry
-    // the terminal's size: set by the runtime before the process starts, where its own resize
-    // after the start races with the process's first look (`stty size` saw 0 0).
-    let process_file = if args.tty {
-        let file = tempfile::Builder::new()
-            .prefix("exec-")
-            .suffix(".json")
-            .tempfile_in(&found.dir)
-            .with_context(|| format!("creating a process file in {}", found.dir.display()))?;
-        write_process(found, args, env, file.path())?;
-        cmd.arg("--process").arg(file.path());
-        Some(file)
-    } else {
-        for e in env {
-            cmd.arg("--env").arg(e);
-        }
-        if let Some(u) = &args.user {
-            cmd.arg("--user").arg(u);
-        }
-        if let Some(w) = &args.workdir {
-            cmd.arg("--cwd").arg(w);
-        }
-        None
+    let request = wharf_container::runtime::ExecRequest {
+        command: args.command.clone(),
+        env: env.to_vec(),
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        tty: args.tty,
+        detach: args.detach,
     };
-    cmd.arg(&found.record.id);
-    if process_file.is_none() {
-        cmd.args(&args.command);
-    }
+    let (mut cmd, process_file) = wharf_container::runtime::exec_command(found, &request)?;
     let owner = found
         .state
         .monitor_pid
@@ -213,47 +183,8 @@ fn external(found: &Found, args: &Args, env: &[String]) -> anyhow::Result<u8> {
     let status = wharf_sandbox::runtime::with_terminal_signals_ignored(|| child.wait())
         .context("waiting for the OCI runtime")?;
     drop(process_file);
-    let code = exit_code(status);
-    Ok(match code {
-        255 if err.contains("executable file not found") || err.contains("no such file") => 127,
-        255 if err.contains("permission denied") => 126,
-        c => c,
-    })
-}
-
-/// The exec'd process for `RUNTIME exec --process PATH`: the container's process with the
-/// command, `-e`, `-u UID[:GID]`, `-w`, a terminal, and the size of berth's terminal.
-fn write_process(
-    found: &Found,
-    args: &Args,
-    env: &[String],
-    path: &std::path::Path,
-) -> anyhow::Result<()> {
-    let spec = super::monitor::read_spec(&found.dir.join("bundle"))?;
-    let mut process = spec.process().clone().unwrap_or_default();
-    process.set_args(Some(args.command.clone()));
-    let base = process.env().clone().unwrap_or_default();
-    process.set_env(Some(wharf_sandbox::spec::merge_env_lists(&base, env)));
-    if let Some(w) = &args.workdir {
-        process.set_cwd(w.into());
-    }
-    if let Some(u) = &args.user {
-        let mut ids = u.split(':').map(str::parse::<u32>);
-        if let Some(Ok(uid)) = ids.next() {
-            process.user_mut().set_uid(uid);
-        }
-        if let Some(Ok(gid)) = ids.next() {
-            process.user_mut().set_gid(gid);
-        }
-    }
-    process.set_terminal(Some(args.tty));
-    if let Some((rows, cols)) = console::stdio_window_size() {
-        let size = oci_spec::runtime::BoxBuilder::default()
-            .height(u64::from(rows))
-            .width(u64::from(cols))
-            .build()?;
-        process.set_console_size(Some(size));
-    }
-    std::fs::write(path, serde_json::to_vec(&process)?)
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(wharf_container::runtime::exec_exit_code(
+        exit_code(status),
+        &err,
+    ))
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::cli::Cli;
-use crate::container::{self, Found};
+use wharf_container::{self as container, Found};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,7 +42,7 @@ fn container_json(f: &Found) -> Value {
         },
         "OCIRuntime": f.record.runtime,
         "NetworkSettings": {
-            "Ports": crate::ports::inspect(&f.record.ports),
+            "Ports": wharf_container::ports::inspect(&f.record.ports),
         },
         "GraphDriver": {
             "Name": f.record.driver,
@@ -64,7 +64,7 @@ fn container_json(f: &Found) -> Value {
             "AutoRemove": f.record.remove,
             // The host ports are chosen when the container is created, so the bindings name
             // them, as podman's do.
-            "PortBindings": crate::ports::inspect(&f.record.ports),
+            "PortBindings": wharf_container::ports::inspect(&f.record.ports),
             "ReadonlyRootfs": spec["root"]["readonly"],
             "CapAdd": [],
         },
@@ -88,8 +88,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     for n in &args.names {
         let v = match container::find(&store, n) {
             Ok(f) => container_json(&f),
-            Err(e) => wharf_cli::images::inspect_json(&store, n)
-                .map_err(|_| e.context(format!("no container or image named {n:?}")))?,
+            Err(e) => wharf_cli::images::inspect_json(&store, n).map_err(|_| {
+                anyhow::Error::new(e).context(format!("no container or image named {n:?}"))
+            })?,
         };
         out.push(v);
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::Cli;
-use crate::container;
+use wharf_container as container;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -17,7 +17,7 @@ use wharf_store::Store;
 
 use crate::cli::Cli;
 use crate::commands::run::Prepared;
-use crate::container::{self, State};
+use wharf_container::{self as container, State};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -121,7 +121,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
 
-    let spec = read_spec(&bundle_dir)?;
+    let spec = wharf_container::runtime::read_spec(&bundle_dir)?;
     let tty = super::tty::wants_terminal(&spec);
     let mut master = None;
     let started = if found.record.runtime == "embedded" {
@@ -138,7 +138,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else if tty {
         start_external_tty(&found.record, dir, &mut master)
     } else {
-        let mut cmd = crate::commands::run::external_in(&found.record, dir);
+        let mut cmd = wharf_container::runtime::run_command(&found.record, dir);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::from(out_w.try_clone()?))
             .stderr(Stdio::from(err_w.try_clone()?));
@@ -161,20 +161,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     if let Running::External(child) = &mut running {
         // `run -d` returns once the container exists (so that `exec` can follow at once).
-        wait_until_running(child, &found.record, dir);
+        wharf_container::runtime::wait_until_running(child, &found.record, dir);
     }
     let pid = match &running {
         Running::Embedded(c) => c.pid(),
         Running::External(c) => i32::try_from(c.id()).unwrap_or_default(),
         Running::Adopted(pid) => *pid,
     };
-    let state = State {
-        status: "running".into(),
-        pid: Some(pid),
-        monitor_pid: Some(i32::try_from(std::process::id()).unwrap_or_default()),
-        started: Some(container::now()),
-        ..State::default()
-    };
+    let state = State::started(
+        pid,
+        Some(i32::try_from(std::process::id()).unwrap_or_default()),
+    );
     container::write_json(dir, container::STATE, &state)?;
     let _ = writeln!(report, "ok");
     drop(report);
@@ -218,41 +215,10 @@ fn start_external_tty(
     master: &mut Option<OwnedFd>,
 ) -> Result<Running, (u8, String)> {
     let started =
-        super::tty::start_external(dir, &record.runtime, &record.id, None).map_err(|e| {
-            let code = e
-                .downcast_ref::<wharf_cli::ExitError>()
-                .map_or(125, |x| x.code);
-            (code, format!("{e:#}"))
-        })?;
+        wharf_container::runtime::start_with_terminal(dir, &record.runtime, &record.id, None)
+            .map_err(|e| (e.exit_code(), format!("{:#}", anyhow::Error::new(e))))?;
     *master = Some(started.master);
     Ok(Running::Adopted(started.pid))
-}
-
-/// Polls `RUNTIME state ID` until the container runs, the runtime exits, or 10 s pass.
-fn wait_until_running(
-    child: &mut std::process::Child,
-    record: &container::Record,
-    dir: &std::path::Path,
-) {
-    let start = std::time::Instant::now();
-    while start.elapsed() < std::time::Duration::from_secs(10) {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return;
-        }
-        let state = std::process::Command::new(&record.runtime)
-            .arg("--root")
-            .arg(dir.join("runtime"))
-            .args(["state", &record.id])
-            .stderr(Stdio::null())
-            .output();
-        if let Ok(out) = state
-            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&out.stdout)
-            && v["status"] == "running"
-        {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
 }
 
 /// `berth-monitor` next to this executable, when installed there.
@@ -261,10 +227,4 @@ fn small_monitor() -> Option<PathBuf> {
     let exe = wharf_sandbox::runtime::installed_exe()?;
     let candidate = exe.parent()?.join("berth-monitor");
     candidate.is_file().then_some(candidate)
-}
-
-pub fn read_spec(bundle: &std::path::Path) -> anyhow::Result<oci_spec::runtime::Spec> {
-    let path = bundle.join("config.json");
-    let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
 }

@@ -5,8 +5,8 @@
 use std::process::ExitCode;
 
 use crate::cli::Cli;
-use crate::container::{self, Found};
-use crate::ports;
+use wharf_container::ports;
+use wharf_container::{self as container, Found};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

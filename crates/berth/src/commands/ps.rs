@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::cli::Cli;
-use crate::container::{self, Found};
+use wharf_container::{self as container, Found};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,7 +38,7 @@ pub fn summary(f: &Found) -> Value {
         "ExitCode": f.state.exit_code.unwrap_or(0),
         "Pid": f.state.pid.unwrap_or(0),
         "Exited": f.status() == "exited",
-        "Ports": crate::ports::column(&f.record.ports),
+        "Ports": wharf_container::ports::column(&f.record.ports),
     })
 }
 
@@ -105,7 +105,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                         command_column(&f.record.command.join(" "), args.no_trunc),
                         ago(Some(&f.record.created)),
                         status_text(f),
-                        crate::ports::column(&f.record.ports),
+                        wharf_container::ports::column(&f.record.ports),
                         f.record.name.clone(),
                     ]
                 })

@@ -4,13 +4,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 use wharf_sandbox::volume::{VolumeInfo, VolumeStore};
 
 use crate::cli::Cli;
-use crate::container::{self, Found};
+use wharf_container::{self as container, Found};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -193,7 +191,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             }
             for (v, using) in plan {
                 for f in using {
-                    remove_container(&f)?;
+                    container::control::remove(&f, true, false)?;
                 }
                 volumes.remove(&v.name)?;
                 println!("{}", v.name);
@@ -213,18 +211,6 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn remove_container(f: &Found) -> anyhow::Result<()> {
-    if f.running() {
-        super::kill::signal(f, Signal::SIGKILL)?;
-        container::wait_exited(f, None)?;
-    }
-    if f.dir.exists() {
-        std::fs::remove_dir_all(&f.dir)
-            .with_context(|| format!("removing container {}", f.record.name))?;
-    }
-    Ok(())
 }
 
 fn confirm() -> anyhow::Result<bool> {

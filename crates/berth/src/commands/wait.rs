@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::Cli;
-use crate::container;
+use wharf_container as container;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

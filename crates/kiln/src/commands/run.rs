@@ -1,11 +1,12 @@
-//! `kiln run [--user U] [--workingdir DIR] [-v HOST:CTR] [--env K=V] CTR [--] CMD...`: run a
-//! command in a working container, in the sandbox as a RUN step, with the container's config
-//! (`buildah run`). Changes to the file system stay in the container.
+//! `kiln run [--user U] [--workingdir DIR] [-v HOST:CTR] [--env K=V] [--cap-add CAP]
+//! [--cap-drop CAP] [--device DEV] [--no-hosts] CTR [--] CMD...`: run a command in a working
+//! container, in the sandbox as a RUN step (the same `wharf_build::RunOptions`), with the
+//! container's config (`buildah run`). Changes to the file system stay in the container.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use wharf_build::builder::{self, RunOptions};
+use wharf_build::builder::{self, RunCommand};
 use wharf_cli::ExitError;
 
 use crate::cli::Cli;
@@ -39,6 +40,19 @@ pub struct Args {
     /// works, else the first that does
     #[arg(long, value_name = "MODE", value_parser = wharf_sandbox::isolation::Isolation::NAMES)]
     pub isolation: Option<String>,
+    /// Add a capability to the command's set (repeatable; podman's defaults otherwise)
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability from the command's set (repeatable; `all` drops every one)
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Give the command a host device node: HOST[:CONTAINER][:PERMISSIONS] (rw or rwm;
+    /// repeatable)
+    #[arg(long = "device", value_name = "HOST[:CONTAINER][:PERMS]")]
+    pub devices: Vec<String>,
+    /// Do not generate /etc/hosts: the command sees the container's own
+    #[arg(long)]
+    pub no_hosts: bool,
     /// Working container name or ID
     pub container: String,
     /// The command and its arguments
@@ -60,21 +74,39 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .or(ctr.record.network.as_deref())
         .unwrap_or("private");
     let (network, network_tool) = wharf_build::network::parse_network(chosen);
-    let opts = RunOptions {
+    wharf_sandbox::spec::capability_set(&args.cap_add, &args.cap_drop)
+        .map_err(|err| anyhow::anyhow!(err))
+        .context("--cap-add/--cap-drop")?;
+    let mut sandbox = wharf_build::run::RunSandbox::default();
+    for d in &args.devices {
+        let device = wharf_cli::run_flags::Device::parse(d)?;
+        sandbox.mounts.push(wharf_build::run::BuildMount {
+            mount: device.mount()?,
+            chown: false,
+        });
+    }
+    let opts = RunCommand {
         command: args.command.clone(),
         user: args.user.clone(),
         working_dir: args.workingdir.clone(),
         env: args.env.clone(),
         volumes: args.volumes.clone(),
-        network,
         network_tool,
-        isolation: match args
-            .isolation
-            .as_deref()
-            .or(ctr.record.isolation.as_deref())
-        {
-            Some(name) => Some(name.parse()?),
-            None => wharf_sandbox::isolation::Isolation::from_env()?,
+        run: wharf_build::RunOptions {
+            network: Some(network),
+            isolation: match args
+                .isolation
+                .as_deref()
+                .or(ctr.record.isolation.as_deref())
+            {
+                Some(name) => Some(name.parse()?),
+                None => wharf_sandbox::isolation::Isolation::from_env()?,
+            },
+            cap_add: args.cap_add.clone(),
+            cap_drop: args.cap_drop.clone(),
+            no_hosts: args.no_hosts,
+            sandbox,
+            ..wharf_build::RunOptions::default()
         },
     };
     match builder::run(&store, &ctr, &opts) {

@@ -82,9 +82,12 @@ pub enum ContainerError {
     Sandbox(Box<SandboxError>),
     #[error(transparent)]
     Archive(Box<ArchiveError>),
+    /// Names, lookups and records shared with berth's containers.
+    #[error(transparent)]
+    Container(Box<wharf_container::ContainerError>),
 }
 
-crate::error::boxed_from!(ContainerError: BuildError => Build, StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive);
+crate::error::boxed_from!(ContainerError: BuildError => Build, StoreError => Store, SandboxError => Sandbox, ArchiveError => Archive, wharf_container::ContainerError => Container);
 
 impl ContainerError {
     pub(crate) fn io(

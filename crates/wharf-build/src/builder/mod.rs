@@ -40,12 +40,12 @@ pub use commit::{CommitOptions, Committed, commit};
 pub use configure::{ConfigChanges, apply as configure, split_words};
 pub use error::ContainerError;
 pub use mount::{is_mounted, mount, umount};
-pub use ops::{AddOptions, RunOptions, add, run};
+pub use ops::{AddOptions, RunCommand, add, run};
 
 use crate::BuildError;
 
 /// The file in the container's directory that marks it as a working container.
-pub const RECORD: &str = "builder.json";
+pub const RECORD: &str = wharf_container::BUILDER_RECORD;
 
 /// A base layer, as the base image's manifest and config give it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,16 +212,6 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-fn new_id(salt: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let seed = format!("{}-{nanos}-{salt}", std::process::id());
-    wharf_oci::digest::sha256(seed.as_bytes())
-        .digest()
-        .to_owned()
-}
-
 /// The unpacked directories of `layers`, base first.
 fn unpack(store: &Store, layers: &[BaseLayer]) -> Result<Vec<PathBuf>, ContainerError> {
     Ok(unpacked(store, layers)?.dirs)
@@ -315,19 +305,6 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// Names taken by working containers and by berth's containers (one namespace, as in
-/// containers/storage).
-fn taken_names(store: &Store) -> Result<BTreeMap<String, String>, ContainerError> {
-    let mut out = BTreeMap::new();
-    for c in list(store)? {
-        out.insert(c.record.name, c.record.id);
-    }
-    for (id, name) in other_containers(store)?.into_iter().map(|o| (o.id, o.name)) {
-        out.insert(name, id);
-    }
-    Ok(out)
-}
-
 /// Creates a working container from an image of the store (or `scratch`).
 pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerError> {
     let scratch = opts.image == "scratch";
@@ -351,18 +328,14 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
     if driver.kind() == DriverKind::Copy {
         return Err(BuildError::NoOverlay.into());
     }
-    let lock = store.lock_container_names()?;
-    let taken = taken_names(store)?;
+    // One namespace and one lock with berth's containers (wharf_container::names).
+    let lock = wharf_container::names::lock(store)?;
+    let taken = wharf_container::names::taken(store)?;
     let name = if let Some(n) = &opts.name {
         if !valid_name(n) {
             return Err(ContainerError::InvalidName { name: n.clone() });
         }
-        if let Some(id) = taken.get(n) {
-            return Err(ContainerError::NameInUse {
-                name: n.clone(),
-                id: id.clone(),
-            });
-        }
+        wharf_container::names::ensure_free(store, &lock, n)?;
         n.clone()
     } else {
         let base = if scratch {
@@ -379,7 +352,7 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
         }
         candidate
     };
-    let id = new_id(&name);
+    let id = wharf_container::new_id();
     let dir = store.container_dir(&id)?;
     let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
     // Recorded before unpacking, so that a concurrent gc keeps what we unpack.
@@ -451,28 +424,20 @@ pub fn list(store: &Store) -> Result<Vec<Container>, ContainerError> {
     Ok(out)
 }
 
-/// The working container named `key`: by name, full ID or unique ID prefix.
+/// The working container named `key`: by name, full ID or unique ID prefix (the one lookup of
+/// every container, [`wharf_container::lookup`]).
 pub fn find(store: &Store, key: &str) -> Result<Container, ContainerError> {
     let all = list(store)?;
-    if let Some(c) = all
-        .iter()
-        .find(|c| c.record.name == key || c.record.id == key)
-    {
-        return Ok(c.clone());
-    }
-    let hits: Vec<&Container> = all
-        .iter()
-        .filter(|c| !key.is_empty() && c.record.id.starts_with(key))
-        .collect();
-    match hits.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(ContainerError::NotFound {
-            key: key.to_owned(),
-        }),
-        many => Err(ContainerError::Ambiguous {
-            key: key.to_owned(),
-            candidates: many.iter().map(|c| c.record.name.clone()).collect(),
-        }),
+    match wharf_container::lookup::by_key(&all, key, |c| &c.record.id, |c| &c.record.name) {
+        Ok(c) => Ok(c.clone()),
+        // Said as working containers: berth's are not looked at.
+        Err(wharf_container::ContainerError::NotFound { key }) => {
+            Err(ContainerError::NotFound { key })
+        }
+        Err(wharf_container::ContainerError::Ambiguous { key, candidates }) => {
+            Err(ContainerError::Ambiguous { key, candidates })
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -483,7 +448,7 @@ pub fn update<T>(
     key: &str,
     change: impl FnOnce(&mut Record) -> Result<T, ContainerError>,
 ) -> Result<T, ContainerError> {
-    let lock = store.lock_container_names()?;
+    let lock = wharf_container::names::lock(store)?;
     let mut ctr = find(store, key)?;
     let out = change(&mut ctr.record)?;
     ctr.save(store)?;
@@ -529,7 +494,7 @@ pub fn other_containers(store: &Store) -> Result<Vec<OtherContainer>, ContainerE
     let entries = std::fs::read_dir(&dir).map_err(ContainerError::io("listing", &dir))?;
     for entry in entries {
         let entry = entry.map_err(ContainerError::io("listing", &dir))?;
-        let path = entry.path().join("container.json");
+        let path = entry.path().join(wharf_container::RECORD);
         // Unreadable records are berth's to report.
         if let Ok(bytes) = std::fs::read(&path)
             && let Ok(b) = serde_json::from_slice::<Berth>(&bytes)

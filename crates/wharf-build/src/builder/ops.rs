@@ -15,9 +15,11 @@ use crate::copy::{self, CopySpec};
 use crate::network::OwnNetwork;
 use crate::{BuildError, rootfs, sources};
 
-/// What `kiln run` executes.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
+/// What `kiln run` executes. How it is sandboxed (network, isolation, capabilities, hosts,
+/// devices, DNS, seccomp, ulimits, limits) is the one set of options a build's RUN has,
+/// [`crate::RunOptions`], so that both run a command the same way.
+#[derive(Debug, Clone, Default)]
+pub struct RunCommand {
     pub command: Vec<String>,
     /// Overrides the config's `User`.
     pub user: Option<String>,
@@ -27,12 +29,13 @@ pub struct RunOptions {
     pub env: Vec<String>,
     /// `HOST:CONTAINER[:ro|rw]` bind mounts.
     pub volumes: Vec<String>,
-    pub network: NetworkMode,
     /// The helper of a private network (`pasta` or `slirp4netns`); the first installed when
     /// `None`.
     pub network_tool: Option<String>,
-    /// `None`: `oci` where it works, else the first isolation that does.
-    pub isolation: Option<wharf_sandbox::isolation::Isolation>,
+    /// `network` (loopback only when `None`), `isolation`, `cap_add`/`cap_drop`,
+    /// `add_hosts`/`no_hosts` and `sandbox` (its mounts, such as `--device`, after `volumes`)
+    /// apply; secrets and SSH agents are a build's only.
+    pub run: crate::RunOptions,
 }
 
 /// `kiln run -v`: the parser of `kiln build -v`, one syntax for both.
@@ -49,11 +52,12 @@ fn bind(spec: &str) -> Result<wharf_oci::oci_spec::runtime::Mount, ContainerErro
 }
 
 /// Runs a command in the container; a non-zero exit is [`BuildError::RunFailed`].
-pub fn run(store: &Store, ctr: &Container, opts: &RunOptions) -> Result<(), ContainerError> {
+pub fn run(store: &Store, ctr: &Container, opts: &RunCommand) -> Result<(), ContainerError> {
     let mut extra_mounts = Vec::new();
     for v in &opts.volumes {
         extra_mounts.push(bind(v)?);
     }
+    extra_mounts.extend(opts.run.sandbox.mounts.iter().map(|m| m.mount.clone()));
     let mounted = Mounted::new(store, ctr)?;
     let rootfs = mounted.rootfs();
     let mut config = ctr.runtime_config();
@@ -69,15 +73,26 @@ pub fn run(store: &Store, ctr: &Container, opts: &RunOptions) -> Result<(), Cont
     spec.entrypoint = Some(Vec::new());
     spec.env.clone_from(&opts.env);
     spec.user.clone_from(&opts.user);
+    // The sandbox options of a build's RUN (crate::run::run_with), the same way.
+    spec.cap_add.clone_from(&opts.run.cap_add);
+    spec.cap_drop.clone_from(&opts.run.cap_drop);
+    spec.seccomp = opts.run.sandbox.seccomp.clone();
+    spec.rlimits.clone_from(&opts.run.sandbox.rlimits);
+    spec.dns.clone_from(&opts.run.sandbox.dns);
+    if let Some(limits) = opts.run.sandbox.limits {
+        let path = wharf_sandbox::cgroup::check(&limits, &format!("kiln-{}", ctr.record.id))
+            .map_err(wharf_sandbox::SandboxError::from)?;
+        spec.cgroup = Some((path, limits));
+    }
     let facts = wharf_sandbox::isolation::Facts::probe();
-    let isolation = match opts.isolation {
+    let isolation = match opts.run.isolation {
         Some(wanted) => facts.check(wanted).map(|()| wanted),
         None => facts.best(),
     }
     .map_err(|reason| BuildError::Isolation { reason })?;
     // chroot and rootfs have no network namespace of their own.
     let network = if isolation == wharf_sandbox::isolation::Isolation::Oci {
-        opts.network
+        opts.run.network.unwrap_or(NetworkMode::None)
     } else {
         NetworkMode::Host
     };
@@ -96,6 +111,12 @@ pub fn run(store: &Store, ctr: &Container, opts: &RunOptions) -> Result<(), Cont
     };
     let mut bundle =
         wharf_sandbox::bundle::write_bundle(&scratch.join("bundle"), Some(&config), spec)?;
+    crate::run::adjust_hosts(
+        &mut bundle,
+        opts.run.sandbox.dns.none,
+        opts.run.no_hosts,
+        &opts.run.add_hosts,
+    )?;
     let new_userns = facts.mountns_errno.is_some();
     wharf_sandbox::isolation::apply(&mut bundle.spec, isolation, new_userns)?;
     let code = wharf_sandbox::runtime::run(&bundle.spec, &bundle.dir)?;

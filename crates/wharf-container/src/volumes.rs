@@ -10,9 +10,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use crate::error::Ctx as _;
 use oci_spec::runtime::{Mount, MountBuilder};
 use wharf_sandbox::volume::{VolumeStore, is_valid_name};
+
+use crate::ContainerError;
 
 /// Where a mount's content comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,22 +41,22 @@ pub struct Volume {
     pub flag: String,
 }
 
-fn check_target(flag: &str, target: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(!target.is_empty(), "{flag}: the container path is missing");
-    anyhow::ensure!(
+fn check_target(flag: &str, target: &str) -> Result<(), ContainerError> {
+    crate::error::ensure!(!target.is_empty(), "{flag}: the container path is missing");
+    crate::error::ensure!(
         target.starts_with('/') && !target.split('/').any(|c| c == ".."),
         "{flag}: the container path {target:?} must be absolute, without `..`"
     );
     Ok(())
 }
 
-fn canonical_host(flag: &str, host: &str) -> anyhow::Result<PathBuf> {
-    std::fs::canonicalize(host).with_context(|| format!("{flag}: host path {host}"))
+fn canonical_host(flag: &str, host: &str) -> Result<PathBuf, ContainerError> {
+    std::fs::canonicalize(host).ctx(|| format!("{flag}: host path {host}"))
 }
 
 /// Parses `-v HOST:CONTAINER[:OPTS]` (HOST an existing absolute path) or
 /// `-v NAME:CONTAINER[:OPTS]` (a volume name, podman's `[a-zA-Z0-9][a-zA-Z0-9_.-]*`).
-pub fn parse(spec: &str) -> anyhow::Result<Volume> {
+pub fn parse(spec: &str) -> Result<Volume, ContainerError> {
     let flag = format!("invalid volume {spec:?} (-v/--volume)");
     let parts: Vec<&str> = spec.split(':').collect();
     let (host, container, opts) = match parts.as_slice() {
@@ -64,21 +66,21 @@ pub fn parse(spec: &str) -> anyhow::Result<Volume> {
         [c] if c.starts_with('/') => {
             check_target(&flag, c)?;
             return Ok(Volume {
-                source: Source::Anonymous(crate::container::new_id()),
+                source: Source::Anonymous(crate::new_id()),
                 container: (*c).to_string(),
                 readonly: false,
                 flag,
             });
         }
-        [_] => anyhow::bail!(
+        [_] => crate::error::bail!(
             "{flag}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS], VOLUME-NAME:CONTAINER-DIR or \
              CONTAINER-DIR (an anonymous volume)"
         ),
-        _ => anyhow::bail!("{flag}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS]"),
+        _ => crate::error::bail!("{flag}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS]"),
     };
     check_target(&flag, container)?;
     let named = !host.starts_with('/');
-    anyhow::ensure!(
+    crate::error::ensure!(
         !named || is_valid_name(host),
         "{flag}: {host:?} is neither an absolute host path nor a volume name \
          ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"
@@ -92,7 +94,7 @@ pub fn parse(spec: &str) -> anyhow::Result<Volume> {
             "nocopy" if named => copy = false,
             "copy" if named => copy = true,
             "z" | "Z" => {} // SELinux relabelling: nothing to do without SELinux
-            _ => anyhow::bail!(
+            _ => crate::error::bail!(
                 "{flag}: unknown option {o:?} (known: ro, rw{})",
                 if named { ", nocopy" } else { "" }
             ),
@@ -115,20 +117,20 @@ pub fn parse(spec: &str) -> anyhow::Result<Volume> {
 }
 
 /// `true`/`false` of a boolean `--mount` option given bare (`ro`) or with a value.
-fn bool_opt(flag: &str, key: &str, value: Option<&str>) -> anyhow::Result<bool> {
+fn bool_opt(flag: &str, key: &str, value: Option<&str>) -> Result<bool, ContainerError> {
     match value {
         None | Some("true" | "1") => Ok(true),
         Some("false" | "0") => Ok(false),
-        Some(v) => anyhow::bail!("{flag}: {key}={v:?} must be true or false"),
+        Some(v) => crate::error::bail!("{flag}: {key}={v:?} must be true or false"),
     }
 }
 
 /// `64m`, `1g`, `65536`, `1048576b`, `50%` as the kernel's tmpfs `size=` wants it.
-fn tmpfs_size(flag: &str, v: &str) -> anyhow::Result<String> {
+fn tmpfs_size(flag: &str, v: &str) -> Result<String, ContainerError> {
     let v = v.trim().to_ascii_lowercase();
     let v = v.strip_suffix('b').unwrap_or(&v);
     let digits = v.trim_end_matches(['k', 'm', 'g', '%']);
-    anyhow::ensure!(
+    crate::error::ensure!(
         !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit())
             && v.len() - digits.len() <= 1,
@@ -137,11 +139,15 @@ fn tmpfs_size(flag: &str, v: &str) -> anyhow::Result<String> {
     Ok(v.to_string())
 }
 
-fn tmpfs_mode(flag: &str, v: &str) -> anyhow::Result<String> {
+fn tmpfs_mode(flag: &str, v: &str) -> Result<String, ContainerError> {
     let mode = u32::from_str_radix(v, 8)
         .ok()
         .filter(|m| *m <= 0o7777)
-        .with_context(|| format!("{flag}: invalid tmpfs mode {v:?} (octal, like 1777)"))?;
+        .ok_or_else(|| {
+            ContainerError::Invalid(format!(
+                "{flag}: invalid tmpfs mode {v:?} (octal, like 1777)"
+            ))
+        })?;
     Ok(format!("{mode:o}"))
 }
 
@@ -150,7 +156,7 @@ fn merge_tmpfs_options(
     flag: &str,
     defaults: &[&str],
     given: &[&str],
-) -> anyhow::Result<(Vec<String>, bool)> {
+) -> Result<(Vec<String>, bool), ContainerError> {
     let mut out: Vec<String> = defaults.iter().map(|s| (*s).to_string()).collect();
     let mut readonly = false;
     for o in given.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
@@ -187,7 +193,7 @@ fn merge_tmpfs_options(
             ) => o.to_string(),
             // podman's tmpfs copy-up switches: our tmpfs mounts start empty either way.
             ("notmpcopyup", None) => continue,
-            _ => anyhow::bail!(
+            _ => crate::error::bail!(
                 "{flag}: unknown tmpfs option {o:?} (known: ro, rw, size=, mode=, uid=, gid=, \
                  nr_inodes=, [no]exec, [no]suid, [no]dev, [no]atime)"
             ),
@@ -206,7 +212,7 @@ fn merge_tmpfs_options(
 }
 
 /// Parses `--tmpfs CONTAINER[:OPTIONS]`; podman's defaults `rw,noexec,nosuid,nodev`.
-pub fn parse_tmpfs(spec: &str) -> anyhow::Result<Volume> {
+pub fn parse_tmpfs(spec: &str) -> Result<Volume, ContainerError> {
     let flag = format!("invalid --tmpfs {spec:?}");
     let (target, opts) = spec.split_once(':').unwrap_or((spec, ""));
     check_target(&flag, target)?;
@@ -222,7 +228,7 @@ pub fn parse_tmpfs(spec: &str) -> anyhow::Result<Volume> {
 
 /// Parses `--mount type=bind|volume|tmpfs,source=..,target=..[,readonly][,tmpfs-size=..]
 /// [,tmpfs-mode=..]` (podman's and docker's syntax, with `src`, `dst`, `destination` aliases).
-pub fn parse_mount(spec: &str) -> anyhow::Result<Volume> {
+pub fn parse_mount(spec: &str) -> Result<Volume, ContainerError> {
     let flag = format!("invalid --mount {spec:?}");
     let mut typ = None;
     let mut source = None;
@@ -244,29 +250,29 @@ pub fn parse_mount(spec: &str) -> anyhow::Result<Volume> {
             ("tmpfs-size", Some(v)) => tmpfs.push(format!("size={v}")),
             ("tmpfs-mode", Some(v)) => tmpfs.push(format!("mode={v}")),
             ("relabel" | "z" | "Z", _) => {} // SELinux: nothing to do without it
-            _ => anyhow::bail!(
+            _ => crate::error::bail!(
                 "{flag}: unknown option {field:?} (known: type, source/src, \
                  target/dst/destination, readonly/ro, rw, volume-nocopy, tmpfs-size, tmpfs-mode)"
             ),
         }
     }
     let Some(typ) = typ else {
-        anyhow::bail!("{flag}: type= is missing (bind, volume or tmpfs)");
+        crate::error::bail!("{flag}: type= is missing (bind, volume or tmpfs)");
     };
     let Some(target) = target else {
-        anyhow::bail!("{flag}: target= is missing (the path in the container)");
+        crate::error::bail!("{flag}: target= is missing (the path in the container)");
     };
     check_target(&flag, target)?;
-    anyhow::ensure!(
+    crate::error::ensure!(
         typ == "tmpfs" || tmpfs.is_empty(),
         "{flag}: tmpfs-size and tmpfs-mode need type=tmpfs"
     );
     let source = match typ {
         "bind" => {
             let Some(host) = source else {
-                anyhow::bail!("{flag}: type=bind needs source= (the host path)");
+                crate::error::bail!("{flag}: type=bind needs source= (the host path)");
             };
-            anyhow::ensure!(
+            crate::error::ensure!(
                 host.starts_with('/'),
                 "{flag}: the host path {host:?} must be absolute"
             );
@@ -276,13 +282,13 @@ pub fn parse_mount(spec: &str) -> anyhow::Result<Volume> {
             // Without source=, a new anonymous volume (as podman).
             let Some(name) = source else {
                 return Ok(Volume {
-                    source: Source::Anonymous(crate::container::new_id()),
+                    source: Source::Anonymous(crate::new_id()),
                     container: target.to_string(),
                     readonly,
                     flag,
                 });
             };
-            anyhow::ensure!(
+            crate::error::ensure!(
                 is_valid_name(name),
                 "{flag}: invalid volume name {name:?} ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"
             );
@@ -292,12 +298,12 @@ pub fn parse_mount(spec: &str) -> anyhow::Result<Volume> {
             }
         }
         "tmpfs" => {
-            anyhow::ensure!(source.is_none(), "{flag}: type=tmpfs takes no source=");
+            crate::error::ensure!(source.is_none(), "{flag}: type=tmpfs takes no source=");
             let given: Vec<&str> = tmpfs.iter().map(String::as_str).collect();
             let (options, _) = merge_tmpfs_options(&flag, &["nosuid", "nodev"], &given)?;
             Source::Tmpfs(options)
         }
-        other => anyhow::bail!("{flag}: unknown type {other:?} (known: bind, volume, tmpfs)"),
+        other => crate::error::bail!("{flag}: unknown type {other:?} (known: bind, volume, tmpfs)"),
     };
     Ok(Volume {
         source,
@@ -312,7 +318,7 @@ pub fn parse_all(
     volume: &[String],
     mount: &[String],
     tmpfs: &[String],
-) -> anyhow::Result<Vec<Volume>> {
+) -> Result<Vec<Volume>, ContainerError> {
     let mut all = Vec::new();
     for v in volume {
         all.push(parse(v)?);
@@ -332,7 +338,7 @@ pub fn parse_all(
 pub fn anonymous_for_image<'a>(
     image_volumes: impl IntoIterator<Item = &'a String>,
     given: &[Volume],
-) -> anyhow::Result<Vec<Volume>> {
+) -> Result<Vec<Volume>, ContainerError> {
     let norm = |p: &str| {
         let t = p.trim_end_matches('/');
         if t.is_empty() {
@@ -354,7 +360,7 @@ pub fn anonymous_for_image<'a>(
             continue;
         }
         out.push(Volume {
-            source: Source::Anonymous(crate::container::new_id()),
+            source: Source::Anonymous(crate::new_id()),
             container: target,
             readonly: false,
             flag,
@@ -385,14 +391,14 @@ pub fn remove_anonymous(store_root: &Path, names: &[String]) {
 }
 
 /// Refuses two mounts on one container path, as podman does.
-pub fn check_targets(all: &[Volume]) -> anyhow::Result<()> {
+pub fn check_targets(all: &[Volume]) -> Result<(), ContainerError> {
     for (i, v) in all.iter().enumerate() {
         let norm = |p: &str| p.trim_end_matches('/').to_string();
         if let Some(other) = all[..i]
             .iter()
             .find(|o| norm(&o.container) == norm(&v.container))
         {
-            anyhow::bail!(
+            crate::error::bail!(
                 "{}: duplicate mount destination {:?} (also in {})",
                 v.flag,
                 v.container,
@@ -405,7 +411,7 @@ pub fn check_targets(all: &[Volume]) -> anyhow::Result<()> {
 
 impl Volume {
     /// The OCI mount; named volumes must exist ([`to_oci`] creates them).
-    fn mount(&self, volumes: &VolumeStore) -> anyhow::Result<Mount> {
+    fn mount(&self, volumes: &VolumeStore) -> Result<Mount, ContainerError> {
         let builder = MountBuilder::default().destination(&self.container);
         let mut options = Vec::new();
         let builder = match &self.source {
@@ -428,14 +434,18 @@ impl Volume {
         builder
             .options(options)
             .build()
-            .with_context(|| format!("mount on {}", self.container))
+            .ctx(|| format!("mount on {}", self.container))
     }
 }
 
 /// The OCI mounts for `all`, parents before children; named volumes are created when missing
 /// and, on their first use, filled with the image's content at the mount point (`rootfs` is
 /// the container's mounted root filesystem), as podman does.
-pub fn to_oci(store_root: &Path, all: &[Volume], rootfs: &Path) -> anyhow::Result<Vec<Mount>> {
+pub fn to_oci(
+    store_root: &Path,
+    all: &[Volume],
+    rootfs: &Path,
+) -> Result<Vec<Mount>, ContainerError> {
     let volumes = VolumeStore::new(store_root);
     let mut sorted: Vec<&Volume> = all.iter().collect();
     sorted.sort_by_key(|v| v.container.split('/').filter(|c| !c.is_empty()).count());
@@ -444,14 +454,14 @@ pub fn to_oci(store_root: &Path, all: &[Volume], rootfs: &Path) -> anyhow::Resul
         let copy_from_image = match &v.source {
             Source::Named { name, copy } => {
                 volumes
-                    .get_or_create(name, &crate::container::now())
-                    .with_context(|| format!("volume {name}"))?;
+                    .get_or_create(name, &crate::now())
+                    .ctx(|| format!("volume {name}"))?;
                 copy.then_some(name)
             }
             Source::Anonymous(name) => {
                 volumes
-                    .create_anonymous(name, &crate::container::now())
-                    .with_context(|| format!("anonymous volume for {}", v.flag))?;
+                    .create_anonymous(name, &crate::now())
+                    .ctx(|| format!("anonymous volume for {}", v.flag))?;
                 Some(name)
             }
             Source::Bind(_) | Source::Tmpfs(_) => None,
@@ -459,7 +469,7 @@ pub fn to_oci(store_root: &Path, all: &[Volume], rootfs: &Path) -> anyhow::Resul
         if let Some(name) = copy_from_image {
             volumes
                 .copy_up(name, rootfs, &v.container)
-                .with_context(|| format!("copying {} into volume {name}", v.container))?;
+                .ctx(|| format!("copying {} into volume {name}", v.container))?;
         }
         out.push(v.mount(&volumes)?);
     }

@@ -2,6 +2,8 @@
 
 use wharf_sandbox::cgroup::{self, Limits};
 
+use crate::ContainerError;
+
 /// The limits asked for, checked against what this host allows before anything is created.
 /// `None`: no limit (the container gets no cgroup of its own).
 pub fn plan(
@@ -9,7 +11,7 @@ pub fn plan(
     cpus: Option<&str>,
     pids: Option<&str>,
     cgroups: &str,
-) -> anyhow::Result<Option<Limits>> {
+) -> Result<Option<Limits>, ContainerError> {
     let limits = Limits {
         memory: memory.map(cgroup::parse_memory).transpose()?,
         cpu_quota: cpus.map(cgroup::parse_cpus).transpose()?,
@@ -18,7 +20,7 @@ pub fn plan(
     if limits.is_empty() {
         return Ok(None);
     }
-    anyhow::ensure!(
+    crate::error::ensure!(
         cgroups != "disabled",
         "{} cannot be enforced with --cgroups=disabled; hint: leave out --cgroups=disabled or \
          the limit",

@@ -5,9 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use wharf_store::Store;
+
+use crate::ContainerError;
+use crate::error::Ctx as _;
 
 /// What `berth run` was asked for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,10 +37,32 @@ pub struct Record {
     pub ports: Vec<crate::ports::Published>,
 }
 
-/// `created`, `running`, `exited`.
+/// Where a container is in its life. It only moves forward: `created` (record written, not
+/// started) → `running` (its process started) → `exited` (its end recorded, once). Stored
+/// lower-case in `state.json`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
+/// What happened to a container: `state.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
-    pub status: String,
+    pub status: Status,
     /// The process to signal: the embedded runtime's relay, or `runc run`.
     pub pid: Option<i32>,
     /// The detached container's monitor.
@@ -48,6 +72,37 @@ pub struct State {
     pub finished: Option<String>,
 }
 
+impl State {
+    /// A container whose record is written and whose process has not started.
+    pub fn created() -> Self {
+        State::default()
+    }
+
+    /// The state once the container's process `pid` runs, watched by `monitor` when detached.
+    pub fn started(pid: i32, monitor: Option<i32>) -> Self {
+        State {
+            status: Status::Running,
+            pid: Some(pid),
+            monitor_pid: monitor,
+            started: Some(now()),
+            ..State::default()
+        }
+    }
+
+    /// Records the end with `exit_code` (unknown: `None`). Returns whether anything changed:
+    /// a container ends once, and the first end recorded (with its exit code) stays.
+    pub fn exit(&mut self, exit_code: Option<i32>) -> bool {
+        if self.status == Status::Exited {
+            return false;
+        }
+        self.status = Status::Exited;
+        self.exit_code = exit_code;
+        self.finished = Some(now());
+        true
+    }
+}
+
+/// berth's record of a container, in its directory.
 pub const RECORD: &str = "container.json";
 pub const STATE: &str = "state.json";
 pub const LOG: &str = "ctr.log";
@@ -63,15 +118,15 @@ pub struct Found {
 impl Found {
     /// Whether the container's process is alive (the state file says so and the pid exists).
     pub fn running(&self) -> bool {
-        self.state.status == "running" && self.state.pid.is_some_and(alive)
+        self.state.status == Status::Running && self.state.pid.is_some_and(alive)
     }
 
     /// `running`, `exited`, `created`, or `stopped` when the state says running but its
     /// processes are gone (a killed monitor).
-    pub fn status(&self) -> &str {
-        match self.state.status.as_str() {
-            "running" if !self.running() => "stopped",
-            s => s,
+    pub fn status(&self) -> &'static str {
+        match self.state.status {
+            Status::Running if !self.running() => "stopped",
+            s => s.as_str(),
         }
     }
 }
@@ -93,20 +148,17 @@ pub fn alive(pid: i32) -> bool {
 /// child: neither dies with it, and both keep the published ports taken), the exit recorded,
 /// the root filesystem unmounted, and a `--rm` container removed with its anonymous volumes.
 /// Each step is idempotent, so a second caller finishes what a first one could not.
-pub fn finish(dir: &Path, record: &Record, exit_code: Option<i32>) -> anyhow::Result<()> {
+pub fn finish(dir: &Path, record: &Record, exit_code: Option<i32>) -> Result<(), ContainerError> {
     if record.runtime != "embedded" {
-        crate::commands::run::external_delete(dir, &record.runtime, &record.id);
+        crate::runtime::delete(dir, &record.runtime, &record.id);
     }
     // The embedded runtime removes its cgroup when its relay sees the container end; not when
     // the relay was killed with its monitor.
-    crate::commands::rm::remove_leftover_cgroup(dir);
+    crate::runtime::remove_leftover_cgroup(dir);
     // Before the state says exited: `rm` may remove the directory right after.
     wharf_sandbox::network::teardown(dir);
     let mut state: State = read_json(&dir.join(STATE)).unwrap_or_default();
-    if state.status != "exited" {
-        state.status = "exited".into();
-        state.exit_code = exit_code;
-        state.finished = Some(now());
+    if state.exit(exit_code) {
         write_json(dir, STATE, &state)?;
     }
     if let Ok(driver) = wharf_sandbox::overlay::Driver::by_name(&record.driver) {
@@ -119,7 +171,7 @@ pub fn finish(dir: &Path, record: &Record, exit_code: Option<i32>) -> anyhow::Re
         // `rm -f` may be removing it at the same time: gone is what was wanted.
         let removed = match std::fs::remove_dir_all(dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(e).with_context(|| format!("removing {}", dir.display()))
+                Err(e).ctx(|| format!("removing {}", dir.display()))
             }
             _ => Ok(()),
         };
@@ -132,7 +184,7 @@ pub fn finish(dir: &Path, record: &Record, exit_code: Option<i32>) -> anyhow::Re
 /// For a detached container whose monitor is gone (killed) and whose process has ended: what
 /// the monitor would have done on its way out ([`finish`]), with the exit code unknown.
 pub fn clean_up_after_dead_monitor(f: &Found) {
-    if f.state.status != "running" || f.state.monitor_pid.is_none_or(alive) {
+    if f.state.status != Status::Running || f.state.monitor_pid.is_none_or(alive) {
         return;
     }
     // The embedded runtime's relay dies with its monitor (parent-death signal), but not at
@@ -162,18 +214,9 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-/// A new container ID: 64 random hex digits.
-pub fn new_id() -> String {
-    use rand::Rng as _;
-    let bytes: [u8; 32] = rand::rng().random();
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-pub fn write_json<T: Serialize>(dir: &Path, file: &str, value: &T) -> anyhow::Result<()> {
+/// Writes `dir/file` as pretty JSON, atomically (a fresh temporary file renamed over it) and
+/// readable by the owner only.
+pub fn write_json<T: Serialize>(dir: &Path, file: &str, value: &T) -> Result<(), ContainerError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let path = dir.join(file);
@@ -185,18 +228,20 @@ pub fn write_json<T: Serialize>(dir: &Path, file: &str, value: &T) -> anyhow::Re
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(&serde_json::to_vec_pretty(value)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
+        .ctx(|| format!("writing {}", tmp.display()))?;
+    let json = serde_json::to_vec_pretty(value).ctx(|| format!("serialising {file}"))?;
+    f.write_all(&json)
+        .ctx(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).ctx(|| format!("writing {}", path.display()))
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ContainerError> {
+    let text = std::fs::read(path).ctx(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&text).ctx(|| format!("parsing {}", path.display()))
 }
 
-pub fn load(dir: &Path) -> anyhow::Result<Found> {
+/// The container in `dir`: its record, and its state (`created` when there is none yet).
+pub fn load(dir: &Path) -> Result<Found, ContainerError> {
     Ok(Found {
         dir: dir.to_path_buf(),
         record: read_json(&dir.join(RECORD))?,
@@ -205,17 +250,17 @@ pub fn load(dir: &Path) -> anyhow::Result<Found> {
 }
 
 /// Every container with a readable record, newest first.
-pub fn list(store: &Store) -> anyhow::Result<Vec<Found>> {
+pub fn list(store: &Store) -> Result<Vec<Found>, ContainerError> {
     let dir = store.containers_dir();
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
+    for entry in std::fs::read_dir(&dir).ctx(|| format!("reading {}", dir.display()))? {
+        let path = entry.ctx(|| format!("reading {}", dir.display()))?.path();
         if path.join(RECORD).is_file()
             && let Ok(mut found) = load(&path)
         {
             // A killed monitor left `running` behind a process that has ended: record the end
             // now, so that no command reports (or acts on) a state that is no longer true.
-            if found.state.status == "running"
+            if found.state.status == Status::Running
                 && found.state.monitor_pid.is_some_and(|p| !alive(p))
                 && !found.running()
             {
@@ -232,55 +277,17 @@ pub fn list(store: &Store) -> anyhow::Result<Vec<Found>> {
     Ok(out)
 }
 
-/// Whether `name` is taken by a container of the store: berth's, or a working container of
-/// `kiln from` (`builder.json`; one namespace, as in containers/storage, and kiln checks
-/// berth's the same way). Call it under [`Store::lock_container_names`].
-pub fn name_taken(store: &Store, name: &str) -> anyhow::Result<bool> {
-    #[derive(Deserialize)]
-    struct Named {
-        name: String,
-    }
-    let dir = store.containers_dir();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
-    };
-    for entry in entries {
-        let path = entry?.path();
-        for file in [RECORD, "builder.json"] {
-            if let Ok(bytes) = std::fs::read(path.join(file))
-                && serde_json::from_slice::<Named>(&bytes).is_ok_and(|r| r.name == name)
-            {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
-}
-
-/// The container named `key`: by name, full ID or unique ID prefix.
-pub fn find(store: &Store, key: &str) -> anyhow::Result<Found> {
+/// The container named `key`: by name, full ID or unique ID prefix ([`crate::lookup`]).
+pub fn find(store: &Store, key: &str) -> Result<Found, ContainerError> {
     let all = list(store)?;
-    if let Some(f) = all
-        .iter()
-        .find(|f| f.record.name == key || f.record.id == key)
-    {
-        return Ok(f.clone());
-    }
-    let matches: Vec<&Found> = all
-        .iter()
-        .filter(|f| !key.is_empty() && f.record.id.starts_with(key))
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => anyhow::bail!("no container with name or ID {key:?} found"),
-        _ => anyhow::bail!("container ID prefix {key:?} is ambiguous"),
-    }
+    crate::lookup::by_key(&all, key, |f| &f.record.id, |f| &f.record.name).cloned()
 }
 
 /// Waits until the container is no longer running; its state then.
-pub fn wait_exited(found: &Found, timeout: Option<std::time::Duration>) -> anyhow::Result<Found> {
+pub fn wait_exited(
+    found: &Found,
+    timeout: Option<std::time::Duration>,
+) -> Result<Found, ContainerError> {
     let start = std::time::Instant::now();
     loop {
         let now = match load(&found.dir) {
@@ -289,15 +296,15 @@ pub fn wait_exited(found: &Found, timeout: Option<std::time::Duration>) -> anyho
             // (`rm -f` raced it here).
             Err(_) if !found.dir.join(RECORD).exists() => {
                 let mut gone = found.clone();
-                "exited".clone_into(&mut gone.state.status);
+                gone.state.status = Status::Exited;
                 return Ok(gone);
             }
             Err(e) => return Err(e),
         };
         let monitor_gone = now.state.monitor_pid.is_some_and(|p| !alive(p));
-        if now.state.status == "exited" || !now.running() || monitor_gone {
+        if now.state.status == Status::Exited || !now.running() || monitor_gone {
             // A monitor writes `exited` right after its container ends; give it that moment.
-            if now.state.status != "exited" && now.state.monitor_pid.is_some_and(alive) {
+            if now.state.status != Status::Exited && now.state.monitor_pid.is_some_and(alive) {
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 continue;
             }
@@ -307,5 +314,69 @@ pub fn wait_exited(found: &Found, timeout: Option<std::time::Duration>) -> anyho
             return Ok(now);
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_moves_forward_and_ends_once() {
+        let mut s = State::created();
+        assert_eq!(s.status, Status::Created);
+        s = State::started(4242, Some(4241));
+        assert_eq!(s.status, Status::Running);
+        assert_eq!((s.pid, s.monitor_pid), (Some(4242), Some(4241)));
+        assert!(s.started.is_some() && s.finished.is_none());
+        assert!(s.exit(Some(3)));
+        assert_eq!((s.status, s.exit_code), (Status::Exited, Some(3)));
+        let finished = s.finished.clone();
+        // A second end (a later command after the monitor) changes nothing.
+        assert!(!s.exit(None));
+        assert_eq!((s.exit_code, &s.finished), (Some(3), &finished));
+    }
+
+    /// The files written before this crate existed still read, and are written the same way.
+    #[test]
+    fn state_and_record_files_keep_their_format() {
+        let old = r#"{"status":"running","pid":12,"monitor_pid":11,"exit_code":null,
+            "started":"2026-01-01T00:00:00Z","finished":null}"#;
+        let s: State = serde_json::from_str(old).unwrap();
+        assert_eq!(s.status, Status::Running);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["status"], "running");
+        let mut exited = s;
+        exited.exit(Some(0));
+        assert_eq!(serde_json::to_value(&exited).unwrap()["status"], "exited");
+        assert_eq!(
+            serde_json::to_value(State::created()).unwrap()["status"],
+            "created"
+        );
+
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        for (id, name) in [("abc1", "web"), ("abd2", "db")] {
+            let dir = store
+                .container_dir(&format!("{id}{}", "0".repeat(60)))
+                .unwrap();
+            std::fs::create_dir_all(&dir).unwrap();
+            // A record as berth wrote it before `anonymous_volumes` and `ports` existed.
+            let record = serde_json::json!({
+                "id": dir.file_name().unwrap().to_str().unwrap(), "name": name,
+                "image": "box", "image_id": "sha256:00", "command": ["sh"],
+                "created": now(), "runtime": "embedded", "driver": "overlay",
+                "detached": false, "remove": false, "stop_signal": "SIGTERM"
+            });
+            std::fs::write(dir.join(RECORD), record.to_string()).unwrap();
+            write_json(&dir, STATE, &State::created()).unwrap();
+        }
+        assert_eq!(find(&store, "abc").unwrap().record.name, "web");
+        assert_eq!(find(&store, "db").unwrap().status(), "created");
+        assert!(matches!(
+            find(&store, "ab"),
+            Err(ContainerError::Ambiguous { .. })
+        ));
+        assert_eq!(list(&store).unwrap().len(), 2);
     }
 }

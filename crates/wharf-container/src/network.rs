@@ -3,6 +3,8 @@
 use wharf_sandbox::network::{PortMapping, Tool, parse_port};
 use wharf_sandbox::spec::NetworkMode;
 
+use crate::ContainerError;
+
 /// The network a container will get, decided before anything is created.
 #[derive(Debug)]
 pub struct Plan {
@@ -15,7 +17,7 @@ pub struct Plan {
 /// `--network` (`None` when not given) and the `-p` flags (host ports still 0 where the flag
 /// gave none: [`wharf_sandbox::network::assign_host_ports`] picks them). Published ports need a private
 /// network, which is then the default; without `-p` the default stays `none`.
-pub fn plan(network: Option<&str>, publish: &[String]) -> anyhow::Result<Plan> {
+pub fn plan(network: Option<&str>, publish: &[String]) -> Result<Plan, ContainerError> {
     let ports = publish
         .iter()
         .map(|p| parse_port(p))
@@ -27,7 +29,7 @@ pub fn plan(network: Option<&str>, publish: &[String]) -> anyhow::Result<Plan> {
         _ => NetworkMode::Private,
     };
     if mode != NetworkMode::Private && !ports.is_empty() {
-        anyhow::bail!(
+        crate::error::bail!(
             "-p/--publish needs a private network, and --network {chosen} has none; hint: leave \
              --network out or use --network private (pasta or slirp4netns)"
         );
