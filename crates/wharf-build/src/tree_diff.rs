@@ -36,6 +36,8 @@ pub struct Tree {
     entries: HashMap<Vec<u8>, StatKey>,
 }
 
+/// The first bytes of an encoded [`Tree`] (the version is in it).
+const MAGIC: &[u8] = b"wharf-tree-1\n";
 const S_IFMT: u32 = 0o170_000;
 const S_IFDIR: u32 = 0o040_000;
 
@@ -73,6 +75,70 @@ impl Tree {
                 }
                 tree.entries.insert(child, key);
             }
+        }
+        Ok(tree)
+    }
+
+    /// The tree as bytes, for [`Tree::decode`]: a working container of the copy driver keeps
+    /// the tree it was created with beside its record, so that `kiln commit` in a later process
+    /// diffs against it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut paths: Vec<&Vec<u8>> = self.entries.keys().collect();
+        // Sorted, so that the same tree is always the same bytes.
+        paths.sort();
+        let mut out = Vec::with_capacity(16 + paths.len() * 96);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(paths.len() as u64).to_le_bytes());
+        for path in paths {
+            let k = &self.entries[path];
+            out.extend_from_slice(&(path.len() as u32).to_le_bytes());
+            out.extend_from_slice(path);
+            for v in [k.ino, k.size] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [k.mtime.0, k.mtime.1, k.ctime.0, k.ctime.1] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [k.mode, k.uid, k.gid] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Reads what [`Tree::encode`] wrote; anything else is `InvalidData`.
+    pub fn decode(bytes: &[u8]) -> io::Result<Tree> {
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a tree snapshot");
+        let mut rest = bytes.strip_prefix(MAGIC).ok_or_else(bad)?;
+        let mut take = |n: usize| -> io::Result<&[u8]> {
+            if rest.len() < n {
+                return Err(bad());
+            }
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            Ok(head)
+        };
+        let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+        let i64_of = |b: &[u8]| i64::from_le_bytes(b.try_into().unwrap_or_default());
+        let u32_of = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or_default());
+        let count = u64_of(take(8)?);
+        let mut tree = Tree::default();
+        for _ in 0..count {
+            let len = u32_of(take(4)?) as usize;
+            let path = take(len)?.to_vec();
+            let key = StatKey {
+                ino: u64_of(take(8)?),
+                size: u64_of(take(8)?),
+                mtime: (i64_of(take(8)?), i64_of(take(8)?)),
+                ctime: (i64_of(take(8)?), i64_of(take(8)?)),
+                mode: u32_of(take(4)?),
+                uid: u32_of(take(4)?),
+                gid: u32_of(take(4)?),
+            };
+            tree.entries.insert(path, key);
+        }
+        if !rest.is_empty() {
+            return Err(bad());
         }
         Ok(tree)
     }
@@ -170,6 +236,28 @@ mod tests {
             names(&before.changes(&after)),
             ["a", "a/b", "a/b/f", "a/c", "-a/c/g", "-d", "z", "z/new"]
         );
+    }
+
+    #[test]
+    fn a_tree_survives_encoding_and_garbage_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        std::fs::create_dir_all(r.join("a/b")).unwrap();
+        std::fs::write(r.join("a/b/f"), "1").unwrap();
+        std::fs::write(r.join("g"), "2").unwrap();
+        let before = Tree::scan(r).unwrap();
+        let bytes = before.encode();
+        let back = Tree::decode(&bytes).unwrap();
+        assert_eq!(back.entries, before.entries);
+        assert_eq!(back.encode(), bytes);
+        std::fs::remove_file(r.join("g")).unwrap();
+        assert_eq!(names(&back.changes(&Tree::scan(r).unwrap())), ["-g"]);
+        for bad in [&b""[..], b"garbage", &bytes[..bytes.len() - 1]] {
+            assert!(Tree::decode(bad).is_err());
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(Tree::decode(&long).is_err());
     }
 
     #[test]

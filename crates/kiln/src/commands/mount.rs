@@ -30,7 +30,7 @@ pub fn mount(cli: &Cli, args: &MountArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     if args.containers.is_empty() {
         for c in builder::list(&store)? {
-            if builder::is_mounted(&c.merged()) {
+            if c.is_mounted() {
                 writeln!(out, "{} {}", c.record.name, c.merged().display())?;
             }
         }

@@ -9,6 +9,11 @@
 //! `kiln mount`, whose mount lasts as long as the namespace (the `kiln unshare` session, or the
 //! host's for root). `commit` writes everything in `upper/` as one new layer.
 //!
+//! Where no overlay can be mounted (an unprivileged CI job container), the container uses the
+//! copy driver, as buildah's vfs: `merged/` is a plain directory holding the base's layers,
+//! never mounted, `baseline` beside the record is its stat snapshot from `kiln from`, and
+//! `commit`'s new layer is the difference between that snapshot and the tree now.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), wharf_build::builder::ContainerError> {
 //! use wharf_build::builder::{self, FromOptions};
@@ -23,6 +28,7 @@ mod configure;
 mod error;
 mod mount;
 mod ops;
+mod plain;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +36,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use wharf_oci::config::ContainerConfig;
 use wharf_oci::{Descriptor, Digest, ImageConfig, ImageManifest, MediaType, Platform, RawManifest};
-use wharf_sandbox::overlay::{Driver, DriverKind};
+use wharf_sandbox::overlay::Driver;
 use wharf_store::Store;
 
 pub use commit::{CommitOptions, Committed, commit};
@@ -39,7 +45,7 @@ pub use error::ContainerError;
 pub use mount::{is_mounted, mount, umount};
 pub use ops::{AddOptions, RunOptions, add, run};
 
-use crate::{BuildError, Format};
+use crate::Format;
 
 /// The file in the container's directory that marks it as a working container.
 pub const RECORD: &str = "builder.json";
@@ -106,9 +112,15 @@ impl Container {
         self.dir.join("upper")
     }
 
-    /// Where the overlay is mounted.
+    /// Where the overlay is mounted (the copy driver's root directory).
     pub fn merged(&self) -> PathBuf {
         self.dir.join("merged")
+    }
+
+    /// Whether [`Container::merged`] holds the root here: mounted in this namespace, or always
+    /// for the copy driver, whose root is a plain directory.
+    pub fn is_mounted(&self) -> bool {
+        self.is_plain() || is_mounted(&self.merged())
     }
 
     pub(crate) fn work(&self) -> PathBuf {
@@ -134,7 +146,7 @@ impl Container {
 
     /// What `kiln inspect` shows, with buildah's key names.
     pub fn inspect_json(&self) -> serde_json::Value {
-        let mounted = is_mounted(&self.merged());
+        let mounted = self.is_mounted();
         serde_json::json!({
             "Type": "kiln 0.0.1",
             "FromImage": self.record.from_image,
@@ -348,10 +360,8 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
     config.config.get_or_insert_with(ContainerConfig::default);
     "layers".clone_into(&mut config.rootfs.kind);
 
+    // Without any overlay the root is a plain directory (`plain`), as buildah's vfs.
     let driver = Driver::detect(&store.containers_dir());
-    if driver.kind() == DriverKind::Copy {
-        return Err(BuildError::NoOverlay.into());
-    }
     let lock = store.lock_container_names()?;
     let taken = taken_names(store)?;
     let name = if let Some(n) = &opts.name {
@@ -417,6 +427,9 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
         }
         if !ctr.record.layers.is_empty() {
             ctr.unpack_warnings = unpacked(store, &ctr.record.layers)?.device_warnings();
+        }
+        if ctr.is_plain() {
+            plain::prepare(store, &ctr)?;
         }
         ctr.save(store)
     })();
