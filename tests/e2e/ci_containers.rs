@@ -24,7 +24,7 @@ RUN --mount=type=cache,target=/cache echo \"$GREETING\" > /cache/g && cp /cache/
 FROM $BASE
 COPY --from=build /out /out
 ADD extra.tar /opt/
-RUN rm /bin/vi && echo done > /out/done
+RUN rm /bin/vi && rm -rf /root && mkdir /root && echo done > /out/done
 USER 1000
 ";
 
@@ -245,14 +245,16 @@ fn kiln_builds_and_pushes_in_unprivileged_job_containers_with_the_hosts_digest()
     assert!(err.contains("--isolation rootfs"), "{err}");
 }
 
-/// The working-container session both sides run: a file created and one deleted by `kiln run`,
+/// The working-container session both sides run: a file created, one deleted and a directory
+/// made again (overlay marks it opaque) by `kiln run`,
 /// `kiln copy`, `kiln config --env`, `kiln commit --timestamp 0`, `kiln push`; then `kiln mount`
 /// (the root's directory, printed as `mount: DIR`, where the run's file is), `umount`, `rm`.
 fn working_script(reg: &str, tag: &str, store: &str, ctx: &str) -> String {
     format!(
         "set -e; K='kiln --root {store}'; \
          c=$($K from -q --tls-verify=false {reg}/busybox); \
-         $K run $c -- sh -c 'echo made > /made && rm /bin/vi'; \
+         $K run $c -- sh -c 'echo made > /made && rm /bin/vi && rm -rf /root \
+           && mkdir /root && echo new > /root/new'; \
          $K copy $c {ctx}/app.txt /srv/app.txt; \
          $K config --env GREETING=hello $c; \
          $K commit -q --timestamp 0 $c {reg}/{tag} >/dev/null; \

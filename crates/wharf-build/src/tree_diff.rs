@@ -6,9 +6,9 @@
 //! moves on every content, mode, owner or xattr change, so no file content is read to find a
 //! change. The layer holds the changed entries with all their parent directories and a
 //! whiteout for each deleted subtree, sorted as the tree walk of an overlay upper would be, so
-//! the same step gives the same layer (with `--timestamp`) as on overlay. One difference
-//! remains: a directory deleted and made again gets whiteouts for its old children, where
-//! overlay marks it opaque.
+//! the same step gives the same layer (with `--timestamp`) as on overlay. A directory made
+//! where something was deleted (another inode, or the same inode number born again: the
+//! birth time differs) is marked opaque instead, with no whiteouts below it, as overlay does.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -28,6 +28,16 @@ struct StatKey {
     mode: u32,
     uid: u32,
     gid: u32,
+    /// Birth time where the file system keeps one (`statx`), else `(0, 0)`: a directory
+    /// deleted and made again may get the same inode number back, never the same birth time.
+    btime: (i64, u32),
+}
+
+impl StatKey {
+    /// Whether `self` and `other` are the same file: the same inode, born at the same time.
+    fn same_file(&self, other: &StatKey) -> bool {
+        self.ino == other.ino && self.btime == other.btime
+    }
 }
 
 /// The state of a tree: every entry's key by its path relative to the root.
@@ -69,6 +79,16 @@ impl Tree {
                     mode: m.mode(),
                     uid: m.uid(),
                     gid: m.gid(),
+                    btime: m
+                        .created()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or((0, 0), |d| {
+                            (
+                                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                                d.subsec_nanos(),
+                            )
+                        }),
                 };
                 if m.is_dir() {
                     stack.push((entry.path(), child.clone()));
@@ -102,6 +122,8 @@ impl Tree {
             for v in [k.mode, k.uid, k.gid] {
                 out.extend_from_slice(&v.to_le_bytes());
             }
+            out.extend_from_slice(&k.btime.0.to_le_bytes());
+            out.extend_from_slice(&k.btime.1.to_le_bytes());
         }
         out
     }
@@ -134,6 +156,7 @@ impl Tree {
                 mode: u32_of(take(4)?),
                 uid: u32_of(take(4)?),
                 gid: u32_of(take(4)?),
+                btime: (i64_of(take(8)?), u32_of(take(4)?)),
             };
             tree.entries.insert(path, key);
         }
@@ -151,24 +174,50 @@ impl Tree {
 
     /// The changes from `self` (before) to `after`, in layer order.
     pub fn changes(&self, after: &Tree) -> Vec<Change> {
-        let mut entries: BTreeSet<Vec<Vec<u8>>> = BTreeSet::new();
-        let mut whiteouts: BTreeSet<Vec<Vec<u8>>> = BTreeSet::new();
+        /// What a change list item is; the order is the layer's at one path: a directory,
+        /// then its opaque marker, then (deeper paths) its children.
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        enum Kind {
+            Entry,
+            Opaque,
+            Whiteout,
+        }
+        let mut all: BTreeSet<(Vec<Vec<u8>>, Kind)> = BTreeSet::new();
         let split =
             |p: &[u8]| -> Vec<Vec<u8>> { p.split(|b| *b == b'/').map(<[u8]>::to_vec).collect() };
-        let add_parents = |entries: &mut BTreeSet<Vec<Vec<u8>>>, parts: &[Vec<u8>]| {
+        let add_parents = |all: &mut BTreeSet<(Vec<Vec<u8>>, Kind)>, parts: &[Vec<u8>]| {
             for n in 1..parts.len() {
-                entries.insert(parts[..n].to_vec());
+                all.insert((parts[..n].to_vec(), Kind::Entry));
             }
+        };
+        // A directory made where something else was (deleted and made again, or a file
+        // replaced) hides what was there, as overlay marks it opaque; not one inside such a
+        // directory, where nothing below remains to hide.
+        let mut remade: BTreeSet<&[u8]> = BTreeSet::new();
+        for (path, key) in &after.entries {
+            if key.mode & S_IFMT == S_IFDIR
+                && self.entries.get(path).is_some_and(|k| !k.same_file(key))
+            {
+                remade.insert(path);
+            }
+        }
+        let under_remade = |path: &[u8]| {
+            path.iter()
+                .enumerate()
+                .any(|(i, b)| *b == b'/' && remade.contains(&path[..i]))
         };
         for (path, key) in &after.entries {
             if self.entries.get(path) != Some(key) {
                 let parts = split(path);
-                add_parents(&mut entries, &parts);
-                entries.insert(parts);
+                add_parents(&mut all, &parts);
+                if remade.contains(path.as_slice()) && !under_remade(path) {
+                    all.insert((parts.clone(), Kind::Opaque));
+                }
+                all.insert((parts, Kind::Entry));
             }
         }
         for path in self.entries.keys() {
-            if after.entries.contains_key(path) {
+            if after.entries.contains_key(path) || under_remade(path) {
                 continue;
             }
             let parts = split(path);
@@ -178,22 +227,16 @@ impl Tree {
             if !(parent.is_empty() || self.is_dir(&parent) && after.is_dir(&parent)) {
                 continue;
             }
-            add_parents(&mut entries, &parts);
-            whiteouts.insert(parts);
+            add_parents(&mut all, &parts);
+            all.insert((parts, Kind::Whiteout));
         }
-        let mut all: Vec<(Vec<Vec<u8>>, bool)> = entries
-            .into_iter()
-            .map(|p| (p, false))
-            .chain(whiteouts.into_iter().map(|p| (p, true)))
-            .collect();
-        all.sort();
         all.into_iter()
-            .map(|(parts, wh)| {
+            .map(|(parts, kind)| {
                 let path = parts.join(&b'/');
-                if wh {
-                    Change::Whiteout(path)
-                } else {
-                    Change::Entry(path)
+                match kind {
+                    Kind::Entry => Change::Entry(path),
+                    Kind::Opaque => Change::Opaque(path),
+                    Kind::Whiteout => Change::Whiteout(path),
                 }
             })
             .collect()
@@ -209,6 +252,7 @@ mod tests {
             .map(|c| match c {
                 Change::Entry(p) => String::from_utf8_lossy(p).into_owned(),
                 Change::Whiteout(p) => format!("-{}", String::from_utf8_lossy(p)),
+                Change::Opaque(p) => format!("{}/.opq", String::from_utf8_lossy(p)),
             })
             .collect()
     }
@@ -258,6 +302,70 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         assert!(Tree::decode(&long).is_err());
+    }
+
+    /// Overlay marks a directory made again where one (or a file) was deleted opaque and
+    /// writes no whiteouts below it; a directory inside it is new, not opaque.
+    #[test]
+    fn a_directory_made_again_is_opaque_as_overlay_writes_it() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        std::fs::create_dir_all(r.join("d/old/deep")).unwrap();
+        std::fs::write(r.join("d/gone"), "1").unwrap();
+        std::fs::write(r.join("f"), "file").unwrap();
+        std::fs::create_dir_all(r.join("kept")).unwrap();
+        std::fs::write(r.join("kept/gone"), "1").unwrap();
+        let before = Tree::scan(r).unwrap();
+        std::fs::remove_dir_all(r.join("d")).unwrap();
+        std::fs::create_dir_all(r.join("d/old")).unwrap();
+        std::fs::write(r.join("d/new"), "n").unwrap();
+        std::fs::remove_file(r.join("f")).unwrap();
+        std::fs::create_dir(r.join("f")).unwrap();
+        std::fs::remove_file(r.join("kept/gone")).unwrap();
+        let after = Tree::scan(r).unwrap();
+        assert_eq!(
+            names(&before.changes(&after)),
+            [
+                "d",
+                "d/.opq",
+                "d/new",
+                "d/old",
+                "f",
+                "f/.opq",
+                "kept",
+                "-kept/gone"
+            ]
+        );
+        let mut out = Vec::new();
+        wharf_archive::write_layer_changes(
+            r,
+            &before.changes(&after),
+            &mut out,
+            &wharf_archive::WriteOptions {
+                compression: wharf_archive::LayerCompression::None,
+                ..wharf_archive::WriteOptions::default()
+            },
+        )
+        .unwrap();
+        let mut archive = tar::Archive::new(&out[..]);
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "d/",
+                "d/.wh..wh..opq",
+                "d/new",
+                "d/old/",
+                "f/",
+                "f/.wh..wh..opq",
+                "kept/",
+                "kept/.wh.gone"
+            ]
+        );
     }
 
     #[test]

@@ -360,8 +360,12 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
     config.config.get_or_insert_with(ContainerConfig::default);
     "layers".clone_into(&mut config.rootfs.kind);
 
-    // Without any overlay the root is a plain directory (`plain`), as buildah's vfs.
-    let driver = Driver::detect(&store.containers_dir());
+    // Without any overlay the root is a plain directory (`plain`), as buildah's vfs; as for
+    // `kiln build`, buildah's `STORAGE_DRIVER=copy` (or `vfs`) asks for it.
+    let driver = match std::env::var("STORAGE_DRIVER") {
+        Ok(name) if !name.is_empty() => Driver::by_name(&name)?,
+        _ => Driver::detect(&store.containers_dir()),
+    };
     let lock = store.lock_container_names()?;
     let taken = taken_names(store)?;
     let name = if let Some(n) = &opts.name {
