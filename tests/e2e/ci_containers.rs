@@ -355,4 +355,30 @@ fn working_containers_without_overlay_commit_the_hosts_digest() {
         stderr.contains("chroot isolation"),
         "kiln run says which isolation it picked: {stderr}"
     );
+
+    // Rootless podman: kiln nests its namespaces in the container's, store in /tmp.
+    let Some(user) = wharf_testkit::user::test_user() else {
+        return;
+    };
+    for dir in [tmp.path(), &rootfs] {
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let out = podman_as(
+        user.command("podman"),
+        &conf,
+        &rootfs,
+        &[],
+        &working_script(&a, "wc-rootless", "/tmp/store", "/work/ctx"),
+    );
+    let stdout = text(&out.stdout);
+    let digest = stdout
+        .lines()
+        .find(|l| l.starts_with("sha256:"))
+        .unwrap_or_default();
+    assert_eq!(
+        digest,
+        host_digest,
+        "rootless podman: {stdout}{}",
+        text(&out.stderr)
+    );
 }

@@ -245,7 +245,16 @@ pub fn commit(
         warnings.push("annotations are not supported for the docker image format and were dropped; use --format oci".to_owned());
     }
     let manifest = builder.build()?;
-    let bytes = wharf_oci::manifest::to_bytes(&manifest)?;
+    // The annotations are a HashMap: in key order, or the same commit gets another digest
+    // from one process to the next.
+    let mut doc = serde_json::to_value(&manifest).map_err(|source| ContainerError::Serialize {
+        what: "the image manifest",
+        source,
+    })?;
+    if let Some(serde_json::Value::Object(a)) = doc.get_mut("annotations") {
+        a.sort_keys();
+    }
+    let bytes = wharf_oci::manifest::to_bytes(&doc)?;
     let desc = store.commit_image(&bytes, manifest_type, &opts.names)?;
     Ok(Committed {
         image_id: config_desc.digest().clone(),
