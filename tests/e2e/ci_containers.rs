@@ -266,10 +266,11 @@ fn working_script(reg: &str, tag: &str, store: &str, ctx: &str) -> String {
     )
 }
 
-/// Issue 12: buildah-style working containers in a default job container, where no overlay
-/// can be mounted: the root is a plain directory (the copy driver) and `commit` diffs it
-/// against the snapshot `kiln from` kept. The pushed image must be the host's (overlay) to the
-/// digest, and `kiln mount` prints the plain directory without mounting anything.
+/// Issue 12: buildah-style working containers in job containers where no overlay can be
+/// mounted (default, Docker's seccomp profile, rootless podman): the root is a plain directory
+/// (the copy driver) and `commit` diffs it against the snapshot `kiln from` kept. The pushed
+/// image must be the host's (overlay) to the digest, and `kiln mount` prints the plain
+/// directory without mounting anything.
 #[test]
 fn working_containers_without_overlay_commit_the_hosts_digest() {
     if !wharf_testkit::ci::available() {
@@ -355,6 +356,24 @@ fn working_containers_without_overlay_commit_the_hosts_digest() {
         stderr.contains("chroot isolation"),
         "kiln run says which isolation it picked: {stderr}"
     );
+
+    // Docker's default seccomp profile: no namespace at all, `kiln run` uses rootfs isolation.
+    let profile = wharf_testkit::repo_root().join("tests/e2e/data/docker-default-seccomp.json");
+    let seccomp = format!("seccomp={}", profile.display());
+    let out = podman(
+        &conf,
+        &rootfs,
+        &["--security-opt", &seccomp],
+        &working_script(&a, "wc-rootfs", "/store/wc-rootfs", "/work/ctx"),
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    let digest = stdout
+        .lines()
+        .find(|l| l.starts_with("sha256:"))
+        .unwrap_or_default();
+    assert_eq!(digest, host_digest, "docker seccomp: {stdout}{stderr}");
+    assert!(stderr.contains("rootfs isolation"), "{stderr}");
 
     // Rootless podman: kiln nests its namespaces in the container's, store in /tmp.
     let Some(user) = wharf_testkit::user::test_user() else {
