@@ -24,7 +24,7 @@ RUN --mount=type=cache,target=/cache echo \"$GREETING\" > /cache/g && cp /cache/
 FROM $BASE
 COPY --from=build /out /out
 ADD extra.tar /opt/
-RUN rm /bin/vi && echo done > /out/done
+RUN rm /bin/vi && rm -rf /root && mkdir /root && echo done > /out/done
 USER 1000
 ";
 
@@ -65,7 +65,9 @@ fn script(reg: &str, tag: &str, store: &str, ctx: &str) -> String {
     )
 }
 
-fn podman(conf: &Path, rootfs: &Path, flags: &[&str], script: &str) -> Output {
+/// Runs `script` in a job container made from `rootfs`, as root with a pod's settings plus
+/// `flags`.
+pub(crate) fn podman(conf: &Path, rootfs: &Path, flags: &[&str], script: &str) -> Output {
     podman_as(Command::new("podman"), conf, rootfs, flags, script)
 }
 
@@ -241,4 +243,161 @@ fn kiln_builds_and_pushes_in_unprivileged_job_containers_with_the_hosts_digest()
     );
     assert!(!err.contains("disabled by the sysctl"), "{err}");
     assert!(err.contains("--isolation rootfs"), "{err}");
+}
+
+/// The working-container session both sides run: a file created, one deleted and a directory
+/// made again (overlay marks it opaque) by `kiln run`,
+/// `kiln copy`, `kiln config --env`, `kiln commit --timestamp 0`, `kiln push`; then `kiln mount`
+/// (the root's directory, printed as `mount: DIR`, where the run's file is), `umount`, `rm`.
+fn working_script(reg: &str, tag: &str, store: &str, ctx: &str) -> String {
+    format!(
+        "set -e; K='kiln --root {store}'; \
+         c=$($K from -q --tls-verify=false {reg}/busybox); \
+         $K run $c -- sh -c 'echo made > /made && rm /bin/vi && rm -rf /root \
+           && mkdir /root && echo new > /root/new'; \
+         $K copy $c {ctx}/app.txt /srv/app.txt; \
+         $K config --env GREETING=hello $c; \
+         $K commit -q --timestamp 0 $c {reg}/{tag} >/dev/null; \
+         $K push --tls-verify=false --digestfile {store}.digest {reg}/{tag}; \
+         $K inspect $c | grep -o '\"Driver\": *\"[a-z-]*\"'; \
+         m=$($K mount $c); echo \"mount: $m $(cat $m/made)\"; \
+         $K umount $c >/dev/null; $K rm $c >/dev/null; \
+         test ! -e $m; cat {store}.digest"
+    )
+}
+
+/// Issue 12: buildah-style working containers in job containers where no overlay can be
+/// mounted (default, Docker's seccomp profile, rootless podman): the root is a plain directory
+/// (the copy driver) and `commit` diffs it against the snapshot `kiln from` kept. The pushed
+/// image must be the host's (overlay) to the digest, and `kiln mount` prints the plain
+/// directory without mounting anything.
+#[test]
+fn working_containers_without_overlay_commit_the_hosts_digest() {
+    if !wharf_testkit::ci::available() {
+        return;
+    }
+    let Some((tmp, seed)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr().to_owned();
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            "store:localhost/busybox:latest",
+            &format!("docker://{a}/busybox:latest"),
+        ],
+    );
+    let ctx = tmp.path().join("ctx");
+    context(&ctx);
+    let host_store = tmp.path().join("host");
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &working_script(
+                &a,
+                "wc-host",
+                host_store.to_str().unwrap(),
+                ctx.to_str().unwrap(),
+            ),
+        ])
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", bin("kiln").parent().unwrap().display()),
+        )
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "host session: {stdout}{}",
+        text(&out.stderr)
+    );
+    let host_digest = stdout.trim().lines().last().unwrap().to_owned();
+    assert!(host_digest.starts_with("sha256:"), "{stdout}");
+    assert!(stdout.contains("\"Driver\": \"overlay\""), "{stdout}");
+
+    let rootfs = tmp.path().join("rootfs");
+    wharf_testkit::ci::job_rootfs(&rootfs, &bin("kiln")).unwrap();
+    context(&rootfs.join("work/ctx"));
+    let conf = wharf_testkit::ci::podman_conf(tmp.path()).unwrap();
+    let out = podman(
+        &conf,
+        &rootfs,
+        &[],
+        &working_script(&a, "wc-job", "/store/wc", "/work/ctx"),
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "job container: {stdout}{stderr}");
+    assert!(
+        stdout.contains("\"Driver\": \"copy\""),
+        "no overlay in a default job container: {stdout}"
+    );
+    let mount = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("mount: "))
+        .unwrap_or_else(|| panic!("no mount line: {stdout}{stderr}"));
+    assert!(
+        mount.starts_with("/store/wc/containers/") && mount.ends_with("/merged made"),
+        "kiln mount: {mount}"
+    );
+    let digest = stdout
+        .lines()
+        .find(|l| l.starts_with("sha256:"))
+        .unwrap_or_default();
+    assert_eq!(digest, host_digest, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("chroot isolation"),
+        "kiln run says which isolation it picked: {stderr}"
+    );
+
+    // Docker's default seccomp profile: no namespace at all, `kiln run` uses rootfs isolation.
+    let profile = wharf_testkit::repo_root().join("tests/e2e/data/docker-default-seccomp.json");
+    let seccomp = format!("seccomp={}", profile.display());
+    let out = podman(
+        &conf,
+        &rootfs,
+        &["--security-opt", &seccomp],
+        &working_script(&a, "wc-rootfs", "/store/wc-rootfs", "/work/ctx"),
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    let digest = stdout
+        .lines()
+        .find(|l| l.starts_with("sha256:"))
+        .unwrap_or_default();
+    assert_eq!(digest, host_digest, "docker seccomp: {stdout}{stderr}");
+    assert!(stderr.contains("rootfs isolation"), "{stderr}");
+
+    // Rootless podman: kiln nests its namespaces in the container's, store in /tmp.
+    let Some(user) = wharf_testkit::user::test_user() else {
+        return;
+    };
+    for dir in [tmp.path(), &rootfs] {
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let out = podman_as(
+        user.command("podman"),
+        &conf,
+        &rootfs,
+        &[],
+        &working_script(&a, "wc-rootless", "/tmp/store", "/work/ctx"),
+    );
+    let stdout = text(&out.stdout);
+    let digest = stdout
+        .lines()
+        .find(|l| l.starts_with("sha256:"))
+        .unwrap_or_default();
+    assert_eq!(
+        digest,
+        host_digest,
+        "rootless podman: {stdout}{}",
+        text(&out.stderr)
+    );
 }

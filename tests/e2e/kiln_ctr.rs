@@ -746,3 +746,80 @@ fn kiln_run_takes_the_sandbox_flags_of_run() {
     );
     k.kiln(&["rm", &ctr]);
 }
+
+/// Issue 12: a working container of the copy driver (`STORAGE_DRIVER=copy`, what `kiln from`
+/// picks where no overlay can be mounted) commits the layer the overlay one does, rootless:
+/// a file made, one deleted, a directory deleted and made again (opaque on overlay), a copied
+/// file; `kiln mount` prints its plain root without `kiln unshare`.
+#[test]
+fn copy_driver_container_commits_the_overlay_layer_rootless() {
+    let Some(user) = wharf_testkit::user::test_user() else {
+        eprintln!("SKIP: no unprivileged test user (needs root to create it)");
+        return;
+    };
+    if !wharf_testkit::busybox::available() {
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("kiln-ctr-copy")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let tar = wharf_testkit::busybox::rootfs_tar(tmp.path()).unwrap();
+    make_inputs(tmp.path());
+    user.chown(tmp.path());
+    let k = Runner {
+        root: tmp.path().join("store"),
+        cwd: tmp.path().to_owned(),
+        user: Some(user),
+    };
+    k.ok(
+        "berth",
+        &[
+            "import",
+            "--change",
+            "CMD [\"sh\"]",
+            tar.to_str().unwrap(),
+            "busybox",
+        ],
+    );
+    let mut ids = Vec::new();
+    for driver in ["overlay", "copy"] {
+        let out = k
+            .cmd("kiln")
+            .args(["from", "--name", driver, "busybox"])
+            .env("STORAGE_DRIVER", driver)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{driver}: {}", text(&out.stderr));
+        k.kiln(&[
+            "run",
+            "--network",
+            "none",
+            driver,
+            "--",
+            "sh",
+            "-c",
+            "echo made > /made && rm /bin/vi && rm -rf /root && mkdir /root && echo r > /root/r",
+        ]);
+        k.kiln(&["copy", driver, "greeting.txt", "/srv/"]);
+        let inspect = k.kiln(&["inspect", driver]);
+        assert!(
+            inspect.contains(&format!("\"Driver\": \"{driver}\"")),
+            "{inspect}"
+        );
+        ids.push(
+            k.kiln(&["commit", "-q", "--timestamp", "0", driver, driver])
+                .trim()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        ids[0], ids[1],
+        "the copy driver's commit differs from overlay's"
+    );
+    let mounted = k.kiln(&["mount", "copy"]);
+    let made = Path::new(mounted.trim()).join("made");
+    assert_eq!(std::fs::read_to_string(&made).unwrap(), "made\n");
+    k.kiln(&["umount", "copy"]);
+    k.kiln(&["rm", "copy", "overlay"]);
+}

@@ -56,6 +56,28 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Compiles the C program `source` statically into `dir/name` (an attacker's tool a test puts
+/// into a container or a build context; gcc and libc6-dev).
+pub fn compile_static(dir: &Path, name: &str, source: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let out = dir.join(name);
+    let cc = Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .output()
+        .expect("cc (gcc and libc6-dev, for static test programs)");
+    assert!(
+        cc.status.success(),
+        "compiling {name}: {}",
+        text(&cc.stderr)
+    );
+    std::fs::remove_file(&src).unwrap();
+    out
+}
+
 /// Runs a wharf binary against the store at `root`.
 pub fn run(name: &str, root: &Path, args: &[&str]) -> Output {
     Command::new(bin(name))

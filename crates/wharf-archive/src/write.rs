@@ -85,6 +85,10 @@ pub enum Change {
     /// A deletion: a `.wh.<name>` marker, owned by 0:0 with mode 0 as the one an overlay
     /// upper's whiteout device gives.
     Whiteout(Vec<u8>),
+    /// The directory at this path hides everything below it in lower layers: a
+    /// `.wh..wh..opq` marker after its entry, as overlay writes for a directory made again
+    /// where one was deleted (the directory's owner and permissions, mtime 0).
+    Opaque(Vec<u8>),
 }
 
 /// Writes a layer holding only `changes` (in the order given: the caller sorts them as the
@@ -219,6 +223,12 @@ fn write_tar(
                     Change::Entry(rel) => {
                         let path = dir.join(std::ffi::OsStr::from_bytes(rel));
                         w.one(&path, rel)?;
+                    }
+                    Change::Opaque(rel) => {
+                        let path = dir.join(std::ffi::OsStr::from_bytes(rel));
+                        let meta = std::fs::symlink_metadata(&path)
+                            .map_err(source_err(&path, "reading metadata"))?;
+                        w.marker(&join(rel, OPAQUE_MARKER), &meta)?;
                     }
                     Change::Whiteout(rel) => {
                         let (parent, base) = crate::names::split(rel);

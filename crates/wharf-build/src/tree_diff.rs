@@ -6,9 +6,9 @@
 //! moves on every content, mode, owner or xattr change, so no file content is read to find a
 //! change. The layer holds the changed entries with all their parent directories and a
 //! whiteout for each deleted subtree, sorted as the tree walk of an overlay upper would be, so
-//! the same step gives the same layer (with `--timestamp`) as on overlay. One difference
-//! remains: a directory deleted and made again gets whiteouts for its old children, where
-//! overlay marks it opaque.
+//! the same step gives the same layer (with `--timestamp`) as on overlay. A directory made
+//! where something was deleted (another inode, or the same inode number born again: the
+//! birth time differs) is marked opaque instead, with no whiteouts below it, as overlay does.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -28,6 +28,16 @@ struct StatKey {
     mode: u32,
     uid: u32,
     gid: u32,
+    /// Birth time where the file system keeps one (`statx`), else `(0, 0)`: a directory
+    /// deleted and made again may get the same inode number back, never the same birth time.
+    btime: (i64, u32),
+}
+
+impl StatKey {
+    /// Whether `self` and `other` are the same file: the same inode, born at the same time.
+    fn same_file(&self, other: &StatKey) -> bool {
+        self.ino == other.ino && self.btime == other.btime
+    }
 }
 
 /// The state of a tree: every entry's key by its path relative to the root.
@@ -36,6 +46,8 @@ pub struct Tree {
     entries: HashMap<Vec<u8>, StatKey>,
 }
 
+/// The first bytes of an encoded [`Tree`] (the version is in it).
+const MAGIC: &[u8] = b"wharf-tree-1\n";
 const S_IFMT: u32 = 0o170_000;
 const S_IFDIR: u32 = 0o040_000;
 
@@ -67,12 +79,89 @@ impl Tree {
                     mode: m.mode(),
                     uid: m.uid(),
                     gid: m.gid(),
+                    btime: m
+                        .created()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or((0, 0), |d| {
+                            (
+                                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                                d.subsec_nanos(),
+                            )
+                        }),
                 };
                 if m.is_dir() {
                     stack.push((entry.path(), child.clone()));
                 }
                 tree.entries.insert(child, key);
             }
+        }
+        Ok(tree)
+    }
+
+    /// The tree as bytes, for [`Tree::decode`]: a working container of the copy driver keeps
+    /// the tree it was created with beside its record, so that `kiln commit` in a later process
+    /// diffs against it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut paths: Vec<&Vec<u8>> = self.entries.keys().collect();
+        // Sorted, so that the same tree is always the same bytes.
+        paths.sort();
+        let mut out = Vec::with_capacity(16 + paths.len() * 96);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(paths.len() as u64).to_le_bytes());
+        for path in paths {
+            let k = &self.entries[path];
+            out.extend_from_slice(&(path.len() as u32).to_le_bytes());
+            out.extend_from_slice(path);
+            for v in [k.ino, k.size] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [k.mtime.0, k.mtime.1, k.ctime.0, k.ctime.1] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [k.mode, k.uid, k.gid] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&k.btime.0.to_le_bytes());
+            out.extend_from_slice(&k.btime.1.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads what [`Tree::encode`] wrote; anything else is `InvalidData`.
+    pub fn decode(bytes: &[u8]) -> io::Result<Tree> {
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a tree snapshot");
+        let mut rest = bytes.strip_prefix(MAGIC).ok_or_else(bad)?;
+        let mut take = |n: usize| -> io::Result<&[u8]> {
+            if rest.len() < n {
+                return Err(bad());
+            }
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            Ok(head)
+        };
+        let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+        let i64_of = |b: &[u8]| i64::from_le_bytes(b.try_into().unwrap_or_default());
+        let u32_of = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or_default());
+        let count = u64_of(take(8)?);
+        let mut tree = Tree::default();
+        for _ in 0..count {
+            let len = u32_of(take(4)?) as usize;
+            let path = take(len)?.to_vec();
+            let key = StatKey {
+                ino: u64_of(take(8)?),
+                size: u64_of(take(8)?),
+                mtime: (i64_of(take(8)?), i64_of(take(8)?)),
+                ctime: (i64_of(take(8)?), i64_of(take(8)?)),
+                mode: u32_of(take(4)?),
+                uid: u32_of(take(4)?),
+                gid: u32_of(take(4)?),
+                btime: (i64_of(take(8)?), u32_of(take(4)?)),
+            };
+            tree.entries.insert(path, key);
+        }
+        if !rest.is_empty() {
+            return Err(bad());
         }
         Ok(tree)
     }
@@ -85,24 +174,50 @@ impl Tree {
 
     /// The changes from `self` (before) to `after`, in layer order.
     pub fn changes(&self, after: &Tree) -> Vec<Change> {
-        let mut entries: BTreeSet<Vec<Vec<u8>>> = BTreeSet::new();
-        let mut whiteouts: BTreeSet<Vec<Vec<u8>>> = BTreeSet::new();
+        /// What a change list item is; the order is the layer's at one path: a directory,
+        /// then its opaque marker, then (deeper paths) its children.
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        enum Kind {
+            Entry,
+            Opaque,
+            Whiteout,
+        }
+        let mut all: BTreeSet<(Vec<Vec<u8>>, Kind)> = BTreeSet::new();
         let split =
             |p: &[u8]| -> Vec<Vec<u8>> { p.split(|b| *b == b'/').map(<[u8]>::to_vec).collect() };
-        let add_parents = |entries: &mut BTreeSet<Vec<Vec<u8>>>, parts: &[Vec<u8>]| {
+        let add_parents = |all: &mut BTreeSet<(Vec<Vec<u8>>, Kind)>, parts: &[Vec<u8>]| {
             for n in 1..parts.len() {
-                entries.insert(parts[..n].to_vec());
+                all.insert((parts[..n].to_vec(), Kind::Entry));
             }
+        };
+        // A directory made where something else was (deleted and made again, or a file
+        // replaced) hides what was there, as overlay marks it opaque; not one inside such a
+        // directory, where nothing below remains to hide.
+        let mut remade: BTreeSet<&[u8]> = BTreeSet::new();
+        for (path, key) in &after.entries {
+            if key.mode & S_IFMT == S_IFDIR
+                && self.entries.get(path).is_some_and(|k| !k.same_file(key))
+            {
+                remade.insert(path);
+            }
+        }
+        let under_remade = |path: &[u8]| {
+            path.iter()
+                .enumerate()
+                .any(|(i, b)| *b == b'/' && remade.contains(&path[..i]))
         };
         for (path, key) in &after.entries {
             if self.entries.get(path) != Some(key) {
                 let parts = split(path);
-                add_parents(&mut entries, &parts);
-                entries.insert(parts);
+                add_parents(&mut all, &parts);
+                if remade.contains(path.as_slice()) && !under_remade(path) {
+                    all.insert((parts.clone(), Kind::Opaque));
+                }
+                all.insert((parts, Kind::Entry));
             }
         }
         for path in self.entries.keys() {
-            if after.entries.contains_key(path) {
+            if after.entries.contains_key(path) || under_remade(path) {
                 continue;
             }
             let parts = split(path);
@@ -112,22 +227,16 @@ impl Tree {
             if !(parent.is_empty() || self.is_dir(&parent) && after.is_dir(&parent)) {
                 continue;
             }
-            add_parents(&mut entries, &parts);
-            whiteouts.insert(parts);
+            add_parents(&mut all, &parts);
+            all.insert((parts, Kind::Whiteout));
         }
-        let mut all: Vec<(Vec<Vec<u8>>, bool)> = entries
-            .into_iter()
-            .map(|p| (p, false))
-            .chain(whiteouts.into_iter().map(|p| (p, true)))
-            .collect();
-        all.sort();
         all.into_iter()
-            .map(|(parts, wh)| {
+            .map(|(parts, kind)| {
                 let path = parts.join(&b'/');
-                if wh {
-                    Change::Whiteout(path)
-                } else {
-                    Change::Entry(path)
+                match kind {
+                    Kind::Entry => Change::Entry(path),
+                    Kind::Opaque => Change::Opaque(path),
+                    Kind::Whiteout => Change::Whiteout(path),
                 }
             })
             .collect()
@@ -143,6 +252,7 @@ mod tests {
             .map(|c| match c {
                 Change::Entry(p) => String::from_utf8_lossy(p).into_owned(),
                 Change::Whiteout(p) => format!("-{}", String::from_utf8_lossy(p)),
+                Change::Opaque(p) => format!("{}/.opq", String::from_utf8_lossy(p)),
             })
             .collect()
     }
@@ -169,6 +279,92 @@ mod tests {
         assert_eq!(
             names(&before.changes(&after)),
             ["a", "a/b", "a/b/f", "a/c", "-a/c/g", "-d", "z", "z/new"]
+        );
+    }
+
+    #[test]
+    fn a_tree_survives_encoding_and_garbage_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        std::fs::create_dir_all(r.join("a/b")).unwrap();
+        std::fs::write(r.join("a/b/f"), "1").unwrap();
+        std::fs::write(r.join("g"), "2").unwrap();
+        let before = Tree::scan(r).unwrap();
+        let bytes = before.encode();
+        let back = Tree::decode(&bytes).unwrap();
+        assert_eq!(back.entries, before.entries);
+        assert_eq!(back.encode(), bytes);
+        std::fs::remove_file(r.join("g")).unwrap();
+        assert_eq!(names(&back.changes(&Tree::scan(r).unwrap())), ["-g"]);
+        for bad in [&b""[..], b"garbage", &bytes[..bytes.len() - 1]] {
+            assert!(Tree::decode(bad).is_err());
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(Tree::decode(&long).is_err());
+    }
+
+    /// Overlay marks a directory made again where one (or a file) was deleted opaque and
+    /// writes no whiteouts below it; a directory inside it is new, not opaque.
+    #[test]
+    fn a_directory_made_again_is_opaque_as_overlay_writes_it() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        std::fs::create_dir_all(r.join("d/old/deep")).unwrap();
+        std::fs::write(r.join("d/gone"), "1").unwrap();
+        std::fs::write(r.join("f"), "file").unwrap();
+        std::fs::create_dir_all(r.join("kept")).unwrap();
+        std::fs::write(r.join("kept/gone"), "1").unwrap();
+        let before = Tree::scan(r).unwrap();
+        std::fs::remove_dir_all(r.join("d")).unwrap();
+        std::fs::create_dir_all(r.join("d/old")).unwrap();
+        std::fs::write(r.join("d/new"), "n").unwrap();
+        std::fs::remove_file(r.join("f")).unwrap();
+        std::fs::create_dir(r.join("f")).unwrap();
+        std::fs::remove_file(r.join("kept/gone")).unwrap();
+        let after = Tree::scan(r).unwrap();
+        assert_eq!(
+            names(&before.changes(&after)),
+            [
+                "d",
+                "d/.opq",
+                "d/new",
+                "d/old",
+                "f",
+                "f/.opq",
+                "kept",
+                "-kept/gone"
+            ]
+        );
+        let mut out = Vec::new();
+        wharf_archive::write_layer_changes(
+            r,
+            &before.changes(&after),
+            &mut out,
+            &wharf_archive::WriteOptions {
+                compression: wharf_archive::LayerCompression::None,
+                ..wharf_archive::WriteOptions::default()
+            },
+        )
+        .unwrap();
+        let mut archive = tar::Archive::new(&out[..]);
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "d/",
+                "d/.wh..wh..opq",
+                "d/new",
+                "d/old/",
+                "f/",
+                "f/.wh..wh..opq",
+                "kept/",
+                "kept/.wh.gone"
+            ]
         );
     }
 

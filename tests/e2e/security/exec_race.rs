@@ -252,22 +252,7 @@ int main(int argc, char **argv) {
 
 /// Compiles the racer statically into `dir/racer`.
 fn compile_racer(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let src = dir.join("racer.c");
-    std::fs::write(&src, RACER).unwrap();
-    let out = dir.join("racer");
-    let cc = Command::new("cc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .output()
-        .expect("cc (gcc and libc6-dev, for the static racer)");
-    assert!(
-        cc.status.success(),
-        "compiling the racer: {}",
-        text(&cc.stderr)
-    );
-    out
+    crate::compile_static(dir, "racer", RACER)
 }
 
 const EXECS: usize = 20;

@@ -3,6 +3,7 @@
 //! hostile registry, as root and rootless where the mode changes what is at stake, and fails if
 //! the attack succeeds. The threat model is in SECURITY.md.
 
+mod chroot_escape;
 mod exec_race;
 mod fds;
 mod keep_id;

@@ -1,6 +1,7 @@
 //! `kiln mount [CTR...]` and `kiln umount CTR...|--all`: mount a working container's file
 //! system and print where (`buildah mount`). A rootless user must be inside `kiln unshare`,
-//! whose mount namespace keeps the mount.
+//! whose mount namespace keeps the mount. A container of the copy driver (no overlay here) has
+//! a plain directory as its root: it is printed, nothing is mounted, and it is always listed.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -30,7 +31,7 @@ pub fn mount(cli: &Cli, args: &MountArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     if args.containers.is_empty() {
         for c in builder::list(&store)? {
-            if builder::is_mounted(&c.merged()) {
+            if c.is_mounted() {
                 writeln!(out, "{} {}", c.record.name, c.merged().display())?;
             }
         }

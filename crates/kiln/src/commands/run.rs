@@ -100,7 +100,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 .or(ctr.record.isolation.as_deref())
             {
                 Some(name) => Some(name.parse()?),
-                None => wharf_sandbox::isolation::Isolation::from_env()?,
+                None => wharf_sandbox::isolation::Isolation::from_env()?.or_else(weaker_isolation),
             },
             cap_add: args.cap_add.clone(),
             cap_drop: args.cap_drop.clone(),
@@ -122,4 +122,19 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("running in container {:?}", args.container)),
         },
     }
+}
+
+/// The isolation picked when none was asked for and `oci` cannot work here (an unprivileged
+/// job container), said in one line as `kiln build` says it; `None` where `oci` works.
+fn weaker_isolation() -> Option<wharf_sandbox::isolation::Isolation> {
+    let facts = wharf_sandbox::isolation::Facts::probe();
+    let best = facts.best().ok()?;
+    if best == wharf_sandbox::isolation::Isolation::Oci {
+        return None;
+    }
+    eprintln!(
+        "kiln run uses {best} isolation: {}; set --isolation {best} to say so",
+        facts.oci_refusal().unwrap_or_default()
+    );
+    Some(best)
 }

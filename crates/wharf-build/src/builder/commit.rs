@@ -1,5 +1,5 @@
 //! `kiln commit`: the base image's layers plus one new layer holding everything in the upper
-//! directory (the container keeps its upper directory, so committing again gives the same
+//! directory (with the copy driver: everything that differs from the tree `kiln from` made) (the container keeps its upper directory, so committing again gives the same
 //! layer plus whatever changed since), with one history entry as buildah writes it
 //! (`created_by` defaults to `/bin/sh`). `--squash` writes the whole merged tree as the only
 //! layer instead.
@@ -73,21 +73,27 @@ fn write_new_layer(
     } else {
         None
     };
-    let (dir, source) = match &mounted {
-        Some(m) => (m.rootfs(), LayerSource::Plain),
-        None => (ctr.upper(), LayerSource::OverlayUpper),
+    let write = |source| WriteOptions {
+        source,
+        compression: opts.compression,
+        level: None,
+        clamp_mtime: opts.timestamp,
     };
     let mut blob = store.blob_writer(None)?;
-    let info = wharf_archive::write_layer(
-        &dir,
-        &mut blob,
-        &WriteOptions {
-            source,
-            compression: opts.compression,
-            level: None,
-            clamp_mtime: opts.timestamp,
-        },
-    )?;
+    let info = match &mounted {
+        Some(m) => wharf_archive::write_layer(&m.rootfs(), &mut blob, &write(LayerSource::Plain))?,
+        // The copy driver: what changed since `kiln from`, found as the build's copy driver
+        // finds a step's changes.
+        None if ctr.is_plain() => wharf_archive::write_layer_changes(
+            &ctr.merged(),
+            &super::plain::changes(ctr)?,
+            &mut blob,
+            &write(LayerSource::Plain),
+        )?,
+        None => {
+            wharf_archive::write_layer(&ctr.upper(), &mut blob, &write(LayerSource::OverlayUpper))?
+        }
+    };
     blob.commit()?;
     drop(mounted);
     Ok(BaseLayer {
@@ -239,7 +245,16 @@ pub fn commit(
         warnings.push("annotations are not supported for the docker image format and were dropped; use --format oci".to_owned());
     }
     let manifest = builder.build()?;
-    let bytes = wharf_oci::manifest::to_bytes(&manifest)?;
+    // The annotations are a HashMap: in key order, or the same commit gets another digest
+    // from one process to the next.
+    let mut doc = serde_json::to_value(&manifest).map_err(|source| ContainerError::Serialize {
+        what: "the image manifest",
+        source,
+    })?;
+    if let Some(serde_json::Value::Object(a)) = doc.get_mut("annotations") {
+        a.sort_keys();
+    }
+    let bytes = wharf_oci::manifest::to_bytes(&doc)?;
     let desc = store.commit_image(&bytes, manifest_type, &opts.names)?;
     Ok(Committed {
         image_id: config_desc.digest().clone(),

@@ -55,6 +55,16 @@ pub enum ContainerError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(
+        "reading {}, the copy driver's snapshot of the container as `kiln from` made it; hint: \
+         remove the container (`kiln rm`) and create it again",
+        path.display()
+    )]
+    Baseline {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{op} {}", path.display())]
     Io {
         op: &'static str,

@@ -9,6 +9,11 @@
 //! `kiln mount`, whose mount lasts as long as the namespace (the `kiln unshare` session, or the
 //! host's for root). `commit` writes everything in `upper/` as one new layer.
 //!
+//! Where no overlay can be mounted (an unprivileged CI job container), the container uses the
+//! copy driver, as buildah's vfs: `merged/` is a plain directory holding the base's layers,
+//! never mounted, `baseline` beside the record is its stat snapshot from `kiln from`, and
+//! `commit`'s new layer is the difference between that snapshot and the tree now.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), wharf_build::builder::ContainerError> {
 //! use wharf_build::builder::{self, FromOptions};
@@ -23,6 +28,7 @@ mod configure;
 mod error;
 mod mount;
 mod ops;
+mod plain;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,7 +39,7 @@ use wharf_oci::{
     Descriptor, Digest, ImageConfig, ImageManifest, ManifestFormat, MediaType, Platform,
     RawManifest,
 };
-use wharf_sandbox::overlay::{Driver, DriverKind};
+use wharf_sandbox::overlay::Driver;
 use wharf_store::Store;
 
 pub use commit::{CommitOptions, Committed, commit};
@@ -42,7 +48,6 @@ pub use error::ContainerError;
 pub use mount::{is_mounted, mount, umount};
 pub use ops::{AddOptions, RunCommand, add, run};
 
-use crate::BuildError;
 
 /// The file in the container's directory that marks it as a working container.
 pub const RECORD: &str = wharf_container::BUILDER_RECORD;
@@ -109,9 +114,15 @@ impl Container {
         self.dir.join("upper")
     }
 
-    /// Where the overlay is mounted.
+    /// Where the overlay is mounted (the copy driver's root directory).
     pub fn merged(&self) -> PathBuf {
         self.dir.join("merged")
+    }
+
+    /// Whether [`Container::merged`] holds the root here: mounted in this namespace, or always
+    /// for the copy driver, whose root is a plain directory.
+    pub fn is_mounted(&self) -> bool {
+        self.is_plain() || is_mounted(&self.merged())
     }
 
     pub(crate) fn work(&self) -> PathBuf {
@@ -133,7 +144,7 @@ impl Container {
 
     /// What `kiln inspect` shows, with buildah's key names.
     pub fn inspect_json(&self) -> serde_json::Value {
-        let mounted = is_mounted(&self.merged());
+        let mounted = self.is_mounted();
         serde_json::json!({
             "Type": "kiln 0.0.1",
             "FromImage": self.record.from_image,
@@ -324,10 +335,12 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
     config.config.get_or_insert_with(ContainerConfig::default);
     "layers".clone_into(&mut config.rootfs.kind);
 
-    let driver = Driver::detect(&store.containers_dir());
-    if driver.kind() == DriverKind::Copy {
-        return Err(BuildError::NoOverlay.into());
-    }
+    // Without any overlay the root is a plain directory (`plain`), as buildah's vfs; as for
+    // `kiln build`, buildah's `STORAGE_DRIVER=copy` (or `vfs`) asks for it.
+    let driver = match std::env::var("STORAGE_DRIVER") {
+        Ok(name) if !name.is_empty() => Driver::by_name(&name)?,
+        _ => Driver::detect(&store.containers_dir()),
+    };
     // One namespace and one lock with berth's containers (wharf_container::names).
     let lock = wharf_container::names::lock(store)?;
     let taken = wharf_container::names::taken(store)?;
@@ -385,6 +398,9 @@ pub fn create(store: &Store, opts: &FromOptions) -> Result<Container, ContainerE
         }
         if !ctr.record.layers.is_empty() {
             ctr.unpack_warnings = unpacked(store, &ctr.record.layers)?.device_warnings();
+        }
+        if ctr.is_plain() {
+            plain::prepare(store, &ctr)?;
         }
         ctr.save(store)
     })();

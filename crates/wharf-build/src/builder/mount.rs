@@ -1,7 +1,9 @@
 //! Mounting a working container's overlay. A command mounts it for its own work and unmounts it
 //! afterwards ([`Mounted`]); `kiln mount` leaves it mounted in the current mount namespace,
 //! which for a rootless user only lives as long as a `kiln unshare` session, so outside one it
-//! refuses as buildah does.
+//! refuses as buildah does. The copy driver's root is a plain directory that is never
+//! mounted: `kiln mount` prints it (root or rootless, as buildah's vfs) and `kiln umount` has
+//! nothing to undo.
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +60,9 @@ fn do_mount(store: &Store, ctr: &Container) -> Result<(), ContainerError> {
 /// `kiln mount`: mounts the container (if it is not mounted here yet) and returns the merged
 /// directory.
 pub fn mount(store: &Store, ctr: &Container) -> Result<PathBuf, ContainerError> {
+    if ctr.is_plain() {
+        return Ok(ctr.merged());
+    }
     if wharf_sandbox::userns::needs_userns() {
         return Err(ContainerError::RootlessMount {
             driver: ctr.record.driver.clone(),
@@ -90,7 +95,8 @@ pub(crate) struct Mounted {
 impl Mounted {
     pub(crate) fn new(store: &Store, ctr: &Container) -> Result<Self, ContainerError> {
         let merged = ctr.merged();
-        let ours = if is_mounted(&merged) {
+        // The copy driver's root is already there, and stays.
+        let ours = if ctr.is_plain() || is_mounted(&merged) {
             None
         } else {
             do_mount(store, ctr)?;

@@ -575,6 +575,12 @@ pub(crate) fn setup(
 /// and the RUN's own), each resolved inside the root as [`do_mount`] does, then chroot. With
 /// no mount namespace nothing is mounted, but the mount targets are made all the same, so
 /// that the step's layer is the one the `oci` isolation gives.
+///
+/// With a mount namespace the root is bound onto itself and moved over `/` before the chroot
+/// (runc's `--no-pivot` and buildah's chroot isolation do the same): a RUN with
+/// `CAP_SYS_CHROOT` that chroots into a subdirectory and walks `..` from the directory it kept
+/// then stops at the top of the moved mount, which covers the job container's `/`, instead of
+/// walking out into the job container's file system (the classic chroot escape).
 fn setup_chroot(sys: &dyn Syscall, plan: &InitPlan, chroot: ChrootPlan) -> Result<(), StepError> {
     let root = &plan.rootfs;
     if chroot.mount_ns {
@@ -588,9 +594,29 @@ fn setup_chroot(sys: &dyn Syscall, plan: &InitPlan, chroot: ChrootPlan) -> Resul
             ),
             || "making / private".into(),
         )?;
+        // MS_MOVE needs a mount point; the RUN's mounts go on top of this bind, so they move
+        // with it.
+        step(
+            sys.mount(Some(root), root, None, libc::MS_BIND | libc::MS_REC, None),
+            || format!("binding the root filesystem {}", root.display()),
+        )?;
         for m in &plan.mounts {
             do_mount(sys, root, m)?;
         }
+        step(sys.chdir(root), || "entering the root filesystem".into())?;
+        step(
+            sys.mount(
+                Some(Path::new(".")),
+                Path::new("/"),
+                None,
+                libc::MS_MOVE,
+                None,
+            ),
+            || format!("moving the root filesystem {} over /", root.display()),
+        )?;
+        step(sys.chroot(Path::new(".")), || {
+            format!("chroot {}", root.display())
+        })?;
     } else {
         for m in &plan.mounts {
             let dest = InRoot::new(root, &m.destination);
@@ -605,8 +631,11 @@ fn setup_chroot(sys: &dyn Syscall, plan: &InitPlan, chroot: ChrootPlan) -> Resul
                 step(sys.mkdir_all(dest), what)?;
             }
         }
+        // No mount namespace: nothing may be mounted, so the RUN's root is a plain
+        // directory of the job container's file system (see SECURITY.md for what a RUN
+        // with CAP_SYS_CHROOT can reach from it).
+        step(sys.chroot(root), || format!("chroot {}", root.display()))?;
     }
-    step(sys.chroot(root), || format!("chroot {}", root.display()))?;
     step(sys.chdir(Path::new("/")), || "chdir /".into())?;
     for (resource, soft, hard) in &plan.rlimits {
         // The job container's limits may be lower than podman's defaults ask for: keep them.
@@ -765,6 +794,50 @@ mod tests {
 
     fn pos_of(ops: &[String], prefix: &str) -> usize {
         ops.iter().position(|o| o.starts_with(prefix)).unwrap()
+    }
+
+    /// Issue 12: chroot isolation with a mount namespace moves the root over `/` and chroots
+    /// into it (runc's no-pivot), so `..` from a directory a RUN kept after a nested chroot
+    /// stops at the root; without a mount namespace only the plain chroot is possible.
+    #[test]
+    fn chroot_isolation_moves_the_root_over_slash_before_the_chroot() {
+        let (_root, mut plan) = plan();
+        let root = plan.rootfs.display().to_string();
+        plan.chroot = Some(ChrootPlan { mount_ns: true });
+        let fake = Recording::default();
+        let _ = setup_and_exec(&fake, &plan, None);
+        let ops = fake.ops();
+        let bind = format!("mount {root} {root} - {:#x}", libc::MS_BIND | libc::MS_REC);
+        let bind = ops
+            .iter()
+            .position(|o| o.starts_with(&bind))
+            .unwrap_or_else(|| panic!("the root is not bound onto itself: {ops:#?}"));
+        let chdir = ops
+            .iter()
+            .position(|o| *o == format!("chdir {root}"))
+            .unwrap_or_else(|| panic!("no chdir into the root: {ops:#?}"));
+        let moved = ops
+            .iter()
+            .position(|o| o.starts_with(&format!("mount . / - {:#x}", libc::MS_MOVE)))
+            .unwrap_or_else(|| panic!("the root is not moved over /: {ops:#?}"));
+        let chroot = pos_of(&ops, "chroot ");
+        assert_eq!(ops[chroot], "chroot .");
+        assert!(bind < chdir && chdir < moved && moved < chroot, "{ops:#?}");
+        assert!(!ops.iter().any(|o| o.starts_with("pivot_root")), "{ops:#?}");
+        // Every other mount lands on the bind, before the move.
+        for o in &ops[bind + 1..moved] {
+            if let Some(rest) = o.strip_prefix("mount ") {
+                let target = rest.split(' ').nth(1).unwrap();
+                assert!(target.starts_with(&root), "{o}");
+            }
+        }
+
+        plan.chroot = Some(ChrootPlan { mount_ns: false });
+        let fake = Recording::default();
+        let _ = setup_and_exec(&fake, &plan, None);
+        let ops = fake.ops();
+        assert!(!ops.iter().any(|o| o.starts_with("mount ")), "{ops:#?}");
+        assert_eq!(ops[pos_of(&ops, "chroot ")], format!("chroot {root}"));
     }
 
     #[test]
