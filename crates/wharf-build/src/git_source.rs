@@ -25,7 +25,7 @@ use crate::error::BuildError;
 /// a fragment do not count).
 pub(crate) fn is_git(source: &str) -> bool {
     let lower = source.to_ascii_lowercase();
-    if lower.starts_with("git@") || lower.starts_with("git://") || lower.starts_with("ssh://") {
+    if is_scp_like(source) || lower.starts_with("git://") || lower.starts_with("ssh://") {
         return true;
     }
     let without_fragment = lower.split('#').next().unwrap_or_default();
@@ -36,10 +36,28 @@ pub(crate) fn is_git(source: &str) -> bool {
             .is_some_and(|e| e == "git")
 }
 
+/// An scp-like ssh address, `USER@HOST:PATH` (BuildKit's `sshutil.IsImplicitSSHTransport`:
+/// the user of letters, digits, `-`, `_`; the host of letters, digits, `-`, `.`).
+fn is_scp_like(source: &str) -> bool {
+    let Some((user, rest)) = source.split_once('@') else {
+        return false;
+    };
+    let Some((host, _)) = rest.split_once(':') else {
+        return false;
+    };
+    !user.is_empty()
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
 /// Whether git reaches `remote` over ssh (and so needs an agent).
 pub(crate) fn is_ssh(remote: &str) -> bool {
-    let lower = remote.to_ascii_lowercase();
-    lower.starts_with("ssh://") || (!lower.contains("://") && lower.contains('@'))
+    remote.to_ascii_lowercase().starts_with("ssh://") || is_scp_like(remote)
 }
 
 /// `mtime=` of the query form: which times the files get.
@@ -643,10 +661,22 @@ mod tests {
 
     #[test]
     fn ssh_remotes_are_recognised() {
-        for yes in ["git@h:r.git", "ssh://git@h:22/r.git", "SSH://h/r"] {
+        for yes in [
+            "git@h:r.git",
+            "ssh://git@h:22/r.git",
+            "SSH://h/r",
+            "root@127.0.0.1:/srv/r",
+        ] {
             assert!(is_ssh(yes), "{yes}");
         }
-        for no in ["https://u@h/r.git", "git://h/r", "http://h/r.git"] {
+        for no in [
+            "https://u@h/r.git",
+            "git://h/r",
+            "http://h/r.git",
+            "a b@h:r",
+            "@h:r",
+            "u@:r",
+        ] {
             assert!(!is_ssh(no), "{no}");
         }
     }
