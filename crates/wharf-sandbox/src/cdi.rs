@@ -379,7 +379,7 @@ mod tests {
             "cdiVersion: 0.8.0\nkind: example.test/dev\ndevices:\n- name: one\n  containerEdits:\n    env: [WHICH=b]\n    mounts:\n    - hostPath: /etc\n      containerPath: /host-etc\n      options: [ro]\n",
         )
         .unwrap();
-        let only_a = resolve("example.test/dev=one", &[a.clone()]).unwrap();
+        let only_a = resolve("example.test/dev=one", std::slice::from_ref(&a)).unwrap();
         assert_eq!(only_a.env, ["ALL=1", "WHICH=a"]);
         assert_eq!(only_a.mounts[0].destination(), Path::new("/dev/x"));
         let both = resolve("example.test/dev=one", &[a.clone(), b.clone()]).unwrap();
@@ -400,7 +400,7 @@ mod tests {
                "containerEdits":{"hooks":[{"hookName":"createContainer","path":"/bin/true"}]}}]}"#,
         )
         .unwrap();
-        let e = resolve("example.test/hooked=h", &[b.clone()])
+        let e = resolve("example.test/hooked=h", std::slice::from_ref(&b))
             .unwrap_err()
             .to_string();
         assert!(e.contains("createContainer hook /bin/true"), "{e}");

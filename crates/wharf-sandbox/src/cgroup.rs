@@ -392,13 +392,8 @@ pub fn parse_cpuset(flag: &'static str, s: &str) -> Result<String, CgroupError> 
 fn parse_list(s: &str) -> Option<Vec<(u32, u32)>> {
     let mut out = Vec::new();
     for part in s.split(',') {
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
-            None => {
-                let n = part.parse().ok()?;
-                (n, n)
-            }
-        };
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
         if a > b || out.len() > 4096 {
             return None;
         }

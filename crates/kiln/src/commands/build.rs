@@ -691,6 +691,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// RUN's sandbox flags, each checked before anything is built.
 fn sandbox(a: &SandboxArgs) -> anyhow::Result<wharf_build::run::RunSandbox> {
     use wharf_cli::run_flags;
+    use wharf_sandbox::cgroup;
     let mut out = wharf_build::run::RunSandbox::default();
     for v in &a.volumes {
         out.mounts.push(wharf_build::run::BuildMount::volume(v)?);
@@ -722,7 +723,6 @@ fn sandbox(a: &SandboxArgs) -> anyhow::Result<wharf_build::run::RunSandbox> {
     // RUN always has no_new_privs (the sandbox's default), so `no-new-privileges` is granted.
     out.seccomp = security.seccomp;
     out.rlimits = run_flags::ulimits(&a.ulimit)?;
-    use wharf_sandbox::cgroup;
     let cpus = a.cpus.as_deref().map(cgroup::parse_cpus).transpose()?;
     let quota = a
         .cpu_quota
