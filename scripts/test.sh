@@ -16,7 +16,7 @@ for pair in skopeo:skopeo umoci:umoci /bin/busybox:busybox-static docker-registr
             zstd:zstd setpriv:util-linux /usr/bin/time:time tar:tar pasta:passt \
             slirp4netns:slirp4netns buildah:buildah qemu-aarch64-static:qemu-user-static \
             git:git update-binfmts:binfmt-support catatonit:catatonit podman:podman \
-            debootstrap:debootstrap openssl:openssl gpg:gnupg; do
+            debootstrap:debootstrap openssl:openssl gpg:gnupg /usr/sbin/sshd:openssh-server; do
   cmd=${pair%%:*} pkg=${pair#*:}
   if [[ $cmd == /* ]]; then [[ -e $cmd ]] || need_pkgs+=("$pkg"); else command -v "$cmd" >/dev/null || need_pkgs+=("$pkg"); fi
 done

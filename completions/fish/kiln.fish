@@ -104,7 +104,14 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l ulimit -d 'Resource 
 complete -c kiln -n "__fish_kiln_using_subcommand build" -s m -l memory -d 'Memory limit of each RUN (`64m`, `1g`): a cgroup per RUN; refused where this host cannot enforce it (rootless on cgroup v1)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cpus -d 'CPU limit of each RUN, in CPUs (`1.5`); refused where it cannot be enforced, as --memory' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l pids-limit -d 'Maximum number of processes of each RUN (`-1`: unlimited); as --memory' -r
-complete -c kiln -n "__fish_kiln_using_subcommand build" -l device -d 'Give RUN a host device node: HOST[:CONTAINER][:PERMISSIONS] (rw or rwm: no devices cgroup could narrow the access; repeatable)' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l memory-swap -d 'Memory plus swap of each RUN (`128m`; `-1`: unlimited swap); needs --memory; as --memory' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -s c -l cpu-shares -d 'CPU weight of each RUN relative to other processes (1024: the default); as --memory' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cpu-period -d 'CFS scheduler period of each RUN, in microseconds (with --cpu-quota); as --memory' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cpu-quota -d 'CPU time each RUN may use per --cpu-period, in microseconds; as --memory' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cpuset-cpus -d 'CPUs each RUN may run on (`0-3`, `0,2`); as --memory' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cpuset-mems -d 'Memory nodes each RUN may allocate on (`0`, NUMA machines); as --memory' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l device -d 'Give RUN a host device node: HOST[:CONTAINER][:PERMISSIONS] (rw or rwm: no devices cgroup could narrow the access), or a CDI device VENDOR/CLASS=NAME (its spec\'s env, device nodes and mounts); repeatable' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l cdi-spec-dir -d 'Read CDI device specs (JSON or YAML) from this directory instead of /etc/cdi and /var/run/cdi, for --device and RUN --device (repeatable; a later one wins)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-ttl -d 'Use cached steps only when they were made less than DURATION ago (`10m`, `1h`; `0`: no cache, as --no-cache); remote --cache-from records are not used with it' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l identity-label -d 'Label the image with io.wharf.version (kiln\'s version), as buildah\'s io.buildah.version; off unless asked, so that builds stay reproducible across kiln versions' -r -f -a "true\t''
 false\t''"

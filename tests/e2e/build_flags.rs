@@ -1,5 +1,7 @@
 //! `kiln build`'s sandbox flags for RUN, with buildah's semantics: `-v`, `--dns*`,
-//! `--security-opt`, `--ulimit`, `--memory`/`--cpus`/`--pids-limit`, `--device`, and the cache
+//! `--security-opt`, `--ulimit`, `--memory`/`--cpus`/`--pids-limit`, `--memory-swap`,
+//! `--cpu-shares`, `--cpu-period`/`--cpu-quota`, `--cpuset-cpus`/`--cpuset-mems`, `--device`
+//! (host nodes and CDI devices, `--cdi-spec-dir`), and the cache
 //! and label flags `--cache-ttl`, `--identity-label`. Each runs a real build and reads what
 //! RUN saw from the image it made.
 
@@ -364,6 +366,167 @@ fn memory_limit_is_enforced_or_refused() {
     );
 }
 
+/// `--memory-swap`, `--cpu-shares`, `--cpu-period`/`--cpu-quota`, `--cpuset-cpus`/`--cpuset-mems`
+/// as root: the RUN waits (on a file of a `-v` bind) while the test finds its cgroup on the host
+/// and reads what was written there; inside, the RUN sees only the CPUs of its cpuset. Rootless
+/// on this cgroup v1 host they are refused with the reason; inconsistent values are refused as
+/// podman refuses them.
+#[test]
+fn cpu_and_swap_limits_are_written_to_run_cgroups_or_refused() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") {
+        return;
+    }
+    let sync = tmp.path().join("sync");
+    std::fs::create_dir(&sync).unwrap();
+    let df = "FROM busybox
+RUN touch /sync/started && while [ ! -e /sync/go ]; do sleep 0.1; done \
+              && grep -E '^(Cpus|Mems)_allowed_list' /proc/self/status > /allowed.txt\n";
+    let ctx = context(tmp.path(), "cg", df);
+    let volume = format!("{}:/sync", sync.display());
+    let mut child = std::process::Command::new(crate::bin("kiln"))
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "build",
+            "-q",
+            "--no-cache",
+            "-t",
+            "cg",
+            "-v",
+            &volume,
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "96m",
+            "--cpu-shares",
+            "512",
+            "--cpu-period",
+            "50000",
+            "--cpu-quota",
+            "20000",
+            "--cpuset-cpus",
+            "0",
+            "--cpuset-mems",
+            "0",
+        ])
+        .arg(&ctx)
+        .env("CONTAINERS_REGISTRIES_CONF", "/nonexistent/registries.conf")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The RUN's cgroup: the one under wharf/ with our shares and period (other tests' RUNs
+    // may have cgroups of their own at the same time).
+    let read = |p: &Path| {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    while !sync.join("started").exists() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The cgroup exists before the RUN's first process: one look, once it has started.
+    let found = std::fs::read_dir("/sys/fs/cgroup/cpu/wharf")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|d| {
+            read(&d.join("cpu.shares")) == "512" && read(&d.join("cpu.cfs_period_us")) == "50000"
+        })
+        .map(|d| {
+            let name = d.file_name().unwrap().to_owned();
+            let cg = |ctl: &str, file: &str| {
+                read(
+                    &Path::new("/sys/fs/cgroup")
+                        .join(ctl)
+                        .join("wharf")
+                        .join(&name)
+                        .join(file),
+                )
+            };
+            (
+                cg("cpu", "cpu.cfs_quota_us"),
+                cg("memory", "memory.limit_in_bytes"),
+                cg("memory", "memory.memsw.limit_in_bytes"),
+                cg("cpuset", "cpuset.cpus"),
+                cg("cpuset", "cpuset.mems"),
+            )
+        });
+    std::fs::write(sync.join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let found = found.expect("the RUN's cgroup with --cpu-shares 512 --cpu-period 50000");
+    assert_eq!(
+        found,
+        (
+            "20000".to_owned(),
+            (64u64 << 20).to_string(),
+            (96u64 << 20).to_string(),
+            "0".to_owned(),
+            "0".to_owned()
+        )
+    );
+    let rootfs = unpack(&root, "localhost/cg:latest", tmp.path());
+    let allowed = std::fs::read_to_string(rootfs.join("allowed.txt")).unwrap();
+    assert!(allowed.contains("Cpus_allowed_list:\t0\n"), "{allowed}");
+    assert!(!rootfs.join("sync/go").exists());
+
+    for (flags, needle) in [
+        (&["--memory-swap", "64m"][..], "needs --memory"),
+        (
+            &["--memory", "64m", "--memory-swap", "32m"][..],
+            "at least --memory",
+        ),
+        (&["--cpu-shares", "1"][..], "--cpu-shares"),
+        (&["--cpu-period", "10"][..], "--cpu-period"),
+        (
+            &["--cpus", "1", "--cpu-quota", "20000"][..],
+            "cannot be used with",
+        ),
+        (
+            &["--cpuset-cpus", "0-99999"][..],
+            "CPU this machine does not have",
+        ),
+    ] {
+        refused(&root, tmp.path(), flags, needle);
+    }
+
+    let Some(user) = wharf_testkit::user::test_user() else {
+        return;
+    };
+    if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        return;
+    }
+    let utmp = tempfile::Builder::new()
+        .prefix("kiln-cg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let uctx = context(utmp.path(), "cg", "FROM busybox\nRUN true\n");
+    user.chown(utmp.path());
+    for flag in ["--cpu-shares", "--cpuset-cpus"] {
+        let out = user
+            .command(crate::bin("kiln"))
+            .arg("--root")
+            .arg(utmp.path().join("store"))
+            .args([
+                "build",
+                flag,
+                if flag == "--cpu-shares" { "512" } else { "0" },
+            ])
+            .arg(&uctx)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(err.contains(flag) && err.contains("cgroup v1"), "{err}");
+    }
+}
+
 /// `--cache-ttl`: a cached step younger than the TTL is used, an older one runs again; `0`
 /// is `--no-cache`. `--identity-label` labels the image with kiln's version.
 #[test]
@@ -502,43 +665,110 @@ fn refused_all(root: &Path, tmp: &Path, dockerfile: &str, needle: &str) {
     assert!(err.contains(needle), "{err}");
 }
 
-/// `RUN --device=NAME` (Dockerfile labs) names a CDI device: kiln resolves none, so an optional
-/// one is skipped with a warning and the RUN runs; a required one fails with the reason.
+/// CDI devices (`RUN --device=VENDOR/CLASS=NAME`, Dockerfile labs, and `kiln build --device
+/// VENDOR/CLASS=NAME`) from specs in `--cdi-spec-dir`: a JSON spec (version 0.6.0) exposing
+/// `/dev/null` as `/dev/wharf-cdi-null` with an env var, and a YAML one (0.8.0) with a bind
+/// mount; the expectation is the CDI spec's own (containerEdits: env, deviceNodes with
+/// hostPath, mounts), nothing of it left in the layer. (Debian's podman 4.3 gives the same
+/// for the JSON spec put in /var/run/cdi — a char node 1,3 at the new path, "yes 1" — and
+/// refuses an unknown name; it has no --cdi-spec-dir, so the test does not write the
+/// machine's spec directories to run it.) An unknown optional device is skipped
+/// with a warning, a required one fails naming the directories read; a device with a hook is
+/// refused naming the hook; a malformed `RUN --device` is a parse error.
 #[test]
-fn run_device_flag_names_cdi_devices() {
+fn cdi_devices_apply_their_spec_edits() {
     let Some((tmp, root)) = busybox_store() else {
         return;
     };
-    let ctx = context(
+    if !have("umoci") {
+        return;
+    }
+    let specs = tmp.path().join("cdi");
+    std::fs::create_dir(&specs).unwrap();
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::write(shared.join("hello.txt"), "from the host\n").unwrap();
+    std::fs::write(
+        specs.join("null.json"),
+        r#"{"cdiVersion":"0.6.0","kind":"wharf.test/null",
+            "containerEdits":{"env":["WHARF_CDI_SPEC=1"]},
+            "devices":[{"name":"one","containerEdits":{"env":["WHARF_CDI=yes"],
+              "deviceNodes":[{"path":"/dev/wharf-cdi-null","hostPath":"/dev/null","type":"c",
+                              "permissions":"rw"}]}},
+              {"name":"hooked","containerEdits":{"hooks":[{"hookName":"createContainer",
+                "path":"/usr/bin/true"}]}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("dir.yaml"),
+        format!(
+            "cdiVersion: 0.8.0\nkind: wharf.test/dir\ndevices:\n- name: data\n  containerEdits:\n    \
+             env: [WHARF_DIR=mounted]\n    mounts:\n    - hostPath: {}\n      containerPath: /cdi-data\n      \
+             options: [ro]\n",
+            shared.display()
+        ),
+    )
+    .unwrap();
+    let dir_flag = format!("--cdi-spec-dir={}", specs.display());
+    let rootfs = build_and_unpack(
+        &root,
         tmp.path(),
         "cdi",
-        "FROM busybox\nRUN --device=vendor.test/gpu=0 echo ran > /ran.txt\n",
+        "FROM busybox\n\
+         RUN --device=wharf.test/null=one test -c /dev/wharf-cdi-null \
+             && echo x > /dev/wharf-cdi-null && echo \"$WHARF_CDI $WHARF_CDI_SPEC\" > /run.txt\n\
+         RUN cat /cdi-data/hello.txt > /flag.txt && echo $WHARF_DIR >> /flag.txt \
+             && ! test -e /dev/wharf-cdi-null\n\
+         RUN --device=wharf.test/null=missing echo ran > /optional.txt\n",
+        &[&dir_flag, "--device", "wharf.test/dir=data"],
     );
-    let out = kiln_ok(&root, &["build", "-t", "cdi", ctx.to_str().unwrap()], &[]);
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("WARN: RUN --device=vendor.test/gpu=0"),
-        "{err}"
-    );
-    let ctx = context(
-        tmp.path(),
-        "cdi-req",
-        "FROM busybox\nRUN --device=vendor.test/gpu=0,required echo ran > /ran.txt\n",
-    );
-    let out = kiln_env(&root, &["build", ctx.to_str().unwrap()], &[]);
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    assert!(err.contains("CDI") && err.contains("--device"), "{err}");
-    let ctx = context(
-        tmp.path(),
-        "cdi-bad",
-        "FROM busybox\nRUN --device=x,colour=red true\n",
-    );
-    let out = kiln_env(&root, &["build", ctx.to_str().unwrap()], &[]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("NAME[,required]"),
-        "{}",
-        text(&out.stderr)
-    );
+    let read = |p: &str| std::fs::read_to_string(rootfs.join(p)).unwrap();
+    assert_eq!(read("run.txt"), "yes 1\n");
+    assert_eq!(read("flag.txt"), "from the host\nmounted\n");
+    assert_eq!(read("optional.txt"), "ran\n");
+    assert!(!rootfs.join("dev/wharf-cdi-null").exists());
+    assert!(!rootfs.join("cdi-data").exists());
+
+    let specs_s = specs.display().to_string();
+    for (df, flags, needles) in [
+        (
+            "FROM busybox\nRUN --device=wharf.test/null=missing,required true\n",
+            vec![dir_flag.as_str()],
+            vec![
+                "unknown CDI device wharf.test/null=missing",
+                specs_s.as_str(),
+            ],
+        ),
+        (
+            "FROM busybox\nRUN --device=wharf.test/null=hooked true\n",
+            vec![dir_flag.as_str()],
+            vec!["createContainer hook /usr/bin/true"],
+        ),
+        (
+            "FROM busybox\nRUN true\n",
+            vec![dir_flag.as_str(), "--device", "wharf.test/gpu=0"],
+            vec!["unknown CDI device wharf.test/gpu=0", specs_s.as_str()],
+        ),
+        (
+            "FROM busybox\nRUN true\n",
+            vec!["--device", "wharf.test/gpu=0"],
+            vec!["/etc/cdi, /var/run/cdi"],
+        ),
+        (
+            "FROM busybox\nRUN --device=x,colour=red true\n",
+            vec![],
+            vec!["NAME[,required]"],
+        ),
+    ] {
+        let ctx = context(tmp.path(), "cdi-refused", df);
+        let mut args = vec!["build", "-q"];
+        args.extend(flags.iter().copied());
+        args.push(ctx.to_str().unwrap());
+        let out = kiln_env(&root, &args, &[]);
+        assert!(!out.status.success(), "{df} {flags:?}");
+        let err = text(&out.stderr);
+        for n in needles {
+            assert!(err.contains(n), "{df} {flags:?}: {err}");
+        }
+    }
 }

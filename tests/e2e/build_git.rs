@@ -113,16 +113,12 @@ fn git(dir: &Path, args: &[&str]) -> String {
     text(&out.stdout).trim().to_owned()
 }
 
-#[test]
-fn add_fetches_git_repositories_over_http_and_git_daemon() {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let Some((tmp, root)) = busybox_store() else {
-        return;
-    };
-    if !have("umoci") || !have("git") {
-        return;
-    }
-    let src = tmp.path().join("src");
+/// A repository with `main` (two commits, the first tagged `v1`, a `docs/` directory and an
+/// executable) and a `feature` branch, cloned bare to `<tmp>/srv/repo.git` with the dumb-HTTP
+/// index; returns the server directory and the commit of `v1`.
+fn make_repo(tmp: &Path) -> (PathBuf, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let src = tmp.join("src");
     std::fs::create_dir_all(src.join("docs")).unwrap();
     git(&src, &["init", "-q", "-b", "main"]);
     std::fs::write(src.join("README"), "first\n").unwrap();
@@ -140,10 +136,10 @@ fn add_fetches_git_repositories_over_http_and_git_daemon() {
     git(&src, &["add", "-A"]);
     git(&src, &["commit", "-q", "-m", "three"]);
     git(&src, &["checkout", "-q", "main"]);
-    let srv = tmp.path().join("srv");
+    let srv = tmp.join("srv");
     std::fs::create_dir(&srv).unwrap();
     git(
-        tmp.path(),
+        tmp,
         &[
             "clone",
             "-q",
@@ -153,6 +149,19 @@ fn add_fetches_git_repositories_over_http_and_git_daemon() {
         ],
     );
     git(&srv.join("repo.git"), &["update-server-info"]);
+    (srv, v1)
+}
+
+#[test]
+fn add_fetches_git_repositories_over_http_and_git_daemon() {
+    use std::os::unix::fs::MetadataExt;
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") || !have("git") {
+        return;
+    }
+    let (srv, v1) = make_repo(tmp.path());
     let http = format!("http://127.0.0.1:{}/repo.git", serve_dir(srv.clone()));
     let daemon = GitDaemon::start(&srv);
     let gitd = format!("git://127.0.0.1:{}/repo.git", daemon.1);
@@ -214,4 +223,229 @@ fn add_fetches_git_repositories_over_http_and_git_daemon() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Builds `dockerfile` (in a fresh context) and expects a failure whose message holds `needle`.
+fn refused(root: &Path, tmp: &Path, dockerfile: &str, flags: &[&str], needle: &str) {
+    let ctx = tmp.join("ctx-refused");
+    let _ = std::fs::remove_dir_all(&ctx);
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    let mut args = vec!["build", "-q"];
+    args.extend_from_slice(flags);
+    args.push(ctx.to_str().unwrap());
+    let out = kiln_env(root, &args, &[]);
+    assert!(!out.status.success(), "accepted: {dockerfile}");
+    let err = text(&out.stderr);
+    assert!(err.contains(needle), "{dockerfile}: {err}");
+}
+
+/// BuildKit 0.24's query form (`repo.git?tag=…&subdir=…`, docker docs "URL queries"): `tag`,
+/// `branch`, `ref`, `subdir`, `checksum`, `keep-git-dir`, `submodules`, beside the fragment
+/// form; submodules are checked out by default (without their `.git` files) and skipped with
+/// `submodules=false`; a query that contradicts ADD's flags or the fragment is refused as
+/// BuildKit refuses it.
+#[test]
+fn add_git_query_form_follows_buildkit() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") || !have("git") {
+        return;
+    }
+    let (srv, v1) = make_repo(tmp.path());
+    let http = format!("http://127.0.0.1:{}/repo.git", serve_dir(srv.clone()));
+    let daemon = GitDaemon::start(&srv);
+    let gitd = format!("git://127.0.0.1:{}", daemon.1);
+    // A repository with a submodule, both served by the daemon.
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    git(&lib, &["init", "-q", "-b", "main"]);
+    std::fs::write(lib.join("lib.txt"), "lib\n").unwrap();
+    git(&lib, &["add", "-A"]);
+    git(&lib, &["commit", "-q", "-m", "lib"]);
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            lib.to_str().unwrap(),
+            "srv/lib.git",
+        ],
+    );
+    let sup = tmp.path().join("super");
+    std::fs::create_dir(&sup).unwrap();
+    git(&sup, &["init", "-q", "-b", "main"]);
+    std::fs::write(sup.join("top.txt"), "top\n").unwrap();
+    git(
+        &sup,
+        &["submodule", "add", "-q", &format!("{gitd}/lib.git"), "lib"],
+    );
+    git(&sup, &["add", "-A"]);
+    git(&sup, &["commit", "-q", "-m", "super"]);
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            sup.to_str().unwrap(),
+            "srv/super.git",
+        ],
+    );
+
+    let ctx = tmp.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!(
+            "FROM busybox\n\
+             ADD {http}?tag=v1&subdir=docs /q-tag/\n\
+             ADD {gitd}/repo.git?branch=feature /q-branch/\n\
+             ADD {gitd}/repo.git?ref=v1&keep-git-dir=true /q-keep/\n\
+             ADD {http}?tag=v1&checksum={v1} /q-sum/\n\
+             ADD {gitd}/repo.git?ref=main#main:docs /q-both/\n\
+             ADD {gitd}/super.git /sub/\n\
+             ADD {gitd}/super.git?submodules=false /sub-off/\n"
+        ),
+    )
+    .unwrap();
+    kiln_ok(
+        &root,
+        &["build", "-q", "-t", "gq", ctx.to_str().unwrap()],
+        &[],
+    );
+    let rootfs = unpack(&root, "localhost/gq:latest", tmp.path());
+    let read =
+        |p: &str| std::fs::read_to_string(rootfs.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    assert_eq!(read("q-tag/guide.txt"), "guide\n");
+    assert!(!rootfs.join("q-tag/README").exists());
+    assert_eq!(read("q-branch/extra.txt"), "feature\n");
+    assert!(!rootfs.join("q-branch/.git").exists());
+    assert_eq!(read("q-keep/README"), "first\n");
+    assert!(rootfs.join("q-keep/.git").is_dir());
+    assert_eq!(read("q-sum/README"), "first\n");
+    assert_eq!(read("q-both/guide.txt"), "guide\n");
+    assert_eq!(read("sub/top.txt"), "top\n");
+    assert_eq!(read("sub/lib/lib.txt"), "lib\n");
+    assert!(!rootfs.join("sub/lib/.git").exists() && !rootfs.join("sub/.git").exists());
+    assert!(rootfs.join("sub-off/lib").is_dir());
+    assert!(!rootfs.join("sub-off/lib/lib.txt").exists());
+
+    let t = tmp.path();
+    refused(
+        &root,
+        t,
+        &format!("FROM busybox\nADD --keep-git-dir=false {http}?keep-git-dir=true /x/\n"),
+        &[],
+        "inconsistent keep-git-dir",
+    );
+    refused(
+        &root,
+        t,
+        &format!("FROM busybox\nADD --checksum=abcdef0 {http}?checksum={v1} /x/\n"),
+        &[],
+        "checksum mismatch",
+    );
+    refused(
+        &root,
+        t,
+        &format!("FROM busybox\nADD {http}?tag=v1&checksum=0123456789abcdef /x/\n"),
+        &[],
+        &v1,
+    );
+    refused(
+        &root,
+        t,
+        &format!("FROM busybox\nADD {http}?colour=red /x/\n"),
+        &[],
+        "unexpected query \"colour\"",
+    );
+    refused(
+        &root,
+        t,
+        &format!("FROM busybox\nADD {http}?tag=v1&branch=main /x/\n"),
+        &[],
+        "branch conflicts with tag",
+    );
+    refused(
+        &root,
+        t,
+        &format!("FROM busybox\nADD {http}?ref=main#v1 /x/\n"),
+        &[],
+        "ref conflicts",
+    );
+}
+
+/// Git over ssh, for real: an OpenSSH server on a free loopback port with its own host key
+/// and `authorized_keys`, the key held by an agent given with `--ssh default=SOCKET` (what
+/// BuildKit's git source uses: the client's `default` ssh socket). Without `--ssh` the build
+/// is refused before git runs, naming the flag, for `ssh://` and `git@host:` remotes alike.
+#[test]
+fn add_git_over_ssh_uses_the_build_agent() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    if !have("umoci") || !have("git") {
+        return;
+    }
+    let Some(sshd) = wharf_testkit::sshd::Sshd::start() else {
+        return;
+    };
+    let (srv, v1) = make_repo(tmp.path());
+    let remote = format!(
+        "ssh://{}@127.0.0.1:{}{}/repo.git",
+        sshd.user(),
+        sshd.port(),
+        srv.display()
+    );
+    let ctx = tmp.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!(
+            "FROM busybox\nADD {remote} /main/\nADD {remote}?tag=v1&checksum={v1} /v1/\n\
+             ADD {remote}#feature /feature/\n"
+        ),
+    )
+    .unwrap();
+    let agent = format!("default={}", sshd.agent_socket().display());
+    let out = kiln_env(
+        &root,
+        &[
+            "build",
+            "-q",
+            "-t",
+            "gs",
+            "--ssh",
+            &agent,
+            ctx.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}\nsshd: {}",
+        text(&out.stderr),
+        sshd.log()
+    );
+    let rootfs = unpack(&root, "localhost/gs:latest", tmp.path());
+    let read =
+        |p: &str| std::fs::read_to_string(rootfs.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    assert_eq!(read("main/README"), "second\n");
+    assert_eq!(read("v1/README"), "first\n");
+    assert_eq!(read("feature/extra.txt"), "feature\n");
+
+    let t = tmp.path();
+    let scp = format!("{}@127.0.0.1:{}/repo.git", sshd.user(), srv.display());
+    for src in [remote.as_str(), scp.as_str()] {
+        refused(
+            &root,
+            t,
+            &format!("FROM busybox\nADD {src} /x/\n"),
+            &["--no-cache"],
+            "--ssh default",
+        );
+    }
 }

@@ -157,6 +157,9 @@ pub enum BuildError {
     /// `ADD` of a Git repository failed (`git` ran and said why, or could not run).
     #[error("fetching the Git source {source_url}: {reason}")]
     GitFetch { source_url: String, reason: String },
+    /// A CDI device (`--device`, `RUN --device`) that cannot be resolved or applied.
+    #[error(transparent)]
+    Cdi(#[from] wharf_sandbox::cdi::CdiError),
     /// A `-v`/`--volume` of the build that cannot be mounted as asked.
     #[error("invalid --volume {value:?}: {reason}")]
     InvalidVolume { value: String, reason: String },

@@ -122,11 +122,11 @@ pub fn run_with(req: &RunRequest<'_>, extras: &RunExtras) -> Result<(), BuildErr
     opts.seccomp = extras.sandbox.seccomp.clone();
     opts.rlimits.clone_from(&extras.sandbox.rlimits);
     opts.dns.clone_from(&extras.sandbox.dns);
-    if let Some(limits) = extras.sandbox.limits {
+    if let Some(limits) = &extras.sandbox.limits {
         // Its own cgroup per RUN, made and removed by the runtime around the command.
-        let path = wharf_sandbox::cgroup::check(&limits, &format!("kiln-{}", req.hostname))
+        let path = wharf_sandbox::cgroup::check(limits, &format!("kiln-{}", req.hostname))
             .map_err(|e| BuildError::from(wharf_sandbox::SandboxError::from(e)))?;
-        opts.cgroup = Some((path, limits));
+        opts.cgroup = Some((path, limits.clone()));
     }
     if opts.network == NetworkMode::Private {
         // Never a fresh unconnected namespace in its place: that would silently be `none`.
@@ -268,6 +268,11 @@ pub struct RunSandbox {
     /// `--memory`, `--cpus`, `--pids-limit`: each RUN gets a cgroup of its own with them
     /// (checked against the host by the caller with [`wharf_sandbox::cgroup::check`]).
     pub limits: Option<wharf_sandbox::cgroup::Limits>,
+    /// `KEY=VALUE` every RUN gets: the `env` edits of `--device VENDOR/CLASS=NAME` (CDI).
+    pub env: Vec<String>,
+    /// Where `RUN --device=VENDOR/CLASS=NAME` finds CDI specs (`--cdi-spec-dir`; empty:
+    /// [`wharf_sandbox::cdi::DEFAULT_SPEC_DIRS`]).
+    pub cdi_spec_dirs: Vec<std::path::PathBuf>,
 }
 
 /// One `-v`/`--volume` or `--device` of a build.

@@ -50,6 +50,7 @@ pub(crate) fn stage(
     add: bool,
     tmp: &Path,
     net: &Downloader,
+    ssh_agent: Option<&Path>,
 ) -> Result<Option<Staged>, BuildError> {
     let wanted: Vec<&String> = c
         .sources
@@ -92,17 +93,13 @@ pub(crate) fn stage(
             let digest = wharf_oci::digest::sha256(body.as_bytes()).to_string();
             (doc.name.clone(), path, digest)
         } else if crate::git_source::is_git(s) {
-            let git = crate::git_source::fetch(
-                s,
-                c.keep_git_dir.unwrap_or(false),
-                c.checksum.as_deref(),
-                &sub,
-            )?;
-            let digest = format!(
-                "git {} keep-git-dir {}",
-                git.commit,
-                c.keep_git_dir.unwrap_or(false)
-            );
+            let flags = crate::git_source::AddFlags {
+                keep_git_dir: c.keep_git_dir,
+                checksum: c.checksum.as_deref(),
+                ssh_agent,
+            };
+            let git = crate::git_source::fetch(s, flags, &sub)?;
+            let digest = format!("git {}", git.key);
             let name = git
                 .dir
                 .file_name()

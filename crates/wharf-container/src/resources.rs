@@ -16,6 +16,7 @@ pub fn plan(
         memory: memory.map(cgroup::parse_memory).transpose()?,
         cpu_quota: cpus.map(cgroup::parse_cpus).transpose()?,
         pids: pids.map(cgroup::parse_pids).transpose()?.flatten(),
+        ..Limits::default()
     };
     if limits.is_empty() {
         return Ok(None);

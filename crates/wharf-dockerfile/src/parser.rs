@@ -260,7 +260,8 @@ fn heredocs_from_line(line: &str) -> Vec<(String, bool, bool, u32)> {
     words.iter().filter_map(|w| parse_heredoc(w)).collect()
 }
 
-/// BuildKit's `ParseHeredoc`: `^(\d*)<<(-?)([^<]*)$`, the word unquoted as the name.
+/// BuildKit's `ParseHeredoc`: `^(\d*)<<(-?)\s*([^<]*)$` (blanks allowed before the name
+/// since Dockerfile 1.14), the word unquoted as the name.
 pub(crate) fn parse_heredoc(word: &str) -> Option<(String, bool, bool, u32)> {
     let digits = word.len() - word.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     let rest = word[digits..].strip_prefix("<<")?;
@@ -268,6 +269,7 @@ pub(crate) fn parse_heredoc(word: &str) -> Option<(String, bool, bool, u32)> {
         Some(r) => (true, r),
         None => (false, rest),
     };
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
     if rest.is_empty() || rest.contains('<') {
         return None;
     }

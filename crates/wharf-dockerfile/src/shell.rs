@@ -242,6 +242,18 @@ impl ShellWord<'_> {
                     result.push_str(&tmp);
                     words.add_raw_string(&tmp);
                 }
+                // Dockerfile 1.14 (BuildKit's processPossibleHeredoc): `<<` keeps the blanks
+                // after it in its word, so `RUN <<  EOF` names the heredoc EOF.
+                '<' if self.chars.get(self.pos + 1) == Some(&'<') => {
+                    self.pos += 2;
+                    let mut tmp = String::from("<<");
+                    while let Some(b @ (' ' | '\t' | '\r')) = self.peek() {
+                        tmp.push(b);
+                        self.pos += 1;
+                    }
+                    result.push_str(&tmp);
+                    words.add_raw_string(&tmp);
+                }
                 _ => {
                     self.pos += 1;
                     if c == self.lex.escape {

@@ -51,6 +51,7 @@
 #![deny(unsafe_code)]
 
 pub mod bundle;
+pub mod cdi;
 pub mod cgroup;
 pub mod console;
 pub mod error;

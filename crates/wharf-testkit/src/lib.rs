@@ -13,6 +13,7 @@ pub mod referrers;
 pub mod registry;
 pub mod schema;
 pub mod slowlink;
+pub mod sshd;
 pub mod user;
 
 use std::path::PathBuf;

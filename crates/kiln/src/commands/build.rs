@@ -255,10 +255,45 @@ pub struct SandboxArgs {
     /// Maximum number of processes of each RUN (`-1`: unlimited); as --memory
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
+    /// Memory plus swap of each RUN (`128m`; `-1`: unlimited swap); needs --memory; as
+    /// --memory
+    #[arg(long = "memory-swap", value_name = "SIZE", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// CPU weight of each RUN relative to other processes (1024: the default); as --memory
+    #[arg(short = 'c', long = "cpu-shares", value_name = "SHARES")]
+    pub cpu_shares: Option<String>,
+    /// CFS scheduler period of each RUN, in microseconds (with --cpu-quota); as --memory
+    #[arg(
+        long = "cpu-period",
+        value_name = "MICROSECONDS",
+        conflicts_with = "cpus"
+    )]
+    pub cpu_period: Option<String>,
+    /// CPU time each RUN may use per --cpu-period, in microseconds; as --memory
+    #[arg(
+        long = "cpu-quota",
+        value_name = "MICROSECONDS",
+        conflicts_with = "cpus"
+    )]
+    pub cpu_quota: Option<String>,
+    /// CPUs each RUN may run on (`0-3`, `0,2`); as --memory
+    #[arg(long = "cpuset-cpus", value_name = "LIST")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes each RUN may allocate on (`0`, NUMA machines); as --memory
+    #[arg(long = "cpuset-mems", value_name = "LIST")]
+    pub cpuset_mems: Option<String>,
     /// Give RUN a host device node: HOST[:CONTAINER][:PERMISSIONS] (rw or rwm: no devices
-    /// cgroup could narrow the access; repeatable)
-    #[arg(long = "device", value_name = "HOST[:CONTAINER][:PERMS]")]
+    /// cgroup could narrow the access), or a CDI device VENDOR/CLASS=NAME (its spec's env,
+    /// device nodes and mounts); repeatable
+    #[arg(
+        long = "device",
+        value_name = "HOST[:CONTAINER][:PERMS]|VENDOR/CLASS=NAME"
+    )]
     pub devices: Vec<String>,
+    /// Read CDI device specs (JSON or YAML) from this directory instead of /etc/cdi and
+    /// /var/run/cdi, for --device and RUN --device (repeatable; a later one wins)
+    #[arg(long = "cdi-spec-dir", value_name = "DIR")]
+    pub cdi_spec_dirs: Vec<PathBuf>,
     /// Use cached steps only when they were made less than DURATION ago (`10m`, `1h`; `0`:
     /// no cache, as --no-cache); remote --cache-from records are not used with it
     #[arg(long, value_name = "DURATION", value_parser = wharf_cli::registry::parse_duration)]
@@ -652,11 +687,27 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// RUN's sandbox flags, each checked before anything is built.
 fn sandbox(a: &SandboxArgs) -> anyhow::Result<wharf_build::run::RunSandbox> {
     use wharf_cli::run_flags;
+    use wharf_sandbox::cgroup;
     let mut out = wharf_build::run::RunSandbox::default();
     for v in &a.volumes {
         out.mounts.push(wharf_build::run::BuildMount::volume(v)?);
     }
+    out.cdi_spec_dirs = wharf_sandbox::cdi::spec_dirs(&a.cdi_spec_dirs);
     for d in &a.devices {
+        if wharf_sandbox::cdi::is_cdi_name(d) {
+            let edits = wharf_sandbox::cdi::resolve(d, &out.cdi_spec_dirs)?;
+            out.mounts.extend(
+                edits
+                    .mounts
+                    .into_iter()
+                    .map(|mount| wharf_build::run::BuildMount {
+                        mount,
+                        chown: false,
+                    }),
+            );
+            out.env.extend(edits.env);
+            continue;
+        }
         let device = run_flags::Device::parse(d)?;
         out.mounts.push(wharf_build::run::BuildMount {
             mount: device.mount()?,
@@ -668,24 +719,50 @@ fn sandbox(a: &SandboxArgs) -> anyhow::Result<wharf_build::run::RunSandbox> {
     // RUN always has no_new_privs (the sandbox's default), so `no-new-privileges` is granted.
     out.seccomp = security.seccomp;
     out.rlimits = run_flags::ulimits(&a.ulimit)?;
-    let limits = wharf_sandbox::cgroup::Limits {
-        memory: a
-            .memory
-            .as_deref()
-            .map(wharf_sandbox::cgroup::parse_memory)
-            .transpose()?,
-        cpu_quota: a
-            .cpus
-            .as_deref()
-            .map(wharf_sandbox::cgroup::parse_cpus)
-            .transpose()?,
+    let cpus = a.cpus.as_deref().map(cgroup::parse_cpus).transpose()?;
+    let quota = a
+        .cpu_quota
+        .as_deref()
+        .map(cgroup::parse_cpu_quota)
+        .transpose()?;
+    let limits = cgroup::Limits {
+        memory: a.memory.as_deref().map(cgroup::parse_memory).transpose()?,
+        cpu_quota: cpus.or(quota),
         pids: a
             .pids_limit
             .as_deref()
-            .map(wharf_sandbox::cgroup::parse_pids)
+            .map(cgroup::parse_pids)
             .transpose()?
             .flatten(),
+        more: cgroup::MoreLimits {
+            memory_swap: a
+                .memory_swap
+                .as_deref()
+                .map(cgroup::parse_memory_swap)
+                .transpose()?,
+            cpu_shares: a
+                .cpu_shares
+                .as_deref()
+                .map(cgroup::parse_cpu_shares)
+                .transpose()?,
+            cpu_period: a
+                .cpu_period
+                .as_deref()
+                .map(cgroup::parse_cpu_period)
+                .transpose()?,
+            cpuset_cpus: a
+                .cpuset_cpus
+                .as_deref()
+                .map(|v| cgroup::parse_cpuset("--cpuset-cpus", v))
+                .transpose()?,
+            cpuset_mems: a
+                .cpuset_mems
+                .as_deref()
+                .map(|v| cgroup::parse_cpuset("--cpuset-mems", v))
+                .transpose()?,
+        },
     };
+    limits.validate(cpus.is_some(), quota.is_some())?;
     if !limits.is_empty() {
         // Refused now, with the reason, where the host cannot enforce them: never ignored.
         wharf_sandbox::cgroup::check(&limits, "check")?;

@@ -135,7 +135,8 @@ impl StageBuilder<'_> {
                 self.opts.runtime.clone(),
                 self.opts.pull.client.clone(),
             );
-            let staged = sources::stage(c, add, &self.store.tmp_dir(), &net)?;
+            let agent = self.opts.run.ssh("default").map(|a| a.socket.as_path());
+            let staged = sources::stage(c, add, &self.store.tmp_dir(), &net, agent)?;
             for (url, digest) in staged.iter().flat_map(|s| &s.urls) {
                 self.materials.url(url, digest);
             }

@@ -914,23 +914,30 @@ impl StageBuilder<'_> {
                         reason,
                     }
                 })?;
-                // `RUN --device` names CDI devices (Dockerfile labs); kiln reads no CDI
-                // specifications, so none is available: an optional one is skipped with a
-                // warning, as BuildKit skips a missing optional device; a required one fails.
+                // `RUN --device` names CDI devices (Dockerfile labs), resolved in the build's
+                // CDI spec directories: a missing optional one is skipped with a warning, as
+                // BuildKit skips it; a missing required one, or one wharf cannot apply, fails.
+                let mut cdi_mounts = Vec::new();
+                let mut cdi_env = Vec::new();
                 for (name, required) in &r.devices {
-                    if *required {
-                        return Err(BuildError::Unsupported {
-                            what: format!(
-                                "the CDI device {name} that RUN --device={name},required asks \
-                                 for (kiln resolves no CDI specifications; hint: give RUN a \
-                                 host device node with kiln build --device HOST[:CONTAINER])"
-                            ),
-                        });
+                    let dirs = wharf_sandbox::cdi::spec_dirs(&self.opts.run.sandbox.cdi_spec_dirs);
+                    match wharf_sandbox::cdi::resolve(name, &dirs) {
+                        Ok(edits) => {
+                            cdi_mounts.extend(edits.mounts.into_iter().map(|mount| {
+                                run::BuildMount {
+                                    mount,
+                                    chown: false,
+                                }
+                            }));
+                            cdi_env.extend(edits.env);
+                        }
+                        Err(e @ wharf_sandbox::cdi::CdiError::Unknown { .. }) if !*required => {
+                            (self.events)(Event::Warning(format!(
+                                "RUN --device={name}: {e}; the optional device is skipped"
+                            )));
+                        }
+                        Err(e) => return Err(BuildError::Cdi(e)),
                     }
-                    (self.events)(Event::Warning(format!(
-                        "RUN --device={name}: no CDI device of that name is available (kiln \
-                         resolves no CDI specifications); the optional device is skipped"
-                    )));
                 }
                 let (isolation, new_userns) = self.isolation()?;
                 let scratch = ctr.scratch();
@@ -947,7 +954,24 @@ impl StageBuilder<'_> {
                     .as_ref()
                     .map(|m| m.attach(self.store, &self.context, &rootfs, &scratch, &workdir))
                     .transpose()?;
-                if !self.opts.run.sandbox.mounts.is_empty() {
+                let build_mounts: Vec<run::BuildMount> = self
+                    .opts
+                    .run
+                    .sandbox
+                    .mounts
+                    .iter()
+                    .cloned()
+                    .chain(cdi_mounts)
+                    .collect();
+                let mut device_env = self.opts.run.sandbox.env.clone();
+                device_env.extend(cdi_env);
+                if !device_env.is_empty() {
+                    attached
+                        .get_or_insert_with(mounts::Attached::empty)
+                        .env
+                        .extend(device_env);
+                }
+                if !build_mounts.is_empty() {
                     let owner = match cfg.user.as_deref().filter(|u| !u.is_empty()) {
                         Some(u) => {
                             let r = wharf_sandbox::spec::resolve_user(&rootfs, u)?;
@@ -957,7 +981,7 @@ impl StageBuilder<'_> {
                     };
                     attached
                         .get_or_insert_with(mounts::Attached::empty)
-                        .attach_build_mounts(&rootfs, &self.opts.run.sandbox.mounts, owner)?;
+                        .attach_build_mounts(&rootfs, &build_mounts, owner)?;
                 }
                 // chroot and rootfs isolation have no network namespace of their own: RUN
                 // shares the job container's, as buildah's chroot isolation does.

@@ -117,3 +117,17 @@ fn run_scripts_follow_buildkit() {
         ))
     );
 }
+
+/// Dockerfile 1.14 (moby/buildkit#5817): blanks between `<<` and the name, as BuildKit's own
+/// parser tests have them.
+#[test]
+fn blanks_after_the_operator_are_allowed() {
+    let df = parse("FROM a\nRUN <<  EOF\nx\nEOF\nRUN <<\tEOT  > foo\ny\nEOT\nRUN << -E\nz\n-E\n")
+        .unwrap();
+    let names: Vec<_> = df.nodes[1..]
+        .iter()
+        .map(|n| (n.heredocs[0].name.as_str(), n.heredocs[0].chomp))
+        .collect();
+    assert_eq!(names, [("EOF", false), ("EOT", false), ("-E", false)]);
+    assert_eq!(df.nodes[1].heredocs[0].content, "x\n");
+}
