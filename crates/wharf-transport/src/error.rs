@@ -82,6 +82,21 @@ pub enum TransportError {
     },
     #[error("a blob transfer task failed: {0}")]
     Task(String),
+    /// A referrer of `subject` failed to be written after others were: says which are there.
+    #[error(
+        "copying the referrers of {subject} to {destination}: {failed} failed after {attached} \
+         were attached ({done}); rerun the copy to attach the rest (those already there are \
+         written again unchanged)"
+    )]
+    ReferrersPartial {
+        subject: Digest,
+        destination: String,
+        failed: Digest,
+        attached: usize,
+        done: String,
+        #[source]
+        source: Box<TransportError>,
+    },
 }
 
 pub type Result<T, E = TransportError> = std::result::Result<T, E>;
