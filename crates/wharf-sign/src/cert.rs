@@ -89,11 +89,37 @@ pub struct Pki {
     pub subject_hostname: Option<String>,
 }
 
+/// The public key of a signing certificate: ECDSA P-256 (cosign's and Fulcio's default) or
+/// RSA (PKI certificates; cosign signs with PKCS#1 v1.5 and SHA-256 with those).
+#[derive(Debug, Clone)]
+pub enum CertKey {
+    Ecdsa(PublicKey),
+    /// The DER RSAPublicKey.
+    Rsa(Vec<u8>),
+}
+
+impl CertKey {
+    /// Whether `signature` is this key's signature (SHA-256) of `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Self::Ecdsa(k) => k.verify_raw(message, signature),
+            Self::Rsa(der) => ring::signature::UnparsedPublicKey::new(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                der,
+            )
+            .verify(message, signature)
+            .is_ok(),
+        }
+    }
+}
+
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
 /// What the checks need of the signing certificate.
 #[derive(Debug)]
 pub struct Leaf {
     der: CertificateDer<'static>,
-    key: Result<PublicKey, String>,
+    key: Result<CertKey, String>,
     emails: Vec<String>,
     issuer_v1: Option<String>,
     issuer_v2: Option<String>,
@@ -115,12 +141,21 @@ impl Leaf {
         let cert = Certificate::from_der(&der)
             .map_err(|e| format!("the signing certificate is not valid X.509: {e}"))?;
         let tbs = &cert.tbs_certificate;
-        let key = tbs
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| e.to_string())
-            .and_then(|spki| PublicKey::from_spki_der(&spki))
-            .map_err(|e| format!("the signing certificate's key: {e}"));
+        let spki = &tbs.subject_public_key_info;
+        let key = if spki.algorithm.oid == OID_RSA {
+            spki.subject_public_key
+                .as_bytes()
+                .map(|b| CertKey::Rsa(b.to_vec()))
+                .ok_or_else(|| "the signing certificate's RSA key is not whole bytes".to_owned())
+        } else {
+            spki.to_der()
+                .map_err(|e| e.to_string())
+                .and_then(|der| PublicKey::from_spki_der(&der))
+                .map(CertKey::Ecdsa)
+                .map_err(|e| {
+                    format!("the signing certificate's key: {e} (or RSA, for PKI certificates)")
+                })
+        };
         let mut leaf = Self {
             der,
             key,
@@ -238,7 +273,7 @@ impl Leaf {
             webpki::Error::UnknownIssuer => {
                 format!("the signing certificate does not chain to {whose}")
             }
-            webpki::Error::RequiredEkuNotFound | webpki::Error::RequiredEkuNotFoundContext(_) => {
+            webpki::Error::RequiredEkuNotFoundContext(_) => {
                 "an issuer of the signing certificate does not allow code signing".into()
             }
             other => format!("the signing certificate does not verify against {whose}: {other}"),
@@ -256,7 +291,7 @@ impl Leaf {
         }
     }
 
-    fn key(&self) -> Result<PublicKey, String> {
+    fn key(&self) -> Result<CertKey, String> {
         self.key.clone()
     }
 }
@@ -273,7 +308,7 @@ fn untrusted_chain(chain_pem: Option<&str>) -> Result<Vec<CertificateDer<'static
 impl Fulcio {
     /// Checks `leaf` (with the untrusted `chain`) at the Rekor integrated time `time` and
     /// returns its key.
-    pub fn verify(&self, leaf: &Leaf, chain: Option<&str>, time: u64) -> Result<PublicKey, String> {
+    pub fn verify(&self, leaf: &Leaf, chain: Option<&str>, time: u64) -> Result<CertKey, String> {
         let intermediates = untrusted_chain(chain)?;
         leaf.chain(
             &self.cas,
@@ -299,7 +334,7 @@ impl Fulcio {
 
 impl Pki {
     /// Checks `leaf` (with the untrusted `chain`) now and returns its key.
-    pub fn verify(&self, leaf: &Leaf, chain: Option<&str>) -> Result<PublicKey, String> {
+    pub fn verify(&self, leaf: &Leaf, chain: Option<&str>) -> Result<CertKey, String> {
         if let Some(e) = &self.subject_email {
             leaf.require_email(e)?;
         }

@@ -485,11 +485,18 @@ fn accept_sigstore(
         .annotations
         .get(crate::sigstore::CHAIN_ANNOTATION)
         .map(String::as_str);
-    let with_cert_key = |key: PublicKey| -> Result<crate::sigstore::Payload, String> {
-        sig.verify(&key, digest).map_err(|e| {
-            e.to_string()
-                .replace("the policy's key", "the signing certificate's key")
-        })
+    let with_cert_key = |key: cert::CertKey| -> Result<crate::sigstore::Payload, String> {
+        if !key.verify(&sig.payload, &raw) {
+            return Err(
+                "the cryptographic signature does not verify with the signing certificate's key"
+                    .into(),
+            );
+        }
+        // Only verified bytes are parsed.
+        let p = crate::sigstore::Payload::parse(&sig.payload, crate::sigstore::PAYLOAD_TYPE)
+            .map_err(|e| e.to_string())?;
+        p.check_digest(digest).map_err(|e| e.to_string())?;
+        Ok(p)
     };
     match trust {
         SigstoreTrust::Keys(keys) => {
@@ -815,7 +822,7 @@ mod tests {
         let fulcio = |email: &str, issuer: &str, rekor: &str| {
             serde_json::json!({"type": "sigstoreSigned",
                 "fulcio": {"caPath": "fulcio_v1.crt.pem", "oidcIssuer": issuer, "subjectEmail": email},
-                "rekorPublicKeyPath": rekor})
+                "rekorPublicKeyPath": rekor, "signedIdentity": {"type": "matchRepository"}})
         };
         let sig = Signature::from_containers_file(&fixture("fulcio-rekor-signature-1")).expect("sig");
         let digest = wharf_oci::digest::sha256(&fixture("fulcio-rekor-manifest.json"));
@@ -840,13 +847,20 @@ mod tests {
 
         // A key signature logged in Rekor (keyPath + rekorPublicKeyPath).
         let sig = Signature::from_containers_file(&fixture("key-rekor-signature-1")).expect("sig");
-        let key_rekor = |rekor: &str| {
-            serde_json::json!({"type": "sigstoreSigned", "keyPath": "cosign.pub", "rekorPublicKeyPath": rekor})
+        let key_rekor = |keys: &[&str], rekor: &str| {
+            serde_json::json!({"type": "sigstoreSigned", "keyPaths": keys, "rekorPublicKeyPath": rekor,
+                "signedIdentity": {"type": "matchRepository"}})
         };
         let image = "192.168.64.2:5000/cosign-signed/key-1";
-        judge(&key_rekor("rekor.pub"), &dir, &sig, &digest, image).expect("key + Rekor");
-        let err = judge(&key_rekor("cosign2.pub"), &dir, &sig, &digest, image).expect_err("other log");
+        judge(&key_rekor(&["cosign.pub", "cosign2.pub"], "rekor.pub"), &dir, &sig, &digest, image)
+            .expect("key + Rekor");
+        let err = judge(&key_rekor(&["cosign2.pub"], "cosign.pub"), &dir, &sig, &digest, image)
+            .expect_err("other log");
         assert!(err.contains("Rekor SET"), "{err}");
+        // The SET logs cosign2.pub: with cosign.pub alone, the entry is another key's.
+        let err = judge(&key_rekor(&["cosign.pub"], "rekor.pub"), &dir, &sig, &digest, image)
+            .expect_err("other key");
+        assert!(err.contains("another key"), "{err}");
 
         // PKI: a certificate of the fixtures' PKI for the email and the hostname.
         let sig = Signature::from_containers_file(&fixture("pki-signature-1")).expect("sig");
@@ -854,7 +868,8 @@ mod tests {
         let pki = |email: &str, host: &str| {
             serde_json::json!({"type": "sigstoreSigned", "pki": {
                 "caRootsPath": "pki_root_crts.pem", "caIntermediatesPath": "pki_intermediate_crts.pem",
-                "subjectEmail": email, "subjectHostname": host}})
+                "subjectEmail": email, "subjectHostname": host},
+                "signedIdentity": {"type": "matchRepository"}})
         };
         judge(&pki("qiwan@redhat.com", "myhost.example.com"), &dir, &sig, &digest, "localhost:5000/test")
             .expect("PKI");
@@ -895,17 +910,16 @@ mod tests {
         };
         // A signature by `leaf` of `payload`, whose SET (by `log`, at `time`) logs `entry`
         // (by default: this signature).
-        let make = |ca: &Ca, leaf: &wharf_testkit::sigstore::Leaf, payload: Vec<u8>, log: &Rekor, time: u64, entry: Option<Entry<'_>>| {
+        // `over`: what the Rekor entry logs instead (certificate, signature, payload).
+        type Over<'a> = (Option<&'a [u8]>, Option<&'a str>, Option<&'a [u8]>);
+        let make = |ca: &Ca, leaf: &wharf_testkit::sigstore::Leaf, payload: Vec<u8>, log: &Rekor, time: u64, over: Over<'_>| {
             let sig_b64 = leaf.sign_b64(&payload);
-            let bundle = match &entry {
-                Some(e) => log.bundle(e),
-                None => log.bundle(&Entry {
-                    cert_der: &leaf.cert_der,
-                    signature_b64: &sig_b64,
-                    payload: &payload,
-                    integrated_time: time,
-                }),
-            };
+            let bundle = log.bundle(&Entry {
+                cert_der: over.0.unwrap_or(&leaf.cert_der),
+                signature_b64: over.1.unwrap_or(&sig_b64),
+                payload: over.2.unwrap_or(&payload),
+                integrated_time: time,
+            });
             let mut annotations = std::collections::BTreeMap::new();
             annotations.insert(crate::sigstore::CERTIFICATE_ANNOTATION.to_owned(), leaf.cert_pem.clone());
             annotations.insert(crate::sigstore::CHAIN_ANNOTATION.to_owned(), ca.chain_pem());
@@ -916,7 +930,7 @@ mod tests {
             "fulcio": {"caPath": "ca.pem", "oidcIssuer": spec.issuer, "subjectEmail": spec.email},
             "rekorPublicKeyPath": "rekor.pub"});
         let leaf = ca.leaf(&spec);
-        let good = make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, None);
+        let good = make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, (None, None, None));
         judge(&req, dir, &good, &digest, image).expect("valid keyless signature");
 
         let other_leaf = ca.leaf(&spec);
@@ -926,32 +940,26 @@ mod tests {
         let cases: Vec<(&str, Signature)> = vec![
             ("does not verify against", {
                 let l = other_ca.leaf(&spec);
-                make(&other_ca, &l, payload(&digest), &rekor, t0 + 60, None)
+                make(&other_ca, &l, payload(&digest), &rekor, t0 + 60, (None, None, None))
             }),
-            ("had expired at the Rekor integrated time", make(&ca, &leaf, payload(&digest), &rekor, t0 + 3600, None)),
-            ("not yet valid", make(&ca, &leaf, payload(&digest), &rekor, t0 - 60, None)),
+            ("had expired at the Rekor integrated time", make(&ca, &leaf, payload(&digest), &rekor, t0 + 3600, (None, None, None))),
+            ("not yet valid", make(&ca, &leaf, payload(&digest), &rekor, t0 - 60, (None, None, None))),
             ("oidcIssuer", {
                 let l = with(LeafSpec { issuer: "https://evil.example".into(), ..spec.clone() });
-                make(&ca, &l, payload(&digest), &rekor, t0 + 60, None)
+                make(&ca, &l, payload(&digest), &rekor, t0 + 60, (None, None, None))
             }),
             ("subjectEmail", {
                 let l = with(LeafSpec { email: "mallory@example.com".into(), ..spec.clone() });
-                make(&ca, &l, payload(&digest), &rekor, t0 + 60, None)
+                make(&ca, &l, payload(&digest), &rekor, t0 + 60, (None, None, None))
             }),
-            ("not signed by the policy's Rekor", make(&ca, &leaf, payload(&digest), &other_rekor, t0 + 60, None)),
-            ("logs payload", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, Some(Entry {
-                cert_der: &leaf.cert_der, signature_b64: &good.signature_b64, payload: &other_payload, integrated_time: t0 + 60,
-            }))),
-            ("another signature", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, Some(Entry {
-                cert_der: &leaf.cert_der, signature_b64: &other_sig, payload: &good.payload, integrated_time: t0 + 60,
-            }))),
-            ("another key or certificate", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, Some(Entry {
-                cert_der: &other_leaf.cert_der, signature_b64: &good.signature_b64, payload: &good.payload, integrated_time: t0 + 60,
-            }))),
-            ("not sha256:", make(&ca, &leaf, other_payload.clone(), &rekor, t0 + 60, None)),
+            ("not signed by the policy's Rekor", make(&ca, &leaf, payload(&digest), &other_rekor, t0 + 60, (None, None, None))),
+            ("logs payload", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, (None, None, Some(&other_payload)))),
+            ("another signature", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, (None, Some(&other_sig), None))),
+            ("another key or certificate", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, (Some(&other_leaf.cert_der), None, None))),
+            ("not sha256:", make(&ca, &leaf, other_payload.clone(), &rekor, t0 + 60, (None, None, None))),
             ("codeSigning", {
                 let l = with(LeafSpec { code_signing: false, ..spec.clone() });
-                make(&ca, &l, payload(&digest), &rekor, t0 + 60, None)
+                make(&ca, &l, payload(&digest), &rekor, t0 + 60, (None, None, None))
             }),
             ("no dev.sigstore.cosign/bundle", {
                 let mut s = good.clone();

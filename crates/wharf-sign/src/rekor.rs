@@ -6,12 +6,10 @@
 //! `hashedrekord` entry, which must name this signature, the SHA-256 of this payload and this
 //! key or certificate. No network: the log's inclusion is proven by its key, not by asking it.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 use sha2::Digest as _;
 
-use crate::sigstore::PublicKey;
+use crate::sigstore::{PublicKey, decode_b64};
 
 /// The annotation holding the Rekor bundle.
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
@@ -154,8 +152,7 @@ pub fn verify(
     }
     let b: Bundle = serde_json::from_str(bundle)
         .map_err(|e| format!("the Rekor bundle ({BUNDLE_ANNOTATION}) is invalid: {e}"))?;
-    let set = B64
-        .decode(b.set.trim())
+    let set = decode_b64(&b.set)
         .map_err(|e| format!("the Rekor SET is not base64: {e}"))?;
     let mut canonical = String::new();
     canonical_json(&b.payload, &mut canonical)
@@ -174,8 +171,7 @@ pub fn verify(
         .map_err(|e| format!("the Rekor SET payload is invalid: {e}"))?;
     let time = u64::try_from(p.integrated_time)
         .map_err(|_| format!("the Rekor integrated time {} is negative", p.integrated_time))?;
-    let body = B64
-        .decode(p.body.trim())
+    let body = decode_b64(&p.body)
         .map_err(|e| format!("the Rekor entry body is not base64: {e}"))?;
     let entry: HashedRekord = serde_json::from_slice(&body)
         .map_err(|e| format!("the Rekor entry is not a hashedrekord entry: {e}"))?;
@@ -192,8 +188,7 @@ pub fn verify(
     let logged_key = sig
         .public_key
         .ok_or("the Rekor entry has no signature.publicKey")?;
-    let logged_pem = B64
-        .decode(logged_key.content.trim())
+    let logged_pem = decode_b64(&logged_key.content)
         .map_err(|e| format!("the Rekor entry's public key is not base64: {e}"))?;
     let logged = pem::parse(&logged_pem)
         .map_err(|e| format!("the Rekor entry's public key is not PEM: {e}"))?;
@@ -202,8 +197,7 @@ pub fn verify(
             "the Rekor entry logs another key or certificate than this signature's".into(),
         );
     }
-    let logged_sig = B64
-        .decode(sig.content.trim())
+    let logged_sig = decode_b64(&sig.content)
         .map_err(|e| format!("the Rekor entry's signature is not base64: {e}"))?;
     if logged_sig != signature {
         return Err("the Rekor entry logs another signature than this one".into());

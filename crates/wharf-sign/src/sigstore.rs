@@ -399,6 +399,13 @@ impl PrivateKey {
     }
 }
 
+/// Decodes standard base64 as Go's `encoding/base64` does (what cosign and containers/image
+/// write and read): line breaks are ignored, so wrapped values (cosign's PKI signatures) read.
+pub fn decode_b64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    let joined: String = s.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    B64.decode(joined.trim())
+}
+
 /// The annotation holding the PEM signing certificate of a keyless (Fulcio) or PKI signature.
 pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 /// The annotation holding the PEM intermediate chain of the signing certificate (root last).
@@ -458,7 +465,7 @@ impl Signature {
 
     /// The signature's bytes (its annotation is base64).
     pub fn raw_signature(&self) -> Result<Vec<u8>> {
-        B64.decode(self.signature_b64.trim())
+        decode_b64(&self.signature_b64)
             .map_err(|e| SignError::BadSignature {
                 why: format!("the signature annotation is not base64: {e}"),
             })

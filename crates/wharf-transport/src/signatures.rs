@@ -229,8 +229,9 @@ pub(crate) async fn write_stored_simple(
             destination: dst.describe(),
             why: format!(
                 "the image has a GPG (simple signing) signature, which lives in lookaside \
-                 storage, and registries.d ({}) configures none for {}: set lookaside-staging \
-                 (or lookaside) there, or push with --referrers=false to leave it behind",
+                 storage, and registries.d ({}) configures none for {} (and $HOME is unset): \
+                 set lookaside-staging (or lookaside) there, or push with --referrers=false to \
+                 leave it behind",
                 registries_d.dir.as_ref().map_or_else(
                     || "/etc/containers/registries.d".to_owned(),
                     |d| d.display().to_string()
