@@ -921,13 +921,23 @@ fn oci_archive_keeps_referrers_and_dir_says_why_not() {
         run(
             "ferry",
             &root,
-            &[&["copy", "-q", "--insecure-policy", "--referrers"][..], args].concat(),
+            &[
+                &["copy", "-q", "--insecure-policy", "--referrers"][..],
+                args,
+            ]
+            .concat(),
         )
     };
     ok(
         "ferry",
         &root,
-        &["copy", "-q", "--insecure-policy", "store:localhost/busybox:latest", &src_s],
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "store:localhost/busybox:latest",
+            &src_s,
+        ],
     );
     let image = image_entry(&src, "img");
     let note = add_referrer(&src, &image, "application/vnd.example.note", b"one");
@@ -949,7 +959,10 @@ fn oci_archive_keeps_referrers_and_dir_says_why_not() {
     assert_eq!(listed.len(), 1, "{:?}", index(&unpacked));
     assert_eq!(listed[0]["digest"], note["digest"]);
     assert!(
-        unpacked.join("blobs/sha256").join(&note["digest"].as_str().unwrap()[7..]).exists()
+        unpacked
+            .join("blobs/sha256")
+            .join(&note["digest"].as_str().unwrap()[7..])
+            .exists()
     );
     // Out of the archive, the referrer comes along.
     let back = d.join("back");
@@ -959,7 +972,10 @@ fn oci_archive_keeps_referrers_and_dir_says_why_not() {
 
     let o = copy(&[&src_s, &format!("dir:{}", d.join("dir").display())]);
     let err = text(&o.stderr);
-    assert!(!o.status.success() && err.contains("no referrers concept"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("no referrers concept"),
+        "{err}"
+    );
 }
 
 /// A referrer that fails after others of the same subject were written: the error names the
@@ -980,7 +996,13 @@ fn a_failed_referrer_copy_says_what_is_attached_and_a_rerun_completes_it() {
     ok(
         "ferry",
         &root,
-        &["copy", "-q", "--insecure-policy", "store:localhost/busybox:latest", &src_s],
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "store:localhost/busybox:latest",
+            &src_s,
+        ],
     );
     let image = image_entry(&src, "img");
     let digest = image["digest"].as_str().unwrap().to_owned();
@@ -988,8 +1010,11 @@ fn a_failed_referrer_copy_says_what_is_attached_and_a_rerun_completes_it() {
     let second = add_referrer(&src, &image, "application/vnd.example.note", b"second");
     // The second referrer's layer goes missing: its manifest still names the image.
     let second_manifest: Value = serde_json::from_slice(
-        &std::fs::read(src.join("blobs/sha256").join(&second["digest"].as_str().unwrap()[7..]))
-            .unwrap(),
+        &std::fs::read(
+            src.join("blobs/sha256")
+                .join(&second["digest"].as_str().unwrap()[7..]),
+        )
+        .unwrap(),
     )
     .unwrap();
     let layer = src
@@ -1023,7 +1048,10 @@ fn a_failed_referrer_copy_says_what_is_attached_and_a_rerun_completes_it() {
         "1 were attached",
         "rerun",
     ] {
-        assert!(err.contains(want), "the error does not name {want:?}:\n{err}");
+        assert!(
+            err.contains(want),
+            "the error does not name {want:?}:\n{err}"
+        );
     }
     assert_eq!(reg.recorded("partial/img", &digest), 1);
     std::fs::write(&layer, saved).unwrap();

@@ -1039,7 +1039,12 @@ fn keyless_fulcio_rekor_signatures_are_verified_offline() {
                 &format!("docker://{image}"),
             ],
         );
-        let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &format!("docker://{image}")]);
+        let raw = skopeo(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ]);
         let digest = wharf_oci::digest::sha256(raw.as_bytes());
         let payload = |d: &wharf_oci::Digest| {
             format!(
@@ -1047,18 +1052,87 @@ fn keyless_fulcio_rekor_signatures_are_verified_offline() {
             )
             .into_bytes()
         };
-        let (leaf, chain, payload, log, time, logged): (&Leaf, String, Vec<u8>, &Rekor, u64, Option<Vec<u8>>) =
-            match *name {
-                "wrong-ca" => (&foreign, other_ca.chain_pem(), payload(&digest), &rekor, in_window, None),
-                "expired" => (&leaf, ca.chain_pem(), payload(&digest), &rekor, spec.not_after + 3600, None),
-                "wrong-issuer" => (&bad_issuer, ca.chain_pem(), payload(&digest), &rekor, in_window, None),
-                "wrong-email" => (&bad_email, ca.chain_pem(), payload(&digest), &rekor, in_window, None),
-                "no-code-signing" => (&no_code_signing, ca.chain_pem(), payload(&digest), &rekor, in_window, None),
-                "other-log" => (&leaf, ca.chain_pem(), payload(&digest), &other_rekor, in_window, None),
-                "other-body" => (&leaf, ca.chain_pem(), payload(&digest), &rekor, in_window, Some(payload(&other_digest))),
-                "other-digest" => (&leaf, ca.chain_pem(), payload(&other_digest), &rekor, in_window, None),
-                _ => (&leaf, ca.chain_pem(), payload(&digest), &rekor, in_window, None),
-            };
+        let (leaf, chain, payload, log, time, logged): (
+            &Leaf,
+            String,
+            Vec<u8>,
+            &Rekor,
+            u64,
+            Option<Vec<u8>>,
+        ) = match *name {
+            "wrong-ca" => (
+                &foreign,
+                other_ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            "expired" => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                spec.not_after + 3600,
+                None,
+            ),
+            "wrong-issuer" => (
+                &bad_issuer,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            "wrong-email" => (
+                &bad_email,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            "no-code-signing" => (
+                &no_code_signing,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            "other-log" => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&digest),
+                &other_rekor,
+                in_window,
+                None,
+            ),
+            "other-body" => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                Some(payload(&other_digest)),
+            ),
+            "other-digest" => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&other_digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            _ => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+        };
         let signature_b64 = leaf.sign_b64(&payload);
         let logged = logged.unwrap_or_else(|| payload.clone());
         let bundle = log.bundle(&Entry {
@@ -1087,14 +1161,26 @@ fn keyless_fulcio_rekor_signatures_are_verified_offline() {
     let good = format!("{a}/keyless/good:1");
     let mut pull = vec!["pull", "-q", "--tls-verify=false"];
     pull.extend(&p);
-    ok("kiln", &d.join("kiln-good"), &[&pull[..], &[good.as_str()]].concat());
+    ok(
+        "kiln",
+        &d.join("kiln-good"),
+        &[&pull[..], &[good.as_str()]].concat(),
+    );
     let mut bpull = vec!["pull", "--tls-verify=false"];
     bpull.extend(&p);
-    ok("berth", &d.join("berth-good"), &[&bpull[..], &[good.as_str()]].concat());
+    ok(
+        "berth",
+        &d.join("berth-good"),
+        &[&bpull[..], &[good.as_str()]].concat(),
+    );
     let mut copy = vec!["copy", "-q", "--src-tls-verify=false"];
     copy.extend(&p);
     let layout = format!("oci:{}:good", d.join("layout").display());
-    ok("ferry", &root, &[&copy[..], &[format!("docker://{good}").as_str(), &layout]].concat());
+    ok(
+        "ferry",
+        &root,
+        &[&copy[..], &[format!("docker://{good}").as_str(), &layout]].concat(),
+    );
 
     // Every forgery: refused by kiln pull with the failed check named, nothing stored.
     for (name, why) in cases.iter().skip(1) {
@@ -1114,7 +1200,14 @@ fn keyless_fulcio_rekor_signatures_are_verified_offline() {
     let out = run(
         "ferry",
         &root,
-        &[&copy[..], &[format!("docker://{forged}").as_str(), &format!("oci:{}:x", d.join("refused-layout").display())]].concat(),
+        &[
+            &copy[..],
+            &[
+                format!("docker://{forged}").as_str(),
+                &format!("oci:{}:x", d.join("refused-layout").display()),
+            ],
+        ]
+        .concat(),
     );
     refused(&out, &forged, "sigstoreSigned", &policy);
     drop(reg);
@@ -1183,12 +1276,28 @@ fn kiln_build_sign_by_gpg_goes_to_lookaside_on_push() {
         crate::text(&out.stdout)
     };
     let ctx_s = ctx.display().to_string();
-    kiln(&["build", "-q", "--provenance=false", "-t", &signed, "--sign-by", &fp, &ctx_s]);
+    kiln(&[
+        "build",
+        "-q",
+        "--provenance=false",
+        "-t",
+        &signed,
+        "--sign-by",
+        &fp,
+        &ctx_s,
+    ]);
     // Another image (a build of the same context would have the same digest, and share it).
     let ctx2 = d.join("ctx2");
     std::fs::create_dir(&ctx2).unwrap();
     std::fs::write(ctx2.join("Dockerfile"), "FROM busybox\nLABEL signed=no\n").unwrap();
-    kiln(&["build", "-q", "--provenance=false", "-t", &unsigned, &ctx2.display().to_string()]);
+    kiln(&[
+        "build",
+        "-q",
+        "--provenance=false",
+        "-t",
+        &unsigned,
+        &ctx2.display().to_string(),
+    ]);
     let inspect: serde_json::Value =
         serde_json::from_str(&kiln(&["inspect", "--type", "image", &signed])).unwrap();
     let kinds: Vec<&str> = inspect["Signatures"]
@@ -1199,10 +1308,19 @@ fn kiln_build_sign_by_gpg_goes_to_lookaside_on_push() {
         .collect();
     assert_eq!(kinds, ["simple-signing"], "{inspect}");
     for image in [&signed, &unsigned] {
-        kiln(&["push", "-q", "--tls-verify=false", "--registries.d", &regd_s, image]);
+        kiln(&[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "--registries.d",
+            &regd_s,
+            image,
+        ]);
     }
     assert!(
-        walk(&sigs).iter().any(|p| p.to_string_lossy().contains("/gpg@sha256=")),
+        walk(&sigs)
+            .iter()
+            .any(|p| p.to_string_lossy().contains("/gpg@sha256=")),
         "no signature of {signed} under {}",
         sigs.display()
     );
@@ -1225,7 +1343,11 @@ fn kiln_build_sign_by_gpg_goes_to_lookaside_on_push() {
             .unwrap()
     };
     let out = skopeo_check(&signed, "by-skopeo");
-    assert!(out.status.success(), "skopeo refused: {}", crate::text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "skopeo refused: {}",
+        crate::text(&out.stderr)
+    );
     assert!(!skopeo_check(&unsigned, "by-skopeo-2").status.success());
     // Wharf's policy: the same.
     let pull = |image: &str, store: &Path| {
@@ -1286,7 +1408,11 @@ fn attest_layout_index_signs_the_index_and_the_image() {
         ]
         .concat(),
     );
-    ok("kiln", &s.root, &["push", "-q", "--tls-verify=false", &name]);
+    ok(
+        "kiln",
+        &s.root,
+        &["push", "-q", "--tls-verify=false", &name],
+    );
     let index: serde_json::Value = serde_json::from_str(&skopeo(&[
         "inspect",
         "--raw",
@@ -1305,7 +1431,15 @@ fn attest_layout_index_signs_the_index_and_the_image() {
         .to_owned();
     let mut pull = vec!["pull", "-q", "--tls-verify=false"];
     pull.extend(&p);
-    ok("kiln", &s.dir().join("by-name"), &[&pull[..], &[name.as_str()]].concat());
+    ok(
+        "kiln",
+        &s.dir().join("by-name"),
+        &[&pull[..], &[name.as_str()]].concat(),
+    );
     let by_digest = format!("{a}/sig/indexed@{image}");
-    ok("kiln", &s.dir().join("by-digest"), &[&pull[..], &[by_digest.as_str()]].concat());
+    ok(
+        "kiln",
+        &s.dir().join("by-digest"),
+        &[&pull[..], &[by_digest.as_str()]].concat(),
+    );
 }

@@ -20,9 +20,11 @@ use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
 use crate::sigstore::PublicKey;
 
 /// Fulcio's OIDC issuer extension, v1: the issuer URL as the raw extension value.
-const OID_FULCIO_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+const OID_FULCIO_ISSUER_V1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 /// Fulcio's OIDC issuer extension, v2: a DER UTF8String.
-const OID_FULCIO_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+const OID_FULCIO_ISSUER_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 const OID_SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 const OID_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const OID_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
@@ -183,7 +185,9 @@ impl Leaf {
             } else if ext.extn_id == OID_FULCIO_ISSUER_V2 {
                 leaf.issuer_v2 = Some(
                     Utf8StringRef::from_der(value)
-                        .map_err(|e| format!("the Fulcio OIDC issuer (v2) is not a UTF8String: {e}"))?
+                        .map_err(|e| {
+                            format!("the Fulcio OIDC issuer (v2) is not a UTF8String: {e}")
+                        })?
                         .as_str()
                         .to_owned(),
                 );
@@ -300,7 +304,9 @@ fn untrusted_chain(chain_pem: Option<&str>) -> Result<Vec<CertificateDer<'static
     match chain_pem {
         // Every certificate of the chain is only a candidate intermediate: a root in it is not
         // trusted unless the policy's CA file has it.
-        Some(c) if !c.trim().is_empty() => pem_certificates(c.as_bytes(), "the certificate chain annotation"),
+        Some(c) if !c.trim().is_empty() => {
+            pem_certificates(c.as_bytes(), "the certificate chain annotation")
+        }
         _ => Ok(Vec::new()),
     }
 }

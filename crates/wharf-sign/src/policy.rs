@@ -48,7 +48,7 @@ pub enum Requirement {
     #[serde(rename = "signedBy")]
     SignedBy(SignedBy),
     #[serde(rename = "sigstoreSigned")]
-    SigstoreSigned(SigstoreSigned),
+    SigstoreSigned(Box<SigstoreSigned>),
     #[serde(rename = "signedBaseLayer")]
     SignedBaseLayer(SignedBaseLayer),
 }
@@ -360,6 +360,7 @@ fn resolve(r: Requirement, base: &Path) -> Result<Resolved, String> {
             {
                 rekor.push(key_data(d, "rekorPublicKeyData")?);
             }
+            let s = *s;
             let trust = if let Some(f) = s.fulcio {
                 let cas = pem_source(
                     f.ca_path.as_deref(),
@@ -502,11 +503,12 @@ fn accept_sigstore(
         SigstoreTrust::Keys(keys) => {
             let mut last = String::from("no key");
             for k in keys {
-                if !rekor_keys.is_empty() {
-                    if let Err(e) = rekor::verify(rekor_keys, bundle()?, &k.spki_der(), &raw, &sig.payload) {
-                        last = e;
-                        continue;
-                    }
+                if !rekor_keys.is_empty()
+                    && let Err(e) =
+                        rekor::verify(rekor_keys, bundle()?, &k.spki_der(), &raw, &sig.payload)
+                {
+                    last = e;
+                    continue;
                 }
                 match sig.verify(k, digest) {
                     Ok(p) => return Ok(p),
@@ -641,7 +643,8 @@ impl PolicyContext {
                     let sigs = sigstore.as_deref().unwrap_or_default();
                     any_accepted(image, sigs.len(), "sigstore", |i| {
                         let p = accept_sigstore(trust, rekor, &sigs[i], &image.digest)?;
-                        identity.matches(image.docker.as_ref(), &p.critical.identity.docker_reference)
+                        identity
+                            .matches(image.docker.as_ref(), &p.critical.identity.docker_reference)
                     })
                 }
                 Resolved::SignedBy { keys, identity } => {
@@ -795,7 +798,8 @@ mod tests {
         reference: &str,
     ) -> Result<(), String> {
         let text = serde_json::json!({ "default": [req] }).to_string();
-        let p = Policy::parse(text.as_bytes(), &dir.join("policy.json")).map_err(|e| e.to_string())?;
+        let p =
+            Policy::parse(text.as_bytes(), &dir.join("policy.json")).map_err(|e| e.to_string())?;
         let Resolved::Sigstore {
             trust,
             rekor,
@@ -810,8 +814,12 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
-            .expect("fixture")
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name),
+        )
+        .expect("fixture")
     }
 
     /// containers/image's fixtures, made by the real cosign against the real (2022) Fulcio and
@@ -824,25 +832,60 @@ mod tests {
                 "fulcio": {"caPath": "fulcio_v1.crt.pem", "oidcIssuer": issuer, "subjectEmail": email},
                 "rekorPublicKeyPath": rekor, "signedIdentity": {"type": "matchRepository"}})
         };
-        let sig = Signature::from_containers_file(&fixture("fulcio-rekor-signature-1")).expect("sig");
+        let sig =
+            Signature::from_containers_file(&fixture("fulcio-rekor-signature-1")).expect("sig");
         let digest = wharf_oci::digest::sha256(&fixture("fulcio-rekor-manifest.json"));
         let image = "192.168.64.2:5000/cosign-signed/fulcio-rekor-1";
         let gh = "https://github.com/login/oauth";
-        judge(&fulcio("mitr@redhat.com", gh, "rekor.pub"), &dir, &sig, &digest, image)
-            .expect("the real Fulcio + Rekor signature is accepted");
+        judge(
+            &fulcio("mitr@redhat.com", gh, "rekor.pub"),
+            &dir,
+            &sig,
+            &digest,
+            image,
+        )
+        .expect("the real Fulcio + Rekor signature is accepted");
         let refused = |req: &serde_json::Value, sig: &Signature, want: &str| {
             let err = judge(req, &dir, sig, &digest, image).expect_err("accepted");
             assert!(err.contains(want), "expected {want:?} in: {err}");
         };
-        refused(&fulcio("other@redhat.com", gh, "rekor.pub"), &sig, "subjectEmail");
-        refused(&fulcio("mitr@redhat.com", "https://accounts.google.com", "rekor.pub"), &sig, "oidcIssuer");
-        refused(&fulcio("mitr@redhat.com", gh, "cosign.pub"), &sig, "not signed by the policy's Rekor");
+        refused(
+            &fulcio("other@redhat.com", gh, "rekor.pub"),
+            &sig,
+            "subjectEmail",
+        );
+        refused(
+            &fulcio(
+                "mitr@redhat.com",
+                "https://accounts.google.com",
+                "rekor.pub",
+            ),
+            &sig,
+            "oidcIssuer",
+        );
+        refused(
+            &fulcio("mitr@redhat.com", gh, "cosign.pub"),
+            &sig,
+            "not signed by the policy's Rekor",
+        );
         let mut no_chain = sig.clone();
-        no_chain.annotations.remove(crate::sigstore::CHAIN_ANNOTATION);
-        refused(&fulcio("mitr@redhat.com", gh, "rekor.pub"), &no_chain, "does not chain");
+        no_chain
+            .annotations
+            .remove(crate::sigstore::CHAIN_ANNOTATION);
+        refused(
+            &fulcio("mitr@redhat.com", gh, "rekor.pub"),
+            &no_chain,
+            "does not chain",
+        );
         let other = wharf_oci::digest::sha256(&fixture("valid-manifest.json"));
-        let err = judge(&fulcio("mitr@redhat.com", gh, "rekor.pub"), &dir, &sig, &other, image)
-            .expect_err("another manifest");
+        let err = judge(
+            &fulcio("mitr@redhat.com", gh, "rekor.pub"),
+            &dir,
+            &sig,
+            &other,
+            image,
+        )
+        .expect_err("another manifest");
         assert!(err.contains("not sha256:"), "{err}");
 
         // A key signature logged in Rekor (keyPath + rekorPublicKeyPath).
@@ -852,14 +895,32 @@ mod tests {
                 "signedIdentity": {"type": "matchRepository"}})
         };
         let image = "192.168.64.2:5000/cosign-signed/key-1";
-        judge(&key_rekor(&["cosign.pub", "cosign2.pub"], "rekor.pub"), &dir, &sig, &digest, image)
-            .expect("key + Rekor");
-        let err = judge(&key_rekor(&["cosign2.pub"], "cosign.pub"), &dir, &sig, &digest, image)
-            .expect_err("other log");
+        judge(
+            &key_rekor(&["cosign.pub", "cosign2.pub"], "rekor.pub"),
+            &dir,
+            &sig,
+            &digest,
+            image,
+        )
+        .expect("key + Rekor");
+        let err = judge(
+            &key_rekor(&["cosign2.pub"], "cosign.pub"),
+            &dir,
+            &sig,
+            &digest,
+            image,
+        )
+        .expect_err("other log");
         assert!(err.contains("Rekor SET"), "{err}");
         // The SET logs cosign2.pub: with cosign.pub alone, the entry is another key's.
-        let err = judge(&key_rekor(&["cosign.pub"], "rekor.pub"), &dir, &sig, &digest, image)
-            .expect_err("other key");
+        let err = judge(
+            &key_rekor(&["cosign.pub"], "rekor.pub"),
+            &dir,
+            &sig,
+            &digest,
+            image,
+        )
+        .expect_err("other key");
         assert!(err.contains("another key"), "{err}");
 
         // PKI: a certificate of the fixtures' PKI for the email and the hostname.
@@ -871,16 +932,33 @@ mod tests {
                 "subjectEmail": email, "subjectHostname": host},
                 "signedIdentity": {"type": "matchRepository"}})
         };
-        judge(&pki("qiwan@redhat.com", "myhost.example.com"), &dir, &sig, &digest, "localhost:5000/test")
-            .expect("PKI");
+        judge(
+            &pki("qiwan@redhat.com", "myhost.example.com"),
+            &dir,
+            &sig,
+            &digest,
+            "localhost:5000/test",
+        )
+        .expect("PKI");
         for (req, want) in [
-            (pki("qiwan@redhat.com", "otherhost.example.com"), "subjectHostname"),
-            (pki("other@redhat.com", "myhost.example.com"), "subjectEmail"),
+            (
+                pki("qiwan@redhat.com", "otherhost.example.com"),
+                "subjectHostname",
+            ),
+            (
+                pki("other@redhat.com", "myhost.example.com"),
+                "subjectEmail",
+            ),
         ] {
-            let err = judge(&req, &dir, &sig, &digest, "localhost:5000/test").expect_err("accepted");
+            let err =
+                judge(&req, &dir, &sig, &digest, "localhost:5000/test").expect_err("accepted");
             assert!(err.contains(want), "{err}");
         }
     }
+
+    /// What a test's Rekor entry logs instead of the signature's (certificate, signature,
+    /// payload).
+    type Over<'a> = (Option<&'a [u8]>, Option<&'a str>, Option<&'a [u8]>);
 
     /// Keyless material made by the testkit (its own CA and log): the valid signature is
     /// accepted; every forgery is refused with the check that failed.
@@ -911,8 +989,12 @@ mod tests {
         // A signature by `leaf` of `payload`, whose SET (by `log`, at `time`) logs `entry`
         // (by default: this signature).
         // `over`: what the Rekor entry logs instead (certificate, signature, payload).
-        type Over<'a> = (Option<&'a [u8]>, Option<&'a str>, Option<&'a [u8]>);
-        let make = |ca: &Ca, leaf: &wharf_testkit::sigstore::Leaf, payload: Vec<u8>, log: &Rekor, time: u64, over: Over<'_>| {
+        let make = |ca: &Ca,
+                    leaf: &wharf_testkit::sigstore::Leaf,
+                    payload: Vec<u8>,
+                    log: &Rekor,
+                    time: u64,
+                    over: Over<'_>| {
             let sig_b64 = leaf.sign_b64(&payload);
             let bundle = log.bundle(&Entry {
                 cert_der: over.0.unwrap_or(&leaf.cert_der),
@@ -921,16 +1003,30 @@ mod tests {
                 integrated_time: time,
             });
             let mut annotations = std::collections::BTreeMap::new();
-            annotations.insert(crate::sigstore::CERTIFICATE_ANNOTATION.to_owned(), leaf.cert_pem.clone());
+            annotations.insert(
+                crate::sigstore::CERTIFICATE_ANNOTATION.to_owned(),
+                leaf.cert_pem.clone(),
+            );
             annotations.insert(crate::sigstore::CHAIN_ANNOTATION.to_owned(), ca.chain_pem());
             annotations.insert(rekor::BUNDLE_ANNOTATION.to_owned(), bundle);
-            Signature { payload, signature_b64: sig_b64, annotations }
+            Signature {
+                payload,
+                signature_b64: sig_b64,
+                annotations,
+            }
         };
         let req = serde_json::json!({"type": "sigstoreSigned",
             "fulcio": {"caPath": "ca.pem", "oidcIssuer": spec.issuer, "subjectEmail": spec.email},
             "rekorPublicKeyPath": "rekor.pub"});
         let leaf = ca.leaf(&spec);
-        let good = make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, (None, None, None));
+        let good = make(
+            &ca,
+            &leaf,
+            payload(&digest),
+            &rekor,
+            t0 + 60,
+            (None, None, None),
+        );
         judge(&req, dir, &good, &digest, image).expect("valid keyless signature");
 
         let other_leaf = ca.leaf(&spec);
@@ -940,26 +1036,133 @@ mod tests {
         let cases: Vec<(&str, Signature)> = vec![
             ("does not verify against", {
                 let l = other_ca.leaf(&spec);
-                make(&other_ca, &l, payload(&digest), &rekor, t0 + 60, (None, None, None))
+                make(
+                    &other_ca,
+                    &l,
+                    payload(&digest),
+                    &rekor,
+                    t0 + 60,
+                    (None, None, None),
+                )
             }),
-            ("had expired at the Rekor integrated time", make(&ca, &leaf, payload(&digest), &rekor, t0 + 3600, (None, None, None))),
-            ("not yet valid", make(&ca, &leaf, payload(&digest), &rekor, t0 - 60, (None, None, None))),
+            (
+                "had expired at the Rekor integrated time",
+                make(
+                    &ca,
+                    &leaf,
+                    payload(&digest),
+                    &rekor,
+                    t0 + 3600,
+                    (None, None, None),
+                ),
+            ),
+            (
+                "not yet valid",
+                make(
+                    &ca,
+                    &leaf,
+                    payload(&digest),
+                    &rekor,
+                    t0 - 60,
+                    (None, None, None),
+                ),
+            ),
             ("oidcIssuer", {
-                let l = with(LeafSpec { issuer: "https://evil.example".into(), ..spec.clone() });
-                make(&ca, &l, payload(&digest), &rekor, t0 + 60, (None, None, None))
+                let l = with(LeafSpec {
+                    issuer: "https://evil.example".into(),
+                    ..spec.clone()
+                });
+                make(
+                    &ca,
+                    &l,
+                    payload(&digest),
+                    &rekor,
+                    t0 + 60,
+                    (None, None, None),
+                )
             }),
             ("subjectEmail", {
-                let l = with(LeafSpec { email: "mallory@example.com".into(), ..spec.clone() });
-                make(&ca, &l, payload(&digest), &rekor, t0 + 60, (None, None, None))
+                let l = with(LeafSpec {
+                    email: "mallory@example.com".into(),
+                    ..spec.clone()
+                });
+                make(
+                    &ca,
+                    &l,
+                    payload(&digest),
+                    &rekor,
+                    t0 + 60,
+                    (None, None, None),
+                )
             }),
-            ("not signed by the policy's Rekor", make(&ca, &leaf, payload(&digest), &other_rekor, t0 + 60, (None, None, None))),
-            ("logs payload", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, (None, None, Some(&other_payload)))),
-            ("another signature", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, (None, Some(&other_sig), None))),
-            ("another key or certificate", make(&ca, &leaf, payload(&digest), &rekor, t0 + 60, (Some(&other_leaf.cert_der), None, None))),
-            ("not sha256:", make(&ca, &leaf, other_payload.clone(), &rekor, t0 + 60, (None, None, None))),
+            (
+                "not signed by the policy's Rekor",
+                make(
+                    &ca,
+                    &leaf,
+                    payload(&digest),
+                    &other_rekor,
+                    t0 + 60,
+                    (None, None, None),
+                ),
+            ),
+            (
+                "logs payload",
+                make(
+                    &ca,
+                    &leaf,
+                    payload(&digest),
+                    &rekor,
+                    t0 + 60,
+                    (None, None, Some(&other_payload)),
+                ),
+            ),
+            (
+                "another signature",
+                make(
+                    &ca,
+                    &leaf,
+                    payload(&digest),
+                    &rekor,
+                    t0 + 60,
+                    (None, Some(&other_sig), None),
+                ),
+            ),
+            (
+                "another key or certificate",
+                make(
+                    &ca,
+                    &leaf,
+                    payload(&digest),
+                    &rekor,
+                    t0 + 60,
+                    (Some(&other_leaf.cert_der), None, None),
+                ),
+            ),
+            (
+                "not sha256:",
+                make(
+                    &ca,
+                    &leaf,
+                    other_payload.clone(),
+                    &rekor,
+                    t0 + 60,
+                    (None, None, None),
+                ),
+            ),
             ("codeSigning", {
-                let l = with(LeafSpec { code_signing: false, ..spec.clone() });
-                make(&ca, &l, payload(&digest), &rekor, t0 + 60, (None, None, None))
+                let l = with(LeafSpec {
+                    code_signing: false,
+                    ..spec.clone()
+                });
+                make(
+                    &ca,
+                    &l,
+                    payload(&digest),
+                    &rekor,
+                    t0 + 60,
+                    (None, None, None),
+                )
             }),
             ("no dev.sigstore.cosign/bundle", {
                 let mut s = good.clone();
@@ -982,8 +1185,10 @@ mod tests {
             serde_json::json!({"type": "sigstoreSigned", "fulcio": {"caPath": "rekor.pub", "oidcIssuer": "x", "subjectEmail": "y"}, "rekorPublicKeyPath": "rekor.pub"}),
         ] {
             let text = serde_json::json!({ "default": [bad] }).to_string();
-            assert!(Policy::parse(text.as_bytes(), &dir.join("policy.json")).is_err(), "{bad}");
+            assert!(
+                Policy::parse(text.as_bytes(), &dir.join("policy.json")).is_err(),
+                "{bad}"
+            );
         }
     }
-
 }

@@ -152,8 +152,7 @@ pub fn verify(
     }
     let b: Bundle = serde_json::from_str(bundle)
         .map_err(|e| format!("the Rekor bundle ({BUNDLE_ANNOTATION}) is invalid: {e}"))?;
-    let set = decode_b64(&b.set)
-        .map_err(|e| format!("the Rekor SET is not base64: {e}"))?;
+    let set = decode_b64(&b.set).map_err(|e| format!("the Rekor SET is not base64: {e}"))?;
     let mut canonical = String::new();
     canonical_json(&b.payload, &mut canonical)
         .map_err(|e| format!("the Rekor SET payload cannot be canonicalized: {e}"))?;
@@ -162,17 +161,20 @@ pub fn verify(
         .any(|k| k.verify_raw(canonical.as_bytes(), &set))
     {
         return Err(
-            "the Rekor SET is not signed by the policy's Rekor public key (rekorPublicKey*)"
-                .into(),
+            "the Rekor SET is not signed by the policy's Rekor public key (rekorPublicKey*)".into(),
         );
     }
     // Only the verified, canonical bytes are parsed further.
     let p: SetPayload = serde_json::from_str(&canonical)
         .map_err(|e| format!("the Rekor SET payload is invalid: {e}"))?;
-    let time = u64::try_from(p.integrated_time)
-        .map_err(|_| format!("the Rekor integrated time {} is negative", p.integrated_time))?;
-    let body = decode_b64(&p.body)
-        .map_err(|e| format!("the Rekor entry body is not base64: {e}"))?;
+    let time = u64::try_from(p.integrated_time).map_err(|_| {
+        format!(
+            "the Rekor integrated time {} is negative",
+            p.integrated_time
+        )
+    })?;
+    let body =
+        decode_b64(&p.body).map_err(|e| format!("the Rekor entry body is not base64: {e}"))?;
     let entry: HashedRekord = serde_json::from_slice(&body)
         .map_err(|e| format!("the Rekor entry is not a hashedrekord entry: {e}"))?;
     if entry.kind != "hashedrekord" || entry.api_version != HASHEDREKORD_VERSION {
@@ -193,9 +195,7 @@ pub fn verify(
     let logged = pem::parse(&logged_pem)
         .map_err(|e| format!("the Rekor entry's public key is not PEM: {e}"))?;
     if logged.contents() != key_or_cert_der {
-        return Err(
-            "the Rekor entry logs another key or certificate than this signature's".into(),
-        );
+        return Err("the Rekor entry logs another key or certificate than this signature's".into());
     }
     let logged_sig = decode_b64(&sig.content)
         .map_err(|e| format!("the Rekor entry's signature is not base64: {e}"))?;

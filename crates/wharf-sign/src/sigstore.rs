@@ -465,10 +465,9 @@ impl Signature {
 
     /// The signature's bytes (its annotation is base64).
     pub fn raw_signature(&self) -> Result<Vec<u8>> {
-        decode_b64(&self.signature_b64)
-            .map_err(|e| SignError::BadSignature {
-                why: format!("the signature annotation is not base64: {e}"),
-            })
+        decode_b64(&self.signature_b64).map_err(|e| SignError::BadSignature {
+            why: format!("the signature annotation is not base64: {e}"),
+        })
     }
 
     /// Signs a new payload for `reference` at `digest`.

@@ -135,8 +135,8 @@ impl Default for Ca {
 /// An ASN.1 ECDSA P-256 SHA-256 signature of `msg` by the PKCS#8 key `pkcs8`.
 fn sign(pkcs8: &[u8], msg: &[u8]) -> Vec<u8> {
     let rng = SystemRandom::new();
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng)
-        .expect("pkcs8 key");
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng).expect("pkcs8 key");
     pair.sign(&rng, msg).expect("sign").as_ref().to_vec()
 }
 
@@ -198,9 +198,8 @@ impl Rekor {
         let body = B64.encode(serde_json::to_vec(&body).expect("json"));
         let log_id = hex_sha256(&self.key.public_key_der());
         let t = entry.integrated_time;
-        let canonical = format!(
-            r#"{{"body":"{body}","integratedTime":{t},"logID":"{log_id}","logIndex":7}}"#
-        );
+        let canonical =
+            format!(r#"{{"body":"{body}","integratedTime":{t},"logID":"{log_id}","logIndex":7}}"#);
         let set = B64.encode(sign(&self.key.serialize_der(), canonical.as_bytes()));
         format!(
             r#"{{"SignedEntryTimestamp":"{set}","Payload":{{"body":"{body}", "integratedTime": {t}, "logIndex": 7, "logID": "{log_id}"}}}}"#
@@ -215,10 +214,13 @@ impl Default for Rekor {
 }
 
 fn hex_sha256(b: &[u8]) -> String {
+    use std::fmt::Write as _;
     sha2::Sha256::digest(b)
         .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
+        .fold(String::new(), |mut out, x| {
+            let _ = write!(out, "{x:02x}");
+            out
+        })
 }
 
 /// A PEM block of `der`, 64 columns.
@@ -229,6 +231,8 @@ pub fn pem_block(tag: &str, der: &[u8]) -> String {
         out.push_str(std::str::from_utf8(chunk).expect("ascii"));
         out.push('\n');
     }
-    out.push_str(&format!("-----END {tag}-----\n"));
+    out.push_str("-----END ");
+    out.push_str(tag);
+    out.push_str("-----\n");
     out
 }

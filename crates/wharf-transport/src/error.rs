@@ -82,18 +82,11 @@ pub enum TransportError {
     },
     #[error("a blob transfer task failed: {0}")]
     Task(String),
-    /// A referrer of `subject` failed to be written after others were: says which are there.
-    #[error(
-        "copying the referrers of {subject} to {destination}: {failed} failed after {attached} \
-         were attached ({done}); rerun the copy to attach the rest (those already there are \
-         written again unchanged)"
-    )]
+    /// A referrer failed to be written after others of the same subject were: `what` says
+    /// which subject, which referrer failed and exactly which are attached.
+    #[error("{what}")]
     ReferrersPartial {
-        subject: Digest,
-        destination: String,
-        failed: Digest,
-        attached: usize,
-        done: String,
+        what: String,
         #[source]
         source: Box<TransportError>,
     },

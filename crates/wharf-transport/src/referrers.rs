@@ -225,7 +225,11 @@ pub(crate) async fn copy_referrers(
             }
             let mut done: Vec<Digest> = Vec::new();
             for (m, desc) in todo {
-                let simple = desc.artifact_type().as_ref().map(ToString::to_string).as_deref()
+                let simple = desc
+                    .artifact_type()
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .as_deref()
                     == Some(wharf_sign::simple::STORED_ARTIFACT_TYPE)
                     && matches!(dst, Destination::Registry { .. });
                 let attempt = async {
@@ -250,16 +254,17 @@ pub(crate) async fn copy_referrers(
                     // The ones written stay (a registry may not allow deleting them): say
                     // exactly which, so that nobody takes the subject for fully attached.
                     dst.finish_referrers().await?;
+                    let attached: Vec<String> = done.iter().map(ToString::to_string).collect();
                     return Err(TransportError::ReferrersPartial {
-                        subject: subject.clone(),
-                        destination: dst.describe(),
-                        failed: m.digest.clone(),
-                        attached: done.len(),
-                        done: done
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        what: format!(
+                            "copying the referrers of {subject} to {}: {} failed after {} were \
+                             attached ({}); rerun the copy to attach the rest (those already \
+                             there are written again unchanged)",
+                            dst.describe(),
+                            m.digest,
+                            attached.len(),
+                            attached.join(", ")
+                        ),
                         source: Box::new(e),
                     });
                 }
