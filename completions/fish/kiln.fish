@@ -120,7 +120,7 @@ complete -c kiln -n "__fish_kiln_using_subcommand build" -l provenance -d 'Attac
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest -d 'An attestation to attach, as buildx: type=sbom[,format=cyclonedx] or type=provenance[,mode=max]; disabled=true turns one off (repeatable)' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l attest-layout -d 'Where attestations go: referrer (an OCI 1.1 referrer of the image, which keeps its digest) or index (also BuildKit\'s layout: the names then point at an index of the image and its attestation manifest, for registries without referrers)' -r -f -a "referrer\t''
 index\t''"
-complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-by -d 'Refused with the fix: GPG signatures have no form kept with a stored image; sign at `kiln push --sign-by FINGERPRINT`' -r
+complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-by -d 'Sign the built image with the GPG key of this fingerprint, for the first -t name; the signature is kept with the image and `kiln push` writes it to lookaside storage' -r
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-by-sigstore-private-key -d 'Sign the built image with this sigstore (cosign) private key, for the first -t name; the signature is kept as an OCI 1.1 referrer that `kiln push` carries' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l sign-passphrase-file -d 'Read the signing key\'s passphrase from the first line of PATH (default: $COSIGN_PASSWORD, else none)' -r -F
 complete -c kiln -n "__fish_kiln_using_subcommand build" -l cache-to -d 'Push every step\'s cache record (and layer) to this repository, HOST/NAME' -r

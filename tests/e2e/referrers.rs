@@ -905,3 +905,157 @@ fn readme_recipe_build_attest_sign_push_mirror_verify() {
         "the attestations were not kept: {index}"
     );
 }
+
+/// `oci-archive:` holds referrers as `oci:` does (it is an OCI layout in a tar): a copy with
+/// `--referrers` into an archive keeps them listed in its index.json, and a copy out of it
+/// carries them on. `dir:` keeps refusing, saying why (skopeo's dir: has no referrers).
+#[test]
+fn oci_archive_keeps_referrers_and_dir_says_why_not() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let d = tmp.path();
+    let src = d.join("src");
+    let src_s = format!("oci:{}:img", src.display());
+    let copy = |args: &[&str]| {
+        run(
+            "ferry",
+            &root,
+            &[
+                &["copy", "-q", "--insecure-policy", "--referrers"][..],
+                args,
+            ]
+            .concat(),
+        )
+    };
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "store:localhost/busybox:latest",
+            &src_s,
+        ],
+    );
+    let image = image_entry(&src, "img");
+    let note = add_referrer(&src, &image, "application/vnd.example.note", b"one");
+    let archive = d.join("img.tar");
+    let archive_s = format!("oci-archive:{}:img", archive.display());
+    let o = copy(&[&src_s, &archive_s]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let unpacked = d.join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let t = Command::new("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&unpacked)
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "{}", text(&t.stderr));
+    let listed: Vec<Value> = referrer_entries(&unpacked);
+    assert_eq!(listed.len(), 1, "{:?}", index(&unpacked));
+    assert_eq!(listed[0]["digest"], note["digest"]);
+    assert!(
+        unpacked
+            .join("blobs/sha256")
+            .join(&note["digest"].as_str().unwrap()[7..])
+            .exists()
+    );
+    // Out of the archive, the referrer comes along.
+    let back = d.join("back");
+    let o = copy(&[&archive_s, &format!("oci:{}:img", back.display())]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(referrer_entries(&back).len(), 1);
+
+    let o = copy(&[&src_s, &format!("dir:{}", d.join("dir").display())]);
+    let err = text(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("no referrers concept"),
+        "{err}"
+    );
+}
+
+/// A referrer that fails after others of the same subject were written: the error names the
+/// subject, the one that failed and exactly those attached; a rerun (once the cause is fixed)
+/// attaches the rest.
+#[test]
+fn a_failed_referrer_copy_says_what_is_attached_and_a_rerun_completes_it() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = ReferrersRegistry::start() else {
+        return;
+    };
+    let a = reg.addr();
+    let d = tmp.path();
+    let src = d.join("src");
+    let src_s = format!("oci:{}:img", src.display());
+    ok(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "store:localhost/busybox:latest",
+            &src_s,
+        ],
+    );
+    let image = image_entry(&src, "img");
+    let digest = image["digest"].as_str().unwrap().to_owned();
+    let first = add_referrer(&src, &image, "application/vnd.example.note", b"first");
+    let second = add_referrer(&src, &image, "application/vnd.example.note", b"second");
+    // The second referrer's layer goes missing: its manifest still names the image.
+    let second_manifest: Value = serde_json::from_slice(
+        &std::fs::read(
+            src.join("blobs/sha256")
+                .join(&second["digest"].as_str().unwrap()[7..]),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let layer = src
+        .join("blobs/sha256")
+        .join(&second_manifest["layers"][0]["digest"].as_str().unwrap()[7..]);
+    let saved = std::fs::read(&layer).unwrap();
+    std::fs::remove_file(&layer).unwrap();
+    let dst = format!("docker://{a}/partial/img:1");
+    let copy = || {
+        run(
+            "ferry",
+            &root,
+            &[
+                "copy",
+                "-q",
+                "--insecure-policy",
+                "--dest-tls-verify=false",
+                "--referrers",
+                &src_s,
+                &dst,
+            ],
+        )
+    };
+    let o = copy();
+    let err = text(&o.stderr);
+    assert!(!o.status.success(), "a missing referrer blob was accepted");
+    for want in [
+        digest.as_str(),
+        second["digest"].as_str().unwrap(),
+        first["digest"].as_str().unwrap(),
+        "1 were attached",
+        "rerun",
+    ] {
+        assert!(
+            err.contains(want),
+            "the error does not name {want:?}:\n{err}"
+        );
+    }
+    assert_eq!(reg.recorded("partial/img", &digest), 1);
+    std::fs::write(&layer, saved).unwrap();
+    let o = copy();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(reg.recorded("partial/img", &digest), 2);
+}

@@ -915,3 +915,531 @@ fn kiln_build_signs_and_the_signature_goes_with_the_push() {
     let berth = s.dir().join("berth-built");
     ok("berth", &berth, &[&rargs[..], &[signed.as_str()]].concat());
 }
+
+/// Stores `sig` in the sigstore attachment of the manifest `digest` of `ADDR/REPO`, the
+/// `sha256-<hex>.sig` tag as cosign writes it (through `wharf_sign::attach`, whose format the
+/// GPG/sigstore tests above check against skopeo).
+fn attach_signature(
+    addr: &str,
+    repo: &str,
+    digest: &wharf_oci::Digest,
+    sig: &wharf_sign::sigstore::Signature,
+) {
+    let client = wharf_registry::RegistryClient::new(
+        addr,
+        &wharf_registry::ClientOptions {
+            tls_verify: Some(false),
+            ..wharf_registry::ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let r = wharf_oci::Reference::parse(&format!("{addr}/{repo}:1")).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(wharf_sign::attach::push(&client, &r, digest, sig))
+        .unwrap();
+}
+
+/// Keyless signatures (issue 17): a `sigstoreSigned` policy with `fulcio` (CA, OIDC issuer,
+/// email) and `rekorPublicKeyPath`, checked offline. The material is the testkit's own CA,
+/// intermediate, short-lived leaves with Fulcio's extensions and Rekor key; signatures sit in
+/// a real docker-registry as cosign attaches them. The valid one passes kiln pull, berth pull
+/// and ferry copy; each forgery (wrong CA, expired at the integrated time, wrong issuer, wrong
+/// email, SET by another log, SET for another payload, a payload for another digest, a
+/// certificate without code signing) is refused naming the image, the requirement, the policy
+/// and the failed check, with nothing stored. (Debian's skopeo has sigstore disabled, so it
+/// cannot be the other party here; containers/image's real Fulcio/Rekor fixtures are checked
+/// in `wharf-sign`'s unit tests.)
+#[test]
+fn keyless_fulcio_rekor_signatures_are_verified_offline() {
+    use wharf_testkit::sigstore::{Ca, Entry, Leaf, LeafSpec, Rekor};
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr().to_owned();
+    let d = tmp.path();
+    let (ca, other_ca, rekor, other_rekor) = (Ca::new(), Ca::new(), Rekor::new(), Rekor::new());
+    std::fs::write(d.join("fulcio.pem"), ca.root_pem()).unwrap();
+    std::fs::write(d.join("rekor.pub"), rekor.public_pem()).unwrap();
+    let regd = sigstore_registries_d(d);
+    let spec = LeafSpec {
+        email: "ci@example.com".into(),
+        issuer: "https://token.actions.example.com".into(),
+        not_before: 1_700_000_000,
+        not_after: 1_700_000_600,
+        code_signing: true,
+    };
+    let policy = d.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"docker": {format!("{a}/keyless"): [{
+                "type": "sigstoreSigned",
+                "fulcio": {"caPath": "fulcio.pem", "oidcIssuer": spec.issuer, "subjectEmail": spec.email},
+                "rekorPublicKeyPath": "rekor.pub",
+                "signedIdentity": {"type": "matchRepoDigestOrExact"}
+            }]}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let policy_args = [
+        "--policy".to_owned(),
+        policy.display().to_string(),
+        "--registries.d".to_owned(),
+        regd.display().to_string(),
+    ];
+    let p: Vec<&str> = policy_args.iter().map(String::as_str).collect();
+
+    let in_window = spec.not_before + 60;
+    let other_digest = wharf_oci::digest::sha256(b"another manifest");
+    let leaf = ca.leaf(&spec);
+    let foreign = other_ca.leaf(&spec);
+    let bad_issuer = ca.leaf(&LeafSpec {
+        issuer: "https://evil.example".into(),
+        ..spec.clone()
+    });
+    let bad_email = ca.leaf(&LeafSpec {
+        email: "mallory@example.com".into(),
+        ..spec.clone()
+    });
+    let no_code_signing = ca.leaf(&LeafSpec {
+        code_signing: false,
+        ..spec.clone()
+    });
+    // (repository, the check its refusal must name): each gets the image and one signature.
+    let cases: Vec<(&str, &str)> = vec![
+        ("good", ""),
+        ("wrong-ca", "does not verify against the policy's Fulcio CA"),
+        ("expired", "had expired at the Rekor integrated time"),
+        ("wrong-issuer", "oidcIssuer"),
+        ("wrong-email", "subjectEmail"),
+        ("other-log", "not signed by the policy's Rekor public key"),
+        ("other-body", "the Rekor entry logs payload"),
+        ("other-digest", "the signature is for manifest"),
+        ("no-code-signing", "codeSigning"),
+    ];
+    for (name, _) in &cases {
+        let image = format!("{a}/keyless/{name}:1");
+        ok(
+            "ferry",
+            &root,
+            &[
+                "copy",
+                "-q",
+                "--insecure-policy",
+                "--dest-tls-verify=false",
+                "store:localhost/busybox:latest",
+                &format!("docker://{image}"),
+            ],
+        );
+        let raw = skopeo(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ]);
+        let digest = wharf_oci::digest::sha256(raw.as_bytes());
+        let payload = |d: &wharf_oci::Digest| {
+            format!(
+                r#"{{"critical":{{"identity":{{"docker-reference":"{image}"}},"image":{{"docker-manifest-digest":"{d}"}},"type":"cosign container image signature"}},"optional":null}}"#
+            )
+            .into_bytes()
+        };
+        let (leaf, chain, payload, log, time, logged): (
+            &Leaf,
+            String,
+            Vec<u8>,
+            &Rekor,
+            u64,
+            Option<Vec<u8>>,
+        ) = match *name {
+            "wrong-ca" => (
+                &foreign,
+                other_ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            "expired" => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                spec.not_after + 3600,
+                None,
+            ),
+            "wrong-issuer" => (
+                &bad_issuer,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            "wrong-email" => (
+                &bad_email,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            "no-code-signing" => (
+                &no_code_signing,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            "other-log" => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&digest),
+                &other_rekor,
+                in_window,
+                None,
+            ),
+            "other-body" => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                Some(payload(&other_digest)),
+            ),
+            "other-digest" => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&other_digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+            _ => (
+                &leaf,
+                ca.chain_pem(),
+                payload(&digest),
+                &rekor,
+                in_window,
+                None,
+            ),
+        };
+        let signature_b64 = leaf.sign_b64(&payload);
+        let logged = logged.unwrap_or_else(|| payload.clone());
+        let bundle = log.bundle(&Entry {
+            cert_der: &leaf.cert_der,
+            signature_b64: &signature_b64,
+            payload: &logged,
+            integrated_time: time,
+        });
+        let annotations = [
+            ("dev.sigstore.cosign/certificate", leaf.cert_pem.clone()),
+            ("dev.sigstore.cosign/chain", chain),
+            ("dev.sigstore.cosign/bundle", bundle),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let sig = wharf_sign::sigstore::Signature {
+            payload,
+            signature_b64,
+            annotations,
+        };
+        attach_signature(&a, &format!("keyless/{name}"), &digest, &sig);
+    }
+
+    // The valid signature: kiln pull, berth pull and ferry copy accept it.
+    let good = format!("{a}/keyless/good:1");
+    let mut pull = vec!["pull", "-q", "--tls-verify=false"];
+    pull.extend(&p);
+    ok(
+        "kiln",
+        &d.join("kiln-good"),
+        &[&pull[..], &[good.as_str()]].concat(),
+    );
+    let mut bpull = vec!["pull", "--tls-verify=false"];
+    bpull.extend(&p);
+    ok(
+        "berth",
+        &d.join("berth-good"),
+        &[&bpull[..], &[good.as_str()]].concat(),
+    );
+    let mut copy = vec!["copy", "-q", "--src-tls-verify=false"];
+    copy.extend(&p);
+    let layout = format!("oci:{}:good", d.join("layout").display());
+    ok(
+        "ferry",
+        &root,
+        &[&copy[..], &[format!("docker://{good}").as_str(), &layout]].concat(),
+    );
+
+    // Every forgery: refused by kiln pull with the failed check named, nothing stored.
+    for (name, why) in cases.iter().skip(1) {
+        let image = format!("{a}/keyless/{name}:1");
+        let empty = d.join(format!("refused-{name}"));
+        let out = run("kiln", &empty, &[&pull[..], &[image.as_str()]].concat());
+        let err = refused(&out, &image, "sigstoreSigned", &policy);
+        assert!(err.contains(why), "{name}: expected {why:?} in:\n{err}");
+        store_is_empty(&empty);
+    }
+    // berth and ferry refuse a forgery the same way.
+    let forged = format!("{a}/keyless/wrong-email:1");
+    let empty = d.join("berth-refused");
+    let out = run("berth", &empty, &[&bpull[..], &[forged.as_str()]].concat());
+    refused(&out, &forged, "sigstoreSigned", &policy);
+    store_is_empty(&empty);
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            &copy[..],
+            &[
+                format!("docker://{forged}").as_str(),
+                &format!("oci:{}:x", d.join("refused-layout").display()),
+            ],
+        ]
+        .concat(),
+    );
+    refused(&out, &forged, "sigstoreSigned", &policy);
+    drop(reg);
+}
+
+/// `kiln build --sign-by FINGERPRINT` (issue 14), as buildah: the GPG signature is kept with
+/// the stored image (`kiln inspect` lists it), `kiln push` writes it to the destination's
+/// lookaside storage, and both skopeo's policy (gpgme, `signedBy`) and Wharf's accept the
+/// pushed image; the same build unsigned is refused by both.
+#[test]
+fn kiln_build_sign_by_gpg_goes_to_lookaside_on_push() {
+    if !have("skopeo") || !have("gpg") {
+        return;
+    }
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let a = reg.addr().to_owned();
+    let d = tmp.path();
+    let (home, fp, pubkey) = gpg_key(d);
+    let sigs = d.join("lookaside");
+    let regd = d.join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("lookaside.yaml"),
+        format!(
+            "docker:\n  {a}/built:\n    lookaside: file://{s}\n    lookaside-staging: file://{s}\n",
+            s = sigs.display()
+        ),
+    )
+    .unwrap();
+    let policy = d.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"docker": {
+                format!("{a}/built"): [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": pubkey}]
+            }}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let ctx = d.join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nLABEL signed=gpg\n").unwrap();
+    let signed = format!("{a}/built/gpg:1");
+    let unsigned = format!("{a}/built/plain:1");
+    let regd_s = regd.display().to_string();
+    let kiln = |args: &[&str]| {
+        let out = Command::new(crate::bin("kiln"))
+            .env("GNUPGHOME", &home)
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kiln {args:?}: {}",
+            crate::text(&out.stderr)
+        );
+        crate::text(&out.stdout)
+    };
+    let ctx_s = ctx.display().to_string();
+    kiln(&[
+        "build",
+        "-q",
+        "--provenance=false",
+        "-t",
+        &signed,
+        "--sign-by",
+        &fp,
+        &ctx_s,
+    ]);
+    // Another image (a build of the same context would have the same digest, and share it).
+    let ctx2 = d.join("ctx2");
+    std::fs::create_dir(&ctx2).unwrap();
+    std::fs::write(ctx2.join("Dockerfile"), "FROM busybox\nLABEL signed=no\n").unwrap();
+    kiln(&[
+        "build",
+        "-q",
+        "--provenance=false",
+        "-t",
+        &unsigned,
+        &ctx2.display().to_string(),
+    ]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&kiln(&["inspect", "--type", "image", &signed])).unwrap();
+    let kinds: Vec<&str> = inspect["Signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["Type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["simple-signing"], "{inspect}");
+    for image in [&signed, &unsigned] {
+        kiln(&[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "--registries.d",
+            &regd_s,
+            image,
+        ]);
+    }
+    assert!(
+        walk(&sigs)
+            .iter()
+            .any(|p| p.to_string_lossy().contains("/gpg@sha256=")),
+        "no signature of {signed} under {}",
+        sigs.display()
+    );
+
+    // skopeo's policy check (gpgme) accepts the pushed signature and refuses the plain build.
+    let skopeo_check = |image: &str, dst: &str| {
+        Command::new("skopeo")
+            .args([
+                "copy",
+                "--remove-signatures",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--registries.d",
+                &regd_s,
+                "--src-tls-verify=false",
+                &format!("docker://{image}"),
+                &format!("oci:{}", d.join(dst).display()),
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = skopeo_check(&signed, "by-skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo refused: {}",
+        crate::text(&out.stderr)
+    );
+    assert!(!skopeo_check(&unsigned, "by-skopeo-2").status.success());
+    // Wharf's policy: the same.
+    let pull = |image: &str, store: &Path| {
+        run(
+            "kiln",
+            store,
+            &[
+                "pull",
+                "-q",
+                "--tls-verify=false",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--registries.d",
+                &regd_s,
+                image,
+            ],
+        )
+    };
+    let out = pull(&signed, &d.join("pulled"));
+    assert!(out.status.success(), "{}", crate::text(&out.stderr));
+    let empty = d.join("refused");
+    refused(&pull(&unsigned, &empty), &unsigned, "signedBy", &policy);
+    store_is_empty(&empty);
+
+    drop(reg);
+}
+
+/// `kiln build --attest-layout=index --sign-by-sigstore-private-key`: the name points at an
+/// index (the image and its attestation manifest), and `cosign sign NAME` signs what the name
+/// resolves to, so both the index and the image are signed: a pull by name and a pull of the
+/// image by digest pass the `sigstoreSigned` policy.
+#[test]
+fn attest_layout_index_signs_the_index_and_the_image() {
+    let Some(s) = setup() else { return };
+    let a = &s.addr;
+    let p = s.policy_args();
+    let p: Vec<&str> = p.iter().map(String::as_str).collect();
+    let ctx = s.dir().join("ctx-index");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nLABEL layout=index\n").unwrap();
+    let name = format!("{a}/sig/indexed:1");
+    let mut bargs = vec!["build", "-q", "--attest-layout=index", "--provenance=min"];
+    bargs.extend(&p);
+    ok(
+        "kiln",
+        &s.root,
+        &[
+            &bargs[..],
+            &[
+                "-t",
+                &name,
+                "--sign-by-sigstore-private-key",
+                s.key.to_str().unwrap(),
+                "--sign-passphrase-file",
+                s.pass.to_str().unwrap(),
+                ctx.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    ok(
+        "kiln",
+        &s.root,
+        &["push", "-q", "--tls-verify=false", &name],
+    );
+    let index: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{name}"),
+    ]))
+    .unwrap();
+    let image = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["os"] != "unknown")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut pull = vec!["pull", "-q", "--tls-verify=false"];
+    pull.extend(&p);
+    ok(
+        "kiln",
+        &s.dir().join("by-name"),
+        &[&pull[..], &[name.as_str()]].concat(),
+    );
+    let by_digest = format!("{a}/sig/indexed@{image}");
+    ok(
+        "kiln",
+        &s.dir().join("by-digest"),
+        &[&pull[..], &[by_digest.as_str()]].concat(),
+    );
+}

@@ -154,6 +154,19 @@ pub fn inspect_json(store: &Store, input: &str) -> Result<Value, StoreError> {
             source,
         })?;
     let names = store.image_names(record.digest())?;
+    // The signatures kept with the image (`kiln build --sign-by…`), which `kiln push` carries.
+    let signatures: Vec<Value> = store
+        .referrers(record.digest())?
+        .iter()
+        .filter_map(|d| {
+            let kind = match d.artifact_type().as_ref()?.to_string().as_str() {
+                wharf_sign::attach::REFERRER_ARTIFACT_TYPE => "sigstore",
+                wharf_sign::simple::STORED_ARTIFACT_TYPE => "simple-signing",
+                _ => return None,
+            };
+            Some(json!({"Type": kind, "Digest": d.digest().to_string()}))
+        })
+        .collect();
     Ok(json!({
         "Id": raw.image().map_or_else(|| record.digest().to_string(), |m| m.config().digest().digest().to_owned()),
         "Digest": record.digest().to_string(),
@@ -161,6 +174,7 @@ pub fn inspect_json(store: &Store, input: &str) -> Result<Value, StoreError> {
         "ManifestType": raw.kind.media_type(),
         "Manifest": manifest,
         "Config": config,
+        "Signatures": signatures,
     }))
 }
 

@@ -159,6 +159,13 @@ pub fn push(store: &Store, push: &Push<'_>, progress: &mut dyn Write) -> anyhow:
         all: true,
         retry_times: push.registry.retry,
         sign: push.sign.clone(),
+        // Store images are not checked again (they were when they entered); the context
+        // carries --registries.d, where GPG signatures kept with the image are written.
+        policy: Some(crate::signing::policy_context(
+            None,
+            true,
+            push.registry.policy.registries_d.as_deref(),
+        )?),
         referrers: push.referrers.unwrap_or_else(|| {
             push.format.is_none() && matches!(push.destination, ImageRef::Docker(_))
         }),

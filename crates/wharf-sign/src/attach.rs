@@ -184,9 +184,12 @@ async fn signatures_of(
         {
             payload.extend_from_slice(&chunk);
         }
+        let mut annotations = layer.annotations.clone();
+        annotations.remove(SIGNATURE_ANNOTATION);
         out.push(Signature {
             payload,
             signature_b64: sig.clone(),
+            annotations,
         });
     }
     Ok(out)
@@ -236,6 +239,7 @@ pub async fn push(
     }
     let mut layer = push_bytes(client, repo, &sig.payload).await?;
     layer.media_type = PAYLOAD_MEDIA_TYPE.into();
+    layer.annotations.clone_from(&sig.annotations);
     layer
         .annotations
         .insert(SIGNATURE_ANNOTATION.into(), sig.signature_b64.clone());
@@ -303,6 +307,7 @@ pub fn referrer_form(subject: (&Digest, &str, u64), sig: &Signature) -> Result<R
         annotations: BTreeMap::new(),
     };
     let mut layer = desc(PAYLOAD_MEDIA_TYPE, &sig.payload);
+    layer.annotations.clone_from(&sig.annotations);
     layer
         .annotations
         .insert(SIGNATURE_ANNOTATION.into(), sig.signature_b64.clone());

@@ -8,6 +8,8 @@
 //!   (lookaside URLs, sigstore attachments).
 //! - [`sigstore`]: cosign-compatible signatures: payloads, ECDSA P-256 keys (cosign's
 //!   encrypted private key format), the `sha256-<hex>.sig` attachment ([`attach`]).
+//! - [`cert`] and [`rekor`]: keyless (Fulcio) and PKI certificates, and Rekor signed entry
+//!   timestamps, verified offline.
 //! - [`simple`]: the simple-signing payload of `signedBy` signatures, read from lookaside.
 //! - [`standalone`]: skopeo's `standalone-sign` / `standalone-verify` on manifest files.
 //!
@@ -15,12 +17,14 @@
 #![forbid(unsafe_code)]
 
 pub mod attach;
+pub mod cert;
 pub mod error;
 pub mod identity;
 pub mod image;
 pub mod lookaside;
 pub mod policy;
 pub mod registries_d;
+pub mod rekor;
 pub mod sigstore;
 pub mod simple;
 pub mod standalone;

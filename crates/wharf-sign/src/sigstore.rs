@@ -152,18 +152,37 @@ impl PublicKey {
 
     /// The PEM `PUBLIC KEY` form.
     pub fn to_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("PUBLIC KEY", self.spki_der()))
+    }
+
+    /// A key from a DER SubjectPublicKeyInfo (a certificate's key).
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, String> {
+        Self::from_spki(der)
+    }
+
+    /// The DER SubjectPublicKeyInfo (what a Rekor entry logs for a key-signed signature).
+    pub fn spki_der(&self) -> Vec<u8> {
         let mut der = P256_SPKI_PREFIX.to_vec();
         der.extend_from_slice(&self.point);
-        pem::encode(&pem::Pem::new("PUBLIC KEY", der))
+        der
     }
 
     /// Checks an ASN.1 ECDSA signature (SHA-256) of `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
-        rsig::UnparsedPublicKey::new(&rsig::ECDSA_P256_SHA256_ASN1, &self.point)
-            .verify(message, signature)
-            .map_err(|_| SignError::BadSignature {
+        if self.verify_raw(message, signature) {
+            Ok(())
+        } else {
+            Err(SignError::BadSignature {
                 why: "the cryptographic signature does not verify with the policy's key".into(),
             })
+        }
+    }
+
+    /// Whether `signature` is an ASN.1 ECDSA signature (SHA-256) of `message` by this key.
+    pub fn verify_raw(&self, message: &[u8], signature: &[u8]) -> bool {
+        rsig::UnparsedPublicKey::new(&rsig::ECDSA_P256_SHA256_ASN1, &self.point)
+            .verify(message, signature)
+            .is_ok()
     }
 }
 
@@ -380,11 +399,26 @@ impl PrivateKey {
     }
 }
 
-/// A sigstore signature as stored: the payload and its base64 signature.
+/// Decodes standard base64 as Go's `encoding/base64` does (what cosign and containers/image
+/// write and read): line breaks are ignored, so wrapped values (cosign's PKI signatures) read.
+pub fn decode_b64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    let joined: String = s.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    B64.decode(joined.trim())
+}
+
+/// The annotation holding the PEM signing certificate of a keyless (Fulcio) or PKI signature.
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+/// The annotation holding the PEM intermediate chain of the signing certificate (root last).
+pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+
+/// A sigstore signature as stored: the payload, its base64 signature and the layer's other
+/// annotations (the certificate, its chain and the Rekor bundle, when cosign wrote them), which
+/// are kept so that a copied signature still verifies.
 #[derive(Debug, Clone)]
 pub struct Signature {
     pub payload: Vec<u8>,
     pub signature_b64: String,
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// The prefix of a sigstore signature in containers/image's signature files (`dir:`).
@@ -420,9 +454,19 @@ impl Signature {
         let payload = B64
             .decode(&f.payload)
             .map_err(|e| bad(format!("payload is not base64: {e}")))?;
+        let mut annotations = f.annotations;
+        annotations.remove(SIGNATURE_ANNOTATION);
         Ok(Self {
             payload,
             signature_b64,
+            annotations,
+        })
+    }
+
+    /// The signature's bytes (its annotation is base64).
+    pub fn raw_signature(&self) -> Result<Vec<u8>> {
+        decode_b64(&self.signature_b64).map_err(|e| SignError::BadSignature {
+            why: format!("the signature annotation is not base64: {e}"),
         })
     }
 
@@ -438,18 +482,14 @@ impl Signature {
         Ok(Self {
             payload,
             signature_b64: B64.encode(sig),
+            annotations: std::collections::BTreeMap::new(),
         })
     }
 
     /// Verifies the signature with `key`, then parses the payload (only verified bytes are
     /// parsed) and checks that it names `digest`. Returns the payload for the identity check.
     pub fn verify(&self, key: &PublicKey, digest: &Digest) -> Result<Payload> {
-        let raw = B64
-            .decode(self.signature_b64.trim())
-            .map_err(|e| SignError::BadSignature {
-                why: format!("the signature annotation is not base64: {e}"),
-            })?;
-        key.verify(&self.payload, &raw)?;
+        key.verify(&self.payload, &self.raw_signature()?)?;
         let p = Payload::parse(&self.payload, PAYLOAD_TYPE)?;
         p.check_digest(digest)?;
         Ok(p)

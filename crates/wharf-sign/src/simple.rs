@@ -144,3 +144,66 @@ pub fn sign(
     }
     Ok(out.stdout)
 }
+
+/// The `artifactType` (and layer media type) of a simple signature kept with a stored image
+/// (`kiln build --sign-by`). Simple signing has no registry form but lookaside storage, so
+/// this form lives only in the store and in layouts: a push to a registry writes the signature
+/// to the destination's lookaside instead (as containers-storage keeps an image's signatures
+/// beside it and `buildah push` writes them to lookaside).
+pub const STORED_ARTIFACT_TYPE: &str = "application/vnd.wharf.simple-signing.v1";
+
+/// `signature` (an OpenPGP-signed simple-signing blob) of the manifest `subject` (digest,
+/// media type, size) as a referrer: an empty config and the signature as its one layer.
+///
+/// # Errors
+/// The manifest cannot be encoded or described.
+pub fn referrer_form(
+    subject: (&Digest, &str, u64),
+    signature: &[u8],
+) -> Result<crate::attach::ReferrerForm> {
+    let (digest, subject_mt, subject_size) = subject;
+    let empty = wharf_oci::digest::sha256(b"{}");
+    let m = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": wharf_oci::media_type::OCI_MANIFEST,
+        "artifactType": STORED_ARTIFACT_TYPE,
+        "config": {
+            "mediaType": wharf_oci::media_type::OCI_EMPTY_JSON,
+            "digest": empty.to_string(),
+            "size": 2,
+        },
+        "layers": [{
+            "mediaType": STORED_ARTIFACT_TYPE,
+            "digest": wharf_oci::digest::sha256(signature).to_string(),
+            "size": signature.len(),
+        }],
+        "subject": {
+            "mediaType": subject_mt,
+            "digest": digest.to_string(),
+            "size": subject_size,
+        },
+    });
+    let manifest = serde_json::to_vec(&m).map_err(|e| SignError::Unsupported {
+        what: format!("encoding the signature manifest: {e}"),
+    })?;
+    let descriptor = wharf_oci::DescriptorBuilder::default()
+        .media_type(wharf_oci::MediaType::ImageManifest)
+        .digest(wharf_oci::digest::sha256(&manifest))
+        .size(manifest.len() as u64)
+        .artifact_type(wharf_oci::MediaType::Other(STORED_ARTIFACT_TYPE.into()))
+        .build()
+        .map_err(|e| SignError::Unsupported {
+            what: format!("describing the signature manifest: {e}"),
+        })?;
+    Ok(crate::attach::ReferrerForm {
+        blobs: vec![
+            (
+                wharf_oci::media_type::OCI_EMPTY_JSON.to_owned(),
+                b"{}".to_vec(),
+            ),
+            (STORED_ARTIFACT_TYPE.to_owned(), signature.to_vec()),
+        ],
+        manifest,
+        descriptor,
+    })
+}

@@ -12,6 +12,7 @@ pub mod ci;
 pub mod referrers;
 pub mod registry;
 pub mod schema;
+pub mod sigstore;
 pub mod slowlink;
 pub mod sshd;
 pub mod user;

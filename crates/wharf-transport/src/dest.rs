@@ -428,7 +428,7 @@ where
 }
 
 /// Packs an OCI layout directory into a tar file, written beside `dest` and renamed into place.
-fn pack_layout(dir: &Path, dest: &Path) -> Result<()> {
+pub(crate) fn pack_layout(dir: &Path, dest: &Path) -> Result<()> {
     let mut names = vec!["oci-layout".to_owned(), "index.json".to_owned()];
     let blobs = dir.join("blobs");
     for alg in std::fs::read_dir(&blobs).map_err(TransportError::io("reading", &blobs))? {

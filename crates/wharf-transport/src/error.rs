@@ -82,6 +82,14 @@ pub enum TransportError {
     },
     #[error("a blob transfer task failed: {0}")]
     Task(String),
+    /// A referrer failed to be written after others of the same subject were: `what` says
+    /// which subject, which referrer failed and exactly which are attached.
+    #[error("{what}")]
+    ReferrersPartial {
+        what: String,
+        #[source]
+        source: Box<TransportError>,
+    },
 }
 
 pub type Result<T, E = TransportError> = std::result::Result<T, E>;

@@ -65,9 +65,9 @@ impl Destination {
                     .await?;
                 Ok(())
             }
-            Self::Layout {
-                dir, archive: None, ..
-            } => {
+            // oci-archive: is the same layout, in a temporary directory packed again by
+            // [`Destination::finish_referrers`] once the referrers are in.
+            Self::Layout { dir, .. } => {
                 write_atomic(&layout::blob_file(dir, &m.digest), &m.bytes)?;
                 layout::add_referrer(dir, d)
             }
@@ -77,11 +77,7 @@ impl Destination {
                 store.put_referrer(&m.bytes)?;
                 Ok(())
             }
-            _ => Err(TransportError::Unsupported {
-                destination: self.describe(),
-                what: "referrers (--referrers): copy to a registry, an oci: layout or the store"
-                    .into(),
-            }),
+            _ => Err(self.no_referrers()),
         }
     }
 
@@ -89,8 +85,43 @@ impl Destination {
     pub fn supports_referrers(&self) -> bool {
         matches!(
             self,
-            Self::Registry { .. } | Self::Layout { archive: None, .. } | Self::Store { .. }
+            Self::Registry { .. } | Self::Layout { .. } | Self::Store { .. }
         )
+    }
+
+    /// Why this destination cannot hold referrers.
+    fn no_referrers(&self) -> TransportError {
+        TransportError::Unsupported {
+            destination: self.describe(),
+            what: match self {
+                // containers/image's dir: (skopeo's) is one image's manifest, blobs and
+                // signature files: no index to list referrers in, no referrers concept.
+                Self::Dir { .. } => "referrers (--referrers): the dir: format keeps one image \
+                     (manifest.json, blobs, signature-N) with no index to list referrers in, \
+                     and skopeo's dir: has no referrers concept; copy to oci:, oci-archive:, \
+                     a registry or the store"
+                    .into(),
+                _ => "referrers (--referrers): copy to a registry, an oci: layout or archive, \
+                      or the store"
+                    .into(),
+            },
+        }
+    }
+
+    /// After referrers were written: an `oci-archive:` is packed again so that it holds them.
+    pub async fn finish_referrers(&self) -> Result<()> {
+        if let Self::Layout {
+            dir,
+            archive: Some((path, _)),
+            ..
+        } = self
+        {
+            let (dir, path) = (dir.clone(), path.clone());
+            tokio::task::spawn_blocking(move || crate::dest::pack_layout(&dir, &path))
+                .await
+                .map_err(|e| TransportError::Task(e.to_string()))??;
+        }
+        Ok(())
     }
 }
 
@@ -130,10 +161,7 @@ pub(crate) fn check_digest_kept(
         _ => {}
     }
     if !dst.supports_referrers() {
-        return Err(TransportError::Unsupported {
-            destination: dst.describe(),
-            what: "referrers (--referrers): copy to a registry, an oci: layout or the store".into(),
-        });
+        return Err(dst.no_referrers());
     }
     Ok(())
 }
@@ -157,12 +185,21 @@ pub(crate) async fn copy_referrers(
         all: false,
         ..opts.clone()
     };
+    // Where GPG signatures kept with a stored image go when pushed to a registry.
+    let registries_d = match (&opts.sign, &opts.policy) {
+        (Some(s), _) => s.registries_d.clone(),
+        (None, Some(p)) => p.registries_d().clone(),
+        (None, None) => wharf_sign::RegistriesD::load(&wharf_sign::RegistriesD::default_dir(None))?,
+    };
     let mut seen: HashSet<Digest> = subjects.iter().cloned().collect();
     let mut level: Vec<Digest> = subjects.to_vec();
     let mut written = 0;
     for depth in 0..=MAX_DEPTH {
         let mut next = Vec::new();
         for subject in &level {
+            // Every referrer of the subject is fetched and checked before any is written, so
+            // a bad listing or manifest attaches none of them.
+            let mut todo = Vec::new();
             for d in src.referrers(subject).await? {
                 if !seen.insert(d.digest().clone()) {
                     continue;
@@ -184,39 +221,55 @@ pub(crate) async fn copy_referrers(
                         ),
                     });
                 }
-                let m = src.child_manifest(&d).await?;
-                let image = m.image().ok_or_else(|| TransportError::Unsupported {
-                    destination: dst.describe(),
-                    what: format!(
-                        "referrer {} is an index (only manifests are copied)",
-                        d.digest()
-                    ),
-                })?;
-                let named = image.subject().as_ref().map(|s| s.digest().clone());
-                if named.as_ref() != Some(subject) {
-                    return Err(TransportError::Invalid {
-                        location: src.describe(),
+                todo.push(checked_referrer(src, dst, subject, &d).await?);
+            }
+            let mut done: Vec<Digest> = Vec::new();
+            for (m, desc) in todo {
+                let simple = desc
+                    .artifact_type()
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .as_deref()
+                    == Some(wharf_sign::simple::STORED_ARTIFACT_TYPE)
+                    && matches!(dst, Destination::Registry { .. });
+                let attempt = async {
+                    if simple {
+                        // A GPG signature: registries keep those in lookaside storage.
+                        return crate::signatures::write_stored_simple(
+                            src,
+                            dst,
+                            &m,
+                            subject,
+                            &registries_d,
+                        )
+                        .await;
+                    }
+                    let out = copy_blobs(src, dst, &m, &plain, report).await?;
+                    dst.put_referrer(&out, &desc, subject).await
+                };
+                if let Err(e) = attempt.await {
+                    if done.is_empty() {
+                        return Err(e);
+                    }
+                    // The ones written stay (a registry may not allow deleting them): say
+                    // exactly which, so that nobody takes the subject for fully attached.
+                    dst.finish_referrers().await?;
+                    let attached: Vec<String> = done.iter().map(ToString::to_string).collect();
+                    return Err(TransportError::ReferrersPartial {
                         what: format!(
-                            "listed as a referrer of {subject}, manifest {} names subject {}; \
-                             the source's referrers list is wrong",
-                            d.digest(),
-                            named.map_or_else(|| "none".to_owned(), |n| n.to_string())
+                            "copying the referrers of {subject} to {}: {} failed after {} were \
+                             attached ({}); rerun the copy to attach the rest (those already \
+                             there are written again unchanged)",
+                            dst.describe(),
+                            m.digest,
+                            attached.len(),
+                            attached.join(", ")
                         ),
+                        source: Box::new(e),
                     });
                 }
-                let out = copy_blobs(src, dst, &m, &plain, report).await?;
-                // The descriptor written is rebuilt from the verified manifest, not copied
-                // from the listing: only its annotations come from there.
-                let mut desc = m.descriptor();
-                desc.set_artifact_type(
-                    image
-                        .artifact_type()
-                        .clone()
-                        .or_else(|| Some(image.config().media_type().clone())),
-                );
-                desc.set_annotations(image.annotations().clone());
-                dst.put_referrer(&out, &desc, subject).await?;
                 written += 1;
+                done.push(m.digest.clone());
                 next.push(m.digest.clone());
             }
         }
@@ -225,5 +278,48 @@ pub(crate) async fn copy_referrers(
         }
         level = next;
     }
+    if written > 0 {
+        dst.finish_referrers().await?;
+    }
     Ok(written)
+}
+
+/// Fetches the referrer `d` of `subject` by digest and checks that it is a manifest naming
+/// `subject`; returns it with the descriptor to write (rebuilt from the verified manifest, not
+/// copied from the listing: only its annotations come from there).
+async fn checked_referrer(
+    src: &Source,
+    dst: &Destination,
+    subject: &Digest,
+    d: &Descriptor,
+) -> Result<(RawManifest, Descriptor)> {
+    let m = src.child_manifest(d).await?;
+    let image = m.image().ok_or_else(|| TransportError::Unsupported {
+        destination: dst.describe(),
+        what: format!(
+            "referrer {} is an index (only manifests are copied)",
+            d.digest()
+        ),
+    })?;
+    let named = image.subject().as_ref().map(|s| s.digest().clone());
+    if named.as_ref() != Some(subject) {
+        return Err(TransportError::Invalid {
+            location: src.describe(),
+            what: format!(
+                "listed as a referrer of {subject}, manifest {} names subject {}; \
+                 the source's referrers list is wrong",
+                d.digest(),
+                named.map_or_else(|| "none".to_owned(), |n| n.to_string())
+            ),
+        });
+    }
+    let mut desc = m.descriptor();
+    desc.set_artifact_type(
+        image
+            .artifact_type()
+            .clone()
+            .or_else(|| Some(image.config().media_type().clone())),
+    );
+    desc.set_annotations(image.annotations().clone());
+    Ok((m, desc))
 }

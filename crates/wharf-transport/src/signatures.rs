@@ -148,14 +148,13 @@ pub async fn sign_destination(
 }
 
 /// Signs the manifest `manifest` held in `store` as `identity` with every signer, and keeps
-/// each signature with the image as an OCI 1.1 referrer (cosign's
-/// `--registry-referrers-mode=oci-1-1` form), so that `kiln push` and
-/// `ferry copy --referrers` carry it (`kiln build --sign-by-sigstore-private-key`).
+/// each signature with the image as an OCI 1.1 referrer (sigstore: cosign's
+/// `--registry-referrers-mode=oci-1-1` form; GPG: [`wharf_sign::simple::referrer_form`]),
+/// so that `kiln push` and `ferry copy --referrers` carry it (`kiln build --sign-by…`).
 /// Returns the referrer descriptors.
 ///
 /// # Errors
-/// A GPG signer (simple signing has no referrer form: sign at push with `--sign-by`), a
-/// manifest the store does not hold, a signing or store failure.
+/// A manifest the store does not hold, a signing or store failure.
 pub fn sign_stored(
     store: &wharf_store::Store,
     signers: &[Arc<Signer>],
@@ -169,26 +168,77 @@ pub fn sign_stored(
     })?;
     let mut out = Vec::new();
     for signer in signers {
-        let Signer::Sigstore(key) = signer.as_ref() else {
-            return Err(SignError::CannotStore {
-                destination: format!("store image {manifest}"),
-                why: "GPG (simple signing) signatures have no referrer form to keep with a \
-                      stored image; sign when pushing: kiln push --sign-by FINGERPRINT"
-                    .into(),
-            }
-            .into());
-        };
-        let sig = wharf_sign::sigstore::Signature::create(key, &identity.to_string(), manifest)?;
         let subject = (
             manifest,
             parsed.kind.media_type(),
             parsed.bytes.len() as u64,
         );
-        let form = wharf_sign::attach::referrer_form(subject, &sig)?;
+        let form = match signer.as_ref() {
+            Signer::Sigstore(key) => {
+                let sig =
+                    wharf_sign::sigstore::Signature::create(key, &identity.to_string(), manifest)?;
+                wharf_sign::attach::referrer_form(subject, &sig)?
+            }
+            // Kept beside the image in the store (a Wharf-private referrer form); a push to a
+            // registry writes it to the destination's lookaside ([`write_stored_simple`]).
+            Signer::Gpg {
+                fingerprint,
+                passphrase_file,
+            } => {
+                let sig = wharf_sign::simple::sign(
+                    fingerprint,
+                    passphrase_file.as_deref(),
+                    &identity.to_string(),
+                    manifest,
+                )?;
+                wharf_sign::simple::referrer_form(subject, &sig)?
+            }
+        };
         for (media_type, blob) in &form.blobs {
             store.put_blob_bytes(media_type, blob)?;
         }
         out.push(store.put_referrer(&form.manifest)?);
     }
     Ok(out)
+}
+
+/// Writes a simple signature kept with a stored image (the referrer `m` of `subject`, in
+/// [`wharf_sign::simple::referrer_form`]) to the lookaside storage registries.d configures for
+/// the registry destination `dst`, where skopeo and podman look for it.
+pub(crate) async fn write_stored_simple(
+    src: &Source,
+    dst: &Destination,
+    m: &RawManifest,
+    subject: &wharf_oci::Digest,
+    registries_d: &RegistriesD,
+) -> Result<()> {
+    let Destination::Registry { reference, .. } = dst else {
+        return Ok(());
+    };
+    let layer = m
+        .image()
+        .and_then(|i| i.layers().first().cloned())
+        .ok_or_else(|| crate::TransportError::Invalid {
+            location: src.describe(),
+            what: format!("simple signature referrer {} has no layer", m.digest),
+        })?;
+    let signature = src.blob_bytes(&layer).await?;
+    let base = registries_d
+        .lookaside(reference, true)
+        .ok_or_else(|| SignError::CannotStore {
+            destination: dst.describe(),
+            why: format!(
+                "the image has a GPG (simple signing) signature, which lives in lookaside \
+                 storage, and registries.d ({}) configures none for {} (and $HOME is unset): \
+                 set lookaside-staging (or lookaside) there, or push with --referrers=false to \
+                 leave it behind",
+                registries_d.dir.as_ref().map_or_else(
+                    || "/etc/containers/registries.d".to_owned(),
+                    |d| d.display().to_string()
+                ),
+                reference.name()
+            ),
+        })?;
+    wharf_sign::lookaside::write(&base, reference, subject, &signature)?;
+    Ok(())
 }

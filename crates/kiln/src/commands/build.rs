@@ -207,8 +207,8 @@ pub struct EngineArgs {
     #[arg(long, value_name = "LAYOUT", default_value = "referrer",
           value_parser = ["referrer", "index"])]
     pub attest_layout: String,
-    /// Refused with the fix: GPG signatures have no form kept with a stored image; sign at
-    /// `kiln push --sign-by FINGERPRINT`
+    /// Sign the built image with the GPG key of this fingerprint, for the first -t name; the
+    /// signature is kept with the image and `kiln push` writes it to lookaside storage
     #[arg(long, value_name = "FINGERPRINT")]
     pub sign_by: Option<String>,
     /// Sign the built image with this sigstore (cosign) private key, for the first -t name;
@@ -651,8 +651,14 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         sign(&store, signing, identity, &built.manifest)?;
     }
     if let Some(a) = attestation.filter(|_| args.engine.attest_layout == "index") {
-        wharf_build::attest::index_layout(&store, &built, &a, &args.tags)
+        let index = wharf_build::attest::index_layout(&store, &built, &a, &args.tags)
             .context("writing the attestation index (--attest-layout=index)")?;
+        // The names now point at the index, and `cosign sign NAME` signs what the name
+        // resolves to: the index too, not only the image (as `cosign sign --recursive`), so
+        // that a pull by name and a pull of the image by digest both find a signature.
+        if let Some((signing, identity)) = &signing {
+            sign(&store, signing, identity, index.digest())?;
+        }
     }
     if let Some(o) = &output {
         o.write(&store, &built.manifest, &args.tags, &runtime)
@@ -786,17 +792,10 @@ fn build_signing(args: &Args) -> anyhow::Result<Option<Signing>> {
     let Some(opts) = flags.options(args.registry.policy.registries_d.as_deref(), None)? else {
         return Ok(None);
     };
-    if e.sign_by.is_some() {
-        bail!(
-            "kiln build --sign-by: GPG (simple signing) signatures cannot be kept with a stored \
-             image; sign when pushing (kiln push --sign-by FINGERPRINT), or sign the build with \
-             --sign-by-sigstore-private-key"
-        );
-    }
     let Some(first) = args.tags.first() else {
         bail!(
-            "kiln build --sign-by-sigstore-private-key needs a name (-t REGISTRY/NAME:TAG): the \
-             signature names the image it is for"
+            "kiln build --sign-by/--sign-by-sigstore-private-key needs a name \
+             (-t REGISTRY/NAME:TAG): the signature names the image it is for"
         );
     };
     let name = wharf_store::normalize_name(first)
