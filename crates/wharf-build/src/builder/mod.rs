@@ -48,7 +48,6 @@ pub use error::ContainerError;
 pub use mount::{is_mounted, mount, umount};
 pub use ops::{AddOptions, RunCommand, add, run};
 
-
 /// The file in the container's directory that marks it as a working container.
 pub const RECORD: &str = wharf_container::BUILDER_RECORD;
 

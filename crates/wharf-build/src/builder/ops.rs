@@ -72,6 +72,7 @@ pub fn run(store: &Store, ctr: &Container, opts: &RunCommand) -> Result<(), Cont
     // As buildah run: the command replaces the entrypoint too.
     spec.entrypoint = Some(Vec::new());
     spec.env.clone_from(&opts.env);
+    spec.env.extend(opts.run.sandbox.env.iter().cloned());
     spec.user.clone_from(&opts.user);
     // The sandbox options of a build's RUN (crate::run::run_with), the same way.
     spec.cap_add.clone_from(&opts.run.cap_add);
@@ -79,10 +80,10 @@ pub fn run(store: &Store, ctr: &Container, opts: &RunCommand) -> Result<(), Cont
     spec.seccomp = opts.run.sandbox.seccomp.clone();
     spec.rlimits.clone_from(&opts.run.sandbox.rlimits);
     spec.dns.clone_from(&opts.run.sandbox.dns);
-    if let Some(limits) = opts.run.sandbox.limits {
-        let path = wharf_sandbox::cgroup::check(&limits, &format!("kiln-{}", ctr.record.id))
+    if let Some(limits) = &opts.run.sandbox.limits {
+        let path = wharf_sandbox::cgroup::check(limits, &format!("kiln-{}", ctr.record.id))
             .map_err(wharf_sandbox::SandboxError::from)?;
-        spec.cgroup = Some((path, limits));
+        spec.cgroup = Some((path, limits.clone()));
     }
     let facts = wharf_sandbox::isolation::Facts::probe();
     let isolation = match opts.run.isolation {
