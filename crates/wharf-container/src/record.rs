@@ -215,24 +215,18 @@ pub fn now() -> String {
 }
 
 /// Writes `dir/file` as pretty JSON, atomically (a fresh temporary file renamed over it) and
-/// readable by the owner only.
+/// readable by the owner only: records hold the container's environment (`-e SECRET=...`).
+/// Not synced: a crash ends the container anyway, and `berth rm` cleans up what is left.
 pub fn write_json<T: Serialize>(dir: &Path, file: &str, value: &T) -> Result<(), ContainerError> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
     let path = dir.join(file);
     let tmp = dir.join(format!(".{file}.tmp"));
-    // 0600, on a fresh inode: records hold the container's environment (`-e SECRET=...`).
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .ctx(|| format!("writing {}", tmp.display()))?;
     let json = serde_json::to_vec_pretty(value).ctx(|| format!("serialising {file}"))?;
-    f.write_all(&json)
-        .ctx(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).ctx(|| format!("writing {}", path.display()))
+    wharf_fs::Atomic::new(&path)
+        .mode(0o600)
+        .temp_at(&tmp)
+        .durability(wharf_fs::Durability::Unsynced)
+        .write(&json)
+        .ctx(|| format!("writing {}", path.display()))
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ContainerError> {
