@@ -30,6 +30,20 @@ struct StatKey {
     gid: u32,
 }
 
+impl StatKey {
+    fn of(m: &std::fs::Metadata) -> Self {
+        StatKey {
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            mode: m.mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+        }
+    }
+}
+
 /// The state of a tree: every entry's key by its path relative to the root.
 #[derive(Debug, Default, Clone)]
 pub struct Tree {
@@ -59,15 +73,7 @@ impl Tree {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e) => return Err(e),
                 };
-                let key = StatKey {
-                    ino: m.ino(),
-                    size: m.size(),
-                    mtime: (m.mtime(), m.mtime_nsec()),
-                    ctime: (m.ctime(), m.ctime_nsec()),
-                    mode: m.mode(),
-                    uid: m.uid(),
-                    gid: m.gid(),
-                };
+                let key = StatKey::of(&m);
                 if m.is_dir() {
                     stack.push((entry.path(), child.clone()));
                 }
@@ -75,6 +81,16 @@ impl Tree {
             }
         }
         Ok(tree)
+    }
+
+    /// Reads the keys of `paths` (relative to `root`) again, after something changed them
+    /// that is no change of the step's (a COPY's files filled while its layer was written).
+    pub fn restat(&mut self, root: &Path, paths: &[Vec<u8>]) -> io::Result<()> {
+        for rel in paths {
+            let m = std::fs::symlink_metadata(root.join(std::ffi::OsStr::from_bytes(rel)))?;
+            self.entries.insert(rel.clone(), StatKey::of(&m));
+        }
+        Ok(())
     }
 
     fn is_dir(&self, path: &[u8]) -> bool {
