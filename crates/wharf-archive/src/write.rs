@@ -419,6 +419,7 @@ struct TreeWriter<'o, W: Write> {
 }
 
 /// What one entry looks like in the tar.
+#[derive(Clone, Copy)]
 struct Entry<'a> {
     kind: EntryType,
     name: &'a [u8],
