@@ -3,7 +3,8 @@
 #   1. a 4 RUN + 2 COPY Dockerfile FROM a busybox base made on the spot: cold, then fully cached;
 #   2. a COPY of a ~300 MB context (BIG_MB): cold, then cached;
 #   3. push of the built image from the store to an `oci:` layout.
-# Prints seconds per case, peak RSS, and kiln/buildah ratios. buildah runs only when installed.
+# Prints seconds and CPU seconds (user+sys) per case, peak RSS, the kiln/buildah ratio and the
+# load average. buildah runs only when installed.
 #
 #   bench/build/run.sh [USER]    as root: both tools run rootless as USER (default: root itself).
 #       For buildah rootless use a user with a working containers config (the lab's `labuser`,
@@ -61,14 +62,15 @@ chown -R "$(id -u "$user"):$(id -g "$user")" "$work"
 sync
 
 # t NAME CMD...: one timed run; records seconds and peak KiB.
-declare -A secs rss
+declare -A secs rss cpu
 t() {
     local name=$1; shift
-    as_user /usr/bin/time -f "%e %M" -o "$work/t" "$@" >/dev/null 2>"$work/err" ||
+    as_user /usr/bin/time -f "%e %M %U %S" -o "$work/t" "$@" >/dev/null 2>"$work/err" ||
         { echo "$name failed:"; cat "$work/err"; exit 1; }
-    local s m; read -r s m < "$work/t"
-    secs[$name]=$s; rss[$name]=$m
+    local s m u y; read -r s m u y < "$work/t"
+    secs[$name]=$s; rss[$name]=$m; cpu[$name]=$(awk -v u="$u" -v y="$y" 'BEGIN { printf "%.2f", u + y }')
 }
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 K=("$KILN" --root "$work/kiln-store")
 as_user "$BERTH" --root "$work/kiln-store" import "$work/base.tar" busybox >/dev/null
@@ -93,15 +95,16 @@ if command -v buildah >/dev/null; then
     t "buildah push oci" "${B[@]}" push -q bench "oci:$work/buildah-oci:bench"
 fi
 
-printf '%-22s %10s %10s %10s %10s %7s\n' case kiln_s buildah_s kiln_MiB buildah_MiB ratio
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-22s %10s %10s %8s %8s %10s %10s %7s\n' case kiln_s buildah_s kiln_cpu bud_cpu kiln_MiB buildah_MiB ratio
 for c in cold cached "big cold" "big cached" "push oci"; do
-    ks=${secs["kiln $c"]}; km=${rss["kiln $c"]}
+    ks=${secs["kiln $c"]}; km=${rss["kiln $c"]}; kc=${cpu["kiln $c"]}
     if [ "$have_buildah" = 1 ]; then
-        bs=${secs["buildah $c"]}; bm=${rss["buildah $c"]}
-        awk -v n="$c" -v ks="$ks" -v bs="$bs" -v km="$km" -v bm="$bm" 'BEGIN {
-            printf "%-22s %10.3f %10.3f %10.1f %10.1f %7.3f\n", n, ks, bs, km/1024, bm/1024, (bs>0 ? ks/bs : 0) }'
+        bs=${secs["buildah $c"]}; bm=${rss["buildah $c"]}; bc=${cpu["buildah $c"]}
+        awk -v n="$c" -v ks="$ks" -v bs="$bs" -v kc="$kc" -v bc="$bc" -v km="$km" -v bm="$bm" 'BEGIN {
+            printf "%-22s %10.3f %10.3f %8.2f %8.2f %10.1f %10.1f %7.3f\n", n, ks, bs, kc, bc, km/1024, bm/1024, (bs>0 ? ks/bs : 0) }'
     else
-        awk -v n="$c" -v ks="$ks" -v km="$km" 'BEGIN { printf "%-22s %10.3f %10s %10.1f %10s %7s\n", n, ks, "-", km/1024, "-", "-" }'
+        awk -v n="$c" -v ks="$ks" -v kc="$kc" -v km="$km" 'BEGIN { printf "%-22s %10.3f %10s %8.2f %8s %10.1f %10s %7s\n", n, ks, "-", kc, "-", km/1024, "-", "-" }'
     fi
 done
 [ "$have_buildah" = 1 ] || echo "buildah not installed: kiln only (lab figures: cold 1.73 s, cached 0.48 s rootless)"

@@ -326,3 +326,144 @@ fn copy_layer_digests_are_pinned() {
         ])
     );
 }
+
+/// A COPY's files are filled while the layer is written (issue 15 §2: one read of each source
+/// for the copy and the layer). The layers must be the ones the two-pass copy gave (digests
+/// pinned from the build before), on overlay and on the copy driver, with what a fill can get
+/// wrong: a file spanning several read chunks and gzip blocks, an empty file, a hard-link group
+/// (filled once, through whichever name the walk meets first), a set-uid file (a write clears
+/// the bit without CAP_FSETID), a file replacing one of the base. The next steps must see the
+/// filled bytes, and on the copy driver the filling must not make them changes of the next step.
+#[test]
+fn copy_fills_files_while_writing_the_layer_on_both_drivers() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !have("umoci") {
+        return;
+    }
+    let dockerfile = "FROM busybox\nCOPY app /app/\nCOPY group /etc/group\n\
+                      RUN sha256sum /app/data/big.bin /app/b-link /app/z-link /etc/group > /sums\n\
+                      RUN touch /marker\n";
+    let mut copy_layers = Vec::new();
+    for driver in ["overlay", "copy"] {
+        let Some((tmp, root)) = busybox_store() else {
+            return;
+        };
+        let ctx = context(tmp.path(), "fill", dockerfile);
+        std::fs::create_dir_all(ctx.join("app/data")).unwrap();
+        // 3 MiB + 5 bytes of xorshift64: past the 256 KiB read chunks and 1 MiB gzip blocks.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let big: Vec<u8> = (0..(3 << 20) + 5)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[5]
+            })
+            .collect();
+        std::fs::write(ctx.join("app/data/big.bin"), &big).unwrap();
+        std::fs::write(ctx.join("app/empty"), "").unwrap();
+        std::fs::write(ctx.join("app/b-link"), "one inode, two names\n").unwrap();
+        std::fs::hard_link(ctx.join("app/b-link"), ctx.join("app/z-link")).unwrap();
+        std::fs::write(ctx.join("app/suid"), "#!/bin/sh\n").unwrap();
+        std::fs::write(ctx.join("group"), "root:x:0:\nfilled:x:42:\n").unwrap();
+        let mode = |p: &str, m: u32| {
+            std::fs::set_permissions(ctx.join(p), std::fs::Permissions::from_mode(m)).unwrap();
+        };
+        for (p, m) in [
+            (".", 0o755),
+            ("app", 0o755),
+            ("app/data", 0o755),
+            ("app/data/big.bin", 0o644),
+            ("app/empty", 0o600),
+            ("app/b-link", 0o644),
+            ("app/suid", 0o4755),
+            ("group", 0o644),
+            ("Dockerfile", 0o644),
+        ] {
+            mode(p, m);
+        }
+        let env: &[(&str, &str)] = if driver == "copy" {
+            &[("STORAGE_DRIVER", "copy")]
+        } else {
+            &[]
+        };
+        kiln_ok(
+            &root,
+            &[
+                "build",
+                "--timestamp",
+                "1700000000",
+                "-t",
+                "fill",
+                ctx.to_str().unwrap(),
+            ],
+            env,
+        );
+        let img = inspect(&root, "fill");
+        let layers: Vec<String> = img["Manifest"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["digest"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(layers.len(), 5, "{driver}: {layers:?}");
+        copy_layers.push((driver, layers[1..3].to_vec()));
+        // Each RUN's layer holds its own file only (and the directories of its mount points):
+        // the filled files are no change of theirs.
+        for (layer, only) in [(&layers[3], "sums"), (&layers[4], "marker")] {
+            let blob = root
+                .join("oci/blobs/sha256")
+                .join(layer.trim_start_matches("sha256:"));
+            let out = Command::new("tar").arg("-tzf").arg(&blob).output().unwrap();
+            assert!(out.status.success(), "tar: {}", text(&out.stderr));
+            let files: Vec<String> = text(&out.stdout)
+                .lines()
+                .filter(|l| !l.ends_with('/'))
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(files, [only], "{driver}");
+        }
+        let rootfs = unpack(&root, "localhost/fill:latest", tmp.path());
+        assert_eq!(std::fs::read(rootfs.join("app/data/big.bin")).unwrap(), big);
+        assert_eq!(std::fs::read(rootfs.join("app/empty")).unwrap(), b"");
+        let b = std::fs::symlink_metadata(rootfs.join("app/b-link")).unwrap();
+        let z = std::fs::symlink_metadata(rootfs.join("app/z-link")).unwrap();
+        assert_eq!(b.ino(), z.ino(), "{driver}: the link group stays one inode");
+        assert_eq!(
+            std::fs::read(rootfs.join("app/z-link")).unwrap(),
+            b"one inode, two names\n"
+        );
+        assert_eq!(
+            std::fs::symlink_metadata(rootfs.join("app/suid"))
+                .unwrap()
+                .mode()
+                & 0o7777,
+            0o4755
+        );
+        // RUN read the filled bytes.
+        let sums = std::fs::read_to_string(rootfs.join("sums")).unwrap();
+        let expected: Vec<String> = [
+            ctx.join("app/data/big.bin"),
+            ctx.join("app/b-link"),
+            ctx.join("app/z-link"),
+            ctx.join("group"),
+        ]
+        .iter()
+        .map(|p| sha256_hex(p))
+        .collect();
+        let got: Vec<&str> = sums
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(got, expected, "{driver}: {sums}");
+    }
+    // The digests the two-pass copy gave (kiln before issue 15's single pass), the same on
+    // both drivers.
+    let pinned = [
+        "sha256:a773ddd6cbdc1374a8028a1bb093d3c3fb5bd8aa79e3456ffea92c3f8d5b3dd8".to_owned(),
+        "sha256:50294451840c0ff103bace1bc88e38eee7bf7d9c2a947fd34b7f0a5bcebaab6c".to_owned(),
+    ];
+    for (driver, layers) in copy_layers {
+        assert_eq!(layers, pinned, "{driver}");
+    }
+}

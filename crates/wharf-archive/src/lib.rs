@@ -50,4 +50,7 @@ pub use options::{
 };
 pub use reader::LayerReader;
 pub use wharf_oci::media_type::LayerCompression;
-pub use write::{Change, LayerInfo, LayerSource, WriteOptions, write_layer, write_layer_changes};
+pub use write::{
+    Change, LayerInfo, LayerSource, PendingFiles, WriteOptions, write_layer, write_layer_changes,
+    write_layer_changes_filling, write_layer_filling,
+};

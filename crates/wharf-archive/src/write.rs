@@ -8,13 +8,18 @@
 //! Work is split over two threads: one walks the tree, reads files, builds the tar and hashes it
 //! (the diff ID); the calling thread compresses, hashes the compressed bytes and writes them.
 //! A bounded channel of 256 KiB chunks between them keeps memory flat.
+//!
+//! A COPY's layer is made in the same pass as the copy ([`PendingFiles`]): the copy creates each
+//! file with its final size, owner, mode and times but no bytes, and the walker, when it reaches
+//! such a file, reads the source once and writes each chunk both to the file and into the tar.
+//! The tar is the one the walk of the finished tree would give.
 
 use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::io::{self, BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use rustix::fs::{Mode, OFlags};
@@ -100,7 +105,7 @@ pub fn write_layer_changes<W: Write>(
     out: W,
     opts: &WriteOptions,
 ) -> Result<LayerInfo, ArchiveError> {
-    write_with(root, out, opts, Some(changes))
+    write_with(root, out, opts, Some(changes), None)
 }
 
 /// Writes the layer for `dir` to `out` and returns its digests.
@@ -109,7 +114,158 @@ pub fn write_layer<W: Write>(
     out: W,
     opts: &WriteOptions,
 ) -> Result<LayerInfo, ArchiveError> {
-    write_with(dir, out, opts, None)
+    write_with(dir, out, opts, None, None)
+}
+
+/// [`write_layer`] of a tree where the files in `pending` still lack their bytes: each is
+/// filled from its source while its tar entry is written (one read of the source for both).
+/// The layer is byte for byte the one [`write_layer`] gives once the files are complete. Files
+/// the walk did not reach are filled afterwards, so the tree is always complete on success.
+pub fn write_layer_filling<W: Write>(
+    dir: &Path,
+    out: W,
+    opts: &WriteOptions,
+    pending: &mut PendingFiles,
+) -> Result<LayerInfo, ArchiveError> {
+    let info = write_with(dir, out, opts, None, Some(pending))?;
+    pending.fill_rest(dir)?;
+    Ok(info)
+}
+
+/// [`write_layer_changes`] with files still to fill, as [`write_layer_filling`].
+pub fn write_layer_changes_filling<W: Write>(
+    root: &Path,
+    changes: &[Change],
+    out: W,
+    opts: &WriteOptions,
+    pending: &mut PendingFiles,
+) -> Result<LayerInfo, ArchiveError> {
+    let info = write_with(root, out, opts, Some(changes), Some(pending))?;
+    pending.fill_rest(root)?;
+    Ok(info)
+}
+
+/// Regular files created with their final size, owner, mode and times but none of their
+/// bytes, by their path relative to the layer's root, with the file each one copies. Every
+/// name of a hard-link group is listed (with the same source): whichever the walk meets first
+/// is filled.
+#[derive(Debug, Default)]
+pub struct PendingFiles {
+    files: HashMap<Vec<u8>, PathBuf>,
+}
+
+impl PendingFiles {
+    /// Records that `rel` (relative to the root, no leading `/`) gets the bytes of `source`.
+    pub fn insert(&mut self, rel: Vec<u8>, source: PathBuf) {
+        self.files.insert(rel, source);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The paths still to fill.
+    pub fn paths(&self) -> impl Iterator<Item = &[u8]> {
+        self.files.keys().map(Vec::as_slice)
+    }
+
+    /// Fills every file still pending (no layer is written).
+    pub fn fill_rest(&mut self, root: &Path) -> Result<(), ArchiveError> {
+        for (rel, source) in std::mem::take(&mut self.files) {
+            let path = root.join(std::ffi::OsStr::from_bytes(&rel));
+            let meta =
+                std::fs::symlink_metadata(&path).map_err(source_err(&path, "reading metadata"))?;
+            if !meta.is_file() {
+                continue;
+            }
+            let mut filling = Filling::open(&source, &path, &meta)?;
+            io::copy(&mut filling.reader, &mut io::sink())
+                .map_err(|e| filling.error(e, &source, &path))?;
+            filling.finish(&path, &meta)?;
+        }
+        Ok(())
+    }
+}
+
+/// Copies a source file into a pending file while the bytes are read for the tar.
+struct Tee {
+    source: File,
+    dest: File,
+    /// Whether the last error came from writing `dest` (else from reading `source`).
+    write_failed: bool,
+}
+
+impl Read for Tee {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.source.read(buf)?;
+        if let Err(e) = self.dest.write_all(&buf[..n]) {
+            self.write_failed = true;
+            return Err(e);
+        }
+        Ok(n)
+    }
+}
+
+/// A pending file being filled: [`CHUNK`]-sized reads of exactly the size the file was
+/// created with.
+struct Filling {
+    reader: BufReader<Exact<Tee>>,
+}
+
+impl Filling {
+    fn open(source: &Path, dest: &Path, meta: &Metadata) -> Result<Self, ArchiveError> {
+        let src = File::open(source).map_err(source_err(source, "opening the file"))?;
+        let fd = rustix::fs::open(
+            dest,
+            OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| source_err(dest, "opening the copy")(e.into()))?;
+        Ok(Self {
+            reader: BufReader::with_capacity(
+                CHUNK,
+                Exact {
+                    inner: Tee {
+                        source: src,
+                        dest: File::from(fd),
+                        write_failed: false,
+                    },
+                    left: meta.len(),
+                },
+            ),
+        })
+    }
+
+    /// The error of a failed fill, naming the file that failed.
+    fn error(&self, e: io::Error, source: &Path, dest: &Path) -> ArchiveError {
+        if self.reader.get_ref().inner.write_failed {
+            source_err(dest, "writing the copy")(e)
+        } else {
+            source_err(source, "reading the file")(e)
+        }
+    }
+
+    /// Puts back what writing changed: the times the copy was created with, and set-ID bits
+    /// a write by a process without `CAP_FSETID` clears.
+    fn finish(self, dest: &Path, meta: &Metadata) -> Result<(), ArchiveError> {
+        let file = &self.reader.get_ref().inner.dest;
+        let now =
+            rustix::fs::fstat(file).map_err(|e| source_err(dest, "reading metadata")(e.into()))?;
+        if now.st_mode & 0o7777 != meta.mode() & 0o7777 {
+            rustix::fs::fchmod(file, Mode::from_raw_mode(meta.mode() & 0o7777))
+                .map_err(|e| source_err(dest, "changing the mode")(e.into()))?;
+        }
+        let t = rustix::fs::Timespec {
+            tv_sec: meta.mtime(),
+            tv_nsec: meta.mtime_nsec(),
+        };
+        let times = rustix::fs::Timestamps {
+            last_access: t,
+            last_modification: t,
+        };
+        rustix::fs::futimens(file, &times)
+            .map_err(|e| source_err(dest, "setting the times")(e.into()))
+    }
 }
 
 fn write_with<W: Write>(
@@ -117,6 +273,7 @@ fn write_with<W: Write>(
     out: W,
     opts: &WriteOptions,
     changes: Option<&[Change]>,
+    pending: Option<&mut PendingFiles>,
 ) -> Result<LayerInfo, ArchiveError> {
     let meta = std::fs::symlink_metadata(dir).map_err(|source| ArchiveError::Source {
         path: dir.to_path_buf(),
@@ -137,7 +294,7 @@ fn write_with<W: Write>(
     )?;
     let (tx, rx) = sync_channel::<Vec<u8>>(8);
     let (walked, out_err) = std::thread::scope(|s| {
-        let walker = s.spawn(move || write_tar(dir, opts, changes, tx));
+        let walker = s.spawn(move || write_tar(dir, opts, changes, pending, tx));
         let out_err = pump(&rx, &mut enc).err();
         // Dropping the receiver makes the walker's next send fail, so it stops early.
         drop(rx);
@@ -201,6 +358,7 @@ fn write_tar(
     dir: &Path,
     opts: &WriteOptions,
     changes: Option<&[Change]>,
+    pending: Option<&mut PendingFiles>,
     tx: SyncSender<Vec<u8>>,
 ) -> Result<(Digest, u64), ArchiveError> {
     let sink = ChunkWriter {
@@ -212,6 +370,7 @@ fn write_tar(
         opts,
         links: HashMap::new(),
         recurse: changes.is_none(),
+        pending,
     };
     match changes {
         None => w.walk(dir, &[])?,
@@ -265,9 +424,12 @@ struct TreeWriter<'o, W: Write> {
     links: HashMap<(u64, u64), Vec<u8>>,
     /// Whether a directory's entry is followed by its children (false for change lists).
     recurse: bool,
+    /// Files whose bytes are copied from their source while they are archived.
+    pending: Option<&'o mut PendingFiles>,
 }
 
 /// What one entry looks like in the tar.
+#[derive(Clone, Copy)]
 struct Entry<'a> {
     kind: EntryType,
     name: &'a [u8],
@@ -412,6 +574,10 @@ impl<W: Write> TreeWriter<'_, W> {
         if meta.nlink() > 1 {
             let key = (meta.dev(), meta.ino());
             if let Some(first) = self.links.get(&key).cloned() {
+                // Another name of a file filled (or archived) already.
+                if let Some(p) = self.pending.as_deref_mut() {
+                    p.files.remove(name);
+                }
                 return self.append(
                     &Entry {
                         kind: EntryType::Link,
@@ -435,6 +601,13 @@ impl<W: Write> TreeWriter<'_, W> {
                 io::empty(),
             )
         } else if ft.is_file() {
+            if let Some(source) = self
+                .pending
+                .as_deref_mut()
+                .and_then(|p| p.files.remove(name))
+            {
+                return self.append_filled(path, &source, &meta, base);
+            }
             let fd = rustix::fs::open(
                 path,
                 OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
@@ -472,6 +645,31 @@ impl<W: Write> TreeWriter<'_, W> {
             };
             self.append(&Entry { kind, ..base }, io::empty())
         }
+    }
+
+    /// A pending file: its bytes come from `source`, into the file and the tar at once.
+    fn append_filled(
+        &mut self,
+        path: &Path,
+        source: &Path,
+        meta: &Metadata,
+        base: Entry<'_>,
+    ) -> Result<(), ArchiveError> {
+        let mut filling = Filling::open(source, path, meta)?;
+        match self.append(
+            &Entry {
+                size: meta.len(),
+                ..base
+            },
+            &mut filling.reader,
+        ) {
+            Ok(()) => {}
+            Err(ArchiveError::Output(e)) if e.kind() != io::ErrorKind::BrokenPipe => {
+                return Err(filling.error(e, source, path));
+            }
+            Err(e) => return Err(e),
+        }
+        filling.finish(path, meta)
     }
 
     /// A whiteout or opaque marker: an empty regular file.
@@ -690,6 +888,106 @@ mod tests {
             .map(|e| String::from_utf8(e.unwrap().path_bytes().to_vec()).unwrap())
             .collect();
         assert_eq!(names, ["a", "b", "c/", "c/a", "c/d"]);
+    }
+
+    /// The one-pass layer of a tree whose files are filled while archived is the layer of the
+    /// finished tree, and leaves the tree finished: bytes, times and set-ID bits.
+    #[test]
+    fn filling_gives_the_layer_of_the_finished_tree() {
+        use std::os::unix::fs::PermissionsExt;
+        let src = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..3 * CHUNK as u32 + 7)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        std::fs::write(src.path().join("big"), &data).unwrap();
+        std::fs::write(src.path().join("small"), b"small\n").unwrap();
+        let done = tempfile::tempdir().unwrap();
+        let todo = tempfile::tempdir().unwrap();
+        let mut pending = PendingFiles::default();
+        let mtime = filetime::FileTime::from_unix_time(1_600_000_000, 5);
+        for (name, from, mode) in [
+            ("d/big", "big", 0o644),
+            ("a-link", "small", 0o4755),
+            ("d/empty", "small", 0o600),
+        ] {
+            for (root, fill) in [(done.path(), false), (todo.path(), true)] {
+                let p = root.join(name);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                let src_path = src.path().join(from);
+                let len = if name == "d/empty" {
+                    0
+                } else {
+                    std::fs::metadata(&src_path).unwrap().len()
+                };
+                if fill {
+                    std::fs::File::create(&p).unwrap().set_len(len).unwrap();
+                    if len > 0 {
+                        pending.insert(name.as_bytes().to_vec(), src_path);
+                    }
+                } else if len > 0 {
+                    std::fs::copy(&src_path, &p).unwrap();
+                } else {
+                    std::fs::write(&p, b"").unwrap();
+                }
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+                filetime::set_file_times(&p, mtime, mtime).unwrap();
+            }
+        }
+        // A hard-link group: both names pending, filled once.
+        for root in [done.path(), todo.path()] {
+            std::fs::hard_link(root.join("a-link"), root.join("z-link")).unwrap();
+        }
+        pending.insert(b"z-link".to_vec(), src.path().join("small"));
+        for root in [done.path(), todo.path()] {
+            filetime::set_file_times(root.join("d"), mtime, mtime).unwrap();
+            filetime::set_file_times(root, mtime, mtime).unwrap();
+        }
+        for compression in [LayerCompression::Gzip, LayerCompression::None] {
+            let opts = WriteOptions {
+                compression,
+                ..WriteOptions::default()
+            };
+            let want = write_layer(done.path(), io::sink(), &opts).unwrap();
+            let mut p = std::mem::take(&mut pending);
+            let got = write_layer_filling(todo.path(), io::sink(), &opts, &mut p).unwrap();
+            assert!(p.is_empty());
+            assert_eq!(got, want, "{compression:?}");
+        }
+        assert_eq!(std::fs::read(todo.path().join("d/big")).unwrap(), data);
+        assert_eq!(
+            std::fs::read(todo.path().join("z-link")).unwrap(),
+            b"small\n"
+        );
+        let m = std::fs::metadata(todo.path().join("a-link")).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o4755);
+        assert_eq!(filetime::FileTime::from_last_modification_time(&m), mtime);
+    }
+
+    #[test]
+    fn a_fill_whose_source_shrank_names_the_source() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("f"), b"short").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::fs::File::create(root.path().join("f"))
+            .unwrap()
+            .set_len(100)
+            .unwrap();
+        let mut pending = PendingFiles::default();
+        pending.insert(b"f".to_vec(), src.path().join("f"));
+        let err = write_layer_filling(
+            root.path(),
+            io::sink(),
+            &WriteOptions::default(),
+            &mut pending,
+        )
+        .unwrap_err();
+        match err {
+            ArchiveError::Source { path, op, .. } => {
+                assert_eq!(path, src.path().join("f"));
+                assert_eq!(op, "reading the file");
+            }
+            e => panic!("{e}"),
+        }
     }
 
     #[test]

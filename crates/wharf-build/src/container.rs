@@ -30,6 +30,17 @@ pub struct WorkingContainer {
     mounted: bool,
     /// The copy driver's tree as the last snapshot left it (None on overlay).
     baseline: Option<Box<crate::tree_diff::Tree>>,
+    /// A COPY's files still without their bytes, filled by the next snapshot.
+    deferred: Option<DeferredCopy>,
+}
+
+/// The files a COPY created without their bytes ([`crate::copy::copy_sources_deferred`]),
+/// with whatever keeps their sources in place (a `--from` container, downloaded files) until
+/// the snapshot has read them.
+#[derive(Debug)]
+pub struct DeferredCopy {
+    pub files: wharf_archive::PendingFiles,
+    pub keep: Box<dyn std::any::Any>,
 }
 
 /// A layer written from an upper directory and stored as a blob.
@@ -70,6 +81,7 @@ impl WorkingContainer {
             diff_ids,
             mounted: false,
             baseline: None,
+            deferred: None,
         };
         if c.lowers.is_empty() {
             // Overlay needs at least one lower: `scratch` gets an empty one.
@@ -139,6 +151,12 @@ impl WorkingContainer {
         Ok(it.next().is_some())
     }
 
+    /// Hands the next snapshot a COPY's files to fill while it writes the layer. Until then
+    /// the tree must not be read: the snapshot must be the next thing done with it.
+    pub fn defer(&mut self, copy: DeferredCopy) {
+        self.deferred = Some(copy);
+    }
+
     /// Writes the changes since the last snapshot as a layer blob and stacks them as a lower.
     pub fn snapshot(
         &mut self,
@@ -151,16 +169,19 @@ impl WorkingContainer {
         self.unmount()?;
         let upper = self.upper();
         let mut blob = self.store.blob_writer(None)?;
-        let info = wharf_archive::write_layer(
-            &upper,
-            &mut blob,
-            &WriteOptions {
-                source: LayerSource::OverlayUpper,
-                compression,
-                level: None,
-                clamp_mtime,
-            },
-        )?;
+        let opts = WriteOptions {
+            source: LayerSource::OverlayUpper,
+            compression,
+            level: None,
+            clamp_mtime,
+        };
+        // A COPY's files are filled in the upper directory while they are archived.
+        let info = match self.deferred.take() {
+            Some(mut d) => {
+                wharf_archive::write_layer_filling(&upper, &mut blob, &opts, &mut d.files)?
+            }
+            None => wharf_archive::write_layer(&upper, &mut blob, &opts)?,
+        };
         blob.commit()?;
         self.diff_ids.push(info.diff_id.clone());
         let chain = wharf_store::chain_id(&self.diff_ids)
@@ -192,24 +213,38 @@ impl WorkingContainer {
         compression: LayerCompression,
         clamp_mtime: Option<i64>,
     ) -> Result<Snapshot, BuildError> {
-        let after = self.scan()?;
+        let mut after = self.scan()?;
         let changes = self
             .baseline
             .as_ref()
             .map(|b| b.changes(&after))
             .unwrap_or_default();
         let mut blob = self.store.blob_writer(None)?;
-        let info = wharf_archive::write_layer_changes(
-            &self.rootfs(),
-            &changes,
-            &mut blob,
-            &WriteOptions {
-                source: LayerSource::Plain,
-                compression,
-                level: None,
-                clamp_mtime,
-            },
-        )?;
+        let opts = WriteOptions {
+            source: LayerSource::Plain,
+            compression,
+            level: None,
+            clamp_mtime,
+        };
+        let root = self.rootfs();
+        let info = match self.deferred.take() {
+            Some(mut d) => {
+                let filled: Vec<Vec<u8>> = d.files.paths().map(<[u8]>::to_vec).collect();
+                let info = wharf_archive::write_layer_changes_filling(
+                    &root,
+                    &changes,
+                    &mut blob,
+                    &opts,
+                    &mut d.files,
+                )?;
+                // Filling moved their ctime: the next step must not see them as changed.
+                after
+                    .restat(&root, &filled)
+                    .map_err(BuildError::io("scanning", &root))?;
+                info
+            }
+            None => wharf_archive::write_layer_changes(&root, &changes, &mut blob, &opts)?,
+        };
         blob.commit()?;
         self.diff_ids.push(info.diff_id.clone());
         self.store

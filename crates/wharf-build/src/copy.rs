@@ -6,7 +6,7 @@
 //! to everything copied. ADD also unpacks local tar archives (plain, gzip, zstd, bzip2, xz).
 
 use std::io::Read as _;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use filetime::FileTime;
@@ -175,6 +175,31 @@ pub fn parse_chown(rootfs: &Path, value: &str) -> Result<(u32, u32), BuildError>
 
 /// Copies `sources` as COPY/ADD does.
 pub fn copy_sources(sources: &[Source], spec: &CopySpec<'_>) -> Result<(), BuildError> {
+    copy_sources_with(sources, spec, None)
+}
+
+/// Files a copy created without their bytes, for the layer writer to fill from their sources
+/// while it archives them ([`wharf_archive::write_layer_filling`]).
+pub type Pending = std::cell::RefCell<wharf_archive::PendingFiles>;
+
+/// [`copy_sources`] that leaves the bytes of regular files to the layer writer: each file is
+/// created with its final size (sparse), owner, mode and times and listed in `pending`, so
+/// that writing the step's layer reads each source once for the copy and the layer together.
+/// The caller must write that layer (or [`wharf_archive::PendingFiles::fill_rest`]) before
+/// anything reads the tree, and keep the sources in place until then.
+pub fn copy_sources_deferred(
+    sources: &[Source],
+    spec: &CopySpec<'_>,
+    pending: &Pending,
+) -> Result<(), BuildError> {
+    copy_sources_with(sources, spec, Some(pending))
+}
+
+fn copy_sources_with(
+    sources: &[Source],
+    spec: &CopySpec<'_>,
+    pending: Option<&Pending>,
+) -> Result<(), BuildError> {
     let dest_dir_forced = spec.dest.ends_with('/') || sources.len() > 1;
     for src in sources {
         let meta = std::fs::metadata(&src.path).map_err(BuildError::io("reading", &src.path))?;
@@ -184,7 +209,7 @@ pub fn copy_sources(sources: &[Source], spec: &CopySpec<'_>) -> Result<(), Build
             let owner = spec.chown;
             let top = rootfs::mkdir_all(spec.rootfs, &spec.dest, owner)
                 .map_err(BuildError::io("creating", &dest_host))?;
-            copy_tree(src, &top, &spec.dest, spec)?;
+            copy_tree(src, &top, &spec.dest, spec, pending)?;
             continue;
         }
         if spec.unpack
@@ -226,7 +251,7 @@ pub fn copy_sources(sources: &[Source], spec: &CopySpec<'_>) -> Result<(), Build
                 .map_err(BuildError::io("creating", &parent))?;
             dest_host
         };
-        copy_entry(&src.path, &target, &meta, spec)?;
+        copy_entry(&src.path, &target, &meta, spec, pending)?;
     }
     Ok(())
 }
@@ -266,7 +291,13 @@ fn archive_kind(path: &Path) -> Result<Option<Archive>, BuildError> {
     })
 }
 
-fn copy_tree(src: &Source, top: &Path, dest: &str, spec: &CopySpec<'_>) -> Result<(), BuildError> {
+fn copy_tree(
+    src: &Source,
+    top: &Path,
+    dest: &str,
+    spec: &CopySpec<'_>,
+    pending: Option<&Pending>,
+) -> Result<(), BuildError> {
     let matcher = wharf_dockerfile::ignore::Matcher::default();
     // Directory times are set again once their contents are in place (creating a child
     // changes its parent's mtime), deepest first.
@@ -304,11 +335,11 @@ fn copy_tree(src: &Source, top: &Path, dest: &str, spec: &CopySpec<'_>) -> Resul
                 let from = src.path.join(&rel);
                 let meta =
                     std::fs::symlink_metadata(&from).map_err(BuildError::io("reading", &from))?;
-                copy_entry(&from, &host, &meta, spec)?;
+                copy_entry(&from, &host, &meta, spec, pending)?;
                 dirs.push((host, FileTime::from_last_modification_time(&meta)));
             }
         }
-        copy_entry(&entry.path, &target, &entry.metadata, spec)?;
+        copy_entry(&entry.path, &target, &entry.metadata, spec, pending)?;
         if entry.metadata.is_dir() {
             dirs.push((
                 target,
@@ -328,6 +359,7 @@ fn copy_entry(
     target: &Path,
     meta: &std::fs::Metadata,
     spec: &CopySpec<'_>,
+    pending: Option<&Pending>,
 ) -> Result<(), BuildError> {
     let (uid, gid) = spec.owner(meta);
     let mode = spec.chmod.as_ref().map_or(meta.mode() & 0o7777, |c| {
@@ -359,18 +391,40 @@ fn copy_entry(
             std::fs::create_dir(target).map_err(BuildError::io("creating", target))?;
         }
     } else if ft.is_file() {
+        // Where the layer writer fills the file, it is listed by its path in the root.
+        let deferred = pending.and_then(|p| {
+            let rel = target.strip_prefix(spec.rootfs).ok()?;
+            Some((p, rel.as_os_str().as_encoded_bytes().to_vec()))
+        });
         if meta.nlink() > 1 {
             let key = (meta.dev(), meta.ino());
             let first = spec.links.borrow().get(&key).cloned();
             if let Some(first) = first
                 && std::fs::hard_link(&first, target).is_ok()
             {
-                // Same inode: owner, mode and time are the first copy's already.
+                // Same inode: owner, mode and time are the first copy's already. Every name
+                // is listed: the layer writer fills whichever it meets first.
+                if let Some((p, rel)) = deferred {
+                    p.borrow_mut().insert(rel, src.to_owned());
+                }
                 return Ok(());
             }
             spec.links.borrow_mut().insert(key, target.to_owned());
         }
-        std::fs::copy(src, target).map_err(BuildError::io("copying to", target))?;
+        if let Some((p, rel)) = deferred {
+            // create_new (O_EXCL) never follows a link at the target.
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(target)
+                .map_err(BuildError::io("creating", target))?;
+            f.set_len(meta.len())
+                .map_err(BuildError::io("sizing", target))?;
+            p.borrow_mut().insert(rel, src.to_owned());
+        } else {
+            std::fs::copy(src, target).map_err(BuildError::io("copying to", target))?;
+        }
     } else {
         // Sockets, fifos and devices have no place in a build context.
         return Ok(());

@@ -34,6 +34,28 @@ struct StatKey {
 }
 
 impl StatKey {
+    fn of(m: &std::fs::Metadata) -> Self {
+        StatKey {
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            mode: m.mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+            btime: m
+                .created()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or((0, 0), |d| {
+                    (
+                        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                        d.subsec_nanos(),
+                    )
+                }),
+        }
+    }
+
     /// Whether `self` and `other` are the same file: the same inode, born at the same time.
     fn same_file(&self, other: &StatKey) -> bool {
         self.ino == other.ino && self.btime == other.btime
@@ -71,25 +93,7 @@ impl Tree {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e) => return Err(e),
                 };
-                let key = StatKey {
-                    ino: m.ino(),
-                    size: m.size(),
-                    mtime: (m.mtime(), m.mtime_nsec()),
-                    ctime: (m.ctime(), m.ctime_nsec()),
-                    mode: m.mode(),
-                    uid: m.uid(),
-                    gid: m.gid(),
-                    btime: m
-                        .created()
-                        .ok()
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map_or((0, 0), |d| {
-                            (
-                                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-                                d.subsec_nanos(),
-                            )
-                        }),
-                };
+                let key = StatKey::of(&m);
                 if m.is_dir() {
                     stack.push((entry.path(), child.clone()));
                 }
@@ -164,6 +168,16 @@ impl Tree {
             return Err(bad());
         }
         Ok(tree)
+    }
+
+    /// Reads the keys of `paths` (relative to `root`) again, after something changed them
+    /// that is no change of the step's (a COPY's files filled while its layer was written).
+    pub fn restat(&mut self, root: &Path, paths: &[Vec<u8>]) -> io::Result<()> {
+        for rel in paths {
+            let m = std::fs::symlink_metadata(root.join(std::ffi::OsStr::from_bytes(rel)))?;
+            self.entries.insert(rel.clone(), StatKey::of(&m));
+        }
+        Ok(())
     }
 
     fn is_dir(&self, path: &[u8]) -> bool {

@@ -8,7 +8,7 @@ use wharf_oci::config::ContainerConfig;
 
 use super::StageBuilder;
 use crate::config;
-use crate::container::WorkingContainer;
+use crate::container::{DeferredCopy, WorkingContainer};
 use crate::context::{self, Source};
 use crate::copy::{self, CopySpec};
 use crate::error::BuildError;
@@ -234,6 +234,10 @@ impl StageBuilder<'_> {
     /// Copies the inputs. `--link` gives the same layer as without it: each COPY already
     /// becomes its own layer of the copied files only; what BuildKit adds with it (reusing the
     /// layer when only the base changed) is not done, the cache key still chains the parent.
+    ///
+    /// Regular files are created without their bytes: the step's snapshot fills them while it
+    /// writes the layer (one read of each source), so the returned files go to
+    /// [`WorkingContainer::defer`] with the inputs that keep the sources in place.
     pub(super) fn copy(
         &self,
         c: &Copy,
@@ -241,7 +245,7 @@ impl StageBuilder<'_> {
         rootfs: &Path,
         inputs: CopyInputs,
         add: bool,
-    ) -> Result<(), BuildError> {
+    ) -> Result<DeferredCopy, BuildError> {
         let chown = c
             .chown
             .as_deref()
@@ -279,6 +283,7 @@ impl StageBuilder<'_> {
             )
             .filter(|(s, _)| !exclude.top_level(s))
             .unzip();
+        let pending = copy::Pending::default();
         for (s, pivot) in list.iter().zip(pivots) {
             // One link group per source (and per wildcard match), as BuildKit's file backend
             // calls fsutil's copy once for each: links between two sources are not kept.
@@ -310,10 +315,12 @@ impl StageBuilder<'_> {
                 unpack: add && c.unpack.unwrap_or(!from_url),
                 links: &links,
             };
-            copy::copy_sources(std::slice::from_ref(*s), &spec)?;
+            copy::copy_sources_deferred(std::slice::from_ref(*s), &spec, &pending)?;
         }
-        drop(inputs);
-        Ok(())
+        Ok(DeferredCopy {
+            files: pending.into_inner(),
+            keep: Box::new(inputs),
+        })
     }
 }
 

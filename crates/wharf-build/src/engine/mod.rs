@@ -1041,7 +1041,10 @@ impl StageBuilder<'_> {
                 let Some(inputs) = inputs else {
                     return Ok(false);
                 };
-                self.copy(c, &cfg, &rootfs, inputs, matches!(ins, Instruction::Add(_)))?;
+                let deferred =
+                    self.copy(c, &cfg, &rootfs, inputs, matches!(ins, Instruction::Add(_)))?;
+                // The step's snapshot, next, fills the files while it writes the layer.
+                ctr.defer(deferred);
                 Ok(true)
             }
             _ => Ok(false),
