@@ -83,17 +83,14 @@ fn podman_as(mut cmd: Command, conf: &Path, rootfs: &Path, flags: &[&str], scrip
         .unwrap()
 }
 
-#[test]
-fn kiln_builds_and_pushes_in_unprivileged_job_containers_with_the_hosts_digest() {
+/// What the job-container tests start from: busybox pushed to a registry the test started
+/// (returned to keep it running, with its address) and a build context.
+fn seeded() -> Option<(tempfile::TempDir, Registry, String, std::path::PathBuf)> {
     if !wharf_testkit::ci::available() {
-        return;
+        return None;
     }
-    let Some((tmp, seed)) = busybox_store() else {
-        return;
-    };
-    let Some(reg) = Registry::start_plain() else {
-        return;
-    };
+    let (tmp, seed) = busybox_store()?;
+    let reg = Registry::start_plain()?;
     let a = reg.addr().to_owned();
     ok(
         "ferry",
@@ -107,25 +104,36 @@ fn kiln_builds_and_pushes_in_unprivileged_job_containers_with_the_hosts_digest()
     );
     let ctx = tmp.path().join("ctx");
     context(&ctx);
+    Some((tmp, reg, a, ctx))
+}
 
-    // The host's build: kernel overlay, oci isolation.
-    let host_store = tmp.path().join("host");
-    let out = Command::new("sh")
-        .args([
-            "-c",
-            &script(
-                &a,
-                "app-host",
-                host_store.to_str().unwrap(),
-                ctx.to_str().unwrap(),
-            ),
-        ])
+/// Runs `script` on the host (kernel overlay, oci isolation) with this build's kiln first on
+/// PATH: the reference the job containers' digests must equal.
+fn on_host(script: &str) -> Output {
+    Command::new("sh")
+        .args(["-c", script])
         .env(
             "PATH",
             format!("{}:/usr/bin:/bin", bin("kiln").parent().unwrap().display()),
         )
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn kiln_builds_and_pushes_in_unprivileged_job_containers_with_the_hosts_digest() {
+    let Some((tmp, _reg, a, ctx)) = seeded() else {
+        return;
+    };
+
+    // The host's build: kernel overlay, oci isolation.
+    let host_store = tmp.path().join("host");
+    let out = on_host(&script(
+        &a,
+        "app-host",
+        host_store.to_str().unwrap(),
+        ctx.to_str().unwrap(),
+    ));
     assert!(out.status.success(), "host build: {}", text(&out.stderr));
     let host_digest = text(&out.stdout).trim().lines().last().unwrap().to_owned();
     assert!(host_digest.starts_with("sha256:"), "{host_digest}");
@@ -273,45 +281,16 @@ fn working_script(reg: &str, tag: &str, store: &str, ctx: &str) -> String {
 /// directory without mounting anything.
 #[test]
 fn working_containers_without_overlay_commit_the_hosts_digest() {
-    if !wharf_testkit::ci::available() {
-        return;
-    }
-    let Some((tmp, seed)) = busybox_store() else {
+    let Some((tmp, _reg, a, ctx)) = seeded() else {
         return;
     };
-    let Some(reg) = Registry::start_plain() else {
-        return;
-    };
-    let a = reg.addr().to_owned();
-    ok(
-        "ferry",
-        &seed,
-        &[
-            "copy",
-            "--dest-tls-verify=false",
-            "store:localhost/busybox:latest",
-            &format!("docker://{a}/busybox:latest"),
-        ],
-    );
-    let ctx = tmp.path().join("ctx");
-    context(&ctx);
     let host_store = tmp.path().join("host");
-    let out = Command::new("sh")
-        .args([
-            "-c",
-            &working_script(
-                &a,
-                "wc-host",
-                host_store.to_str().unwrap(),
-                ctx.to_str().unwrap(),
-            ),
-        ])
-        .env(
-            "PATH",
-            format!("{}:/usr/bin:/bin", bin("kiln").parent().unwrap().display()),
-        )
-        .output()
-        .unwrap();
+    let out = on_host(&working_script(
+        &a,
+        "wc-host",
+        host_store.to_str().unwrap(),
+        ctx.to_str().unwrap(),
+    ));
     let stdout = text(&out.stdout);
     assert!(
         out.status.success(),
