@@ -84,6 +84,24 @@ fn image_entry(dir: &Path, name: &str) -> Value {
     d
 }
 
+/// Copies the store's busybox into an `oci:` layout at `dir` as `img`: its reference and
+/// its index entry (without annotations).
+fn busybox_layout(root: &Path, dir: &Path) -> (String, Value) {
+    let reference = format!("oci:{}:img", dir.display());
+    ok(
+        "ferry",
+        root,
+        &[
+            "copy",
+            "-q",
+            "--insecure-policy",
+            "store:localhost/busybox:latest",
+            &reference,
+        ],
+    );
+    (reference, image_entry(dir, "img"))
+}
+
 fn skopeo_raw(reference: &str) -> Value {
     let out = Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false", reference])
@@ -335,19 +353,7 @@ fn hostile_referrers_lists_are_refused() {
     let a = reg.addr();
     let d = tmp.path();
     let src = d.join("src");
-    let src_s = format!("oci:{}:img", src.display());
-    ok(
-        "ferry",
-        &root,
-        &[
-            "copy",
-            "-q",
-            "--insecure-policy",
-            "store:localhost/busybox:latest",
-            &src_s,
-        ],
-    );
-    let image = image_entry(&src, "img");
+    let (src_s, image) = busybox_layout(&root, &src);
     let digest = image["digest"].as_str().unwrap().to_owned();
     let note = add_referrer(&src, &image, "application/vnd.example.note", b"one");
     let mut note_subject = note.clone();
@@ -992,19 +998,7 @@ fn a_failed_referrer_copy_says_what_is_attached_and_a_rerun_completes_it() {
     let a = reg.addr();
     let d = tmp.path();
     let src = d.join("src");
-    let src_s = format!("oci:{}:img", src.display());
-    ok(
-        "ferry",
-        &root,
-        &[
-            "copy",
-            "-q",
-            "--insecure-policy",
-            "store:localhost/busybox:latest",
-            &src_s,
-        ],
-    );
-    let image = image_entry(&src, "img");
+    let (src_s, image) = busybox_layout(&root, &src);
     let digest = image["digest"].as_str().unwrap().to_owned();
     let first = add_referrer(&src, &image, "application/vnd.example.note", b"first");
     let second = add_referrer(&src, &image, "application/vnd.example.note", b"second");
