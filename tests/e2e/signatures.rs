@@ -503,29 +503,7 @@ fn gpg_simple_signing_interoperates_with_skopeo() {
         .unwrap();
     let pubkey = d.join("pub.asc");
     std::fs::write(&pubkey, gpg(&home, &["--armor", "--export", &fp])).unwrap();
-    let sigs = d.join("sigstore");
-    let regd = d.join("registries.d");
-    std::fs::create_dir(&regd).unwrap();
-    std::fs::write(
-        regd.join("lookaside.yaml"),
-        format!(
-            "docker:\n  {a}/gpg:\n    lookaside: file://{s}\n    lookaside-staging: file://{s}\n",
-            s = sigs.display()
-        ),
-    )
-    .unwrap();
-    let policy = d.join("policy.json");
-    std::fs::write(
-        &policy,
-        serde_json::json!({
-            "default": [{"type": "insecureAcceptAnything"}],
-            "transports": {"docker": {
-                format!("{a}/gpg"): [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": pubkey}]
-            }}
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let (sigs, regd, policy) = gpg_lookaside(d, &format!("{a}/gpg"), &pubkey);
     let regd_s = regd.to_str().unwrap();
     ok(
         "ferry",
@@ -685,6 +663,36 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// A GPG home with a fresh signing key (no passphrase) and its armored public key file:
 /// `(home, fingerprint, public key file)`.
+/// In `dir`: a registries.d whose lookaside for `scope` is `dir/lookaside` (read and written),
+/// and a policy asking `scope` for a GPG signature by `pubkey` (anything else accepted). Returns
+/// (lookaside directory, registries.d, policy file).
+fn gpg_lookaside(dir: &Path, scope: &str, pubkey: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let sigs = dir.join("lookaside");
+    let regd = dir.join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("lookaside.yaml"),
+        format!(
+            "docker:\n  {scope}:\n    lookaside: file://{s}\n    lookaside-staging: file://{s}\n",
+            s = sigs.display()
+        ),
+    )
+    .unwrap();
+    let policy = dir.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"docker": {
+                scope: [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": pubkey}]
+            }}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    (sigs, regd, policy)
+}
+
 fn gpg_key(dir: &Path) -> (PathBuf, String, PathBuf) {
     let home = dir.join("gnupg");
     std::fs::create_dir(&home).unwrap();
@@ -1231,29 +1239,7 @@ fn kiln_build_sign_by_gpg_goes_to_lookaside_on_push() {
     let a = reg.addr().to_owned();
     let d = tmp.path();
     let (home, fp, pubkey) = gpg_key(d);
-    let sigs = d.join("lookaside");
-    let regd = d.join("registries.d");
-    std::fs::create_dir(&regd).unwrap();
-    std::fs::write(
-        regd.join("lookaside.yaml"),
-        format!(
-            "docker:\n  {a}/built:\n    lookaside: file://{s}\n    lookaside-staging: file://{s}\n",
-            s = sigs.display()
-        ),
-    )
-    .unwrap();
-    let policy = d.join("policy.json");
-    std::fs::write(
-        &policy,
-        serde_json::json!({
-            "default": [{"type": "insecureAcceptAnything"}],
-            "transports": {"docker": {
-                format!("{a}/built"): [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": pubkey}]
-            }}
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let (sigs, regd, policy) = gpg_lookaside(d, &format!("{a}/built"), &pubkey);
     let ctx = d.join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nLABEL signed=gpg\n").unwrap();
