@@ -150,6 +150,20 @@ run_case "wan all present" copy -q $NT "docker://$SA/bench/img:1" "docker://$SG/
 run_case "wan registry->oci:" copy -q --src-tls-verify=false "docker://$SA/bench/img:1" "oci:$W/ws-oci:img" -- \
     copy -q --src-tls-verify=false "docker://$SA/bench/img:1" "oci:$W/wf-oci:img"
 rm -rf "$W/ws-oci" "$W/wf-oci"
+# The link's floor for those copies: what curl takes to fetch the manifest and then every blob
+# at once through the same link. No copy can do less (the bytes must cross it), so a ratio to
+# skopeo cannot go below floor/skopeo; registry -> registry also crosses a second link, in
+# parallel with the first, plus the upload's round trips.
+printf 'url = "http://%s/v2/bench/img/manifests/1"\noutput = "/dev/null"\n' "$SA" > "$W/curl-manifest"
+for b in "$W"/src/blobs/sha256/*; do
+    printf 'url = "http://%s/v2/bench/img/blobs/sha256:%s"\noutput = "/dev/null"\n' "$SA" "${b##*/}"
+done > "$W/curl-blobs"
+/usr/bin/time -f "%e" -o "$W/floor" sh -c "curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' -K '$W/curl-manifest' && curl -sf --no-progress-meter --parallel --parallel-max 64 -K '$W/curl-blobs'"
+FLOOR=$(cat "$W/floor")
+grep -E '^wan registry->(registry|oci:)\|' "$W/rows" | while IFS='|' read -r name ss _ _ fs _ _; do
+    awk -v n="$name" -v f="$FLOOR" -v ss="$ss" -v fs="$fs" 'BEGIN {
+        printf "  %-28s link floor %.3f s: skopeo %.2fx, ferry %.2fx the floor; lowest possible ratio %.2f\n", n, f, ss/f, fs/f, f/ss }'
+done
 
 # 100 layers of one small file each (plus a config), as images built by many RUN steps.
 L="$W/many"; mkdir -p "$L/blobs/sha256" "$W/mf"; diffs=""; layers=""

@@ -193,6 +193,50 @@ fn from_pulls_from_a_registry_with_pull_policies_and_short_names() {
     );
 }
 
+/// A build step's root is mounted `volatile` (its upper directory becomes a layer blob or is
+/// thrown away), so its unmount does not sync the whole filesystem under the store; a
+/// working container, which lives on across commands, is mounted without it.
+#[test]
+fn build_steps_are_mounted_volatile_and_working_containers_are_not() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let ctx = context(
+        tmp.path(),
+        "volatile",
+        "FROM busybox\nRUN awk '$5 == \"/\"' /proc/self/mountinfo > /root-mount\n",
+    );
+    kiln_ok(
+        &root,
+        &["build", "-q", "-t", "vol", ctx.to_str().unwrap()],
+        &[],
+    );
+    let ctr = text(&kiln_ok(&root, &["from", "vol"], &[]).stdout)
+        .trim()
+        .to_owned();
+    let line = text(&kiln_ok(&root, &["run", &ctr, "--", "cat", "/root-mount"], &[]).stdout);
+    assert!(line.contains("upperdir="), "{line}");
+    assert!(line.contains("volatile"), "build step root: {line}");
+    let line = text(
+        &kiln_ok(
+            &root,
+            &[
+                "run",
+                &ctr,
+                "--",
+                "awk",
+                "$5 == \"/\"",
+                "/proc/self/mountinfo",
+            ],
+            &[],
+        )
+        .stdout,
+    );
+    assert!(line.contains("upperdir="), "{line}");
+    assert!(!line.contains("volatile"), "working container root: {line}");
+    kiln_ok(&root, &["rm", &ctr], &[]);
+}
+
 #[test]
 fn onbuild_triggers_of_the_base_run_after_from_and_are_not_inherited() {
     let Some((tmp, root)) = busybox_store() else {

@@ -6,7 +6,8 @@
 //!   or zstd, computing the blob digest and the diff ID on the way.
 //! - [`apply_layer`] extracts a tar inside a root (`openat2` with `RESOLVE_IN_ROOT`), honours
 //!   whiteouts and refuses hostile entries with an error naming them.
-//! - [`LayerReader`] verifies a compressed blob while it is decompressed.
+//! - [`LayerReader`] verifies a compressed blob while it is decompressed ([`DiffReader`] checks
+//!   only the decompressed side, for a caller that hashes the blob itself).
 //!
 //! ```
 //! use wharf_archive::*;
@@ -34,6 +35,7 @@ pub mod names;
 mod options;
 mod overlay_out;
 mod pgzip;
+mod pipeline;
 mod reader;
 mod root;
 mod write;
@@ -48,7 +50,8 @@ pub use limits::{ExpansionError, ExpansionLimits};
 pub use options::{
     ApplyOptions, ApplyStats, DeviceNodes, SKIPPED_PATHS_KEPT, SkippedDevices, Whiteouts,
 };
-pub use reader::LayerReader;
+pub use pipeline::apply_layer_threaded;
+pub use reader::{DiffInfo, DiffReader, LayerReader};
 pub use wharf_oci::media_type::LayerCompression;
 pub use write::{
     Change, LayerInfo, LayerSource, PendingFiles, WriteOptions, write_layer, write_layer_changes,

@@ -128,6 +128,9 @@ impl WorkingContainer {
             upper: self.upper(),
             work: self.dir.join("work"),
             target: self.rootfs(),
+            // A build step's upper directory becomes a layer blob (written and synced by the
+            // store) or is thrown away; a crash ends the build either way.
+            volatile: true,
         })?;
         self.mounted = true;
         Ok(())

@@ -208,6 +208,8 @@ impl Plan {
             upper: dir.join("upper"),
             work: dir.join("work"),
             target: dir.join("merged"),
+            // `--rm`: the container's changes go when it ends (podman mounts these volatile too).
+            volatile: opts.remove,
         };
         for d in [&req.upper, &req.work, &req.target] {
             std::fs::create_dir_all(d)

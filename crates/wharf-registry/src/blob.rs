@@ -398,6 +398,15 @@ pub struct BlobReader {
 }
 
 impl BlobReader {
+    /// Stops checking the content against the digest (the size is still enforced): for a
+    /// caller that hashes every byte itself before it keeps any (the store's blob writer),
+    /// where a second sha256 of the download would buy nothing.
+    #[must_use]
+    pub fn hashed_by_caller(mut self) -> Self {
+        self.hasher = None;
+        self
+    }
+
     pub fn digest(&self) -> &Digest {
         &self.digest
     }

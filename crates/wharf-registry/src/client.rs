@@ -255,12 +255,33 @@ impl RegistryClient {
     }
 
     async fn do_ping(&self) -> Result<PingInfo> {
-        let https = self.ping_scheme("https").await;
+        // An insecure registry is asked both ways at once: trying https first and plain http
+        // only after it failed cost one or two round trips (connect, hello) before the
+        // fallback started, per registry per command. https still wins whenever it answers:
+        // the plain answer is used only once https has failed, as before.
+        let plain = self.ping_scheme("http");
+        tokio::pin!(plain);
+        let mut plain_answer: Option<Result<PingInfo>> = None;
+        let https = {
+            let https = self.ping_scheme("https");
+            tokio::pin!(https);
+            loop {
+                tokio::select! {
+                    r = &mut https => break r,
+                    r = &mut plain, if self.inner.insecure && plain_answer.is_none() => {
+                        plain_answer = Some(r);
+                    }
+                }
+            }
+        };
         match https {
             Ok(p) => Ok(p),
             Err(e @ RegistryError::Http { .. }) if self.inner.insecure => {
-                tracing::debug!(host = %self.inner.host, error = %e, "https failed; trying plain http");
-                self.ping_scheme("http").await
+                tracing::debug!(host = %self.inner.host, error = %e, "https failed; using plain http");
+                match plain_answer {
+                    Some(answer) => answer,
+                    None => plain.await,
+                }
             }
             Err(RegistryError::Http { error, .. }) if is_tls_error(&error) => {
                 let problem = crate::error::cause_text(&error);

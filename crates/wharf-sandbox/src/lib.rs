@@ -35,6 +35,7 @@
 //!             upper: c.join("upper"),
 //!             work: c.join("work"),
 //!             target: c.join("merged"),
+//!             volatile: false,
 //!         };
 //!         driver.mount(&req)?;
 //!         let mut opts = SpecOptions::new(&req.target, "c1");

@@ -16,6 +16,10 @@ pub struct OverlayMount {
     /// `userxattr`: store overlay metadata in `user.overlay.*` xattrs (needed inside a user
     /// namespace, Linux 5.11+).
     pub userxattr: bool,
+    /// `volatile` (Linux 5.10+): never sync the upper directory, above all not the whole
+    /// upper filesystem that an overlay syncs when it is unmounted. Only for an upper
+    /// directory that is thrown away (see [`crate::overlay::MountRequest::volatile`]).
+    pub volatile: bool,
 }
 
 /// A path inside a container's root filesystem: `path` is the container's view (absolute or

@@ -1,7 +1,8 @@
 //! Unpacking layers into `layers/<chain-id-hex>`, one directory per layer holding that layer's
 //! own diff, ready to be stacked as overlay lower directories.
 //!
-//! Each layer is decompressed and applied by `wharf_archive::apply_layer` into a fresh directory
+//! Each layer is decompressed and applied by `wharf_archive::apply_layer_threaded` (reading on
+//! one thread, creating files on another) into a fresh directory
 //! under `tmp/`, its blob digest and diff ID verified on the way (`LayerReader`), and only then
 //! renamed to `layers/<chain-id>`. The applier runs in its overlay-output mode
 //! ([`Whiteouts::Overlay`]), so OCI whiteouts become overlay's own markers while the stream
@@ -21,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use wharf_archive::{
-    ApplyOptions, ApplyStats, DeviceNodes, LayerReader, SkippedDevices, Whiteouts,
+    ApplyOptions, ApplyStats, DeviceNodes, DiffReader, LayerReader, SkippedDevices, Whiteouts,
 };
 use wharf_oci::media_type::layer_compression;
 use wharf_oci::{Descriptor, Digest, ImageManifest};
@@ -239,13 +240,15 @@ impl Store {
                 },
                 ..default_apply_options()
             };
-            let mut reader = LayerReader::new(
+            // The blob writer hashes the compressed bytes on the way in (the Tee): the
+            // reader checks the diff ID only.
+            let mut reader = DiffReader::new(
                 io::BufReader::with_capacity(256 << 10, &mut tee),
                 compression,
             )
             .map_err(archive_err)?;
-            let stats =
-                wharf_archive::apply_layer(&mut reader, &temp, &opts).map_err(archive_err)?;
+            let stats = wharf_archive::apply_layer_threaded(&mut reader, &temp, &opts)
+                .map_err(archive_err)?;
             // Reads the rest of the blob (tar padding, trailing bytes) into the writer too.
             let info = reader.finish().map_err(archive_err)?;
             if info.diff_id != *diff_id {
@@ -329,7 +332,8 @@ impl Store {
         let mut reader =
             LayerReader::new(io::BufReader::with_capacity(256 << 10, blob), compression)
                 .map_err(archive_err)?;
-        let stats = wharf_archive::apply_layer(&mut reader, temp, &opts).map_err(archive_err)?;
+        let stats =
+            wharf_archive::apply_layer_threaded(&mut reader, temp, &opts).map_err(archive_err)?;
         let info = reader.finish().map_err(archive_err)?;
         if info.digest != *layer.digest() {
             return Err(StoreError::DigestMismatch {
@@ -363,7 +367,8 @@ impl<R: io::Read, W: io::Write> io::Read for Tee<'_, R, W> {
 }
 
 /// Memory one unpacking layer holds at most: the 256 KiB read buffer, the inflate window and
-/// state, the tar and write buffers. Far below what a machine with cores to spare has; the bound
+/// state, up to 1.5 MiB of chunks between the reading and the applying thread, the tar and
+/// write buffers. Far below what a machine with cores to spare has; the bound
 /// only matters on tiny machines.
 const UNPACK_MEMORY: u64 = 8 << 20;
 

@@ -214,7 +214,8 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
         }
         _ => opts,
     };
-    let top = src.manifest().await?;
+    let (top, ()) = tokio::join!(src.manifest(), dst.warm_up());
+    let top = top?;
     if let Some(policy) = &opts.policy {
         crate::signatures::check_source(policy, src, &top).await?;
     }
@@ -720,7 +721,8 @@ async fn transfer(
     let mut attempt = 0;
     loop {
         let result = async {
-            let stream = Counting::wrap(src.blob(d).await?, d.digest(), opts.progress.as_ref());
+            let source = src.blob_to(d, dst.hashes_before_keeping()).await?;
+            let stream = Counting::wrap(source, d.digest(), opts.progress.as_ref());
             let stream: BlobStream = Box::new(Cancellable {
                 inner: stream,
                 cancel: cancel.clone(),

@@ -245,6 +245,22 @@ impl Destination {
         }
     }
 
+    /// The destination's first round trips, which need nothing from the source: a
+    /// registry's ping (scheme, API version, auth challenge), so that it overlaps the source's
+    /// manifest fetch instead of following it. A failure is left for the first real request
+    /// to report (the ping is not cached until it succeeds).
+    pub(crate) async fn warm_up(&self) {
+        if let Self::Registry { client, .. } = self {
+            let _ = client.ping().await;
+        }
+    }
+
+    /// Whether this destination hashes every blob byte before it keeps the blob, whatever the
+    /// source says of its stream: the store's blob writer always does.
+    pub(crate) fn hashes_before_keeping(&self) -> bool {
+        matches!(self, Self::Store { .. })
+    }
+
     /// The store this destination writes to, if it is one.
     pub(crate) fn store(&self) -> Option<&Store> {
         match self {

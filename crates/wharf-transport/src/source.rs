@@ -324,16 +324,30 @@ impl Source {
     }
 
     pub async fn blob(&self, d: &Descriptor) -> Result<BlobStream> {
+        self.blob_to(d, false).await
+    }
+
+    /// [`Source::blob`] for a reader that checks the digest itself before it keeps a byte
+    /// (`hashed_by_reader`, see [`crate::dest::Destination::hashes_before_keeping`]): a
+    /// registry's stream is then not hashed a second time.
+    pub(crate) async fn blob_to(
+        &self,
+        d: &Descriptor,
+        hashed_by_reader: bool,
+    ) -> Result<BlobStream> {
         match self {
             Self::Registry {
                 reference,
                 endpoints,
             } => {
                 let e = endpoints.served(reference).await?;
-                let r = e
+                let mut r = e
                     .client
                     .get_blob(&e.reference.repository, d.digest(), Some(d.size()))
                     .await?;
+                if hashed_by_reader {
+                    r = r.hashed_by_caller();
+                }
                 Ok(Box::new(r.into_async_read()))
             }
             Self::Layout { files, .. } => Ok(files.open_stream(&layout::blob_path(d.digest()))?.0),

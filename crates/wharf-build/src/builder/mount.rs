@@ -52,6 +52,8 @@ fn do_mount(store: &Store, ctr: &Container) -> Result<(), ContainerError> {
         upper: ctr.upper(),
         work: ctr.work(),
         target: ctr.merged(),
+        // A working container lives on across commands: its upper directory must survive.
+        volatile: false,
     };
     ctr.driver()?.mount(&req)?;
     Ok(())

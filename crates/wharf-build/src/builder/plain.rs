@@ -36,6 +36,7 @@ pub(super) fn prepare(store: &Store, ctr: &Container) -> Result<(), ContainerErr
         upper: ctr.upper(),
         work: ctr.work(),
         target: ctr.merged(),
+        volatile: false,
     };
     ctr.driver()?.mount(&req)?;
     let tree = scan(ctr)?;

@@ -66,6 +66,12 @@ pub struct MountRequest {
     pub work: PathBuf,
     /// The merged view (or, for the copy driver, the copied tree).
     pub target: PathBuf,
+    /// The upper directory is thrown away after use (a build step, `run --rm`), so overlay
+    /// may skip every sync of it (`volatile`, as podman mounts `--rm` containers). Without it
+    /// the unmount syncs the whole filesystem under `upper`: right after a pull that is every
+    /// byte the pull wrote, about a second for a 760 MB image here. Kernels without
+    /// `volatile` (before 5.10) get the mount without it.
+    pub volatile: bool,
 }
 
 /// What `berth info` shows about the storage driver.
@@ -174,18 +180,30 @@ impl Driver {
         }
         match self.kind {
             DriverKind::Overlay => {
-                let overlay = OverlayMount {
+                let mut overlay = OverlayMount {
                     lowers: req.layers.iter().rev().cloned().collect(),
                     upper: Some(req.upper.clone()),
                     work: Some(req.work.clone()),
                     userxattr: self.userxattr,
+                    volatile: req.volatile,
                 };
-                sys.mount_overlay(&req.target, &overlay)
-                    .map_err(|source| SandboxError::Mount {
-                        operation: "mounting overlay",
-                        target: req.target.clone(),
-                        source,
-                    })
+                if req.volatile {
+                    // A volatile mount leaves this marker behind, and overlay refuses to mount
+                    // the same work directory again while it exists (the sign of a crash
+                    // during a volatile mount). The upper directory is disposable, so a second
+                    // mount of it (the next build step) clears it.
+                    let _ = std::fs::remove_dir_all(req.work.join("work/incompat/volatile"));
+                }
+                let mut result = sys.mount_overlay(&req.target, &overlay);
+                if result.is_err() && overlay.volatile {
+                    overlay.volatile = false;
+                    result = sys.mount_overlay(&req.target, &overlay);
+                }
+                result.map_err(|source| SandboxError::Mount {
+                    operation: "mounting overlay",
+                    target: req.target.clone(),
+                    source,
+                })
             }
             DriverKind::FuseOverlayfs => fuse::mount(req),
             DriverKind::Copy => copy::assemble(&req.layers, &req.target),
@@ -221,14 +239,21 @@ fn probe_kernel_overlay(sys: &dyn Syscall, scratch: &Path, userxattr: bool) -> R
             std::fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
         }
         let [l1, l2, upper, work, merged] = dirs.clone();
-        let overlay = OverlayMount {
+        // Volatile, or unmounting the probe would sync the whole filesystem the store is on
+        // (a second after a large pull); retried without it for kernels before 5.10.
+        let mut overlay = OverlayMount {
             lowers: vec![l2, l1],
             upper: Some(upper),
             work: Some(work),
             userxattr,
+            volatile: true,
         };
-        sys.mount_overlay(&merged, &overlay)
-            .map_err(|e| format!("kernel refused the overlay mount: {e}"))?;
+        let mut mounted = sys.mount_overlay(&merged, &overlay);
+        if mounted.is_err() {
+            overlay.volatile = false;
+            mounted = sys.mount_overlay(&merged, &overlay);
+        }
+        mounted.map_err(|e| format!("kernel refused the overlay mount: {e}"))?;
         let _ = sys.umount(&merged, true);
         Ok(())
     })();
@@ -310,6 +335,7 @@ mod tests {
             upper: "/c/upper".into(),
             work: "/c/work".into(),
             target: "/c/merged".into(),
+            volatile: false,
         };
         d.mount_with(&fake, &req).unwrap();
         let calls = fake.calls.borrow();

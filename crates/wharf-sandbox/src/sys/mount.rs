@@ -85,6 +85,10 @@ fn mount_overlay_new_api(target: &Path, o: &OverlayMount) -> Result<(), NewApi> 
         rustix::mount::fsconfig_set_flag(&fs, "userxattr")
             .map_err(|e| NewApi::Failed(with_context(e, &fs, "userxattr")))?;
     }
+    if o.volatile {
+        rustix::mount::fsconfig_set_flag(&fs, "volatile")
+            .map_err(|e| NewApi::Failed(with_context(e, &fs, "volatile")))?;
+    }
     rustix::mount::fsconfig_create(&fs)
         .map_err(|e| NewApi::Failed(with_context(e, &fs, "create")))?;
     let mnt = rustix::mount::fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
@@ -136,6 +140,9 @@ pub(crate) fn legacy_options(o: &OverlayMount) -> Option<String> {
     }
     if o.userxattr {
         s.push_str(",userxattr");
+    }
+    if o.volatile {
+        s.push_str(",volatile");
     }
     Some(s)
 }

@@ -78,6 +78,7 @@ fn request(root: &Path, layers: &[PathBuf], name: &str) -> MountRequest {
         upper: root.join(format!("{name}/upper")),
         work: root.join(format!("{name}/work")),
         target: root.join(format!("{name}/merged")),
+        volatile: false,
     };
     for d in [&req.upper, &req.work, &req.target] {
         fs::create_dir_all(d).expect("mount dirs");
