@@ -214,10 +214,42 @@ pub async fn copy(src: &Source, dst: &Destination, opts: &CopyOptions) -> Result
         }
         _ => opts,
     };
-    let (top, ()) = tokio::join!(src.manifest(), dst.warm_up());
+    // A copy that writes the source manifest as it is (nothing converted, recompressed,
+    // signed or added) is done already when the destination's tag names that very manifest:
+    // a registry keeps the blobs of every manifest it holds, so there is nothing to check
+    // blob by blob (crane skips such a push the same way). The destination is asked while the
+    // source manifest is fetched.
+    let as_is = opts.compress.is_none() && opts.sign.is_none() && !opts.referrers && !opts.all;
+    let there = async {
+        if as_is {
+            dst.tagged_digest().await.ok().flatten()
+        } else {
+            dst.warm_up().await;
+            None
+        }
+    };
+    let (top, there) = tokio::join!(src.manifest(), there);
     let top = top?;
     if let Some(policy) = &opts.policy {
         crate::signatures::check_source(policy, src, &top).await?;
+    }
+    if let Some(image) = top.image()
+        && as_is
+        && there.as_ref() == Some(&top.digest)
+        && target_docker(opts.format, top.kind) == is_docker(top.kind)
+    {
+        let report = CopyReport {
+            skipped: 1 + image.layers().len(),
+            manifest_digest: Some(top.digest.clone()),
+            ..CopyReport::default()
+        };
+        emit(
+            opts,
+            &Event::ManifestWritten {
+                digest: top.digest.clone(),
+            },
+        );
+        return Ok(report);
     }
     if opts.referrers {
         crate::referrers::check_digest_kept(opts, &top, dst)?;

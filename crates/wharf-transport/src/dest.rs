@@ -255,6 +255,18 @@ impl Destination {
         }
     }
 
+    /// The digest of the manifest a registry destination's reference names now (`None`
+    /// elsewhere, or when it names nothing).
+    pub(crate) async fn tagged_digest(&self) -> Result<Option<Digest>> {
+        match self {
+            Self::Registry { client, reference } => Ok(client
+                .head_manifest(&reference.repository, &reference.tag_or_digest())
+                .await?
+                .and_then(|h| h.digest)),
+            _ => Ok(None),
+        }
+    }
+
     /// Whether this destination hashes every blob byte before it keeps the blob, whatever the
     /// source says of its stream: the store's blob writer always does.
     pub(crate) fn hashes_before_keeping(&self) -> bool {

@@ -264,9 +264,11 @@ fn small_blobs_and_existence_checks_run_beyond_the_transfer_bound() {
         ..quick()
     };
     let src = format!("oci:{}/layout:many", tmp.path().display());
-    for round in ["absent", "present"] {
+    // The second round goes to another tag: every blob is there, but the tag names nothing,
+    // so each blob is checked.
+    for (round, tag) in [("absent", 1), ("present", 2)] {
         let link = SlowLink::start(upstream, shape).unwrap();
-        let dst = format!("docker://{}/many/img:1", link.addr());
+        let dst = format!("docker://{}/many/img:{tag}", link.addr());
         let r = copy(&store, &c, &src, &dst, &opts);
         assert_eq!(r.copied + r.skipped, 25, "{round}: {r:?}");
         assert!(
@@ -275,4 +277,14 @@ fn small_blobs_and_existence_checks_run_beyond_the_transfer_bound() {
             link.peak_connections()
         );
     }
+    // The same tag again: it names this very manifest, so nothing is checked blob by blob.
+    let link = SlowLink::start(upstream, shape).unwrap();
+    let dst = format!("docker://{}/many/img:1", link.addr());
+    let r = copy(&store, &c, &src, &dst, &opts);
+    assert_eq!((r.copied, r.skipped), (0, 25), "{r:?}");
+    assert!(
+        link.peak_connections() <= 2,
+        "{} connections for a copy that had nothing to do",
+        link.peak_connections()
+    );
 }
