@@ -149,7 +149,7 @@ peer_cases() {
     fi
     # `podman run --rm` leaves its cleanup (conmon, `podman container cleanup`) running after
     # it returns; it must not land on the next tool's first case.
-    for _ in $(seq 100); do pgrep -x 'conmon|podman|buildah' >/dev/null || break; sleep 0.1; done
+    for _ in $(seq 100); do pgrep -x conmon >/dev/null || pgrep -x podman >/dev/null || pgrep -x buildah >/dev/null || break; sleep 0.1; done
     sync
 }
 
