@@ -138,17 +138,26 @@ mod tests {
     use super::*;
     use crate::compress::Encoder;
 
-    #[test]
-    fn digests_cover_both_sides_even_when_the_consumer_stops_early() {
-        let data = vec![42u8; 300_000];
-        for c in [
+    /// `data` as a blob of each compression.
+    fn blobs_of(data: &[u8]) -> Vec<(LayerCompression, Vec<u8>)> {
+        [
             LayerCompression::Gzip,
             LayerCompression::Zstd,
             LayerCompression::None,
-        ] {
+        ]
+        .into_iter()
+        .map(|c| {
             let mut enc = Encoder::new(Vec::new(), c, None).unwrap();
-            enc.write_all(&data).unwrap();
-            let blob = enc.finish().unwrap();
+            enc.write_all(data).unwrap();
+            (c, enc.finish().unwrap())
+        })
+        .collect()
+    }
+
+    #[test]
+    fn digests_cover_both_sides_even_when_the_consumer_stops_early() {
+        let data = vec![42u8; 300_000];
+        for (c, blob) in blobs_of(&data) {
             let mut r = LayerReader::new(&blob[..], c).unwrap();
             let mut first = [0u8; 10];
             r.read_exact(&mut first).unwrap();
@@ -166,14 +175,7 @@ mod tests {
     #[test]
     fn diff_reader_reads_the_whole_blob_and_agrees_with_layer_reader() {
         let data = vec![7u8; 200_000];
-        for c in [
-            LayerCompression::Gzip,
-            LayerCompression::Zstd,
-            LayerCompression::None,
-        ] {
-            let mut enc = Encoder::new(Vec::new(), c, None).unwrap();
-            enc.write_all(&data).unwrap();
-            let blob = enc.finish().unwrap();
+        for (c, blob) in blobs_of(&data) {
             let mut seen = Vec::new();
             let tee = TeeInto {
                 inner: &blob[..],
