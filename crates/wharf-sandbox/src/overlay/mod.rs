@@ -322,6 +322,52 @@ mod tests {
         assert!(info.rejected[1].1.contains("/dev/fuse"));
     }
 
+    /// A disposable root asks for `volatile`, and a kernel that refuses the mount with it gets
+    /// the same mount without it; a root that is kept never asks.
+    #[test]
+    fn volatile_is_asked_for_disposable_roots_and_dropped_when_refused() {
+        let d = Driver {
+            kind: DriverKind::Overlay,
+            userxattr: true,
+            rejected: Vec::new(),
+        };
+        let req = MountRequest {
+            layers: vec!["/l/base".into()],
+            upper: "/c/upper".into(),
+            work: "/c/work".into(),
+            target: "/c/merged".into(),
+            volatile: true,
+        };
+        let volatile_flags = |fake: &Recording| -> Vec<bool> {
+            fake.calls
+                .borrow()
+                .iter()
+                .filter_map(|c| match c {
+                    Call::Overlay(_, o) => Some(o.volatile),
+                    _ => None,
+                })
+                .collect()
+        };
+        let fake = Recording::default();
+        d.mount_with(&fake, &req).unwrap();
+        assert_eq!(volatile_flags(&fake), [true]);
+
+        let refusing = Recording {
+            overlay_errno: Some(libc::EINVAL),
+            ..Recording::default()
+        };
+        assert!(d.mount_with(&refusing, &req).is_err());
+        assert_eq!(volatile_flags(&refusing), [true, false]);
+
+        let kept = Recording::default();
+        let req = MountRequest {
+            volatile: false,
+            ..req
+        };
+        d.mount_with(&kept, &req).unwrap();
+        assert_eq!(volatile_flags(&kept), [false]);
+    }
+
     #[test]
     fn overlay_mount_lists_lowers_top_most_first() {
         let fake = Recording::default();
