@@ -282,8 +282,10 @@ fn small_blobs_and_existence_checks_run_beyond_the_transfer_bound() {
     let dst = format!("docker://{}/many/img:1", link.addr());
     let r = copy(&store, &c, &src, &dst, &opts);
     assert_eq!((r.copied, r.skipped), (0, 25), "{r:?}");
+    // The ping over https and plain http, and one more for the manifest HEAD when the ping's
+    // connection is not back in the pool yet; checking the 25 blobs took more than 4 above.
     assert!(
-        link.peak_connections() <= 2,
+        link.peak_connections() <= 3,
         "{} connections for a copy that had nothing to do",
         link.peak_connections()
     );
