@@ -293,6 +293,41 @@ pub struct ReferrerForm {
     pub descriptor: wharf_oci::Descriptor,
 }
 
+impl ReferrerForm {
+    /// Encodes and describes the manifest `m` of artifact type `artifact_type`, whose blobs are
+    /// the empty config and the one layer `payload` of media type `payload_type`.
+    pub(crate) fn new(
+        m: &impl serde::Serialize,
+        artifact_type: &str,
+        payload_type: &str,
+        payload: Vec<u8>,
+    ) -> Result<Self> {
+        let manifest = serde_json::to_vec(m).map_err(|e| SignError::Unsupported {
+            what: format!("encoding the signature manifest: {e}"),
+        })?;
+        let descriptor = wharf_oci::DescriptorBuilder::default()
+            .media_type(wharf_oci::MediaType::ImageManifest)
+            .digest(wharf_oci::digest::sha256(&manifest))
+            .size(manifest.len() as u64)
+            .artifact_type(wharf_oci::MediaType::Other(artifact_type.into()))
+            .build()
+            .map_err(|e| SignError::Unsupported {
+                what: format!("describing the signature manifest: {e}"),
+            })?;
+        Ok(Self {
+            blobs: vec![
+                (
+                    wharf_oci::media_type::OCI_EMPTY_JSON.to_owned(),
+                    b"{}".to_vec(),
+                ),
+                (payload_type.to_owned(), payload),
+            ],
+            manifest,
+            descriptor,
+        })
+    }
+}
+
 /// `sig` of the manifest `subject` (digest, media type, size) in cosign's OCI 1.1 referrer
 /// form: an empty config, the payload as the one layer with the signature in an annotation.
 ///
@@ -325,29 +360,12 @@ pub fn referrer_form(subject: (&Digest, &str, u64), sig: &Signature) -> Result<R
             annotations: BTreeMap::new(),
         }),
     };
-    let manifest = serde_json::to_vec(&m).map_err(|e| SignError::Unsupported {
-        what: format!("encoding the signature manifest: {e}"),
-    })?;
-    let descriptor = wharf_oci::DescriptorBuilder::default()
-        .media_type(wharf_oci::MediaType::ImageManifest)
-        .digest(wharf_oci::digest::sha256(&manifest))
-        .size(manifest.len() as u64)
-        .artifact_type(wharf_oci::MediaType::Other(REFERRER_ARTIFACT_TYPE.into()))
-        .build()
-        .map_err(|e| SignError::Unsupported {
-            what: format!("describing the signature manifest: {e}"),
-        })?;
-    Ok(ReferrerForm {
-        blobs: vec![
-            (
-                wharf_oci::media_type::OCI_EMPTY_JSON.to_owned(),
-                b"{}".to_vec(),
-            ),
-            (PAYLOAD_MEDIA_TYPE.to_owned(), sig.payload.clone()),
-        ],
-        manifest,
-        descriptor,
-    })
+    ReferrerForm::new(
+        &m,
+        REFERRER_ARTIFACT_TYPE,
+        PAYLOAD_MEDIA_TYPE,
+        sig.payload.clone(),
+    )
 }
 
 /// Stores `sig` as an OCI 1.1 referrer of the manifest `subject` (`subject_media_type`,

@@ -183,27 +183,10 @@ pub fn referrer_form(
             "size": subject_size,
         },
     });
-    let manifest = serde_json::to_vec(&m).map_err(|e| SignError::Unsupported {
-        what: format!("encoding the signature manifest: {e}"),
-    })?;
-    let descriptor = wharf_oci::DescriptorBuilder::default()
-        .media_type(wharf_oci::MediaType::ImageManifest)
-        .digest(wharf_oci::digest::sha256(&manifest))
-        .size(manifest.len() as u64)
-        .artifact_type(wharf_oci::MediaType::Other(STORED_ARTIFACT_TYPE.into()))
-        .build()
-        .map_err(|e| SignError::Unsupported {
-            what: format!("describing the signature manifest: {e}"),
-        })?;
-    Ok(crate::attach::ReferrerForm {
-        blobs: vec![
-            (
-                wharf_oci::media_type::OCI_EMPTY_JSON.to_owned(),
-                b"{}".to_vec(),
-            ),
-            (STORED_ARTIFACT_TYPE.to_owned(), signature.to_vec()),
-        ],
-        manifest,
-        descriptor,
-    })
+    crate::attach::ReferrerForm::new(
+        &m,
+        STORED_ARTIFACT_TYPE,
+        STORED_ARTIFACT_TYPE,
+        signature.to_vec(),
+    )
 }
