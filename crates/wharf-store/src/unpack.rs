@@ -2,9 +2,9 @@
 //! own diff, ready to be stacked as overlay lower directories.
 //!
 //! Each layer is decompressed and applied by `wharf_archive::apply_layer_threaded` (reading on
-//! one thread, creating files on another) into a fresh directory
-//! under `tmp/`, its blob digest and diff ID verified on the way (`LayerReader`), and only then
-//! renamed to `layers/<chain-id>`. The applier runs in its overlay-output mode
+//! one thread, creating files on another) into a fresh directory under `tmp/`, its blob digest
+//! and diff ID verified on the way (`LayerReader`; while it downloads, the blob writer checks
+//! the digest and `DiffReader` the diff ID), and only then renamed to `layers/<chain-id>`. The applier runs in its overlay-output mode
 //! ([`Whiteouts::Overlay`]), so OCI whiteouts become overlay's own markers while the stream
 //! is applied, in one pass:
 //!
