@@ -6,7 +6,7 @@
 //! there; entries of the same layer are never hidden by its own whiteouts (image-spec
 //! `layer.md`). Directory modes and mtimes are set after their contents, at the end.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
@@ -18,7 +18,7 @@ use crate::ArchiveError;
 use crate::error::show;
 use crate::header::{Meta, device_numbers, read_meta};
 use crate::names::{Whiteout, check_symlink_target, join, normalize, split, whiteout};
-use crate::options::{ApplyOptions, ApplyStats, DeviceNodes, Whiteouts};
+use crate::options::{ApplyOptions, ApplyStats, DeviceNodes, NodeStat, Whiteouts};
 use crate::overlay_out::{make_whiteout, mark_opaque};
 use crate::root::{Root, is_dir, list, lstat_at, os, proc_path, remove_all_at};
 
@@ -44,6 +44,8 @@ pub fn apply_layer<R: Read>(
         dirs: Vec::new(),
         stats: ApplyStats::default(),
         buf: vec![0; 256 * 1024],
+        nodes: (opts.record && fresh).then(HashMap::new),
+        linked: HashSet::new(),
     };
     let mut archive = tar::Archive::new(tar);
     for entry in archive.entries().map_err(ArchiveError::Tar)? {
@@ -51,6 +53,7 @@ pub fn apply_layer<R: Read>(
         applier.entry(&mut entry)?;
     }
     applier.finish_dirs()?;
+    applier.stats.nodes = applier.final_nodes();
     Ok(applier.stats)
 }
 
@@ -76,6 +79,12 @@ struct Applier<'o> {
     dirs: Vec<DirMeta>,
     stats: ApplyStats,
     buf: Vec<u8>,
+    /// With `ApplyOptions::record` in a fresh root: regular files as their descriptor saw
+    /// them once written (see `final_nodes` for the rest).
+    nodes: Option<HashMap<Vec<u8>, NodeStat>>,
+    /// Both names of every hard link made: linking changes the inode's ctime, so what was
+    /// recorded of them earlier is looked at again at the end.
+    linked: HashSet<Vec<u8>>,
 }
 
 pub(crate) fn entry_err<'a>(
@@ -149,6 +158,10 @@ impl Applier<'_> {
         let name = normalize(&raw, self.opts.confine_absolute_names)?;
         if self.fresh && !self.links.is_empty() {
             self.leave_fresh_through_links(&name);
+            if !self.fresh {
+                // This path is not the tree's name for what it makes: walk the tree instead.
+                self.nodes = None;
+            }
         }
         self.stats.entries += 1;
         if name.is_empty() {
@@ -234,11 +247,15 @@ impl Applier<'_> {
             }
             remove_all_at(pfd, base).map_err(entry_err(&raw, "replacing the existing entry"))?;
             self.root.invalidate();
+            // Never a directory of this layer (refused above), so nothing below it to forget.
+            if let Some(nodes) = &mut self.nodes {
+                nodes.remove(&name);
+            }
         }
         self.mark(&name);
 
         if is_regular {
-            self.regular(e, pfd, base, &raw, &meta)
+            self.regular(e, pfd, base, &raw, &meta, &name)
         } else if kind.is_dir() {
             self.directory(pfd, base, &name, &raw, &meta)
         } else if kind.is_symlink() {
@@ -250,6 +267,8 @@ impl Applier<'_> {
         } else if let Some((tparent, tbase)) = link_target {
             // A hard link to a symlink is a symlink.
             self.links.insert(name.clone());
+            self.linked.insert(join(&tparent, &tbase));
+            self.linked.insert(name.clone());
             self.hardlink(
                 pfd,
                 base,
@@ -337,6 +356,7 @@ impl Applier<'_> {
         base: &[u8],
         raw: &[u8],
         meta: &Meta,
+        name: &[u8],
     ) -> Result<(), ArchiveError> {
         let fd = rustix::fs::openat(
             pfd,
@@ -390,7 +410,45 @@ impl Applier<'_> {
             last_access: meta.mtime,
             last_modification: meta.mtime,
         };
-        rustix::fs::futimens(&file, &times).map_err(errno_err(raw, "setting the mtime"))
+        rustix::fs::futimens(&file, &times).map_err(errno_err(raw, "setting the mtime"))?;
+        // Nothing changes the file after this but a hard link, and `linked` catches those.
+        // Without an answer, `final_nodes` looks again.
+        if let Some(nodes) = &mut self.nodes
+            && let Ok(st) = rustix::fs::fstat(&file)
+        {
+            nodes.insert(name.to_vec(), NodeStat::of(&st));
+        }
+        Ok(())
+    }
+
+    /// Every entry below the root as the apply left it (see [`ApplyStats::nodes`]): the
+    /// regular files recorded as they were written, and the rest (directories, whose times
+    /// were set last; links; special files; the names of hard links) looked at now. `seen`
+    /// is every path the layer made, since the root started empty. `None` when not
+    /// recording, or when a directory cannot be looked at.
+    fn final_nodes(&mut self) -> Option<Vec<(Vec<u8>, NodeStat)>> {
+        let mut recorded = self.nodes.take()?;
+        let mut out = Vec::with_capacity(self.seen.len());
+        let mut later = Vec::new();
+        for path in std::mem::take(&mut self.seen) {
+            match recorded.remove(&path) {
+                Some(st) if !self.linked.contains(&path) => out.push((path, st)),
+                _ => later.push(path),
+            }
+        }
+        // Sorted, so that entries of one directory reuse its resolved handle.
+        later.sort_unstable();
+        for path in later {
+            let (parent, base) = split(&path);
+            let pfd = self.root.dir(parent, false, &mut |_| {}).ok()?;
+            match lstat_at(pfd, base) {
+                Ok(Some(st)) => out.push((path, NodeStat::of(&st))),
+                // A device node the options skipped: marked, never made.
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+        }
+        Some(out)
     }
 
     fn directory(

@@ -48,7 +48,7 @@ pub use compress::{
 pub use error::ArchiveError;
 pub use limits::{ExpansionError, ExpansionLimits};
 pub use options::{
-    ApplyOptions, ApplyStats, DeviceNodes, SKIPPED_PATHS_KEPT, SkippedDevices, Whiteouts,
+    ApplyOptions, ApplyStats, DeviceNodes, NodeStat, SKIPPED_PATHS_KEPT, SkippedDevices, Whiteouts,
 };
 pub use pipeline::apply_layer_threaded;
 pub use reader::{DiffInfo, DiffReader, LayerReader};

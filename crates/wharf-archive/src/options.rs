@@ -56,6 +56,10 @@ pub struct ApplyOptions {
     /// Restore extended attributes from PAX `SCHILY.xattr.*` records. Overlay's own
     /// attributes (`*.overlay.*`) are never set: they would change how the tree mounts.
     pub xattrs: bool,
+    /// Report what `lstat` says of every entry made, in [`ApplyStats::nodes`], when the root
+    /// started empty. Regular files are looked at through the descriptor that wrote them, so
+    /// a caller that records the tree (the store, for `fsck`) needs no second walk of it.
+    pub record: bool,
 }
 
 impl Default for ApplyOptions {
@@ -66,6 +70,7 @@ impl Default for ApplyOptions {
             same_owner: true,
             confine_absolute_names: false,
             xattrs: true,
+            record: false,
         }
     }
 }
@@ -101,4 +106,43 @@ pub struct ApplyStats {
     pub bytes: u64,
     /// Device nodes that the [`DeviceNodes`] policy skipped.
     pub skipped_devices: SkippedDevices,
+    /// With [`ApplyOptions::record`]: every entry below the root as the apply left it, by
+    /// its path relative to the root, in no particular order. `None` when not asked for, when
+    /// the root was not empty, or when the layer reached a path through a link it made (then
+    /// its own names are not the tree's).
+    pub nodes: Option<Vec<(Vec<u8>, NodeStat)>>,
+}
+
+/// What `lstat` says of one entry (see [`ApplyStats::nodes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeStat {
+    /// `st_mode`: the file type and permission bits.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub ino: u64,
+    /// The device number of a device node.
+    pub rdev: u64,
+    /// Seconds and nanoseconds.
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl NodeStat {
+    // The field types of `struct stat` differ between architectures; these casts are
+    // conversions on some and no-ops on others.
+    #[allow(clippy::unnecessary_cast, clippy::cast_possible_wrap)]
+    pub(crate) fn of(st: &rustix::fs::Stat) -> Self {
+        Self {
+            mode: st.st_mode as u32,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+            size: st.st_size as u64,
+            ino: st.st_ino as u64,
+            rdev: st.st_rdev as u64,
+            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
+        }
+    }
 }

@@ -39,8 +39,57 @@ impl StoredBlob {
 pub struct BlobWriter {
     inner: Arc<Inner>,
     temp: PathBuf,
-    out: Option<HashingWriter<BufWriter<File>>>,
+    out: Option<HashingWriter<BufWriter<EarlyWriteback>>>,
     expected: Option<(Digest, u64)>,
+}
+
+/// Bytes written between two requests to start writeback.
+const WRITEBACK_STEP: u64 = 8 << 20;
+
+/// A blob file that asks the kernel to start writing its pages to disk as it grows, so that
+/// the `fsync` of the commit waits for the last few megabytes instead of the whole blob. That
+/// `fsync` came last in every layer of a pull, after its unpack: for the largest layers it
+/// was 0.1-0.4 s at the end of the pull. `POSIX_FADV_DONTNEED` on dirty pages starts their
+/// writeback without waiting for it (and cannot drop them while they are dirty); it is only
+/// advice, so its errors are ignored.
+#[derive(Debug)]
+struct EarlyWriteback {
+    file: File,
+    written: u64,
+    started: u64,
+}
+
+impl EarlyWriteback {
+    fn new(file: File) -> Self {
+        Self {
+            file,
+            written: 0,
+            started: 0,
+        }
+    }
+}
+
+impl Write for EarlyWriteback {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if let Some(len) = std::num::NonZeroU64::new(self.written - self.started)
+            && len.get() >= WRITEBACK_STEP
+        {
+            let _ = rustix::fs::fadvise(
+                &self.file,
+                self.started,
+                Some(len),
+                rustix::fs::Advice::DontNeed,
+            );
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 impl BlobWriter {
@@ -55,7 +104,7 @@ impl BlobWriter {
             inner: Arc::clone(&store.inner),
             temp,
             out: Some(HashingWriter::new(
-                BufWriter::with_capacity(256 << 10, file),
+                BufWriter::with_capacity(256 << 10, EarlyWriteback::new(file)),
                 hasher,
             )),
             expected: expected.map(|(d, s)| (d.clone(), s)),
@@ -94,6 +143,7 @@ impl BlobWriter {
                 });
             }
         }
+        let file = file.file;
         file.sync_all()
             .map_err(StoreError::io("syncing", &self.temp))?;
         drop(file);

@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use wharf_archive::{
-    ApplyOptions, ApplyStats, DeviceNodes, DiffReader, LayerReader, SkippedDevices, Whiteouts,
+    ApplyOptions, ApplyStats, DeviceNodes, DiffReader, LayerReader, NodeStat, SkippedDevices,
+    Whiteouts,
 };
 use wharf_oci::media_type::layer_compression;
 use wharf_oci::{Descriptor, Digest, ImageManifest};
@@ -158,9 +159,13 @@ impl Store {
         opts: &ApplyOptions,
     ) -> Result<ApplyStats, StoreError> {
         let temp = self.temp_path("layer");
+        let opts = ApplyOptions {
+            record: true,
+            ..opts.clone()
+        };
         let result = (|| {
-            let stats = self.extract_verified(layer, diff_id, &temp, opts)?;
-            self.publish_layer(&temp, layer, diff_id, chain)?;
+            let mut stats = self.extract_verified(layer, diff_id, &temp, &opts)?;
+            self.publish_layer(&temp, layer, diff_id, chain, stats.nodes.take())?;
             Ok(stats)
         })();
         if result.is_err() {
@@ -169,19 +174,21 @@ impl Store {
         result
     }
 
-    /// Moves the verified tree `temp` of `layer` to `layers/<chain>`.
+    /// Moves the verified tree `temp` of `layer` to `layers/<chain>`; `nodes` is what the
+    /// apply reported of it, if it could.
     fn publish_layer(
         &self,
         temp: &std::path::Path,
         layer: &Descriptor,
         diff_id: &Digest,
         chain: &Digest,
+        nodes: Option<Vec<(Vec<u8>, NodeStat)>>,
     ) -> Result<(), StoreError> {
         let dest = self.layer_dir(chain);
         // Recorded now that the stream matched the diff ID, for `fsck` to compare with
         // later (see `tree`). Best effort: without a record the layer is still verified,
         // only a later change to it goes unnoticed.
-        let record = Self::layer_tree_record(temp, layer, diff_id).ok();
+        let record = Self::layer_tree_record(temp, layer, diff_id, nodes).ok();
         self.inner.lease.pin(&format!("layer:{}", chain.digest()))?;
         match std::fs::rename(temp, &dest) {
             Ok(()) => {
@@ -224,6 +231,7 @@ impl Store {
             return Ok(());
         };
         let temp = self.temp_path("layer");
+        let started = std::time::Instant::now();
         let mut tee = Tee {
             inner: blob,
             copy: &mut writer,
@@ -238,6 +246,7 @@ impl Store {
                 whiteouts: Whiteouts::Overlay {
                     xattr_fallback: true,
                 },
+                record: true,
                 ..default_apply_options()
             };
             // The blob writer hashes the compressed bytes on the way in (the Tee): the
@@ -260,7 +269,7 @@ impl Store {
             }
             Ok(stats)
         })();
-        let stats = match result {
+        let mut stats = match result {
             Ok(stats) => stats,
             Err(e) => {
                 let _ = remove_all(&temp);
@@ -285,18 +294,29 @@ impl Store {
                 return Err(e);
             }
         };
+        let applied = started.elapsed();
         // Verifies the blob's digest and size: until then the tree stays unpublished.
         if let Err(e) = writer.commit() {
             let _ = remove_all(&temp);
             return Err(e);
         }
+        let committed = started.elapsed();
         if stats.skipped_devices.count > 0 {
             return remove_all(&temp);
         }
-        let published = self.publish_layer(&temp, layer, diff_id, chain);
+        let published = self.publish_layer(&temp, layer, diff_id, chain, stats.nodes.take());
         if published.is_err() {
             let _ = remove_all(&temp);
         }
+        tracing::debug!(
+            layer = %layer.digest(),
+            entries = stats.entries,
+            bytes = stats.bytes,
+            applied_ms = applied.as_millis(),
+            committed_ms = committed.as_millis(),
+            published_ms = started.elapsed().as_millis(),
+            "layer stored and unpacked"
+        );
         published
     }
 
