@@ -32,6 +32,13 @@ pub struct UploadOptions {
     pub source_verified: bool,
 }
 
+/// An upload session a registry opened ([`Client::start_upload`]).
+#[derive(Debug)]
+pub struct Upload {
+    repository: String,
+    location: Url,
+}
+
 /// A blob that is now in the repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushedBlob {
@@ -133,20 +140,51 @@ impl RegistryClient {
         source: &mut R,
         opts: &UploadOptions,
     ) -> Result<PushedBlob> {
+        let upload = self.start_upload(repository).await?;
+        self.push_blob_to(upload, source, opts).await
+    }
+
+    /// Opens an upload session in `repository` (the `POST` that begins every upload), for
+    /// [`Client::push_blob_to`]: a copy opens it while the source's blob request is on its
+    /// way, so the two round trips overlap. One that is not used is given back with
+    /// [`Client::cancel_upload`].
+    pub async fn start_upload(&self, repository: &str) -> Result<Upload> {
         check_repository(repository)?;
         let scope = Scope::push(repository);
         let start = self.url(repository, "blobs/uploads/").await?;
         let resp = self
-            .send(
-                Req::new(Method::POST, start.clone(), scope.clone()).header("content-length", "0"),
-            )
+            .send(Req::new(Method::POST, start.clone(), scope).header("content-length", "0"))
             .await?;
         if resp.status() != StatusCode::ACCEPTED {
             return Err(self
                 .fail(resp, "POST", repository, Missing::Repository)
                 .await);
         }
-        let mut location = Self::resolve_location(&start, &resp)?;
+        Ok(Upload {
+            repository: repository.to_owned(),
+            location: Self::resolve_location(&start, &resp)?,
+        })
+    }
+
+    /// Ends an upload session that will not be used (best effort: registries also expire
+    /// abandoned sessions).
+    pub async fn cancel_upload(&self, upload: Upload) {
+        let scope = Scope::push(&upload.repository);
+        let _ = self
+            .send(Req::new(Method::DELETE, upload.location, scope))
+            .await;
+    }
+
+    /// [`Client::push_blob`] into a session opened by [`Client::start_upload`].
+    pub async fn push_blob_to<R: AsyncRead + Unpin + Send>(
+        &self,
+        upload: Upload,
+        source: &mut R,
+        opts: &UploadOptions,
+    ) -> Result<PushedBlob> {
+        let repository = upload.repository.as_str();
+        let scope = Scope::push(repository);
+        let mut location = upload.location;
         let what = opts.digest.as_ref().map_or_else(
             || format!("blob upload to {repository}"),
             ToString::to_string,

@@ -38,7 +38,7 @@ pub mod tags;
 pub mod tls;
 
 pub use auth_file::Credentials;
-pub use blob::{BlobReader, PushedBlob, UploadOptions};
+pub use blob::{BlobReader, PushedBlob, Upload, UploadOptions};
 pub use client::{ClientOptions, PingInfo, RegistryClient, check_repository};
 pub use context::RegistryContext;
 pub use download::{Downloaded, Downloader};

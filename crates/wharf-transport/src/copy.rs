@@ -753,13 +753,26 @@ async fn transfer(
     let mut attempt = 0;
     loop {
         let result = async {
-            let source = src.blob_to(d, dst.hashes_before_keeping()).await?;
+            // A registry destination's upload session is opened while the source's blob
+            // request is on its way: one round trip instead of two before the bytes flow.
+            let (source, upload) = tokio::join!(
+                src.blob_to(d, dst.hashes_before_keeping()),
+                dst.start_upload()
+            );
+            let source = match source {
+                Ok(s) => s,
+                Err(e) => {
+                    dst.cancel_upload(upload.ok().flatten()).await;
+                    return Err(e);
+                }
+            };
+            let upload = upload?;
             let stream = Counting::wrap(source, d.digest(), opts.progress.as_ref());
             let stream: BlobStream = Box::new(Cancellable {
                 inner: stream,
                 cancel: cancel.clone(),
             });
-            dst.put_layer_from(d, stream, src.verifies_blobs(), unpack.clone())
+            dst.put_layer_from(d, stream, src.verifies_blobs(), unpack.clone(), upload)
                 .await
         }
         .await;

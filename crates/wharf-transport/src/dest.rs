@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use tokio_util::io::SyncIoBridge;
 use wharf_oci::{Descriptor, Digest, RawManifest, Reference};
-use wharf_registry::{ClientOptions, RegistryClient, UploadOptions};
+use wharf_registry::{ClientOptions, RegistryClient, Upload, UploadOptions};
 use wharf_store::Store;
 
 use crate::BlobStream;
@@ -201,8 +201,37 @@ impl Destination {
     pub async fn put_blob_from(
         &self,
         d: &Descriptor,
+        stream: BlobStream,
+        verified: bool,
+    ) -> Result<()> {
+        self.put_blob_started(d, stream, verified, None).await
+    }
+
+    /// Opens a registry destination's upload session ahead of the blob (see
+    /// [`wharf_registry::Client::start_upload`]); `None` for other destinations.
+    pub(crate) async fn start_upload(&self) -> Result<Option<Upload>> {
+        match self {
+            Self::Registry { client, reference } => {
+                Ok(Some(client.start_upload(&reference.repository).await?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Gives back a session from [`Destination::start_upload`] that will not be used.
+    pub(crate) async fn cancel_upload(&self, upload: Option<Upload>) {
+        if let (Self::Registry { client, .. }, Some(u)) = (self, upload) {
+            client.cancel_upload(u).await;
+        }
+    }
+
+    /// [`Destination::put_blob_from`] into the session `upload`, when one was opened.
+    async fn put_blob_started(
+        &self,
+        d: &Descriptor,
         mut stream: BlobStream,
         verified: bool,
+        upload: Option<Upload>,
     ) -> Result<()> {
         match self {
             Self::Registry { client, reference } => {
@@ -212,9 +241,14 @@ impl Destination {
                     chunk_size: None,
                     source_verified: verified,
                 };
-                client
-                    .push_blob(&reference.repository, &mut stream, &opts)
-                    .await?;
+                match upload {
+                    Some(u) => client.push_blob_to(u, &mut stream, &opts).await?,
+                    None => {
+                        client
+                            .push_blob(&reference.repository, &mut stream, &opts)
+                            .await?
+                    }
+                };
                 Ok(())
             }
             Self::Layout { dir, .. } => {
@@ -291,6 +325,7 @@ impl Destination {
         stream: BlobStream,
         verified: bool,
         unpack: Option<(Digest, Digest)>,
+        upload: Option<Upload>,
     ) -> Result<()> {
         match (self, unpack) {
             (Self::Store { store, .. }, Some((diff_id, chain))) => {
@@ -301,7 +336,7 @@ impl Destination {
                 })
                 .await
             }
-            _ => self.put_blob_from(d, stream, verified).await,
+            _ => self.put_blob_started(d, stream, verified, upload).await,
         }
     }
 
