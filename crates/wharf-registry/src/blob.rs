@@ -32,7 +32,7 @@ pub struct UploadOptions {
     pub source_verified: bool,
 }
 
-/// An upload session a registry opened ([`Client::start_upload`]).
+/// An upload session a registry opened ([`RegistryClient::start_upload`]).
 #[derive(Debug)]
 pub struct Upload {
     repository: String,
@@ -145,9 +145,9 @@ impl RegistryClient {
     }
 
     /// Opens an upload session in `repository` (the `POST` that begins every upload), for
-    /// [`Client::push_blob_to`]: a copy opens it while the source's blob request is on its
+    /// [`RegistryClient::push_blob_to`]: a copy opens it while the source's blob request is on its
     /// way, so the two round trips overlap. One that is not used is given back with
-    /// [`Client::cancel_upload`].
+    /// [`RegistryClient::cancel_upload`].
     pub async fn start_upload(&self, repository: &str) -> Result<Upload> {
         check_repository(repository)?;
         let scope = Scope::push(repository);
@@ -175,7 +175,7 @@ impl RegistryClient {
             .await;
     }
 
-    /// [`Client::push_blob`] into a session opened by [`Client::start_upload`].
+    /// [`RegistryClient::push_blob`] into a session opened by [`RegistryClient::start_upload`].
     pub async fn push_blob_to<R: AsyncRead + Unpin + Send>(
         &self,
         upload: Upload,

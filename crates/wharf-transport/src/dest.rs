@@ -208,7 +208,7 @@ impl Destination {
     }
 
     /// Opens a registry destination's upload session ahead of the blob (see
-    /// [`wharf_registry::Client::start_upload`]); `None` for other destinations.
+    /// [`wharf_registry::RegistryClient::start_upload`]); `None` for other destinations.
     pub(crate) async fn start_upload(&self) -> Result<Option<Upload>> {
         match self {
             Self::Registry { client, reference } => {

@@ -187,3 +187,36 @@ fn reopening_keeps_a_live_writers_temp_files() {
     let blob = w.commit().unwrap();
     assert!(other.has_blob(&blob.digest));
 }
+
+/// A blob of several writeback steps (the writer starts writeback every 8 MiB as it grows)
+/// arrives whole, in odd-sized writes, and a wrong last byte is still refused.
+#[test]
+fn a_large_blob_written_in_odd_pieces_is_stored_whole() {
+    let (_dir, store) = temp_store();
+    let data: Vec<u8> = (0..(20u32 << 20) + 12_345)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let digest = sha256(&data);
+    let mut w = store
+        .blob_writer(Some((&digest, data.len() as u64)))
+        .unwrap();
+    for piece in data.chunks(1_000_003) {
+        w.write_all(piece).unwrap();
+    }
+    let stored = w.commit().unwrap();
+    assert_eq!(stored.digest, digest);
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut store.open_blob(&digest).unwrap(), &mut back).unwrap();
+    assert!(
+        back == data,
+        "the stored blob differs from what was written"
+    );
+
+    let mut bad = data.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    let mut w = store
+        .blob_writer(Some((&digest, bad.len() as u64)))
+        .unwrap();
+    w.write_all(&bad).unwrap();
+    assert!(matches!(w.commit(), Err(StoreError::DigestMismatch { .. })));
+}

@@ -243,3 +243,40 @@ fn corrupted_registry_blob_is_refused_by_every_destination() {
         "{err}"
     );
 }
+
+/// The destination's upload session is opened while the source's blob is requested; when the
+/// source then fails (here a layout whose layer blob is gone), the copy fails naming the blob
+/// and gives the session back instead of leaving it open in the registry.
+#[test]
+fn a_source_blob_that_fails_leaves_no_upload_session_open() {
+    let Some((tmp, store)) = base_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let c = client(tmp.path());
+    let t = tmp.path().display();
+    let layout = format!("oci:{t}/layout:v1");
+    copy(&store, &c, &format!("store:{BASE}"), &layout, &quick());
+    let m = manifest(&store, &c, &layout);
+    let layer = m.image().unwrap().layers()[0].digest().clone();
+    std::fs::remove_file(tmp.path().join("layout/blobs/sha256").join(layer.digest())).unwrap();
+
+    let dst = format!("docker://{}/dst/busybox:v1", reg.addr());
+    let err = try_copy(&store, &c, &layout, &dst, &quick()).unwrap_err();
+    assert!(err.to_string().contains(layer.digest()), "{err}");
+    let uploads = reg
+        .data_dir()
+        .join("docker/registry/v2/repositories/dst/busybox/_uploads");
+    // An open session is a directory with its start time (a cancelled one may leave its
+    // hash state behind, without data or start time, which the registry's purge removes).
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.join("startedat").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "upload sessions left open: {left:?}");
+}
