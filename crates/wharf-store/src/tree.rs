@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use wharf_archive::NodeStat;
@@ -120,8 +120,8 @@ impl IdMap {
     }
 }
 
-/// [`kind_of`] for an `st_mode`.
-fn kind_of_mode(mode: u32) -> char {
+/// The kind of entry an `st_mode` names, as records spell it.
+fn kind_of(mode: u32) -> char {
     match mode & 0o170_000 {
         0o040_000 => 'd',
         0o120_000 => 'l',
@@ -133,62 +133,77 @@ fn kind_of_mode(mode: u32) -> char {
     }
 }
 
-/// The tree [`walk`] (fast) would find at `root`, from what the apply reported of it.
-fn tree_of_nodes(root: &Path, nodes: Vec<(Vec<u8>, NodeStat)>) -> Result<Tree, StoreError> {
-    let ids = (
+/// What `lstat` says of `m`, in the form the apply reports it.
+fn node_stat(m: &fs::Metadata) -> NodeStat {
+    NodeStat {
+        mode: m.mode(),
+        uid: m.uid(),
+        gid: m.gid(),
+        size: m.size(),
+        ino: m.ino(),
+        rdev: m.rdev(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+        ctime: (m.ctime(), m.ctime_nsec()),
+    }
+}
+
+/// The record of the entry at `path` whose `lstat` is `st`: the one place a record's entry is
+/// made, whether the tree was walked or reported by the apply.
+fn entry(
+    path: &Path,
+    st: &NodeStat,
+    check: TreeCheck,
+    ids: &(IdMap, IdMap),
+) -> Result<Entry, StoreError> {
+    let kind = kind_of(st.mode);
+    let content = match kind {
+        // An unreadable file reads the same way when recorded and when checked (same user,
+        // same namespace); the error text stands in for its digest.
+        'f' if check == TreeCheck::Full => {
+            hash_file(path).unwrap_or_else(|e| format!("unreadable: {e}"))
+        }
+        'l' => fs::read_link(path)
+            .map_err(StoreError::io("reading link", path))?
+            .to_string_lossy()
+            .into_owned(),
+        'c' | 'b' => st.rdev.to_string(),
+        _ => String::new(),
+    };
+    Ok(Entry {
+        kind,
+        mode: st.mode & 0o7777,
+        uid: ids.0.host(st.uid),
+        gid: ids.1.host(st.gid),
+        size: if kind == 'd' { 0 } else { st.size },
+        ino: st.ino,
+        mtime: st.mtime,
+        ctime: st.ctime,
+        content,
+        xattrs: if check == TreeCheck::Full {
+            xattr_digest(path)
+        } else {
+            String::new()
+        },
+    })
+}
+
+fn id_maps() -> (IdMap, IdMap) {
+    (
         IdMap::load("/proc/self/uid_map"),
         IdMap::load("/proc/self/gid_map"),
-    );
+    )
+}
+
+/// The tree [`walk`] (fast) would find at `root`, from what the apply reported of it.
+fn tree_of_nodes(root: &Path, nodes: Vec<(Vec<u8>, NodeStat)>) -> Result<Tree, StoreError> {
+    let ids = id_maps();
     let mut tree = Tree::new();
     for (rel, st) in nodes {
         let rel = Path::new(std::ffi::OsStr::from_bytes(&rel));
-        let kind = kind_of_mode(st.mode);
-        let content = match kind {
-            'l' => {
-                let path = root.join(rel);
-                fs::read_link(&path)
-                    .map_err(StoreError::io("reading link", &path))?
-                    .to_string_lossy()
-                    .into_owned()
-            }
-            'c' | 'b' => st.rdev.to_string(),
-            _ => String::new(),
-        };
-        tree.insert(
-            rel.to_string_lossy().into_owned(),
-            Entry {
-                kind,
-                mode: st.mode & 0o7777,
-                uid: ids.0.host(st.uid),
-                gid: ids.1.host(st.gid),
-                size: if kind == 'd' { 0 } else { st.size },
-                ino: st.ino,
-                mtime: st.mtime,
-                ctime: st.ctime,
-                content,
-                xattrs: String::new(),
-            },
-        );
+        let e = entry(&root.join(rel), &st, TreeCheck::Fast, &ids)?;
+        tree.insert(rel.to_string_lossy().into_owned(), e);
     }
     Ok(tree)
-}
-
-fn kind_of(t: fs::FileType) -> char {
-    if t.is_dir() {
-        'd'
-    } else if t.is_symlink() {
-        'l'
-    } else if t.is_file() {
-        'f'
-    } else if t.is_char_device() {
-        'c'
-    } else if t.is_block_device() {
-        'b'
-    } else if t.is_fifo() {
-        'p'
-    } else {
-        's'
-    }
 }
 
 fn xattr_digest(path: &Path) -> String {
@@ -221,10 +236,7 @@ fn hash_file(path: &Path) -> io::Result<String> {
 /// Walks `root` and records every entry below it (the root directory itself is left out:
 /// renaming it into place changes its ctime).
 fn walk(root: &Path, check: TreeCheck) -> Result<Tree, StoreError> {
-    let ids = (
-        IdMap::load("/proc/self/uid_map"),
-        IdMap::load("/proc/self/gid_map"),
-    );
+    let ids = id_maps();
     let mut tree = Tree::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -239,42 +251,11 @@ fn walk(root: &Path, check: TreeCheck) -> Result<Tree, StoreError> {
             let rel = rel.join(&name);
             let path = root.join(&rel);
             let m = fs::symlink_metadata(&path).map_err(StoreError::io("inspecting", &path))?;
-            let kind = kind_of(m.file_type());
-            let content = match kind {
-                // An unreadable file reads the same way when recorded and when checked (same
-                // user, same namespace); the error text stands in for its digest.
-                'f' if check == TreeCheck::Full => {
-                    hash_file(&path).unwrap_or_else(|e| format!("unreadable: {e}"))
-                }
-                'l' => fs::read_link(&path)
-                    .map_err(StoreError::io("reading link", &path))?
-                    .to_string_lossy()
-                    .into_owned(),
-                'c' | 'b' => m.rdev().to_string(),
-                _ => String::new(),
-            };
-            if kind == 'd' {
+            let e = entry(&path, &node_stat(&m), check, &ids)?;
+            if e.kind == 'd' {
                 stack.push(rel.clone());
             }
-            tree.insert(
-                rel.to_string_lossy().into_owned(),
-                Entry {
-                    kind,
-                    mode: m.mode() & 0o7777,
-                    uid: ids.0.host(m.uid()),
-                    gid: ids.1.host(m.gid()),
-                    size: if kind == 'd' { 0 } else { m.size() },
-                    ino: m.ino(),
-                    mtime: (m.mtime(), m.mtime_nsec()),
-                    ctime: (m.ctime(), m.ctime_nsec()),
-                    content,
-                    xattrs: if check == TreeCheck::Full {
-                        xattr_digest(&path)
-                    } else {
-                        String::new()
-                    },
-                },
-            );
+            tree.insert(rel.to_string_lossy().into_owned(), e);
         }
     }
     Ok(tree)
