@@ -1,6 +1,7 @@
 //! Unpack during pull (issue 15 §1) seen from the binaries: a `kiln pull` killed with SIGKILL
 //! in the middle of a layer leaves a store that `kiln images` reads and the next pull
-//! completes, with no half-unpacked layer published.
+//! completes, with no half-unpacked layer published; the record of each layer unpacked during
+//! a pull (made from the apply's own report, not a second walk) is what the tree holds.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -10,7 +11,7 @@ use wharf_testkit::registry::Registry;
 use wharf_testkit::slowlink::{Shape, SlowLink};
 
 use crate::build_instr::{context, kiln_ok};
-use crate::{bin, busybox_store, ok, text};
+use crate::{bin, busybox_store, ok, run, text};
 
 /// Names in `dir` (empty when it does not exist).
 fn names(dir: &Path) -> Vec<String> {
@@ -123,4 +124,72 @@ fn pull_killed_mid_layer_leaves_a_store_the_next_pull_completes() {
         .filter(|n| matches!(kind(n), Some("layer" | "blob")))
         .collect();
     assert!(left.is_empty(), "tmp/ still holds {left:?}");
+}
+
+/// Every layer a pull unpacks gets its tree record from the apply's report: the quick and the
+/// full `kiln system check` find the pulled trees as recorded (a layer with a hard link, whose
+/// ctime the link changes, and a symlink included), and
+/// still find a file changed afterwards.
+#[test]
+fn a_pulled_layers_record_matches_its_tree_and_catches_a_later_change() {
+    let Some((tmp, seed)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    let ctx = context(
+        tmp.path(),
+        "linked",
+        "FROM busybox\nRUN mkdir -p /d && echo one > /d/f && ln /d/f /d/hard && ln -s f /d/soft\n",
+    );
+    kiln_ok(
+        &seed,
+        &["build", "-q", "-t", "linked", ctx.to_str().unwrap()],
+        &[],
+    );
+    let image = format!("{}/pulled/linked:1", reg.addr());
+    ok(
+        "ferry",
+        &seed,
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            "store:localhost/linked:latest",
+            &format!("docker://{image}"),
+        ],
+    );
+    let root = tmp.path().join("fresh");
+    ok("kiln", &root, &["pull", "-q", "--tls-verify=false", &image]);
+    let layers = names(&root.join("layers"));
+    assert_eq!(layers.len(), 2, "{layers:?}");
+    let mut records = names(&root.join("layer-trees"));
+    let mut expected = layers.clone();
+    records.sort();
+    expected.sort();
+    assert_eq!(records, expected, "every pulled layer has its record");
+    for args in [
+        &["system", "check", "--quick"][..],
+        &["system", "check"][..],
+    ] {
+        let out = ok("kiln", &root, args);
+        assert!(
+            out.contains("2 unpacked layers") && out.ends_with("ok\n"),
+            "{args:?}: {out}"
+        );
+    }
+    let hard = layers
+        .iter()
+        .map(|l| root.join("layers").join(l).join("d/hard"))
+        .find(|p| p.is_file())
+        .expect("the RUN layer holds d/hard");
+    assert_eq!(std::fs::read_to_string(&hard).unwrap(), "one\n");
+    std::fs::write(&hard, "changed\n").unwrap();
+    let out = run("kiln", &root, &["system", "check", "--quick"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("/d/hard"),
+        "{}",
+        text(&out.stdout)
+    );
 }
