@@ -908,3 +908,84 @@ fn ferry_copy_prints_one_plain_line_per_blob() {
         "{quiet:?}"
     );
 }
+
+/// Open upload sessions (a directory with its start time) a docker-registry holds for `repo`.
+fn open_uploads(reg: &Registry, repo: &str) -> Vec<std::path::PathBuf> {
+    let dir = reg
+        .data_dir()
+        .join("docker/registry/v2/repositories")
+        .join(repo)
+        .join("_uploads");
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.join("startedat").exists())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// ferry opens the destination's upload session while it asks the source for the blob; a
+/// source whose layer blob is gone fails the copy naming the blob, as skopeo's copy of the
+/// same layout fails, and neither leaves an upload session open in the registry.
+#[test]
+fn a_copy_whose_source_blob_is_gone_fails_and_leaves_no_upload_open() {
+    let Some((tmp, root)) = busybox_store() else {
+        return;
+    };
+    let Some(reg) = Registry::start_plain() else {
+        return;
+    };
+    assert!(have("skopeo"), "skopeo is required");
+    let layout = tmp.path().join("layout");
+    let src = format!("oci:{}:v1", layout.display());
+    ok(
+        "ferry",
+        &root,
+        &["copy", "store:localhost/busybox:latest", &src],
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+    std::fs::remove_file(blob(&layer)).unwrap();
+    let hex = layer.trim_start_matches("sha256:");
+
+    let a = reg.addr();
+    let out = run(
+        "ferry",
+        &root,
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            &src,
+            &format!("docker://{a}/f/bb:1"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(hex), "ferry: {err}");
+    let peer = Command::new("skopeo")
+        .args(["copy", "-q", "--dest-tls-verify=false", &src])
+        .arg(format!("docker://{a}/s/bb:1"))
+        .output()
+        .unwrap();
+    assert!(
+        !peer.status.success(),
+        "skopeo copied a layout missing a blob"
+    );
+    for repo in ["f/bb", "s/bb"] {
+        let left = open_uploads(&reg, repo);
+        assert!(
+            left.is_empty(),
+            "{repo}: upload sessions left open: {left:?}"
+        );
+    }
+}
